@@ -1,0 +1,179 @@
+"""Data model: patients, treatment courses, lab results, clinical events and uploads (SQLModel).
+
+Families follow the full-stack template: `XBase` holds the fields, `X(table=True)` the table,
+`XCreate` validates input (build table rows with `X.model_validate(XCreate(...))`), `XRead` is what
+leaves the store. Any change to a table needs an Alembic revision in migrations/versions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from sqlalchemy import Column, Index, LargeBinary, Text
+from sqlmodel import Field, SQLModel
+
+INDICATIONS = ("MM", "MM_MAINT", "MDS", "MCL", "FL", "MZL")
+SCHEDULES = ("21/28", "28/28")
+EVENT_KINDS = (
+    "fever",
+    "platelet_transfusion",
+    "toxicity",
+    "pregnancy_test",
+    "marrow_biopsy",
+    "dose_change",
+    "thromboprophylaxis",
+)
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+# --- patients --------------------------------------------------------------------------------
+
+
+class PatientBase(SQLModel):
+    mrn: str = Field(index=True, unique=True, max_length=64)
+    name: str = Field(default="", max_length=200)
+    sex: str = Field(max_length=1, description="F or M")
+    birth_date: dt.date
+    weight_kg: Optional[float] = Field(default=None, gt=0, lt=500)
+
+
+class Patient(PatientBase, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+
+
+class PatientCreate(PatientBase):
+    pass
+
+
+class PatientRead(PatientBase):
+    id: int
+
+
+# --- treatment courses -----------------------------------------------------------------------
+
+
+class TreatmentCourseBase(SQLModel):
+    indication: str = Field(max_length=16, description="MM | MM_MAINT | MDS | MCL | FL | MZL")
+    start_date: dt.date
+    starting_dose_mg: float = Field(gt=0, le=25)
+    schedule: str = Field(max_length=8, description="21/28 or 28/28")
+    combination: Optional[str] = Field(default=None, max_length=64, description="dexamethasone, rituximab, ...")
+    dialysis: bool = False
+    reproductive_potential: bool = False
+    menses: Optional[str] = Field(default=None, max_length=16, description="regular or irregular")
+
+
+class TreatmentCourse(TreatmentCourseBase, table=True):
+    __tablename__ = "treatment_course"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+
+
+class TreatmentCourseCreate(TreatmentCourseBase):
+    patient_id: int
+
+
+class TreatmentCourseRead(TreatmentCourseBase):
+    id: int
+    patient_id: int
+
+
+# --- uploads ---------------------------------------------------------------------------------
+
+
+class UploadBase(SQLModel):
+    file_name: str = Field(max_length=255)
+    kind: str = Field(max_length=16, description="labs | patients | events")
+    content_hash: str = Field(index=True, max_length=64, description="SHA-256 of the original bytes")
+    uploaded_at: dt.datetime = Field(default_factory=_utcnow)
+    rows_read: int = 0
+    rows_imported: int = 0
+    rows_unchanged: int = 0
+    rows_superseding: int = 0
+    rows_rejected: int = 0
+    rejects_json: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+
+
+class Upload(UploadBase, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class UploadRead(UploadBase):
+    id: int
+
+
+# --- lab results -----------------------------------------------------------------------------
+
+
+class LabResultBase(SQLModel):
+    collected_at: dt.datetime
+    analyte: str = Field(max_length=32, description="canonical key, e.g. anc, plt, hgb")
+    value: float = Field(description="in the canonical unit of the analyte")
+    unit: str = Field(max_length=16, description="canonical unit")
+    comparator: str = Field(default="", max_length=2, description="'', '<', '>', '<=', '>='")
+    raw_value: str = Field(default="", max_length=64)
+    raw_unit: str = Field(default="", max_length=32)
+    raw_name: str = Field(default="", max_length=128)
+    loinc: Optional[str] = Field(default=None, max_length=16)
+    ref_low: Optional[float] = None
+    ref_high: Optional[float] = None
+    flag: Optional[str] = Field(default=None, max_length=8)
+    status: Optional[str] = Field(default=None, max_length=32)
+    source_line: Optional[int] = None
+
+
+class LabResult(LabResultBase, table=True):
+    __tablename__ = "lab_result"
+    __table_args__ = (
+        # "one patient's results by date", and the natural key used for re-import/corrections
+        Index("ix_lab_result_patient_collected", "patient_id", "collected_at"),
+        Index("ix_lab_result_patient_analyte_collected", "patient_id", "analyte", "collected_at"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id")
+    upload_id: Optional[int] = Field(default=None, foreign_key="upload.id", index=True)
+    superseded_by_id: Optional[int] = Field(default=None, foreign_key="lab_result.id")
+
+
+class LabResultRead(LabResultBase):
+    id: int
+    patient_id: int
+    upload_id: Optional[int]
+    superseded_by_id: Optional[int]
+
+
+# --- clinical events -------------------------------------------------------------------------
+
+
+class ClinicalEventBase(SQLModel):
+    date: dt.date
+    kind: str = Field(max_length=32, description="one of EVENT_KINDS")
+    temperature_c: Optional[float] = Field(default=None, description="fever")
+    grade: Optional[int] = Field(default=None, ge=1, le=5, description="toxicity")
+    result: Optional[str] = Field(default=None, max_length=16, description="pregnancy_test: negative/positive")
+    dose_mg: Optional[float] = Field(default=None, description="dose_change: new dose; None with is_hold")
+    is_hold: bool = Field(default=False, description="dose_change recorded as a hold")
+    agent: Optional[str] = Field(default=None, max_length=64, description="thromboprophylaxis agent")
+    detail: str = Field(default="", max_length=500)
+
+
+class ClinicalEvent(ClinicalEventBase, table=True):
+    __tablename__ = "clinical_event"
+    __table_args__ = (Index("ix_clinical_event_patient_date", "patient_id", "date"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id")
+    upload_id: Optional[int] = Field(default=None, foreign_key="upload.id")
+
+
+class ClinicalEventCreate(ClinicalEventBase):
+    patient_id: int
+
+
+class ClinicalEventRead(ClinicalEventBase):
+    id: int
+    patient_id: int
