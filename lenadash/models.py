@@ -36,8 +36,10 @@ def _utcnow() -> dt.datetime:
 class PatientBase(SQLModel):
     mrn: str = Field(index=True, unique=True, max_length=64)
     name: str = Field(default="", max_length=200)
-    sex: str = Field(max_length=1, description="F or M")
-    birth_date: dt.date
+    # Optional because lab exports may arrive before the patient is registered: such results are
+    # kept under a bare patient (MRN only) until patients.csv or the Setup page completes it.
+    sex: Optional[str] = Field(default=None, max_length=1, description="F or M")
+    birth_date: Optional[dt.date] = None
     weight_kg: Optional[float] = Field(default=None, gt=0, lt=500)
 
 
