@@ -1,0 +1,249 @@
+"""Plotly figure builders for the dashboard (DataFrames/dicts in, go.Figure out)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from lenadash import views
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One row of the patient timeline: analytes on the left axis, optional ones on the right."""
+
+    key: str
+    title: str
+    left: tuple[str, ...]
+    right: tuple[str, ...] = ()
+    right_title: str = ""
+    height: int = 170
+
+
+# Rows of the shared-time-axis figure, top to bottom (the dose row is drawn separately).
+PANELS: tuple[Panel, ...] = (
+    Panel("anc", "ANC 10^9/L", ("anc",)),
+    Panel("plt", "Platelets 10^9/L", ("plt",)),
+    Panel("hgb", "Hgb g/dL", ("hgb",)),
+    Panel("wbc", "WBC 10^9/L", ("wbc",)),
+    Panel("renal", "Creatinine mg/dL", ("creatinine",), ("crcl",), "CrCl mL/min"),
+    Panel("liver", "AST/ALT/ALP U/L", ("ast", "alt", "alp"), ("bilirubin",), "Bilirubin mg/dL"),
+)
+DOSE_ROW_HEIGHT = 150
+
+LINE_COLOURS = {
+    "anc": "#1f4e79", "plt": "#1f4e79", "hgb": "#1f4e79", "wbc": "#1f4e79", "creatinine": "#1f4e79",
+    "crcl": "#8d6e63", "ast": "#1f4e79", "alt": "#00897b", "alp": "#5e35b1", "bilirubin": "#8d6e63",
+}
+
+# Markers on the dose row: engine actions, then recorded clinical events.
+ACTION_MARKERS = {
+    "hold": ("x", "#c62828", "Hold"),
+    "resume": ("triangle-up", "#2e7d32", "Resume"),
+    "review": ("diamond", "#ef6c00", "Review"),
+}
+EVENT_MARKERS = {
+    "fever": ("triangle-down", "#d84315"),
+    "platelet_transfusion": ("diamond-tall", "#ad1457"),
+    "toxicity": ("x-thin-open", "#6a1b9a"),
+    "marrow_biopsy": ("star", "#283593"),
+    "pregnancy_test": ("circle-open", "#00838f"),
+    "dose_change": ("line-ns-open", "#37474f"),
+    "thromboprophylaxis": ("square-open", "#455a64"),
+}
+
+HOLD_FILL = "rgba(198, 40, 40, 0.13)"
+DOSING_FILL = "rgba(46, 125, 50, 0.06)"
+FONT = dict(size=16)
+
+
+def _ref_text(lo, hi) -> str:
+    if pd.notna(lo) and pd.notna(hi):
+        return f"{lo:g}-{hi:g}"
+    if pd.notna(hi):
+        return f"<{hi:g}"
+    if pd.notna(lo):
+        return f">{lo:g}"
+    return "not given"
+
+
+def _hover_frame(df: pd.DataFrame) -> list[list[str]]:
+    return [
+        [
+            (rv or f"{v:g}"), (ru or u), _ref_text(lo, hi),
+            "not graded" if pd.isna(g) else f"grade {int(g)}",
+            rec or "no recommendation", f"{d:%d %b %Y}" + (f" - C{int(c)}D{int(cd)}" if pd.notna(c) and pd.notna(cd) else ""),
+        ]
+        for rv, v, ru, u, lo, hi, g, rec, d, c, cd in zip(
+            df["raw_value"], df["value"], df["raw_unit"], df["unit"], df["ref_low"], df["ref_high"],
+            df["grade"], df["recommendation"], df["date"], df["cycle"], df["cycle_day"])
+    ]
+
+
+HOVER = ("<b>%{fullData.name}</b> %{customdata[0]} %{customdata[1]}<br>%{customdata[5]}"
+         "<br>reference %{customdata[2]} - %{customdata[3]}<br>%{customdata[4]}<extra></extra>")
+
+
+def _analyte_trace(df: pd.DataFrame, analyte: str, *, secondary: bool = False) -> go.Scatter:
+    name = views.ANALYTE_LABELS.get(analyte, (analyte.upper(), ""))[0]
+    colours = [views.grade_colour(g) for g in df["grade"]]
+    return go.Scatter(
+        x=df["date"], y=df["value"], name=name, mode="lines+markers",
+        line=dict(color=LINE_COLOURS.get(analyte, "#1f4e79"), width=2, dash="dot" if secondary else "solid"),
+        marker=dict(color=colours, size=11, line=dict(color="white", width=1)),
+        customdata=_hover_frame(df), hovertemplate=HOVER, legendgroup=analyte, showlegend=False,
+    )
+
+
+def patient_timeline(
+    patient: dict,
+    results: pd.DataFrame,
+    *,
+    as_of: dt.date,
+    thresholds: pd.DataFrame | None = None,
+    events: pd.DataFrame | None = None,
+    crcl: pd.DataFrame | None = None,
+    window: tuple[dt.date, dt.date] | None = None,
+    panels: tuple[Panel, ...] = PANELS,
+) -> go.Figure:
+    """The patient's labs on one shared time axis over treatment cycles.
+
+    results: views.results_long(...). thresholds: rows (analyte, value, label, source) - the label
+    thresholds that apply to this course (dosing.thresholds); None draws none. events: the events
+    contract (date, event, value, detail). crcl: (date, crcl_ml_min) per creatinine draw.
+    window: x-axis range; None shows everything.
+    """
+    shown = [p for p in panels if results["analyte"].isin(p.left + p.right).any()
+             or (p.key == "renal" and crcl is not None and len(crcl))] or list(panels[:1])
+    heights = [DOSE_ROW_HEIGHT] + [p.height for p in shown]
+    fig = make_subplots(
+        rows=len(heights), cols=1, shared_xaxes=True, vertical_spacing=0.018,
+        row_heights=heights, subplot_titles=["Dose mg / actions / events"] + [p.title for p in shown],
+        specs=[[{"secondary_y": False}]] + [[{"secondary_y": bool(p.right)}] for p in shown],
+    )
+    by_analyte = {a: g for a, g in results.groupby("analyte", sort=False)}
+
+    # Row 1: dose steps, engine actions and clinical events.
+    steps = views.dose_steps(patient, as_of=as_of)
+    if len(steps):
+        fig.add_trace(go.Scatter(
+            x=steps["date"], y=steps["dose_mg"], name="Dose", mode="lines", line=dict(shape="hv", color="#1f4e79", width=3),
+            hovertemplate="%{x|%d %b %Y}: %{y:g} mg<extra>dose</extra>", showlegend=False), row=1, col=1)
+    dmax = float(steps["dose_mg"].max()) if len(steps) and steps["dose_mg"].notna().any() else 25.0
+    draws = views.draws_frame(patient)
+    for action, (symbol, colour, label) in ACTION_MARKERS.items():
+        hit = draws[draws["action"] == action]
+        if len(hit):
+            fig.add_trace(go.Scatter(
+                x=hit["date"], y=[dmax * 0.5] * len(hit), mode="markers", name=label,
+                marker=dict(symbol=symbol, size=16, color=colour, line=dict(width=2, color=colour)),
+                customdata=hit[["recommendation"]].to_numpy(), showlegend=True,
+                hovertemplate=f"<b>{label}</b> %{{x|%d %b %Y}}<br>%{{customdata[0]}}<extra></extra>"), row=1, col=1)
+    if events is not None and len(events):
+        ev = events.copy()
+        ev["date"] = pd.to_datetime(ev["date"])
+        for kind, grp in ev.groupby("event", sort=False):
+            symbol, colour = EVENT_MARKERS.get(kind, ("circle", "#37474f"))
+            label = views.EVENT_LABELS.get(kind, str(kind))
+            text = [f"{label} {v}".strip() + (f" - {d}" if d else "")
+                    for v, d in zip(grp["value"].fillna("").astype(str), grp.get("detail", pd.Series("", index=grp.index)).fillna("").astype(str))]
+            fig.add_trace(go.Scatter(
+                x=grp["date"], y=[dmax * 1.25] * len(grp), mode="markers", name=label,
+                marker=dict(symbol=symbol, size=14, color=colour, line=dict(width=2, color=colour)),
+                text=text, hovertemplate="%{x|%d %b %Y}<br>%{text}<extra></extra>", showlegend=True), row=1, col=1)
+    fig.update_yaxes(range=[-1, dmax * 1.45], row=1, col=1, title_text="mg")
+
+    # Lab rows.
+    for i, panel in enumerate(shown, start=2):
+        for analyte in panel.left:
+            if analyte in by_analyte:
+                fig.add_trace(_analyte_trace(by_analyte[analyte], analyte), row=i, col=1)
+        for analyte in panel.right:
+            if analyte == "crcl" and crcl is not None and len(crcl):
+                fig.add_trace(go.Scatter(
+                    x=pd.to_datetime(crcl["date"]), y=crcl["crcl_ml_min"], name="CrCl", mode="lines+markers",
+                    line=dict(color=LINE_COLOURS["crcl"], dash="dot"), marker=dict(size=7, color=LINE_COLOURS["crcl"]),
+                    hovertemplate="<b>CrCl</b> %{y:.0f} mL/min (Cockcroft-Gault)<br>%{x|%d %b %Y}<extra></extra>",
+                    showlegend=False), row=i, col=1, secondary_y=True)
+            elif analyte in by_analyte:
+                fig.add_trace(_analyte_trace(by_analyte[analyte], analyte, secondary=True),
+                              row=i, col=1, secondary_y=True)
+        if panel.right:
+            fig.update_yaxes(title_text=panel.right_title, row=i, col=1, secondary_y=True, showgrid=False)
+
+    # Label thresholds of this course as horizontal lines on their analyte's row.
+    row_of = {a: (i, a in p.right) for i, p in enumerate(shown, start=2) for a in p.left + p.right}
+    shapes, notes = [], []
+    if thresholds is not None and len(thresholds):
+        for t in thresholds.itertuples(index=False):
+            if t.analyte not in row_of:
+                continue
+            row, right = row_of[t.analyte]
+            sub = fig.get_subplot(row, 1, secondary_y=right) if right else fig.get_subplot(row, 1)
+            yref = sub.yaxis.plotly_name.replace("axis", "")
+            xref = sub.xaxis.plotly_name.replace("axis", "")
+            label = getattr(t, "label", "") or f"{t.value:g}"
+            shapes.append(dict(type="line", xref=f"{xref} domain", x0=0, x1=1, yref=yref, y0=t.value, y1=t.value,
+                               line=dict(color="#c62828", width=1.5, dash="dash"), name=f"threshold {t.analyte}"))
+            notes.append(dict(xref=f"{xref} domain", x=1, xanchor="right", yref=yref, y=t.value, yanchor="bottom",
+                              text=f"{label}", showarrow=False, font=dict(size=12, color="#c62828")))
+
+    # Cycle boundaries, dosing days and hold spans across every row (paper y).
+    cycles = views.cycle_table(patient, as_of=as_of)
+    for c in cycles.itertuples(index=False):
+        shapes.append(dict(type="rect", xref="x", yref="paper", x0=c.start, x1=c.dosing_end, y0=0, y1=1,
+                           fillcolor=DOSING_FILL, line=dict(width=0), layer="below", name="dosing days"))
+        shapes.append(dict(type="line", xref="x", yref="paper", x0=c.start, x1=c.start, y0=0, y1=1,
+                           line=dict(color="#9e9e9e", width=1, dash="dot"), layer="below", name="cycle start"))
+        notes.append(dict(xref="x", yref="paper", x=c.start, y=1.0, yanchor="bottom", xanchor="left",
+                          text=f"C{c.cycle}", showarrow=False, font=dict(size=12, color="#616161")))
+    for h in views.hold_spans(patient, as_of=as_of).itertuples(index=False):
+        shapes.append(dict(type="rect", xref="x", yref="paper", x0=h.start, x1=h.end, y0=0, y1=1,
+                           fillcolor=HOLD_FILL, line=dict(width=0), layer="below", name="hold"))
+    fig.update_layout(shapes=shapes, annotations=list(fig.layout.annotations) + notes)
+
+    x_range = list(window) if window else None
+    fig.update_xaxes(range=x_range, showspikes=True, spikemode="across", spikethickness=1, spikecolor="#999")
+    fig.update_layout(
+        height=sum(heights) + 120, margin=dict(l=70, r=70, t=50, b=40), font=FONT, hovermode="closest",
+        plot_bgcolor="white", legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0.3, font=dict(size=13)),
+        hoverlabel=dict(font_size=15),
+    )
+    fig.update_yaxes(gridcolor="#eeeeee", zeroline=False)
+    for ann in fig.layout.annotations[: len(heights)]:
+        ann.update(font=dict(size=14), x=0, xanchor="left")
+    return fig
+
+
+def cycle_overlay_figure(overlay: pd.DataFrame, analyte: str, *, thresholds: pd.DataFrame | None = None,
+                         last_n: int = 6) -> go.Figure:
+    """Counts by day of cycle, one line per cycle (the latest `last_n`), for nadir and recovery.
+    overlay: views.cycle_overlay(...). thresholds as in patient_timeline."""
+    fig = go.Figure()
+    cycles = sorted(overlay["cycle"].dropna().unique())[-last_n:]
+    for n, cycle in enumerate(cycles):
+        grp = overlay[overlay["cycle"] == cycle]
+        latest = n == len(cycles) - 1
+        fig.add_trace(go.Scatter(
+            x=grp["cycle_day"], y=grp["value"], mode="lines+markers", name=f"Cycle {int(cycle)}",
+            line=dict(width=4 if latest else 2), opacity=1.0 if latest else 0.55,
+            marker=dict(size=10, color=[views.grade_colour(g) for g in grp["grade"]]),
+            hovertemplate=f"Cycle {int(cycle)} day %{{x}}: %{{y:g}}<extra></extra>"))
+    name, unit = views.ANALYTE_LABELS.get(analyte, (analyte, ""))
+    if thresholds is not None and len(thresholds):
+        for t in thresholds[thresholds["analyte"] == analyte].itertuples(index=False):
+            fig.add_hline(y=t.value, line=dict(color="#c62828", dash="dash"),
+                          annotation_text=getattr(t, "label", "") or f"{t.value:g}", annotation_position="top right")
+    fig.add_vrect(x0=21.5, x1=28.5, fillcolor="rgba(120,120,120,0.08)", line_width=0,
+                  annotation_text="days 22-28 (rest on 21/28)", annotation_position="top left")
+    fig.update_layout(
+        height=420, font=FONT, plot_bgcolor="white", margin=dict(l=60, r=30, t=40, b=50),
+        xaxis=dict(title="day of cycle", range=[0.5, 28.5], dtick=7, gridcolor="#eeeeee"),
+        yaxis=dict(title=f"{name} {unit}", gridcolor="#eeeeee"),
+        legend=dict(orientation="h", y=1.08),
+    )
+    return fig

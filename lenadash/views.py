@@ -1,0 +1,539 @@
+"""Pure data shaping for the dashboard pages: worklist rows, flowsheets, hold spans, next-action cards."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+# --- presentation tables ---------------------------------------------------------------------
+
+# Display names and canonical units (docs/architecture.md "Canonical analytes and units").
+ANALYTE_LABELS: dict[str, tuple[str, str]] = {
+    "anc": ("ANC", "10^9/L"),
+    "plt": ("Platelets", "10^9/L"),
+    "hgb": ("Hemoglobin", "g/dL"),
+    "wbc": ("WBC", "10^9/L"),
+    "alc": ("Lymphocytes", "10^9/L"),
+    "creatinine": ("Creatinine", "mg/dL"),
+    "ast": ("AST", "U/L"),
+    "alt": ("ALT", "U/L"),
+    "alp": ("ALP", "U/L"),
+    "bilirubin": ("Bilirubin", "mg/dL"),
+    "sodium": ("Sodium", "mmol/L"),
+    "potassium": ("Potassium", "mmol/L"),
+    "chloride": ("Chloride", "mmol/L"),
+    "co2": ("CO2", "mmol/L"),
+    "bun": ("BUN", "mg/dL"),
+    "glucose": ("Glucose", "mg/dL"),
+    "calcium": ("Calcium", "mg/dL"),
+    "albumin": ("Albumin", "g/dL"),
+    "total_protein": ("Total protein", "g/dL"),
+}
+FLOWSHEET_ORDER = tuple(ANALYTE_LABELS)
+
+# CTCAE grade -> colour (markers and flowsheet cells); None = not graded.
+GRADE_COLOURS: dict[int | None, str] = {
+    0: "#2e7d32",
+    1: "#c9a227",
+    2: "#ef6c00",
+    3: "#c62828",
+    4: "#6a1b9a",
+    None: "#757575",
+}
+# Lighter fills for table cells, same order as GRADE_COLOURS.
+GRADE_FILLS: dict[int | None, str] = {
+    0: "#e8f5e9",
+    1: "#fff8d6",
+    2: "#ffe0b2",
+    3: "#ffcdd2",
+    4: "#e1bee7",
+    None: "#ffffff",
+}
+
+ACTION_LABELS = {
+    "continue": "Continue",
+    "hold": "HOLD",
+    "stay_held": "Stay on hold",
+    "resume": "Resume",
+    "review": "Clinician review",
+}
+
+EVENT_LABELS = {
+    "fever": "Fever",
+    "platelet_transfusion": "Platelet transfusion",
+    "toxicity": "Toxicity",
+    "pregnancy_test": "Pregnancy test",
+    "marrow_biopsy": "Marrow biopsy",
+    "dose_change": "Dose change",
+    "thromboprophylaxis": "Thromboprophylaxis",
+}
+
+
+def grade_colour(grade: Any) -> str:
+    """Marker colour for a CTCAE grade; None/NaN (not graded) is grey."""
+    return GRADE_COLOURS.get(_grade_or_none(grade), GRADE_COLOURS[None])
+
+
+def _grade_or_none(grade: Any) -> int | None:
+    if grade is None or (isinstance(grade, float) and np.isnan(grade)) or grade is pd.NA:
+        return None
+    try:
+        return min(int(grade), 4)
+    except (TypeError, ValueError):
+        return None
+
+
+def _date(value: Any) -> dt.date | None:
+    """ISO text / Timestamp / date -> date; None, "" and NaT -> None."""
+    if value is None or value == "" or value is pd.NaT:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        return None
+    return None if pd.isna(ts) else ts.date()
+
+
+# --- worklist --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FlagRule:
+    """One worklist flag: a test on the patient's assessment, most urgent first."""
+
+    key: str
+    label: str
+    test: str  # name of an interpreter in _FLAG_TESTS
+    arg: Any
+    source: str
+
+
+# Ordered by urgency: the first flag a patient has sets its place in the worklist.
+FLAG_RULES: tuple[FlagRule, ...] = (
+    FlagRule("hold", "Hold now", "last_action_in", ("hold", "stay_held"), "US PI 2.1 dose modification tables"),
+    FlagRule("review", "Review", "status_or_action_in", ("review",), "US PI 2.1 (clinician decision)"),
+    FlagRule("grade3", "Grade >= 3", "last_grade_at_least", 3, "CTCAE v5.0"),
+    FlagRule("cbc_overdue", "CBC overdue", "truthy", "labs_overdue", "US PI 5.3 monitoring schedule"),
+    FlagRule("marrow_due", "Marrow biopsy due", "date_within_days", ("next_marrow_biopsy", 30),
+             "MDS patient guide: marrow at 12 and 24 weeks"),
+    FlagRule("pregnancy_due", "Pregnancy test due", "date_within_days", ("next_pregnancy_test", 7),
+             "Lenalidomide REMS pregnancy testing"),
+    FlagRule("vte_missing", "No thromboprophylaxis", "alert_mentions", ("thrombo", "vte"),
+             "US PI 5.4 venous thromboembolism"),
+)
+FLAG_LABELS = {r.key: r.label for r in FLAG_RULES}
+
+
+def _last_draw(patient: dict) -> dict:
+    draws = patient.get("draws") or []
+    return draws[-1] if draws else {}
+
+
+def _test_last_action_in(patient: dict, arg, as_of: dt.date) -> bool:
+    return _last_draw(patient).get("action") in arg or patient.get("status") == "held"
+
+
+def _test_status_or_action_in(patient: dict, arg, as_of: dt.date) -> bool:
+    return patient.get("status") in arg or _last_draw(patient).get("action") in arg
+
+
+def _test_last_grade_at_least(patient: dict, arg, as_of: dt.date) -> bool:
+    grades = _last_draw(patient).get("grades") or {}
+    return any((_grade_or_none(g) or 0) >= arg for g in grades.values())
+
+
+def _test_truthy(patient: dict, arg, as_of: dt.date) -> bool:
+    return bool(patient.get(arg))
+
+
+def _test_date_within_days(patient: dict, arg, as_of: dt.date) -> bool:
+    field, days = arg
+    due = _date(patient.get(field))
+    return due is not None and due <= as_of + dt.timedelta(days=days)
+
+
+def _test_alert_mentions(patient: dict, arg, as_of: dt.date) -> bool:
+    text = " ".join(patient.get("alerts") or []).lower()
+    return any(word in text for word in arg)
+
+
+_FLAG_TESTS = {
+    "last_action_in": _test_last_action_in,
+    "status_or_action_in": _test_status_or_action_in,
+    "last_grade_at_least": _test_last_grade_at_least,
+    "truthy": _test_truthy,
+    "date_within_days": _test_date_within_days,
+    "alert_mentions": _test_alert_mentions,
+}
+
+
+def patient_flags(patient: dict, *, as_of: dt.date) -> list[str]:
+    """Worklist flag keys that apply to one assessed patient, most urgent first (FLAG_RULES)."""
+    return [r.key for r in FLAG_RULES if _FLAG_TESTS[r.test](patient, r.arg, as_of)]
+
+
+WORKLIST_COLUMNS = [
+    "urgency", "mrn", "name", "indication", "cycle", "cycle_day", "status", "current_dose_mg",
+    "anc", "anc_grade", "plt", "plt_grade", "hgb", "hgb_grade", "last_draw",
+    "next_labs_due", "next_marrow_biopsy", "next_pregnancy_test", "flags", "flag_text",
+]
+
+
+def _latest_value(draws: list[dict], analyte: str) -> tuple[float | None, int | None]:
+    for draw in reversed(draws):
+        values = draw.get("values") or {}
+        if analyte in values and values[analyte] is not None:
+            return float(values[analyte]), _grade_or_none((draw.get("grades") or {}).get(analyte))
+    return None, None
+
+
+def current_cycle_day(patient: dict, *, as_of: dt.date) -> tuple[int | None, int | None]:
+    """Cycle and day on `as_of`, carried on from the latest draw's cycle/day (28-day cycles,
+    DOMAIN.md section 1); from the start date when there is no draw; (None, None) before start."""
+    last = _last_draw(patient)
+    anchor = _date(last.get("date")) if last.get("cycle") else None
+    if anchor is not None:
+        cycle_start = anchor - dt.timedelta(days=int(last.get("cycle_day") or 1) - 1)
+        cycle = int(last["cycle"])
+    else:
+        cycle_start = _date(patient.get("start_date"))
+        cycle = 1
+        if cycle_start is None or as_of < cycle_start:
+            return None, None
+    elapsed = (as_of - cycle_start).days
+    if elapsed < 0:
+        return cycle, int(last.get("cycle_day") or 1)
+    return cycle + elapsed // 28, elapsed % 28 + 1
+
+
+def worklist(result: dict, patients: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per patient from the assess JSON, ordered by urgency (FLAG_RULES order, then the
+    next lab date). `patients` (store.load_patients) adds names; None leaves `name` blank."""
+    as_of = _date(result.get("as_of")) or dt.date.today()
+    names = {}
+    if patients is not None and len(patients):
+        names = dict(zip(patients["mrn"].astype(str), patients["name"].fillna("").astype(str)))
+    rank = {r.key: i for i, r in enumerate(FLAG_RULES)}
+    rows = []
+    for p in result.get("patients") or []:
+        draws = p.get("draws") or []
+        flags = patient_flags(p, as_of=as_of)
+        cycle, day = current_cycle_day(p, as_of=as_of)
+        anc, anc_g = _latest_value(draws, "anc")
+        plt, plt_g = _latest_value(draws, "plt")
+        hgb, hgb_g = _latest_value(draws, "hgb")
+        rows.append({
+            "urgency": min((rank[f] for f in flags), default=len(FLAG_RULES)),
+            "mrn": str(p.get("mrn", "")),
+            "name": names.get(str(p.get("mrn", "")), ""),
+            "indication": p.get("indication") or "",
+            "cycle": cycle, "cycle_day": day,
+            "status": p.get("status") or "",
+            "current_dose_mg": p.get("current_dose_mg"),
+            "anc": anc, "anc_grade": anc_g, "plt": plt, "plt_grade": plt_g, "hgb": hgb, "hgb_grade": hgb_g,
+            "last_draw": _date(draws[-1].get("date")) if draws else None,
+            "next_labs_due": _date(p.get("next_labs_due")),
+            "next_marrow_biopsy": _date(p.get("next_marrow_biopsy")),
+            "next_pregnancy_test": _date(p.get("next_pregnancy_test")),
+            "flags": flags,
+            "flag_text": ", ".join(FLAG_LABELS[f] for f in flags),
+        })
+    df = pd.DataFrame(rows, columns=WORKLIST_COLUMNS)
+    if df.empty:
+        return df
+    for col in ("cycle", "cycle_day", "anc_grade", "plt_grade", "hgb_grade", "urgency"):
+        df[col] = df[col].astype("Int64")
+    for col in ("current_dose_mg", "anc", "plt", "hgb"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
+    due = pd.to_datetime(df["next_labs_due"]).fillna(pd.Timestamp.max)
+    order = np.lexsort((df["mrn"].to_numpy(dtype=object), due.to_numpy(), df["urgency"].to_numpy(dtype="int64")))
+    return df.iloc[order].reset_index(drop=True)
+
+
+def filter_worklist(df: pd.DataFrame, *, indications: Iterable[str] = (), flags: Iterable[str] = (),
+                    search: str = "") -> pd.DataFrame:
+    """Rows whose indication is in `indications` and that carry any of `flags` (empty = all);
+    `search` matches MRN or name, case-insensitive."""
+    keep = pd.Series(True, index=df.index)
+    indications, flags = list(indications), set(flags)
+    if indications:
+        keep &= df["indication"].isin(indications)
+    if flags:
+        keep &= df["flags"].map(lambda fs: bool(flags.intersection(fs)))
+    if search.strip():
+        needle = search.strip().lower()
+        keep &= df["mrn"].str.lower().str.contains(needle, regex=False) | df["name"].str.lower().str.contains(
+            needle, regex=False)
+    return df[keep].reset_index(drop=True)
+
+
+# --- one patient: results, spans, steps ------------------------------------------------------
+
+RESULT_COLUMNS = [
+    "date", "analyte", "value", "unit", "raw_value", "raw_unit", "ref_low", "ref_high", "grade",
+    "action", "recommendation", "cycle", "cycle_day",
+]
+
+
+def draws_frame(patient: dict) -> pd.DataFrame:
+    """Draw-level table: date, cycle, cycle_day, action, dose_mg, schedule, recommendation."""
+    rows = []
+    for d in patient.get("draws") or []:
+        reasons = [r for r in (d.get("reasons") or []) if r]
+        label = ACTION_LABELS.get(d.get("action"), str(d.get("action") or ""))
+        rows.append({
+            "date": pd.Timestamp(d["date"]),
+            "cycle": d.get("cycle"),
+            "cycle_day": d.get("cycle_day"),
+            "action": d.get("action") or "",
+            "dose_mg": d.get("dose_mg"),
+            "schedule": d.get("schedule"),
+            "recommendation": label + (": " + "; ".join(reasons) if reasons else ""),
+        })
+    df = pd.DataFrame(rows, columns=["date", "cycle", "cycle_day", "action", "dose_mg", "schedule", "recommendation"])
+    df["date"] = pd.to_datetime(df["date"])
+    df["dose_mg"] = pd.to_numeric(df["dose_mg"], errors="coerce").astype("float64")
+    for col in ("cycle", "cycle_day"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
+    return df
+
+
+def results_long(patient: dict, labs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per result for the patient: the stored lab (raw value, unit, reference range) joined
+    to the engine's grade and the draw's recommendation. `labs` None: values from the draws only."""
+    draws = draws_frame(patient)
+    graded = [
+        {"date": pd.Timestamp(d["date"]), "analyte": a, "draw_value": v,
+         "grade": _grade_or_none((d.get("grades") or {}).get(a))}
+        for d in patient.get("draws") or [] for a, v in (d.get("values") or {}).items()
+    ]
+    g = pd.DataFrame(graded, columns=["date", "analyte", "draw_value", "grade"])
+    g["date"] = pd.to_datetime(g["date"])
+    g["grade"] = pd.to_numeric(g["grade"], errors="coerce").astype("Int64")
+    if labs is not None and len(labs):
+        mrn = str(patient.get("mrn", ""))
+        lab = labs[labs["mrn"].astype(str) == mrn] if "mrn" in labs.columns else labs
+        lab = lab.assign(date=pd.to_datetime(lab["collected_at"]).dt.normalize())
+        keep = ["date", "analyte", "value", "unit", "raw_value", "raw_unit", "ref_low", "ref_high", "collected_at"]
+        lab = lab[[c for c in keep if c in lab.columns]].sort_values("collected_at")
+        # A draw is one calendar date: keep the last result of an analyte that day, as the engine does.
+        lab = lab.drop_duplicates(["date", "analyte"], keep="last").drop(columns="collected_at")
+        out = lab.merge(g[["date", "analyte", "grade"]], on=["date", "analyte"], how="left")
+    else:
+        out = g.rename(columns={"draw_value": "value"})
+        out["unit"] = out["analyte"].map(lambda a: ANALYTE_LABELS.get(a, ("", ""))[1])
+        out["raw_value"] = out["value"].map(lambda v: "" if pd.isna(v) else f"{v:g}")
+        out["raw_unit"] = out["unit"]
+        out["ref_low"] = np.nan
+        out["ref_high"] = np.nan
+    out = out.merge(draws[["date", "action", "recommendation", "cycle", "cycle_day"]], on="date", how="left")
+    out["value"] = pd.to_numeric(out["value"], errors="coerce").astype("float64")
+    for col in ("ref_low", "ref_high"):
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64")
+    out["grade"] = pd.to_numeric(out["grade"], errors="coerce").astype("Int64")
+    for col in ("unit", "raw_value", "raw_unit", "action", "recommendation"):
+        out[col] = out[col].astype(object).where(out[col].notna(), "").astype(str)
+    return out[RESULT_COLUMNS].sort_values(["date", "analyte"]).reset_index(drop=True)
+
+
+def hold_spans(patient: dict, *, as_of: dt.date) -> pd.DataFrame:
+    """Hold episodes from the draw actions: a span starts at `hold` and ends at the draw that
+    resumes (or continues); a hold still open ends at `as_of` with open=True (DOMAIN.md section 2)."""
+    spans, start = [], None
+    for d in patient.get("draws") or []:
+        action, day = d.get("action"), _date(d.get("date"))
+        if action in ("hold", "stay_held") and start is None:
+            start = day
+        elif action in ("resume", "continue") and start is not None:
+            spans.append({"start": start, "end": day, "open": False})
+            start = None
+    if start is not None:
+        spans.append({"start": start, "end": max(as_of, start), "open": True})
+    return pd.DataFrame(spans, columns=["start", "end", "open"])
+
+
+def dose_steps(patient: dict, *, as_of: dt.date) -> pd.DataFrame:
+    """Dose in effect over time as steps (date, dose_mg, schedule, action): 0 mg while held; the
+    draw's dose where the engine gives one, else the dose carried from before."""
+    start = _date(patient.get("start_date"))
+    dose = patient.get("renal_starting_dose_mg") or patient.get("starting_dose_mg")
+    rows = []
+    if start is not None and dose:
+        rows.append({"date": start, "dose_mg": float(dose), "schedule": None, "action": "start"})
+    held = False
+    for d in patient.get("draws") or []:
+        action = d.get("action")
+        if d.get("dose_mg") is not None and action not in ("hold", "stay_held"):
+            dose = float(d["dose_mg"])
+        if action in ("hold", "stay_held"):
+            held = True
+        elif action in ("resume", "continue"):
+            held = False
+        rows.append({"date": _date(d.get("date")), "dose_mg": 0.0 if held else (float(dose) if dose else np.nan),
+                     "schedule": d.get("schedule"), "action": action})
+    if rows:
+        last = rows[-1]
+        rows.append({**last, "date": max(as_of, last["date"]), "action": "as_of"})
+    return pd.DataFrame(rows, columns=["date", "dose_mg", "schedule", "action"])
+
+
+def cycle_table(patient: dict, *, as_of: dt.date) -> pd.DataFrame:
+    """Cycle starts and dosing days (cycle, start, end, dosing_end), anchored on the engine's
+    cycle/day of each draw and extended in 28-day steps (DOMAIN.md section 1) up to `as_of`."""
+    start = _date(patient.get("start_date"))
+    starts: dict[int, dt.date] = {}
+    for d in patient.get("draws") or []:
+        if d.get("cycle") and d.get("cycle_day"):
+            s = _date(d["date"]) - dt.timedelta(days=int(d["cycle_day"]) - 1)
+            starts[int(d["cycle"])] = min(starts.get(int(d["cycle"]), s), s)
+    if start is not None:
+        starts.setdefault(1, start)
+    if not starts:
+        return pd.DataFrame(columns=["cycle", "start", "end", "dosing_end"])
+    schedule = patient.get("schedule") or next(
+        (d.get("schedule") for d in reversed(patient.get("draws") or []) if d.get("schedule")), "21/28")
+    dosing_days = 21 if str(schedule).startswith("21") else 28
+    rows, cycle, cur = [], min(starts), starts[min(starts)]
+    while cur <= as_of and cycle < 400:
+        nxt = starts.get(cycle + 1, cur + dt.timedelta(days=28))
+        rows.append({"cycle": cycle, "start": cur, "end": nxt,
+                     "dosing_end": min(cur + dt.timedelta(days=dosing_days), nxt)})
+        cycle, cur = cycle + 1, nxt
+    return pd.DataFrame(rows, columns=["cycle", "start", "end", "dosing_end"])
+
+
+WINDOW_PRESETS = ("Last cycle", "3 cycles", "6 months", "All")
+
+
+def window_range(preset: str, patient: dict, *, as_of: dt.date) -> tuple[dt.date, dt.date]:
+    """x-axis range for a time-window preset (WINDOW_PRESETS); 'All' spans first draw/start to as_of."""
+    cycles = cycle_table(patient, as_of=as_of)
+    dates = [_date(d.get("date")) for d in patient.get("draws") or []]
+    first = min([x for x in dates + [_date(patient.get("start_date"))] if x is not None], default=as_of)
+    end = as_of + dt.timedelta(days=3)
+    if preset == "Last cycle" and len(cycles):
+        return cycles["start"].iloc[-1] - dt.timedelta(days=1), end
+    if preset == "3 cycles" and len(cycles):
+        return cycles["start"].iloc[max(len(cycles) - 3, 0)] - dt.timedelta(days=1), end
+    if preset == "6 months":
+        return as_of - dt.timedelta(days=183), end
+    if preset not in WINDOW_PRESETS:
+        raise ValueError(f"unknown time window {preset!r}; choose one of {', '.join(WINDOW_PRESETS)}")
+    return first - dt.timedelta(days=3), end
+
+
+def cycle_overlay(patient: dict, analyte: str) -> pd.DataFrame:
+    """Values of one analyte by day of cycle, one group per cycle (cycle, cycle_day, value, grade, date)."""
+    rows = [
+        {"cycle": d.get("cycle"), "cycle_day": d.get("cycle_day"), "value": (d.get("values") or {}).get(analyte),
+         "grade": _grade_or_none((d.get("grades") or {}).get(analyte)), "date": _date(d.get("date"))}
+        for d in patient.get("draws") or []
+        if (d.get("values") or {}).get(analyte) is not None and d.get("cycle") is not None
+    ]
+    df = pd.DataFrame(rows, columns=["cycle", "cycle_day", "value", "grade", "date"])
+    for col in ("cycle", "cycle_day", "grade"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
+    df["value"] = pd.to_numeric(df["value"], errors="coerce").astype("float64")
+    return df.sort_values(["cycle", "cycle_day"]).reset_index(drop=True)
+
+
+def flowsheet(patient: dict, *, since: dt.date | None = None,
+              analytes: Iterable[str] = FLOWSHEET_ORDER) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Analytes x draws: (values, grades), rows labelled 'ANC (10^9/L)', columns by draw date
+    (newest first). Only analytes with at least one value; `since` drops older draws."""
+    draws = [d for d in patient.get("draws") or [] if since is None or _date(d.get("date")) >= since]
+    draws = list(reversed(draws))
+    cols = [f"{_date(d['date']):%d %b %y} C{d.get('cycle', '?')}D{d.get('cycle_day', '?')}" for d in draws]
+    wanted = [a for a in analytes if any(a in (d.get("values") or {}) for d in draws)]
+    extra = sorted({a for d in draws for a in (d.get("values") or {})} - set(wanted) - set(analytes))
+    keys = wanted + extra
+    values = pd.DataFrame(
+        [[(d.get("values") or {}).get(a) for d in draws] for a in keys], columns=cols, dtype="float64")
+    grades = pd.DataFrame(
+        [[_grade_or_none((d.get("grades") or {}).get(a)) for d in draws] for a in keys], columns=cols, dtype=object)
+    index = [f"{ANALYTE_LABELS.get(a, (a, ''))[0]} ({ANALYTE_LABELS.get(a, ('', ''))[1]})".replace(" ()", "")
+             for a in keys]
+    values.index = grades.index = pd.Index(index, name="analyte")
+    # Draw dates can repeat in the label only if the engine emitted two draws on one day.
+    return values, grades
+
+
+# --- next action and dates ------------------------------------------------------------------
+
+
+def next_action(patient: dict, *, rules: str = "") -> dict:
+    """What the label says now for the patient: headline, dose, reasons and source, from the
+    latest draw's action (None fields when the patient has no draw yet)."""
+    last = _last_draw(patient)
+    action = last.get("action")
+    dose = last.get("dose_mg") if last.get("dose_mg") is not None else patient.get("current_dose_mg")
+    schedule = last.get("schedule") or ""
+    if action in ("hold", "stay_held"):
+        headline = ACTION_LABELS[action] + " lenalidomide"
+    elif action == "resume":
+        headline = f"Resume at {dose:g} mg" + (f" ({schedule})" if schedule else "") if dose else "Resume"
+    elif action == "continue":
+        headline = f"Continue {dose:g} mg" + (f" ({schedule})" if schedule else "") if dose else "Continue"
+    elif action == "review":
+        headline = "Clinician review needed"
+    else:
+        headline = "No lab draw yet"
+    sources = last.get("sources") or ([last["source"]] if last.get("source") else [])
+    return {
+        "action": action,
+        "headline": headline,
+        "status": patient.get("status"),
+        "dose_mg": dose,
+        "schedule": schedule or None,
+        "date": _date(last.get("date")),
+        "reasons": [r for r in (last.get("reasons") or []) if r],
+        "source": "; ".join(sources) if sources else (f"rule profile {rules}" if rules else None),
+        "alerts": [a for a in (patient.get("alerts") or []) if a],
+    }
+
+
+def upcoming(patient: dict, *, as_of: dt.date) -> pd.DataFrame:
+    """Upcoming dates: next CBC, each open marrow biopsy with its week label, next pregnancy test;
+    `overdue` when the date is before as_of (DOMAIN.md section 5)."""
+    rows = []
+    if patient.get("next_labs_due"):
+        rows.append({"what": "Next CBC", "due": _date(patient["next_labs_due"])})
+    for b in patient.get("marrow_biopsies") or []:
+        if not b.get("done") and b.get("due"):
+            week = b.get("week")
+            rows.append({"what": f"Marrow biopsy (week {week})" if week else "Marrow biopsy", "due": _date(b["due"])})
+    if not any(r["what"].startswith("Marrow") for r in rows) and patient.get("next_marrow_biopsy"):
+        rows.append({"what": "Marrow biopsy", "due": _date(patient["next_marrow_biopsy"])})
+    if patient.get("next_pregnancy_test"):
+        rows.append({"what": "Pregnancy test (REMS)", "due": _date(patient["next_pregnancy_test"])})
+    df = pd.DataFrame(rows, columns=["what", "due"])
+    df["overdue"] = [d is not None and d < as_of for d in df["due"]]
+    df["in_days"] = [None if d is None else (d - as_of).days for d in df["due"]]
+    return df.sort_values("due", key=lambda s: pd.to_datetime(s)).reset_index(drop=True)
+
+
+def visit_identity(name: str | None, birth_date: Any, sex: str | None, *, as_of: dt.date) -> dict:
+    """Initials and age in whole years for the visit view (no name, no MRN, no birth date);
+    None age when the birth date is unknown."""
+    parts = [p for p in str(name or "").replace(",", " ").split() if p[:1].isalpha()]
+    initials = "".join(p[0].upper() + "." for p in parts[:3]) or "Patient"
+    born = _date(birth_date)
+    age = None
+    if born is not None:
+        age = as_of.year - born.year - ((as_of.month, as_of.day) < (born.month, born.day))
+    return {"initials": initials, "age": age, "sex": sex if sex in ("F", "M") else None}
+
+
+def find_patient(result: dict | None, mrn: str | None) -> dict | None:
+    """The assessed patient with this MRN; None when absent."""
+    if not result or not mrn:
+        return None
+    return next((p for p in result.get("patients") or [] if str(p.get("mrn")) == str(mrn)), None)

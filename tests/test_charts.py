@@ -1,0 +1,100 @@
+"""Figure-level tests of the chart builders (lenadash.charts): traces, threshold lines, hold shapes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from lenadash import charts, views
+from test_views import AS_OF, make_patient
+
+THRESHOLDS = pd.DataFrame({
+    "analyte": ["plt", "anc"], "value": [30.0, 1.0],
+    "label": ["hold plt < 30", "hold ANC < 1.0"], "source": ["US PI 2.1 Table 1"] * 2,
+})
+EVENTS = pd.DataFrame({
+    "mrn": ["MRN001", "MRN001"], "date": [dt.date(2026, 2, 10), dt.date(2026, 2, 12)],
+    "event": ["fever", "platelet_transfusion"], "value": ["38.6", ""], "detail": ["", "1 unit"],
+})
+
+
+def _timeline(**kw):
+    p = make_patient()
+    return charts.patient_timeline(p, views.results_long(p), as_of=AS_OF, **kw)
+
+
+def test_timeline_has_one_shared_time_axis_and_a_trace_per_analyte():
+    fig = _timeline(thresholds=THRESHOLDS, events=EVENTS)
+    names = [t.name for t in fig.data]
+    for expected in ("Dose", "ANC", "Platelets", "Hemoglobin", "WBC", "Creatinine", "ALT", "Hold", "Resume",
+                     "Fever", "Platelet transfusion"):
+        assert expected in names, expected
+    # every x axis matches the bottom one (shared_xaxes)
+    xaxes = [k for k in fig.layout.to_plotly_json() if k.startswith("xaxis")]
+    assert len(xaxes) == 7
+    assert all(fig.layout[k].matches in (None, "x7", "x") for k in xaxes)
+
+
+def test_markers_carry_grade_colours_and_hover_recommendation():
+    fig = _timeline()
+    plt_trace = next(t for t in fig.data if t.name == "Platelets")
+    assert list(plt_trace.marker.color) == [views.grade_colour(g) for g in (0, 1, 2, 3, 4, 1)]
+    held = plt_trace.customdata[3]
+    assert held[3] == "grade 3" and "US PI 2.1" in held[4]
+    assert "%{customdata[4]}" in plt_trace.hovertemplate
+
+
+def test_threshold_lines_come_from_the_thresholds_table():
+    fig = _timeline(thresholds=THRESHOLDS)
+    lines = [s for s in fig.layout.shapes if s.name and s.name.startswith("threshold")]
+    assert sorted((s.name, s.y0) for s in lines) == [("threshold anc", 1.0), ("threshold plt", 30.0)]
+    plt_axis = next(t for t in fig.data if t.name == "Platelets").yaxis
+    assert next(s for s in lines if s.name == "threshold plt").yref == plt_axis
+    assert not [s for s in _timeline().layout.shapes if s.name and s.name.startswith("threshold")]
+
+
+def test_hold_span_is_shaded_and_cycles_marked():
+    fig = _timeline()
+    holds = [s for s in fig.layout.shapes if s.name == "hold"]
+    assert [(pd.Timestamp(s.x0).date(), pd.Timestamp(s.x1).date()) for s in holds] == [
+        (dt.date(2026, 2, 9), dt.date(2026, 2, 23))]
+    assert len([s for s in fig.layout.shapes if s.name == "cycle start"]) == 3
+    assert len([s for s in fig.layout.shapes if s.name == "dosing days"]) == 3
+
+
+def test_dose_line_steps_down_after_hold():
+    dose = next(t for t in _timeline().data if t.name == "Dose")
+    assert dose.line.shape == "hv"
+    assert list(dose.y) == [25, 25, 25, 25, 0, 0, 20, 20]
+
+
+def test_window_sets_the_x_range():
+    window = views.window_range("Last cycle", make_patient(), as_of=AS_OF)
+    fig = _timeline(window=window)
+    assert tuple(pd.Timestamp(x).date() for x in fig.layout.xaxis.range) == window
+
+
+def test_crcl_goes_on_the_secondary_axis_of_the_renal_row():
+    crcl = pd.DataFrame({"date": [dt.date(2026, 1, 5)], "crcl_ml_min": [72.0]})
+    fig = _timeline(crcl=crcl)
+    cr = next(t for t in fig.data if t.name == "Creatinine")
+    cc = next(t for t in fig.data if t.name == "CrCl")
+    assert cr.yaxis != cc.yaxis and fig.layout[cc.yaxis.replace("y", "yaxis")].overlaying == cr.yaxis
+
+
+def test_panels_without_data_are_left_out():
+    p = make_patient()
+    only_counts = views.results_long(p)
+    only_counts = only_counts[only_counts["analyte"].isin(["anc", "plt"])]
+    fig = charts.patient_timeline(p, only_counts, as_of=AS_OF)
+    titles = [a.text for a in fig.layout.annotations if a.text and not a.text.startswith("C")]
+    assert "Hgb g/dL" not in titles and "Platelets 10^9/L" in titles
+
+
+def test_cycle_overlay_one_line_per_cycle_with_threshold():
+    ov = views.cycle_overlay(make_patient(), "plt")
+    fig = charts.cycle_overlay_figure(ov, "plt", thresholds=THRESHOLDS)
+    assert [t.name for t in fig.data] == ["Cycle 1", "Cycle 2"]
+    assert list(fig.data[1].x) == [8, 15, 22]
+    assert [s.y0 for s in fig.layout.shapes if s.type == "line"] == [30.0]

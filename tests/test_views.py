@@ -1,0 +1,212 @@
+"""Data shaping for the dashboard pages (lenadash.views), on hand-built assess-contract patients."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from lenadash import views
+
+AS_OF = dt.date(2026, 3, 2)
+
+
+def make_draw(date, cycle, day, values, grades, action="continue", dose=25.0, reasons=(), schedule="21/28"):
+    return {"date": str(date), "cycle": cycle, "cycle_day": day, "values": dict(values), "grades": dict(grades),
+            "action": action, "dose_mg": dose, "schedule": schedule, "reasons": list(reasons)}
+
+
+def make_patient(mrn="MRN001", *, indication="MM", start=dt.date(2026, 1, 5), status="on_treatment",
+                 draws=None, **extra) -> dict:
+    """An assessed MM patient on 21/28: weekly draws, a platelet hold in cycle 2, resume at 20 mg."""
+    if draws is None:
+        d = lambda n: start + dt.timedelta(days=n)  # noqa: E731
+        draws = [
+            make_draw(d(0), 1, 1, {"anc": 2.4, "plt": 180, "hgb": 11.2, "wbc": 4.8, "creatinine": 0.9},
+                      {"anc": 0, "plt": 0, "hgb": 1, "wbc": 0, "creatinine": 0}),
+            make_draw(d(7), 1, 8, {"anc": 1.6, "plt": 120}, {"anc": 1, "plt": 1}),
+            make_draw(d(14), 1, 15, {"anc": 1.2, "plt": 60, "alt": 40}, {"anc": 2, "plt": 2, "alt": 0}),
+            make_draw(d(35), 2, 8, {"anc": 1.1, "plt": 28}, {"anc": 2, "plt": 3}, action="hold", dose=None,
+                      reasons=["Platelets 28 < 30 (US PI 2.1 Table 1)"]),
+            make_draw(d(42), 2, 15, {"anc": 1.3, "plt": 24}, {"anc": 2, "plt": 4}, action="stay_held", dose=None),
+            make_draw(d(49), 2, 22, {"anc": 1.8, "plt": 78}, {"anc": 1, "plt": 1}, action="resume", dose=20.0,
+                      reasons=["Platelets back to >= 30: next lower dose"]),
+        ]
+    p = {"mrn": mrn, "indication": indication, "start_date": str(start), "starting_dose_mg": 25,
+         "status": status, "current_dose_mg": 20, "crcl_ml_min": 72.0, "renal_starting_dose_mg": 25,
+         "next_labs_due": str(AS_OF + dt.timedelta(days=5)), "labs_overdue": False,
+         "next_marrow_biopsy": None, "marrow_biopsies": [], "next_pregnancy_test": None, "alerts": [],
+         "draws": draws}
+    p.update(extra)
+    return p
+
+
+def make_result(patients, as_of=AS_OF) -> dict:
+    return {"as_of": str(as_of), "rules": "us_pi",
+            "import_report": {"rows_read": 0, "rows_rejected": 0, "rejects": []}, "patients": patients}
+
+
+def _held(mrn):
+    p = make_patient(mrn)
+    p["draws"] = p["draws"][:4]
+    p["status"] = "held"
+    return p
+
+
+def test_worklist_orders_by_urgency_table():
+    quiet = make_patient("Q1")
+    overdue = make_patient("O1", labs_overdue=True)
+    held = _held("H1")
+    review = make_patient("R1", status="review")
+    marrow = make_patient("B1", indication="MDS", next_marrow_biopsy=str(AS_OF + dt.timedelta(days=20)))
+    marrow_far = make_patient("B2", indication="MDS", next_marrow_biopsy=str(AS_OF + dt.timedelta(days=60)))
+    vte = make_patient("V1", alerts=["No thromboprophylaxis recorded (dexamethasone combination)"])
+    wl = views.worklist(make_result([quiet, marrow_far, vte, overdue, marrow, review, held]))
+    assert list(wl["mrn"]) == ["H1", "R1", "O1", "B1", "V1", "B2", "Q1"]
+    assert wl.loc[wl["mrn"] == "B2", "flags"].iloc[0] == []
+    assert wl.loc[0, "flag_text"].startswith("Hold now")
+
+
+def test_worklist_grade3_outranks_overdue():
+    g3 = make_patient("G3")
+    g3["draws"][-1]["grades"]["plt"] = 3
+    wl = views.worklist(make_result([make_patient("O1", labs_overdue=True), g3]))
+    assert list(wl["mrn"]) == ["G3", "O1"]
+
+
+def test_worklist_row_contents_and_names():
+    patients = pd.DataFrame({"mrn": ["MRN001"], "name": ["Ada Example"]})
+    wl = views.worklist(make_result([make_patient()]), patients)
+    row = wl.iloc[0]
+    assert row["name"] == "Ada Example"
+    assert (row["anc"], row["anc_grade"], row["plt"], row["plt_grade"]) == (1.8, 1, 78.0, 1)
+    assert row["hgb"] == 11.2  # carried from the last draw that had Hgb
+    # last draw 2026-02-23 is C2D22; as_of 2026-03-02 is 7 days later -> C3D1
+    assert (row["cycle"], row["cycle_day"]) == (3, 1)
+
+
+def test_worklist_empty_result_has_the_columns():
+    wl = views.worklist(make_result([]))
+    assert list(wl.columns) == views.WORKLIST_COLUMNS and wl.empty
+
+
+@pytest.mark.parametrize(("field", "days_ahead", "expected"), [
+    ("next_marrow_biopsy", 30, True), ("next_marrow_biopsy", 31, False), ("next_marrow_biopsy", -5, True),
+    ("next_pregnancy_test", 7, True), ("next_pregnancy_test", 8, False),
+])
+def test_due_flags_boundaries(field, days_ahead, expected):
+    p = make_patient(**{field: str(AS_OF + dt.timedelta(days=days_ahead))})
+    key = "marrow_due" if field == "next_marrow_biopsy" else "pregnancy_due"
+    assert (key in views.patient_flags(p, as_of=AS_OF)) is expected
+
+
+def test_filter_worklist_by_indication_flag_and_search():
+    patients = pd.DataFrame({"mrn": ["A", "B", "C"], "name": ["Ann One", "Bob Two", "Cy Three"]})
+    wl = views.worklist(make_result([make_patient("A"), _held("B"), make_patient("C", indication="MDS")]), patients)
+    assert list(views.filter_worklist(wl, indications=["MDS"])["mrn"]) == ["C"]
+    assert list(views.filter_worklist(wl, flags=["hold"])["mrn"]) == ["B"]
+    assert list(views.filter_worklist(wl, search="two")["mrn"]) == ["B"]
+    assert len(views.filter_worklist(wl)) == 3
+
+
+def test_hold_spans_and_open_hold():
+    spans = views.hold_spans(make_patient(), as_of=AS_OF)
+    assert spans.to_dict("records") == [{"start": dt.date(2026, 2, 9), "end": dt.date(2026, 2, 23), "open": False}]
+    open_spans = views.hold_spans(_held("H"), as_of=AS_OF)
+    assert open_spans.to_dict("records") == [{"start": dt.date(2026, 2, 9), "end": AS_OF, "open": True}]
+
+
+def test_dose_steps_drop_to_zero_while_held_and_resume_lower():
+    steps = views.dose_steps(make_patient(), as_of=AS_OF)
+    by_action = dict(zip(steps["action"], steps["dose_mg"]))
+    assert by_action["start"] == 25 and by_action["hold"] == 0 and by_action["stay_held"] == 0
+    assert by_action["resume"] == 20 and steps["dose_mg"].iloc[-1] == 20
+    assert steps["date"].iloc[-1] == AS_OF
+
+
+def test_cycle_table_anchors_on_draws_and_extends_to_as_of():
+    cycles = views.cycle_table(make_patient(), as_of=AS_OF)
+    assert list(cycles["cycle"]) == [1, 2, 3]
+    assert cycles["start"].iloc[1] == dt.date(2026, 2, 2)
+    assert cycles["dosing_end"].iloc[0] == dt.date(2026, 1, 26)  # day 22: rest starts
+    cont = views.cycle_table(make_patient(schedule="28/28"), as_of=AS_OF)
+    assert cont["dosing_end"].iloc[0] == cont["end"].iloc[0]
+
+
+def test_results_long_joins_labs_raw_values_and_grades():
+    p = make_patient()
+    labs = pd.DataFrame({
+        "mrn": ["MRN001", "MRN001", "OTHER"],
+        "collected_at": pd.to_datetime(["2026-02-09 08:10", "2026-02-09 08:10", "2026-02-09 08:10"]),
+        "analyte": ["plt", "anc", "plt"], "value": [28.0, 1.1, 300.0], "unit": ["10^9/L"] * 3,
+        "raw_value": ["28", "1100", "300"], "raw_unit": ["K/uL", "/uL", "K/uL"],
+        "ref_low": [150.0, 1.8, 150.0], "ref_high": [400.0, 7.7, 400.0],
+    })
+    res = views.results_long(p, labs)
+    assert len(res) == 2
+    plt_row = res[res["analyte"] == "plt"].iloc[0]
+    assert (plt_row["raw_unit"], plt_row["grade"], plt_row["action"]) == ("K/uL", 3, "hold")
+    assert "US PI 2.1" in plt_row["recommendation"]
+    from_draws = views.results_long(p)
+    assert set(from_draws["analyte"]) >= {"anc", "plt", "hgb", "alt"}
+    assert from_draws["ref_low"].isna().all()
+
+
+def test_window_presets():
+    p = make_patient()
+    assert views.window_range("Last cycle", p, as_of=AS_OF)[0] == dt.date(2026, 3, 1)
+    assert views.window_range("3 cycles", p, as_of=AS_OF)[0] == dt.date(2026, 1, 4)
+    assert views.window_range("6 months", p, as_of=AS_OF)[0] == AS_OF - dt.timedelta(days=183)
+    with pytest.raises(ValueError, match="choose one of"):
+        views.window_range("fortnight", p, as_of=AS_OF)
+
+
+def test_cycle_overlay_groups_by_cycle_day():
+    ov = views.cycle_overlay(make_patient(), "plt")
+    assert list(ov["cycle"]) == [1, 1, 1, 2, 2, 2]
+    assert ov.loc[ov["cycle"] == 2, "value"].min() == 24
+
+
+def test_flowsheet_values_and_grades_align():
+    values, grades = views.flowsheet(make_patient())
+    assert values.shape == grades.shape
+    assert values.index[0].startswith("ANC")
+    first_col = values.columns[0]  # newest draw first
+    assert first_col.startswith("23 Feb 26 C2D22")
+    assert grades.loc["Platelets (10^9/L)", first_col] == 1
+    assert grades.loc["Platelets (10^9/L)", values.columns[1]] == 4
+    assert pd.isna(values.loc["ALT (U/L)", first_col])
+    since, _ = views.flowsheet(make_patient(), since=dt.date(2026, 2, 1))
+    assert len(since.columns) == 3
+
+
+def test_next_action_card():
+    card = views.next_action(make_patient(), rules="us_pi")
+    assert card["headline"] == "Resume at 20 mg (21/28)"
+    assert card["reasons"] == ["Platelets back to >= 30: next lower dose"]
+    held = views.next_action(_held("H"))
+    assert held["headline"] == "HOLD lenalidomide" and "US PI 2.1" in held["reasons"][0]
+    assert views.next_action(make_patient(draws=[]))["headline"] == "No lab draw yet"
+
+
+def test_upcoming_lists_biopsies_with_week_labels():
+    p = make_patient(indication="MDS", next_pregnancy_test=str(AS_OF - dt.timedelta(days=1)),
+                     marrow_biopsies=[{"due": "2026-03-30", "week": 12, "done": False},
+                                      {"due": "2026-06-22", "week": 24, "done": False},
+                                      {"due": "2026-01-04", "week": 0, "done": True}])
+    up = views.upcoming(p, as_of=AS_OF)
+    assert list(up["what"]) == ["Pregnancy test (REMS)", "Next CBC", "Marrow biopsy (week 12)",
+                                "Marrow biopsy (week 24)"]
+    assert list(up["overdue"]) == [True, False, False, False]
+
+
+@pytest.mark.parametrize(("name", "born", "initials", "age"), [
+    ("Ada Lovelace", "1950-03-02", "A.L.", 76),
+    ("Ada Lovelace", "1950-03-03", "A.L.", 75),
+    ("", None, "Patient", None),
+    ("Mary Ann Smith-Jones", dt.date(1960, 1, 1), "M.A.S.", 66),
+])
+def test_visit_identity_initials_and_age(name, born, initials, age):
+    ident = views.visit_identity(name, born, "F", as_of=AS_OF)
+    assert (ident["initials"], ident["age"]) == (initials, age)
