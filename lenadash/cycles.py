@@ -1,0 +1,179 @@
+"""Treatment cycles: course assignment, cycle and day of cycle, dosing vs rest days, baselines, hold spans."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+CYCLE_DAYS = 28  # every indication uses 28-day cycles (DOMAIN.md §1)
+BASELINE_LOOKBACK_DAYS = 30  # baseline = latest value on or before start, up to 30 days before (DOMAIN.md §2)
+# Days of each 28-day cycle on which a capsule is taken (DOMAIN.md §1: days 22-28 of 21/28 are planned rest).
+DOSING_DAYS = {"21/28": 21, "28/28": 28}
+
+
+def to_day(values) -> pd.Series:
+    """Calendar days as datetime64[us] at midnight (one resolution everywhere, so merges line up)."""
+    return pd.to_datetime(pd.Series(values)).dt.normalize().astype("datetime64[us]")
+
+
+def course_id(mrn, start_date) -> str:
+    """Stable text key of one treatment course: `MRN/YYYY-MM-DD`."""
+    return f"{mrn}/{pd.Timestamp(start_date).date().isoformat()}"
+
+
+def courses_frame(patients: pd.DataFrame) -> pd.DataFrame:
+    """The patients (courses) table with `course_id` and a day-resolution `start` timestamp added.
+
+    Raises ValueError naming the missing columns when `patients` does not follow the contract.
+    """
+    missing = {"mrn", "start_date"} - set(patients.columns)
+    if missing:
+        raise ValueError(
+            f"patients table lacks column(s) {sorted(missing)}; expected the patients contract "
+            "(docs/architecture.md): mrn, indication, start_date, starting_dose_mg, schedule, ..."
+        )
+    out = patients.copy()
+    out["mrn"] = out["mrn"].astype(str)
+    out["start"] = to_day(out["start_date"]).to_numpy()
+    if out["start"].isna().any():
+        bad = out.loc[out["start"].isna(), "mrn"].tolist()
+        raise ValueError(f"course(s) without a start date for MRN {bad}: fill in start_date (YYYY-MM-DD)")
+    out["course_id"] = [f"{m}/{s.date().isoformat()}" for m, s in zip(out["mrn"], out["start"])]
+    if out["course_id"].duplicated().any():
+        dup = out.loc[out["course_id"].duplicated(), "course_id"].tolist()
+        raise ValueError(f"duplicate course(s) {dup}: one course per patient and start date")
+    return out.reset_index(drop=True)
+
+
+def is_dosing_day(cycle_day, schedule) -> np.ndarray:
+    """True where `cycle_day` is a capsule day of `schedule` ("21/28": days 1-21; "28/28": every day).
+
+    Source: DOMAIN.md §1. Cycle 0 (before the start, cycle_day <= 0) is never a dosing day.
+    Vectorised: both arguments may be scalars or array-likes of the same length.
+    """
+    day = np.asarray(pd.Series(cycle_day, dtype="float64"))
+    last = pd.Series(schedule, dtype=object).map(DOSING_DAYS)
+    if last.isna().any():
+        bad = sorted(set(pd.Series(schedule, dtype=object)[last.isna()].astype(str)))
+        raise ValueError(f"unknown schedule {bad}: use one of {sorted(DOSING_DAYS)}")
+    return (day >= 1) & (day <= np.asarray(last, dtype="float64"))
+
+
+def assign_courses(labs: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
+    """Each lab row with its course, cycle, day of cycle and whether that day is a dosing day.
+
+    A result belongs to the latest course of its MRN that started on or before its date; results
+    before the first course belong to that course as pre-treatment (cycle 0, cycle_day = days
+    relative to the start, so -1 is the day before day 1). Day 1 of cycle 1 is the start date and
+    every cycle has 28 days (DOMAIN.md §1). Adds: `date` (calendar day of collection), `course_id`,
+    `start`, `cycle`, `cycle_day`, `dosing_day` (course schedule; planned rest days are False).
+    Rows of an MRN without any course keep `course_id` None and cycle/day NA.
+    """
+    courses = courses_frame(patients)
+    out = labs.copy()
+    out["mrn"] = out["mrn"].astype(str)
+    if "date" not in out.columns:
+        out["date"] = to_day(out["collected_at"]).to_numpy()
+    else:
+        out["date"] = to_day(out["date"]).to_numpy()
+    out["_row"] = np.arange(len(out))
+    key = courses[["mrn", "start", "course_id"] + (["schedule"] if "schedule" in courses else [])]
+    key = key.sort_values("start")
+    left = out[["_row", "mrn", "date"]].sort_values("date")
+    # latest course started on or before the draw...
+    on_or_after = pd.merge_asof(left, key, left_on="date", right_on="start", by="mrn", direction="backward")
+    # ...else the first course of that MRN (pre-treatment draws)
+    first = key.drop_duplicates("mrn", keep="first").set_index("mrn")
+    miss = on_or_after["course_id"].isna()
+    for col in key.columns.drop("mrn"):
+        on_or_after.loc[miss, col] = on_or_after.loc[miss, "mrn"].map(first[col])
+    on_or_after = on_or_after.set_index("_row").reindex(out["_row"])
+    out["course_id"] = on_or_after["course_id"].to_numpy(dtype=object)
+    out["start"] = to_day(on_or_after["start"].to_numpy()).to_numpy()
+    offset = (out["date"] - out["start"]).dt.days
+    cycle = np.where(offset < 0, 0, offset // CYCLE_DAYS + 1)
+    day = np.where(offset < 0, offset, offset % CYCLE_DAYS + 1)
+    has = offset.notna().to_numpy()
+    out["cycle"] = pd.array(np.where(has, cycle, 0), dtype="Int64")
+    out["cycle_day"] = pd.array(np.where(has, day, 0), dtype="Int64")
+    out.loc[~has, ["cycle", "cycle_day"]] = pd.NA
+    sched = on_or_after["schedule"].to_numpy(dtype=object) if "schedule" in key else np.full(len(out), "28/28", object)
+    sched = np.where(pd.isna(sched), "28/28", sched)
+    out["dosing_day"] = is_dosing_day(np.where(has, day, 0), sched) & has
+    return out.drop(columns="_row")
+
+
+def cycle_of(start_date, on) -> tuple[int, int]:
+    """(cycle, cycle_day) of calendar day `on` for a course started on `start_date` (cycle 0 before start)."""
+    offset = (pd.Timestamp(on).normalize() - pd.Timestamp(start_date).normalize()).days
+    if offset < 0:
+        return 0, offset
+    return offset // CYCLE_DAYS + 1, offset % CYCLE_DAYS + 1
+
+
+def baseline(labs: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
+    """Per course and analyte: the latest value on or before the start date, up to 30 days before.
+
+    Source: DOMAIN.md §2 (definition of the baseline count). Returns columns `course_id`, `mrn`,
+    `analyte`, `baseline_value`, `baseline_date`; a course/analyte without a value in that window
+    has no row (callers treat the absence as "no baseline", never as a guess).
+    """
+    courses = courses_frame(patients)[["mrn", "start", "course_id"]]
+    cols = ["course_id", "mrn", "analyte", "baseline_value", "baseline_date"]
+    if labs.empty or courses.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    lab = labs[["mrn", "collected_at", "analyte", "value"]].copy()
+    lab["mrn"] = lab["mrn"].astype(str)
+    lab["date"] = to_day(lab["collected_at"]).to_numpy()
+    lab = lab[lab["value"].notna()]
+    merged = lab.merge(courses, on="mrn")
+    lag = (merged["start"] - merged["date"]).dt.days
+    merged = merged[(lag >= 0) & (lag <= BASELINE_LOOKBACK_DAYS)]
+    merged = merged.sort_values(["course_id", "analyte", "collected_at"])
+    last = merged.drop_duplicates(["course_id", "analyte"], keep="last")
+    out = pd.DataFrame(
+        {
+            "course_id": last["course_id"].astype(object),
+            "mrn": last["mrn"].astype(object),
+            "analyte": last["analyte"].astype(object),
+            "baseline_value": last["value"].astype(float),
+            "baseline_date": last["date"],
+        }
+    )
+    return out.reset_index(drop=True)
+
+
+def hold_spans(steps: pd.DataFrame) -> pd.DataFrame:
+    """Hold intervals from the dose engine's output (`dosing.simulate`), one row per hold episode.
+
+    `start` is the date the hold began, `end` the date treatment resumed or the clinician was asked
+    to decide (None while the hold is still open). Columns: course_id, mrn, start, end, reason.
+    """
+    cols = ["course_id", "mrn", "start", "end", "reason"]
+    if steps.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    s = steps.sort_values(["course_id", "date"])
+    held = s["held"].to_numpy(dtype=bool)
+    course = s["course_id"].to_numpy(dtype=object)
+    prev_held = np.r_[False, held[:-1]]
+    prev_course = np.r_[None, course[:-1]]
+    new_course = course != prev_course
+    starts = held & (~prev_held | new_course)
+    ends = ~held & prev_held & ~new_course
+    rows = []
+    open_span = None
+    dates = s["date"].to_numpy()
+    mrns = s["mrn"].to_numpy(dtype=object)
+    reasons = s["reasons"].to_numpy(dtype=object)
+    for i in range(len(s)):
+        if open_span is not None and (new_course[i] or ends[i]):
+            open_span["end"] = None if new_course[i] else pd.Timestamp(dates[i]).date()
+            rows.append(open_span)
+            open_span = None
+        if starts[i]:
+            why = "; ".join(reasons[i]) if isinstance(reasons[i], (list, tuple)) else str(reasons[i])
+            open_span = {"course_id": course[i], "mrn": mrns[i], "start": pd.Timestamp(dates[i]).date(),
+                         "end": None, "reason": why}
+    if open_span is not None:
+        rows.append(open_span)
+    return pd.DataFrame(rows, columns=cols)
