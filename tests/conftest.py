@@ -1,0 +1,204 @@
+"""Shared fixtures: databases (SQLite, and PostgreSQL in a throwaway cluster), sessions, sample data."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PG_SKIP_MESSAGE = "install PostgreSQL (apt-get install postgresql) to run the PostgreSQL tests"
+
+
+def _require_services() -> bool:
+    return os.environ.get("LENADASH_REQUIRE_SERVICES") == "1"
+
+
+# --- plain fixtures --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sample_dir() -> Path:
+    """The repository's synthetic sample clinic (sample_data/)."""
+    return REPO / "sample_data"
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    """A fresh SQLite database file (not yet created) in the test's temp folder."""
+    return f"sqlite:///{tmp_path / 'lenadash-test.sqlite'}"
+
+
+@pytest.fixture
+def engine(sqlite_url):
+    """Engine on a fresh SQLite database, schema at head."""
+    from lenadash.store import make_engine
+
+    eng = make_engine(sqlite_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def session(engine):
+    """A Session on the fresh SQLite `engine`."""
+    from lenadash.store import open_session
+
+    with open_session(engine) as s:
+        yield s
+
+
+# --- PostgreSQL --------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _ThrowawayCluster:
+    """A PostgreSQL cluster in a temp dir on 127.0.0.1 for one test session (Debian binaries)."""
+
+    def __init__(self, bindir: Path):
+        self.bindir = bindir
+        self.root = Path(tempfile.mkdtemp(prefix="lenadash-pg-"))
+        self.data = self.root / "data"
+        self.port = _free_port()
+        # initdb refuses to run as root: run the server as the `postgres` system user.
+        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_user:
+            shutil.chown(self.root, "postgres", "postgres")
+        os.chmod(self.root, 0o700)
+
+    def _run(self, *args: str | Path) -> None:
+        command = [*self.as_user, *map(str, args)]
+        done = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
+        if done.returncode != 0:
+            log = self.root / "server.log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}): {done.stderr or done.stdout}\n{tail}")
+
+    def start(self) -> str:
+        self._run(self.bindir / "initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "-E", "UTF8",
+                  "--locale=C", "--no-sync")
+        # -F: no fsync (a test cluster); listen on loopback only; socket in our own folder.
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.root} -F"
+        self._run(self.bindir / "pg_ctl", "-D", self.data, "-l", self.root / "server.log", "-o", options, "-w", "start")
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def stop(self) -> None:
+        try:
+            self._run(self.bindir / "pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _pg_bindir() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
+    return Path(found[-1]).parent if found else None
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url():
+    """URL of a PostgreSQL server's maintenance database: LENADASH_TEST_POSTGRES_URL, else a
+    throwaway cluster; skips (or fails under LENADASH_REQUIRE_SERVICES=1) without PostgreSQL."""
+    given = os.environ.get("LENADASH_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    bindir = _pg_bindir()
+    if bindir is None:
+        if _require_services():
+            pytest.fail(f"LENADASH_REQUIRE_SERVICES=1 but PostgreSQL is missing: {PG_SKIP_MESSAGE}")
+        pytest.skip(PG_SKIP_MESSAGE)
+    cluster = _ThrowawayCluster(bindir)
+    try:
+        url = cluster.start()
+    except Exception as exc:
+        cluster.stop()
+        pytest.fail(f"could not start a throwaway PostgreSQL cluster from {bindir}: {exc}")
+    print(f"\nPostgreSQL test cluster: {bindir.parent.name} on 127.0.0.1:{cluster.port}")
+    yield url
+    cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url):
+    """A fresh, empty PostgreSQL database for this test (dropped afterwards)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"lenadash_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(postgres_server_url).set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path) -> str:
+    """A fresh empty database URL, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'lenadash-test.sqlite'}"
+    return request.getfixturevalue("postgres_url")
+
+
+# --- building inputs without a file ---------------------------------------------------------------
+
+LAB_DEFAULTS = {
+    "unit": "10^9/L", "comparator": "", "raw_value": "", "raw_unit": "", "raw_name": "", "loinc": None,
+    "ref_low": float("nan"), "ref_high": float("nan"), "flag": None, "status": None,
+}
+
+
+@pytest.fixture
+def make_lab_import():
+    """Factory: records (mrn, collected_at, analyte, value, ...) -> a LabImport-shaped object.
+
+    Defaults fill the other contract columns; `line` defaults to the record's position + 2.
+    """
+
+    def build(records: list[dict], problems: list[dict] | None = None, rows_read: int | None = None):
+        rows = []
+        for i, record in enumerate(records):
+            row = {**LAB_DEFAULTS, "line": i + 2, **record}
+            row["raw_value"] = row["raw_value"] or f"{row['value']:g}"
+            rows.append(row)
+        results = pd.DataFrame(rows, columns=[
+            "mrn", "collected_at", "analyte", "value", "unit", "comparator", "raw_value", "raw_unit",
+            "raw_name", "loinc", "ref_low", "ref_high", "flag", "status", "line",
+        ])
+        results["collected_at"] = pd.to_datetime(results["collected_at"])
+        problem_frame = pd.DataFrame(problems or [], columns=[
+            "file", "line", "column", "value", "reason", "message", "hint", "severity",
+        ])
+        read = rows_read if rows_read is not None else len(records) + len(problems or [])
+        return SimpleNamespace(results=results, problems=problem_frame, rows_read=read, shape="long")
+
+    return build
+
+
+def wait_for(predicate, timeout: float = 10.0, step: float = 0.1) -> bool:
+    """Poll `predicate` until true or `timeout` seconds (for tests that start servers)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return bool(predicate())
