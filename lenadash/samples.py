@@ -609,7 +609,7 @@ BAD_ROWS: tuple[tuple[str, str, str, str, str, str], ...] = (
     ("missing patient", "", "10/12/2026 09:05", "ALT", "31", "U/L"),
     ("unreadable date", "LD0099", "not recorded", "AST", "27", "U/L"),
     ("", "LD0099", "10/12/2026 09:05", "CREATININE", "0.91", "mg/dL"),
-    ("non-numeric result", "LD0099", "10/12/2026 09:05", "GLUCOSE", "clotted", "mg/dL"),
+    ("non-numeric result", "LD0099", "10/12/2026 09:05", "GLUCOSE", "positive", "mg/dL"),
     ("", "LD0099", "10/19/2026 08:40", "NEUTROPHILS ABSOLUTE", "2.95", "K/uL"),
     ("", "LD0099", "10/19/2026 08:40", "PLATELET COUNT", "158", "K/uL"),
 )
@@ -634,6 +634,138 @@ def sample_files() -> dict[str, bytes]:
         "loinc_long.csv": loinc_csv(clinic).encode("utf-8"),
         "bad_rows.csv": bad_rows_csv().encode("utf-8"),
     }
+
+
+# --- the benchmark clinic -----------------------------------------------------------------------
+
+_STANDARD_START = {"MM": 25.0, "MM_MAINT": 10.0, "MDS": 10.0, "MCL": 25.0, "FL": 20.0, "MZL": 20.0}
+_STANDARD_SCHEDULE = {"MM": "21/28", "MM_MAINT": "28/28", "MDS": "28/28", "MCL": "21/28", "FL": "21/28", "MZL": "21/28"}
+_STANDARD_COMBINATION = {"MM": "dexamethasone", "FL": "rituximab", "MZL": "rituximab"}
+
+
+@dataclass(frozen=True)
+class BenchmarkClinic:
+    """A large synthetic clinic as CSV bytes: patients, events and one Epic-like long lab export."""
+
+    patients_csv: bytes
+    events_csv: bytes
+    labs_csv: bytes
+    n_patients: int
+    n_results: int
+
+
+def benchmark_clinic(
+    n_patients: int = 1000, *, results_per_patient: int = 1000, seed: int = SEED, today: dt.date = TODAY
+) -> BenchmarkClinic:
+    """A large deterministic clinic for benchmarks: `n_patients` x `results_per_patient` lab rows.
+
+    Patients cycle through the six indications with the label's standard start (DOMAIN.md §1);
+    each has weekly draws (CBC then CMP, in the Epic long US layout of epic_long_us.csv) ending
+    a few days before `today`; about 3% of draws carry a deep ANC or platelet drop so that the
+    dose engine finds holds. Vectorised: 1,000,000 rows take a few seconds.
+    """
+    if n_patients < 1 or results_per_patient < 1:
+        raise ValueError("benchmark_clinic needs n_patients >= 1 and results_per_patient >= 1")
+    rng = np.random.default_rng([seed, 999])
+    analytes = (*CBC, *CMP)
+    per_draw = len(analytes)
+    n_draws = -(-results_per_patient // per_draw)
+    indications = list(_STANDARD_START)
+
+    # patients and their start dates: draws every 7 days from day -6, the last 4-10 days before today
+    idx = np.arange(n_patients)
+    last_gap = rng.integers(4, 11, n_patients)
+    start_days_before_today = last_gap + 7 * (n_draws - 1) - 6  # so that the last draw is `last_gap` days ago
+    starts = [today - dt.timedelta(days=int(d)) for d in start_days_before_today]
+    sex = np.where(rng.random(n_patients) < 0.45, "F", "M")
+    ages = rng.integers(40, 88, n_patients)
+    weights = np.round(rng.normal(76, 12, n_patients).clip(45, 130), 1)
+    ind = [indications[i % len(indications)] for i in idx]
+    mrns = [f"LB{i + 1:06d}" for i in idx]
+    patient_rows = [
+        [mrns[i], f"Bench Patient {i + 1}", sex[i], dt.date(today.year - int(ages[i]), 1 + i % 12, 1 + i % 28).isoformat(),
+         f"{weights[i]:g}", ind[i], starts[i].isoformat(), f"{_STANDARD_START[ind[i]]:g}", _STANDARD_SCHEDULE[ind[i]],
+         _STANDARD_COMBINATION.get(ind[i], ""), "no", "", "no"]
+        for i in idx
+    ]
+    patients = _csv_text(["mrn", "name", "sex", "birth_date", "weight_kg", "indication", "start_date",
+                          "starting_dose_mg", "schedule", "combination", "reproductive_potential", "menses",
+                          "dialysis"], patient_rows)
+
+    # values: patient base x cycle nadir x noise, with occasional deep drops
+    draw_day = BASELINE_DAY + 7 * np.arange(n_draws)  # study days
+    base = np.array([NORMAL_BASE.get(a, 0.0) for a in analytes])
+    base[0] = NORMAL_BASE["anc"] + NORMAL_BASE["alc"] + NORMAL_BASE["other_wbc"]
+    sd = np.array([NOISE_SD.get(a, 0.06) for a in analytes])
+    patient_sd = np.where(np.isin(np.array(analytes), ("wbc", "anc", "alc", "plt")), 0.15, 1.5 * sd)
+    patient_scale = np.exp(rng.normal(0.0, 1.0, (n_patients, 1, per_draw)) * patient_sd)
+    shape21 = np.interp(np.maximum(draw_day, 0) % 28, *zip(*_CYCLE_POINTS["21/28"])) * (draw_day >= 0)
+    depth = np.zeros(per_draw)
+    depth[[0, 1, 4]] = (0.35, 0.4, 0.3)
+    nadir = 1 - depth[None, None, :] * shape21[None, :, None]
+    noise = np.exp(rng.normal(0.0, 1.0, (n_patients, n_draws, per_draw)) * sd)
+    values = base[None, None, :] * patient_scale * nadir * noise
+    drop = rng.random((n_patients, n_draws)) < 0.03
+    values[:, :, 1] = np.where(drop, values[:, :, 1] * 0.2, values[:, :, 1])  # ANC
+    values[:, :, 4] = np.where(np.roll(drop, 1, axis=1), values[:, :, 4] * 0.12, values[:, :, 4])  # platelets
+
+    # the first `results_per_patient` results of each patient, in draw order
+    flat = values.reshape(n_patients, n_draws * per_draw)[:, :results_per_patient]
+    analyte_pos = np.tile(np.arange(per_draw), n_draws)[:results_per_patient]
+    draw_pos = np.repeat(np.arange(n_draws), per_draw)[:results_per_patient]
+
+    cols = {c.analyte: c for c in EPIC_COLUMNS}
+    result_text = np.empty(flat.shape, dtype=object)
+    for j, a in enumerate(analytes):
+        mask = analyte_pos == j
+        result_text[:, mask] = np.char.mod(f"%.{cols[a].decimals}f", np.round(flat[:, mask], cols[a].decimals))
+    minutes = rng.integers(7 * 60 + 30, 11 * 60 + 30, (n_patients, n_draws))
+    when = np.empty((n_patients, n_draws), dtype=object)
+    for i in range(n_patients):
+        for k in range(n_draws):
+            t = starts[i] + dt.timedelta(days=int(draw_day[k]))
+            when[i, k] = f"{t:%m/%d/%Y} {minutes[i, k] // 60:02d}:{minutes[i, k] % 60:02d}"
+    ref = {a: _ref(a, "M") for a in analytes}
+    lines = ["MRN,Patient Name,Collection Date/Time,Component,Result,Units,Reference Range,Flag,Result Status\n"]
+    name_unit_ref = [
+        f"{cols[a].name},{{}},{cols[a].unit},{_fmt(ref[a][0], cols[a].decimals)}-{_fmt(ref[a][1], cols[a].decimals)}"
+        for a in analytes
+    ]
+    for i in range(n_patients):
+        prefix = f'{mrns[i]},"PATIENT, BENCH {i + 1}",'
+        rows_i = result_text[i]
+        when_i = when[i]
+        lines.extend(
+            f"{prefix}{when_i[draw_pos[r]]},{name_unit_ref[analyte_pos[r]].format(rows_i[r])},,Final\n"
+            for r in range(results_per_patient)
+        )
+    labs = "".join(lines)
+
+    events = [[mrns[i], starts[i].isoformat(), "thromboprophylaxis", "aspirin", "aspirin 100 mg"]
+              for i in idx if ind[i] == "MM" and i % 5]
+    fever_at = np.argwhere(drop)
+    events += [[mrns[i], (starts[i] + dt.timedelta(days=int(draw_day[k]))).isoformat(), "fever", "38.6", "synthetic"]
+               for i, k in fever_at[::4]]
+    events.sort(key=lambda r: (r[0], r[1], r[2]))
+    return BenchmarkClinic(
+        patients_csv=patients.encode("utf-8"),
+        events_csv=_csv_text(["mrn", "date", "event", "value", "detail"], events).encode("utf-8"),
+        labs_csv=labs.encode("utf-8"),
+        n_patients=n_patients,
+        n_results=n_patients * results_per_patient,
+    )
+
+
+def write_benchmark_clinic(out_dir: Path | str, n_patients: int = 1000, *, results_per_patient: int = 1000) -> dict[str, Path]:
+    """Write the benchmark clinic as patients.csv, events.csv and labs_long_us.csv into `out_dir`."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    clinic = benchmark_clinic(n_patients, results_per_patient=results_per_patient)
+    paths = {"patients": out / "patients.csv", "events": out / "events.csv", "labs": out / "labs_long_us.csv"}
+    paths["patients"].write_bytes(clinic.patients_csv)
+    paths["events"].write_bytes(clinic.events_csv)
+    paths["labs"].write_bytes(clinic.labs_csv)
+    return paths
 
 
 def write_sample_clinic(out_dir: Path | str = DEFAULT_OUT_DIR) -> list[Path]:
