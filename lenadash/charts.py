@@ -247,3 +247,20 @@ def cycle_overlay_figure(overlay: pd.DataFrame, analyte: str, *, thresholds: pd.
         legend=dict(orientation="h", y=1.08),
     )
     return fig
+
+
+def figure_html(fig: go.Figure, *, include_plotlyjs: bool | str = True) -> str:
+    """An HTML fragment of the interactive figure; include_plotlyjs=True inlines plotly.js so the
+    fragment works offline (the visit summary is one self-contained file)."""
+    return fig.to_html(full_html=False, include_plotlyjs=include_plotlyjs,
+                       config={"displaylogo": False, "responsive": True})
+
+
+def without_event_details(fig: go.Figure) -> go.Figure:
+    """Copy of a timeline whose event hover text keeps only the event kind (free-text details can
+    name other people), for the visit view and its export."""
+    out = go.Figure(fig)
+    for trace in out.data:
+        if trace.name in views.EVENT_LABELS.values():
+            trace.text = [trace.name] * len(trace.x)
+    return out

@@ -537,3 +537,46 @@ def find_patient(result: dict | None, mrn: str | None) -> dict | None:
     if not result or not mrn:
         return None
     return next((p for p in result.get("patients") or [] if str(p.get("mrn")) == str(mrn)), None)
+
+
+INDICATION_NAMES = {
+    "MM": "Multiple myeloma (Rd)",
+    "MM_MAINT": "Myeloma maintenance",
+    "MDS": "del(5q) MDS",
+    "MCL": "Mantle cell lymphoma",
+    "FL": "Follicular lymphoma (R2)",
+    "MZL": "Marginal zone lymphoma (R2)",
+}
+STATUS_LABELS = {"on_treatment": "on treatment", "held": "HELD", "review": "REVIEW"}
+
+
+def _with_grade(value: Any, grade: Any) -> str:
+    if value is None or pd.isna(value):
+        return ""
+    g = _grade_or_none(grade)
+    return f"{value:g}" + (f"  G{g}" if g else "")
+
+
+def worklist_display(df: pd.DataFrame) -> pd.DataFrame:
+    """The worklist as the overview table shows it: one text column per clinical question."""
+    def dose(row) -> str:
+        d = row["current_dose_mg"]
+        text = "" if pd.isna(d) else f"{d:g} mg"
+        return f"{text} {STATUS_LABELS.get(row['status'], row['status'])}".strip()
+
+    out = pd.DataFrame({
+        "Flags": df["flag_text"],
+        "MRN": df["mrn"],
+        "Name": df["name"],
+        "Indication": df["indication"],
+        "Cycle": [f"C{c} D{d}" if pd.notna(c) else "" for c, d in zip(df["cycle"], df["cycle_day"])],
+        "Dose / status": [dose(r) for _, r in df.iterrows()] if len(df) else [],
+        "ANC": [_with_grade(v, g) for v, g in zip(df["anc"], df["anc_grade"])],
+        "Platelets": [_with_grade(v, g) for v, g in zip(df["plt"], df["plt_grade"])],
+        "Hgb": [_with_grade(v, g) for v, g in zip(df["hgb"], df["hgb_grade"])],
+        "Last draw": df["last_draw"],
+        "Next CBC": df["next_labs_due"],
+        "Marrow biopsy": df["next_marrow_biopsy"],
+        "Pregnancy test": df["next_pregnancy_test"],
+    })
+    return out.astype({c: object for c in ("Last draw", "Next CBC", "Marrow biopsy", "Pregnancy test")})

@@ -1,0 +1,29 @@
+"""lenadash entry point and router: `streamlit run app.py` (pages live in pages/, logic in lenadash/)."""
+
+import streamlit as st
+
+from lenadash import ui
+
+st.set_page_config(page_title="lenadash", page_icon=":material/monitor_heart:", layout="wide")
+ui.page_style()
+
+if st.query_params.get("visit") == "1":
+    # Screen-sharing mode: one patient, no navigation to anyone else (sidebar nav hidden).
+    visit = st.Page(ui.PAGES["visit"], title="Visit", url_path="visit", default=True)
+    back = st.Page(ui.PAGES["patient"], title="Patient", url_path="patient", visibility="hidden")
+    page = st.navigation([visit, back], position="hidden")
+else:
+    first_run = not ui.is_demo() and ui.is_empty_clinic()
+    welcome = st.Page(ui.PAGES["welcome"], title="Start", icon=":material/waving_hand:", url_path="start",
+                      default=first_run)
+    overview = st.Page(ui.PAGES["overview"], title="Clinic overview", icon=":material/list_alt:",
+                       url_path="overview", default=not first_run)
+    patient = st.Page(ui.PAGES["patient"], title="Patient", icon=":material/person:", url_path="patient")
+    upload = st.Page(ui.PAGES["upload"], title="Upload", icon=":material/upload_file:", url_path="upload")
+    setup = st.Page(ui.PAGES["setup"], title="Setup", icon=":material/edit_note:", url_path="setup")
+    visit = st.Page(ui.PAGES["visit"], title="Visit view", icon=":material/co_present:", url_path="visit",
+                    visibility="hidden")
+    page = st.navigation({"Clinic": [overview, patient], "Data": [upload, setup], "": [welcome, visit]})
+    ui.sidebar()
+
+page.run()

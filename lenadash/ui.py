@@ -1,0 +1,344 @@
+"""Streamlit helpers shared by the pages: data source, per-session caches, shared widgets."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import pandas as pd
+import streamlit as st
+
+from lenadash import views
+from lenadash.config import get_settings
+
+# Page scripts (relative to app.py); the router in app.py registers them.
+PAGES = {
+    "welcome": "pages/welcome.py",
+    "overview": "pages/overview.py",
+    "patient": "pages/patient.py",
+    "upload": "pages/upload.py",
+    "setup": "pages/setup.py",
+    "visit": "pages/visit.py",
+}
+
+# session_state keys
+DEMO = "lenadash_demo"
+PATIENT = "patient_mrn"
+CLINIC = "lenadash_clinic"
+LABS = "lenadash_patient_labs"
+EDITS = "lenadash_edits"
+AS_OF = "lenadash_as_of"
+
+SAMPLE_LABEL = "SAMPLE CLINIC - synthetic data"
+
+
+# --- data source -----------------------------------------------------------------------------
+
+
+def is_demo() -> bool:
+    return bool(st.session_state.get(DEMO))
+
+
+def database_url() -> str:
+    """The clinic database, or the separate sample-clinic database while the demo is active."""
+    settings = get_settings()
+    return settings.demo_database_url if is_demo() else settings.database_url
+
+
+@st.cache_resource(show_spinner=False)
+def _engine(url: str):
+    # Safe to share across sessions: an engine is a connection pool and holds no patient data.
+    from lenadash import store
+
+    return store.make_engine(url)
+
+
+def engine():
+    return _engine(database_url())
+
+
+@contextlib.contextmanager
+def db_session() -> Iterator[Any]:
+    """A database session from lenadash.store (the only module that opens sessions)."""
+    from lenadash import store
+
+    with store.open_session(engine()) as s:
+        yield s
+
+
+def start_demo() -> None:
+    """Switch this session to the sample clinic, loading it the way `python -m lenadash demo` does."""
+    from lenadash import store
+
+    store.load_demo(url=get_settings().demo_database_url)
+    st.session_state[DEMO] = True
+    st.session_state.pop(AS_OF, None)
+    forget_clinic()
+
+
+def stop_demo() -> None:
+    st.session_state[DEMO] = False
+    st.session_state.pop(AS_OF, None)
+    st.session_state.pop(PATIENT, None)
+    forget_clinic()
+
+
+def data_changed() -> None:
+    """Call after this session writes to the database: the next run reassesses."""
+    st.session_state[EDITS] = st.session_state.get(EDITS, 0) + 1
+
+
+def forget_clinic() -> None:
+    st.session_state.pop(CLINIC, None)
+    st.session_state.pop(LABS, None)
+
+
+def default_as_of() -> dt.date:
+    """Today; for the sample clinic its fixed 'today' (samples.TODAY), so its dates make sense."""
+    if is_demo():
+        from lenadash import samples
+
+        return samples.TODAY
+    return dt.date.today()
+
+
+def as_of() -> dt.date:
+    return st.session_state.get(AS_OF) or default_as_of()
+
+
+# --- the assessed clinic, once per data version, per session --------------------------------
+
+
+@dataclass
+class Clinic:
+    """Everything the pages read, for one data version (kept in st.session_state only)."""
+
+    key: tuple
+    as_of: dt.date
+    patients: pd.DataFrame
+    events: pd.DataFrame
+    result: dict
+    worklist: pd.DataFrame
+    load_seconds: float
+    assess_seconds: float
+    by_mrn: dict = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not self.result.get("patients")
+
+    def patient(self, mrn: str | None) -> dict | None:
+        return self.by_mrn.get(str(mrn)) if mrn else None
+
+    def person(self, mrn: str | None) -> dict:
+        """Patient row (name, sex, birth_date, weight...) of the newest course; {} when unknown."""
+        rows = self.patients[self.patients["mrn"] == str(mrn)] if len(self.patients) else self.patients
+        return rows.iloc[-1].to_dict() if len(rows) else {}
+
+
+def _version() -> tuple:
+    from lenadash import store
+
+    with db_session() as s:
+        uploads = store.list_uploads(session=s)
+    last = int(uploads["id"].max()) if len(uploads) else 0
+    return (len(uploads), last, st.session_state.get(EDITS, 0))
+
+
+def _assess(patients, labs, events, *, on: dt.date) -> dict:
+    from lenadash import assess
+
+    return assess.assess(patients, labs, events, as_of=on, rules=get_settings().rules)
+
+
+def clinic() -> Clinic:
+    """The assessed clinic for this session: reloaded and reassessed only when the data version
+    (uploads + this session's edits), the database or the as-of date changes."""
+    key = (database_url(), _version(), as_of(), get_settings().rules)
+    cached = st.session_state.get(CLINIC)
+    if cached is not None and cached.key == key:
+        return cached
+    from lenadash import store
+
+    t0 = time.perf_counter()
+    with db_session() as s:
+        patients = store.load_patients(session=s)
+        labs = store.load_labs(session=s)
+        events = store.load_events(session=s)
+    t1 = time.perf_counter()
+    if len(patients):
+        result = _assess(patients, labs, events, on=as_of())
+    else:
+        result = {"as_of": str(as_of()), "rules": get_settings().rules, "patients": []}
+    t2 = time.perf_counter()
+    built = Clinic(
+        key=key, as_of=as_of(), patients=patients, events=events, result=result,
+        worklist=views.worklist(result, patients), load_seconds=t1 - t0, assess_seconds=t2 - t1,
+        by_mrn={str(p["mrn"]): p for p in result.get("patients") or []},
+    )
+    st.session_state[CLINIC] = built
+    st.session_state[LABS] = {}
+    return built
+
+
+def patient_labs(mrn: str) -> pd.DataFrame:
+    """One patient's current lab results (store.load_labs), cached in this session per data version."""
+    from lenadash import store
+
+    cache = st.session_state.setdefault(LABS, {})
+    if mrn not in cache:
+        with db_session() as s:
+            cache[mrn] = store.load_labs(session=s, mrn=mrn)
+        while len(cache) > 8:
+            cache.pop(next(iter(cache)))
+    return cache[mrn]
+
+
+def is_empty_clinic() -> bool:
+    """True when the clinic database holds no upload and no patient (first run)."""
+    from lenadash import store
+
+    with db_session() as s:
+        if len(store.list_uploads(session=s)):
+            return False
+        return len(store.load_patients(session=s, include_without_course=True)) == 0
+
+
+def baselines_of(patient: dict) -> dict:
+    """Counts from the latest draw on or before the start date (DOMAIN.md section 2 baseline; the
+    engine's own 30-day window applies to the dose rules); {} when there is none."""
+    start = views._date(patient.get("start_date"))
+    before = [d for d in patient.get("draws") or [] if start and views._date(d.get("date")) <= start]
+    return dict((before[-1].get("values") or {})) if before else {}
+
+
+def thresholds_for(patient: dict, person: dict) -> pd.DataFrame | None:
+    """This course's label thresholds from dosing.thresholds (its rule rows, with their source) as
+    rows (analyte, value, label, source), hold and resume at one value merged; None when none apply."""
+    from lenadash import dosing
+
+    course = {**person, "indication": patient.get("indication")}
+    rows = dosing.thresholds(course, get_settings().rules, baselines=baselines_of(patient))
+    df = pd.DataFrame([r for r in rows if r.get("value") is not None])
+    if df.empty:
+        return None
+    df["label"] = [f"{k} {op} {v:g}" for k, op, v in zip(df["kind"], df["op"], df["value"])]
+    merged = df.groupby(["analyte", "value"], as_index=False, sort=False).agg(
+        label=("label", " / ".join), source=("source", lambda s: "; ".join(dict.fromkeys(s))))
+    return merged
+
+
+def crcl_series(mrn: str, labs: pd.DataFrame, person: dict) -> pd.DataFrame | None:
+    """Cockcroft-Gault CrCl per creatinine draw via lenadash.renal; None when it cannot be computed."""
+    try:
+        from lenadash import renal
+    except ImportError:
+        return None
+    fn = getattr(renal, "crcl_series", None) or getattr(renal, "crcl_for_labs", None)
+    if fn is None:
+        return None
+    try:
+        out = fn(labs, person)
+    except Exception:  # missing weight/sex/birth date: the chart simply omits CrCl
+        return None
+    return out if isinstance(out, pd.DataFrame) and {"date", "crcl_ml_min"} <= set(out.columns) else None
+
+
+# --- shared widgets --------------------------------------------------------------------------
+
+CSS = """
+<style>
+  .block-container {padding-top: 2.2rem; max-width: 1500px;}
+  .ld-sample {background:#fff3cd; border:2px solid #e0a800; color:#5c4400; padding:.5rem 1rem;
+              border-radius:.5rem; font-weight:700; font-size:1.15rem; letter-spacing:.03em; margin-bottom:.6rem}
+  .ld-card {border-radius:.8rem; padding:1rem 1.3rem; margin-bottom:.8rem; border:2px solid}
+  .ld-card h2 {margin:0 0 .3rem 0; font-size:2.1rem}
+  .ld-card p, .ld-card li {font-size:1.2rem; margin:.15rem 0}
+  .ld-hold {background:#fdecea; border-color:#c62828; color:#7f1d1d}
+  .ld-review {background:#fff4e5; border-color:#ef6c00; color:#6d3400}
+  .ld-ok {background:#edf7ed; border-color:#2e7d32; color:#1b4d1e}
+  .ld-none {background:#f4f4f4; border-color:#9e9e9e; color:#333}
+  .ld-src {font-size:1rem !important; opacity:.85}
+</style>
+"""
+
+
+def page_style() -> None:
+    st.html(CSS)
+
+
+def sample_banner() -> None:
+    if is_demo():
+        st.html(f'<div class="ld-sample">{SAMPLE_LABEL}</div>')
+
+
+def sidebar(*, show_data_source: bool = True) -> None:
+    """Data source (clinic or sample clinic), the as-of date and a reload button."""
+    with st.sidebar:
+        if is_demo():
+            st.markdown(f"**{SAMPLE_LABEL}**")
+            if show_data_source and st.button("Leave the sample clinic", key="leave_demo"):
+                stop_demo()
+                st.rerun()
+        picked = st.date_input("Assess as of", value=as_of(), key="as_of_input", format="YYYY-MM-DD")
+        if picked != as_of():
+            st.session_state[AS_OF] = picked
+        if st.button("Reload data", key="reload_data", help="Re-read the database (e.g. after another user's upload)"):
+            forget_clinic()
+            st.rerun()
+
+
+def open_patient(mrn: str) -> None:
+    st.session_state[PATIENT] = str(mrn)
+    st.switch_page(PAGES["patient"])
+
+
+def _card_class(action: str | None) -> str:
+    return {"hold": "ld-hold", "stay_held": "ld-hold", "review": "ld-review", "continue": "ld-ok",
+            "resume": "ld-ok"}.get(action or "", "ld-none")
+
+
+def _esc(text: Any) -> str:
+    import html
+
+    return html.escape(str(text))
+
+
+def next_action_card(card: dict) -> None:
+    """The large 'what the label says now' card: headline, reasons, alerts and the rule's source."""
+    when = f" - last draw {card['date']:%d %b %Y}" if card.get("date") else ""
+    reasons = "".join(f"<li>{_esc(r)}</li>" for r in card["reasons"]) or "<li>No rule fired.</li>"
+    source = f'<p class="ld-src">Source: {_esc(card["source"])}</p>' if card.get("source") else ""
+    alerts = "".join(f"<li><b>{_esc(a)}</b></li>" for a in card.get("alerts") or [])
+    st.html(
+        f'<div class="ld-card {_card_class(card.get("action"))}"><h2>{_esc(card["headline"])}</h2>'
+        f"<p>Status: {_esc(card.get('status') or 'unknown')}{_esc(when)}</p><ul>{reasons}{alerts}</ul>{source}</div>"
+    )
+
+
+def upcoming_card(upcoming: pd.DataFrame) -> None:
+    """Upcoming dates (views.upcoming): next CBC, marrow biopsies with week labels, pregnancy test."""
+    rows = "".join(
+        f"<li><b>{_esc(r.what)}</b>: {r.due:%a %d %b %Y}"
+        + (" - <b>OVERDUE</b>" if r.overdue else f" (in {r.in_days} days)") + "</li>"
+        for r in upcoming.itertuples(index=False)
+    ) or "<li>Nothing scheduled.</li>"
+    st.html(f'<div class="ld-card ld-none"><h2>Upcoming</h2><ul>{rows}</ul></div>')
+
+
+def flowsheet_table(values: pd.DataFrame, grades: pd.DataFrame):
+    """Styler for st.dataframe: values formatted, cells coloured by CTCAE grade."""
+    fills = grades.map(lambda g: f"background-color: {views.GRADE_FILLS.get(g if g is None else int(g), '#fff')}")
+    return values.style.format(lambda v: "" if pd.isna(v) else f"{v:g}").apply(lambda _: fills, axis=None)
+
+
+def grade_legend() -> None:
+    chips = " ".join(
+        f'<span style="background:{views.GRADE_FILLS[g]};border:2px solid {views.GRADE_COLOURS[g]};'
+        f'padding:2px 10px;border-radius:6px;margin-right:6px">grade {g}</span>'
+        for g in (0, 1, 2, 3, 4)
+    )
+    st.html(f'<div style="font-size:1rem">CTCAE v5.0: {chips}</div>')

@@ -1,0 +1,102 @@
+"""Self-contained HTML visit summary (one patient, no MRN, no name, no birth date) for export."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+
+import pandas as pd
+
+from lenadash import views
+
+PRINT_CSS = """
+body {font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; font-size: 18px; color: #1a1a1a;
+      margin: 1.5rem auto; max-width: 1200px; padding: 0 1rem}
+h1 {font-size: 2.2rem; margin: 0} h2 {font-size: 1.5rem; margin: 1.4rem 0 .4rem}
+.sub {font-size: 1.2rem; color: #444; margin: .2rem 0 1rem}
+.sample {background: #fff3cd; border: 2px solid #e0a800; padding: .4rem .8rem; font-weight: 700}
+.card {border: 2px solid #9e9e9e; border-radius: 10px; padding: .8rem 1.1rem; margin: .8rem 0}
+.card h2 {margin: 0 0 .3rem; font-size: 1.9rem}
+.hold {background: #fdecea; border-color: #c62828} .review {background: #fff4e5; border-color: #ef6c00}
+.ok {background: #edf7ed; border-color: #2e7d32}
+.src {font-size: .95rem; color: #444}
+table {border-collapse: collapse; font-size: .95rem} th, td {border: 1px solid #ccc; padding: 3px 7px; text-align: right}
+th {background: #f4f4f4} td.name {text-align: left; font-weight: 600}
+.overdue {color: #b71c1c; font-weight: 700}
+.figure {page-break-inside: avoid; break-inside: avoid}
+footer {margin-top: 2rem; font-size: .85rem; color: #555}
+@media print {
+  body {margin: 0; max-width: none; font-size: 12pt}
+  .no-print {display: none}
+  .modebar, .modebar-container {display: none !important}
+  h2 {page-break-after: avoid}
+  table {page-break-inside: auto} tr {page-break-inside: avoid}
+  @page {size: A4 landscape; margin: 12mm}
+}
+"""
+
+_CARD = {"hold": "hold", "stay_held": "hold", "review": "review", "continue": "ok", "resume": "ok"}
+
+
+def _e(text) -> str:
+    return html.escape(str(text))
+
+
+def _flowsheet_table(values: pd.DataFrame, grades: pd.DataFrame) -> str:
+    head = "".join(f"<th>{_e(c)}</th>" for c in values.columns)
+    body = []
+    for name in values.index:
+        cells = []
+        for col in values.columns:
+            v, g = values.at[name, col], grades.at[name, col]
+            fill = views.GRADE_FILLS.get(None if g is None or pd.isna(g) else int(g), "#fff")
+            cells.append(f'<td style="background:{fill}">{"" if pd.isna(v) else f"{v:g}"}</td>')
+        body.append(f'<tr><td class="name">{_e(name)}</td>{"".join(cells)}</tr>')
+    return f"<table><tr><th>analyte</th>{head}</tr>{''.join(body)}</table>"
+
+
+def visit_summary_html(
+    *,
+    identity: dict,
+    indication: str,
+    cycle_text: str,
+    as_of: dt.date,
+    card: dict,
+    upcoming: pd.DataFrame,
+    flowsheet: tuple[pd.DataFrame, pd.DataFrame],
+    figures: list[tuple[str, str]],
+    sample: bool = False,
+) -> str:
+    """One HTML file for the visit: initials and age (identity from views.visit_identity), the next
+    action with its reasons and source, upcoming dates, figures (charts.figure_html fragments, the
+    first with plotly.js inline) and the flowsheet. Carries no MRN, name or birth date."""
+    age = f", {identity['age']} y" if identity.get("age") is not None else ""
+    sex = f", {identity['sex']}" if identity.get("sex") else ""
+    reasons = "".join(f"<li>{_e(r)}</li>" for r in card.get("reasons") or []) or "<li>No rule fired.</li>"
+    alerts = "".join(f"<li><b>{_e(a)}</b></li>" for a in card.get("alerts") or [])
+    source = f'<p class="src">Source: {_e(card["source"])}</p>' if card.get("source") else ""
+    dates = "".join(
+        f"<li><b>{_e(r.what)}</b>: {r.due:%a %d %b %Y}"
+        + (' <span class="overdue">OVERDUE</span>' if r.overdue else f" (in {r.in_days} days)") + "</li>"
+        for r in upcoming.itertuples(index=False)
+    ) or "<li>None scheduled.</li>"
+    figs = "".join(f'<div class="figure"><h2>{_e(t)}</h2>{frag}</div>' for t, frag in figures)
+    values, grades = flowsheet
+    table = _flowsheet_table(values, grades) if len(values.columns) else "<p>No draws.</p>"
+    banner = '<p class="sample">SAMPLE CLINIC - synthetic data</p>' if sample else ""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Visit summary {_e(identity.get('initials', ''))} {as_of:%Y-%m-%d}</title>
+<style>{PRINT_CSS}</style></head><body>
+{banner}
+<h1>{_e(identity.get('initials', 'Patient'))}{_e(age)}{_e(sex)}</h1>
+<p class="sub">{_e(indication)} - {_e(cycle_text)} - as of {as_of:%d %B %Y}</p>
+<div class="card {_CARD.get(card.get('action') or '', '')}"><h2>{_e(card.get('headline', ''))}</h2>
+<ul>{reasons}{alerts}</ul>{source}</div>
+<h2>Upcoming</h2><ul>{dates}</ul>
+{figs}
+<h2>Flowsheet (colour = CTCAE v5.0 grade)</h2>{table}
+<footer>lenadash visit summary. Grades: CTCAE v5.0; dose rules: lenalidomide label. A clinician decides.
+<span class="no-print"> Print with your browser (landscape).</span></footer>
+</body></html>
+"""

@@ -1,0 +1,53 @@
+"""Clinic overview: the worklist ordered by urgency, filters, one click to a patient."""
+
+import streamlit as st
+
+from lenadash import ui, views
+
+ui.sample_banner()
+clinic = ui.clinic()
+st.title("Clinic overview")
+st.caption(f"Assessed as of {clinic.as_of:%A %d %B %Y} - rule profile {clinic.result.get('rules', '')}")
+
+if clinic.empty:
+    st.info("No patients yet. Upload your lab exports and a patients file, or explore the sample clinic.")
+    if st.button("Go to upload", key="empty_upload"):
+        st.switch_page(ui.PAGES["upload"])
+    st.stop()
+
+wl = clinic.worklist
+counts = {key: int(wl["flags"].map(lambda fs, k=key: k in fs).sum()) for key in views.FLAG_LABELS}
+cols = st.columns(6)
+cols[0].metric("Patients", len(wl))
+for col, key in zip(cols[1:], ("hold", "review", "grade3", "cbc_overdue", "marrow_due")):
+    col.metric(views.FLAG_LABELS[key], counts[key])
+
+f1, f2, f3 = st.columns([2, 3, 2])
+indications = f1.multiselect("Indication", sorted(wl["indication"].unique()), key="filter_indication")
+flags = f2.multiselect("Flag", list(views.FLAG_LABELS), format_func=views.FLAG_LABELS.get, key="filter_flag")
+search = f3.text_input("Find MRN or name", key="filter_search")
+shown = views.filter_worklist(wl, indications=indications, flags=flags, search=search)
+
+st.caption("Most urgent first: hold now, review, grade >= 3, CBC overdue, marrow biopsy due, pregnancy "
+           "test due, no thromboprophylaxis. Click a row to open the patient.")
+event = st.dataframe(
+    views.worklist_display(shown), hide_index=True, width="stretch", height=min(38 * (len(shown) + 1), 640),
+    on_select="rerun", selection_mode="single-row", key="worklist",
+    column_config={
+        "Flags": st.column_config.TextColumn(width="medium"),
+        "Last draw": st.column_config.DateColumn(format="DD MMM YYYY"),
+        "Next CBC": st.column_config.DateColumn(format="DD MMM YYYY"),
+        "Marrow biopsy": st.column_config.DateColumn(format="DD MMM YYYY"),
+        "Pregnancy test": st.column_config.DateColumn(format="DD MMM YYYY"),
+    },
+)
+rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
+if rows:
+    ui.open_patient(shown["mrn"].iloc[rows[0]])
+
+if len(shown):
+    c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
+    names = dict(zip(shown["mrn"], shown["name"]))
+    choice = c1.selectbox("Open patient", list(names), key="open_choice", format_func=lambda m: f"{m} - {names[m]}")
+    if c2.button("Open", key="open_patient", type="primary", width="stretch"):
+        ui.open_patient(choice)

@@ -1,0 +1,87 @@
+"""Patient view: next action, labs over treatment cycles, cycle overlay and flowsheet."""
+
+import pandas as pd
+import streamlit as st
+
+from lenadash import charts, ui, views
+
+ui.sample_banner()
+clinic = ui.clinic()
+if clinic.empty:
+    st.title("Patient")
+    st.info("No patients yet: upload exports or explore the sample clinic from the Start page.")
+    st.stop()
+
+order = list(clinic.worklist["mrn"])
+names = dict(zip(clinic.worklist["mrn"], clinic.worklist["name"]))
+current = st.session_state.get(ui.PATIENT)
+if current not in clinic.by_mrn:
+    current = order[0]
+mrn = st.selectbox("Patient", order, index=order.index(current), key=f"patient_pick_{current}",
+                   format_func=lambda m: f"{m} - {names.get(m, '')}")
+if mrn != st.session_state.get(ui.PATIENT):
+    st.session_state[ui.PATIENT] = mrn
+patient = clinic.patient(mrn)
+person = clinic.person(mrn)
+ident = views.visit_identity(person.get("name"), person.get("birth_date"), person.get("sex"), as_of=clinic.as_of)
+row = clinic.worklist[clinic.worklist["mrn"] == mrn].iloc[0]
+
+st.title(f"{person.get('name') or mrn}")
+cycle = f"cycle {row['cycle']} day {row['cycle_day']}" if pd.notna(row["cycle"]) else ""
+facts = [f"MRN {mrn}", f"{ident['age']} y" if ident["age"] is not None else "", ident["sex"] or "",
+         views.INDICATION_NAMES.get(patient.get("indication"), patient.get("indication") or ""),
+         f"started {patient.get('start_date')}", cycle,
+         f"CrCl {patient['crcl_ml_min']:.0f} mL/min" if patient.get("crcl_ml_min") else ""]
+st.markdown("#### " + "  |  ".join(f for f in facts if f))
+
+left, right = st.columns([3, 2], gap="large")
+with left:
+    ui.next_action_card(views.next_action(patient, rules=clinic.result.get("rules", "")))
+    ui.upcoming_card(views.upcoming(patient, as_of=clinic.as_of))
+with right:
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Dose now", "held" if patient.get("status") == "held" else
+              (f"{patient['current_dose_mg']:g} mg" if patient.get("current_dose_mg") else "-"))
+    m2.metric("ANC", views._with_grade(row["anc"], row["anc_grade"]) or "-")
+    m3.metric("Platelets", views._with_grade(row["plt"], row["plt_grade"]) or "-")
+    if st.button("Visit view (screen share)", key="to_visit", icon=":material/co_present:", width="stretch"):
+        st.switch_page(ui.PAGES["visit"], query_params={"visit": "1"})
+    if st.button("Record an event or edit the course", key="to_setup", width="stretch"):
+        st.switch_page(ui.PAGES["setup"])
+    ui.grade_legend()
+
+preset = st.segmented_control("Time window", views.WINDOW_PRESETS, default="3 cycles", key="window") or "3 cycles"
+window = views.window_range(preset, patient, as_of=clinic.as_of)
+
+labs = ui.patient_labs(mrn)
+fig_key = (clinic.key, mrn, preset)
+figs = st.session_state.setdefault("lenadash_figs", {})
+if fig_key not in figs:
+    figs.clear()  # one patient's figures at a time
+    results = views.results_long(patient, labs)
+    events = clinic.events[clinic.events["mrn"] == mrn] if len(clinic.events) else None
+    thresholds = ui.thresholds_for(patient, person)
+    figs[fig_key] = {
+        "timeline": charts.patient_timeline(patient, results, as_of=clinic.as_of, thresholds=thresholds,
+                                            events=events, crcl=ui.crcl_series(mrn, labs, person), window=window),
+        "thresholds": thresholds,
+    }
+built = figs[fig_key]
+
+timeline, overlay, sheet = st.tabs(["Timeline", "Cycle overlay", "Flowsheet"])
+with timeline:
+    st.plotly_chart(built["timeline"], key="timeline_chart", config={"displaylogo": False})
+    st.caption("Green bands: dosing days; red bands: holds; dotted lines: cycle starts; dashed red lines: "
+               "this course's label thresholds. Marker colour = CTCAE grade.")
+with overlay:
+    analyte = st.radio("Count", ["anc", "plt", "hgb", "wbc"], horizontal=True, key="overlay_analyte",
+                       format_func=lambda a: views.ANALYTE_LABELS[a][0])
+    st.plotly_chart(charts.cycle_overlay_figure(views.cycle_overlay(patient, analyte), analyte,
+                                                thresholds=built["thresholds"]), key="overlay_chart")
+with sheet:
+    since = window[0] if preset != "All" else None
+    values, grades = views.flowsheet(patient, since=since)
+    if values.empty:
+        st.info("No draws in this time window.")
+    else:
+        st.dataframe(ui.flowsheet_table(values, grades), width="stretch", height=38 * (len(values) + 1))

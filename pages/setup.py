@@ -1,0 +1,117 @@
+"""Setup: add or edit a patient and course, and record clinical events."""
+
+import datetime as dt
+
+import streamlit as st
+
+from lenadash import models, store, ui, views
+
+ui.sample_banner()
+st.title("Setup")
+clinic = ui.clinic()
+known = list(clinic.patients["mrn"].unique()) if len(clinic.patients) else []
+current = st.session_state.get(ui.PATIENT)
+DEFAULT_SCHEDULE = {"MM": "21/28", "MCL": "21/28", "FL": "21/28", "MZL": "21/28", "MM_MAINT": "28/28", "MDS": "28/28"}
+DEFAULT_COMBINATION = {"MM": "dexamethasone", "FL": "rituximab", "MZL": "rituximab"}
+
+course_tab, event_tab = st.tabs(["Patient and course", "Clinical event"])
+
+with course_tab:
+    choice = st.selectbox("Patient", ["New patient"] + known, key="setup_patient",
+                          index=(known.index(current) + 1) if current in known else 0)
+    row = clinic.person(choice) if choice != "New patient" else {}
+    with st.form("course_form"):
+        c1, c2, c3 = st.columns(3)
+        mrn = c1.text_input("MRN", value=row.get("mrn", ""), disabled=bool(row))
+        name = c2.text_input("Name", value=row.get("name") or "")
+        sex = c3.selectbox("Sex", ["F", "M"], index=["F", "M"].index(row["sex"]) if row.get("sex") in ("F", "M") else 0)
+        c4, c5, c6 = st.columns(3)
+        birth = c4.date_input("Birth date", value=row.get("birth_date") or dt.date(1960, 1, 1),
+                              min_value=dt.date(1900, 1, 1), format="YYYY-MM-DD")
+        weight = c5.number_input("Weight (kg)", min_value=20.0, max_value=300.0,
+                                 value=float(row["weight_kg"]) if row.get("weight_kg") == row.get("weight_kg") and row.get("weight_kg") else 70.0)
+        indication = c6.selectbox("Indication", models.INDICATIONS, format_func=lambda i: f"{i} - {views.INDICATION_NAMES[i]}",
+                                  index=models.INDICATIONS.index(row["indication"]) if row.get("indication") in models.INDICATIONS else 0)
+        c7, c8, c9 = st.columns(3)
+        start = c7.date_input("Start date", value=row.get("start_date") or ui.as_of(), format="YYYY-MM-DD")
+        dose = c8.selectbox("Starting dose (mg)", [25.0, 20.0, 15.0, 10.0, 5.0, 2.5],
+                            index=[25.0, 20.0, 15.0, 10.0, 5.0, 2.5].index(row["starting_dose_mg"])
+                            if row.get("starting_dose_mg") in (25.0, 20.0, 15.0, 10.0, 5.0, 2.5) else 0)
+        schedule = c9.selectbox("Schedule", ["default for indication", *models.SCHEDULES],
+                                index=1 + models.SCHEDULES.index(row["schedule"]) if row.get("schedule") in models.SCHEDULES else 0)
+        c10, c11, c12 = st.columns(3)
+        combination = c10.text_input("Combination (blank = default)", value=row.get("combination") or "")
+        repro = c11.checkbox("Reproductive potential (REMS tests)", value=bool(row.get("reproductive_potential")))
+        menses = c11.selectbox("Menses", ["-", "regular", "irregular"],
+                               index=["-", "regular", "irregular"].index(row["menses"]) if row.get("menses") in ("regular", "irregular") else 0)
+        dialysis = c12.checkbox("On dialysis", value=bool(row.get("dialysis")))
+        saved = st.form_submit_button("Save patient and course", type="primary")
+    if saved:
+        record = {
+            "mrn": (mrn or "").strip(), "name": name.strip(), "sex": sex, "birth_date": birth, "weight_kg": weight,
+            "indication": indication, "start_date": start, "starting_dose_mg": dose,
+            "schedule": DEFAULT_SCHEDULE[indication] if schedule.startswith("default") else schedule,
+            "combination": combination.strip() or DEFAULT_COMBINATION.get(indication),
+            "reproductive_potential": repro, "menses": None if menses == "-" else menses, "dialysis": dialysis,
+        }
+        if not record["mrn"]:
+            st.error("Enter the patient's MRN (the identifier used in your lab exports).")
+        else:
+            try:
+                with ui.db_session() as s:
+                    store.upsert_patient_course(session=s, row=record)
+            except ValueError as exc:  # pydantic ValidationError and StoreError are ValueErrors
+                st.error(f"Not saved: {exc}")
+            else:
+                ui.data_changed()
+                st.session_state[ui.PATIENT] = record["mrn"]
+                st.success(f"Saved {record['mrn']} ({indication}, started {start}).")
+
+EVENT_HELP = {
+    "fever": "temperature in C", "platelet_transfusion": "", "toxicity": "CTCAE grade 1-5",
+    "pregnancy_test": "negative or positive", "marrow_biopsy": "", "dose_change": "new dose in mg, or hold",
+    "thromboprophylaxis": "agent, e.g. aspirin, LMWH, warfarin",
+}
+
+with event_tab:
+    all_mrns = sorted(set(known) | set(clinic.by_mrn))
+    if not all_mrns:
+        st.info("Add a patient first.")
+    else:
+        with st.form("event_form", clear_on_submit=True):
+            e1, e2, e3 = st.columns(3)
+            who = e1.selectbox("Patient", all_mrns, index=all_mrns.index(current) if current in all_mrns else 0)
+            when = e2.date_input("Date", value=ui.as_of(), format="YYYY-MM-DD")
+            kind = e3.selectbox("Event", models.EVENT_KINDS, format_func=lambda k: views.EVENT_LABELS[k])
+            v1, v2, v3 = st.columns(3)
+            temperature = v1.number_input("Temperature (C) - fever", min_value=30.0, max_value=45.0, value=None)
+            grade = v2.number_input("Grade - toxicity", min_value=1, max_value=5, value=None, step=1)
+            result = v3.selectbox("Result - pregnancy test", ["", "negative", "positive"])
+            w1, w2, w3 = st.columns(3)
+            dose_mg = w1.number_input("New dose (mg) - dose change", min_value=0.0, max_value=25.0, value=None, step=2.5)
+            is_hold = w2.checkbox("Dose change is a hold")
+            agent = w3.text_input("Agent - thromboprophylaxis")
+            detail = st.text_input("Detail (optional)")
+            add = st.form_submit_button("Record event", type="primary")
+        if add:
+            event = {"mrn": who, "date": when, "event": kind, "detail": detail, "temperature_c": temperature,
+                     "grade": grade, "result": result or None, "dose_mg": dose_mg, "is_hold": is_hold,
+                     "agent": agent.strip() or None}
+            missing = {"fever": temperature is None, "toxicity": grade is None, "pregnancy_test": not result,
+                       "dose_change": dose_mg is None and not is_hold, "thromboprophylaxis": not agent.strip()}
+            if missing.get(kind):
+                st.error(f"A {views.EVENT_LABELS[kind].lower()} event needs its value: {EVENT_HELP[kind]}.")
+            else:
+                try:
+                    with ui.db_session() as s:
+                        store.add_event(session=s, row=event)
+                except ValueError as exc:
+                    st.error(f"Not recorded: {exc}")
+                else:
+                    ui.data_changed()
+                    st.success(f"Recorded {views.EVENT_LABELS[kind].lower()} for {who} on {when}.")
+        if current in all_mrns and len(clinic.events):
+            mine = clinic.events[clinic.events["mrn"] == current]
+            if len(mine):
+                st.markdown(f"**Recorded events for {current}**")
+                st.dataframe(mine[["date", "event", "value", "detail"]], hide_index=True, width="stretch")

@@ -1,0 +1,117 @@
+"""Upload: drop exports, check what was recognised and rejected, then commit to the database."""
+
+import hashlib
+
+import pandas as pd
+import streamlit as st
+
+from lenadash import ingest, store, ui
+
+ui.sample_banner()
+st.title("Upload exports")
+if ui.is_demo():
+    st.warning("You are in the sample clinic: uploads go to the sample database, not your clinic's.")
+st.markdown("Drop lab exports (CBC/CMP, long or wide), a patients file and an events file. Nothing is "
+            "saved until you press **Commit**.")
+
+KIND_ORDER = ("patients", "events", "labs")
+PROBLEM_COLUMNS = ["line", "column", "value", "reason", "message", "hint", "severity"]
+parsed_cache = st.session_state.setdefault("lenadash_parsed", {})
+nonce = st.session_state.setdefault("upload_nonce", 0)
+files = st.file_uploader("Lab, patient or event exports (CSV/TSV)", type=["csv", "tsv", "txt"],
+                         accept_multiple_files=True, key=f"uploader_{nonce}")
+
+
+def parse(name: str, data: bytes) -> dict:
+    """Read one file (cached per content in this session); errors become a message, not a crash."""
+    key = hashlib.sha256(data).hexdigest() + name
+    if key not in parsed_cache:
+        try:
+            kind = ingest.detect_kind(data)
+            reader = {"labs": ingest.read_labs, "patients": ingest.read_patients, "events": ingest.read_events}[kind]
+            parsed_cache[key] = {"name": name, "data": data, "kind": kind, "read": reader(data, file_name=name)}
+        except ValueError as exc:  # ingest.UnrecognisedFile names the columns found and expected
+            parsed_cache[key] = {"name": name, "data": data, "kind": None, "error": str(exc)}
+    return parsed_cache[key]
+
+
+def show(item: dict) -> None:
+    read = item["read"]
+    rows = read.results if item["kind"] == "labs" else read.rows
+    problems = read.problems
+    errors = problems[problems["severity"] == "error"] if len(problems) else problems
+    st.markdown(f"**Kind:** {item['kind']} - **rows read:** {read.rows_read} - **accepted:** {len(rows)} - "
+                f"**rejected rows:** {errors['line'].nunique() if len(errors) else 0}")
+    if item["kind"] == "labs":
+        st.markdown(f"**Shape:** {read.shape} - delimiter `{read.delimiter}` - encoding {read.encoding}")
+    c1, c2 = st.columns(2)
+    with c1:
+        st.markdown("**Column mapping**")
+        st.dataframe(pd.DataFrame({"file column": list(read.column_map), "read as": list(read.column_map.values())}),
+                     hide_index=True, width="stretch")
+    with c2:
+        if item["kind"] == "labs":
+            st.markdown("**Results per analyte**")
+            counts = rows["analyte"].value_counts().rename_axis("analyte").reset_index(name="results")
+            st.dataframe(counts, hide_index=True, width="stretch")
+        elif item["kind"] == "events":
+            st.markdown("**Events per kind**")
+            st.dataframe(rows["event"].value_counts().rename_axis("event").reset_index(name="rows"),
+                         hide_index=True, width="stretch")
+        else:
+            st.markdown("**Courses per indication**")
+            st.dataframe(rows["indication"].value_counts().rename_axis("indication").reset_index(name="courses"),
+                         hide_index=True, width="stretch")
+    if item["kind"] == "labs" and len(read.conversions):
+        st.markdown("**Unit conversions to the canonical unit**")
+        st.dataframe(read.conversions, hide_index=True, width="stretch")
+    if len(problems):
+        st.markdown(f"**Problems ({len(errors)} rejected, {len(problems) - len(errors)} warnings)** - "
+                    "fix them in the source file and upload it again")
+        shown = problems[[c for c in PROBLEM_COLUMNS if c in problems.columns]].sort_values(["severity", "line"])
+        st.dataframe(shown, hide_index=True, width="stretch", key=f"problems_{item['name']}")
+
+
+items = [parse(f.name, f.getvalue()) for f in files or []]
+for item in items:
+    with st.expander(f"{item['name']}", expanded=True):
+        if item.get("error"):
+            st.error(f"Not recognised: {item['error']}")
+        else:
+            show(item)
+
+ready = sorted((i for i in items if not i.get("error")), key=lambda i: KIND_ORDER.index(i["kind"]))
+if ready and st.button(f"Commit {len(ready)} file(s)", type="primary", key="commit"):
+    saver = {"labs": store.save_labs, "patients": store.save_patients, "events": store.save_events}
+    summaries = []
+    with ui.db_session() as s:
+        for item in ready:
+            arg = "lab_import" if item["kind"] == "labs" else "table_import"
+            try:
+                summary = saver[item["kind"]](session=s, file_name=item["name"], data=item["data"], **{arg: item["read"]})
+                summaries.append(summary.as_dict())
+            except ValueError as exc:
+                st.error(f"{item['name']}: not saved - {exc}")
+    ui.data_changed()
+    parsed_cache.clear()
+    st.session_state["upload_nonce"] = nonce + 1
+    st.session_state["last_commit"] = summaries
+    st.rerun()
+
+if st.session_state.get("last_commit"):
+    done = pd.DataFrame(st.session_state["last_commit"])
+    st.success("Saved: " + ", ".join(
+        f"{r.file_name}: {r.rows_imported} new, {r.rows_unchanged} unchanged, {r.rows_superseding} corrections"
+        + (" (already imported)" if r.already_imported else "") for r in done.itertuples()))
+    if st.button("Open the clinic overview", key="after_commit"):
+        st.session_state.pop("last_commit", None)
+        st.switch_page(ui.PAGES["overview"])
+
+st.subheader("Upload history")
+with ui.db_session() as s:
+    history = store.list_uploads(session=s)
+if history.empty:
+    st.caption("Nothing uploaded yet.")
+else:
+    st.dataframe(history.drop(columns=["content_hash"]), hide_index=True, width="stretch", key="history",
+                 column_config={"uploaded_at": st.column_config.DatetimeColumn("uploaded (UTC)", format="YYYY-MM-DD HH:mm")})

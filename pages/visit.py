@@ -1,0 +1,66 @@
+"""Visit view for screen sharing: one patient, large type, initials and age only, export to HTML."""
+
+import pandas as pd
+import streamlit as st
+
+from lenadash import charts, ui, views, visit
+
+ui.sample_banner()
+clinic = ui.clinic()
+mrn = st.session_state.get(ui.PATIENT)
+patient = clinic.patient(mrn)
+if patient is None:
+    st.title("Visit view")
+    st.info("Open a patient first, then choose 'Visit view'.")
+    if st.button("Back to the dashboard", key="visit_back_empty"):
+        st.switch_page(ui.PAGES["patient"], query_params={})
+    st.stop()
+
+person = clinic.person(mrn)
+ident = views.visit_identity(person.get("name"), person.get("birth_date"), person.get("sex"), as_of=clinic.as_of)
+row = clinic.worklist[clinic.worklist["mrn"] == mrn].iloc[0]
+indication = views.INDICATION_NAMES.get(patient.get("indication"), patient.get("indication") or "")
+cycle_text = f"cycle {row['cycle']}, day {row['cycle_day']}" if pd.notna(row["cycle"]) else "not started"
+card = views.next_action(patient, rules=clinic.result.get("rules", ""))
+upcoming = views.upcoming(patient, as_of=clinic.as_of)
+
+head, end = st.columns([5, 1], vertical_alignment="center")
+age = f", {ident['age']} years" if ident["age"] is not None else ""
+head.title(f"{ident['initials']}{age}")
+head.markdown(f"### {indication} - {cycle_text}")
+if end.button("End visit", key="end_visit", width="stretch"):
+    st.switch_page(ui.PAGES["patient"], query_params={})
+
+left, right = st.columns([3, 2], gap="large")
+with left:
+    ui.next_action_card(card)
+with right:
+    ui.upcoming_card(upcoming)
+
+preset = st.segmented_control("Time window", views.WINDOW_PRESETS, default="3 cycles", key="visit_window") or "3 cycles"
+window = views.window_range(preset, patient, as_of=clinic.as_of)
+labs = ui.patient_labs(mrn)
+results = views.results_long(patient, labs)
+events = clinic.events[clinic.events["mrn"] == mrn] if len(clinic.events) else None
+thresholds = ui.thresholds_for(patient, person)
+timeline = charts.without_event_details(charts.patient_timeline(
+    patient, results, as_of=clinic.as_of, thresholds=thresholds, events=events,
+    crcl=ui.crcl_series(mrn, labs, person), window=window))
+st.plotly_chart(timeline, key="visit_timeline", config={"displaylogo": False, "displayModeBar": False})
+
+since = window[0] if preset != "All" else None
+values, grades = views.flowsheet(patient, since=since)
+if len(values.columns):
+    st.dataframe(ui.flowsheet_table(values, grades), width="stretch", height=38 * (len(values) + 1))
+
+anc_overlay = charts.cycle_overlay_figure(views.cycle_overlay(patient, "anc"), "anc", thresholds=thresholds)
+plt_overlay = charts.cycle_overlay_figure(views.cycle_overlay(patient, "plt"), "plt", thresholds=thresholds)
+html = visit.visit_summary_html(
+    identity=ident, indication=indication, cycle_text=cycle_text, as_of=clinic.as_of, card=card,
+    upcoming=upcoming, flowsheet=views.flowsheet(patient), sample=ui.is_demo(),
+    figures=[("Labs over treatment cycles", charts.figure_html(timeline, include_plotlyjs=True)),
+             ("ANC by day of cycle", charts.figure_html(anc_overlay, include_plotlyjs=False)),
+             ("Platelets by day of cycle", charts.figure_html(plt_overlay, include_plotlyjs=False))],
+)
+st.download_button("Download visit summary (HTML)", html, file_name=f"visit-{ident['initials'].replace('.', '')}-{clinic.as_of}.html",
+                   mime="text/html", type="primary", key="visit_download", icon=":material/download:")

@@ -1,0 +1,29 @@
+"""First run: explore the sample clinic or upload your own exports."""
+
+import streamlit as st
+
+from lenadash import ui
+
+ui.sample_banner()
+st.title("lenadash")
+st.markdown(
+    "### Lab monitoring for patients on lenalidomide\n"
+    "Upload CBC/CMP exports; lenadash grades every result (CTCAE v5.0), applies the label's dose "
+    "rules (hold, resume, dose steps) and shows what is due. Everything stays on this computer."
+)
+left, right = st.columns(2, gap="large")
+with left, st.container(border=True):
+    st.subheader("Explore the sample clinic")
+    st.write("A synthetic clinic (no real patients) in a separate database. Your own data is never mixed in.")
+    if st.button("Explore the sample clinic", type="primary", key="explore_demo", width="stretch"):
+        with st.spinner("Loading the sample clinic..."):
+            ui.start_demo()
+            clinic = ui.clinic()
+        if len(clinic.worklist):
+            ui.open_patient(clinic.worklist["mrn"].iloc[0])  # charts within one click
+        st.switch_page(ui.PAGES["overview"])
+with right, st.container(border=True):
+    st.subheader("Upload your exports")
+    st.write("Lab results (long or wide CSV, US or European), a patients file and an events file.")
+    if st.button("Upload your exports", key="go_upload", width="stretch"):
+        st.switch_page(ui.PAGES["upload"])
