@@ -88,7 +88,7 @@ class DoseRule:
         if self.window != "any":
             parts.append(self.window.replace("_", " "))
         if self.at_dose_op:
-            parts.append(f"dose {self.at_dose_op} {_fmt(self.at_dose_mg)} mg")
+            parts.append(f"dose {self.at_dose_op} {_mg(self.at_dose_mg)} mg")
         if self.baseline_min is not None:
             parts.append(f"baseline >= {_fmt(self.baseline_min)}")
         if self.baseline_below is not None:
@@ -137,6 +137,14 @@ def _fmt(x) -> str:
         text = f"{x:.3f}".rstrip("0")
         return text + "0" if text.endswith(".") else text
     return f"{x:g}"
+
+
+def _mg(x) -> str:
+    return f"{float(x):g}"
+
+
+def _fmt_value(analyte: str, x) -> str:
+    return str(int(x)) if analyte == TOXICITY else _fmt(x)
 
 
 def _read_csv(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict]]:
@@ -404,11 +412,14 @@ def _prepare_steps(labs: pd.DataFrame, patients: pd.DataFrame, events: pd.DataFr
         g = lab[lab["grade"].fillna(0).astype(int) >= 3]
         g3 = (g["analyte"] + " grade " + g["grade"].astype(int).astype(str)).groupby([g["course_id"], g["date"]]).agg(tuple)
         g3_an = g.groupby(["course_id", "date"])["analyte"].agg(tuple)
+        g3_gr = g.assign(gi=g["grade"].astype(int)).groupby(["course_id", "date"])["gi"].agg(tuple)
+        draws = draws.merge(g3_gr.rename("g3_grades").reset_index(), on=key, how="left")
         draws = draws.merge(g3.rename("g3").reset_index(), on=key, how="left")
         draws = draws.merge(g3_an.rename("g3_analytes").reset_index(), on=key, how="left")
     else:
         draws["g3"] = None
         draws["g3_analytes"] = None
+        draws["g3_grades"] = None
     for a in rule_analytes:
         if a not in draws:
             draws[a] = np.nan
@@ -450,8 +461,12 @@ def _prepare_steps(labs: pd.DataFrame, patients: pd.DataFrame, events: pd.DataFr
         for c in ev_cols:
             steps[c] = None
     steps = steps.merge(courses[["course_id", "mrn", "start"]], on="course_id", how="left")
+    # grade of each analyte's baseline (last result of this course 0-30 days before or on the start)
+    lag = (lab["start"] - lab["date"]).dt.days
+    b = lab[(lag >= 0) & (lag <= cycles.BASELINE_LOOKBACK_DAYS) & lab["grade"].notna()]
+    base_grade = {(c, a): int(g) for c, a, g in zip(b["course_id"], b["analyte"], b["grade"])}
     steps = steps.sort_values(["course_id", "date"], kind="stable").reset_index(drop=True)
-    return steps, courses
+    return steps, courses, base_grade
 
 
 def simulate(labs: pd.DataFrame, patients: pd.DataFrame, events: pd.DataFrame | None = None, *,
@@ -472,7 +487,7 @@ def simulate(labs: pd.DataFrame, patients: pd.DataFrame, events: pd.DataFrame | 
     """
     prof = _as_profile(profile)
     rule_analytes = sorted({r.analyte for r in prof.rules if r.analyte != TOXICITY})
-    steps, courses = _prepare_steps(labs, patients, events, rule_analytes)
+    steps, courses, base_grade = _prepare_steps(labs, patients, events, rule_analytes)
     if baselines is None:
         baselines = cycles.baseline(labs, courses)
     base = {(c, a): v for c, a, v in zip(baselines["course_id"], baselines["analyte"], baselines["baseline_value"])}
@@ -485,12 +500,12 @@ def simulate(labs: pd.DataFrame, patients: pd.DataFrame, events: pd.DataFrame | 
     for rec in records:
         cid = rec[idx["course_id"]]
         if cid != current and buffer:
-            out.extend(_walk(by_course[current], buffer, idx, prof, base))
+            out.extend(_walk(by_course[current], buffer, idx, prof, base, base_grade))
             buffer = []
         current = cid
         buffer.append(rec)
     if buffer:
-        out.extend(_walk(by_course[current], buffer, idx, prof, base))
+        out.extend(_walk(by_course[current], buffer, idx, prof, base, base_grade))
     result = pd.DataFrame(out, columns=list(STEP_COLUMNS))
     result["date"] = pd.to_datetime(result["date"])
     return result
@@ -500,7 +515,7 @@ def _missing(x) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA
 
 
-def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict) -> list[tuple]:
+def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict, base_grade: dict) -> list[tuple]:
     """The per-course state machine: one output row per step."""
     cid, mrn, indication = course["course_id"], course["mrn"], course.get("indication")
     start = course["start"]
@@ -533,7 +548,7 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict)
         return f"({srcs}, {tag}; rules {', '.join(r.rule for r in rs)})"
 
     def value_text(a, v):
-        return f"{LABEL.get(a, a)} {_fmt(round(v, 3))}"
+        return f"{LABEL.get(a, a)} {_fmt_value(a, v)}"
 
     def candidates(a, dose_now, offset):
         for r in by_analyte.get(a, ()):
@@ -583,7 +598,7 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict)
                 if not ctx["transfusion"]:
                     continue
                 extra += " with platelet transfusion"
-            fired.append((r, f"{value_text(a, v)} {r.hold_op} {_fmt(thr)}{extra}"))
+            fired.append((r, f"{value_text(a, v)} {r.hold_op} {_fmt_value(a, thr)}{extra}"))
         return fired, review
 
     for rec in recs:
@@ -604,6 +619,7 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict)
             reasons.extend(pending)
             pending = []
         fired_ids: list[str] = []
+        hold_notes: list[str] = []
         review = False
         if offset < 0:
             rows.append((cid, mrn, date, is_draw, cycle, cday, "continue", start_dose, schedule, False,
@@ -623,9 +639,19 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict)
             review = True
         g3 = rec[idx["g3"]] if "g3" in idx else None
         g3_an = rec[idx["g3_analytes"]] if "g3_analytes" in idx else None
+        g3_grades = rec[idx["g3_grades"]] if "g3_grades" in idx else None
         g3 = () if _missing(g3) else g3
         g3_an = () if _missing(g3_an) else g3_an
-        nonheme = [t for t, a in zip(g3, g3_an) if a not in HAEMATOLOGIC]
+        g3_grades = () if _missing(g3_grades) else g3_grades
+        nonheme, known = [], []
+        for t, a, g in zip(g3, g3_an, g3_grades):
+            if a in HAEMATOLOGIC:
+                continue
+            # already this bad at baseline: a pre-existing abnormality (e.g. creatinine on dialysis),
+            # not a new toxicity; it is reviewed again once it rises above the baseline grade
+            (known if base_grade.get((cid, a), -1) >= g else nonheme).append(t)
+        if known:
+            reasons.append(f"{', '.join(known)} (CTCAE v5.0): as at baseline - pre-existing, not a new toxicity")
         if nonheme:
             review = True
             reasons.append(
@@ -661,6 +687,7 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict)
                     reasons += [f"{t}: also triggers while held - no further step down {cite_many(rs)}"
                                 for t, rs in texts.items()]
             pending_counts = []
+            n_before = len(reasons)
             for a, rs in ep.triggers.items():
                 thr_rule = max(rs, key=lambda r: r.resume_value)
                 v = ep.last.get(a)
@@ -672,15 +699,16 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict)
                 if ep.clinician:
                     reasons.append(f"{since} by a clinician (dose_change hold): resume needs a recorded dose")
                 for a, v, r in pending_counts:
-                    shown = "not measured yet" if v is None else _fmt(round(v, 3))
+                    shown = "not measured yet" if v is None else _fmt_value(a, v)
                     reasons.append(f"{since}: {LABEL.get(a, a)} {shown}, resume when {r.resume_op} "
-                                   f"{_fmt(r.resume_value)} {cite(r)}")
+                                   f"{_fmt_value(a, r.resume_value)} {cite(r)}")
                 if is_draw:
                     reasons.append("during a hold the PI asks for a CBC weekly")
+                hold_notes = reasons[n_before:]
             else:
                 recovered = "; ".join(
                     f"{value_text(a, ep.last[a])} {max(rs, key=lambda r: r.resume_value).resume_op} "
-                    f"{_fmt(max(rs, key=lambda r: r.resume_value).resume_value)}"
+                    f"{_fmt_value(a, max(rs, key=lambda r: r.resume_value).resume_value)}"
                     for a, rs in ep.triggers.items()
                 )
                 held, ep_done = False, ep
@@ -689,7 +717,7 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict)
                     action, dose_out, awaiting, awaiting_since = "review", None, True, date
                     reasons.append(
                         f"{recovered}: counts recovered, but the hold began at the floor "
-                        f"({_fmt(ep_done.dose_mg)} mg {ep_done.schedule}): clinician decision "
+                        f"({_mg(ep_done.dose_mg)} mg {ep_done.schedule}): clinician decision "
                         f"({', '.join(dict.fromkeys(r.source for rs in ep_done.triggers.values() for r in rs))}, {tag})"
                     )
                 else:
@@ -700,7 +728,7 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict)
                     else:
                         (dose, schedule), why, r = target
                         action, dose_out = "resume", dose
-                        reasons.append(f"{recovered}: resume at {_fmt(dose)} mg {schedule} ({why}) {cite(r)}")
+                        reasons.append(f"{recovered}: resume at {_mg(dose)} mg {schedule} ({why}) {cite(r)}")
         else:
             all_fired, base_review = [], []
             dose_now = dose
@@ -723,7 +751,7 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict)
                 for a in ep.triggers:
                     episodes[a] = episodes.get(a, 0) + 1
                 if floor:
-                    reasons.append(f"already at the floor ({_fmt(dose)} mg {schedule}): on recovery the clinician decides")
+                    reasons.append(f"already at the floor ({_mg(dose)} mg {schedule}): on recovery the clinician decides")
                 held, awaiting = True, False
                 action, dose_out = "hold", None
                 if is_draw:
@@ -750,11 +778,13 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict)
                     action, dose_out = "hold", None
                     reasons.append(f"clinician recorded a hold on {when} (dose_change event)")
             elif dc_dose is not None:
-                was_held = held or action in ("hold", "stay_held")
+                if action == "stay_held":  # the clinician's decision replaces the "still held" notes
+                    reasons[:] = [t for t in reasons if t not in hold_notes]
+                was_held = held or action in ("hold", "stay_held", "resume")
                 schedule = _schedule_for(ladder, dc_dose, schedule)
                 dose, held, awaiting, ep = dc_dose, False, False, None
                 action, dose_out = ("resume" if was_held else "continue"), dose
-                reasons.append(f"clinician recorded {_fmt(dc_dose)} mg on {when} (dose_change event): "
+                reasons.append(f"clinician recorded {_mg(dc_dose)} mg on {when} (dose_change event): "
                                "overrides the simulated dose from this date on")
         if action == "continue":
             dose_out = dose

@@ -1,0 +1,374 @@
+"""Assessment: patients + labs + events on a date -> graded draws, dose actions and what is due (JSON contract)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from lenadash import cycles, dosing, grading
+
+try:  # renal.py and schedule.py are written in parallel; assess fills their fields once they exist
+    from lenadash import renal
+except ImportError:  # pragma: no cover - transitional
+    renal = None
+try:
+    from lenadash import schedule
+except ImportError:  # pragma: no cover - transitional
+    schedule = None
+
+CBC_ANALYTES = ("wbc", "anc", "alc", "hgb", "plt")
+STATUSES = ("on_treatment", "held", "review")
+
+
+@dataclass
+class AssessFrames:
+    """The assessment as DataFrames, for the dashboard (no re-parsing of the JSON dict).
+
+    courses: one row per course (mrn, course_id, indication, start_date, ... as in patients) plus
+        baseline values `baseline_<analyte>`.
+    labs: the graded results on or before as_of with course_id, cycle, cycle_day, dosing_day,
+        grade, grade_term, grade_note, baseline_value.
+    steps: the dose engine's output (dosing.simulate), draws and event-only dates.
+    draws: steps that are draws (is_draw), plus a column per analyte value and `<analyte>_grade`.
+    hold_spans: cycles.hold_spans(steps).
+    """
+
+    as_of: dt.date
+    rules: str
+    courses: pd.DataFrame
+    labs: pd.DataFrame
+    steps: pd.DataFrame
+    draws: pd.DataFrame
+    hold_spans: pd.DataFrame
+    unassigned: pd.DataFrame  # graded results of MRNs without any course
+
+
+def _as_date(value) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"as_of = {value!r} is not a date; give it as YYYY-MM-DD") from None
+
+
+def _empty_patients() -> pd.DataFrame:
+    return pd.DataFrame(columns=["mrn", "name", "sex", "birth_date", "weight_kg", "indication", "start_date",
+                                 "starting_dose_mg", "schedule", "combination", "reproductive_potential",
+                                 "menses", "dialysis"])
+
+
+def _profile_id(rules) -> str:
+    return rules.id if isinstance(rules, dosing.Profile) else str(rules or dosing.DEFAULT_PROFILE)
+
+
+def assess_frames(patients: pd.DataFrame | None, labs: pd.DataFrame | None, events: pd.DataFrame | None, *,
+                  as_of, rules="us_pi") -> AssessFrames:
+    """Grade, assign to courses and run the dose engine on everything dated on or before `as_of`.
+
+    Courses starting after `as_of` are left out (data after as_of does not count). Sources: CTCAE
+    v5.0 via grading.grade, the dose rule profile `rules` via dosing.simulate, DOMAIN.md §2.
+    """
+    as_of = _as_date(as_of)
+    cut = pd.Timestamp(as_of) + pd.Timedelta(days=1)
+    profile = dosing.load_profile(rules) if not isinstance(rules, dosing.Profile) else rules
+    patients = _empty_patients() if patients is None else patients
+    if len(patients):
+        starts = cycles.to_day(patients["start_date"])
+        patients = patients[(starts < cut).to_numpy()]
+    courses = cycles.courses_frame(patients)
+    if labs is None:
+        labs = pd.DataFrame(columns=["mrn", "collected_at", "analyte", "value", "unit", "comparator"])
+    lab = labs[pd.to_datetime(labs["collected_at"]) < cut].copy() if len(labs) else labs.copy()
+    lab["mrn"] = lab["mrn"].astype(str)
+    if events is not None and len(events):
+        ev = events[cycles.to_day(events["date"]).to_numpy() < np.datetime64(cut)].copy()
+        ev["mrn"] = ev["mrn"].astype(str)
+    else:
+        ev = None
+    baselines = cycles.baseline(lab, courses)
+    lab = cycles.assign_courses(lab, courses)
+    if len(lab):
+        lab = lab.merge(baselines[["course_id", "analyte", "baseline_value"]], on=["course_id", "analyte"], how="left")
+        if "sex" in courses:
+            sex = courses.drop_duplicates("mrn").set_index("mrn")["sex"]
+            lab["sex"] = lab["mrn"].map(sex)
+        lab = grading.grade(lab)
+    else:
+        for c in ("baseline_value", "grade", "grade_term", "grade_note"):
+            lab[c] = pd.Series(dtype=object)
+    assigned = lab[lab["course_id"].notna()]
+    unassigned = lab[lab["course_id"].isna()]
+    steps = dosing.simulate(assigned, courses, ev, profile=profile, baselines=baselines)
+    draws = _draws_table(assigned, steps)
+    for a in ("anc", "plt", "creatinine"):
+        b = baselines[baselines["analyte"] == a].set_index("course_id")["baseline_value"]
+        courses[f"baseline_{a}"] = courses["course_id"].map(b)
+    return AssessFrames(as_of=as_of, rules=profile.id, courses=courses, labs=lab, steps=steps, draws=draws,
+                        hold_spans=cycles.hold_spans(steps), unassigned=unassigned)
+
+
+def _draws_table(labs: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
+    """Engine rows of draws joined with a column per analyte value and grade (last result of the day)."""
+    d = steps[steps["is_draw"]].copy()
+    if not len(labs):
+        return d
+    last = labs.sort_values("collected_at", kind="stable").drop_duplicates(["course_id", "date", "analyte"], keep="last")
+    vals = last.pivot(index=["course_id", "date"], columns="analyte", values="value")
+    grades = last.pivot(index=["course_id", "date"], columns="analyte", values="grade")
+    grades.columns = [f"{c}_grade" for c in grades.columns]
+    wide = vals.join(grades).reset_index()
+    wide["date"] = wide["date"].astype(d["date"].dtype)
+    return d.merge(wide, on=["course_id", "date"], how="left")
+
+
+def _iso(value) -> str | None:
+    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return pd.Timestamp(value).date().isoformat()
+
+
+def _num(value):
+    if value is None or value is pd.NA:
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    if math.isnan(f):
+        return None
+    return int(f) if f.is_integer() and abs(f) < 1e15 and not isinstance(value, float) else f
+
+
+def _int(value):
+    f = _num(value)
+    return None if f is None else int(f)
+
+
+def _bool(value) -> bool:
+    try:
+        return bool(value) and not pd.isna(value)
+    except (TypeError, ValueError):
+        return bool(value)
+
+
+def _text(value) -> str | None:
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return str(value)
+
+
+def _values_by_draw(labs: pd.DataFrame) -> dict:
+    """{(course_id or mrn, date): ({analyte: value}, {analyte: grade})} - last result per analyte and day."""
+    if not len(labs):
+        return {}
+    key = labs["course_id"].astype(object).where(labs["course_id"].notna(), "mrn:" + labs["mrn"].astype(str))
+    last = labs.assign(_key=key.to_numpy(dtype=object)).sort_values("collected_at", kind="stable")
+    last = last.drop_duplicates(["_key", "date", "analyte"], keep="last").sort_values(["_key", "date"], kind="stable")
+    keys = last["_key"].to_numpy(dtype=object)
+    dates = last["date"].to_numpy()
+    analytes = last["analyte"].to_numpy(dtype=object)
+    values = last["value"].to_numpy(dtype=float, na_value=np.nan)
+    grades = last["grade"].to_numpy(dtype=float, na_value=np.nan)
+    out: dict = {}
+    for k, d, a, v, g in zip(keys, dates, analytes, values, grades):
+        entry = out.get((k, d))
+        if entry is None:
+            entry = out[(k, d)] = ({}, {})
+        entry[0][a] = None if math.isnan(v) else float(v)
+        entry[1][a] = None if math.isnan(g) else int(g)
+    return out
+
+
+def assess(patients: pd.DataFrame | None, labs: pd.DataFrame | None, events: pd.DataFrame | None, *,
+           as_of, rules="us_pi", import_report: dict | None = None) -> dict:
+    """The assessment JSON contract (docs/assess.md): one entry per course, every draw with its action.
+
+    Values are in canonical units (counts 10^9/L), dates ISO, no NaN (null instead). Sources: the
+    dose profile `rules` (default US PI, DOMAIN.md §2), CTCAE v5.0 (grading), Cockcroft-Gault and the
+    PI renal table (renal), the PI/REMS/MDS-guide schedules (schedule). Only data on or before
+    `as_of` counts. Patients with labs but no course get one entry with status `review`.
+    """
+    frames = assess_frames(patients, labs, events, as_of=as_of, rules=rules)
+    return result_from_frames(frames, events=events, import_report=import_report)
+
+
+def _import_report(report: dict | None) -> dict:
+    report = dict(report or {})
+    rejects = [
+        {"file": str(r.get("file", "")), "line": _int(r.get("line")) or 0, "reason": str(r.get("reason", ""))}
+        for r in (report.get("rejects") or [])
+    ]
+    return {"rows_read": _int(report.get("rows_read")) or 0, "rows_rejected": _int(report.get("rows_rejected")) or 0,
+            "rejects": rejects, **{k: v for k, v in report.items() if k not in ("rows_read", "rows_rejected", "rejects")}}
+
+
+def result_from_frames(frames: AssessFrames, *, events: pd.DataFrame | None = None,
+                       import_report: dict | None = None) -> dict:
+    """Build the JSON contract from `assess_frames` output (assess() = assess_frames + this)."""
+    as_of = frames.as_of
+    vals = _values_by_draw(frames.labs)
+    ev = None
+    if events is not None and len(events):
+        ev = events.copy()
+        ev["mrn"] = ev["mrn"].astype(str)
+        ev["date"] = cycles.to_day(ev["date"]).to_numpy()
+        ev = ev[ev["date"] <= pd.Timestamp(as_of)]
+    steps_by_course = {cid: g for cid, g in frames.steps.groupby("course_id", sort=False)} if len(frames.steps) else {}
+    spans_by_course = {cid: g for cid, g in frames.hold_spans.groupby("course_id", sort=False)} if len(frames.hold_spans) else {}
+    labs_by_mrn = {m: g for m, g in frames.labs.groupby("mrn", sort=False)} if len(frames.labs) else {}
+    ev_by_mrn = {m: g for m, g in ev.groupby("mrn", sort=False)} if ev is not None else {}
+    profile = dosing.load_profile(frames.rules)
+    patients_out = []
+    for course in frames.courses.to_dict("records"):
+        cid = course["course_id"]
+        steps = steps_by_course.get(cid, frames.steps.iloc[0:0])
+        patients_out.append(_course_entry(course, steps, spans_by_course.get(cid), vals,
+                                          labs_by_mrn.get(course["mrn"]), ev_by_mrn.get(course["mrn"]),
+                                          as_of, profile))
+    if len(frames.unassigned):
+        for mrn, g in frames.unassigned.groupby("mrn", sort=True):
+            patients_out.append(_orphan_entry(str(mrn), g, vals))
+    return {
+        "as_of": as_of.isoformat(),
+        "rules": frames.rules,
+        "import_report": _import_report(import_report),
+        "patients": patients_out,
+    }
+
+
+def _draw_dicts(steps: pd.DataFrame, vals: dict) -> list[dict]:
+    draws = []
+    for s in steps[steps["is_draw"]].itertuples(index=False):
+        values, grades = vals.get((s.course_id, np.datetime64(s.date, "us")), ({}, {}))
+        draws.append({
+            "date": _iso(s.date), "cycle": _int(s.cycle), "cycle_day": _int(s.cycle_day),
+            "values": dict(values), "grades": dict(grades),
+            "action": s.action, "dose_mg": _num(s.dose_mg), "schedule": s.schedule,
+            "reasons": list(s.reasons), "needs_review": bool(s.needs_review), "dosing_day": bool(s.dosing_day),
+        })
+    return draws
+
+
+def _course_entry(course: dict, steps: pd.DataFrame, spans, vals: dict, labs, events, as_of: dt.date,
+                  profile: dosing.Profile) -> dict:
+    start = pd.Timestamp(course["start"]).date()
+    alerts: list[str] = []
+    draws = _draw_dicts(steps, vals)
+    last = steps.iloc[-1] if len(steps) else None
+    starting = _num(course.get("starting_dose_mg"))
+    sched = _text(course.get("schedule")) or "28/28"
+    if last is None:
+        status, current, sched_now = "on_treatment", starting, sched
+    else:
+        sched_now = last["schedule"]
+        if last["action"] in ("hold", "stay_held"):
+            status, current = "held", None
+        elif last["action"] == "review" or bool(last["needs_review"]):
+            status, current = "review", _num(last["dose_mg"])
+        else:
+            status, current = "on_treatment", _num(last["dose_mg"])
+    if last is not None and last["action"] == "review":
+        alerts.append(f"clinician review: {'; '.join(last['reasons'])}")
+    elif last is not None and bool(last["needs_review"]):
+        alerts.append(f"clinician review: {'; '.join(r for r in last['reasons'] if 'review' in r)}")
+    cycle, cycle_day = cycles.cycle_of(start, as_of)
+    entry = {
+        "mrn": str(course["mrn"]),
+        "indication": _text(course.get("indication")),
+        "start_date": start.isoformat(),
+        "starting_dose_mg": starting,
+        "status": status,
+        "current_dose_mg": current,
+        "crcl_ml_min": None,
+        "renal_starting_dose_mg": None,
+        "next_labs_due": None,
+        "labs_overdue": False,
+        "next_marrow_biopsy": None,
+        "marrow_biopsies": [],
+        "next_pregnancy_test": None,
+        "alerts": alerts,
+        "draws": draws,
+        # extra keys (allowed by the contract)
+        "name": _text(course.get("name")) or "",
+        "sex": _text(course.get("sex")),
+        "age": None,
+        "course_id": course["course_id"],
+        "cycle": cycle,
+        "cycle_day": cycle_day,
+        "schedule": sched_now,
+        "hold_spans": [] if spans is None else [
+            {"start": _iso(r.start), "end": _iso(r.end), "reason": r.reason} for r in spans.itertuples(index=False)
+        ],
+        "thresholds": dosing.thresholds(course, profile, baselines={
+            a: course.get(f"baseline_{a}") for a in ("anc", "plt") if _num(course.get(f"baseline_{a}")) is not None
+        }),
+        "baselines": {a: _num(course.get(f"baseline_{a}")) for a in ("anc", "plt", "creatinine")},
+    }
+    _fill_clinic_fields(entry, course, labs, events, as_of, status)
+    return entry
+
+
+def _orphan_entry(mrn: str, labs: pd.DataFrame, vals: dict) -> dict:
+    draws = []
+    for d in sorted(labs["date"].unique()):
+        values, grades = vals.get((f"mrn:{mrn}", np.datetime64(d, "us")), ({}, {}))
+        draws.append({"date": _iso(d), "cycle": None, "cycle_day": None, "values": dict(values),
+                      "grades": dict(grades), "action": "review", "dose_mg": None, "schedule": None,
+                      "reasons": ["no treatment course for this MRN: no dose rule can apply"],
+                      "needs_review": True, "dosing_day": False})
+    return {
+        "mrn": mrn, "indication": None, "start_date": None, "starting_dose_mg": None, "status": "review",
+        "current_dose_mg": None, "crcl_ml_min": None, "renal_starting_dose_mg": None, "next_labs_due": None,
+        "labs_overdue": False, "next_marrow_biopsy": None, "marrow_biopsies": [], "next_pregnancy_test": None,
+        "alerts": [f"labs for MRN {mrn} but no treatment course started on or before the assessment date: add the "
+                   "patient's course (patients file: indication, start_date, starting_dose_mg)"],
+        "draws": draws, "name": "", "sex": None, "age": None, "course_id": None, "cycle": None,
+        "cycle_day": None, "schedule": None, "hold_spans": [], "thresholds": [], "baselines": {},
+    }
+
+
+def _fill_clinic_fields(entry: dict, course: dict, labs, events, as_of: dt.date, status: str) -> None:
+    """CrCl, renal starting dose, next CBC, marrow biopsies, pregnancy tests and course alerts."""
+    alerts = entry["alerts"]
+    if renal is None or schedule is None:
+        alerts.append("renal and schedule modules not installed: CrCl and due dates not computed")
+        return
+
+
+def assessment_csv(result: dict) -> str:
+    """The assessment as CSV text, one row per draw: mrn, date, cycle, cycle_day, action, dose_mg,
+    schedule, reasons ("; "-joined), then `<analyte>` and `<analyte>_grade` for every analyte seen."""
+    analytes = sorted({a for p in result.get("patients", []) for d in p.get("draws", []) for a in d.get("values", {})})
+    header = ["mrn", "date", "cycle", "cycle_day", "action", "dose_mg", "schedule", "reasons"]
+    header += [c for a in analytes for c in (a, f"{a}_grade")]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+
+    def cell(v):
+        return "" if v is None else (f"{v:g}" if isinstance(v, float) else v)
+
+    for p in result.get("patients", []):
+        for d in p.get("draws", []):
+            row = [p.get("mrn"), d.get("date"), d.get("cycle"), d.get("cycle_day"), d.get("action"),
+                   d.get("dose_mg"), d.get("schedule"), "; ".join(d.get("reasons") or [])]
+            for a in analytes:
+                row += [(d.get("values") or {}).get(a), (d.get("grades") or {}).get(a)]
+            w.writerow([cell(v) for v in row])
+    return buf.getvalue()
