@@ -101,7 +101,7 @@ PATIENTS: tuple[SamplePatient, ...] = (
     SamplePatient(
         "LD0007", "Gray Example", "F", _D(1955, 3, 5), 68.0, "MDS", _D(2026, 5, 4), 10, "28/28",
         None, False, None, False, "europe", "europe",
-        {"anc": 1.6, "alc": 1.1, "plt": 84, "hgb": 9.1}, {"anc": 0.3, "plt": 0.25},
+        {"anc": 1.6, "alc": 1.1, "plt": 84, "hgb": 9.1, "creatinine": 0.75}, {"anc": 0.3, "plt": 0.25},
         "del(5q) MDS, baseline platelets 88 (< 100): platelets 38 on day 21 (below 50% of baseline within "
         "4 weeks) -> hold, 57 two weeks later (baseline >= 60, so resume at >= 50) -> 5 mg; marrow "
         "biopsies before start, at week 12 and week 24 (on time)",
