@@ -1,0 +1,239 @@
+"""Monitoring schedules: CBC calendars per indication, holds, marrow biopsies, REMS pregnancy tests, alerts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from lenadash.schedule import (
+    course_alerts,
+    load_monitoring,
+    marrow_biopsies,
+    next_cbc,
+    next_marrow_biopsy,
+    next_pregnancy_test,
+)
+
+START = dt.date(2026, 1, 5)
+
+
+def d(n: int) -> dt.date:
+    """Day n of the course (day 0 = cycle 1 day 1)."""
+    return START + dt.timedelta(days=n)
+
+
+# --- CBC calendars: each transition, worked by hand from DOMAIN.md section 5 -----------------------
+
+CBC = [
+    # (indication, last CBC day or None, expected due day)
+    *[
+        (ind, last, due)
+        for ind in ("MM", "MM_MAINT")
+        for last, due in [
+            (None, 0),
+            (0, 7), (7, 14), (49, 56),  # weekly in cycles 1-2 (days 0..49), cycle 3 day 1 = day 56
+            (56, 70), (70, 84),  # cycle 3 days 1 and 15, then cycle 4 day 1
+            (84, 112), (112, 140),  # every 28 days
+        ]
+    ],
+    ("MDS", None, 0), ("MDS", 49, 56),  # weekly weeks 1-8 (days 0..49)
+    ("MDS", 56, 70), ("MDS", 84, 98), ("MDS", 98, 112),  # every 2 weeks weeks 9-16
+    ("MDS", 112, 140), ("MDS", 140, 168),  # every 4 weeks
+    ("MCL", 14, 21), ("MCL", 21, 28),  # weekly in cycle 1
+    ("MCL", 28, 42), ("MCL", 98, 112),  # every 2 weeks cycles 2-4 (days 28..98)
+    ("MCL", 112, 140),  # monthly
+    *[
+        (ind, last, due)
+        for ind in ("FL", "MZL")
+        for last, due in [
+            (None, 0), (0, 7), (7, 14),  # weekly for the first 3 weeks of cycle 1
+            (14, 28),  # nothing in week 4: next is cycle 2 day 1
+            (28, 42), (98, 112),  # every 2 weeks cycles 2-4
+            (112, 140),  # monthly
+        ]
+    ],
+]
+
+
+@pytest.mark.parametrize("indication, last, due", CBC)
+def test_cbc_calendar_transitions_against_label(indication, last, due):
+    cbcs = [] if last is None else [d(last)]
+    as_of = d(last if last is not None else 0)
+    got, overdue, reason = next_cbc(indication=indication, start_date=START, cbc_dates=cbcs, held=False, as_of=as_of)
+    assert got == d(due)
+    assert not overdue
+    assert "PI" in reason or "patient guide" in reason
+
+
+CBC_WINDOW = [  # a CBC drawn up to 3 days before a calendar date counts for it
+    (4, 14),  # 3 days before day 7: counts for day 7
+    (3, 7),  # 4 days before day 7: does not
+    (9, 14),  # late for day 7: the calendar does not shift
+    (53, 70),  # 3 days before cycle 3 day 1 (MM): counts for it
+]
+
+
+@pytest.mark.parametrize("last, due", CBC_WINDOW)
+def test_cbc_early_window(last, due):
+    assert next_cbc(indication="MM", start_date=START, cbc_dates=[d(last)], held=False, as_of=d(last))[0] == d(due)
+
+
+def test_cbc_overdue_edges():
+    # due day 7: not overdue on day 7 (due today), overdue from day 8
+    assert next_cbc(indication="MM", start_date=START, cbc_dates=[d(0)], held=False, as_of=d(7))[:2] == (d(7), False)
+    assert next_cbc(indication="MM", start_date=START, cbc_dates=[d(0)], held=False, as_of=d(8))[:2] == (d(7), True)
+    # no CBC at all: due at the start
+    assert next_cbc(indication="MDS", start_date=START, cbc_dates=[], held=False, as_of=d(1))[:2] == (d(0), True)
+
+
+def test_cbc_uses_the_latest_cbc_and_ignores_future_ones():
+    cbcs = [d(84), d(0), dt.datetime.combine(d(7), dt.time(9, 30)), d(120)]
+    # as_of day 90: day 120 is in the future and does not count; last = day 84
+    assert next_cbc(indication="MM", start_date=START, cbc_dates=cbcs, held=False, as_of=d(90))[0] == d(112)
+
+
+HELD = [
+    # (last CBC day, expected due day): last + 7 while held, or the calendar date when it is earlier
+    (90, 97),  # monthly phase: weekly while held
+    (120, 127),
+    (30, 35),  # weekly phase: the calendar's day 35 comes before last + 7 (day 37)
+    (60, 67),  # cycle 3: day 70 on the calendar, day 67 while held
+]
+
+
+@pytest.mark.parametrize("last, due", HELD)
+def test_cbc_weekly_while_held_against_label(last, due):
+    got, overdue, reason = next_cbc(indication="MM", start_date=START, cbc_dates=[d(last)], held=True, as_of=d(last + 1))
+    assert got == d(due)
+    assert ("held" in reason) == (due == last + 7)
+
+
+def test_held_without_any_cbc_is_due_at_the_start():
+    assert next_cbc(indication="MM", start_date=START, cbc_dates=[], held=True, as_of=d(3))[0] == d(0)
+
+
+def test_unknown_indication_for_cbc():
+    with pytest.raises(ValueError, match="MM_MAINT"):
+        next_cbc(indication="CLL", start_date=START, cbc_dates=[], held=False, as_of=START)
+
+
+# --- marrow biopsies -------------------------------------------------------------------------------
+
+BIOPSY_WINDOW = [
+    (84 - 28, True), (84 - 29, False),  # 28 days either side of week 12 (day 84)
+    (84 + 28, True), (84 + 29, False),
+    (84, True),
+]
+
+
+@pytest.mark.parametrize("biopsy_day, done", BIOPSY_WINDOW)
+def test_marrow_biopsy_window_edges_against_label(biopsy_day, done):
+    schedule = marrow_biopsies(start_date=START, biopsy_dates=[d(biopsy_day)], as_of=d(100))
+    assert schedule[0] == {"due": d(84), "week": 12, "done": done}
+
+
+def test_marrow_biopsy_calendar_12_24_then_every_24_weeks():
+    schedule = marrow_biopsies(start_date=START, biopsy_dates=[], as_of=d(400))
+    assert [s["week"] for s in schedule] == [12, 24, 48, 72]
+    assert [s["due"] for s in schedule] == [d(84), d(168), d(336), d(504)]
+
+
+@pytest.mark.parametrize("as_of, weeks", [(83, [12]), (84, [12, 24]), (167, [12, 24]), (168, [12, 24, 48])])
+def test_marrow_biopsy_list_runs_through_first_date_after_as_of(as_of, weeks):
+    assert [s["week"] for s in marrow_biopsies(start_date=START, biopsy_dates=[], as_of=d(as_of))] == weeks
+
+
+def test_one_biopsy_counts_for_one_date():
+    schedule = marrow_biopsies(start_date=START, biopsy_dates=[d(80), d(90)], as_of=d(200))
+    assert [s["done"] for s in schedule] == [True, False, False]
+
+
+def test_next_marrow_biopsy_and_overdue():
+    assert next_marrow_biopsy(start_date=START, biopsy_dates=[], as_of=d(83)) == (d(84), False)
+    assert next_marrow_biopsy(start_date=START, biopsy_dates=[], as_of=d(84)) == (d(84), False)
+    assert next_marrow_biopsy(start_date=START, biopsy_dates=[], as_of=d(85)) == (d(84), True)
+    assert next_marrow_biopsy(start_date=START, biopsy_dates=[d(86)], as_of=d(100)) == (d(168), False)
+    # a missed week-12 biopsy stays the next one due even after week 24 is done
+    assert next_marrow_biopsy(start_date=START, biopsy_dates=[d(168)], as_of=d(170)) == (d(84), True)
+    # every listed date done (the one after as_of taken early): the following date
+    assert next_marrow_biopsy(start_date=START, biopsy_dates=[d(84), d(150)], as_of=d(100)) == (d(336), False)
+
+
+# --- REMS pregnancy tests ----------------------------------------------------------------------------
+
+PREGNANCY = [
+    # (menses, tests as (day, result), as_of day, expected due day, overdue)
+    ("regular", [], 3, 7, False),  # none recorded: start + 7
+    ("regular", [], 8, 7, True),
+    ("regular", [(-1, "negative")], 2, 6, False),  # test before the start: < 28 days after it -> + 7
+    ("regular", [(20, "negative")], 21, 27, False),  # < 28 days after the start: weekly
+    ("regular", [(27, "negative")], 28, 34, False),  # day 27 is still < 28 days after the start
+    ("regular", [(28, "negative")], 29, 56, False),  # from day 28: + 28 with regular menses
+    ("irregular", [(27, "negative")], 28, 34, False),
+    ("irregular", [(28, "negative")], 29, 42, False),  # + 14 with irregular menses
+    (None, [(28, "negative")], 29, 42, False),  # menses not recorded: as irregular (the shorter interval)
+    ("regular", [(7, "negative"), (14, "negative"), (50, "negative")], 60, 78, False),  # the latest negative counts
+    ("regular", [(7, "negative"), (14, "indeterminate")], 15, 14, True),  # non-negative results do not count
+    ("regular", [(7, "negative"), (21, "negative")], 14, 14, False),  # a test after as_of is ignored
+]
+
+
+@pytest.mark.parametrize("menses, tests, as_of, due, overdue", PREGNANCY)
+def test_pregnancy_test_schedule_against_label(menses, tests, as_of, due, overdue):
+    got, is_overdue, reason = next_pregnancy_test(
+        sex="F", reproductive_potential=True, menses=menses, start_date=START,
+        tests=[(d(day), result) for day, result in tests], as_of=d(as_of),
+    )
+    assert (got, is_overdue) == (d(due), overdue)
+    assert "REMS" in reason
+
+
+@pytest.mark.parametrize("sex, potential", [("M", False), ("M", True), ("F", False), (None, True)])
+def test_no_pregnancy_test_for_men_or_without_reproductive_potential(sex, potential):
+    due, overdue, reason = next_pregnancy_test(
+        sex=sex, reproductive_potential=potential, menses="regular", start_date=START, tests=[], as_of=d(30)
+    )
+    assert (due, overdue) == (None, False)
+
+
+def test_positive_pregnancy_test_stops_treatment():
+    due, overdue, reason = next_pregnancy_test(
+        sex="F", reproductive_potential=True, menses="regular", start_date=START,
+        tests=[(d(7), "negative"), (d(14), "Positive")], as_of=d(15),
+    )
+    assert due is None
+    assert "stop treatment" in reason and "REMS" in reason
+    alerts = course_alerts(indication="MM", combination=None, thromboprophylaxis_dates=[], cycle=1,
+                           pregnancy_tests=[(d(14), "positive")])
+    assert any("stop treatment" in a for a in alerts)
+
+
+# --- course alerts -----------------------------------------------------------------------------------
+
+
+def test_thromboprophylaxis_alert_for_dexamethasone_without_prophylaxis_against_label():
+    alerts = course_alerts(indication="MM", combination="dexamethasone", thromboprophylaxis_dates=[], cycle=2)
+    assert len(alerts) == 1 and "thromboprophylaxis" in alerts[0] and "PI" in alerts[0]
+    assert course_alerts(indication="MM", combination="Dexamethasone", thromboprophylaxis_dates=[d(1)], cycle=2) == []
+    assert course_alerts(indication="FL", combination="rituximab", thromboprophylaxis_dates=[], cycle=2) == []
+    assert course_alerts(indication="MM_MAINT", combination=None, thromboprophylaxis_dates=None, cycle=2) == []
+
+
+@pytest.mark.parametrize(
+    "indication, cycle, n_alerts",
+    [("FL", 11, 0), ("FL", 12, 1), ("FL", 13, 1), ("MZL", 12, 1), ("MZL", None, 0), ("MM", 20, 0), ("MCL", 12, 0)],
+)
+def test_fl_mzl_twelve_cycle_limit_against_label(indication, cycle, n_alerts):
+    alerts = course_alerts(indication=indication, combination="rituximab", thromboprophylaxis_dates=[], cycle=cycle)
+    assert len(alerts) == n_alerts
+    if n_alerts:
+        assert "12 cycles" in alerts[0] and "PI" in alerts[0]
+
+
+def test_every_monitoring_row_has_a_source():
+    rules = load_monitoring()
+    assert (rules["source"].str.len() > 0).all()
+    for ind in ("MM", "MM_MAINT", "MDS", "MCL", "FL", "MZL"):
+        phases = rules[(rules["kind"] == "cbc") & (rules["indication"] == ind)]
+        assert phases["to_day"].isna().sum() == 1, f"{ind}: exactly one open-ended CBC phase"
