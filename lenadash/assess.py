@@ -13,14 +13,7 @@ import pandas as pd
 
 from lenadash import cycles, dosing, grading
 
-try:  # renal.py and schedule.py are written in parallel; assess fills their fields once they exist
-    from lenadash import renal
-except ImportError:  # pragma: no cover - transitional
-    renal = None
-try:
-    from lenadash import schedule
-except ImportError:  # pragma: no cover - transitional
-    schedule = None
+from lenadash import renal, schedule
 
 CBC_ANALYTES = ("wbc", "anc", "alc", "hgb", "plt")
 STATUSES = ("on_treatment", "held", "review")
@@ -346,9 +339,97 @@ def _orphan_entry(mrn: str, labs: pd.DataFrame, vals: dict) -> dict:
 def _fill_clinic_fields(entry: dict, course: dict, labs, events, as_of: dt.date, status: str) -> None:
     """CrCl, renal starting dose, next CBC, marrow biopsies, pregnancy tests and course alerts."""
     alerts = entry["alerts"]
-    if renal is None or schedule is None:
-        alerts.append("renal and schedule modules not installed: CrCl and due dates not computed")
+    start = dt.date.fromisoformat(entry["start_date"])
+    birth = course.get("birth_date")
+    birth = None if birth is None or pd.isna(birth) else pd.Timestamp(birth).date()
+    entry["age"] = renal.age_years(birth, as_of) if birth else None
+    _fill_renal(entry, course, labs, start, as_of, birth)
+    _fill_schedule(entry, course, events, start, as_of, status)
+
+
+def _event_rows(events, kind: str) -> pd.DataFrame:
+    if events is None or not len(events):
+        return pd.DataFrame(columns=["date", "event", "value"])
+    return events[events["event"] == kind]
+
+
+def _fill_schedule(entry: dict, course: dict, events, start: dt.date, as_of: dt.date, status: str) -> None:
+    """Next CBC, marrow biopsies (MDS), REMS pregnancy tests and course alerts (DOMAIN.md §5 via schedule.py)."""
+    indication = entry["indication"]
+    cbc_dates = [d["date"] for d in entry["draws"] if any(a in d["values"] for a in CBC_ANALYTES)]
+    due, overdue, why = schedule.next_cbc(indication=indication, start_date=start, cbc_dates=cbc_dates,
+                                          held=status == "held", as_of=as_of)
+    entry["next_labs_due"] = _iso(due)
+    entry["labs_overdue"] = bool(overdue)
+    entry["next_labs_reason"] = why
+    if overdue:
+        entry["alerts"].append(f"CBC overdue since {_iso(due)}: {why}")
+    if indication == "MDS":  # the biopsy calendar comes from the MDS patient guide (DOMAIN.md §5)
+        biopsies = [d.date() for d in pd.to_datetime(_event_rows(events, "marrow_biopsy")["date"])]
+        plan = schedule.marrow_biopsies(start_date=start, biopsy_dates=biopsies, as_of=as_of)
+        entry["marrow_biopsies"] = [{"due": _iso(b["due"]), "week": int(b["week"]), "done": bool(b["done"])} for b in plan]
+        nxt, late = schedule.next_marrow_biopsy(start_date=start, biopsy_dates=biopsies, as_of=as_of)
+        entry["next_marrow_biopsy"] = _iso(nxt)
+        entry["marrow_biopsy_overdue"] = bool(late)
+        if late:
+            entry["alerts"].append(f"marrow biopsy overdue since {_iso(nxt)} (MDS patient guide: 12 and 24 weeks, "
+                                   "then every 24 weeks)")
+    preg = _event_rows(events, "pregnancy_test")
+    result_col = "result" if "result" in preg.columns else "value"
+    tests = [(pd.Timestamp(d).date(), r) for d, r in zip(preg["date"], preg[result_col].where(preg[result_col].notna(), preg.get("value")))]
+    when, late, why = schedule.next_pregnancy_test(sex=entry["sex"], reproductive_potential=_bool(course.get("reproductive_potential")),
+                                                   menses=_text(course.get("menses")), start_date=start, tests=tests,
+                                                   as_of=as_of)
+    entry["next_pregnancy_test"] = _iso(when)
+    entry["pregnancy_test_overdue"] = bool(late)
+    entry["next_pregnancy_test_reason"] = why
+    if late:
+        entry["alerts"].append(f"pregnancy test overdue since {_iso(when)}: {why}")
+    thrombo = [pd.Timestamp(d).date() for d in _event_rows(events, "thromboprophylaxis")["date"]]
+    entry["alerts"].extend(schedule.course_alerts(indication=indication, combination=_text(course.get("combination")),
+                                                  thromboprophylaxis_dates=thrombo, cycle=entry["cycle"],
+                                                  pregnancy_tests=tests))
+
+
+def _crcl_on(creat: pd.DataFrame, on: dt.date, course: dict, birth) -> tuple[float | None, dt.date | None]:
+    """Cockcroft-Gault CrCl from the latest creatinine on or before `on` (age on that draw's date)."""
+    c = creat[creat["date"] <= pd.Timestamp(on)]
+    if not len(c):
+        return None, None
+    row = c.iloc[-1]
+    drawn = pd.Timestamp(row["date"]).date()
+    weight = course.get("weight_kg")
+    crcl = renal.crcl_ml_min(age_years=renal.age_years(birth, drawn) if birth else None,
+                             weight_kg=None if weight is None or pd.isna(weight) else float(weight),
+                             sex=_text(course.get("sex")), creatinine_mg_dl=float(row["value"]))
+    return crcl, drawn
+
+
+def _fill_renal(entry: dict, course: dict, labs, start: dt.date, as_of: dt.date, birth) -> None:
+    """crcl_ml_min (latest creatinine on or before as_of), renal_starting_dose_mg (creatinine on or
+    before the start) and the renal alerts (DOMAIN.md §3 via renal.py)."""
+    if labs is not None and len(labs):
+        creat = labs[(labs["analyte"] == "creatinine") & labs["value"].notna()].sort_values("collected_at")
+    else:
+        creat = pd.DataFrame(columns=["date", "value", "collected_at"])
+    crcl_latest, _ = _crcl_on(creat, as_of, course, birth)
+    crcl_start, drawn = _crcl_on(creat, start, course, birth)
+    dialysis = _bool(course.get("dialysis"))
+    indication = entry["indication"]
+    entry["crcl_ml_min"] = None if crcl_latest is None else round(crcl_latest, 1)
+    entry["crcl_at_start_ml_min"] = None if crcl_start is None else round(crcl_start, 1)
+    if indication is None:
         return
+    rd = renal.renal_starting_dose(indication=indication, crcl_ml_min=crcl_start, dialysis=dialysis)
+    entry["renal_starting_dose_mg"] = rd.dose_mg
+    entry["renal_regimen"] = rd.regimen
+    if drawn is not None and (start - drawn).days > cycles.BASELINE_LOOKBACK_DAYS:
+        entry["alerts"].append(
+            f"the creatinine used for the renal starting dose is from {drawn.isoformat()}, more than "
+            f"{cycles.BASELINE_LOOKBACK_DAYS} days before the start: check a current value (DOMAIN.md §3)"
+        )
+    entry["alerts"].extend(renal.renal_alerts(indication=indication, starting_dose_mg=entry["starting_dose_mg"],
+                                              crcl_at_start=crcl_start, crcl_latest=crcl_latest, dialysis=dialysis))
 
 
 def assessment_csv(result: dict) -> str:
