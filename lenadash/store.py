@@ -985,3 +985,8 @@ def table_names(engine: Engine) -> list[str]:
 def open_session(engine: Engine) -> Session:
     """A Session on `engine` (pages and the CLI get theirs here; only store opens sessions)."""
     return Session(engine)
+
+
+def display_url(url: str) -> str:
+    """A database URL with any password hidden, for messages."""
+    return make_url(url).render_as_string(hide_password=True)

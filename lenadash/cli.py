@@ -1,0 +1,223 @@
+"""Command line: `python -m lenadash import|demo|assess` (documented option by option in docs/cli.md)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from lenadash import __version__, store
+from lenadash.config import get_settings
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad arguments or unreadable input: one line that names the fix; exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m lenadash",
+        description="lenadash: lab monitoring for patients on lenalidomide (synthetic data only in examples).",
+    )
+    parser.add_argument("--version", action="version", version=f"lenadash {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    imp = commands.add_parser("import", help="import lab, patient and event files into the clinic database",
+                              description="Import files; patients files first, then events, then labs.")
+    imp.add_argument("files", nargs="+", metavar="FILE", help="CSV/TSV exports (kind detected from the columns)")
+    imp.add_argument("--db", metavar="URL", help="database URL (default: LENADASH_DATABASE_URL or the per-user SQLite file)")
+    imp.add_argument("--json", action="store_true", help="print the summaries as JSON")
+
+    demo = commands.add_parser("demo", help="load the synthetic sample clinic into the separate demo database",
+                               description="Load every sample_data/ file into the demo database (never the clinic's).")
+    demo.add_argument("--reset", action="store_true", help="drop and recreate the demo database first")
+    demo.add_argument("--db", metavar="URL", help="demo database URL (default: LENADASH_DEMO_DATABASE_URL or demo.sqlite)")
+    demo.add_argument("--json", action="store_true", help="print the summaries as JSON")
+
+    assess = commands.add_parser("assess", help="grade, apply the dose rules and list what is due, as JSON or CSV",
+                                 description="Assess files (--patients/--labs/--events) or a database (--db).")
+    assess.add_argument("--patients", metavar="FILE", help="patients (courses) file")
+    assess.add_argument("--labs", metavar="FILE", action="append", default=[], help="lab file; repeat for several")
+    assess.add_argument("--events", metavar="FILE", help="clinical events file")
+    assess.add_argument("--db", metavar="URL", help="assess a database instead of files (default without files: the clinic database)")
+    assess.add_argument("--as-of", required=True, metavar="YYYY-MM-DD", help="assess as on this date (data after it is ignored)")
+    assess.add_argument("--format", choices=("json", "csv"), default="json", help="json (default): the full contract; csv: one row per draw")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return {"import": _cmd_import, "demo": _cmd_demo, "assess": _cmd_assess}[args.command](args)
+    except UsageError as exc:
+        print(f"lenadash: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except store.StoreError as exc:
+        print(f"lenadash: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+# --- import and demo -------------------------------------------------------------------------------
+
+
+def _read(path: str) -> bytes:
+    file = Path(path)
+    if not file.is_file():
+        raise UsageError(f"{path}: no such file; check the path (run from the folder the file is in, or give its full path)")
+    try:
+        return file.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read it ({exc.strerror}); check its permissions") from exc
+
+
+def _check_files(paths: Sequence[str]) -> list[Path]:
+    from lenadash import ingest
+
+    for path in paths:
+        data = _read(path)
+        try:
+            ingest.detect_kind(data)
+        except ValueError as exc:
+            raise UsageError(f"{path}: {_one_line(exc)}") from exc
+    return [Path(p) for p in paths]
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
+def _engine(url: str | None):
+    return store.make_engine(url)
+
+
+def _cmd_import(args) -> int:
+    paths = _check_files(args.files)
+    engine = _engine(args.db)
+    try:
+        with store.open_session(engine) as session:
+            summaries = store.import_paths(session=session, paths=paths)
+    finally:
+        engine.dispose()
+    _print_summaries(summaries, as_json=args.json)
+    return EXIT_OK
+
+
+def _cmd_demo(args) -> int:
+    url = args.db or get_settings().demo_database_url
+    summaries = store.load_demo(url, reset=args.reset)
+    if not args.json:
+        print(f"demo database: {store.display_url(url)}")
+    _print_summaries(summaries, as_json=args.json)
+    return EXIT_OK
+
+
+def _print_summaries(summaries: list[store.ImportSummary], *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([s.as_dict() for s in summaries], indent=2, default=str))
+        return
+    for s in summaries:
+        print(format_summary(s))
+
+
+def format_summary(s: store.ImportSummary) -> str:
+    """A per-file summary with one line per rejected row (line, column, value, reason, hint)."""
+    if s.already_imported:
+        head = f"{s.file_name} ({s.kind}): already imported (upload #{s.upload_id}); nothing written"
+    else:
+        head = (
+            f"{s.file_name} ({s.kind}): {s.rows_read} rows read, {s.rows_imported} new, "
+            f"{s.rows_superseding} corrected, {s.rows_unchanged} unchanged, {s.rows_rejected} rejected"
+            + (f", {s.patients_created} new patient(s) created from MRNs" if s.patients_created else "")
+        )
+    lines = [head]
+    for r in s.rejects:
+        where = f"line {r.get('line')}" + (f", column {r['column']}" if r.get("column") else "")
+        value = f" value {r['value']!r}" if r.get("value") else ""
+        hint = f" - {r['hint']}" if r.get("hint") else ""
+        lines.append(f"  rejected {where}:{value} {r.get('reason', '')}{hint}".rstrip())
+    return "\n".join(lines)
+
+
+# --- assess ----------------------------------------------------------------------------------------
+
+
+def _as_of(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise UsageError(f"--as-of {text!r} is not a date; write it as YYYY-MM-DD, e.g. --as-of 2026-11-20") from exc
+
+
+def _inputs_from_files(args) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None, dict]:
+    from lenadash import ingest
+
+    if not args.patients or not args.labs:
+        raise UsageError("assess needs --patients FILE and at least one --labs FILE (or --db URL for a database)")
+    rejects: list[dict] = []
+    rows_read = 0
+
+    def read(path: str, reader):
+        nonlocal rows_read
+        data = _read(path)
+        try:
+            result = reader(data, file_name=Path(path).name)
+        except ValueError as exc:
+            raise UsageError(f"{path}: {_one_line(exc)}") from exc
+        rows_read += int(result.rows_read or 0)
+        rejects.extend(store._rejects(result.problems, Path(path).name))
+        return result
+
+    patients = read(args.patients, ingest.read_patients).rows
+    labs = pd.concat([read(path, ingest.read_labs).results for path in args.labs], ignore_index=True)
+    events = read(args.events, ingest.read_events).rows if args.events else None
+    report = {
+        "rows_read": rows_read,
+        "rows_rejected": len(rejects),
+        "rejects": [{"file": r["file"], "line": r["line"], "reason": r["reason"]} for r in rejects],
+    }
+    return patients, labs, events, report
+
+
+def _inputs_from_db(url: str | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
+    engine = _engine(url)
+    try:
+        with store.open_session(engine) as session:
+            patients = store.load_patients(session=session)
+            labs = store.load_labs(session=session)
+            events = store.load_events(session=session)
+            uploads = store.list_uploads(session=session)
+            rejects = []
+            for upload in uploads.itertuples():
+                for r in store.upload_rejects(session=session, upload_id=int(upload.id)):
+                    rejects.append({"file": r.get("file") or upload.file_name, "line": r.get("line"), "reason": r.get("reason")})
+    finally:
+        engine.dispose()
+    report = {"rows_read": int(uploads["rows_read"].sum()), "rows_rejected": len(rejects), "rejects": rejects}
+    return patients, labs, events, report
+
+
+def _cmd_assess(args) -> int:
+    from lenadash import assess
+
+    as_of = _as_of(args.as_of)
+    if args.db and (args.patients or args.labs or args.events):
+        raise UsageError("give either files (--patients/--labs/--events) or --db URL, not both")
+    if args.patients or args.labs or args.events:
+        patients, labs, events, report = _inputs_from_files(args)
+    else:
+        patients, labs, events, report = _inputs_from_db(args.db)
+    result = assess.assess(patients, labs, events, as_of=as_of, rules=get_settings().rules, import_report=report)
+    if args.format == "csv":
+        sys.stdout.write(assess.assessment_csv(result))
+    else:
+        print(json.dumps(result, indent=2, default=str))
+    return EXIT_OK
