@@ -1,0 +1,1069 @@
+"""Lab, patient and event file import: bytes in, canonical DataFrames and a table of problems out."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import numpy as np
+import pandas as pd
+
+from lenadash import units
+from lenadash.analytes import MEASURE_ANALYTE, PLAUSIBLE_RANGE
+from lenadash.models import EVENT_KINDS, INDICATIONS, SCHEDULES
+
+PROBLEM_COLUMNS = ["file", "line", "column", "value", "reason", "message", "hint", "severity"]
+LAB_COLUMNS = [
+    "mrn", "collected_at", "analyte", "value", "unit", "comparator", "raw_value", "raw_unit", "raw_name",
+    "loinc", "ref_low", "ref_high", "flag", "status", "line",
+]
+
+
+class UnrecognisedFile(ValueError):
+    """The file's columns do not match any shape lenadash reads; the message names what was found."""
+
+
+@dataclass
+class LabImport:
+    results: pd.DataFrame
+    problems: pd.DataFrame
+    shape: str
+    column_map: dict[str, str]
+    delimiter: str
+    encoding: str
+    rows_read: int
+    conversions: pd.DataFrame
+
+    @property
+    def errors(self) -> pd.DataFrame:
+        return self.problems[self.problems["severity"] == "error"]
+
+    @property
+    def warnings(self) -> pd.DataFrame:
+        return self.problems[self.problems["severity"] == "warning"]
+
+
+@dataclass
+class TableImport:
+    rows: pd.DataFrame
+    problems: pd.DataFrame
+    rows_read: int
+    column_map: dict[str, str] = field(default_factory=dict)
+    delimiter: str = ","
+    encoding: str = "utf-8"
+
+
+# --- column roles ----------------------------------------------------------------------------
+# File column names (folded by _col_key) -> role. Sources: Epic Clarity/Cerner result extracts,
+# HL7 v2 OBX field names, FHIR Observation flattened paths, and hand-made spreadsheets.
+
+_ROLE_NAMES: dict[str, tuple[str, ...]] = {
+    "mrn": (
+        "mrn", "patient id", "pid", "patientid", "patient mrn", "medical record number", "mrn number",
+        "patient number", "pat id", "subject", "subject reference", "patient identifier", "patienten id",
+        "patientennummer", "record number", "hospital number", "patient reference", "person id",
+    ),
+    "datetime": (
+        "collection date time", "collection datetime", "collected", "collected at", "specimen taken",
+        "collection date", "sample date", "effectivedatetime", "effective datetime", "effective date time",
+        "draw date", "drawn", "specimen collected", "collected date", "collection dt", "specimen date",
+        "specimen collection date", "observation date", "observation datetime", "obx 14", "datetime",
+        "date time", "sample taken", "sample collected", "abnahmedatum", "entnahmedatum", "abnahme",
+        "date prelevement", "afnamedatum", "result date", "date collected", "date", "draw datetime",
+    ),
+    "time": ("time", "collection time", "sample time", "draw time", "uhrzeit", "abnahmezeit", "heure"),
+    "name": (
+        "component", "test", "test name", "analyte", "component name", "test description", "observation",
+        "code text", "code display", "code coding 0 display", "code coding display", "lab test", "parameter",
+        "result name", "obx 3", "analysis", "analyse", "untersuchung", "examen", "bepaling", "item",
+        "lab component", "test code", "component id",
+    ),
+    "loinc": ("loinc", "loinc code", "code", "loinc num", "code coding 0 code", "code coding code", "loinc id"),
+    "value": (
+        "result", "value", "valuequantity value", "result value", "observation value", "obx 5", "wert",
+        "ergebnis", "resultat", "résultat", "uitslag", "numeric result", "value numeric", "result text",
+    ),
+    "unit": (
+        "units", "unit", "uom", "valuequantity unit", "valuequantity code", "result unit", "einheit",
+        "unite", "unité", "eenheid", "obx 6", "result units", "reference unit",
+    ),
+    "ref_range": (
+        "reference range", "ref range", "reference interval", "normal range", "range", "referenzbereich",
+        "norm", "normbereich", "referencerange text", "reference", "ref interval", "obx 7", "normal values",
+        "valeurs de reference", "referentiewaarden",
+    ),
+    "ref_low": (
+        "ref low", "low", "reference low", "normal low", "referencerange low value", "referencerange 0 low value",
+        "lower limit", "ref lower", "low normal", "range low", "ref min", "untere grenze",
+    ),
+    "ref_high": (
+        "ref high", "high", "reference high", "normal high", "referencerange high value",
+        "referencerange 0 high value", "upper limit", "ref upper", "high normal", "range high", "ref max",
+        "obere grenze",
+    ),
+    "flag": ("flag", "abnormal flag", "abnormal", "interpretation", "abn flag", "result flag", "abnormal flags",
+             "interpretation code", "obx 8", "flags"),
+    "status": ("result status", "status", "observation status", "obx 11", "resultstatus"),
+    # never stored; recognised so that a wide file does not report them as unknown tests
+    "ignored": (
+        "patient name", "name", "first name", "last name", "given name", "family name", "surname",
+        "dob", "birth date", "date of birth", "sex", "gender", "age", "comment", "comments", "note", "notes",
+        "order id", "order number", "accession", "accession number", "specimen", "specimen id",
+        "location", "ordering provider", "provider", "department", "encounter", "visit", "lab", "performing lab",
+        "panel", "order", "source", "resulted", "result time", "verified", "id", "row", "#",
+    ),
+}
+_ROLE_OF: dict[str, str] = {name: role for role, names in _ROLE_NAMES.items() for name in names}
+
+
+def _col_key(name: str) -> str:
+    s = str(name).replace("\ufeff", "").strip().lower()
+    s = re.sub(r"[\[\]]", " ", s)
+    s = re.sub(r"[_\-./:]+", " ", s)
+    return re.sub(r"\s+", " ", s).strip()
+
+
+_HEADER_UNIT = re.compile(r"^(?P<name>.*?)\s*(?:[\(\[](?P<unit>[^\)\]]*)[\)\]]|,\s*(?P<unit2>[^,]+))\s*$")
+
+
+def _split_header(header: str) -> tuple[str, str]:
+    """Split a wide-file header such as `Hb (g/L)` or `PLT [10^9/L]` into (name, unit)."""
+    m = _HEADER_UNIT.match(str(header).strip())
+    if m and m.group("name"):
+        unit = (m.group("unit") if m.group("unit") is not None else m.group("unit2")) or ""
+        return m.group("name").strip(), unit.strip()
+    return str(header).strip(), ""
+
+
+# --- reading bytes ---------------------------------------------------------------------------
+
+
+def _as_bytes(data: bytes | BinaryIO | str) -> bytes:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data)
+    if isinstance(data, str):
+        return data.encode("utf-8")
+    if hasattr(data, "getvalue"):
+        return data.getvalue()
+    if hasattr(data, "seek"):
+        data.seek(0)
+    return data.read()
+
+
+def _decode(data: bytes) -> tuple[bytes, str, str]:
+    """Return (utf-8 bytes for the parser, encoding name as reported, decoded text head)."""
+    for bom, enc in ((codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            text = data.decode(enc)
+            return text.encode("utf-8"), enc, text[:65536]
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+        enc = "utf-8-sig"
+    else:
+        enc = "utf-8"
+    try:
+        data.decode("utf-8")
+        return data, enc, data[:65536].decode("utf-8", errors="ignore")
+    except UnicodeDecodeError:
+        # Windows-1252 exports (e.g. `µmol/L`, `×10^9/L`); latin-1 if cp1252 leaves bytes undefined
+        try:
+            text = data.decode("cp1252")
+            enc = "cp1252"
+        except UnicodeDecodeError:
+            text = data.decode("latin-1")
+            enc = "latin-1"
+        return text.encode("utf-8"), enc, text[:65536]
+
+
+def _sniff(head: str) -> tuple[str, int]:
+    """Pick the delimiter and the header line index (0-based) from the first lines of the file."""
+    lines = head.splitlines()[:40]
+    if len(head) >= 65536 and len(lines) > 1:
+        lines = lines[:-1]  # the last line of the head may be cut
+    best: tuple[tuple[int, int, int], str, int] | None = None
+    for delim in (",", ";", "\t", "|"):
+        counts = []
+        for row in csv.reader(lines, delimiter=delim):
+            counts.append(len(row) if any(c.strip() for c in row) else 0)
+        nonblank = [c for c in counts if c > 0]
+        if not nonblank:
+            continue
+        modal = max(set(nonblank), key=nonblank.count)
+        if modal < 2:
+            continue
+        header_idx = next(i for i, c in enumerate(counts) if c == modal)
+        score = (nonblank.count(modal), modal, -header_idx)
+        if best is None or score > best[0]:
+            best = (score, delim, header_idx)
+    if best is None:
+        return ",", next((i for i, line in enumerate(lines) if line.strip()), 0)
+    return best[1], best[2]
+
+
+_BLANK_LINE = re.compile(rb"\n[ \t,;|]*\r?\n")
+
+
+@dataclass
+class _Table:
+    df: pd.DataFrame  # every column str, blank lines removed
+    lines: np.ndarray  # physical line of each row (1-based)
+    delimiter: str
+    encoding: str
+    header_line: int  # physical line of the header (1-based)
+
+
+def _read_table(data: bytes | BinaryIO | str, *, file_name: str) -> _Table:
+    raw = _as_bytes(data)
+    if not raw.strip():
+        raise UnrecognisedFile(f"{file_name or 'the file'} is empty. Export the results as CSV and upload again.")
+    utf8, encoding, head = _decode(raw)
+    delimiter, header_idx = _sniff(head)
+    df = None
+    if not _BLANK_LINE.search(utf8):
+        # the multithreaded Arrow parser (fast, no Python object per cell); it skips blank lines and
+        # rejects ragged rows, so files with those take the C parser below, which keeps line numbers
+        try:
+            df = pd.read_csv(io.BytesIO(utf8), sep=delimiter, dtype=str, keep_default_na=False, na_values=[],
+                             skiprows=header_idx, encoding="utf-8", engine="pyarrow")
+        except (pd.errors.ParserError, ValueError, TypeError):
+            df = None
+    if df is None:
+        try:
+            df = pd.read_csv(
+                io.BytesIO(utf8), sep=delimiter, dtype=str, na_filter=False, keep_default_na=False,
+                skip_blank_lines=False, skiprows=header_idx, encoding="utf-8", index_col=False, engine="c",
+            )
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise UnrecognisedFile(
+                f"{file_name or 'The file'} could not be read as a table ({exc}). Check that every row has the "
+                "same number of columns and that values containing the delimiter are in double quotes."
+            ) from exc
+    df.columns = [str(c).replace("\ufeff", "").strip() for c in df.columns]
+    n = len(df)
+    physical = utf8.count(b"\n") + (0 if utf8.endswith(b"\n") else 1)
+    if physical - header_idx - 1 == n or (physical - header_idx - 1 == n + 1 and utf8.endswith(b"\n\n")):
+        lines = np.arange(header_idx + 2, header_idx + 2 + n, dtype=np.int64)
+    else:  # quoted values spanning lines: count physical lines the slow way (rare)
+        reader = csv.reader(io.StringIO(utf8.decode("utf-8")), delimiter=delimiter)
+        ends = []
+        for i, _ in enumerate(reader):
+            if i > header_idx:
+                ends.append(reader.line_num)
+        starts = [header_idx + 2] + [e + 1 for e in ends[:-1]]
+        lines = np.asarray(starts[:n] + [0] * max(0, n - len(starts)), dtype=np.int64)
+    if n and _BLANK_LINE.search(utf8):
+        blank = np.ones(n, dtype=bool)
+        for col in df.columns:
+            blank &= (df[col].str.strip() == "").to_numpy(dtype=bool, na_value=True)
+        if blank.any():
+            df = df.loc[~blank].reset_index(drop=True)
+            lines = lines[~blank]
+    return _Table(df, lines, delimiter, encoding, header_idx + 1)
+
+
+# --- vectorised helpers ----------------------------------------------------------------------
+
+
+class _Coded:
+    """A text column as integer codes into its distinct (stripped) values.
+
+    Lab exports repeat a few distinct names, units, dates and values over many rows, so all Python
+    work runs once per distinct value and is broadcast back with a numpy take.
+    """
+
+    __slots__ = ("codes", "uniques")
+
+    def __init__(self, codes: np.ndarray, uniques: pd.Series):
+        self.codes = codes
+        self.uniques = uniques
+
+    @classmethod
+    def of(cls, s: pd.Series | np.ndarray) -> "_Coded":
+        codes, uniq = pd.factorize(s, use_na_sentinel=False)
+        text = pd.Series(np.asarray(uniq, dtype=object), dtype="str").fillna("").str.strip()
+        return cls(np.asarray(codes, dtype=np.intp), text.reset_index(drop=True))
+
+    @classmethod
+    def constant(cls, n: int, text: str = "") -> "_Coded":
+        return cls(np.zeros(n, dtype=np.intp), pd.Series([text], dtype="str"))
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def take(self, per_unique) -> np.ndarray:
+        """Broadcast an array with one entry per distinct value to one entry per row."""
+        arr = np.asarray(per_unique)
+        return arr[self.codes] if len(self.codes) else arr[:0]
+
+    def where(self, predicate: pd.Series | np.ndarray) -> np.ndarray:
+        return self.take(np.asarray(predicate, dtype=bool))
+
+    def rows(self, mask) -> np.ndarray:
+        """The (stripped) text of the selected rows, for problem reports."""
+        return self.uniques.to_numpy(dtype=object)[self.codes[mask]]
+
+    def column(self, mask, *, blank_as_na: bool = False) -> pd.Series:
+        """The selected rows as a `str` Series (Arrow take: no Python object per row)."""
+        uniq = self.uniques
+        if blank_as_na:
+            uniq = uniq.where(uniq != "")
+        return pd.Series(uniq.array.take(self.codes[mask]), dtype="str")
+
+    @property
+    def blank(self) -> np.ndarray:
+        return self.where(self.uniques == "")
+
+
+def _pair_codes(a: _Coded, b: _Coded) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Codes of the distinct (a, b) combinations, and for each combination its a- and b-code."""
+    width = max(len(b.uniques), 1)
+    key = a.codes.astype(np.int64) * width + b.codes
+    codes, uniq = pd.factorize(key)
+    uniq = np.asarray(uniq, dtype=np.int64)
+    return np.asarray(codes, dtype=np.intp), uniq // width, uniq % width
+
+
+def _map_unique(s: pd.Series, fn: Callable[[str], object]) -> np.ndarray:
+    """Apply `fn` to each distinct value of `s` (few), broadcast back to every row (many)."""
+    coded = _Coded.of(s)
+    return coded.take(np.array([fn(u) for u in coded.uniques], dtype=object))
+
+
+# --- dates -----------------------------------------------------------------------------------
+
+_TIME = (
+    r"(?:(?:[T\s]+|\s*,\s*)(?P<H>\d{1,2})[:h](?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,]\d+)?)?"
+    r"\s*(?P<ap>[AaPp]\.?[Mm]\.?)?)?\s*(?:Z|[+-]\d{2}:?\d{2}|UTC|GMT)?"
+)
+_DATE_PATTERNS = {
+    "iso": re.compile(r"^(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})" + _TIME + r"$"),
+    "slash": re.compile(r"^(?P<a>\d{1,2})[/-](?P<b>\d{1,2})[/-](?P<y>\d{4}|\d{2})" + _TIME + r"$"),
+    "dot": re.compile(r"^(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4}|\d{2})" + _TIME + r"$"),
+    "hl7": re.compile(
+        r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?:(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})?(?:\.\d+)?)?"
+        r"(?:[+-]\d{4})?$"
+    ),
+    "dmy_name": re.compile(r"^(?P<d>\d{1,2})[-\s](?P<mon>[A-Za-zäé]{3,9})\.?[-\s](?P<y>\d{4}|\d{2})" + _TIME + r"$"),
+    "mdy_name": re.compile(r"^(?P<mon>[A-Za-z]{3,9})\.?\s+(?P<d>\d{1,2}),?\s+(?P<y>\d{4})" + _TIME + r"$"),
+}
+_MONTHS = {
+    "jan": 1, "feb": 2, "mar": 3, "mär": 3, "apr": 4, "may": 5, "mai": 5, "jun": 6, "jul": 7, "aug": 8,
+    "sep": 9, "oct": 10, "okt": 10, "nov": 11, "dec": 12, "dez": 12, "fév": 2, "fev": 2, "avr": 4, "jui": 7,
+    "aoû": 8, "aou": 8, "déc": 12, "mrt": 3, "mei": 5,
+}
+
+
+def _two_digit_year(y: pd.Series) -> pd.Series:
+    this_year = dt.date.today().year
+    y = y.copy()
+    short = y < 100
+    y[short] = np.where(2000 + y[short] <= this_year + 1, 2000 + y[short], 1900 + y[short])
+    return y
+
+
+def parse_dates(values: pd.Series) -> tuple[pd.Series, list[str]]:
+    """Parse a column of date/datetime text into naive datetime64 (NaT where unreadable).
+
+    The format is decided per column from all its values: ISO, US MM/DD/YYYY, day-first
+    DD.MM.YYYY, DD/MM/YYYY when some first part exceeds 12, HL7 YYYYMMDD[HHMM], `19-Jan-2026`.
+    A slash column where every day and month is <= 12 is read as US, and a note says so.
+    Time-zone offsets are dropped: times are kept as the wall-clock time written in the file.
+    Returns (datetimes aligned to `values`, notes for the user).
+    """
+    coded = _Coded.of(values)
+    parsed, notes = _dates_of(coded.uniques)
+    return pd.Series(coded.take(parsed), index=values.index, dtype="datetime64[us]"), notes
+
+
+def _dates_of(u: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """One datetime64[us] per distinct text in `u` (NaT where unreadable), plus notes."""
+    u = u.reset_index(drop=True)
+    parts = {k: pd.Series(np.nan, index=u.index, dtype="float64") for k in ("y", "m", "d", "H", "M", "S")}
+    pm = pd.Series(False, index=u.index)
+    am = pd.Series(False, index=u.index)
+    notes: list[str] = []
+    done = pd.Series(False, index=u.index)
+    for kind, pattern in _DATE_PATTERNS.items():
+        todo = u[~done & (u != "")]
+        if todo.empty:
+            break
+        ex = todo.str.extract(pattern)
+        hit = todo.str.match(pattern).to_numpy(dtype=bool, na_value=False)
+        if not hit.any():
+            continue
+        ex = ex[hit]
+        idx = ex.index
+        if kind == "slash":
+            a = ex["a"].astype(float)
+            b = ex["b"].astype(float)
+            day_first = (a > 12).sum() > (b > 12).sum()
+            if not (a > 12).any() and not (b > 12).any():
+                notes.append(
+                    "dates like 01/02/2026 were read as US month/day/year (MM/DD/YYYY) because no day "
+                    "above 12 shows the order; if they are day-first, export ISO dates (2026-02-01)"
+                )
+            parts["d"][idx] = (a if day_first else b).to_numpy()
+            parts["m"][idx] = (b if day_first else a).to_numpy()
+        elif kind in ("dmy_name", "mdy_name"):
+            parts["d"][idx] = ex["d"].astype(float).to_numpy()
+            parts["m"][idx] = ex["mon"].str.lower().str[:3].map(_MONTHS).astype(float).to_numpy()
+        else:
+            parts["d"][idx] = ex["d"].astype(float).to_numpy()
+            parts["m"][idx] = ex["m"].astype(float).to_numpy()
+        parts["y"][idx] = ex["y"].astype(float).to_numpy()
+        for k in ("H", "M", "S"):
+            if k in ex:
+                parts[k][idx] = ex[k].astype(float).to_numpy()
+        if "ap" in ex:
+            ap = ex["ap"].fillna("").str.lower().str[:1]
+            pm[idx] = (ap == "p").to_numpy()
+            am[idx] = (ap == "a").to_numpy()
+        done[idx] = True
+    y = _two_digit_year(parts["y"])
+    hour = parts["H"].fillna(0)
+    bad_ampm = (pm | am) & ((hour < 1) | (hour > 12))
+    hour = hour.where(~pm | (hour == 12), hour + 12).where(~(am & (hour == 12)), 0)
+    frame = pd.DataFrame({
+        "year": y, "month": parts["m"], "day": parts["d"], "hour": hour,
+        "minute": parts["M"].fillna(0), "second": parts["S"].fillna(0),
+    })
+    valid = done & frame.notna().all(axis=1) & ~bad_ampm & (frame["hour"] < 24) & (frame["minute"] < 60)
+    valid &= (frame["second"] < 60) & frame["year"].between(1900, 2200) & frame["month"].between(1, 12)
+    valid &= frame["day"].between(1, 31)
+    out = np.full(len(u), np.datetime64("NaT"), dtype="datetime64[us]")
+    if valid.any():
+        got = pd.to_datetime(frame[valid].astype("int64"), errors="coerce")
+        out[valid.to_numpy()] = got.to_numpy(dtype="datetime64[us]")
+    return out, notes
+
+
+# --- values ----------------------------------------------------------------------------------
+
+_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+_VALUE_RE = re.compile(
+    r"^(?P<cmp><=|>=|=<|=>|<|>|≤|≥)?\s*(?P<num>" + _NUMBER + r")\s*"
+    r"(?P<flag>[*!]+|\(\s*[A-Za-z]{1,8}\s*\)|(?:HH|LL|H|L|A|AA|C|N|HIGH|LOW|ABN|ABNORMAL|CRIT|CRITICAL|PANIC)\b)?"
+    r"\s*[*!]*\s*$",
+    re.IGNORECASE,
+)
+_COMPARATORS = {"<=": "<=", ">=": ">=", "=<": "<=", "=>": ">=", "<": "<", ">": ">", "≤": "<=", "≥": ">="}
+_NO_RESULT = re.compile(
+    r"^(cancel+ed|canceled|cancelled|cx|tnp|test not performed|not performed|not done|nd|qns|"
+    r"quantity not sufficient|insufficient sample|pending|in progress|see below|deleted|"
+    r"specimen rejected|rejected|hemoly[sz]ed|clotted|lost|n/?a|--+|-|\.)$",
+    re.IGNORECASE,
+)
+EPIC_TEXT_SENTINEL = 9999999.0  # Epic puts 9999999 in the numeric column of text results
+
+
+def _parse_values(text: pd.Series, *, decimal_comma: bool) -> pd.DataFrame:
+    """Split distinct result texts into comparator, number and glued flag; classify the rest.
+
+    Returns one row per text: value (float, NaN when no number), comparator, flag (None when
+    none), kind ("" a number, "blank", "no result", "sentinel", "text").
+    """
+    text = text.reset_index(drop=True)
+    norm = text.str.replace(",", ".", regex=False) if decimal_comma else text.str.replace(
+        r"(?<=\d),(?=\d{3}(?:\D|$))", "", regex=True
+    )
+    value = pd.to_numeric(norm, errors="coerce").astype("float64")
+    comparator = pd.Series("", index=text.index, dtype=object)
+    flag = pd.Series(None, index=text.index, dtype=object)
+    rest = value.isna() & (norm != "")
+    if rest.any():
+        ex = norm[rest].str.extract(_VALUE_RE)
+        got = ex["num"].notna()
+        value[ex.index[got]] = pd.to_numeric(ex.loc[got, "num"], errors="coerce").to_numpy(dtype="float64")
+        comparator[ex.index[got]] = [_COMPARATORS.get(c, "") for c in ex.loc[got, "cmp"].fillna("")]
+        fl = ex.loc[got, "flag"].dropna().str.strip("() ").str.upper().str[:8]
+        flag[fl.index] = fl.to_numpy(dtype=object)
+    kind = pd.Series("", index=text.index, dtype=object)
+    kind[text == ""] = "blank"
+    nan = value.isna() & (text != "")
+    kind[nan] = "text"
+    kind[nan & text.str.match(_NO_RESULT)] = "no result"
+    sentinel = value == EPIC_TEXT_SENTINEL
+    kind[sentinel] = "sentinel"
+    value[sentinel | ~np.isfinite(value.fillna(0.0))] = np.nan
+    kind[(kind == "") & value.isna()] = "text"
+    return pd.DataFrame({"value": value, "comparator": comparator, "flag": flag, "kind": kind})
+
+
+def _parse_number_column(coded: _Coded, *, decimal_comma: bool) -> np.ndarray:
+    parsed = _parse_values(coded.uniques, decimal_comma=decimal_comma)
+    return coded.take(parsed["value"].where(parsed["comparator"] == "").to_numpy(dtype="float64"))
+
+
+_RANGE_RE = re.compile(
+    r"^\(?\s*(?P<lo>" + _NUMBER + r")\s*(?:-|–|—|to|\.\.|bis|à|a)\s*(?P<hi>" + _NUMBER + r")\s*\)?"
+)
+_ONE_SIDED_RE = re.compile(r"^\(?\s*(?P<op><=|>=|<|>|≤|≥)\s*(?P<num>" + _NUMBER + r")")
+
+
+def _parse_range(text: pd.Series, *, decimal_comma: bool) -> pd.DataFrame:
+    """Distinct reference-range texts (`3.5-5.0`, `<150`, `>60`) -> low, high (NaN when absent), ok."""
+    text = text.reset_index(drop=True)
+    if decimal_comma:
+        text = text.str.replace(r"(?<=\d),(?=\d)", ".", regex=True)
+    low = pd.Series(np.nan, index=text.index)
+    high = pd.Series(np.nan, index=text.index)
+    two = text.str.extract(_RANGE_RE)
+    got = two["lo"].notna()
+    low[got] = pd.to_numeric(two.loc[got, "lo"]).to_numpy(dtype="float64")
+    high[got] = pd.to_numeric(two.loc[got, "hi"]).to_numpy(dtype="float64")
+    one = text[~got].str.extract(_ONE_SIDED_RE)
+    has = one["num"].notna()
+    upper = has & one["op"].isin(["<", "<=", "≤"])
+    lower = has & one["op"].isin([">", ">=", "≥"])
+    high[one.index[upper]] = pd.to_numeric(one.loc[upper, "num"]).to_numpy(dtype="float64")
+    low[one.index[lower]] = pd.to_numeric(one.loc[lower, "num"]).to_numpy(dtype="float64")
+    ok = (text == "") | got
+    ok[one.index[has]] = True
+    return pd.DataFrame({"low": low, "high": high, "ok": ok})
+
+
+def _decimal_comma(text: pd.Series, delimiter: str) -> bool:
+    """Decimal commas are read in semicolon/tab files when (distinct) values look like `5,2`."""
+    if delimiter == ",":
+        return False
+    return bool(text.str.match(r"^\s*[<>]?=?\s*-?\d+,\d+").any())
+
+
+# --- problems --------------------------------------------------------------------------------
+
+
+class _Problems:
+    """Accumulates problem rows as column arrays; one frame at the end."""
+
+    def __init__(self, file_name: str):
+        self.file_name = file_name
+        self.parts: list[pd.DataFrame] = []
+
+    def add(self, *, line, column, value, reason: str, message, hint, severity: str = "error") -> None:
+        line = np.atleast_1d(np.asarray(line, dtype=np.int64))
+        n = len(line)
+        if n == 0:
+            return
+
+        def col(x):
+            if isinstance(x, pd.Series):
+                return x.astype(object).to_numpy()
+            if isinstance(x, np.ndarray):
+                return x.astype(object)
+            return np.full(n, x, dtype=object)
+
+        self.parts.append(pd.DataFrame({
+            "file": self.file_name, "line": line, "column": col(column), "value": col(value),
+            "reason": reason, "message": col(message), "hint": col(hint), "severity": severity,
+        }))
+
+    def frame(self) -> pd.DataFrame:
+        if not self.parts:
+            return _empty_problems()
+        out = pd.concat(self.parts, ignore_index=True)
+        for c in ("file", "column", "value", "reason", "message", "hint", "severity"):
+            out[c] = out[c].fillna("").astype(str).astype("str")
+        out["line"] = out["line"].astype("int64")
+        out = out.sort_values(["line", "severity"], kind="stable").reset_index(drop=True)
+        return out[PROBLEM_COLUMNS]
+
+
+def _empty_problems() -> pd.DataFrame:
+    return pd.DataFrame({
+        c: pd.Series([], dtype="int64" if c == "line" else "str") for c in PROBLEM_COLUMNS
+    })
+
+
+def _quote(s: pd.Series) -> pd.Series:
+    return "'" + s.astype(str) + "'"
+
+
+# --- column mapping --------------------------------------------------------------------------
+
+
+def _map_columns(columns: list[str]) -> dict[str, str]:
+    """file column -> role, first column wins per role."""
+    mapping: dict[str, str] = {}
+    taken: set[str] = set()
+    for col in columns:
+        role = _ROLE_OF.get(_col_key(col))
+        if role is None:
+            continue
+        if role != "ignored" and role in taken:
+            continue
+        mapping[col] = role
+        taken.add(role)
+    # "Collection Date" + "Collection Time": a date-only column and a separate time column
+    return mapping
+
+
+def _expected_message(kind: str) -> str:
+    if kind == "labs":
+        return (
+            "expected a patient column (MRN / Patient ID), a collection date (Collected / Collection Date/Time "
+            "/ collected_at / effectiveDateTime), and either test + result columns (Component / Test / "
+            "analyte / LOINC, Result / Value, optional Units, Reference Range) for one row per result, or one "
+            "column per test (WBC, ANC, Hgb, PLT, ... with the unit in the header, e.g. `Hb (g/L)`) for one "
+            "row per draw"
+        )
+    if kind == "patients":
+        return "expected columns: " + ", ".join(_PATIENT_REQUIRED) + " (optional: " + ", ".join(_PATIENT_OPTIONAL) + ")"
+    return "expected columns: mrn, date, event, value (optional: detail)"
+
+
+# --- labs ------------------------------------------------------------------------------------
+
+
+def _lab_layout(columns: list[str]) -> tuple[str, dict[str, str], dict[str, tuple[str, str, str | None, str | None, str]]]:
+    """Decide long/wide; returns (shape, column_map, wide analyte columns {col: (name, unit, measure, loinc, reason)})."""
+    mapping = _map_columns(columns)
+    roles = {r: c for c, r in mapping.items() if r != "ignored"}
+    has_patient = "mrn" in roles
+    has_date = "datetime" in roles
+    # a lone "Time" column without a date cannot place a result
+    long = "value" in roles and ("name" in roles or "loinc" in roles)
+    wide_cols: dict[str, tuple[str, str, str | None, str | None, str]] = {}
+    if not long:
+        for col in columns:
+            if col in mapping:
+                continue
+            name, unit = _split_header(col)
+            measure, loinc, implied, reason = units.identify(name)
+            wide_cols[col] = (name, unit, measure, loinc, reason)
+        recognised = [c for c, v in wide_cols.items() if v[2] is not None]
+        if not recognised:
+            wide_cols = {}
+    missing = []
+    if not has_patient:
+        missing.append("a patient column (MRN, Patient ID, PID, patient_id)")
+    if not has_date:
+        missing.append("a collection date column (Collected, Collection Date/Time, Specimen Taken, Sample date, "
+                       "collected_at, effectiveDateTime, or Date + Time)")
+    if not long and not wide_cols:
+        missing.append("test results: either test name + result columns (Component/Test/analyte + Result/Value) "
+                       "or one column per test (WBC, ANC, Hgb, PLT, Creatinine, ...)")
+    if missing:
+        found = ", ".join(f"'{c}'" for c in columns) or "none"
+        raise UnrecognisedFile(
+            "The lab file's columns were not recognised. Missing: " + "; ".join(missing)
+            + f". Columns found: {found}. Lenadash {_expected_message('labs')}. Rename the columns in the "
+            "export (or the spreadsheet header) and upload again."
+        )
+    if long:
+        col_map = {c: r for c, r in mapping.items()}
+        return "long", col_map, {}
+    col_map = dict(mapping)
+    for col, (_, _, measure, _, reason) in wide_cols.items():
+        col_map[col] = f"result:{MEASURE_ANALYTE[measure]}" if measure else f"ignored ({reason})"
+    return "wide", col_map, wide_cols
+
+
+def read_labs(data: bytes | BinaryIO, *, file_name: str = "") -> LabImport:
+    """Read a lab export (long or wide; CSV/TSV, any common encoding) into canonical results.
+
+    Values are converted to each analyte's canonical unit (docs/architecture.md, DOMAIN.md §6);
+    every row lands in `results` or appears in `problems` (errors reject the row, warnings keep it).
+    Raises UnrecognisedFile when the columns cannot be recognised.
+    """
+    table = _read_table(data, file_name=file_name)
+    df = table.df
+    shape, col_map, wide_cols = _lab_layout(list(df.columns))
+    roles = {r: c for c, r in col_map.items() if r in _ROLE_NAMES and r != "ignored"}
+    problems = _Problems(file_name)
+    lines = table.lines
+    if shape == "long":
+        rows, colnames = _long_rows(df, roles)
+        key = [rows[f].codes for f in ("mrn", "when", "name", "loinc", "value", "unit")]
+        keep = _duplicate_rows(df, key, lines, problems)
+        if not keep.all():
+            rows = {f: _Coded(c.codes[keep], c.uniques) for f, c in rows.items()}
+            lines = lines[keep]
+    else:
+        key_cols = [c for c in (roles.get("mrn"), roles.get("datetime"), roles.get("time")) if c]
+        keep = _duplicate_rows(df, [_Coded.of(df[c]).codes for c in key_cols], lines, problems)
+        df, lines = df.loc[keep].reset_index(drop=True), lines[keep]
+        rows, colnames, lines = _wide_rows(df, roles, wide_cols, lines, problems)
+    results, conversions = _normalise(rows, lines, colnames, problems, delimiter=table.delimiter)
+    return LabImport(
+        results=results, problems=problems.frame(), shape=shape, column_map=col_map,
+        delimiter=table.delimiter, encoding=table.encoding, rows_read=len(table.df), conversions=conversions,
+    )
+
+
+def _duplicate_rows(df: pd.DataFrame, key: list[np.ndarray], lines: np.ndarray, problems: _Problems) -> np.ndarray:
+    """Mask of rows to keep: exact duplicate rows collapse to the first (a warning names both lines).
+
+    `key` holds integer codes of the identifying columns: only rows that share them are compared
+    in full, so a large clean file costs a few integer hashes.
+    """
+    n = len(df)
+    if n < 2:
+        return np.ones(n, bool)
+    combined = np.zeros(n, dtype=np.intp)
+    for codes in key:
+        combined, _, _ = _combine(combined, codes, int(codes.max()) + 1 if len(codes) else 1)
+    maybe = pd.Series(combined).duplicated(keep=False).to_numpy()
+    if not maybe.any():
+        return np.ones(n, bool)
+    sub = df.loc[maybe]
+    dup = sub.duplicated(keep="first").to_numpy()
+    if not dup.any():
+        return np.ones(n, bool)
+    group = sub.groupby(list(sub.columns), sort=False, dropna=False).ngroup().to_numpy()
+    first_line = pd.Series(lines[maybe]).groupby(group).transform("min").to_numpy()
+    problems.add(
+        line=lines[maybe][dup], column="", value="", reason="duplicate row",
+        message=_cat("Row is identical to line ", first_line[dup], "; imported once."),
+        hint="Nothing to fix; the export repeats this row.", severity="warning",
+    )
+    keep = np.ones(n, bool)
+    keep[np.flatnonzero(maybe)[dup]] = False
+    return keep
+
+
+_LAB_FIELDS = ("mrn", "name", "loinc", "value", "unit", "ref_range", "ref_low", "ref_high", "flag", "status")
+
+
+def _long_rows(df: pd.DataFrame, roles: dict[str, str]) -> tuple[dict[str, _Coded], dict[str, str]]:
+    n = len(df)
+    rows: dict[str, _Coded] = {}
+    colnames: dict[str, str] = {}
+    for f in _LAB_FIELDS:
+        c = roles.get(f)
+        rows[f] = _Coded.of(df[c]) if c else _Coded.constant(n)
+        colnames[f] = c or ""
+    when = df[roles["datetime"]]
+    colnames["when"] = roles["datetime"]
+    if roles.get("time"):
+        when = when.str.strip() + " " + df[roles["time"]].str.strip()
+        colnames["when"] += " + " + roles["time"]
+    rows["when"] = _Coded.of(when)
+    rows["value_col"] = _Coded.constant(n, colnames["value"])
+    return rows, colnames
+
+
+def _wide_rows(df, roles, wide_cols, lines, problems: _Problems):
+    """One row per draw and a column per test -> one row per (draw, test); empty cells = not measured."""
+    for col, (name, unit, measure, loinc, reason) in wide_cols.items():
+        if measure is not None:
+            continue
+        if reason == "percentage, not a count":
+            msg = f"Column '{col}' holds percentages of the differential, not absolute counts; not imported."
+            hint = "Export the absolute count (e.g. 'Neutrophils, absolute' in 10^9/L) instead of the percentage."
+        else:
+            msg = f"Column '{col}' is not one of the tests lenadash tracks; not imported."
+            hint = ("Nothing to fix if the test is not needed. If it is WBC, ANC, lymphocytes, Hgb, platelets "
+                    "or a CMP test under another name, rename the column (e.g. 'ANC (10^9/L)').")
+        problems.add(line=[1], column=col, value=col, reason=reason, message=msg, hint=hint, severity="warning")
+    when = df[roles["datetime"]]
+    when_col = roles["datetime"]
+    if roles.get("time"):
+        when = when.str.strip() + " " + df[roles["time"]].str.strip()
+        when_col += " + " + roles["time"]
+    mrn_a = df[roles["mrn"]].to_numpy(dtype=object)
+    when_a = when.to_numpy(dtype=object)
+    parts: dict[str, list] = {k: [] for k in ("row", "mrn", "when", "name", "loinc", "value", "unit", "value_col")}
+    for col, (name, unit, measure, loinc, reason) in wide_cols.items():
+        if measure is None:
+            continue
+        cells = df[col].to_numpy(dtype=object)
+        present = np.flatnonzero([bool(str(c).strip()) for c in cells])
+        k = len(present)
+        parts["row"].append(present)
+        parts["mrn"].append(mrn_a[present])
+        parts["when"].append(when_a[present])
+        parts["value"].append(cells[present])
+        for f, v in (("name", name), ("loinc", loinc or ""), ("unit", unit), ("value_col", col)):
+            parts[f].append(np.full(k, v, dtype=object))
+    cat = {k: (np.concatenate(v) if v else np.zeros(0, dtype=np.intp if k == "row" else object))
+           for k, v in parts.items()}
+    order = np.argsort(cat["row"], kind="stable")
+    rows = {f: _Coded.of(cat[f][order]) for f in ("mrn", "when", "name", "loinc", "value", "unit", "value_col")}
+    n = len(order)
+    for f in ("ref_range", "ref_low", "ref_high", "flag", "status"):
+        rows[f] = _Coded.constant(n)
+    colnames = {f: "" for f in _LAB_FIELDS}
+    colnames.update(mrn=roles["mrn"], when=when_col)
+    return rows, colnames, lines[cat["row"][order]]
+
+
+_CANCELLED_STATUS = re.compile(r"^(cancel+ed|canceled|entered[- ]in[- ]error|deleted|x|d|nullified)$", re.I)
+_MEASURES = tuple(MEASURE_ANALYTE)
+_MEASURE_INDEX = {m: i for i, m in enumerate(_MEASURES)}
+# per measure index (-1 = unmapped, the last entry)
+_ANALYTE_OF = pd.array([MEASURE_ANALYTE[m] for m in _MEASURES] + [None], dtype="str")
+_CANON_OF = np.array([units.canonical_unit(m) for m in _MEASURES] + [""], dtype=object)
+_LOW_OF = np.array([PLAUSIBLE_RANGE[MEASURE_ANALYTE[m]][0] for m in _MEASURES] + [np.nan])
+_HIGH_OF = np.array([PLAUSIBLE_RANGE[MEASURE_ANALYTE[m]][1] for m in _MEASURES] + [np.nan])
+_KINDS = ("", "blank", "no result", "sentinel", "text")
+
+
+def _cat(*parts) -> np.ndarray:
+    """Element-wise string concatenation of scalars and equal-length arrays (problem rows only)."""
+    n = max((len(p) for p in parts if not isinstance(p, str)), default=1)
+    out = np.full(n, "", dtype=object)
+    for p in parts:
+        out = out + (p if isinstance(p, str) else np.array([str(x) for x in p], dtype=object))
+    return out
+
+
+def _combine(a: np.ndarray, b: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Codes of distinct (a, b) pairs, with each pair's a- and b-code."""
+    width = max(width, 1)
+    codes, uniq = pd.factorize(a.astype(np.int64) * width + b)
+    uniq = np.asarray(uniq, dtype=np.int64)
+    return np.asarray(codes, dtype=np.intp), uniq // width, uniq % width
+
+
+def _normalise(rows: dict[str, _Coded], lines: np.ndarray, cn: dict[str, str], problems: _Problems, *,
+               delimiter: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The shared core: coded raw text columns -> canonical results; problems appended."""
+    n = len(lines)
+    vcol = rows["value_col"]
+
+    def where_col(f: str, mask) -> np.ndarray | str:
+        return cn.get(f) or vcol.rows(mask)  # wide files: the test's own column
+
+    # patient
+    mrn = _Coded(rows["mrn"].codes, rows["mrn"].uniques.str.replace(r"^Patient/", "", regex=True))
+    row_bad = mrn.blank
+    if row_bad.any():
+        problems.add(line=lines[row_bad], column=cn["mrn"], value="", reason="missing patient",
+                     message="The row has no patient identifier (MRN).",
+                     hint=f"Fill in the MRN in column '{cn['mrn']}' or delete the row.")
+
+    # collection date (format decided per column)
+    when_u, notes = _dates_of(rows["when"].uniques)
+    when = rows["when"].take(when_u)
+    nat = np.isnat(when)
+    if nat.any():
+        raw_when = rows["when"].rows(nat)
+        problems.add(
+            line=lines[nat], column=cn["when"], value=raw_when, reason="unreadable date",
+            message=np.where(raw_when == "", "The row has no collection date.",
+                             _cat("Collection date '", raw_when, "' could not be read.")),
+            hint="Use a date like 2026-01-19 08:30 (ISO), 01/19/2026 8:30 AM (US) or 19.01.2026 08:30.",
+        )
+        row_bad = row_bad | nat
+    for note in notes:
+        first = lines[~nat][:1] if (~nat).any() else lines[:1]
+        problems.add(line=first, column=cn["when"], value="", reason="ambiguous date",
+                     message=note[0].upper() + note[1:] + ".", hint="Check one result against the lab system.",
+                     severity="warning")
+
+    # analyte: LOINC where known, else the name (units.identify), once per distinct pair
+    name, loinc_c = rows["name"], rows["loinc"]
+    pcodes, p_name, p_loinc = _combine(name.codes, loinc_c.codes, len(loinc_c.uniques))
+    names_u = name.uniques.to_numpy(dtype=object)[p_name]
+    loincs_u = loinc_c.uniques.to_numpy(dtype=object)[p_loinc]
+    idents = [units.identify(a, b) for a, b in zip(names_u, loincs_u)]
+    m_u = np.array([_MEASURE_INDEX[t[0]] if t[0] else -1 for t in idents], dtype=np.intp)
+    reason_u = np.array([t[3] for t in idents], dtype=object)
+    implied_u = np.array([t[2] or "" for t in idents], dtype=object)
+    loinc_u = pd.array([t[1] for t in idents], dtype="str")
+    label_u = np.where(names_u != "", names_u, loincs_u)
+    ambiguous_u = np.array([units.name_key(a) in units.AMBIGUOUS_NAMES for a in names_u], dtype=bool)
+    label = lambda mask: label_u[pcodes[mask]]  # noqa: E731
+    name_col = cn["name"] or cn["loinc"]
+    pct = (reason_u == "percentage, not a count")[pcodes] if n else np.zeros(0, bool)
+    unknown = (reason_u == "unknown analyte")[pcodes] if n else np.zeros(0, bool)
+    if pct.any():
+        problems.add(line=lines[pct], column=name_col or vcol.rows(pct), value=label(pct),
+                     reason="percentage, not a count",
+                     message=_cat("'", label(pct), "' is a percentage of the white cells, not an absolute count; "
+                                  "not imported."),
+                     hint="Export the absolute count (e.g. 'Neutrophils, absolute' in 10^9/L); percentages are not used.")
+    if unknown.any():
+        problems.add(line=lines[unknown], column=name_col or vcol.rows(unknown), value=label(unknown),
+                     reason="unknown analyte",
+                     message=_cat("'", label(unknown), "' is not one of the 19 tests lenadash tracks; not imported."),
+                     hint=("Nothing to fix if the test is not needed (e.g. MCV, RDW). If it is WBC, ANC, "
+                           "lymphocytes, Hgb, platelets or a CMP test under another name, use that name or its LOINC."))
+    bad = pct | unknown  # bad for value reasons; row_bad for patient/date reasons (both reported)
+    known = ~bad
+
+    # result value, once per distinct text
+    value_c = rows["value"]
+    dec = _decimal_comma(value_c.uniques, delimiter)
+    pv = _parse_values(value_c.uniques, decimal_comma=dec)
+    kind = value_c.take(pv["kind"].map(_KINDS.index).to_numpy(dtype=np.int8))
+    for k, reason_, msg, hint in (
+        ("blank", "no result", "The result is empty.",
+         "Delete the row, or fill in the result if the test was done."),
+        ("no result", "no result", "The test has no result (cancelled or not performed).",
+         "Nothing to fix; the row is skipped. Delete it to silence this message."),
+        ("sentinel", "non-numeric result", "9999999 is the placeholder some systems use for a text result.",
+         "Look up the text result in the lab system; enter a number if there is one."),
+        ("text", "non-numeric result", None,
+         "Enter the result as a number (e.g. 5.2, <0.5); text results cannot be graded."),
+    ):
+        m = (kind == _KINDS.index(k)) & known
+        if m.any():
+            shown = value_c.rows(m)
+            problems.add(line=lines[m], column=where_col("value", m), value=shown, reason=reason_,
+                         message=msg if msg else _cat("Result '", shown, "' is not a number."), hint=hint)
+            bad |= m
+    status_c = rows["status"]
+    cancelled = status_c.where(status_c.uniques.str.match(_CANCELLED_STATUS)) & ~bad
+    if cancelled.any():
+        shown = status_c.rows(cancelled)
+        problems.add(line=lines[cancelled], column=cn["status"], value=shown, reason="no result",
+                     message=_cat("Result status '", shown, "' means there is no valid result."),
+                     hint="Nothing to fix; the row is skipped.")
+        bad |= cancelled
+
+    # unit -> factor, once per distinct (test, unit) combination
+    unit_c = rows["unit"]
+    ucodes, u_pair, u_unit = _combine(pcodes, unit_c.codes, len(unit_c.uniques))
+    raw_unit_u = unit_c.uniques.to_numpy(dtype=object)[u_unit]
+    cm = m_u[u_pair]
+    c_implied = implied_u[u_pair]
+    c_blank = raw_unit_u == ""
+    c_amb = ambiguous_u[u_pair]
+    c_assumed = c_blank & (c_implied == "") & (cm >= 0) & ~c_amb
+    c_canon = _CANON_OF[cm]
+    c_used = np.where(c_blank & (c_implied != ""), c_implied, np.where(c_assumed, c_canon, raw_unit_u))
+    c_factor = np.array([
+        (units.factor(_MEASURES[m], u) if m >= 0 else None) for m, u in zip(cm, c_used)], dtype=object)
+    c_factor = np.array([np.nan if f is None else f for f in c_factor], dtype="float64")
+    measure_idx = cm[ucodes] if n else np.zeros(0, np.intp)
+    factor = c_factor[ucodes] if n else np.zeros(0)
+    blank_unit = c_blank[ucodes] if n else np.zeros(0, bool)
+    assumed = c_assumed[ucodes] if n else np.zeros(0, bool)
+    canon = lambda mask: c_canon[ucodes[mask]]  # noqa: E731
+    value_raw = value_c.take(pv["value"].to_numpy(dtype="float64"))
+    value = value_raw * factor
+
+    unit_pct = (raw_unit_u == "%")[ucodes] & known & ~bad if n else np.zeros(0, bool)
+    if unit_pct.any():
+        problems.add(line=lines[unit_pct], column=where_col("unit", unit_pct), value=unit_c.rows(unit_pct),
+                     reason="percentage, not a count",
+                     message=_cat("'", label(unit_pct), "' is in %, a share of the white cells, not an absolute "
+                                  "count; not imported."),
+                     hint="Export the absolute count (10^9/L); percentages are not used.")
+        bad |= unit_pct
+    no_unit_amb = (c_blank & (c_implied == "") & c_amb)[ucodes] & known & ~bad if n else np.zeros(0, bool)
+    if no_unit_amb.any():
+        problems.add(line=lines[no_unit_amb], column=where_col("unit", no_unit_amb), value="", reason="unknown unit",
+                     message=_cat("'", label(no_unit_amb), "' has no unit, and this name is used both for "
+                                  "percentages and for counts."),
+                     hint="Add the unit (10^9/L or K/uL for a count; % rows are not imported).")
+        bad |= no_unit_amb
+    unk_unit = known & ~blank_unit & np.isnan(factor) & ~bad
+    if unk_unit.any():
+        hint_of = np.array(["Use one of: " + ", ".join(units.units_for(m)) + "." for m in _MEASURES] + [""],
+                           dtype=object)
+        shown = unit_c.rows(unk_unit)
+        problems.add(line=lines[unk_unit], column=where_col("unit", unk_unit), value=shown, reason="unknown unit",
+                     message=_cat("Unit '", shown, "' is not known for '", label(unk_unit), "'."),
+                     hint=hint_of[measure_idx[unk_unit]])
+        bad |= unk_unit
+
+    # plausibility, in the canonical unit (analytes.PLAUSIBILITY)
+    lo = _LOW_OF[measure_idx]
+    hi = _HIGH_OF[measure_idx]
+    with np.errstate(invalid="ignore"):
+        implausible = ~bad & ~np.isnan(value) & ((value < lo) | (value > hi))
+    if implausible.any():
+        idx = np.flatnonzero(implausible)
+        rv, ru, lab, can = value_c.rows(idx), unit_c.rows(idx), label(idx), canon(idx)
+        problems.add(
+            line=lines[idx], column=where_col("value", idx), value=_cat(rv, np.where(ru != "", " ", ""), ru),
+            reason="implausible value",
+            message=np.array([
+                f"'{lab[j]}' {rv[j]} " + (str(ru[j]) if ru[j] else "(no unit)")
+                + f" is outside the possible range {lo[i]:g}-{hi[i]:g} {can[j]}." for j, i in enumerate(idx)],
+                dtype=object),
+            hint=np.array([_unit_hint(_MEASURES[measure_idx[i]], value_raw[i], ru[j], blank_unit[i])
+                           for j, i in enumerate(idx)], dtype=object))
+        bad |= implausible
+    warn_assumed = assumed & ~bad & ~row_bad
+    if warn_assumed.any():
+        problems.add(line=lines[warn_assumed], column=where_col("unit", warn_assumed), value="",
+                     reason="assumed unit",
+                     message=_cat("No unit for '", label(warn_assumed), "' ", value_c.rows(warn_assumed),
+                                  "; read as ", canon(warn_assumed), ", where the value is plausible."),
+                     hint="Add the unit to the export to be certain.", severity="warning")
+    bad |= row_bad
+    keep = ~bad
+
+    # reference ranges, converted with the result's own factor
+    ref_c = rows["ref_range"]
+    rr = _parse_range(ref_c.uniques, decimal_comma=dec or _decimal_comma(ref_c.uniques, delimiter))
+    ref_low = ref_c.take(rr["low"].to_numpy(dtype="float64"))
+    ref_high = ref_c.take(rr["high"].to_numpy(dtype="float64"))
+    if cn.get("ref_low"):
+        v = _parse_number_column(rows["ref_low"], decimal_comma=dec)
+        ref_low = np.where(np.isnan(v), ref_low, v)
+    if cn.get("ref_high"):
+        v = _parse_number_column(rows["ref_high"], decimal_comma=dec)
+        ref_high = np.where(np.isnan(v), ref_high, v)
+    bad_range = ref_c.where(~rr["ok"].to_numpy(dtype=bool)) & keep
+    if bad_range.any():
+        shown = ref_c.rows(bad_range)
+        problems.add(line=lines[bad_range], column=cn["ref_range"], value=shown,
+                     reason="unreadable reference range",
+                     message=_cat("Reference range '", shown, "' could not be read; the default range is used."),
+                     hint="Write ranges as 3.5-5.0, <150 or >60.", severity="warning")
+
+    # flag: the flag column, else a flag glued to the value (`5.2 H`)
+    glued = pd.Series(pd.array(pv["flag"].to_numpy(dtype=object), dtype="str").take(value_c.codes[keep]))
+    flag = rows["flag"].column(keep, blank_as_na=True).str.strip("() ").str[:8]
+    flag = flag.where(flag.notna(), glued)
+
+    kept_pairs = pcodes[keep]
+    results = pd.DataFrame({
+        "mrn": mrn.column(keep),
+        "collected_at": when[keep],
+        "analyte": pd.Series(_ANALYTE_OF.take(measure_idx[keep]), dtype="str"),
+        "value": value[keep],
+        "unit": pd.Series(pd.array(c_canon, dtype="str").take(ucodes[keep]), dtype="str"),
+        "comparator": pd.Series(pd.array(pv["comparator"].to_numpy(dtype=object), dtype="str")
+                                .take(value_c.codes[keep]), dtype="str"),
+        "raw_value": value_c.column(keep),
+        "raw_unit": unit_c.column(keep),
+        "raw_name": pd.Series(pd.array(label_u, dtype="str").take(kept_pairs), dtype="str"),
+        "loinc": pd.Series(loinc_u.take(kept_pairs), dtype="str"),
+        "ref_low": (ref_low * factor)[keep],
+        "ref_high": (ref_high * factor)[keep],
+        "flag": flag.astype("str"),
+        "status": status_c.column(keep, blank_as_na=True),
+        "line": lines[keep].astype("int64"),
+    })
+    results["collected_at"] = results["collected_at"].astype("datetime64[us]")
+
+    counts = np.bincount(ucodes[keep], minlength=len(cm))
+    used = counts > 0
+    conversions = pd.DataFrame({
+        "analyte": pd.array([str(_ANALYTE_OF[m]) for m in cm[used]], dtype="str"),
+        "raw_unit": pd.array(list(c_used[used]), dtype="str"),
+        "unit": pd.array(list(c_canon[used]), dtype="str"),
+        "factor": c_factor[used],
+        "count": counts[used].astype("int64"),
+    })
+    conversions = (conversions.groupby(["analyte", "raw_unit", "unit", "factor"], sort=True)["count"].sum()
+                   .reset_index())
+    return results[LAB_COLUMNS], conversions
+
+
+def _unit_hint(measure: str, raw: float, unit_used: str | None, blank: bool) -> str:
+    """Suggest the unit under which an implausible value would be plausible."""
+    analyte = MEASURE_ANALYTE[measure]
+    lo, hi = PLAUSIBLE_RANGE[analyte]
+    given = units.unit_key(unit_used)
+    for unit, f in units.units_for(measure).items():
+        if units.unit_key(unit) == given:
+            continue
+        if lo <= raw * f <= hi and f != 1.0:
+            if blank:
+                return f"The value looks like {unit}; add the unit to the export."
+            return f"The value looks like {unit}, not {unit_used}; correct the unit."
+    if raw < 0:
+        return "A negative result is impossible; check the value in the lab system."
+    return "Check the value and its unit in the lab system."
