@@ -515,3 +515,13 @@ def test_grading_is_vectorised():
     elapsed = time.perf_counter() - start
     assert len(out) == n
     assert elapsed < 5.0, f"{n} rows took {elapsed:.2f} s; per-row Python has crept in"
+
+
+def test_every_rule_row_is_documented():
+    from pathlib import Path
+
+    doc = (Path(__file__).parent.parent / "docs" / "grading.md").read_text(encoding="utf-8")
+    for band in load_bands():
+        assert band.analyte in doc, f"{band.analyte} missing from docs/grading.md"
+        for word in filter(None, band.term.split(" / ")):
+            assert word.split()[0] in doc, f"term {band.term!r} missing from docs/grading.md"

@@ -213,3 +213,11 @@ def test_not_studied_alerts():
 def test_missing_crcl_at_start_is_an_alert():
     alerts = renal_alerts(indication="MM", starting_dose_mg=25, crcl_at_start=None, crcl_latest=None, dialysis=False)
     assert len(alerts) == 1 and "cannot be checked" in alerts[0]
+
+
+def test_every_renal_row_is_documented():
+    from pathlib import Path
+
+    doc = (Path(__file__).parent.parent / "docs" / "grading.md").read_text(encoding="utf-8")
+    for row in load_renal_rules().itertuples():
+        assert row.indication in doc and row.regimen in doc, f"{row.indication} {row.band} missing from docs/grading.md"

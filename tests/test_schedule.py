@@ -237,3 +237,14 @@ def test_every_monitoring_row_has_a_source():
     for ind in ("MM", "MM_MAINT", "MDS", "MCL", "FL", "MZL"):
         phases = rules[(rules["kind"] == "cbc") & (rules["indication"] == ind)]
         assert phases["to_day"].isna().sum() == 1, f"{ind}: exactly one open-ended CBC phase"
+
+
+def test_every_monitoring_kind_and_reason_is_documented():
+    from pathlib import Path
+
+    doc = (Path(__file__).parent.parent / "docs" / "schedules.md").read_text(encoding="utf-8")
+    rules = load_monitoring()
+    for kind in set(rules["kind"]):
+        assert f"`{kind}`" in doc, f"kind {kind} missing from docs/schedules.md"
+    for ind in set(rules["indication"]) - {"*"}:
+        assert ind in doc
