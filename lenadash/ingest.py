@@ -75,7 +75,8 @@ _ROLE_NAMES: dict[str, tuple[str, ...]] = {
         "draw date", "drawn", "specimen collected", "collected date", "collection dt", "specimen date",
         "specimen collection date", "observation date", "observation datetime", "obx 14", "datetime",
         "date time", "sample taken", "sample collected", "abnahmedatum", "entnahmedatum", "abnahme",
-        "date prelevement", "afnamedatum", "result date", "date collected", "date", "draw datetime",
+        "date prelevement", "afnamedatum", "result date", "date collected", "date", "draw datetime", "datum",
+        "datum afname", "date de prelevement", "fecha", "sample datetime", "specimen datetime", "taken",
     ),
     "time": ("time", "collection time", "sample time", "draw time", "uhrzeit", "abnahmezeit", "heure"),
     "name": (
@@ -1067,3 +1068,405 @@ def _unit_hint(measure: str, raw: float, unit_used: str | None, blank: bool) -> 
     if raw < 0:
         return "A negative result is impossible; check the value in the lab system."
     return "Check the value and its unit in the lab system."
+
+
+# --- patients (treatment courses) and events --------------------------------------------------
+
+_PATIENT_REQUIRED = ("mrn", "name", "sex", "birth_date", "weight_kg", "indication", "start_date", "starting_dose_mg")
+_PATIENT_OPTIONAL = ("schedule", "combination", "reproductive_potential", "menses", "dialysis")
+PATIENT_COLUMNS = list(_PATIENT_REQUIRED + _PATIENT_OPTIONAL)
+EVENT_COLUMNS = ["mrn", "date", "event", "value", "detail", "temperature_c", "grade", "result", "dose_mg", "is_hold",
+                 "agent"]
+
+# file column (folded by _col_key) -> field; the contract names themselves are always accepted
+_TABLE_COLUMN_ALIASES: dict[str, str] = {
+    "patient id": "mrn", "pid": "mrn", "patientid": "mrn", "patient mrn": "mrn", "medical record number": "mrn",
+    "patient name": "name", "full name": "name",
+    "gender": "sex",
+    "dob": "birth_date", "date of birth": "birth_date", "birth date": "birth_date", "birthdate": "birth_date",
+    "weight": "weight_kg", "weight kg": "weight_kg", "weight (kg)": "weight_kg", "body weight": "weight_kg",
+    "diagnosis": "indication",
+    "start date": "start_date", "start": "start_date", "treatment start": "start_date", "course start": "start_date",
+    "starting dose": "starting_dose_mg", "starting dose mg": "starting_dose_mg", "dose mg": "starting_dose_mg",
+    "starting dose (mg)": "starting_dose_mg", "start dose": "starting_dose_mg", "dose": "starting_dose_mg",
+    "reproductive potential": "reproductive_potential", "frcp": "reproductive_potential",
+    "event date": "date", "event type": "event", "kind": "event", "type": "event", "result": "value",
+    "details": "detail", "comment": "detail", "note": "detail", "notes": "detail",
+}
+
+_INDICATION_ALIASES: dict[str, str] = {
+    **{code.lower(): code for code in INDICATIONS},
+    "mm maint": "MM_MAINT", "mm maintenance": "MM_MAINT", "maintenance": "MM_MAINT", "mm-maint": "MM_MAINT",
+    "multiple myeloma": "MM", "myeloma": "MM", "mds del(5q)": "MDS", "del(5q) mds": "MDS", "del5q mds": "MDS",
+    "mantle cell lymphoma": "MCL", "follicular lymphoma": "FL", "marginal zone lymphoma": "MZL",
+}
+_DEFAULT_SCHEDULE = {"MM": "21/28", "MCL": "21/28", "FL": "21/28", "MZL": "21/28", "MM_MAINT": "28/28", "MDS": "28/28"}
+_DEFAULT_COMBINATION = {"MM": "dexamethasone", "FL": "rituximab", "MZL": "rituximab"}  # DOMAIN.md §1
+CAPSULE_MG = (2.5, 5.0, 10.0, 15.0, 20.0, 25.0)  # DOMAIN.md §1 capsules
+_SCHEDULE_ALIASES = {"21/28": "21/28", "28/28": "28/28", "21 of 28": "21/28", "d1-21": "21/28", "days 1-21": "21/28",
+                     "21/7": "21/28", "continuous": "28/28", "daily": "28/28", "28 of 28": "28/28"}
+_YES = {"yes", "y", "true", "1", "ja", "oui", "x"}
+_NO = {"no", "n", "false", "0", "nein", "non", ""}
+_SEX = {"f": "F", "female": "F", "w": "F", "weiblich": "F", "femme": "F", "m": "M", "male": "M", "männlich": "M",
+        "maennlich": "M", "homme": "M"}
+
+
+def _table_columns(df: pd.DataFrame, fields: tuple[str, ...]) -> dict[str, str]:
+    """field -> file column, by contract name or alias (first match wins)."""
+    found: dict[str, str] = {}
+    for col in df.columns:
+        key = _col_key(col)
+        fld = key.replace(" ", "_") if key.replace(" ", "_") in fields else _TABLE_COLUMN_ALIASES.get(key)
+        if fld in fields and fld not in found:
+            found[fld] = col
+    return found
+
+
+def _require(found: dict[str, str], required: tuple[str, ...], df: pd.DataFrame, kind: str, file_name: str) -> None:
+    missing = [f for f in required if f not in found]
+    if missing:
+        cols = ", ".join(f"'{c}'" for c in df.columns) or "none"
+        raise UnrecognisedFile(
+            f"The {kind} file {file_name + ' ' if file_name else ''}lacks the column(s) {', '.join(missing)}. "
+            f"Columns found: {cols}; lenadash {_expected_message(kind)}. Add or rename the columns and upload again."
+        )
+
+
+class _Fields:
+    """Coded access to a small table's fields (absent optional fields read as blank)."""
+
+    def __init__(self, df: pd.DataFrame, found: dict[str, str]):
+        self.df, self.found, self.n = df, found, len(df)
+
+    def __getitem__(self, field_name: str) -> _Coded:
+        col = self.found.get(field_name)
+        return _Coded.of(self.df[col]) if col else _Coded.constant(self.n)
+
+    def col(self, field_name: str) -> str:
+        return self.found.get(field_name, field_name)
+
+
+def _dates(coded: _Coded, *, fields: _Fields, name: str, lines, problems: _Problems, bad: np.ndarray,
+           required: bool = True) -> np.ndarray:
+    """Dates of a coded column (format per column), reporting unreadable ones; returns datetime64[us]."""
+    per, notes = _dates_of(coded.uniques)
+    when = coded.take(per)
+    nat = np.isnat(when) & (~coded.blank if not required else True)
+    if np.any(nat):
+        shown = coded.rows(nat)
+        problems.add(line=lines[nat], column=fields.col(name), value=shown, reason="unreadable date",
+                     message=np.where(shown == "", f"{name} is empty.", _cat(f"{name} '", shown, "' could not be read.")),
+                     hint="Use a date like 2026-01-19 (ISO), 01/19/2026 (US) or 19.01.2026.")
+        bad |= nat
+    for note in notes:
+        problems.add(line=lines[:1], column=fields.col(name), value="", reason="ambiguous date",
+                     message=note[0].upper() + note[1:] + ".", hint="Check one row against the source.",
+                     severity="warning")
+    return when
+
+
+def _none_for_missing(s: pd.Series) -> pd.Series:
+    """object column whose missing entries are None (the contracts' `str|None`, `date`)."""
+    out = s.astype(object)
+    return out.where(out.notna(), None)
+
+
+def _as_dates(when: np.ndarray) -> np.ndarray:
+    return np.array([None if np.isnat(w) else pd.Timestamp(w).date() for w in when], dtype=object)
+
+
+def _check(coded: _Coded, per_unique_ok, *, fields: _Fields, name: str, lines, problems: _Problems,
+           bad: np.ndarray, reason: str, message: str, hint: str) -> None:
+    """Report rows whose distinct value fails `per_unique_ok` (one bool per distinct value)."""
+    fail = ~coded.where(per_unique_ok)
+    if fail.any():
+        shown = coded.rows(fail)
+        problems.add(line=lines[fail], column=fields.col(name), value=shown, reason=reason,
+                     message=_cat(message.split("{}")[0], shown, message.split("{}")[1] if "{}" in message else ""),
+                     hint=hint)
+        bad |= fail
+
+
+def read_patients(data: bytes | BinaryIO, *, file_name: str = "") -> TableImport:
+    """Read patients.csv (one row per treatment course) into the patients contract.
+
+    Fields are validated against DOMAIN.md §1 (indications, capsule strengths, schedules);
+    blank optional fields take the defaults in docs/architecture.md. None in combination/menses
+    means "not given". Raises UnrecognisedFile when required columns are missing.
+    """
+    table = _read_table(data, file_name=file_name)
+    df, lines = table.df, table.lines
+    found = _table_columns(df, tuple(PATIENT_COLUMNS))
+    _require(found, ("mrn", "indication", "start_date", "starting_dose_mg"), df, "patients", file_name)
+    f = _Fields(df, found)
+    problems = _Problems(file_name)
+    n = len(df)
+    bad = np.zeros(n, dtype=bool)
+    ctx = dict(fields=f, lines=lines, problems=problems, bad=bad)
+
+    mrn = f["mrn"]
+    _check(mrn, mrn.uniques != "", name="mrn", reason="missing patient", message="The row has no MRN{}.",
+           hint="Fill in the MRN or delete the row.", **{k: v for k, v in ctx.items()})
+    sex_c = f["sex"]
+    sex_u = sex_c.uniques.str.lower().map(_SEX)
+    _check(sex_c, sex_u.notna(), name="sex", reason="invalid sex", message="Sex '{}' is not F or M.",
+           hint="Write F or M (needed for creatinine clearance and REMS pregnancy testing).", **ctx)
+    birth_c = f["birth_date"]
+    birth = _dates(birth_c, name="birth_date", required="birth_date" in found, **ctx)
+    start_c = f["start_date"]
+    start = _dates(start_c, name="start_date", **ctx)
+    weight_c = f["weight_kg"]
+    wv = _parse_values(weight_c.uniques.str.replace(r"\s*kg$", "", regex=True), decimal_comma=True)
+    w_ok = (weight_c.uniques == "") | (wv["value"].between(0, 500, inclusive="neither") & (wv["comparator"] == ""))
+    _check(weight_c, w_ok, name="weight_kg", reason="invalid weight", message="Weight '{}' is not a number of kg.",
+           hint="Enter the weight in kg, e.g. 72.5 (leave blank if unknown).", **ctx)
+    weight = weight_c.take(wv["value"].where(w_ok & (weight_c.uniques != "")).to_numpy(dtype="float64"))
+    ind_c = f["indication"]
+    ind_u = ind_c.uniques.str.lower().str.replace("_", " ").map(
+        lambda s: _INDICATION_ALIASES.get(s) or _INDICATION_ALIASES.get(s.replace(" ", "_")))
+    _check(ind_c, ind_u.notna(), name="indication", reason="unknown indication",
+           message="Indication '{}' is not known.", hint="Use one of: " + ", ".join(INDICATIONS) + ".", **ctx)
+    indication = ind_c.take(ind_u.to_numpy(dtype=object))
+    dose_c = f["starting_dose_mg"]
+    dv = _parse_values(dose_c.uniques.str.replace(r"\s*mg$", "", regex=True, case=False), decimal_comma=True)
+    d_ok = dv["value"].isin(CAPSULE_MG) & (dv["comparator"] == "")
+    _check(dose_c, d_ok, name="starting_dose_mg", reason="invalid dose",
+           message="Starting dose '{}' is not a capsule strength.",
+           hint="Use a capsule strength in mg: 2.5, 5, 10, 15, 20 or 25.", **ctx)
+    dose = dose_c.take(dv["value"].to_numpy(dtype="float64"))
+    sched_c = f["schedule"]
+    sched_u = sched_c.uniques.str.lower().str.replace(" ", "", regex=False).map(
+        lambda s: _SCHEDULE_ALIASES.get(s) or _SCHEDULE_ALIASES.get(s.replace("of", " of ")))
+    sched_u = sched_u.where((sched_c.uniques == "").to_numpy() == False, "")  # noqa: E712
+    _check(sched_c, sched_u.notna(), name="schedule", reason="invalid schedule",
+           message="Schedule '{}' is not 21/28 or 28/28.",
+           hint="Write 21/28 (days 1-21 of 28) or 28/28 (continuous), or leave blank for the indication's default.",
+           **ctx)
+    schedule = sched_c.take(sched_u.fillna("").to_numpy(dtype=object))
+    schedule = np.where(schedule == "", [_DEFAULT_SCHEDULE.get(i, "") if i else "" for i in indication], schedule)
+    comb_c = f["combination"]
+    combination = comb_c.take(comb_c.uniques.to_numpy(dtype=object))
+    combination = np.where(combination == "", [_DEFAULT_COMBINATION.get(i) if i else None for i in indication],
+                           combination)
+    flags = {}
+    for name in ("reproductive_potential", "dialysis"):
+        c = f[name]
+        low = c.uniques.str.lower()
+        _check(c, low.isin(_YES | _NO), name=name, reason="invalid value", message=f"{name} '{{}}' is not yes or no.",
+               hint="Write yes or no (blank means no).", **ctx)
+        flags[name] = c.where(low.isin(_YES))
+    men_c = f["menses"]
+    men_u = men_c.uniques.str.lower()
+    _check(men_c, men_u.isin(["regular", "irregular", ""]), name="menses", reason="invalid value",
+           message="Menses '{}' is not regular or irregular.",
+           hint="Write regular or irregular (REMS test interval), or leave blank.", **ctx)
+    menses = men_c.take(men_u.where(men_u != "").to_numpy(dtype=object))
+    # start before birth, birth in the future
+    with np.errstate(invalid="ignore"):
+        before = ~np.isnat(birth) & ~np.isnat(start) & (start < birth)
+    if before.any():
+        problems.add(line=lines[before], column=f.col("start_date"), value=start_c.rows(before),
+                     reason="start before birth", message="The start date is before the birth date.",
+                     hint="Check both dates (US files: MM/DD/YYYY).")
+        bad |= before
+    sex = sex_c.take(sex_u.to_numpy(dtype=object))
+    rows = pd.DataFrame({
+        "mrn": mrn.column(slice(None)),
+        "name": f["name"].column(slice(None)),
+        "sex": sex,
+        "birth_date": _as_dates(birth),
+        "weight_kg": weight,
+        "indication": indication,
+        "start_date": _as_dates(start),
+        "starting_dose_mg": dose,
+        "schedule": schedule,
+        "combination": combination,
+        "reproductive_potential": flags["reproductive_potential"],
+        "menses": menses,
+        "dialysis": flags["dialysis"],
+        "line": lines,
+    })
+    # the same course twice: exact repeats collapse, conflicting ones are rejected
+    key = rows["mrn"].astype(str) + "|" + rows["start_date"].astype(str) + "|" + rows["indication"].astype(str)
+    dup_key = key.duplicated(keep="first").to_numpy() & ~bad
+    if dup_key.any():
+        same = rows.drop(columns="line").astype(str).duplicated(keep="first").to_numpy()
+        exact = dup_key & same
+        conflict = dup_key & ~same
+        if exact.any():
+            problems.add(line=lines[exact], column="", value="", reason="duplicate row",
+                         message="The same course appears twice; imported once.", hint="Nothing to fix.",
+                         severity="warning")
+        if conflict.any():
+            problems.add(line=lines[conflict], column=f.col("start_date"), value=start_c.rows(conflict),
+                         reason="duplicate course",
+                         message="Another row has the same MRN, indication and start date with different details.",
+                         hint="Keep one row per course; delete or correct the other.")
+        bad |= dup_key
+    rows = rows.loc[~bad].reset_index(drop=True)
+    for c in ("mrn", "name", "indication", "schedule"):
+        rows[c] = rows[c].astype("str")
+    for c in ("sex", "combination", "menses", "birth_date", "start_date"):
+        rows[c] = _none_for_missing(rows[c])
+    for c in ("weight_kg", "starting_dose_mg"):
+        rows[c] = rows[c].astype("float64")
+    for c in ("reproductive_potential", "dialysis"):
+        rows[c] = rows[c].astype(bool)
+    return TableImport(rows=rows[PATIENT_COLUMNS + ["line"]], problems=problems.frame(), rows_read=n,
+                       column_map={v: k for k, v in found.items()}, delimiter=table.delimiter,
+                       encoding=table.encoding)
+
+
+_EVENT_ALIASES: dict[str, str] = {
+    **{k: k for k in EVENT_KINDS},
+    "temperature": "fever", "temp": "fever", "febrile": "fever",
+    "transfusion": "platelet_transfusion", "platelet transfusion": "platelet_transfusion",
+    "plt transfusion": "platelet_transfusion", "platelets transfusion": "platelet_transfusion",
+    "tox": "toxicity", "adverse event": "toxicity", "ae": "toxicity",
+    "pregnancy test": "pregnancy_test", "pregnancy": "pregnancy_test", "hcg": "pregnancy_test",
+    "bone marrow biopsy": "marrow_biopsy", "marrow biopsy": "marrow_biopsy", "bmb": "marrow_biopsy",
+    "bone marrow": "marrow_biopsy", "dose change": "dose_change", "dose": "dose_change",
+    "vte prophylaxis": "thromboprophylaxis", "anticoagulation": "thromboprophylaxis",
+    "thrombosis prophylaxis": "thromboprophylaxis",
+}
+_HOLD_WORDS = {"hold", "held", "interrupt", "interrupted", "pause", "paused", "stop", "stopped"}
+_PREGNANCY = {"negative": "negative", "neg": "negative", "-": "negative", "negativ": "negative",
+              "positive": "positive", "pos": "positive", "+": "positive", "positiv": "positive"}
+FEVER_C = (30.0, 45.0)  # plausible body temperature, degrees C; above 50 the value is read as Fahrenheit
+
+
+def read_events(data: bytes | BinaryIO, *, file_name: str = "") -> TableImport:
+    """Read events.csv (mrn, date, event, value[, detail]) into the events contract.
+
+    Each event kind's value is parsed (models.EVENT_KINDS): fever in C (F > 50 converted),
+    toxicity grade 1-5, pregnancy test negative/positive, dose change in mg or `hold`,
+    thromboprophylaxis agent. NaN/NA/None in parsed columns mean "not this kind of event".
+    """
+    table = _read_table(data, file_name=file_name)
+    df, lines = table.df, table.lines
+    fields = ("mrn", "date", "event", "value", "detail")
+    found = _table_columns(df, fields)
+    _require(found, ("mrn", "date", "event"), df, "events", file_name)
+    f = _Fields(df, found)
+    problems = _Problems(file_name)
+    n = len(df)
+    bad = np.zeros(n, dtype=bool)
+    ctx = dict(fields=f, lines=lines, problems=problems, bad=bad)
+    mrn = f["mrn"]
+    _check(mrn, mrn.uniques != "", name="mrn", reason="missing patient", message="The row has no MRN{}.",
+           hint="Fill in the MRN or delete the row.", **ctx)
+    when = _dates(f["date"], name="date", **ctx)
+    ev_c = f["event"]
+    ev_u = ev_c.uniques.str.lower().str.replace("_", " ").map(
+        lambda s: _EVENT_ALIASES.get(s) or _EVENT_ALIASES.get(s.replace(" ", "_")))
+    _check(ev_c, ev_u.notna(), name="event", reason="unknown event", message="Event '{}' is not known.",
+           hint="Use one of: " + ", ".join(EVENT_KINDS) + ".", **ctx)
+    event = ev_c.take(ev_u.to_numpy(dtype=object))
+    val_c = f["value"]
+    raw_value = val_c.take(val_c.uniques.to_numpy(dtype=object))
+    low = val_c.uniques.str.lower()
+    pv = _parse_values(val_c.uniques, decimal_comma=True)
+    num = val_c.take(pv["value"].where(pv["comparator"] == "").to_numpy(dtype="float64"))
+
+    temperature = np.full(n, np.nan)
+    grade = pd.array([pd.NA] * n, dtype="Int64")
+    result = np.full(n, None, dtype=object)
+    dose = np.full(n, np.nan)
+    is_hold = np.zeros(n, dtype=bool)
+    agent = np.full(n, None, dtype=object)
+
+    def report(mask, reason, message, hint, severity="error"):
+        if mask.any():
+            shown = raw_value[mask]
+            problems.add(line=lines[mask], column=f.col("value"), value=shown, reason=reason,
+                         message=_cat(message.split("{}")[0], shown, message.split("{}")[1]), hint=hint,
+                         severity=severity)
+            if severity == "error":
+                bad[:] |= mask
+
+    fever = event == "fever"
+    fahrenheit = fever & (num > 50)
+    temp = np.where(fahrenheit, (num - 32.0) * 5.0 / 9.0, num)
+    report(fahrenheit & (temp >= FEVER_C[0]) & (temp <= FEVER_C[1]), "assumed unit",
+           "Temperature '{}' was read as Fahrenheit and converted to Celsius.", "Record temperatures in °C.", "warning")
+    report(fever & ~((temp >= FEVER_C[0]) & (temp <= FEVER_C[1])), "invalid value",
+           "Fever value '{}' is not a body temperature.", "Enter the temperature in °C, e.g. 38.6.")
+    temperature[fever] = np.round(temp[fever], 2)
+
+    tox = event == "toxicity"
+    g_ok = tox & np.isin(num, [1, 2, 3, 4, 5])
+    report(tox & ~g_ok, "invalid value", "Toxicity grade '{}' is not 1-5.", "Enter the CTCAE grade, 1 to 5.")
+    grade[g_ok] = num[g_ok].astype(int)
+
+    preg = event == "pregnancy_test"
+    pres = val_c.take(low.map(_PREGNANCY).to_numpy(dtype=object))
+    report(preg & pd.isna(pres), "invalid value", "Pregnancy test result '{}' is not negative or positive.",
+           "Write negative or positive.")
+    result[preg] = pres[preg]
+
+    dc = event == "dose_change"
+    hold = dc & val_c.where(low.isin(_HOLD_WORDS))
+    mg = val_c.take(pd.to_numeric(low.str.replace(r"\s*mg$", "", regex=True).str.replace(",", "."),
+                                  errors="coerce").to_numpy(dtype="float64"))
+    dose_ok = dc & ~hold & (mg > 0) & (mg <= 25)
+    report(dc & ~hold & ~dose_ok, "invalid value", "Dose change '{}' is not a dose in mg or 'hold'.",
+           "Enter the new daily dose in mg (e.g. 15) or 'hold'.")
+    dose[dose_ok] = mg[dose_ok]
+    is_hold[hold] = True
+
+    tp = event == "thromboprophylaxis"
+    report(tp & (raw_value == ""), "invalid value", "Thromboprophylaxis has no agent{}.",
+           "Name the agent, e.g. aspirin, enoxaparin, warfarin, apixaban.")
+    agent[tp & (raw_value != "")] = np.char.lower(raw_value[tp & (raw_value != "")].astype(str)).astype(object)
+
+    rows = pd.DataFrame({
+        "mrn": mrn.column(slice(None)),
+        "date": _as_dates(when),
+        "event": event,
+        "value": raw_value,
+        "detail": f["detail"].column(slice(None)),
+        "temperature_c": temperature,
+        "grade": grade,
+        "result": result,
+        "dose_mg": dose,
+        "is_hold": is_hold,
+        "agent": agent,
+        "line": lines,
+    })
+    dup = rows.drop(columns="line").astype(str).duplicated(keep="first").to_numpy() & ~bad
+    if dup.any():
+        problems.add(line=lines[dup], column="", value="", reason="duplicate row",
+                     message="The same event appears twice; imported once.", hint="Nothing to fix.", severity="warning")
+        bad |= dup
+    rows = rows.loc[~bad].reset_index(drop=True)
+    for c in ("mrn", "event", "value", "detail"):
+        rows[c] = rows[c].astype("str")
+    for c in ("result", "agent"):
+        rows[c] = _none_for_missing(rows[c])
+    return TableImport(rows=rows[EVENT_COLUMNS + ["line"]], problems=problems.frame(), rows_read=n,
+                       column_map={v: k for k, v in found.items()}, delimiter=table.delimiter,
+                       encoding=table.encoding)
+
+
+def detect_kind(data: bytes | BinaryIO) -> str:
+    """"labs", "patients" or "events", from the file's columns; raises UnrecognisedFile otherwise."""
+    raw = _as_bytes(data)
+    _, _, head = _decode(raw[:65536])
+    delimiter, header_idx = _sniff(head)
+    lines = head.splitlines()
+    header = next(csv.reader([lines[header_idx]], delimiter=delimiter)) if len(lines) > header_idx else []
+    df = pd.DataFrame(columns=[h.replace("\ufeff", "").strip() for h in header])
+    found_events = _table_columns(df, ("mrn", "date", "event", "value", "detail"))
+    if {"mrn", "date", "event"} <= set(found_events):
+        return "events"
+    found_patients = _table_columns(df, tuple(PATIENT_COLUMNS))
+    if {"indication", "start_date"} <= set(found_patients) or {"starting_dose_mg", "start_date"} <= set(found_patients):
+        return "patients"
+    try:
+        _lab_layout(list(df.columns))
+        return "labs"
+    except UnrecognisedFile as exc:
+        raise UnrecognisedFile(
+            "Could not tell whether this is a lab, patients or events file. " + str(exc)
+            + f" A patients file {_expected_message('patients')}; an events file {_expected_message('events')}."
+        ) from exc
