@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Sequence
 
 import pandas as pd
+from sqlalchemy.exc import OperationalError
 
 from lenadash import __version__, store
 from lenadash.config import get_settings
@@ -62,7 +63,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"lenadash: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except store.StoreError as exc:
-        print(f"lenadash: error: {exc}", file=sys.stderr)
+        print(f"lenadash: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except OperationalError as exc:
+        reason = _one_line(exc.orig or exc).split(" (Background")[0]
+        print(f"lenadash: error: cannot use the database ({reason}); check that the server runs and the "
+              "--db URL / LENADASH_DATABASE_URL (host, port, user, password, database name) is right", file=sys.stderr)
         return EXIT_USAGE
 
 

@@ -206,7 +206,15 @@ def _placeholder(connection) -> str:
 
 
 def _insert_chunk(connection, sql: str, rows: list[tuple]) -> None:
-    """One DBAPI executemany; a module function so tests can make it fail mid-import."""
+    """One batch: PostgreSQL COPY, else DBAPI executemany; a module function so tests can make it
+    fail mid-import."""
+    if sql.startswith("COPY "):
+        # psycopg's COPY is about ten times faster than executemany; same connection and transaction.
+        with connection.connection.dbapi_connection.cursor() as cursor:
+            with cursor.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return
     connection.exec_driver_sql(sql, rows)
 
 
@@ -532,7 +540,10 @@ def _insert_labs(connection, write: pd.DataFrame, ids: np.ndarray, upload_id: in
     for name in ("loinc", "flag", "status"):
         values[name] = [None if v is None else str(v)[: lengths.get(name)] for v in _none_if_missing(write[name].tolist())]
     ph = _placeholder(connection)
-    sql = f"INSERT INTO lab_result ({', '.join(columns)}) VALUES ({', '.join([ph] * len(columns))})"
+    if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
+        sql = f"COPY lab_result ({', '.join(columns)}) FROM STDIN"
+    else:
+        sql = f"INSERT INTO lab_result ({', '.join(columns)}) VALUES ({', '.join([ph] * len(columns))})"
     rows = list(zip(*(values[c] for c in columns)))
     for chunk in _chunks(rows, CHUNK_SIZE):
         _insert_chunk(connection, sql, list(chunk))
