@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 RULES_DIR = Path(__file__).parent / "rules"
 CTCAE_FILE = RULES_DIR / "ctcae_v5.csv"
@@ -186,54 +187,63 @@ def _when_masks(when: str, base: np.ndarray, uln: np.ndarray, base_s: np.ndarray
     return certain, certain | (has_base & no_uln)
 
 
-def _limits(labs: pd.DataFrame, idx: np.ndarray, analyte: str, sex: np.ndarray | None):
-    """LLN/ULN per row (result's own range first, then the default) and their source codes."""
+class _Texts:
+    """Distinct strings behind small integer ids, so 1M rows carry ids and the text is built once."""
+
+    def __init__(self, *initial: str):
+        self.items: list[str] = list(initial)
+        self._ids = {t: i for i, t in enumerate(self.items)}
+
+    def id(self, text: str) -> int:
+        if text not in self._ids:
+            self._ids[text] = len(self.items)
+            self.items.append(text)
+        return self._ids[text]
+
+    def column(self, ids: np.ndarray, index: pd.Index) -> pd.Series:
+        # pyarrow `take` builds the string column without a Python object per row
+        return pd.Series(pa.array(self.items, type=pa.string()).take(pa.array(ids)), index=index, dtype="str")
+
+
+def _factorized(series: pd.Series, normalise) -> tuple[np.ndarray, list[str]]:
+    """Codes per row and the normalised distinct values (blank/NA -> "")."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    names = [normalise(str(u)) for u in uniques] + [""]
+    return np.where(codes < 0, len(uniques), codes), names
+
+
+def _default_limits(analyte: str, sex_code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Default LLN/ULN per row from rules/reference_ranges.csv (sex-specific where the row's sex is known)."""
     ranges = load_reference_ranges()
     rows = ranges[ranges["analyte"] == analyte]
-    n = len(idx)
-    out = {}
-    for col, default_col in (("ref_low", "low"), ("ref_high", "high")):
-        own = labs[col].to_numpy(dtype=float, na_value=np.nan)[idx] if col in labs else np.full(n, np.nan)
-        default = np.full(n, np.nan)
-        generic = rows[rows["sex"] == ""]
-        if len(generic):
-            default[:] = generic[default_col].iloc[0]
-        if sex is not None:
-            for s in ("F", "M"):
-                specific = rows[rows["sex"] == s]
-                if len(specific):
-                    default[sex[idx] == s] = specific[default_col].iloc[0]
-        has_own = ~np.isnan(own)
-        value = np.where(has_own, own, default)
-        source = np.where(has_own, 1, np.where(np.isnan(default), 0, 2)).astype(np.int8)
-        out[col] = (value, source)
-    return out["ref_low"], out["ref_high"]
+    lln = np.full(len(sex_code), np.nan)
+    uln = np.full(len(sex_code), np.nan)
+    for code, sex in ((0, ""), (1, "F"), (2, "M")):
+        match = rows[rows["sex"] == sex]
+        if len(match):
+            where = slice(None) if code == 0 else sex_code == code
+            lln[where] = match["low"].iloc[0]
+            uln[where] = match["high"].iloc[0]
+    return lln, uln
 
 
-def _albumin_for_calcium(labs: pd.DataFrame, codes: np.ndarray, uniques, ca_idx: np.ndarray) -> np.ndarray:
-    """Albumin (g/dL) of the same patient and calendar date for each calcium row; the latest draw wins."""
-    out = np.full(len(ca_idx), np.nan)
-    if "mrn" not in labs or "collected_at" not in labs or "albumin" not in list(uniques):
-        return out
-    alb_idx = np.flatnonzero(codes == list(uniques).index("albumin"))
-    values = labs["value"].to_numpy(dtype=float, na_value=np.nan)
-    alb_idx = alb_idx[~np.isnan(values[alb_idx])]
-    if not len(alb_idx):
-        return out
-    mrn_codes, _ = pd.factorize(labs["mrn"].to_numpy(dtype=object))
+def _albumin_lookup(labs: pd.DataFrame, values: np.ndarray, is_albumin: np.ndarray):
+    """A function giving, for row indices, the albumin of the same patient and calendar date (latest draw wins)."""
+    if "mrn" not in labs or "collected_at" not in labs or not is_albumin.any():
+        return lambda idx: np.full(len(idx), np.nan)
+    mrn_codes, _ = pd.factorize(labs["mrn"])
     when = pd.to_datetime(labs["collected_at"]).to_numpy()
     day = when.astype("datetime64[D]")
     usable = ~np.isnat(day) & (mrn_codes >= 0)
     days = np.where(usable, day.astype(np.int64), 0)
     # one integer per (patient, calendar date); rows without either get a key no albumin shares
-    key = np.where(usable, mrn_codes.astype(np.int64) * 10_000_000 + (days - days[usable].min(initial=0)), -1 - np.arange(len(day)))
-    alb_idx = alb_idx[usable[alb_idx]]
-    if not len(alb_idx):
-        return out
-    order = np.argsort(when[alb_idx], kind="stable")
-    alb = pd.Series(values[alb_idx][order], index=key[alb_idx][order])
-    alb = alb[~alb.index.duplicated(keep="last")]
-    return alb.reindex(key[ca_idx]).to_numpy(dtype=float)
+    offset = days[usable].min() if usable.any() else 0
+    key = np.where(usable, mrn_codes.astype(np.int64) * 10_000_000 + (days - offset), -1 - np.arange(len(day)))
+    alb_idx = np.flatnonzero(is_albumin & usable & ~np.isnan(values))
+    order = alb_idx[np.argsort(when[alb_idx], kind="stable")]
+    albumin = pd.Series(values[order], index=key[order])
+    albumin = albumin[~albumin.index.duplicated(keep="last")]
+    return lambda idx: albumin.reindex(key[idx]).to_numpy(dtype=float)
 
 
 def _note_text(key: int, reasons: list[str]) -> str:
@@ -253,15 +263,97 @@ def _note_text(key: int, reasons: list[str]) -> str:
     return "; ".join(bits)
 
 
+_NO_VALUE, _NOT_GRADED = 1, 2  # reason ids fixed in grade()
+
+
+def _grade_analyte(rules: list[Band], v: np.ndarray, comparator_code: np.ndarray, lln, uln, base, terms: _Texts,
+                   reasons: _Texts) -> dict[str, np.ndarray]:
+    """Run one analyte's bands over its rows: grade (-1 = none), NA mask, term/reason ids, refs used."""
+    m = len(v)
+    v_s = _scaled(v)
+    # '<0.5' lies below 0.5 and '>6' above 6: one millionth is below any reported precision
+    v_s = v_s - (comparator_code == 1) + (comparator_code == 2)
+    lln_s, uln_s, base_s = _scaled(lln), _scaled(uln), _scaled(base)
+    no_value = np.isnan(v)
+
+    grade = np.full(m, -1, dtype=np.int64)
+    refs = np.zeros(m, dtype=np.int64)
+    note = np.zeros(m, dtype=np.int32)
+    term = np.zeros(m, dtype=np.int32)
+    no_threshold = np.zeros(m, dtype=np.int32)  # reason id of a matched 'no lab threshold' row
+    no_threshold_term = np.zeros(m, dtype=np.int32)
+    evaluated = []
+    for band in rules:
+        w_t, w_p = _when_masks(band.when, base, uln, base_s, uln_s)
+        lo = _bound_values(band.lower, lln, uln, base) if band.lower else None
+        hi = _bound_values(band.upper, lln, uln, base) if band.upper else None
+        lo_t, lo_p = _compare(v_s, band.lower, lo, lower=True)
+        hi_t, hi_p = _compare(v_s, band.upper, hi, lower=False)
+        certain = w_t & lo_t & hi_t & ~no_value
+        possible = w_p & lo_p & hi_p & ~no_value
+        if band.grade is None:
+            no_threshold[certain] = reasons.id(band.clinical_note)
+            no_threshold_term[certain] = terms.id(band.term)
+            continue
+        worse = certain & (band.grade > grade)  # several matching bands: the worst grade wins
+        grade[worse] = band.grade
+        refs[worse] = band.refs
+        note[worse] = reasons.id(band.clinical_note) if band.clinical_note else 0
+        term[worse] = terms.id(band.term)
+        evaluated.append((band, certain, possible))
+
+    # A band that might match (one of its limits is missing) and would grade worse leaves the grade unknown.
+    doubt_refs = np.zeros(m, dtype=np.int64)
+    for band, certain, possible in evaluated:
+        doubt_refs[possible & ~certain & (band.grade > grade)] |= band.refs
+    unknown = doubt_refs != 0
+    missing_lln = ((doubt_refs & _LLN) != 0) & np.isnan(lln)
+    missing_uln = ((doubt_refs & _ULN) != 0) & np.isnan(uln)
+
+    graded_terms = list(dict.fromkeys(b.term for b in rules if b.grade is not None))
+    is_zero = (grade < 0) & ~unknown & ~no_value & (no_threshold == 0) & bool(graded_terms)
+    grade = np.where(is_zero, 0, grade)
+    is_na = no_value | unknown | (grade < 0)
+
+    reason = np.where(no_threshold > 0, no_threshold, note)
+    missing_text = np.select(
+        [missing_lln & missing_uln, missing_lln, missing_uln],
+        [reasons.id("no LLN or ULN"), reasons.id("no LLN"), reasons.id("no ULN")],
+        reasons.id("a limit needed for this band is missing"),
+    )
+    reason = np.where(unknown, missing_text, reason)
+    reason = np.where(no_value, _NO_VALUE, reason)
+
+    zero_term = terms.id(" / ".join(graded_terms)) if graded_terms else 0
+    term = np.where(no_threshold > 0, no_threshold_term, np.where(grade > 0, term, zero_term))
+
+    # which limits the note names: the winning band's, or for grade 0 those of the grade 1 bands
+    zero_refs = 0
+    for b in rules:
+        if b.grade == 1 and b.when != "baseline_abnormal":
+            zero_refs |= b.refs
+    refs = np.where(is_na, 0, np.where(is_zero, zero_refs, refs))
+
+    baseline_code = np.zeros(m, dtype=np.int64)
+    if any(b.when.startswith("baseline_") for b in rules):  # baseline normal/abnormal picks the bands
+        has_base = ~np.isnan(base)
+        abnormal = has_base & ~np.isnan(uln) & (base_s > uln_s)
+        baseline_code = np.select([~has_base, abnormal], [1, 3], 2)
+    elif any(b.when == "baseline" for b in rules):  # baseline bands beside the ULN bands
+        baseline_code = np.where((refs & _BASELINE) != 0, 4, np.where(np.isnan(base), 1, 0))
+    baseline_code = np.where(is_na, 0, baseline_code)
+    return {"grade": grade, "na": is_na, "term": term, "reason": reason, "refs": refs, "baseline": baseline_code}
+
+
 def grade(labs: pd.DataFrame) -> pd.DataFrame:
     """Grade every result by CTCAE v5.0 (rules/ctcae_v5.csv); returns a copy of labs with added columns.
 
     Added: `grade` (Int64; NA = no grade possible, `grade_note` says why), `grade_term` (CTCAE term),
     `grade_note` (why NA, or which LLN/ULN/baseline was used, or what clinical information a higher
-    grade needs), `graded_value` (the number compared with the bands: corrected calcium, comparator
-    applied). Optional inputs: `baseline_value` (the patient's baseline of the same analyte; NaN =
-    none: ULN bands apply), `sex` (F/M, picks the sex-specific default range), `mrn`+`collected_at`
-    (pair calcium with the same-date albumin). Source: NCI CTCAE v5.0; see docs/grading.md.
+    grade needs), `graded_value` (the number compared with the bands: corrected calcium).
+    Optional inputs: `baseline_value` (the patient's baseline of the same analyte; NaN = none: ULN
+    bands apply), `sex` (F/M, picks the sex-specific default range), `mrn` + `collected_at` (pair
+    calcium with the same-date albumin). Source: NCI CTCAE v5.0; every choice in docs/grading.md.
     """
     missing = [c for c in ("analyte", "value") if c not in labs]
     if missing:
@@ -271,159 +363,75 @@ def grade(labs: pd.DataFrame) -> pd.DataFrame:
         )
     out = labs.copy()
     n = len(out)
-    bands = load_bands()
-    values = out["value"].to_numpy(dtype=float, na_value=np.nan)
-    comparator = (
-        out["comparator"].fillna("").astype(str).to_numpy(dtype=object) if "comparator" in out else np.full(n, "", dtype=object)
-    )
-    baseline = (
-        pd.to_numeric(out["baseline_value"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        if "baseline_value" in out
-        else np.full(n, np.nan)
-    )
-    sex = out["sex"].fillna("").astype(str).str.upper().to_numpy(dtype=object) if "sex" in out else None
-    codes, uniques = pd.factorize(out["analyte"].fillna("").astype(str).str.strip().str.lower().to_numpy(dtype=object))
+
+    def column(name: str) -> np.ndarray:
+        if name not in out:
+            return np.full(n, np.nan)
+        return pd.to_numeric(out[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+    values, ref_low, ref_high, baseline = column("value"), column("ref_low"), column("ref_high"), column("baseline_value")
+    codes, analytes = _factorized(out["analyte"], lambda a: a.strip().lower())
+    comparator_code = np.zeros(n, dtype=np.int64)
+    if "comparator" in out:
+        c_codes, c_names = _factorized(out["comparator"], str.strip)
+        lookup = np.array([{"<": 1, ">": 2, "<=": 3, ">=": 3}.get(c, 0) for c in c_names], dtype=np.int64)
+        comparator_code = lookup[c_codes]
+    sex_code = np.zeros(n, dtype=np.int64)
+    if "sex" in out:
+        s_codes, s_names = _factorized(out["sex"], lambda s: s.strip().upper())
+        sex_code = np.array([{"F": 1, "M": 2}.get(s, 0) for s in s_names], dtype=np.int64)[s_codes]
 
     grade_out = np.full(n, -1, dtype=np.int64)
     na_out = np.ones(n, dtype=bool)
-    graded_value = values.copy()
-    # note parts as small codes, joined into text once per distinct combination
-    term_code = np.zeros(n, dtype=np.int32)
-    reason_code = np.zeros(n, dtype=np.int32)
-    limit_code = np.zeros(n, dtype=np.int32)  # lln_source * 3 + uln_source, 0 = not mentioned
-    baseline_code = np.zeros(n, dtype=np.int8)
-    calcium_code = np.zeros(n, dtype=np.int8)
-    comparator_code = np.zeros(n, dtype=np.int8)
-    terms: list[str] = [""]
-    reasons: list[str] = ["", "no numeric value", "analyte not graded: no CTCAE v5 rule in rules/ctcae_v5.csv"]
-
-    def text_id(table: list[str], text: str) -> int:
-        if text not in table:
-            table.append(text)
-        return table.index(text)
+    graded_value = np.round(values, DECIMALS)
+    terms = _Texts("")
+    reasons = _Texts("", "no numeric value", "analyte not graded: no CTCAE v5 rule in rules/ctcae_v5.csv")
+    term_id = np.zeros(n, dtype=np.int64)
+    reason_id = np.full(n, _NOT_GRADED, dtype=np.int64)
+    limit_code = np.zeros(n, dtype=np.int64)  # LLN source x 3 + ULN source (0 none, 1 result, 2 default)
+    baseline_code = np.zeros(n, dtype=np.int64)
+    calcium_code = np.zeros(n, dtype=np.int64)
 
     by_analyte: dict[str, list[Band]] = {}
-    for b in bands:
+    for b in load_bands():
         by_analyte.setdefault(b.analyte, []).append(b)
+    albumin_codes = [k for k, a in enumerate(analytes) if a == "albumin"]
+    albumin_of = _albumin_lookup(out, values, np.isin(codes, albumin_codes))
 
-    for k, analyte in enumerate(uniques):
-        idx = np.flatnonzero(codes == k)
+    for k, analyte in enumerate(analytes):
         rules = by_analyte.get(analyte)
         if not rules:
-            reason_code[idx] = 2
-            continue
+            continue  # reason stays "analyte not graded"
+        idx = np.flatnonzero(codes == k)
         v = values[idx]
-        if analyte == "calcium":
-            alb = _albumin_for_calcium(out, codes, uniques, idx)
-            has_alb = ~np.isnan(alb)
-            v = np.where(has_alb, v + 0.8 * (4.0 - alb), v)
-            calcium_code[idx] = np.where(has_alb, 1, 2)
-        comp = comparator[idx]
-        v_s = _scaled(v)
-        v_s = np.where(comp == "<", v_s - 1, np.where(comp == ">", v_s + 1, v_s))
-        comparator_code[idx] = np.select([comp == "<", comp == ">", (comp == "<=") | (comp == ">=")], [1, 2, 3], 0)
-        graded_value[idx] = np.round(v, DECIMALS)
-        (lln, lln_src), (uln, uln_src) = _limits(out, idx, analyte, sex)
-        base = baseline[idx]
-        lln_s, uln_s, base_s = _scaled(lln), _scaled(uln), _scaled(base)
-        no_value = np.isnan(v)
+        if analyte == "calcium":  # CTCAE grades corrected calcium
+            albumin = albumin_of(idx)
+            has_albumin = ~np.isnan(albumin)
+            v = np.where(has_albumin, v + 0.8 * (4.0 - albumin), v)
+            calcium_code[idx] = np.where(has_albumin, 1, 2)
+            graded_value[idx] = np.round(v, DECIMALS)
+        default_lln, default_uln = _default_limits(analyte, sex_code[idx])
+        own_lln, own_uln = ref_low[idx], ref_high[idx]
+        lln = np.where(np.isnan(own_lln), default_lln, own_lln)
+        uln = np.where(np.isnan(own_uln), default_uln, own_uln)
+        r = _grade_analyte(rules, v, comparator_code[idx], lln, uln, baseline[idx], terms, reasons)
+        lln_src = np.where(~np.isnan(own_lln), 1, np.where(np.isnan(default_lln), 0, 2))
+        uln_src = np.where(~np.isnan(own_uln), 1, np.where(np.isnan(default_uln), 0, 2))
+        limit_code[idx] = np.where((r["refs"] & _LLN) != 0, lln_src, 0) * 3 + np.where((r["refs"] & _ULN) != 0, uln_src, 0)
+        grade_out[idx], na_out[idx] = r["grade"], r["na"]
+        term_id[idx], reason_id[idx], baseline_code[idx] = r["term"], r["reason"], r["baseline"]
 
-        g_def = np.full(len(idx), -1, dtype=np.int64)
-        win_refs = np.zeros(len(idx), dtype=np.int64)
-        win_note = np.zeros(len(idx), dtype=np.int32)
-        win_term = np.zeros(len(idx), dtype=np.int32)
-        no_threshold = np.zeros(len(idx), dtype=np.int32)
-        evaluated = []
-        for band in rules:
-            w_t, w_p = _when_masks(band.when, base, uln, base_s, uln_s)
-            lo = _bound_values(band.lower, lln, uln, base) if band.lower else None
-            hi = _bound_values(band.upper, lln, uln, base) if band.upper else None
-            lo_t, lo_p = _compare(v_s, band.lower, lo, lower=True)
-            hi_t, hi_p = _compare(v_s, band.upper, hi, lower=False)
-            certain = w_t & lo_t & hi_t & ~no_value
-            possible = w_p & lo_p & hi_p & ~no_value
-            if band.grade is None:
-                no_threshold[certain] = text_id(reasons, band.clinical_note)
-                continue
-            better = certain & (band.grade > g_def)
-            g_def[better] = band.grade
-            win_refs[better] = band.refs
-            win_note[better] = text_id(reasons, band.clinical_note) if band.clinical_note else 0
-            win_term[better] = text_id(terms, band.term)
-            evaluated.append((band, certain, possible))
-
-        # A band that might match (a limit is missing) and would grade worse leaves the grade unknown.
-        unknown_refs = np.zeros(len(idx), dtype=np.int64)
-        for band, certain, possible in evaluated:
-            doubt = possible & ~certain & (band.grade > g_def)
-            unknown_refs[doubt] |= band.refs
-        unknown = unknown_refs != 0
-        missing_lln = ((unknown_refs & _LLN) != 0) & np.isnan(lln)
-        missing_uln = ((unknown_refs & _ULN) != 0) & np.isnan(uln)
-
-        graded_terms = [b.term for b in rules if b.grade is not None]
-        zero_term = text_id(terms, " / ".join(dict.fromkeys(graded_terms))) if graded_terms else 0
-        is_zero = (g_def < 0) & ~unknown & ~no_value & (no_threshold == 0) & bool(graded_terms)
-        final = np.where(is_zero, 0, g_def)
-        is_na = no_value | unknown | (final < 0)
-
-        reason = np.where(no_threshold > 0, no_threshold, win_note)
-        reason = np.where(no_value, 1, reason)
-        missing_text = np.select(
-            [missing_lln & missing_uln, missing_lln, missing_uln],
-            [text_id(reasons, "no LLN or ULN"), text_id(reasons, "no LLN"), text_id(reasons, "no ULN")],
-            text_id(reasons, "a limit needed for this band is missing"),
-        )
-        reason = np.where(unknown & ~no_value, missing_text, reason)
-        if not graded_terms and not no_threshold.any():
-            reason = np.where(no_value, 1, text_id(reasons, "no lab threshold"))
-
-        # which limits to name: the winning band's, or for grade 0 those of the grade 1 bands
-        zero_refs = 0
-        for b in rules:
-            if b.grade == 1 and b.when != "baseline_abnormal":
-                zero_refs |= b.refs
-        refs_used = np.where(is_zero, zero_refs, win_refs)
-        refs_used = np.where(is_na, 0, refs_used)
-        lln_named = np.where((refs_used & _LLN) != 0, lln_src, 0)
-        uln_named = np.where((refs_used & _ULN) != 0, uln_src, 0)
-        limit_code[idx] = lln_named * 3 + uln_named
-
-        if any(b.when for b in rules):
-            uses_base = (refs_used & _BASELINE) != 0
-            has_base = ~np.isnan(base)
-            abnormal = has_base & ~np.isnan(uln) & (base_s > uln_s)
-            if any(b.when.startswith("baseline_") for b in rules):
-                code = np.select([~has_base, abnormal], [1, 3], 2)
-            else:
-                code = np.where(uses_base, 4, np.where(has_base, 0, 1))
-            baseline_code[idx] = np.where(is_na | no_value, 0, code)
-
-        grade_out[idx] = final
-        na_out[idx] = is_na
-        reason_code[idx] = reason
-        term_code[idx] = np.where(is_zero, zero_term, np.where(no_value | (g_def < 0), zero_term, win_term))
-        if graded_terms:
-            # the no-threshold direction (hyperglycemia) names its own term
-            for band in rules:
-                if band.grade is None and band.term:
-                    tid = text_id(terms, band.term)
-                    term_code[idx] = np.where(no_threshold == text_id(reasons, band.clinical_note), tid, term_code[idx])
-
-    # join note parts once per distinct combination of codes
-    key = (
-        reason_code.astype(np.int64) * 1_000_000
-        + limit_code.astype(np.int64) * 1_000
-        + baseline_code.astype(np.int64) * 100
-        + calcium_code.astype(np.int64) * 10
-        + comparator_code.astype(np.int64)
-    )
+    reason_id = np.where(np.isnan(values), _NO_VALUE, reason_id)
+    bare = (reason_id == _NO_VALUE) | (reason_id == _NOT_GRADED)  # nothing else to say about these rows
+    calcium_code = np.where(bare, 0, calcium_code)
+    comparator_code = np.where(bare, 0, comparator_code)
+    # one note text per distinct combination of parts, then spread to the rows
+    key = reason_id * 1_000_000 + limit_code * 1_000 + baseline_code * 100 + calcium_code * 10 + comparator_code
     combo, combos = pd.factorize(key)
-    note_texts = [_note_text(int(c), reasons) for c in combos]
-
-    out["grade"] = pd.arrays.IntegerArray(np.where(na_out, 0, grade_out), na_out.copy())
-    out["grade_term"] = pd.Series(np.asarray(terms, dtype=object)[term_code], index=out.index, dtype="str")
-    out["grade_note"] = pd.Series(np.asarray(note_texts, dtype=object)[combo], index=out.index, dtype="str") if n else pd.Series([], dtype="str")
+    notes = _Texts(*[_note_text(int(c), reasons.items) for c in combos])
+    out["grade"] = pd.arrays.IntegerArray(np.where(na_out, 0, grade_out), na_out)
+    out["grade_term"] = terms.column(term_id, out.index)
+    out["grade_note"] = notes.column(combo, out.index)
     out["graded_value"] = graded_value
     return out
 
