@@ -1,0 +1,215 @@
+"""CLI: `python -m lenadash import|demo|assess`, exit codes, messages, and docs/cli.md coverage."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lenadash import cli, store
+
+REPO = Path(__file__).resolve().parents[1]
+AS_OF = "2026-11-20"
+
+
+@pytest.fixture(autouse=True)
+def private_data_dir(tmp_path, monkeypatch):
+    """Every CLI test gets its own data folder, so defaults never touch a real database."""
+    monkeypatch.setenv("LENADASH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("LENADASH_DATABASE_URL", raising=False)
+    monkeypatch.delenv("LENADASH_DEMO_DATABASE_URL", raising=False)
+    return tmp_path / "data"
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = cli.build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+# --- documentation and usage -----------------------------------------------------------------------
+
+
+def test_every_command_and_option_is_documented():
+    doc = (REPO / "docs" / "cli.md").read_text(encoding="utf-8")
+    missing = []
+    for name, sub in _subcommands().items():
+        if f"`{name}" not in doc:
+            missing.append(name)
+        for action in sub._actions:
+            for option in action.option_strings:
+                if option not in ("-h", "--help") and f"`{option}" not in doc:
+                    missing.append(f"{name} {option}")
+    assert missing == [], f"document these in docs/cli.md: {missing}"
+    assert set(_subcommands()) == {"import", "demo", "assess"}
+
+
+def test_python_dash_m_runs_and_a_missing_command_is_a_usage_error():
+    done = subprocess.run([sys.executable, "-m", "lenadash", "--help"], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0 and "import" in done.stdout and "assess" in done.stdout
+    done = subprocess.run([sys.executable, "-m", "lenadash"], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 2 and "COMMAND" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "fix"),
+    [
+        (["import", "no/such/file.csv"], "check the path"),
+        (["assess", "--as-of", "20.11.2026", "--db", "sqlite://"], "YYYY-MM-DD"),
+        (["assess", "--as-of", AS_OF, "--labs", "x.csv"], "--patients FILE"),
+        (["assess", "--as-of", AS_OF, "--db", "sqlite://", "--patients", "p.csv", "--labs", "l.csv"], "not both"),
+        (["import", "--db", "nosuchdb://x", str(REPO / "sample_data" / "patients.csv")], "postgresql+psycopg://"),
+        (["assess", "--as-of", AS_OF, "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none"], "check that the server runs"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line_naming_the_fix(capsys, argv, fix):
+    code, out, err = run(capsys, *argv)
+    assert code == 2, (out, err)
+    assert fix in err and err.count("\n") == 1 and err.startswith("lenadash: error: ")
+
+
+def test_a_file_that_is_not_an_export_is_a_usage_error(capsys, tmp_path):
+    odd = tmp_path / "shopping.csv"
+    odd.write_text("item,price\nbread,2\n")
+    code, _, err = run(capsys, "import", "--db", f"sqlite:///{tmp_path / 'c.sqlite'}", str(odd))
+    assert code == 2 and "shopping.csv" in err and err.count("\n") == 1
+
+
+def test_argparse_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["assess", "--format", "xml", "--as-of", AS_OF])
+    assert exc.value.code == 2
+
+
+# --- import ----------------------------------------------------------------------------------------
+
+
+def test_import_takes_patients_first_whatever_the_order(capsys, tmp_path, sample_dir):
+    url = f"sqlite:///{tmp_path / 'clinic.sqlite'}"
+    files = [sample_dir / "epic_long_us.csv", sample_dir / "events.csv", sample_dir / "patients.csv"]
+    code, out, _ = run(capsys, "import", "--db", url, "--json", *map(str, files))
+    assert code == 0
+    summaries = json.loads(out)
+    assert [s["kind"] for s in summaries] == ["patients", "events", "labs"]
+    assert all(not s["already_imported"] for s in summaries)
+    labs = summaries[2]
+    assert labs["rows_imported"] > 100 and labs["patients_created"] == 0  # every MRN was registered first
+    assert summaries[0]["rows_imported"] > 0 and summaries[1]["rows_imported"] > 0
+
+    code, out, _ = run(capsys, "import", "--db", url, *map(str, files))
+    assert code == 0 and out.count("already imported") == 3
+
+    engine = store.make_engine(url)
+    try:
+        with store.open_session(engine) as session:
+            assert len(store.list_uploads(session=session)) == 3
+            assert store.load_labs(session=session)["mrn"].nunique() > 1
+    finally:
+        engine.dispose()
+
+
+def test_import_lists_rejected_rows_with_line_reason_and_hint(capsys, tmp_path, sample_dir):
+    url = f"sqlite:///{tmp_path / 'clinic.sqlite'}"
+    code, out, _ = run(capsys, "import", "--db", url, str(sample_dir / "bad_rows.csv"))
+    assert code == 0
+    head, *rejects = out.strip().splitlines()
+    assert head.startswith("bad_rows.csv (labs):") and "rejected" in head
+    assert rejects and all(line.startswith("  rejected line ") for line in rejects)
+    assert all(" - " in line for line in rejects), "every reject carries a hint"
+
+    code, out, _ = run(capsys, "import", "--db", url, "--json", str(sample_dir / "bad_rows.csv"))
+    (summary,) = json.loads(out)
+    assert summary["already_imported"] and summary["rows_rejected"] == len(rejects)
+    assert {"line", "column", "value", "reason", "hint"} <= set(summary["rejects"][0])
+
+
+def test_import_uses_the_clinic_database_by_default(capsys, private_data_dir, sample_dir):
+    code, _, _ = run(capsys, "import", str(sample_dir / "patients.csv"))
+    assert code == 0
+    assert (private_data_dir / "lenadash.sqlite").exists()
+    assert not (private_data_dir / "demo.sqlite").exists()
+
+
+# --- demo --------------------------------------------------------------------------------------------
+
+
+def test_demo_loads_every_sample_file_idempotently_and_reset_recreates(capsys, private_data_dir, sample_dir):
+    code, out, _ = run(capsys, "demo", "--json")
+    assert code == 0
+    first = json.loads(out)
+    assert len(first) == len(store.sample_files(sample_dir)) and first[0]["kind"] == "patients"
+    assert (private_data_dir / "demo.sqlite").exists() and not (private_data_dir / "lenadash.sqlite").exists()
+
+    code, out, _ = run(capsys, "demo", "--json")
+    assert all(s["already_imported"] for s in json.loads(out))
+
+    demo_url = f"sqlite:///{private_data_dir / 'demo.sqlite'}"
+    engine = store.make_engine(demo_url)
+    try:
+        with store.open_session(engine) as session:
+            labs_before = len(store.load_labs(session=session))
+            assert len(store.list_uploads(session=session)) == len(first)
+    finally:
+        engine.dispose()
+
+    code, out, _ = run(capsys, "demo", "--reset")
+    assert code == 0 and "already imported" not in out and "demo database:" in out
+    engine = store.make_engine(demo_url)
+    try:
+        with store.open_session(engine) as session:
+            assert len(store.list_uploads(session=session)) == len(first)
+            assert len(store.load_labs(session=session)) == labs_before
+    finally:
+        engine.dispose()
+
+
+# --- assess ------------------------------------------------------------------------------------------
+
+
+def _sample_args(sample_dir: Path) -> list[str]:
+    labs = [p for p in store.sample_files(sample_dir) if p.name not in ("patients.csv", "events.csv")]
+    args = ["--patients", str(sample_dir / "patients.csv"), "--events", str(sample_dir / "events.csv")]
+    for path in labs:
+        args += ["--labs", str(path)]
+    return args
+
+
+def test_assess_files_as_json_with_an_import_report(capsys, sample_dir):
+    code, out, _ = run(capsys, "assess", *_sample_args(sample_dir), "--as-of", AS_OF, "--format", "json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["as_of"] == AS_OF and result["patients"]
+    report = result["import_report"]
+    assert report["rows_read"] > 0 and report["rows_rejected"] == len(report["rejects"]) > 0
+    assert {r["file"] for r in report["rejects"]} >= {"bad_rows.csv"}
+    assert all(set(r) == {"file", "line", "reason"} for r in report["rejects"])
+
+
+def test_assess_csv_is_one_row_per_draw(capsys, sample_dir):
+    code, out, _ = run(capsys, "assess", *_sample_args(sample_dir), "--as-of", AS_OF, "--format", "csv")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert rows and "mrn" in rows[0]
+
+
+def test_assess_over_a_database_agrees_with_assess_over_the_files(capsys, tmp_path, sample_dir):
+    url = f"sqlite:///{tmp_path / 'clinic.sqlite'}"
+    assert run(capsys, "import", "--db", url, *map(str, store.sample_files(sample_dir)))[0] == 0
+    code, from_db, _ = run(capsys, "assess", "--db", url, "--as-of", AS_OF)
+    assert code == 0
+    code, from_files, _ = run(capsys, "assess", *_sample_args(sample_dir), "--as-of", AS_OF)
+    db_result, file_result = json.loads(from_db), json.loads(from_files)
+    assert db_result["patients"] == file_result["patients"]
+    assert db_result["import_report"]["rows_rejected"] == file_result["import_report"]["rows_rejected"]
