@@ -27,7 +27,7 @@ _LLN, _ULN, _BASELINE = 1, 2, 4
 _REF_BITS = {"LLN": _LLN, "ULN": _ULN, "BASELINE": _BASELINE}
 _BOUND = re.compile(r"^\s*(?:(?P<k>\d+(?:\.\d+)?)\s*\*\s*)?(?P<ref>LLN|ULN|BASELINE)\s*$|^\s*(?P<num>\d+(?:\.\d+)?)\s*$")
 _WHEN = ("", "baseline", "baseline_normal", "baseline_abnormal")
-_TRUE = {"true": True, "false": False, "": False}
+_TRUE = {"true": True, "false": False}
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def _parse_bound(text: str, closed: str, where: str) -> Bound | None:
             "or a multiple of one (3.0*ULN)"
         )
     if closed.strip().lower() not in _TRUE:
-        raise ValueError(f"{where}: inclusive flag {closed!r} must be true or false")
+        raise ValueError(f"{where}: inclusive flag {closed!r} beside bound {text!r} must be true or false")
     is_closed = _TRUE[closed.strip().lower()]
     if m.group("num") is not None:
         return Bound(float(m.group("num")), None, is_closed)

@@ -525,3 +525,11 @@ def test_every_rule_row_is_documented():
         assert band.analyte in doc, f"{band.analyte} missing from docs/grading.md"
         for word in filter(None, band.term.split(" / ")):
             assert word.split()[0] in doc, f"term {band.term!r} missing from docs/grading.md"
+
+
+def test_band_without_inclusive_flag_is_rejected(tmp_path):
+    bad = tmp_path / "bands.csv"
+    header = "analyte,direction,grade,term,lower,lower_closed,upper,upper_closed,when,clinical_note,criteria_text,source\n"
+    bad.write_text(header + "anc,low,1,X,1.5,,LLN,false,,,x,CTCAE v5.0\n")
+    with pytest.raises(ValueError, match="true or false"):
+        load_bands(bad)
