@@ -939,7 +939,7 @@ def _normalise(rows: dict[str, _Coded], lines: np.ndarray, cn: dict[str, str], p
     assumed = c_assumed[ucodes] if n else np.zeros(0, bool)
     canon = lambda mask: c_canon[ucodes[mask]]  # noqa: E731
     value_raw = value_c.take(pv["value"].to_numpy(dtype="float64"))
-    value = value_raw * factor
+    value = np.round(value_raw * factor, 9)  # drop float noise from the factor (88.4 * (1/88.4))
 
     unit_pct = (raw_unit_u == "%")[ucodes] & known & ~bad if n else np.zeros(0, bool)
     if unit_pct.any():
@@ -1031,8 +1031,8 @@ def _normalise(rows: dict[str, _Coded], lines: np.ndarray, cn: dict[str, str], p
         "raw_unit": unit_c.column(keep),
         "raw_name": pd.Series(pd.array(label_u, dtype="str").take(kept_pairs), dtype="str"),
         "loinc": pd.Series(loinc_u.take(kept_pairs), dtype="str"),
-        "ref_low": (ref_low * factor)[keep],
-        "ref_high": (ref_high * factor)[keep],
+        "ref_low": np.round(ref_low * factor, 9)[keep],
+        "ref_high": np.round(ref_high * factor, 9)[keep],
         "flag": flag.astype("str"),
         "status": status_c.column(keep, blank_as_na=True),
         "line": lines[keep].astype("int64"),
