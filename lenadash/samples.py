@@ -119,8 +119,8 @@ PATIENTS: tuple[SamplePatient, ...] = (
         None, False, None, False, "europe", "europe",
         {"anc": 1.8, "plt": 128, "hgb": 9.6, "creatinine": 1.2}, {"anc": 0.25, "plt": 0.3},
         "del(5q) MDS renally reduced start: CrCl about 33 mL/min (creatinine 1.2 mg/dL, 78 y, 55 kg) -> "
-        "5 mg; in week 14 platelets 44 with a platelet transfusion -> hold (at 5 mg), 62 two weeks later "
-        "-> resume 2.5 mg; marrow biopsies on time",
+        "5 mg; in week 14 platelets 44 with a platelet transfusion -> hold (at 5 mg), 41 a week later "
+        "(>= 30) -> resume 2.5 mg, 62 the week after; marrow biopsies on time",
     ),
     SamplePatient(
         "LD0010", "Jordan Mock", "M", _D(1959, 2, 14), 90.0, "MCL", _D(2026, 2, 9), 25, "21/28",

@@ -203,3 +203,67 @@ def test_patients_and_events_save_into_sqlite(session, files):
     events = store.load_events(session=session)
     assert len(events) == 49
     assert events[events.event == "dose_change"].is_hold.sum() == 1
+
+
+# --- the clinic through the engine ---------------------------------------------------------------
+
+# What each scenario is built to show (sample_data/README.md), as (date, action, dose) of every
+# hold and resume, the status and dose on TODAY. Dates follow from the start dates: LD0001's
+# C2D15 is 2026-03-09 + 42 days = 2026-04-20, and so on.
+DESIGNED = {
+    "LD0001": ("on_treatment", 20.0, [("2026-04-20", "hold", None), ("2026-05-04", "resume", 25.0),
+                                      ("2026-08-13", "hold", None), ("2026-08-27", "resume", 20.0)]),
+    "LD0002": ("on_treatment", 10.0, []),
+    "LD0003": ("on_treatment", 20.0, [("2026-05-04", "hold", None), ("2026-05-18", "resume", 20.0)]),
+    "LD0004": ("on_treatment", 5.0, [("2026-02-23", "hold", None), ("2026-03-09", "resume", 5.0)]),
+    "LD0005": ("on_treatment", 5.0, []),
+    "LD0006": ("on_treatment", 10.0, []),
+    "LD0007": ("on_treatment", 5.0, [("2026-05-25", "hold", None), ("2026-06-08", "resume", 5.0)]),
+    "LD0008": ("on_treatment", 5.0, [("2026-04-27", "hold", None), ("2026-05-11", "resume", 5.0)]),
+    "LD0009": ("on_treatment", 2.5, [("2026-07-13", "hold", None), ("2026-07-20", "resume", 2.5)]),
+    "LD0010": ("on_treatment", 20.0, [("2026-04-20", "hold", None), ("2026-05-04", "resume", 20.0)]),
+    "LD0011": ("on_treatment", 20.0, [("2026-04-20", "hold", None), ("2026-05-04", "resume", 20.0)]),
+    "LD0012": ("on_treatment", 20.0, []),
+    "LD0013": ("on_treatment", 20.0, []),
+    "LD0014": ("held", None, [("2026-11-09", "hold", None)]),
+    "LD0015": ("on_treatment", 10.0, []),
+    "LD0016": ("held", None, [("2026-11-02", "hold", None)]),
+}
+
+
+@pytest.fixture(scope="module")
+def assessed(files) -> dict[str, dict]:
+    from lenadash import assess
+
+    labs = pd.concat([ingest.read_labs(files[n], file_name=n).results
+                      for n in ("epic_long_us.csv", "europe_wide_si.csv", "loinc_long.csv")], ignore_index=True)
+    patients = ingest.read_patients(files["patients.csv"], file_name="patients.csv").rows
+    events = ingest.read_events(files["events.csv"], file_name="events.csv").rows
+    result = assess.assess(patients, labs, events, as_of=samples.TODAY)
+    return {p["mrn"]: p for p in result["patients"]}
+
+
+@pytest.mark.parametrize("mrn", list(DESIGNED))
+def test_sample_clinic_is_assessed_as_designed(assessed, mrn):
+    status, dose, actions = DESIGNED[mrn]
+    entry = assessed[mrn]
+    got = [(d["date"], d["action"], d["dose_mg"]) for d in entry["draws"] if d["action"] in ("hold", "resume")]
+    assert got == actions
+    assert (entry["status"], entry["current_dose_mg"]) == (status, dose)
+
+
+def test_sample_clinic_alerts_and_schedules(assessed):
+    def alerts(mrn: str) -> str:
+        return " | ".join(assessed[mrn]["alerts"]).lower()
+
+    assert "thromboprophylaxis" in alerts("LD0003")
+    assert not any("thromboprophylaxis" in alerts(m) for m in DESIGNED if m != "LD0003")
+    assert "biopsy" in alerts("LD0008") and "overdue" in alerts("LD0008")
+    assert assessed["LD0008"]["next_marrow_biopsy"] < samples.TODAY.isoformat()
+    assert all(assessed[m]["next_marrow_biopsy"] > samples.TODAY.isoformat() for m in ("LD0007", "LD0009"))
+    assert "12" in alerts("LD0012") and "cycle" in alerts("LD0012")
+    renal = {m: assessed[m]["renal_starting_dose_mg"] for m in ("LD0002", "LD0005", "LD0009", "LD0015")}
+    assert renal == {"LD0002": 10.0, "LD0005": 5.0, "LD0009": 5.0, "LD0015": 10.0}
+    assert {m for m in DESIGNED if assessed[m]["next_pregnancy_test"]} == {"LD0006", "LD0013"}
+    assert not any(assessed[m]["pregnancy_test_overdue"] for m in DESIGNED)
+    assert not any(assessed[m]["labs_overdue"] for m in DESIGNED)
