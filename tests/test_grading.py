@@ -533,3 +533,21 @@ def test_band_without_inclusive_flag_is_rejected(tmp_path):
     bad.write_text(header + "anc,low,1,X,1.5,,LLN,false,,,x,CTCAE v5.0\n")
     with pytest.raises(ValueError, match="true or false"):
         load_bands(bad)
+
+
+def test_bands_tile_without_gaps_or_overlaps():
+    """Consecutive grades of one term meet at one bound, included on exactly one side (catches CSV typos)."""
+    groups: dict[tuple, list] = {}
+    for band in load_bands():
+        if band.grade is not None and band.when != "baseline":
+            groups.setdefault((band.analyte, band.direction, band.when), []).append(band)
+    assert groups
+    for key, bands in groups.items():
+        bands.sort(key=lambda b: b.grade)
+        for milder, worse in zip(bands, bands[1:]):
+            if key[1] == "low":  # worse grades lie below: the milder band's lower end meets the worse band's upper end
+                a, b = milder.lower, worse.upper
+            else:
+                a, b = milder.upper, worse.lower
+            assert (a.factor, a.ref) == (b.factor, b.ref), f"{key} grades {milder.grade}/{worse.grade} do not meet"
+            assert a.closed != b.closed, f"{key} grades {milder.grade}/{worse.grade}: the shared bound must be in exactly one band"
