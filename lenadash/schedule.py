@@ -25,6 +25,11 @@ def load_monitoring(path: str | Path = MONITORING_FILE) -> pd.DataFrame:
         raise ValueError(f"{Path(path).name}: unknown kind {unknown}; use one of {', '.join(KINDS)}")
     if (rules["source"].str.strip() == "").any():
         raise ValueError(f"{Path(path).name}: every row needs a source")
+    calendar = rules["kind"].isin(["cbc", "cbc_hold", "marrow_biopsy", "pregnancy_test"])
+    bad = rules[calendar & ~(rules["interval_days"] > 0)]
+    if len(bad):
+        lines = ", ".join(str(i + 2) for i in bad.index)
+        raise ValueError(f"{Path(path).name} line {lines}: interval_days must be a whole number of days above 0")
     return rules
 
 

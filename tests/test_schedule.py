@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lenadash.schedule import (
     course_alerts,
@@ -248,3 +250,24 @@ def test_every_monitoring_kind_and_reason_is_documented():
         assert f"`{kind}`" in doc, f"kind {kind} missing from docs/schedules.md"
     for ind in set(rules["indication"]) - {"*"}:
         assert ind in doc
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    indication=st.sampled_from(["MM", "MM_MAINT", "MDS", "MCL", "FL", "MZL"]),
+    last=st.integers(min_value=0, max_value=800),
+    held=st.booleans(),
+)
+def test_next_cbc_is_never_far_and_never_before_the_last(indication, last, held):
+    due, overdue, _ = next_cbc(indication=indication, start_date=START, cbc_dates=[d(last)], held=held, as_of=d(last))
+    gap = (due - d(last)).days
+    assert 4 <= gap <= 7 if held else 4 <= gap <= 31  # the early window is 3 days; the longest interval 28
+    assert not overdue
+
+
+def test_bad_monitoring_row_names_line(tmp_path):
+    bad = tmp_path / "monitoring.csv"
+    header = "kind,indication,condition,from_day,to_day,interval_days,window_days,count,reason,source\n"
+    bad.write_text(header + "cbc,MM,,0,,0,3,,weekly,US PI\n")
+    with pytest.raises(ValueError, match="line 2.*interval_days"):
+        load_monitoring(bad)
