@@ -221,3 +221,11 @@ def test_every_renal_row_is_documented():
     doc = (Path(__file__).parent.parent / "docs" / "grading.md").read_text(encoding="utf-8")
     for row in load_renal_rules().itertuples():
         assert row.indication in doc and row.regimen in doc, f"{row.indication} {row.band} missing from docs/grading.md"
+
+
+def test_crcl_mixes_series_and_numbers():
+    # one patient's creatinine trend: age, weight and sex are numbers, creatinine is a column
+    creat = pd.Series([1.0, 2.0], index=["a", "b"])
+    out = crcl_ml_min(age_years=60, weight_kg=72, sex="F", creatinine_mg_dl=creat)
+    assert list(out.index) == ["a", "b"]
+    assert out.tolist() == pytest.approx([68.0, 34.0])  # 80 x 0.85; 40 x 0.85
