@@ -70,12 +70,21 @@ def creatinine_umol_l_to_mg_dl(umol_l):
     return umol_l / CREATININE_UMOL_L_PER_MG_DL
 
 
-def _as_float_array(x) -> np.ndarray:
+def _column(x) -> pd.Series:
+    """A scalar or Series as a Series (None -> NA), so both take the same vectorised path."""
     if isinstance(x, pd.Series):
-        return x.to_numpy(dtype=float, na_value=np.nan)
-    if x is None:
-        return np.array([np.nan])
-    return np.atleast_1d(np.asarray(pd.to_numeric(pd.Series(np.atleast_1d(np.asarray(x, dtype=object))), errors="coerce"), dtype=float))
+        return x
+    return pd.Series(np.atleast_1d(np.asarray(np.nan if x is None else x, dtype=object)))
+
+
+def _numbers(x) -> np.ndarray:
+    return pd.to_numeric(_column(x), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _sex_factor(sex) -> np.ndarray:
+    """0.85 for F, 1.0 for M, NaN otherwise (Cockcroft-Gault's correction for women)."""
+    up = _column(sex).astype("string").str.strip().str.upper().fillna("").to_numpy(dtype=object)
+    return np.select([up == "F", up == "M"], [0.85, 1.0], np.nan)
 
 
 def crcl_ml_min(*, age_years, weight_kg, sex, creatinine_mg_dl):
@@ -86,15 +95,8 @@ def crcl_ml_min(*, age_years, weight_kg, sex, creatinine_mg_dl):
     age, weight or sex missing, sex not F/M, or creatinine missing or not above 0.
     """
     series = [x for x in (age_years, weight_kg, sex, creatinine_mg_dl) if isinstance(x, pd.Series)]
-    age = _as_float_array(age_years)
-    weight = _as_float_array(weight_kg)
-    creat = _as_float_array(creatinine_mg_dl)
-    if isinstance(sex, pd.Series):
-        sex_arr = sex.astype(object).to_numpy()
-    else:
-        sex_arr = np.atleast_1d(np.asarray(sex, dtype=object))
-    sex_up = np.array([s.strip().upper() if isinstance(s, str) else "" for s in sex_arr], dtype=object)
-    factor = np.select([sex_up == "F", sex_up == "M"], [0.85, 1.0], np.nan)
+    age, weight, creat = _numbers(age_years), _numbers(weight_kg), _numbers(creatinine_mg_dl)
+    factor = _sex_factor(sex)
     with np.errstate(divide="ignore", invalid="ignore"):
         crcl = (140.0 - age) * weight / (72.0 * creat) * factor
     crcl = np.where(creat > 0, crcl, np.nan)
