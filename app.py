@@ -4,10 +4,12 @@ import streamlit as st
 
 from lenadash import ui
 
-st.set_page_config(page_title="lenadash", page_icon=":material/monitor_heart:", layout="wide")
+visit_mode = st.query_params.get("visit") == "1"
+st.set_page_config(page_title="lenadash", page_icon=":material/monitor_heart:", layout="wide",
+                   initial_sidebar_state="collapsed" if visit_mode else "auto")
 ui.page_style()
 
-if st.query_params.get("visit") == "1":
+if visit_mode:
     # Screen-sharing mode: one patient, no navigation to anyone else (sidebar nav hidden).
     visit = st.Page(ui.PAGES["visit"], title="Visit", url_path="visit", default=True)
     back = st.Page(ui.PAGES["patient"], title="Patient", url_path="patient", visibility="hidden")

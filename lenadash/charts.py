@@ -122,7 +122,7 @@ def patient_timeline(
     heights = [DOSE_ROW_HEIGHT] + [p.height for p in shown]
     fig = make_subplots(
         rows=len(heights), cols=1, shared_xaxes=True, vertical_spacing=0.018,
-        row_heights=heights, subplot_titles=["Dose mg / actions / events"] + [p.title for p in shown],
+        row_heights=heights, subplot_titles=[""] + [p.title for p in shown],
         specs=[[{"secondary_y": False}]] + [[{"secondary_y": bool(p.right)}] for p in shown],
     )
     by_analyte = {a: g for a, g in results.groupby("analyte", sort=False)}
@@ -155,7 +155,7 @@ def patient_timeline(
                 x=grp["date"], y=[dmax * 1.25] * len(grp), mode="markers", name=label,
                 marker=dict(symbol=symbol, size=14, color=colour, line=dict(width=2, color=colour)),
                 text=text, hovertemplate="%{x|%d %b %Y}<br>%{text}<extra></extra>", showlegend=True), row=1, col=1)
-    fig.update_yaxes(range=[-1, dmax * 1.45], row=1, col=1, title_text="mg")
+    fig.update_yaxes(range=[-1, dmax * 1.45], row=1, col=1, title_text="dose mg", nticks=4)
 
     # Lab rows.
     for i, panel in enumerate(shown, start=2):
@@ -173,7 +173,8 @@ def patient_timeline(
                 fig.add_trace(_analyte_trace(by_analyte[analyte], analyte, secondary=True),
                               row=i, col=1, secondary_y=True)
         if panel.right:
-            fig.update_yaxes(title_text=panel.right_title, row=i, col=1, secondary_y=True, showgrid=False)
+            fig.update_yaxes(title_text=panel.right_title, row=i, col=1, secondary_y=True, showgrid=False,
+                             tickmode="auto", nticks=4, tickformat="~g")
 
     # Label thresholds of this course as horizontal lines on their analyte's row.
     row_of = {a: (i, a in p.right) for i, p in enumerate(shown, start=2) for a in p.left + p.right}
@@ -213,8 +214,8 @@ def patient_timeline(
         plot_bgcolor="white", legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0.3, font=dict(size=13)),
         hoverlabel=dict(font_size=15),
     )
-    fig.update_yaxes(gridcolor="#eeeeee", zeroline=False)
-    for ann in fig.layout.annotations[: len(heights)]:
+    fig.update_yaxes(gridcolor="#eeeeee", zeroline=False, tickformat="~g")
+    for ann in fig.layout.annotations[: len(heights) - 1]:
         ann.update(font=dict(size=14), x=0, xanchor="left")
     return fig
 

@@ -231,22 +231,6 @@ def thresholds_for(patient: dict, person: dict) -> pd.DataFrame | None:
     return merged
 
 
-def crcl_series(mrn: str, labs: pd.DataFrame, person: dict) -> pd.DataFrame | None:
-    """Cockcroft-Gault CrCl per creatinine draw via lenadash.renal; None when it cannot be computed."""
-    try:
-        from lenadash import renal
-    except ImportError:
-        return None
-    fn = getattr(renal, "crcl_series", None) or getattr(renal, "crcl_for_labs", None)
-    if fn is None:
-        return None
-    try:
-        out = fn(labs, person)
-    except Exception:  # missing weight/sex/birth date: the chart simply omits CrCl
-        return None
-    return out if isinstance(out, pd.DataFrame) and {"date", "crcl_ml_min"} <= set(out.columns) else None
-
-
 # --- shared widgets --------------------------------------------------------------------------
 
 CSS = """
@@ -264,6 +248,17 @@ CSS = """
   .ld-src {font-size:1rem !important; opacity:.85}
 </style>
 """
+
+
+def ensure_router() -> None:
+    """Pages run only through app.py's st.navigation router. A fresh server with a pages/ folder runs
+    the first deep link (e.g. /visit) as a legacy page, bypassing app.py and its privacy settings;
+    mark navigation as in use and rerun so app.py routes it."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
 
 
 def page_style() -> None:
@@ -323,7 +318,7 @@ def upcoming_card(upcoming: pd.DataFrame) -> None:
     """Upcoming dates (views.upcoming): next CBC, marrow biopsies with week labels, pregnancy test."""
     rows = "".join(
         f"<li><b>{_esc(r.what)}</b>: {r.due:%a %d %b %Y}"
-        + (" - <b>OVERDUE</b>" if r.overdue else f" (in {r.in_days} days)") + "</li>"
+        + (" - <b>OVERDUE</b>" if r.overdue else f" ({views.in_days_text(r.in_days)})") + "</li>"
         for r in upcoming.itertuples(index=False)
     ) or "<li>Nothing scheduled.</li>"
     st.html(f'<div class="ld-card ld-none"><h2>Upcoming</h2><ul>{rows}</ul></div>')
@@ -332,7 +327,7 @@ def upcoming_card(upcoming: pd.DataFrame) -> None:
 def flowsheet_table(values: pd.DataFrame, grades: pd.DataFrame):
     """Styler for st.dataframe: values formatted, cells coloured by CTCAE grade."""
     fills = grades.map(lambda g: f"background-color: {views.GRADE_FILLS.get(g if g is None else int(g), '#fff')}")
-    return values.style.format(lambda v: "" if pd.isna(v) else f"{v:g}").apply(lambda _: fills, axis=None)
+    return values.style.format("{:g}", na_rep="").apply(lambda _: fills, axis=None)
 
 
 def grade_legend() -> None:

@@ -520,6 +520,13 @@ def upcoming(patient: dict, *, as_of: dt.date) -> pd.DataFrame:
     return df.sort_values("due", key=lambda s: pd.to_datetime(s)).reset_index(drop=True)
 
 
+def in_days_text(days: int | None) -> str:
+    """'today', 'tomorrow', 'in 5 days'; '' when unknown."""
+    if days is None:
+        return ""
+    return {0: "today", 1: "tomorrow"}.get(days, f"in {days} days")
+
+
 def visit_identity(name: str | None, birth_date: Any, sex: str | None, *, as_of: dt.date) -> dict:
     """Initials and age in whole years for the visit view (no name, no MRN, no birth date);
     None age when the birth date is unknown."""
@@ -580,3 +587,25 @@ def worklist_display(df: pd.DataFrame) -> pd.DataFrame:
         "Pregnancy test": df["next_pregnancy_test"],
     })
     return out.astype({c: object for c in ("Last draw", "Next CBC", "Marrow biopsy", "Pregnancy test")})
+
+
+def crcl_series(labs: pd.DataFrame, person: dict) -> pd.DataFrame | None:
+    """Cockcroft-Gault CrCl (renal.crcl_ml_min, DOMAIN.md section 3) at each creatinine draw:
+    (date, crcl_ml_min). None when age, weight or sex is unknown, or there is no creatinine."""
+    from lenadash import renal
+
+    if labs is None or labs.empty or not person.get("birth_date") or not person.get("sex"):
+        return None
+    weight = person.get("weight_kg")
+    if weight is None or pd.isna(weight):
+        return None
+    cr = labs[labs["analyte"] == "creatinine"]
+    if cr.empty:
+        return None
+    dates = pd.to_datetime(cr["collected_at"]).dt.normalize()
+    ages = renal.age_years_series(pd.Series([person["birth_date"]] * len(cr), index=cr.index), dates.dt.date)
+    crcl = renal.crcl_ml_min(age_years=ages, weight_kg=pd.Series(float(weight), index=cr.index),
+                             sex=pd.Series(person["sex"], index=cr.index), creatinine_mg_dl=cr["value"])
+    out = pd.DataFrame({"date": dates.to_numpy(), "crcl_ml_min": pd.Series(crcl, index=cr.index).to_numpy(dtype="float64")})
+    out = out.dropna()
+    return out if len(out) else None

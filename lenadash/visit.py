@@ -77,7 +77,7 @@ def visit_summary_html(
     source = f'<p class="src">Source: {_e(card["source"])}</p>' if card.get("source") else ""
     dates = "".join(
         f"<li><b>{_e(r.what)}</b>: {r.due:%a %d %b %Y}"
-        + (' <span class="overdue">OVERDUE</span>' if r.overdue else f" (in {r.in_days} days)") + "</li>"
+        + (' <span class="overdue">OVERDUE</span>' if r.overdue else f" ({views.in_days_text(r.in_days)})") + "</li>"
         for r in upcoming.itertuples(index=False)
     ) or "<li>None scheduled.</li>"
     figs = "".join(f'<div class="figure"><h2>{_e(t)}</h2>{frag}</div>' for t, frag in figures)

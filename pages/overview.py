@@ -4,6 +4,7 @@ import streamlit as st
 
 from lenadash import ui, views
 
+ui.ensure_router()
 ui.sample_banner()
 clinic = ui.clinic()
 st.title("Clinic overview")
@@ -35,10 +36,10 @@ event = st.dataframe(
     on_select="rerun", selection_mode="single-row", key="worklist",
     column_config={
         "Flags": st.column_config.TextColumn(width="medium"),
-        "Last draw": st.column_config.DateColumn(format="DD MMM YYYY"),
-        "Next CBC": st.column_config.DateColumn(format="DD MMM YYYY"),
-        "Marrow biopsy": st.column_config.DateColumn(format="DD MMM YYYY"),
-        "Pregnancy test": st.column_config.DateColumn(format="DD MMM YYYY"),
+        "Last draw": st.column_config.DateColumn(format="DD MMM YY"),
+        "Next CBC": st.column_config.DateColumn(format="DD MMM YY"),
+        "Marrow biopsy": st.column_config.DateColumn(format="DD MMM YY"),
+        "Pregnancy test": st.column_config.DateColumn(format="DD MMM YY"),
     },
 )
 rows = event.selection.rows if event is not None and hasattr(event, "selection") else []

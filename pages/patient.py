@@ -5,6 +5,7 @@ import streamlit as st
 
 from lenadash import charts, ui, views
 
+ui.ensure_router()
 ui.sample_banner()
 clinic = ui.clinic()
 if clinic.empty:
@@ -42,8 +43,10 @@ with right:
     m1, m2, m3 = st.columns(3)
     m1.metric("Dose now", "held" if patient.get("status") == "held" else
               (f"{patient['current_dose_mg']:g} mg" if patient.get("current_dose_mg") else "-"))
-    m2.metric("ANC", views._with_grade(row["anc"], row["anc_grade"]) or "-")
-    m3.metric("Platelets", views._with_grade(row["plt"], row["plt_grade"]) or "-")
+    for col, key, label in ((m2, "anc", "ANC"), (m3, "plt", "Platelets")):
+        grade = row[f"{key}_grade"]
+        col.metric(label + (f" (G{grade})" if pd.notna(grade) and grade else ""),
+                   "-" if pd.isna(row[key]) else f"{row[key]:g}")
     if st.button("Visit view (screen share)", key="to_visit", icon=":material/co_present:", width="stretch"):
         st.switch_page(ui.PAGES["visit"], query_params={"visit": "1"})
     if st.button("Record an event or edit the course", key="to_setup", width="stretch"):
@@ -63,7 +66,7 @@ if fig_key not in figs:
     thresholds = ui.thresholds_for(patient, person)
     figs[fig_key] = {
         "timeline": charts.patient_timeline(patient, results, as_of=clinic.as_of, thresholds=thresholds,
-                                            events=events, crcl=ui.crcl_series(mrn, labs, person), window=window),
+                                            events=events, crcl=views.crcl_series(labs, person), window=window),
         "thresholds": thresholds,
     }
 built = figs[fig_key]

@@ -6,6 +6,7 @@ import streamlit as st
 
 from lenadash import models, store, ui, views
 
+ui.ensure_router()
 ui.sample_banner()
 st.title("Setup")
 clinic = ui.clinic()

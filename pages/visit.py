@@ -5,6 +5,7 @@ import streamlit as st
 
 from lenadash import charts, ui, views, visit
 
+ui.ensure_router()
 ui.sample_banner()
 clinic = ui.clinic()
 mrn = st.session_state.get(ui.PATIENT)
@@ -45,7 +46,7 @@ events = clinic.events[clinic.events["mrn"] == mrn] if len(clinic.events) else N
 thresholds = ui.thresholds_for(patient, person)
 timeline = charts.without_event_details(charts.patient_timeline(
     patient, results, as_of=clinic.as_of, thresholds=thresholds, events=events,
-    crcl=ui.crcl_series(mrn, labs, person), window=window))
+    crcl=views.crcl_series(labs, person), window=window))
 st.plotly_chart(timeline, key="visit_timeline", config={"displaylogo": False, "displayModeBar": False})
 
 since = window[0] if preset != "All" else None
@@ -62,5 +63,6 @@ html = visit.visit_summary_html(
              ("ANC by day of cycle", charts.figure_html(anc_overlay, include_plotlyjs=False)),
              ("Platelets by day of cycle", charts.figure_html(plt_overlay, include_plotlyjs=False))],
 )
+st.session_state["lenadash_visit_html"] = html  # this session only; AppTest checks it for identifiers
 st.download_button("Download visit summary (HTML)", html, file_name=f"visit-{ident['initials'].replace('.', '')}-{clinic.as_of}.html",
                    mime="text/html", type="primary", key="visit_download", icon=":material/download:")

@@ -4,6 +4,7 @@ import streamlit as st
 
 from lenadash import ui
 
+ui.ensure_router()
 ui.sample_banner()
 st.title("lenadash")
 st.markdown(

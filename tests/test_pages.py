@@ -1,0 +1,266 @@
+"""AppTest runs of every dashboard page on a seeded temporary database (real ingest + store path)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lenadash import views
+
+REPO = Path(__file__).resolve().parents[1]
+APP = str(REPO / "app.py")
+TIMEOUT = 120
+
+
+@pytest.fixture(scope="module")
+def seeded_dir(tmp_path_factory) -> Path:
+    """A data folder whose clinic database holds the sample clinic, imported file by file through
+    ingest.detect_kind/read_* and store.save_* (store.import_paths)."""
+    from lenadash import store
+
+    folder = tmp_path_factory.mktemp("clinic")
+    engine = store.make_engine(f"sqlite:///{folder / 'lenadash.sqlite'}")
+    with store.open_session(engine) as s:
+        summaries = store.import_paths(session=s, paths=store.sample_files())
+    engine.dispose()
+    assert sum(x.rows_imported for x in summaries) > 1000
+    return folder
+
+
+@pytest.fixture
+def clinic_env(seeded_dir, monkeypatch, tmp_path):
+    monkeypatch.setenv("LENADASH_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("LENADASH_DATABASE_URL", f"sqlite:///{seeded_dir / 'lenadash.sqlite'}")
+    monkeypatch.setenv("LENADASH_DEMO_DATABASE_URL", f"sqlite:///{tmp_path / 'demo.sqlite'}")
+    return seeded_dir
+
+
+@pytest.fixture
+def empty_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("LENADASH_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("LENADASH_DATABASE_URL", raising=False)
+    monkeypatch.delenv("LENADASH_DEMO_DATABASE_URL", raising=False)
+    return tmp_path
+
+
+def _sample_patients() -> pd.DataFrame:
+    from lenadash import samples
+
+    return pd.DataFrame([{"mrn": p.mrn, "name": p.name} for p in samples.PATIENTS])
+
+
+def _app(**state) -> AppTest:
+    from lenadash import samples
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["lenadash_as_of"] = samples.TODAY
+    for key, value in state.items():
+        at.session_state[key] = value
+    return at
+
+
+def _texts(at: AppTest) -> str:
+    """Every piece of text the page rendered (markdown, html, titles, tables, metrics, widgets)."""
+    parts = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "text", "info", "success", "warning",
+                 "error", "metric"):
+        for el in getattr(at, kind):
+            parts.append(str(el.value) + " " + str(getattr(el, "label", "")))
+    for el in at.get("html"):
+        parts.append(el.proto.body)
+    for el in at.dataframe:
+        parts.append(el.value.to_csv())
+    for kind in ("selectbox", "multiselect", "button", "text_input", "radio"):
+        for el in getattr(at, kind):
+            parts.append(str(el.label) + " " + str(getattr(el, "options", "")) + " " + str(getattr(el, "value", "")))
+    return "\n".join(parts)
+
+
+def _no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+# --- first run ---------------------------------------------------------------------------------
+
+
+def test_first_run_offers_sample_clinic_and_upload(empty_env):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    _no_exception(at)
+    labels = [b.label for b in at.button]
+    assert "Explore the sample clinic" in labels and "Upload your exports" in labels
+
+
+def test_explore_sample_clinic_opens_charts_in_one_click(empty_env):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.button(key="explore_demo").click().run()
+    _no_exception(at)
+    assert at.session_state["lenadash_demo"] is True
+    from lenadash import store
+
+    assert (empty_env / "demo.sqlite").exists()
+    engine = store.make_engine(f"sqlite:///{empty_env / 'lenadash.sqlite'}")
+    with store.open_session(engine) as s:
+        assert store.load_patients(session=s, include_without_course=True).empty, "demo data leaked into the clinic"
+    engine.dispose()
+    assert "SAMPLE CLINIC - synthetic data" in _texts(at)
+    assert len(at.get("plotly_chart")) >= 1, "the first click should land on a patient's charts"
+    assert at.session_state["patient_mrn"] in set(_sample_patients()["mrn"])
+
+
+# --- overview ----------------------------------------------------------------------------------
+
+
+def test_overview_worklist_is_ordered_by_urgency(clinic_env):
+    at = _app()
+    at.switch_page("pages/overview.py").run()
+    _no_exception(at)
+    assert at.title[0].value == "Clinic overview"
+    table = at.dataframe[0].value
+    assert len(table) == len(_sample_patients())
+    rank = {views.FLAG_LABELS[r.key]: i for i, r in enumerate(views.FLAG_RULES)}
+    urgency = [min((rank[f] for f in flags.split(", ") if f), default=len(rank)) for flags in table["Flags"]]
+    assert urgency == sorted(urgency), list(zip(table["MRN"], table["Flags"]))
+    assert urgency[0] < urgency[-1], "the sample clinic has both urgent and quiet patients"
+    # names come from the patients file
+    assert set(table["Name"]) <= set(_sample_patients()["name"])
+
+
+def test_overview_filters_by_indication(clinic_env):
+    at = _app()
+    at.switch_page("pages/overview.py").run()
+    at.multiselect(key="filter_indication").select("MDS").run()
+    _no_exception(at)
+    table = at.dataframe[0].value
+    assert len(table) >= 1 and set(table["Indication"]) == {"MDS"}
+
+
+def test_overview_open_button_goes_to_patient(clinic_env):
+    at = _app()
+    at.switch_page("pages/overview.py").run()
+    first = at.dataframe[0].value["MRN"].iloc[0]
+    at.button(key="open_patient").click().run()
+    _no_exception(at)
+    assert at.session_state["patient_mrn"] == first
+    assert len(at.get("plotly_chart")) >= 1
+
+
+# --- patient -----------------------------------------------------------------------------------
+
+
+def test_patient_page_shows_card_charts_and_flowsheet(clinic_env):
+    at = _app(patient_mrn="LD0001")
+    at.switch_page("pages/patient.py").run()
+    _no_exception(at)
+    assert at.title[0].value == "Alex Example"
+    text = _texts(at)
+    assert "Upcoming" in text and "Next CBC" in text
+    assert re.search(r"ld-card ld-(hold|review|ok)", text)
+    assert len(at.get("plotly_chart")) == 2  # timeline + cycle overlay
+    flowsheet = at.dataframe[0].value
+    assert any(str(i).startswith("ANC") for i in flowsheet.index)
+
+
+@pytest.mark.parametrize("preset", views.WINDOW_PRESETS)
+def test_patient_time_windows(clinic_env, preset):
+    at = _app(patient_mrn="LD0001")
+    at.switch_page("pages/patient.py").run()
+    at.session_state["window"] = preset
+    at.run()
+    _no_exception(at)
+    assert len(at.get("plotly_chart")) == 2
+
+
+# --- upload ------------------------------------------------------------------------------------
+
+
+def test_upload_shows_recognition_and_rejects_then_commits(empty_env):
+    from lenadash import store
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("pages/upload.py").run()
+    _no_exception(at)
+    files = [(p.name, p.read_bytes()) for p in store.sample_files()]
+    at.file_uploader[0].set_value([(name, data, "text/csv") for name, data in files]).run()
+    _no_exception(at)
+    text = _texts(at)
+    assert "Kind:** labs" in text or "Kind: labs" in text
+    assert "Column mapping" in text and "Results per analyte" in text
+    assert "bad_rows.csv" in text
+    problems = [d.value for d in at.dataframe if "hint" in d.value.columns]
+    assert problems and all((p["hint"].str.len() > 0).all() for p in problems)
+    at.button(key="commit").click().run()
+    _no_exception(at)
+    assert "Saved:" in _texts(at)
+    history = [d.value for d in at.dataframe if "rows_imported" in d.value.columns]
+    assert history and len(history[0]) == len(files)
+
+
+# --- setup -------------------------------------------------------------------------------------
+
+
+def test_setup_adds_a_patient_and_an_event(empty_env):
+    from lenadash import store
+    from lenadash.config import get_settings
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("pages/setup.py").run()
+    _no_exception(at)
+    at.text_input(label="MRN").input("T0001")
+    at.text_input(label="Name").input("Test Person")
+    at.selectbox(label="Indication").select("MDS")
+    next(b for b in at.button if b.label == "Save patient and course").click().run()
+    _no_exception(at)
+    assert "Saved T0001" in _texts(at)
+    engine = store.make_engine(get_settings().database_url)
+    with store.open_session(engine) as s:
+        patients = store.load_patients(session=s)
+    assert list(patients["mrn"]) == ["T0001"] and patients["schedule"].iloc[0] == "28/28"
+
+    at.selectbox(label="Event").select("fever")
+    at.number_input(label="Temperature (C) - fever").set_value(38.7)
+    next(b for b in at.button if b.label == "Record event").click().run()
+    _no_exception(at)
+    with store.open_session(engine) as s:
+        events = store.load_events(session=s)
+    engine.dispose()
+    assert list(events["event"]) == ["fever"] and events["temperature_c"].iloc[0] == 38.7
+
+
+def test_setup_event_without_its_value_is_refused_with_a_hint(empty_env):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("pages/setup.py").run()
+    at.text_input(label="MRN").input("T0002")
+    next(b for b in at.button if b.label == "Save patient and course").click().run()
+    at.selectbox(label="Event").select("toxicity")
+    next(b for b in at.button if b.label == "Record event").click().run()
+    assert "needs its value: CTCAE grade 1-5" in _texts(at)
+
+
+# --- visit -------------------------------------------------------------------------------------
+
+
+def test_visit_view_has_no_identifiers(clinic_env):
+    patients = _sample_patients()
+    at = _app(patient_mrn="LD0001")
+    at.query_params["visit"] = "1"
+    at.switch_page("pages/visit.py").run()
+    _no_exception(at)
+    text = _texts(at)
+    assert at.title[0].value.startswith("A.E.")
+    html = at.session_state["lenadash_visit_html"]
+    assert "plotly" in html and "@media print" in html and len(html) > 1_000_000  # plotly.js inline
+    for rendered in (text, html):
+        for mrn in patients["mrn"]:
+            assert mrn not in rendered
+        for name in patients["name"]:
+            assert name not in rendered
+            assert name.split()[-1] not in rendered
+        assert "1958-04-17" not in rendered and "17 Apr 1958" not in rendered
+    # no navigation: the only other page reachable is the hidden patient page via "End visit"
+    assert [b.label for b in at.button] == ["End visit"]
+    assert not at.sidebar.button and not at.sidebar.selectbox
