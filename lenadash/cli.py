@@ -134,6 +134,12 @@ def _print_summaries(summaries: list[store.ImportSummary], *, as_json: bool) -> 
         print(format_summary(s))
 
 
+def _created_words(kind: str) -> str:
+    if kind == "patients":
+        return "new patient(s)"
+    return "patient(s) created from unregistered MRNs (complete them with a patients file or the Setup page)"
+
+
 def format_summary(s: store.ImportSummary) -> str:
     """A per-file summary with one line per rejected row (line, column, value, reason, hint)."""
     if s.already_imported:
@@ -142,7 +148,7 @@ def format_summary(s: store.ImportSummary) -> str:
         head = (
             f"{s.file_name} ({s.kind}): {s.rows_read} rows read, {s.rows_imported} new, "
             f"{s.rows_superseding} corrected, {s.rows_unchanged} unchanged, {s.rows_rejected} rejected"
-            + (f", {s.patients_created} new patient(s) created from MRNs" if s.patients_created else "")
+            + (f", {s.patients_created} {_created_words(s.kind)}" if s.patients_created else "")
         )
     lines = [head]
     for r in s.rejects:

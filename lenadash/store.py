@@ -439,6 +439,7 @@ def _write_labs(connection, results: pd.DataFrame, upload_id: int) -> tuple[tupl
     df = _lab_frame(results)
     ids_by_mrn, patients_created = _patient_ids(connection, df["mrn"].unique())
     df["patient_id"] = df["mrn"].map(ids_by_mrn).astype("int64")
+    df = df.drop(columns="mrn")
     df["_order"] = np.arange(len(df))
     df = df.sort_values(["patient_id", "analyte", "collected_at", "_order"], kind="stable").reset_index(drop=True)
 
@@ -448,10 +449,14 @@ def _write_labs(connection, results: pd.DataFrame, upload_id: int) -> tuple[tupl
     # Consecutive identical lines for one key are one result; the repeats count as unchanged.
     chain = df[~same_value_prev.to_numpy()].reset_index(drop=True)
     unchanged = int(same_value_prev.sum())
+    del df, same_key_prev, same_value_prev  # a million-row import: keep one copy alive at a time
 
     group = (~_same_as_shifted(chain, key_cols, 1)).cumsum().to_numpy()
     old = _current_labs(connection, chain)
-    chain = chain.merge(old, on=key_cols, how="left", sort=False)
+    if len(old):
+        chain = chain.merge(old, on=key_cols, how="left", sort=False)
+    else:  # nothing stored for these patients in this time span (a first import): no merge copy
+        chain["old_id"], chain["old_value"], chain["old_comparator"] = np.nan, np.nan, None
     has_old = chain["old_id"].notna().to_numpy()
     equals_old = has_old & (chain["value"].to_numpy() == chain["old_value"].to_numpy()) & (
         chain["comparator"].to_numpy() == chain["old_comparator"].fillna("").astype("str").to_numpy()
@@ -466,6 +471,7 @@ def _write_labs(connection, results: pd.DataFrame, upload_id: int) -> tuple[tupl
     unchanged += int(drop.sum())
     write = chain[~drop].reset_index(drop=True)
     write_group = group[~drop]
+    del chain
     if len(write) == 0:
         return (0, 0, unchanged), patients_created
 
@@ -519,34 +525,43 @@ def _current_labs(connection, chain: pd.DataFrame) -> pd.DataFrame:
     return old
 
 
+_LAB_INSERT_COLUMNS = [
+    "id", "patient_id", "upload_id", "collected_at", "analyte", "value", "unit", "comparator",
+    "raw_value", "raw_unit", "raw_name", "loinc", "ref_low", "ref_high", "flag", "status", "source_line",
+]
+
+
 def _insert_labs(connection, write: pd.DataFrame, ids: np.ndarray, upload_id: int) -> None:
-    lengths = _column_lengths(LabResult.__table__)
-    columns = [
-        "id", "patient_id", "upload_id", "collected_at", "analyte", "value", "unit", "comparator",
-        "raw_value", "raw_unit", "raw_name", "loinc", "ref_low", "ref_high", "flag", "status", "source_line",
-    ]
-    values: dict[str, list] = {
-        "id": ids.tolist(),
-        "patient_id": write["patient_id"].tolist(),
-        "upload_id": [upload_id] * len(write),
-        "collected_at": _datetime_params(connection, write["collected_at"]),
-        "value": write["value"].tolist(),
-        "ref_low": _none_if_missing(write["ref_low"].tolist()),
-        "ref_high": _none_if_missing(write["ref_high"].tolist()),
-        "source_line": [None if v is None else int(v) for v in _none_if_missing(write["source_line"].tolist())],
-    }
-    for name in ("analyte", "unit", "comparator", "raw_value", "raw_unit", "raw_name"):
-        values[name] = write[name].astype("str").str.slice(0, lengths.get(name)).tolist()
-    for name in ("loinc", "flag", "status"):
-        values[name] = [None if v is None else str(v)[: lengths.get(name)] for v in _none_if_missing(write[name].tolist())]
-    ph = _placeholder(connection)
+    """Insert in chunks; Python row tuples exist for one chunk at a time (memory stays flat)."""
+    columns = _LAB_INSERT_COLUMNS
     if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
         sql = f"COPY lab_result ({', '.join(columns)}) FROM STDIN"
     else:
+        ph = _placeholder(connection)
         sql = f"INSERT INTO lab_result ({', '.join(columns)}) VALUES ({', '.join([ph] * len(columns))})"
-    rows = list(zip(*(values[c] for c in columns)))
-    for chunk in _chunks(rows, CHUNK_SIZE):
-        _insert_chunk(connection, sql, list(chunk))
+    for start in range(0, len(write), CHUNK_SIZE):
+        part = write.iloc[start : start + CHUNK_SIZE]
+        values = _lab_chunk_values(connection, part, ids[start : start + CHUNK_SIZE], upload_id)
+        _insert_chunk(connection, sql, list(zip(*(values[c] for c in columns))))
+
+
+def _lab_chunk_values(connection, part: pd.DataFrame, ids: np.ndarray, upload_id: int) -> dict[str, list]:
+    lengths = _column_lengths(LabResult.__table__)
+    values: dict[str, list] = {
+        "id": ids.tolist(),
+        "patient_id": part["patient_id"].tolist(),
+        "upload_id": [upload_id] * len(part),
+        "collected_at": _datetime_params(connection, part["collected_at"]),
+        "value": part["value"].tolist(),
+        "ref_low": _none_if_missing(part["ref_low"].tolist()),
+        "ref_high": _none_if_missing(part["ref_high"].tolist()),
+        "source_line": [None if v is None else int(v) for v in _none_if_missing(part["source_line"].tolist())],
+    }
+    for name in ("analyte", "unit", "comparator", "raw_value", "raw_unit", "raw_name"):
+        values[name] = part[name].astype("str").str.slice(0, lengths.get(name)).tolist()
+    for name in ("loinc", "flag", "status"):
+        values[name] = [None if v is None else str(v)[: lengths.get(name)] for v in _none_if_missing(part[name].tolist())]
+    return values
 
 
 def load_labs(*, session: Session, mrn: str | None = None) -> pd.DataFrame:
