@@ -16,6 +16,8 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
+pytest_plugins = ["pytester"]  # tests/test_store.py checks the PostgreSQL skip/fail behaviour with it
+
 REPO = Path(__file__).resolve().parents[1]
 PG_SKIP_MESSAGE = "install PostgreSQL (apt-get install postgresql) to run the PostgreSQL tests"
 

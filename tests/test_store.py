@@ -37,6 +37,32 @@ PLT_DAY1 = {"mrn": "SYN001", "collected_at": "2026-01-05 08:30", "analyte": "plt
 ANC_DAY8 = {"mrn": "SYN001", "collected_at": "2026-01-12 09:00", "analyte": "anc", "value": 0.8}
 
 
+# --- the shared database fixtures ---------------------------------------------------------------
+
+
+def _run_without_postgres(pytester, monkeypatch, require: bool):
+    from pathlib import Path
+
+    conftest = (Path(__file__).parent / "conftest.py").read_text()
+    pytester.makeconftest(conftest.replace('pytest_plugins = ["pytester"]', "") + "\n_pg_bindir = lambda: None\n")
+    pytester.makepyfile(test_needs_pg="def test_needs_pg(postgres_url):\n    assert postgres_url\n")
+    monkeypatch.delenv("LENADASH_TEST_POSTGRES_URL", raising=False)
+    monkeypatch.setenv("LENADASH_REQUIRE_SERVICES", "1" if require else "0")
+    return pytester.runpytest_inprocess("-ra", "-p", "no:cacheprovider")
+
+
+def test_without_postgresql_the_tests_skip_with_the_install_hint(pytester, monkeypatch):
+    result = _run_without_postgres(pytester, monkeypatch, require=False)
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*install PostgreSQL (apt-get install postgresql) to run the PostgreSQL tests*"])
+
+
+def test_without_postgresql_required_services_fail_loudly(pytester, monkeypatch):
+    result = _run_without_postgres(pytester, monkeypatch, require=True)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*LENADASH_REQUIRE_SERVICES=1 but PostgreSQL is missing*"])
+
+
 # --- engine ----------------------------------------------------------------------------------
 
 
