@@ -183,26 +183,38 @@ def _decode(data: bytes) -> tuple[bytes, str, str]:
 
 
 def _sniff(head: str) -> tuple[str, int]:
-    """Pick the delimiter and the header line index (0-based) from the first lines of the file."""
-    lines = head.splitlines()[:40]
-    if len(head) >= 65536 and len(lines) > 1:
-        lines = lines[:-1]  # the last line of the head may be cut
+    """Pick the delimiter and the header's physical line index (0-based) from the file's head.
+
+    The header is the first record with at least as many fields as most records (so a title line
+    above the header is skipped); the delimiter is the one that splits the most records alike.
+    """
+    if len(head) >= 65536 and "\n" in head:
+        head = head[: head.rfind("\n") + 1]  # the last line of the head may be cut
     best: tuple[tuple[int, int, int], str, int] | None = None
     for delim in (",", ";", "\t", "|"):
-        counts = []
-        for row in csv.reader(lines, delimiter=delim):
-            counts.append(len(row) if any(c.strip() for c in row) else 0)
-        nonblank = [c for c in counts if c > 0]
+        reader = csv.reader(io.StringIO(head, newline=""), delimiter=delim)
+        records: list[tuple[int, int]] = []  # (field count, physical line index where the record starts)
+        start = 0
+        try:
+            for row in reader:
+                records.append((len(row) if any(c.strip() for c in row) else 0, start))
+                start = reader.line_num
+                if len(records) >= 40:
+                    break
+        except csv.Error:
+            continue
+        nonblank = [c for c, _ in records if c > 0]
         if not nonblank:
             continue
         modal = max(set(nonblank), key=nonblank.count)
         if modal < 2:
             continue
-        header_idx = next(i for i, c in enumerate(counts) if c == modal)
-        score = (nonblank.count(modal), modal, -header_idx)
+        header = next((i for i, (c, _) in enumerate(records) if c >= modal), 0)
+        score = (nonblank.count(modal), modal, -header)
         if best is None or score > best[0]:
-            best = (score, delim, header_idx)
+            best = (score, delim, records[header][1])
     if best is None:
+        lines = head.split("\n")
         return ",", next((i for i, line in enumerate(lines) if line.strip()), 0)
     return best[1], best[2]
 
@@ -250,14 +262,20 @@ def _read_table(data: bytes | BinaryIO | str, *, file_name: str) -> _Table:
     physical = utf8.count(b"\n") + (0 if utf8.endswith(b"\n") else 1)
     if physical - header_idx - 1 == n or (physical - header_idx - 1 == n + 1 and utf8.endswith(b"\n\n")):
         lines = np.arange(header_idx + 2, header_idx + 2 + n, dtype=np.int64)
-    else:  # quoted values spanning lines: count physical lines the slow way (rare)
-        reader = csv.reader(io.StringIO(utf8.decode("utf-8")), delimiter=delimiter)
-        ends = []
-        for i, _ in enumerate(reader):
-            if i > header_idx:
-                ends.append(reader.line_num)
-        starts = [header_idx + 2] + [e + 1 for e in ends[:-1]]
-        lines = np.asarray(starts[:n] + [0] * max(0, n - len(starts)), dtype=np.int64)
+    else:  # quoted values spanning lines, or bare CR line ends: count records the slow way (rare)
+        starts: list[int] = []
+        try:
+            reader = csv.reader(io.StringIO(utf8.decode("utf-8"), newline=""), delimiter=delimiter)
+            previous = 0
+            for _ in reader:
+                starts.append(previous + 1)
+                previous = reader.line_num
+        except csv.Error:
+            starts = []
+        data_starts = [line for line in starts if line > header_idx + 1]
+        if len(data_starts) < n:
+            data_starts = list(range(header_idx + 2, header_idx + 2 + n))
+        lines = np.asarray(data_starts[:n], dtype=np.int64)
     if n and _BLANK_LINE.search(utf8):
         blank = np.ones(n, dtype=bool)
         for col in df.columns:
