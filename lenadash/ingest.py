@@ -378,6 +378,26 @@ _MONTHS = {
 }
 
 
+def _extract(text: pd.Series, pattern: re.Pattern) -> pd.DataFrame:
+    """Named groups of `pattern` for the rows of `text` that match it (index kept).
+
+    Uses Arrow's vectorised RE2 engine when the pattern allows it, else Python's `re`.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = pa.array(text.to_numpy(dtype=object), type=pa.string())
+        res = pc.extract_regex(arr, pattern=pattern.pattern)
+        valid = res.is_valid().to_numpy(zero_copy_only=False)
+        cols = {name: pc.struct_field(res, name).to_numpy(zero_copy_only=False) for name in res.type.names}
+        out = pd.DataFrame(cols, index=text.index)[valid]
+        return out.replace("", np.nan).astype(object)
+    except Exception:  # noqa: BLE001 - RE2 rejects some Python patterns; fall back to re
+        ex = text.str.extract(pattern)
+        return ex[text.str.match(pattern).to_numpy(dtype=bool, na_value=False)]
+
+
 def _two_digit_year(y: pd.Series) -> pd.Series:
     this_year = dt.date.today().year
     y = y.copy()
@@ -412,11 +432,9 @@ def _dates_of(u: pd.Series) -> tuple[np.ndarray, list[str]]:
         todo = u[~done & (u != "")]
         if todo.empty:
             break
-        ex = todo.str.extract(pattern)
-        hit = todo.str.match(pattern).to_numpy(dtype=bool, na_value=False)
-        if not hit.any():
+        ex = _extract(todo, pattern)
+        if ex.empty:
             continue
-        ex = ex[hit]
         idx = ex.index
         if kind == "slash":
             a = ex["a"].astype(float)
@@ -708,10 +726,13 @@ def read_labs(data: bytes | BinaryIO, *, file_name: str = "") -> LabImport:
         keep = _duplicate_rows(df, [_Coded.of(df[c]).codes for c in key_cols], lines, problems)
         df, lines = df.loc[keep].reset_index(drop=True), lines[keep]
         rows, colnames, lines = _wide_rows(df, roles, wide_cols, lines, problems)
+    rows_read = len(table.df)
+    del df
+    table.df = None  # the coded columns hold everything needed; free the parsed text early
     results, conversions = _normalise(rows, lines, colnames, problems, delimiter=table.delimiter)
     return LabImport(
         results=results, problems=problems.frame(), shape=shape, column_map=col_map,
-        delimiter=table.delimiter, encoding=table.encoding, rows_read=len(table.df), conversions=conversions,
+        delimiter=table.delimiter, encoding=table.encoding, rows_read=rows_read, conversions=conversions,
     )
 
 
@@ -724,9 +745,15 @@ def _duplicate_rows(df: pd.DataFrame, key: list[np.ndarray], lines: np.ndarray, 
     n = len(df)
     if n < 2:
         return np.ones(n, bool)
-    combined = np.zeros(n, dtype=np.intp)
+    combined = np.zeros(n, dtype=np.int64)
+    span = 1  # combined < span; re-factorize only when the next column would overflow int64
     for codes in key:
-        combined, _, _ = _combine(combined, codes, int(codes.max()) + 1 if len(codes) else 1)
+        width = int(codes.max()) + 1 if len(codes) else 1
+        if span * width >= 2**62:
+            combined, uniq = pd.factorize(combined)
+            span = max(len(uniq), 1)
+        combined = combined.astype(np.int64) * width + codes
+        span *= width
     maybe = pd.Series(combined).duplicated(keep=False).to_numpy()
     if not maybe.any():
         return np.ones(n, bool)
