@@ -989,7 +989,13 @@ def load_demo(url: str | None = None, reset: bool = False, sample_dir: Path | No
     Never touches the clinic database. Idempotent (files already imported are skipped);
     `reset=True` drops and recreates the demo database first.
     """
-    url = url or get_settings().demo_database_url
+    settings = get_settings()
+    url = url or settings.demo_database_url
+    if make_url(url) == make_url(settings.database_url):
+        raise StoreError(
+            "the demo database URL is the clinic database; the sample clinic must never mix with real "
+            "patients - give demo its own URL (LENADASH_DEMO_DATABASE_URL or --db)"
+        )
     files = sample_files(sample_dir)
     if not files:
         raise StoreError(f"no sample data files in {sample_dir or SAMPLE_DIR}; run from a lenadash checkout")

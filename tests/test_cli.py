@@ -213,3 +213,11 @@ def test_assess_over_a_database_agrees_with_assess_over_the_files(capsys, tmp_pa
     db_result, file_result = json.loads(from_db), json.loads(from_files)
     assert db_result["patients"] == file_result["patients"]
     assert db_result["import_report"]["rows_rejected"] == file_result["import_report"]["rows_rejected"]
+
+
+def test_demo_refuses_the_clinic_database(capsys, private_data_dir, monkeypatch, tmp_path):
+    clinic = f"sqlite:///{tmp_path / 'clinic.sqlite'}"
+    monkeypatch.setenv("LENADASH_DATABASE_URL", clinic)
+    code, _, err = run(capsys, "demo", "--reset", "--db", clinic)
+    assert code == 2 and "never mix with real patients" in err
+    assert not (tmp_path / "clinic.sqlite").exists()
