@@ -1439,9 +1439,11 @@ def read_events(data: bytes | BinaryIO, *, file_name: str = "") -> TableImport:
     temperature[fever] = np.round(temp[fever], 2)
 
     tox = event == "toxicity"
-    g_ok = tox & np.isin(num, [1, 2, 3, 4, 5])
+    graded = val_c.take(pd.to_numeric(low.str.replace(r"^(?:ctcae\s*)?(?:grade|gr\.?|g)\s*", "", regex=True),
+                                      errors="coerce").to_numpy(dtype="float64"))
+    g_ok = tox & np.isin(graded, [1, 2, 3, 4, 5])
     report(tox & ~g_ok, "invalid value", "Toxicity grade '{}' is not 1-5.", "Enter the CTCAE grade, 1 to 5.")
-    grade[g_ok] = num[g_ok].astype(int)
+    grade[g_ok] = graded[g_ok].astype(int)
 
     preg = event == "pregnancy_test"
     pres = val_c.take(low.map(_PREGNANCY).to_numpy(dtype=object))
