@@ -274,6 +274,7 @@ _CYCLE_POINTS = {
     "28/28": ((0, 0.65), (7, 0.75), (14, 0.9), (19, 1.0), (24, 0.85), (28, 0.65)),
 }
 
+# Reference intervals the synthetic US lab prints (typical adult intervals; not used for grading).
 US_REFERENCE: dict[str, tuple[float, float] | dict[str, tuple[float, float]]] = {
     "wbc": (4.0, 11.0), "anc": (1.8, 7.7), "alc": (1.0, 4.8),
     "hgb": {"M": (13.5, 17.5), "F": (12.0, 15.5)}, "plt": (150, 400),
@@ -370,6 +371,7 @@ class Draw:
 
 
 def _cycle_shape(schedule: str, day: int) -> float:
+    """Suppression on study `day` (0 none .. 1 nadir); before the start there is none."""
     if day < 0:
         return 0.0
     xs, ys = zip(*_CYCLE_POINTS[schedule])
@@ -452,6 +454,7 @@ def simulate_patient(p: SamplePatient, index: int) -> list[Draw]:
 
 
 def simulate_clinic() -> dict[str, list[Draw]]:
+    """Every sample patient's draws, MRN -> draws in date order (schedules: DOMAIN.md §5)."""
     return {p.mrn: simulate_patient(p, i) for i, p in enumerate(PATIENTS)}
 
 
@@ -498,6 +501,7 @@ def _flag(value: float, low: float, high: float) -> str:
 
 
 def patients_csv() -> str:
+    """patients.csv: one row per course in the patients contract of docs/architecture.md."""
     header = ["mrn", "name", "sex", "birth_date", "weight_kg", "indication", "start_date", "starting_dose_mg",
               "schedule", "combination", "reproductive_potential", "menses", "dialysis"]
     rows = [[p.mrn, p.name, p.sex, p.birth_date.isoformat(), f"{p.weight_kg:g}", p.indication,
@@ -508,6 +512,7 @@ def patients_csv() -> str:
 
 
 def events_csv() -> str:
+    """events.csv: recorded events plus the generated REMS pregnancy tests and marrow biopsies."""
     rows = [[p.mrn, d.isoformat(), kind, value, detail] for p in PATIENTS for d, kind, value, detail in _events(p)]
     return _csv_text(["mrn", "date", "event", "value", "detail"], rows)
 
@@ -571,6 +576,7 @@ def europe_csv(clinic: dict[str, list[Draw]]) -> bytes:
 
 
 def loinc_csv(clinic: dict[str, list[Draw]]) -> str:
+    """LOINC-coded long export with UCUM units and ISO date-times (LOINC codes: DOMAIN.md §6)."""
     header = ["patient_id", "effective_datetime", "loinc", "value", "unit", "ref_low", "ref_high", "status"]
     rows = []
     for p in PATIENTS:
@@ -616,6 +622,7 @@ BAD_ROWS: tuple[tuple[str, str, str, str, str, str], ...] = (
 
 
 def bad_rows_csv() -> str:
+    """bad_rows.csv: BAD_ROWS in the Epic long layout; each reject reason at a known line."""
     header = ["MRN", "Patient Name", "Collection Date/Time", "Component", "Result", "Units",
               "Reference Range", "Flag", "Result Status"]
     rows = [[mrn, "BADROW, QUINN" if mrn else "", when, name, result, unit, "", "", "Final"]
@@ -781,6 +788,7 @@ def write_sample_clinic(out_dir: Path | str = DEFAULT_OUT_DIR) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`python -m lenadash.samples [OUT_DIR]`: rewrite the sample clinic's CSV files; exit status."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) > 1 or (args and args[0].startswith("-")):
         print("usage: python -m lenadash.samples [OUT_DIR]   (default: sample_data/)", file=sys.stderr)

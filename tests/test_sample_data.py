@@ -267,3 +267,22 @@ def test_sample_clinic_alerts_and_schedules(assessed):
     assert {m for m in DESIGNED if assessed[m]["next_pregnancy_test"]} == {"LD0006", "LD0013"}
     assert not any(assessed[m]["pregnancy_test_overdue"] for m in DESIGNED)
     assert not any(assessed[m]["labs_overdue"] for m in DESIGNED)
+
+
+# --- the benchmark clinic imports cleanly ---------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=8, deadline=None)
+@given(n_patients=st.integers(1, 8), per_patient=st.integers(1, 45))
+def test_benchmark_clinic_imports_every_row_without_problems(n_patients, per_patient):
+    clinic = samples.benchmark_clinic(n_patients, results_per_patient=per_patient)
+    labs = ingest.read_labs(clinic.labs_csv, file_name="labs_long_us.csv")
+    assert labs.rows_read == len(labs.results) == n_patients * per_patient
+    assert labs.problems.empty, labs.problems.head()
+    patients = ingest.read_patients(clinic.patients_csv, file_name="patients.csv")
+    assert len(patients.rows) == n_patients and patients.problems.empty
+    events = ingest.read_events(clinic.events_csv, file_name="events.csv")
+    assert events.problems.empty
