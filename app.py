@@ -1,4 +1,4 @@
-"""lenadash entry point and router: `streamlit run app.py` (pages live in pages/, logic in lenadash/)."""
+"""lenadash entry point and router: `streamlit run app.py` (page scripts in app_pages/, logic in lenadash/)."""
 
 import streamlit as st
 

@@ -14,14 +14,16 @@ import streamlit as st
 from lenadash import views
 from lenadash.config import get_settings
 
-# Page scripts (relative to app.py); the router in app.py registers them.
+# Page scripts (relative to app.py); the router in app.py registers them. Not in "pages/": Streamlit
+# treats a pages/ folder beside the entry point as a legacy multipage app until st.navigation has run
+# once in the process, so a fresh server's first deep link (and every AppTest run) would bypass app.py.
 PAGES = {
-    "welcome": "pages/welcome.py",
-    "overview": "pages/overview.py",
-    "patient": "pages/patient.py",
-    "upload": "pages/upload.py",
-    "setup": "pages/setup.py",
-    "visit": "pages/visit.py",
+    "welcome": "app_pages/welcome.py",
+    "overview": "app_pages/overview.py",
+    "patient": "app_pages/patient.py",
+    "upload": "app_pages/upload.py",
+    "setup": "app_pages/setup.py",
+    "visit": "app_pages/visit.py",
 }
 
 # session_state keys
@@ -216,19 +218,15 @@ def baselines_of(patient: dict) -> dict:
 
 
 def thresholds_for(patient: dict, person: dict) -> pd.DataFrame | None:
-    """This course's label thresholds from dosing.thresholds (its rule rows, with their source) as
-    rows (analyte, value, label, source), hold and resume at one value merged; None when none apply."""
-    from lenadash import dosing
+    """This course's label thresholds as chart lines (views.thresholds_frame): the ones assess
+    attached to the patient, else dosing.thresholds for the indication and baselines; None if none."""
+    rows = patient.get("thresholds")
+    if rows is None:
+        from lenadash import dosing
 
-    course = {**person, "indication": patient.get("indication")}
-    rows = dosing.thresholds(course, get_settings().rules, baselines=baselines_of(patient))
-    df = pd.DataFrame([r for r in rows if r.get("value") is not None])
-    if df.empty:
-        return None
-    df["label"] = [f"{k} {op} {v:g}" for k, op, v in zip(df["kind"], df["op"], df["value"])]
-    merged = df.groupby(["analyte", "value"], as_index=False, sort=False).agg(
-        label=("label", " / ".join), source=("source", lambda s: "; ".join(dict.fromkeys(s))))
-    return merged
+        course = {**person, "indication": patient.get("indication")}
+        rows = dosing.thresholds(course, get_settings().rules, baselines=patient.get("baselines") or baselines_of(patient))
+    return views.thresholds_frame(rows)
 
 
 # --- shared widgets --------------------------------------------------------------------------
@@ -248,17 +246,6 @@ CSS = """
   .ld-src {font-size:1rem !important; opacity:.85}
 </style>
 """
-
-
-def ensure_router() -> None:
-    """Pages run only through app.py's st.navigation router. A fresh server with a pages/ folder runs
-    the first deep link (e.g. /visit) as a legacy page, bypassing app.py and its privacy settings;
-    mark navigation as in use and rerun so app.py routes it."""
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
 
 
 def page_style() -> None:
@@ -318,7 +305,8 @@ def upcoming_card(upcoming: pd.DataFrame) -> None:
     """Upcoming dates (views.upcoming): next CBC, marrow biopsies with week labels, pregnancy test."""
     rows = "".join(
         f"<li><b>{_esc(r.what)}</b>: {r.due:%a %d %b %Y}"
-        + (" - <b>OVERDUE</b>" if r.overdue else f" ({views.in_days_text(r.in_days)})") + "</li>"
+        + (" - <b>OVERDUE</b>" if r.overdue else f" ({views.in_days_text(r.in_days)})")
+        + (f'<br><span class="ld-src">{_esc(r.why)}</span>' if r.why else "") + "</li>"
         for r in upcoming.itertuples(index=False)
     ) or "<li>Nothing scheduled.</li>"
     st.html(f'<div class="ld-card ld-none"><h2>Upcoming</h2><ul>{rows}</ul></div>')

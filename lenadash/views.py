@@ -196,8 +196,11 @@ def _latest_value(draws: list[dict], analyte: str) -> tuple[float | None, int | 
 
 
 def current_cycle_day(patient: dict, *, as_of: dt.date) -> tuple[int | None, int | None]:
-    """Cycle and day on `as_of`, carried on from the latest draw's cycle/day (28-day cycles,
-    DOMAIN.md section 1); from the start date when there is no draw; (None, None) before start."""
+    """Cycle and day on `as_of`: the engine's (assess `cycle`/`cycle_day`) when given, else carried on
+    from the latest draw's cycle/day in 28-day cycles (DOMAIN.md section 1), else from the start
+    date; (None, None) before the start."""
+    if patient.get("cycle") is not None and patient.get("cycle_day") is not None:
+        return int(patient["cycle"]), int(patient["cycle_day"])
     last = _last_draw(patient)
     anchor = _date(last.get("date")) if last.get("cycle") else None
     if anchor is not None:
@@ -253,7 +256,7 @@ def worklist(result: dict, patients: pd.DataFrame | None = None) -> pd.DataFrame
         df[col] = df[col].astype("Int64")
     for col in ("current_dose_mg", "anc", "plt", "hgb"):
         df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
-    due = pd.to_datetime(df["next_labs_due"]).fillna(pd.Timestamp.max)
+    due = pd.to_datetime(df["next_labs_due"]).astype("datetime64[ns]").fillna(pd.Timestamp.max)
     order = np.lexsort((df["mrn"].to_numpy(dtype=object), due.to_numpy(), df["urgency"].to_numpy(dtype="int64")))
     return df.iloc[order].reset_index(drop=True)
 
@@ -345,19 +348,28 @@ def results_long(patient: dict, labs: pd.DataFrame | None = None) -> pd.DataFram
 
 
 def hold_spans(patient: dict, *, as_of: dt.date) -> pd.DataFrame:
-    """Hold episodes from the draw actions: a span starts at `hold` and ends at the draw that
-    resumes (or continues); a hold still open ends at `as_of` with open=True (DOMAIN.md section 2)."""
-    spans, start = [], None
+    """Hold episodes (start, end, open, reason): the engine's `hold_spans` when assess gives them,
+    else from the draw actions (a span starts at `hold`, ends at the draw that resumes or
+    continues); a hold still open ends at `as_of` with open=True (DOMAIN.md section 2)."""
+    spans = []
+    if patient.get("hold_spans") is not None:
+        for h in patient["hold_spans"]:
+            start, end = _date(h.get("start")), _date(h.get("end"))
+            if start is not None:
+                spans.append({"start": start, "end": end or max(as_of, start), "open": end is None,
+                              "reason": h.get("reason") or ""})
+        return pd.DataFrame(spans, columns=["start", "end", "open", "reason"])
+    start = None
     for d in patient.get("draws") or []:
         action, day = d.get("action"), _date(d.get("date"))
         if action in ("hold", "stay_held") and start is None:
-            start = day
+            start, reason = day, "; ".join(d.get("reasons") or [])
         elif action in ("resume", "continue") and start is not None:
-            spans.append({"start": start, "end": day, "open": False})
+            spans.append({"start": start, "end": day, "open": False, "reason": reason})
             start = None
     if start is not None:
-        spans.append({"start": start, "end": max(as_of, start), "open": True})
-    return pd.DataFrame(spans, columns=["start", "end", "open"])
+        spans.append({"start": start, "end": max(as_of, start), "open": True, "reason": reason})
+    return pd.DataFrame(spans, columns=["start", "end", "open", "reason"])
 
 
 def dose_steps(patient: dict, *, as_of: dt.date) -> pd.DataFrame:
@@ -505,7 +517,8 @@ def upcoming(patient: dict, *, as_of: dt.date) -> pd.DataFrame:
     `overdue` when the date is before as_of (DOMAIN.md section 5)."""
     rows = []
     if patient.get("next_labs_due"):
-        rows.append({"what": "Next CBC", "due": _date(patient["next_labs_due"])})
+        rows.append({"what": "Next CBC", "due": _date(patient["next_labs_due"]),
+                     "why": patient.get("next_labs_reason") or ""})
     for b in patient.get("marrow_biopsies") or []:
         if not b.get("done") and b.get("due"):
             week = b.get("week")
@@ -513,8 +526,10 @@ def upcoming(patient: dict, *, as_of: dt.date) -> pd.DataFrame:
     if not any(r["what"].startswith("Marrow") for r in rows) and patient.get("next_marrow_biopsy"):
         rows.append({"what": "Marrow biopsy", "due": _date(patient["next_marrow_biopsy"])})
     if patient.get("next_pregnancy_test"):
-        rows.append({"what": "Pregnancy test (REMS)", "due": _date(patient["next_pregnancy_test"])})
-    df = pd.DataFrame(rows, columns=["what", "due"])
+        rows.append({"what": "Pregnancy test (REMS)", "due": _date(patient["next_pregnancy_test"]),
+                     "why": patient.get("next_pregnancy_test_reason") or ""})
+    df = pd.DataFrame(rows, columns=["what", "due", "why"])
+    df["why"] = df["why"].fillna("")
     df["overdue"] = [d is not None and d < as_of for d in df["due"]]
     df["in_days"] = [None if d is None else (d - as_of).days for d in df["due"]]
     return df.sort_values("due", key=lambda s: pd.to_datetime(s)).reset_index(drop=True)
@@ -587,6 +602,18 @@ def worklist_display(df: pd.DataFrame) -> pd.DataFrame:
         "Pregnancy test": df["next_pregnancy_test"],
     })
     return out.astype({c: object for c in ("Last draw", "Next CBC", "Marrow biopsy", "Pregnancy test")})
+
+
+def thresholds_frame(rows: list[dict] | None) -> pd.DataFrame | None:
+    """Label thresholds of one course (assess `thresholds` / dosing.thresholds rows: analyte, kind,
+    op, value, source) as chart lines (analyte, value, label, source), hold and resume at one value
+    merged into one line; None when there are none."""
+    df = pd.DataFrame([r for r in rows or [] if r.get("value") is not None])
+    if df.empty:
+        return None
+    df["label"] = [f"{k} {op} {v:g}" for k, op, v in zip(df["kind"], df["op"], df["value"])]
+    return df.groupby(["analyte", "value"], as_index=False, sort=False).agg(
+        label=("label", " / ".join), source=("source", lambda s: "; ".join(dict.fromkeys(s))))
 
 
 def crcl_series(labs: pd.DataFrame, person: dict) -> pd.DataFrame | None:

@@ -112,9 +112,37 @@ def test_filter_worklist_by_indication_flag_and_search():
 
 def test_hold_spans_and_open_hold():
     spans = views.hold_spans(make_patient(), as_of=AS_OF)
-    assert spans.to_dict("records") == [{"start": dt.date(2026, 2, 9), "end": dt.date(2026, 2, 23), "open": False}]
+    assert spans[["start", "end", "open"]].to_dict("records") == [
+        {"start": dt.date(2026, 2, 9), "end": dt.date(2026, 2, 23), "open": False}]
+    assert "US PI 2.1" in spans["reason"].iloc[0]
     open_spans = views.hold_spans(_held("H"), as_of=AS_OF)
-    assert open_spans.to_dict("records") == [{"start": dt.date(2026, 2, 9), "end": AS_OF, "open": True}]
+    assert open_spans[["start", "end", "open"]].to_dict("records") == [
+        {"start": dt.date(2026, 2, 9), "end": AS_OF, "open": True}]
+
+
+def test_hold_spans_prefer_the_engines():
+    p = make_patient(hold_spans=[{"start": "2026-02-08", "end": "2026-02-20", "reason": "engine"},
+                                 {"start": "2026-02-27", "end": None, "reason": "open"}])
+    spans = views.hold_spans(p, as_of=AS_OF)
+    assert list(spans["start"]) == [dt.date(2026, 2, 8), dt.date(2026, 2, 27)]
+    assert list(spans["end"]) == [dt.date(2026, 2, 20), AS_OF] and list(spans["open"]) == [False, True]
+
+
+def test_engine_cycle_day_wins():
+    wl = views.worklist(make_result([make_patient(cycle=4, cycle_day=2)]))
+    assert (wl["cycle"].iloc[0], wl["cycle_day"].iloc[0]) == (4, 2)
+
+
+def test_thresholds_frame_merges_hold_and_resume_lines():
+    rows = [{"analyte": "plt", "kind": "hold", "op": "<", "value": 30.0, "source": "US PI 2.1 Table 1"},
+            {"analyte": "plt", "kind": "resume", "op": ">=", "value": 30.0, "source": "US PI 2.1 Table 1"},
+            {"analyte": "anc", "kind": "hold", "op": "<", "value": 0.5, "source": "US PI 2.2"},
+            {"analyte": "anc", "kind": "hold", "op": "<", "value": None, "source": "x"}]
+    df = views.thresholds_frame(rows)
+    assert df.to_dict("records") == [
+        {"analyte": "plt", "value": 30.0, "label": "hold < 30 / resume >= 30", "source": "US PI 2.1 Table 1"},
+        {"analyte": "anc", "value": 0.5, "label": "hold < 0.5", "source": "US PI 2.2"}]
+    assert views.thresholds_frame([]) is None
 
 
 def test_dose_steps_drop_to_zero_while_held_and_resume_lower():

@@ -4,7 +4,6 @@ import streamlit as st
 
 from lenadash import ui
 
-ui.ensure_router()
 ui.sample_banner()
 st.title("lenadash")
 st.markdown(

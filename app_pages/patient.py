@@ -5,7 +5,6 @@ import streamlit as st
 
 from lenadash import charts, ui, views
 
-ui.ensure_router()
 ui.sample_banner()
 clinic = ui.clinic()
 if clinic.empty:

@@ -5,7 +5,6 @@ import streamlit as st
 
 from lenadash import charts, ui, views, visit
 
-ui.ensure_router()
 ui.sample_banner()
 clinic = ui.clinic()
 mrn = st.session_state.get(ui.PATIENT)

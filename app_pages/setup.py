@@ -6,7 +6,6 @@ import streamlit as st
 
 from lenadash import models, store, ui, views
 
-ui.ensure_router()
 ui.sample_banner()
 st.title("Setup")
 clinic = ui.clinic()
@@ -15,6 +14,8 @@ current = st.session_state.get(ui.PATIENT)
 DEFAULT_SCHEDULE = {"MM": "21/28", "MCL": "21/28", "FL": "21/28", "MZL": "21/28", "MM_MAINT": "28/28", "MDS": "28/28"}
 DEFAULT_COMBINATION = {"MM": "dexamethasone", "FL": "rituximab", "MZL": "rituximab"}
 
+if st.session_state.get("setup_flash"):
+    st.success(st.session_state.pop("setup_flash"))
 course_tab, event_tab = st.tabs(["Patient and course", "Clinical event"])
 
 with course_tab:
@@ -23,15 +24,15 @@ with course_tab:
     row = clinic.person(choice) if choice != "New patient" else {}
     with st.form("course_form"):
         c1, c2, c3 = st.columns(3)
-        mrn = c1.text_input("MRN", value=row.get("mrn", ""), disabled=bool(row))
-        name = c2.text_input("Name", value=row.get("name") or "")
+        mrn = c1.text_input("MRN", value=row.get("mrn", ""), disabled=bool(row), key="setup_mrn")
+        name = c2.text_input("Name", value=row.get("name") or "", key="setup_name")
         sex = c3.selectbox("Sex", ["F", "M"], index=["F", "M"].index(row["sex"]) if row.get("sex") in ("F", "M") else 0)
         c4, c5, c6 = st.columns(3)
         birth = c4.date_input("Birth date", value=row.get("birth_date") or dt.date(1960, 1, 1),
                               min_value=dt.date(1900, 1, 1), format="YYYY-MM-DD")
         weight = c5.number_input("Weight (kg)", min_value=20.0, max_value=300.0,
                                  value=float(row["weight_kg"]) if row.get("weight_kg") == row.get("weight_kg") and row.get("weight_kg") else 70.0)
-        indication = c6.selectbox("Indication", models.INDICATIONS, format_func=lambda i: f"{i} - {views.INDICATION_NAMES[i]}",
+        indication = c6.selectbox("Indication", key="setup_indication", options=models.INDICATIONS, format_func=lambda i: f"{i} - {views.INDICATION_NAMES[i]}",
                                   index=models.INDICATIONS.index(row["indication"]) if row.get("indication") in models.INDICATIONS else 0)
         c7, c8, c9 = st.columns(3)
         start = c7.date_input("Start date", value=row.get("start_date") or ui.as_of(), format="YYYY-MM-DD")
@@ -66,7 +67,8 @@ with course_tab:
             else:
                 ui.data_changed()
                 st.session_state[ui.PATIENT] = record["mrn"]
-                st.success(f"Saved {record['mrn']} ({indication}, started {start}).")
+                st.session_state["setup_flash"] = f"Saved {record['mrn']} ({indication}, started {start})."
+                st.rerun()  # reassess, so the new patient is in the lists below
 
 EVENT_HELP = {
     "fever": "temperature in C", "platelet_transfusion": "", "toxicity": "CTCAE grade 1-5",
@@ -83,9 +85,10 @@ with event_tab:
             e1, e2, e3 = st.columns(3)
             who = e1.selectbox("Patient", all_mrns, index=all_mrns.index(current) if current in all_mrns else 0)
             when = e2.date_input("Date", value=ui.as_of(), format="YYYY-MM-DD")
-            kind = e3.selectbox("Event", models.EVENT_KINDS, format_func=lambda k: views.EVENT_LABELS[k])
+            kind = e3.selectbox("Event", models.EVENT_KINDS, key="event_kind", format_func=lambda k: views.EVENT_LABELS[k])
             v1, v2, v3 = st.columns(3)
-            temperature = v1.number_input("Temperature (C) - fever", min_value=30.0, max_value=45.0, value=None)
+            temperature = v1.number_input("Temperature (C) - fever", min_value=30.0, max_value=45.0, value=None,
+                                          key="event_temperature")
             grade = v2.number_input("Grade - toxicity", min_value=1, max_value=5, value=None, step=1)
             result = v3.selectbox("Result - pregnancy test", ["", "negative", "positive"])
             w1, w2, w3 = st.columns(3)
@@ -110,7 +113,8 @@ with event_tab:
                     st.error(f"Not recorded: {exc}")
                 else:
                     ui.data_changed()
-                    st.success(f"Recorded {views.EVENT_LABELS[kind].lower()} for {who} on {when}.")
+                    st.session_state["setup_flash"] = f"Recorded {views.EVENT_LABELS[kind].lower()} for {who} on {when}."
+                    st.rerun()
         if current in all_mrns and len(clinic.events):
             mine = clinic.events[clinic.events["mrn"] == current]
             if len(mine):

@@ -7,7 +7,6 @@ import streamlit as st
 
 from lenadash import ingest, store, ui
 
-ui.ensure_router()
 ui.sample_banner()
 st.title("Upload exports")
 if ui.is_demo():

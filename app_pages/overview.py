@@ -4,7 +4,6 @@ import streamlit as st
 
 from lenadash import ui, views
 
-ui.ensure_router()
 ui.sample_banner()
 clinic = ui.clinic()
 st.title("Clinic overview")
