@@ -427,6 +427,8 @@ def _lab_frame(results: pd.DataFrame) -> pd.DataFrame:
     for name in ("ref_low", "ref_high"):
         df[name] = pd.to_numeric(results[name]) if name in results.columns else np.nan
     df["source_line"] = results["line"] if "line" in results.columns else None
+    if df["mrn"].isna().any() or (df["mrn"].str.strip() == "").any():
+        raise StoreError("lab results have rows without an MRN; ingest should reject them (reason 'missing patient')")
     if df["collected_at"].isna().any() or df["value"].isna().any():
         raise StoreError("lab results have rows without collected_at or value; ingest should reject them")
     return df

@@ -242,6 +242,13 @@ def test_a_database_failure_mid_import_leaves_nothing_behind(db, make_lab_import
     assert (summary.rows_imported, summary.rows_superseding, summary.patients_created) == (7, 1, 7)
 
 
+def test_results_without_mrn_time_or_value_are_refused_whole(db, make_lab_import):
+    for bad in ({**ANC_DAY1, "mrn": ""}, {**ANC_DAY1, "value": float("nan")}):
+        with pytest.raises(store.StoreError, match="ingest should reject them"):
+            store.save_labs(session=db, file_name="a.csv", data=repr(bad).encode(), lab_import=make_lab_import([PLT_DAY1, bad]))
+    assert _count(db, Upload) == 0 and _count(db, LabResult) == 0
+
+
 def test_an_empty_file_is_recorded_and_stores_no_results(db, make_lab_import):
     summary = store.save_labs(session=db, file_name="empty.csv", data=b"header only\n", lab_import=make_lab_import([]))
     assert summary.rows_imported == 0 and _count(db, Upload) == 1 and _count(db, LabResult) == 0
