@@ -71,6 +71,12 @@ def test_lab_file_reads_with_expected_counts(files, name):
     assert result.rows_read == len(result.results) + len(errors) if shape == "long" else True
 
 
+@pytest.mark.parametrize("name", SAMPLE_FILES)
+def test_each_sample_file_is_recognised_by_its_content(files, name):
+    expected = {"patients.csv": "patients", "events.csv": "events"}.get(name, "labs")
+    assert ingest.detect_kind(files[name]) == expected
+
+
 def test_bad_rows_are_rejected_on_the_documented_lines(files):
     problems = ingest.read_labs(files["bad_rows.csv"], file_name="bad_rows.csv").problems
     errors = problems[problems.severity == "error"]
