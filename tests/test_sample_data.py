@@ -6,6 +6,8 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lenadash import ingest, samples, store
 
@@ -276,10 +278,6 @@ def test_sample_clinic_alerts_and_schedules(assessed):
 
 
 # --- the benchmark clinic imports cleanly ---------------------------------------------------------
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
 
 @settings(max_examples=8, deadline=None)
 @given(n_patients=st.integers(1, 8), per_patient=st.integers(1, 45))
