@@ -26,6 +26,21 @@ def _require_services() -> bool:
     return os.environ.get("LENADASH_REQUIRE_SERVICES") == "1"
 
 
+def pytest_report_header(config) -> list[str]:
+    """Say which services the run will use (CI logs show what was started)."""
+    if os.environ.get("LENADASH_TEST_POSTGRES_URL"):
+        postgres = "LENADASH_TEST_POSTGRES_URL"
+    elif (bindir := _pg_bindir()) is not None:
+        try:
+            version = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
+        except OSError:
+            version = "version unknown"
+        postgres = f"throwaway cluster from {bindir} ({version})"
+    else:
+        postgres = f"not found - {PG_SKIP_MESSAGE}"
+    return [f"lenadash: PostgreSQL tests: {postgres}; LENADASH_REQUIRE_SERVICES={os.environ.get('LENADASH_REQUIRE_SERVICES', '0')}"]
+
+
 # --- plain fixtures --------------------------------------------------------------------------
 
 
@@ -130,7 +145,6 @@ def postgres_server_url():
     except Exception as exc:
         cluster.stop()
         pytest.fail(f"could not start a throwaway PostgreSQL cluster from {bindir}: {exc}")
-    print(f"\nPostgreSQL test cluster: {bindir.parent.name} on 127.0.0.1:{cluster.port}")
     yield url
     cluster.stop()
 
