@@ -1,0 +1,150 @@
+"""End to end in a real browser: upload every sample export, open a patient, then the visit view."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO / "tests" / "artifacts"
+DOCS_SHOTS = REPO / "docs" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def chromium_path() -> Path:
+    if not CHROMIUM.exists():
+        if os.environ.get("LENADASH_REQUIRE_SERVICES") == "1":
+            pytest.fail("LENADASH_REQUIRE_SERVICES=1 but /usr/bin/chromium is missing: apt-get install chromium")
+        pytest.skip("install Debian's chromium (apt-get install chromium) to run the browser test")
+    return CHROMIUM
+
+
+@pytest.fixture
+def server(tmp_path):
+    """`streamlit run app.py` on 127.0.0.1 against an empty temporary clinic database."""
+    port = _free_port()
+    env = {**os.environ, "LENADASH_DATA_DIR": str(tmp_path), "LENADASH_DATABASE_URL": f"sqlite:///{tmp_path / 'clinic.sqlite'}",
+           "LENADASH_DEMO_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite'}"}
+    log = open(tmp_path / "server.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
+         "--server.address", "127.0.0.1"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.terminate()
+        pytest.fail(f"streamlit did not start: {(tmp_path / 'server.log').read_text(errors='replace')[-2000:]}")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def _shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    if os.environ.get("LENADASH_SCREENSHOTS") == "docs":
+        DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, DOCS_SHOTS / f"{name}.png")
+
+
+def _wait_idle(page) -> None:
+    """Streamlit shows a 'running' status widget while the script runs; wait until it is gone."""
+    page.wait_for_timeout(300)
+    page.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=90_000)
+
+
+def test_upload_to_patient_to_visit(chromium_path, server):
+    from playwright.sync_api import sync_playwright
+
+    from lenadash import samples, store
+
+    exports = store.sample_files()
+    assert {p.name for p in exports} >= {"patients.csv", "events.csv", "epic_long_us.csv", "europe_wide_si.csv",
+                                         "loinc_long.csv", "bad_rows.csv"}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1200})
+        page.set_default_timeout(90_000)
+
+        # First run: an empty clinic offers the sample clinic and the upload.
+        page.goto(server + "/")
+        page.get_by_role("button", name="Upload your exports").wait_for()
+        _shot(page, "first_run")
+        page.get_by_role("button", name="Upload your exports").click()
+
+        # Upload every sample export, check what was recognised, commit.
+        page.get_by_text("Drop lab exports").wait_for()
+        page.locator("input[type='file']").set_input_files([str(x) for x in exports])
+        page.get_by_role("button", name=f"Commit {len(exports)} file(s)").wait_for()
+        _wait_idle(page)
+        body = page.inner_text("body")
+        for export in exports:
+            assert export.name in body
+        assert "Column mapping" in body and "Unit conversions" in body and "Problems" in body
+        _shot(page, "upload")
+        page.get_by_role("button", name=f"Commit {len(exports)} file(s)").click()
+        page.get_by_text("Saved:").wait_for()
+        page.get_by_role("button", name="Open the clinic overview").click()
+
+        # Worklist, most urgent first; open the top patient.
+        page.get_by_text("Clinic overview").first.wait_for()
+        page.locator("[data-testid='stDataFrame']").first.wait_for()
+        _wait_idle(page)
+        _shot(page, "worklist")
+        page.locator(".st-key-open_patient button").click()
+        page.locator(".js-plotly-plot").first.wait_for()
+        _wait_idle(page)
+        page.set_viewport_size({"width": 1600, "height": 2300})
+        page.wait_for_timeout(1500)
+        assert "Upcoming" in page.inner_text("body")
+        _shot(page, "patient_view")
+
+        # Visit view: initials and age, no MRN, no names, no navigation; the summary downloads.
+        page.set_viewport_size({"width": 1600, "height": 1500})
+        page.locator(".st-key-to_visit button").click()
+        page.locator(".st-key-end_visit").wait_for()
+        page.locator(".js-plotly-plot").first.wait_for()
+        _wait_idle(page)
+        page.wait_for_timeout(1500)
+        body = page.inner_text("body")
+        for patient in samples.PATIENTS:
+            assert patient.mrn not in body and patient.name not in body
+        assert page.locator("[data-testid='stSidebarNav']").count() == 0
+        _shot(page, "visit_view")
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Download visit summary (HTML)").click()
+        html = Path(download.value.path()).read_text(encoding="utf-8")
+        assert "@media print" in html and "Plotly.newPlot" in html
+        assert not any(p.mrn in html or p.name in html for p in samples.PATIENTS)
+        browser.close()
