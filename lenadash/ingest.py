@@ -25,6 +25,32 @@ LAB_COLUMNS = [
 ]
 
 
+# Every problem reason the importer reports (stable keys; docs/import.md explains each with its fix).
+REASONS: dict[str, str] = {
+    "missing patient": "the row has no MRN",
+    "unreadable date": "a date that cannot be read, or none",
+    "ambiguous date": "slash dates read as US MM/DD/YYYY because no day above 12 decides (warning)",
+    "non-numeric result": "a text result, or Epic's 9999999 placeholder for one",
+    "no result": "cancelled / not performed / empty result, or a cancelled / entered-in-error status",
+    "unknown unit": "a unit not known for the test, or no unit where the test name does not tell",
+    "unknown analyte": "a test that is not one of the 19 lenadash tracks (e.g. MCV)",
+    "percentage, not a count": "a differential percentage (Neutrophils %) instead of an absolute count",
+    "implausible value": "a value impossible in its unit (e.g. PLT 150000 without a unit, Hgb 125 g/dL)",
+    "assumed unit": "no unit given; the canonical unit was assumed because the value is plausible (warning)",
+    "unreadable reference range": "a reference range that cannot be read; the default range is used (warning)",
+    "duplicate row": "an exact repeat of an earlier row; imported once (warning)",
+    "invalid sex": "patients: sex is not F or M",
+    "invalid weight": "patients: weight is not a number of kg",
+    "unknown indication": "patients: indication is not MM, MM_MAINT, MDS, MCL, FL or MZL",
+    "invalid dose": "patients: starting dose is not a capsule strength",
+    "invalid schedule": "patients: schedule is not 21/28 or 28/28",
+    "invalid value": "patients/events: a yes/no, menses or event value that cannot be read",
+    "start before birth": "patients: the start date is before the birth date",
+    "duplicate course": "patients: the same MRN, indication and start date twice with different details",
+    "unknown event": "events: the event is not one of models.EVENT_KINDS",
+}
+
+
 class UnrecognisedFile(ValueError):
     """The file's columns do not match any shape lenadash reads; the message names what was found."""
 
@@ -134,12 +160,21 @@ _HEADER_UNIT = re.compile(r"^(?P<name>.*?)\s*(?:[\(\[](?P<unit>[^\)\]]*)[\)\]]|,
 
 
 def _split_header(header: str) -> tuple[str, str]:
-    """Split a wide-file header such as `Hb (g/L)` or `PLT [10^9/L]` into (name, unit)."""
-    m = _HEADER_UNIT.match(str(header).strip())
+    """Split a wide-file header such as `Hb (g/L)`, `PLT [10^9/L]` or `WBC, K/uL` into (name, unit).
+
+    The bracketed or comma part counts as a unit only when it is a known unit spelling (or `%`);
+    so `Neutrophils, absolute` and `Lymphocytes (abs)` stay whole names.
+    """
+    text = str(header).strip()
+    m = _HEADER_UNIT.match(text)
     if m and m.group("name"):
-        unit = (m.group("unit") if m.group("unit") is not None else m.group("unit2")) or ""
-        return m.group("name").strip(), unit.strip()
-    return str(header).strip(), ""
+        unit = ((m.group("unit") if m.group("unit") is not None else m.group("unit2")) or "").strip()
+        if units.unit_key(unit) in _KNOWN_UNIT_KEYS or unit == "%" or not unit:
+            return m.group("name").strip(), unit
+    return text, ""
+
+
+_KNOWN_UNIT_KEYS = frozenset(key[1] for key in units.FACTORS)
 
 
 # --- reading bytes ---------------------------------------------------------------------------
@@ -583,6 +618,8 @@ class _Problems:
         self.parts: list[pd.DataFrame] = []
 
     def add(self, *, line, column, value, reason: str, message, hint, severity: str = "error") -> None:
+        if reason not in REASONS or severity not in ("error", "warning"):
+            raise AssertionError(f"undocumented problem reason {reason!r} / severity {severity!r}")
         line = np.atleast_1d(np.asarray(line, dtype=np.int64))
         n = len(line)
         if n == 0:
@@ -672,6 +709,8 @@ def _lab_layout(columns: list[str]) -> tuple[str, dict[str, str], dict[str, tupl
                 continue
             name, unit = _split_header(col)
             measure, loinc, implied, reason = units.identify(name)
+            if unit == "%" and measure is not None:
+                measure, reason = None, "percentage, not a count"
             wide_cols[col] = (name, unit, measure, loinc, reason)
         recognised = [c for c, v in wide_cols.items() if v[2] is not None]
         if not recognised:
@@ -1242,7 +1281,8 @@ def read_patients(data: bytes | BinaryIO, *, file_name: str = "") -> TableImport
     table = _read_table(data, file_name=file_name)
     df, lines = table.df, table.lines
     found = _table_columns(df, tuple(PATIENT_COLUMNS))
-    _require(found, ("mrn", "indication", "start_date", "starting_dose_mg"), df, "patients", file_name)
+    _require(found, ("mrn", "sex", "birth_date", "indication", "start_date", "starting_dose_mg"), df, "patients",
+             file_name)
     f = _Fields(df, found)
     problems = _Problems(file_name)
     n = len(df)
@@ -1257,7 +1297,7 @@ def read_patients(data: bytes | BinaryIO, *, file_name: str = "") -> TableImport
     _check(sex_c, sex_u.notna(), name="sex", reason="invalid sex", message="Sex '{}' is not F or M.",
            hint="Write F or M (needed for creatinine clearance and REMS pregnancy testing).", **ctx)
     birth_c = f["birth_date"]
-    birth = _dates(birth_c, name="birth_date", required="birth_date" in found, **ctx)
+    birth = _dates(birth_c, name="birth_date", **ctx)
     start_c = f["start_date"]
     start = _dates(start_c, name="start_date", **ctx)
     weight_c = f["weight_kg"]

@@ -78,11 +78,11 @@ def canonical_unit(measure: str) -> str:
 
 @lru_cache(maxsize=4096)
 def name_key(raw: str | None) -> str:
-    """Fold a test name for synonym lookup: case, accents kept, dots/underscores/commas to spaces."""
+    """Fold a test name for synonym lookup: case; accents kept; dots, underscores, commas, brackets to spaces."""
     if raw is None:
         return ""
     s = unicodedata.normalize("NFKC", str(raw)).strip().lower()
-    s = re.sub(r"[._,;:]+", " ", s)
+    s = re.sub(r"[._,;:()\[\]]+", " ", s)
     s = re.sub(r"\s+", " ", s).strip()
     return s
 
@@ -90,6 +90,15 @@ def name_key(raw: str | None) -> str:
 def _is_percent_name(key: str) -> bool:
     words = set(re.split(r"[\s()\[\]/-]+", key))
     return "%" in key or any(w in words for w in PERCENT_NAME_WORDS)
+
+
+_SYNONYMS: dict[str, str] = {}
+
+
+def _folded_synonyms() -> dict[str, str]:
+    if not _SYNONYMS:
+        _SYNONYMS.update({name_key(k): v for k, v in SYNONYMS.items()})
+    return _SYNONYMS
 
 
 # Names that are a percentage in some exports and a count in others: never assume a unit for them.
@@ -117,9 +126,10 @@ def identify(name: str | None, loinc: str | None = None) -> tuple[str | None, st
     key = name_key(raw)
     if _is_percent_name(key):
         base = re.sub(r"\s*(%|\(%\)|percent|pct|prozent|relative|rel)\s*", " ", key).strip()
-        if SYNONYMS.get(base) in ("anc", "alc", "wbc") or base.startswith(("neut", "lymph", "seg", "gran")):
+        if _folded_synonyms().get(base) in ("anc", "alc", "wbc") or base.startswith(("neut", "lymph", "seg", "gran")):
             return None, code or None, None, "percentage, not a count"
-    measure = SYNONYMS.get(key) or SYNONYMS.get(key.replace(" ", "")) or SYNONYMS.get(key.replace("-", " "))
+    syn = _folded_synonyms()
+    measure = syn.get(key) or syn.get(key.replace(" ", "")) or syn.get(key.replace("-", " "))
     if measure is None and key in CANONICAL_UNIT:
         measure = key
     if measure is None:

@@ -431,3 +431,19 @@ def test_lab_dates_are_naive_wall_clock():
     imp = labs("mrn,effectiveDateTime,code,valueQuantity.value,valueQuantity.unit\n"
                "P1,2026-01-19T23:30:00-05:00,718-7,12,g/dL\n")
     assert imp.results["collected_at"].iloc[0] == pd.Timestamp(dt.datetime(2026, 1, 19, 23, 30))
+
+
+@pytest.mark.parametrize(("header", "analyte", "raw_unit"), [
+    ("Hb (g/L)", "hgb", "g/L"), ("PLT [10^9/L]", "plt", "10^9/L"), ("WBC, K/uL", "wbc", "K/uL"),
+    ("Neutrophils, absolute", "anc", ""), ("Lymphocytes (absolute)", "alc", ""), ("Neut# (x10E3/uL)", "anc", "x10E3/uL"),
+])
+def test_wide_headers_split_only_known_units(header, analyte, raw_unit):
+    value = "125" if analyte == "hgb" else "1.5"
+    imp = labs(f'MRN,Collected,"{header}"\nP1,2026-01-19,{value}\n')
+    assert imp.results[["analyte", "raw_unit"]].values.tolist() == [[analyte, raw_unit]]
+
+
+def test_wide_percent_column_by_unit_is_ignored_with_one_warning():
+    imp = labs("MRN,Collected,Neutrophils (%),ANC (K/uL)\nP1,2026-01-19,55,1.5\nP1,2026-01-20,60,1.7\n")
+    assert imp.results["analyte"].tolist() == ["anc", "anc"]
+    assert imp.problems[["line", "reason", "severity"]].values.tolist() == [[1, "percentage, not a count", "warning"]]
