@@ -507,7 +507,8 @@ def next_action(patient: dict, *, rules: str = "") -> dict:
         "schedule": schedule or None,
         "date": _date(last.get("date")),
         "reasons": [r for r in (last.get("reasons") or []) if r],
-        "source": "; ".join(sources) if sources else (f"rule profile {rules}" if rules else None),
+        "source": "; ".join(sources) if sources else (
+            f"rule profile {rules}; each reason names its label section and rule" if rules else None),
         "alerts": [a for a in (patient.get("alerts") or []) if a],
     }
 
