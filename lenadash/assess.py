@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import math
 from dataclasses import dataclass
@@ -37,9 +38,13 @@ class AssessFrames:
     courses: pd.DataFrame
     labs: pd.DataFrame
     steps: pd.DataFrame
-    draws: pd.DataFrame
     hold_spans: pd.DataFrame
     unassigned: pd.DataFrame  # graded results of MRNs without any course
+
+    @functools.cached_property
+    def draws(self) -> pd.DataFrame:
+        """Engine rows of draws with a column per analyte value and `<analyte>_grade` (built on first use)."""
+        return _draws_table(self.labs[self.labs["course_id"].notna()], self.steps)
 
 
 def _as_date(value) -> dt.date:
@@ -101,12 +106,50 @@ def assess_frames(patients: pd.DataFrame | None, labs: pd.DataFrame | None, even
     assigned = lab[lab["course_id"].notna()]
     unassigned = lab[lab["course_id"].isna()]
     steps = dosing.simulate(assigned, courses, ev, profile=profile, baselines=baselines)
-    draws = _draws_table(assigned, steps)
+    _add_crcl(courses, lab, as_of)
     for a in ("anc", "plt", "creatinine"):
         b = baselines[baselines["analyte"] == a].set_index("course_id")["baseline_value"]
         courses[f"baseline_{a}"] = courses["course_id"].map(b)
-    return AssessFrames(as_of=as_of, rules=profile.id, courses=courses, labs=lab, steps=steps, draws=draws,
+    return AssessFrames(as_of=as_of, rules=profile.id, courses=courses, labs=lab, steps=steps,
                         hold_spans=cycles.hold_spans(steps), unassigned=unassigned)
+
+
+def _add_crcl(courses: pd.DataFrame, labs: pd.DataFrame, as_of: dt.date) -> None:
+    """Vectorised Cockcroft-Gault (renal.crcl_ml_min) per course: `crcl_ml_min` from the latest
+    creatinine on or before as_of, `crcl_at_start_ml_min` from the latest on or before the start
+    (`creatinine_start_date` says when); age in whole years on the creatinine's date (DOMAIN.md §3)."""
+    for col in ("crcl_ml_min", "crcl_at_start_ml_min"):
+        courses[col] = np.nan
+    courses["creatinine_start_date"] = pd.NaT
+    if not len(courses) or not len(labs):
+        return
+    c = labs[(labs["analyte"] == "creatinine") & labs["value"].notna()]
+    c = c.sort_values("collected_at", kind="stable").drop_duplicates(["mrn", "date"], keep="last")
+    c = pd.DataFrame({"mrn": c["mrn"].astype(object).to_numpy(), "cdate": c["date"].to_numpy("datetime64[us]"),
+                      "creatinine": c["value"].to_numpy(dtype=float)})
+    if not len(c):
+        return
+    latest = c.groupby("mrn", sort=False).last()
+    key = pd.DataFrame({"mrn": courses["mrn"].astype(object).to_numpy(), "start": courses["start"].to_numpy("datetime64[us]"),
+                        "_i": np.arange(len(courses))})
+    at_start = pd.merge_asof(key.sort_values("start"), c.sort_values("cdate"), left_on="start", right_on="cdate",
+                             by="mrn", direction="backward").sort_values("_i")
+    for col, cdate, creat in (
+        ("crcl_ml_min", key["mrn"].map(latest["cdate"]), key["mrn"].map(latest["creatinine"])),
+        ("crcl_at_start_ml_min", at_start["cdate"].reset_index(drop=True), at_start["creatinine"].reset_index(drop=True)),
+    ):
+        birth = courses["birth_date"] if "birth_date" in courses else pd.Series(pd.NaT, index=courses.index)
+        age = renal.age_years_series(birth.reset_index(drop=True), pd.Series(cdate.to_numpy()))
+        crcl = renal.crcl_ml_min(
+            age_years=age.astype(float),
+            weight_kg=pd.to_numeric(courses["weight_kg"], errors="coerce").reset_index(drop=True)
+            if "weight_kg" in courses else pd.Series(np.nan, index=age.index),
+            sex=courses["sex"].astype(object).reset_index(drop=True) if "sex" in courses else pd.Series(None, index=age.index),
+            creatinine_mg_dl=pd.Series(creat.to_numpy(dtype=float)),
+        )
+        courses[col] = crcl.to_numpy(dtype=float)
+        if col == "crcl_at_start_ml_min":
+            courses["creatinine_start_date"] = cdate.to_numpy()
 
 
 def _draws_table(labs: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
@@ -166,26 +209,37 @@ def _text(value) -> str | None:
     return str(value)
 
 
-def _values_by_draw(labs: pd.DataFrame) -> dict:
-    """{(course_id or mrn, date): ({analyte: value}, {analyte: grade})} - last result per analyte and day."""
-    if not len(labs):
-        return {}
-    key = labs["course_id"].astype(object).where(labs["course_id"].notna(), "mrn:" + labs["mrn"].astype(str))
-    last = labs.assign(_key=key.to_numpy(dtype=object)).sort_values("collected_at", kind="stable")
-    last = last.drop_duplicates(["_key", "date", "analyte"], keep="last").sort_values(["_key", "date"], kind="stable")
-    keys = last["_key"].to_numpy(dtype=object)
-    dates = last["date"].to_numpy()
-    analytes = last["analyte"].to_numpy(dtype=object)
-    values = last["value"].to_numpy(dtype=float, na_value=np.nan)
-    grades = last["grade"].to_numpy(dtype=float, na_value=np.nan)
-    out: dict = {}
-    for k, d, a, v, g in zip(keys, dates, analytes, values, grades):
-        entry = out.get((k, d))
-        if entry is None:
-            entry = out[(k, d)] = ({}, {})
-        entry[0][a] = None if math.isnan(v) else float(v)
-        entry[1][a] = None if math.isnan(g) else int(g)
-    return out
+class _DrawValues:
+    """Values and grades per draw (last result of each analyte that day), looked up by (key, date)."""
+
+    def __init__(self, labs: pd.DataFrame):
+        self.index: dict = {}
+        if not len(labs):
+            return
+        key = labs["course_id"].astype(object).where(labs["course_id"].notna(), "mrn:" + labs["mrn"].astype(str))
+        last = labs.assign(_key=key.to_numpy(dtype=object)).sort_values("collected_at", kind="stable")
+        last = last.drop_duplicates(["_key", "date", "analyte"], keep="last")
+        last = last.assign(analyte=last["analyte"].astype(object), grade=pd.to_numeric(last["grade"]).astype(float))
+        v = last.pivot(index=["_key", "date"], columns="analyte", values="value")
+        g = last.pivot(index=["_key", "date"], columns="analyte", values="grade").reindex(index=v.index, columns=v.columns)
+        self.columns = np.array(list(v.columns), dtype=object)
+        self.values = v.to_numpy(dtype=float, na_value=np.nan)
+        self.grades = g.to_numpy(dtype=float, na_value=np.nan)
+        days = v.index.get_level_values(1).to_numpy("datetime64[D]").astype(object)
+        self.index = {(k, d): i for i, (k, d) in enumerate(zip(v.index.get_level_values(0), days))}
+
+    def get(self, key, date) -> tuple[dict, dict]:
+        """date: a datetime.date (or anything numpy reads as a day)."""
+        if not isinstance(date, dt.date) or isinstance(date, dt.datetime):
+            date = np.datetime64(date, "D").astype(object)
+        i = self.index.get((key, date))
+        if i is None:
+            return {}, {}
+        row = self.values[i]
+        has = ~np.isnan(row)
+        names = self.columns[has].tolist()
+        grades = [None if math.isnan(x) else int(x) for x in self.grades[i][has].tolist()]
+        return dict(zip(names, row[has].tolist())), dict(zip(names, grades))
 
 
 def assess(patients: pd.DataFrame | None, labs: pd.DataFrame | None, events: pd.DataFrame | None, *,
@@ -215,24 +269,30 @@ def result_from_frames(frames: AssessFrames, *, events: pd.DataFrame | None = No
                        import_report: dict | None = None) -> dict:
     """Build the JSON contract from `assess_frames` output (assess() = assess_frames + this)."""
     as_of = frames.as_of
-    vals = _values_by_draw(frames.labs)
+    vals = _DrawValues(frames.labs)
     ev = None
     if events is not None and len(events):
         ev = events.copy()
         ev["mrn"] = ev["mrn"].astype(str)
         ev["date"] = cycles.to_day(ev["date"]).to_numpy()
         ev = ev[ev["date"] <= pd.Timestamp(as_of)]
-    steps_by_course = {cid: g for cid, g in frames.steps.groupby("course_id", sort=False)} if len(frames.steps) else {}
-    spans_by_course = {cid: g for cid, g in frames.hold_spans.groupby("course_id", sort=False)} if len(frames.hold_spans) else {}
-    labs_by_mrn = {m: g for m, g in frames.labs.groupby("mrn", sort=False)} if len(frames.labs) else {}
-    ev_by_mrn = {m: g for m, g in ev.groupby("mrn", sort=False)} if ev is not None else {}
+    steps = frames.steps
+    step_rows = steps.groupby("course_id", sort=False).indices if len(steps) else {}
+    span_rows = frames.hold_spans.groupby("course_id", sort=False).indices if len(frames.hold_spans) else {}
+    ev_by_mrn: dict = {}  # {mrn: {event kind: [(date, result or value text)]}}
+    if ev is not None and len(ev):
+        result = ev["result"].astype(object) if "result" in ev else pd.Series(None, index=ev.index, dtype=object)
+        text = result.where(result.notna(), ev["value"].astype(object) if "value" in ev else None)
+        for m, kind, day, r in zip(ev["mrn"], ev["event"].astype(object), ev["date"].to_numpy("datetime64[D]").astype(object), text):
+            ev_by_mrn.setdefault(m, {}).setdefault(kind, []).append((day, r))
     profile = dosing.load_profile(frames.rules)
     patients_out = []
     for course in frames.courses.to_dict("records"):
         cid = course["course_id"]
-        steps = steps_by_course.get(cid, frames.steps.iloc[0:0])
-        patients_out.append(_course_entry(course, steps, spans_by_course.get(cid), vals,
-                                          labs_by_mrn.get(course["mrn"]), ev_by_mrn.get(course["mrn"]),
+        rows = step_rows.get(cid)
+        course_steps = steps.iloc[rows] if rows is not None else steps.iloc[0:0]
+        spans = frames.hold_spans.iloc[span_rows[cid]] if cid in span_rows else None
+        patients_out.append(_course_entry(course, course_steps, spans, vals, ev_by_mrn.get(course["mrn"]),
                                           as_of, profile))
     if len(frames.unassigned):
         for mrn, g in frames.unassigned.groupby("mrn", sort=True):
@@ -245,20 +305,25 @@ def result_from_frames(frames: AssessFrames, *, events: pd.DataFrame | None = No
     }
 
 
-def _draw_dicts(steps: pd.DataFrame, vals: dict) -> list[dict]:
+def _draw_dicts(steps: pd.DataFrame, vals: _DrawValues) -> list[dict]:
+    d = steps[steps["is_draw"].to_numpy(dtype=bool)]
     draws = []
-    for s in steps[steps["is_draw"]].itertuples(index=False):
-        values, grades = vals.get((s.course_id, np.datetime64(s.date, "us")), ({}, {}))
+    days = d["date"].to_numpy("datetime64[D]")
+    for cid, day_, iso, cycle, day, action, dose, sched, reasons, review, dosing_day in zip(
+        d["course_id"], days.astype(object), days.astype(str), d["cycle"], d["cycle_day"], d["action"], d["dose_mg"],
+        d["schedule"], d["reasons"], d["needs_review"], d["dosing_day"],
+    ):
+        values, grades = vals.get(cid, day_)
         draws.append({
-            "date": _iso(s.date), "cycle": _int(s.cycle), "cycle_day": _int(s.cycle_day),
-            "values": dict(values), "grades": dict(grades),
-            "action": s.action, "dose_mg": _num(s.dose_mg), "schedule": s.schedule,
-            "reasons": list(s.reasons), "needs_review": bool(s.needs_review), "dosing_day": bool(s.dosing_day),
+            "date": iso, "cycle": int(cycle), "cycle_day": int(day),
+            "values": values, "grades": grades,
+            "action": action, "dose_mg": None if dose is None or dose != dose else float(dose), "schedule": sched,
+            "reasons": list(reasons), "needs_review": bool(review), "dosing_day": bool(dosing_day),
         })
     return draws
 
 
-def _course_entry(course: dict, steps: pd.DataFrame, spans, vals: dict, labs, events, as_of: dt.date,
+def _course_entry(course: dict, steps: pd.DataFrame, spans, vals: _DrawValues, events, as_of: dt.date,
                   profile: dosing.Profile) -> dict:
     start = pd.Timestamp(course["start"]).date()
     alerts: list[str] = []
@@ -313,14 +378,14 @@ def _course_entry(course: dict, steps: pd.DataFrame, spans, vals: dict, labs, ev
         }),
         "baselines": {a: _num(course.get(f"baseline_{a}")) for a in ("anc", "plt", "creatinine")},
     }
-    _fill_clinic_fields(entry, course, labs, events, as_of, status)
+    _fill_clinic_fields(entry, course, events, as_of, status)
     return entry
 
 
-def _orphan_entry(mrn: str, labs: pd.DataFrame, vals: dict) -> dict:
+def _orphan_entry(mrn: str, labs: pd.DataFrame, vals: _DrawValues) -> dict:
     draws = []
     for d in sorted(labs["date"].unique()):
-        values, grades = vals.get((f"mrn:{mrn}", np.datetime64(d, "us")), ({}, {}))
+        values, grades = vals.get(f"mrn:{mrn}", d)
         draws.append({"date": _iso(d), "cycle": None, "cycle_day": None, "values": dict(values),
                       "grades": dict(grades), "action": "review", "dose_mg": None, "schedule": None,
                       "reasons": ["no treatment course for this MRN: no dose rule can apply"],
@@ -336,21 +401,20 @@ def _orphan_entry(mrn: str, labs: pd.DataFrame, vals: dict) -> dict:
     }
 
 
-def _fill_clinic_fields(entry: dict, course: dict, labs, events, as_of: dt.date, status: str) -> None:
+def _fill_clinic_fields(entry: dict, course: dict, events, as_of: dt.date, status: str) -> None:
     """CrCl, renal starting dose, next CBC, marrow biopsies, pregnancy tests and course alerts."""
     alerts = entry["alerts"]
     start = dt.date.fromisoformat(entry["start_date"])
     birth = course.get("birth_date")
     birth = None if birth is None or pd.isna(birth) else pd.Timestamp(birth).date()
     entry["age"] = renal.age_years(birth, as_of) if birth else None
-    _fill_renal(entry, course, labs, start, as_of, birth)
+    _fill_renal(entry, course, start)
     _fill_schedule(entry, course, events, start, as_of, status)
 
 
-def _event_rows(events, kind: str) -> pd.DataFrame:
-    if events is None or not len(events):
-        return pd.DataFrame(columns=["date", "event", "value"])
-    return events[events["event"] == kind]
+def _event_rows(events, kind: str) -> list[tuple]:
+    """[(date, result or value text)] of one event kind for one patient."""
+    return (events or {}).get(kind, [])
 
 
 def _fill_schedule(entry: dict, course: dict, events, start: dt.date, as_of: dt.date, status: str) -> None:
@@ -365,7 +429,7 @@ def _fill_schedule(entry: dict, course: dict, events, start: dt.date, as_of: dt.
     if overdue:
         entry["alerts"].append(f"CBC overdue since {_iso(due)}: {why}")
     if indication == "MDS":  # the biopsy calendar comes from the MDS patient guide (DOMAIN.md §5)
-        biopsies = [d.date() for d in pd.to_datetime(_event_rows(events, "marrow_biopsy")["date"])]
+        biopsies = [d for d, _ in _event_rows(events, "marrow_biopsy")]
         plan = schedule.marrow_biopsies(start_date=start, biopsy_dates=biopsies, as_of=as_of)
         entry["marrow_biopsies"] = [{"due": _iso(b["due"]), "week": int(b["week"]), "done": bool(b["done"])} for b in plan]
         nxt, late = schedule.next_marrow_biopsy(start_date=start, biopsy_dates=biopsies, as_of=as_of)
@@ -374,9 +438,7 @@ def _fill_schedule(entry: dict, course: dict, events, start: dt.date, as_of: dt.
         if late:
             entry["alerts"].append(f"marrow biopsy overdue since {_iso(nxt)} (MDS patient guide: 12 and 24 weeks, "
                                    "then every 24 weeks)")
-    preg = _event_rows(events, "pregnancy_test")
-    result_col = "result" if "result" in preg.columns else "value"
-    tests = [(pd.Timestamp(d).date(), r) for d, r in zip(preg["date"], preg[result_col].where(preg[result_col].notna(), preg.get("value")))]
+    tests = _event_rows(events, "pregnancy_test")
     when, late, why = schedule.next_pregnancy_test(sex=entry["sex"], reproductive_potential=_bool(course.get("reproductive_potential")),
                                                    menses=_text(course.get("menses")), start_date=start, tests=tests,
                                                    as_of=as_of)
@@ -385,35 +447,19 @@ def _fill_schedule(entry: dict, course: dict, events, start: dt.date, as_of: dt.
     entry["next_pregnancy_test_reason"] = why
     if late:
         entry["alerts"].append(f"pregnancy test overdue since {_iso(when)}: {why}")
-    thrombo = [pd.Timestamp(d).date() for d in _event_rows(events, "thromboprophylaxis")["date"]]
+    thrombo = [d for d, _ in _event_rows(events, "thromboprophylaxis")]
     entry["alerts"].extend(schedule.course_alerts(indication=indication, combination=_text(course.get("combination")),
                                                   thromboprophylaxis_dates=thrombo, cycle=entry["cycle"],
                                                   pregnancy_tests=tests))
 
 
-def _crcl_on(creat: pd.DataFrame, on: dt.date, course: dict, birth) -> tuple[float | None, dt.date | None]:
-    """Cockcroft-Gault CrCl from the latest creatinine on or before `on` (age on that draw's date)."""
-    c = creat[creat["date"] <= pd.Timestamp(on)]
-    if not len(c):
-        return None, None
-    row = c.iloc[-1]
-    drawn = pd.Timestamp(row["date"]).date()
-    weight = course.get("weight_kg")
-    crcl = renal.crcl_ml_min(age_years=renal.age_years(birth, drawn) if birth else None,
-                             weight_kg=None if weight is None or pd.isna(weight) else float(weight),
-                             sex=_text(course.get("sex")), creatinine_mg_dl=float(row["value"]))
-    return crcl, drawn
-
-
-def _fill_renal(entry: dict, course: dict, labs, start: dt.date, as_of: dt.date, birth) -> None:
+def _fill_renal(entry: dict, course: dict, start: dt.date) -> None:
     """crcl_ml_min (latest creatinine on or before as_of), renal_starting_dose_mg (creatinine on or
-    before the start) and the renal alerts (DOMAIN.md §3 via renal.py)."""
-    if labs is not None and len(labs):
-        creat = labs[(labs["analyte"] == "creatinine") & labs["value"].notna()].sort_values("collected_at")
-    else:
-        creat = pd.DataFrame(columns=["date", "value", "collected_at"])
-    crcl_latest, _ = _crcl_on(creat, as_of, course, birth)
-    crcl_start, drawn = _crcl_on(creat, start, course, birth)
+    before the start) and the renal alerts (DOMAIN.md §3 via renal.py); CrCl from _add_crcl."""
+    crcl_latest = _num(course.get("crcl_ml_min"))
+    crcl_start = _num(course.get("crcl_at_start_ml_min"))
+    drawn = course.get("creatinine_start_date")
+    drawn = None if drawn is None or pd.isna(drawn) else pd.Timestamp(drawn).date()
     dialysis = _bool(course.get("dialysis"))
     indication = entry["indication"]
     entry["crcl_ml_min"] = None if crcl_latest is None else round(crcl_latest, 1)

@@ -76,31 +76,40 @@ def assign_courses(labs: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
         out["date"] = to_day(out["collected_at"]).to_numpy()
     else:
         out["date"] = to_day(out["date"]).to_numpy()
-    out["_row"] = np.arange(len(out))
-    key = courses[["mrn", "start", "course_id"] + (["schedule"] if "schedule" in courses else [])]
-    key = key.sort_values("start")
-    left = out[["_row", "mrn", "date"]].sort_values("date")
-    # latest course started on or before the draw...
-    on_or_after = pd.merge_asof(left, key, left_on="date", right_on="start", by="mrn", direction="backward")
-    # ...else the first course of that MRN (pre-treatment draws)
-    first = key.drop_duplicates("mrn", keep="first").set_index("mrn")
-    miss = on_or_after["course_id"].isna()
-    for col in key.columns.drop("mrn"):
-        on_or_after.loc[miss, col] = on_or_after.loc[miss, "mrn"].map(first[col])
-    on_or_after = on_or_after.set_index("_row").reindex(out["_row"])
-    out["course_id"] = on_or_after["course_id"].to_numpy(dtype=object)
-    out["start"] = to_day(on_or_after["start"].to_numpy()).to_numpy()
-    offset = (out["date"] - out["start"]).dt.days
+    courses = courses.sort_values(["mrn", "start"], kind="stable").reset_index(drop=True)
+    # one sorted int64 key per (MRN, day): the latest course started on or before a draw is a binary
+    # search away; a draw before the MRN's first course goes to that first course (pre-treatment)
+    codes, uniques = pd.factorize(pd.concat([courses["mrn"], out["mrn"]], ignore_index=True).astype(object))
+    c_code, l_code = codes[: len(courses)], codes[len(courses):]
+    c_day = courses["start"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    l_day = out["date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    shift = np.int64(1 << 32)
+    c_key = c_code.astype(np.int64) * shift + c_day + (1 << 31)
+    l_key = l_code.astype(np.int64) * shift + l_day + (1 << 31)
+    pos = np.searchsorted(c_key, l_key, side="right") - 1
+    same = (pos >= 0) & (c_code[np.clip(pos, 0, None)] == l_code) if len(courses) else np.zeros(len(out), bool)
+    first_of = pd.Series(np.arange(len(courses))).groupby(c_code).min() if len(courses) else pd.Series(dtype=int)
+    first = pd.Series(l_code).map(first_of).to_numpy(dtype=float, na_value=np.nan) if len(out) else np.array([])
+    chosen = np.where(same, pos, first)
+    has = ~np.isnan(chosen.astype(float))
+    take = np.where(has, chosen, 0).astype(np.int64)
+    cid = courses["course_id"].to_numpy(dtype=object)
+    out["course_id"] = np.where(has, cid[take] if len(courses) else None, None)
+    starts = courses["start"].to_numpy(dtype="datetime64[us]")
+    out["start"] = np.where(has, starts[take] if len(courses) else np.datetime64("NaT"), np.datetime64("NaT")).astype("datetime64[us]")
+    offset = np.where(has, l_day - (c_day[take] if len(courses) else 0), 0)
     cycle = np.where(offset < 0, 0, offset // CYCLE_DAYS + 1)
     day = np.where(offset < 0, offset, offset % CYCLE_DAYS + 1)
-    has = offset.notna().to_numpy()
     out["cycle"] = pd.array(np.where(has, cycle, 0), dtype="Int64")
     out["cycle_day"] = pd.array(np.where(has, day, 0), dtype="Int64")
-    out.loc[~has, ["cycle", "cycle_day"]] = pd.NA
-    sched = on_or_after["schedule"].to_numpy(dtype=object) if "schedule" in key else np.full(len(out), "28/28", object)
+    if (~has).any():
+        out.loc[~has, ["cycle", "cycle_day"]] = pd.NA
+    sched = courses["schedule"].astype(object).to_numpy() if "schedule" in courses else np.full(len(courses), "28/28", object)
     sched = np.where(pd.isna(sched), "28/28", sched)
-    out["dosing_day"] = is_dosing_day(np.where(has, day, 0), sched) & has
-    return out.drop(columns="_row")
+    last_day = pd.Series(sched).map(DOSING_DAYS).fillna(28).to_numpy(dtype=np.int64) if len(courses) else np.array([], np.int64)
+    limit = last_day[take] if len(courses) else np.zeros(len(out), np.int64)
+    out["dosing_day"] = has & (day >= 1) & (day <= limit)
+    return out
 
 
 def cycle_of(start_date, on) -> tuple[int, int]:

@@ -396,7 +396,12 @@ def _prepare_steps(labs: pd.DataFrame, patients: pd.DataFrame, events: pd.DataFr
     if "grade" not in labs.columns:
         raise ValueError("labs need a `grade` column (CTCAE grade, 0 = normal): run grading.grade(labs) first")
     courses = cycles.courses_frame(patients)
-    lab = cycles.assign_courses(labs, courses)
+    keep = [c for c in ("mrn", "collected_at", "analyte", "value", "comparator", "grade", "date") if c in labs.columns]
+    lab = labs[keep]
+    lab = lab.assign(mrn=lab["mrn"].astype(object), analyte=lab["analyte"].astype(object))
+    if "comparator" in lab:
+        lab = lab.assign(comparator=lab["comparator"].fillna("").astype(object))
+    lab = cycles.assign_courses(lab, courses)
     lab = lab[lab["course_id"].notna() & lab["value"].notna()]
     lab = lab.sort_values("collected_at", kind="stable")
     lab = lab.drop_duplicates(["course_id", "date", "analyte"], keep="last")
@@ -410,16 +415,14 @@ def _prepare_steps(labs: pd.DataFrame, patients: pd.DataFrame, events: pd.DataFr
         wide = lab[lab["analyte"].isin(rule_analytes)].pivot(index=key, columns="analyte", values="eff")
         draws = draws.merge(wide.reset_index(), on=key, how="left")
         g = lab[lab["grade"].fillna(0).astype(int) >= 3]
-        g3 = (g["analyte"] + " grade " + g["grade"].astype(int).astype(str)).groupby([g["course_id"], g["date"]]).agg(tuple)
-        g3_an = g.groupby(["course_id", "date"])["analyte"].agg(tuple)
-        g3_gr = g.assign(gi=g["grade"].astype(int)).groupby(["course_id", "date"])["gi"].agg(tuple)
-        draws = draws.merge(g3_gr.rename("g3_grades").reset_index(), on=key, how="left")
-        draws = draws.merge(g3.rename("g3").reset_index(), on=key, how="left")
-        draws = draws.merge(g3_an.rename("g3_analytes").reset_index(), on=key, how="left")
+        g = g.sort_values(["course_id", "date", "analyte"], kind="stable")
+        # {(course, date): [(analyte, grade), ...]} of results graded >= 3 (few in practice)
+        g3: dict = {}
+        for c, d, a, gr in zip(g["course_id"].to_numpy(dtype=object), g["date"].to_numpy("datetime64[D]").astype(object),
+                               g["analyte"].to_numpy(dtype=object), g["grade"].to_numpy(dtype=int)):
+            g3.setdefault((c, d), []).append((a, int(gr)))
     else:
-        draws["g3"] = None
-        draws["g3_analytes"] = None
-        draws["g3_grades"] = None
+        g3 = {}
     for a in rule_analytes:
         if a not in draws:
             draws[a] = np.nan
@@ -466,7 +469,9 @@ def _prepare_steps(labs: pd.DataFrame, patients: pd.DataFrame, events: pd.DataFr
     b = lab[(lag >= 0) & (lag <= cycles.BASELINE_LOOKBACK_DAYS) & lab["grade"].notna()]
     base_grade = {(c, a): int(g) for c, a, g in zip(b["course_id"], b["analyte"], b["grade"])}
     steps = steps.sort_values(["course_id", "date"], kind="stable").reset_index(drop=True)
-    return steps, courses, base_grade
+    # python dates: cheap to iterate and subtract in the per-course walk
+    steps["date"] = steps["date"].to_numpy("datetime64[D]").astype(object)
+    return steps, courses, base_grade, g3
 
 
 def simulate(labs: pd.DataFrame, patients: pd.DataFrame, events: pd.DataFrame | None = None, *,
@@ -487,7 +492,7 @@ def simulate(labs: pd.DataFrame, patients: pd.DataFrame, events: pd.DataFrame | 
     """
     prof = _as_profile(profile)
     rule_analytes = sorted({r.analyte for r in prof.rules if r.analyte != TOXICITY})
-    steps, courses, base_grade = _prepare_steps(labs, patients, events, rule_analytes)
+    steps, courses, base_grade, g3 = _prepare_steps(labs, patients, events, rule_analytes)
     if baselines is None:
         baselines = cycles.baseline(labs, courses)
     base = {(c, a): v for c, a, v in zip(baselines["course_id"], baselines["analyte"], baselines["baseline_value"])}
@@ -500,14 +505,14 @@ def simulate(labs: pd.DataFrame, patients: pd.DataFrame, events: pd.DataFrame | 
     for rec in records:
         cid = rec[idx["course_id"]]
         if cid != current and buffer:
-            out.extend(_walk(by_course[current], buffer, idx, prof, base, base_grade))
+            out.extend(_walk(by_course[current], buffer, idx, prof, base, base_grade, g3))
             buffer = []
         current = cid
         buffer.append(rec)
     if buffer:
-        out.extend(_walk(by_course[current], buffer, idx, prof, base, base_grade))
+        out.extend(_walk(by_course[current], buffer, idx, prof, base, base_grade, g3))
     result = pd.DataFrame(out, columns=list(STEP_COLUMNS))
-    result["date"] = pd.to_datetime(result["date"])
+    result["date"] = np.array(result["date"].to_numpy(), dtype="datetime64[D]").astype("datetime64[us]")
     return result
 
 
@@ -515,10 +520,11 @@ def _missing(x) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA
 
 
-def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict, base_grade: dict) -> list[tuple]:
+def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict, base_grade: dict,
+          g3: dict) -> list[tuple]:
     """The per-course state machine: one output row per step."""
     cid, mrn, indication = course["course_id"], course["mrn"], course.get("indication")
-    start = course["start"]
+    start = pd.Timestamp(course["start"]).date()
     rules = prof.rules_for(indication)
     ladder = prof.ladder(indication)
     course_schedule = course.get("schedule") if not _missing(course.get("schedule")) else "28/28"
@@ -589,7 +595,7 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict,
                 since = runs.get(r.rule)
                 if since is None or (date - since).days < r.persist_days:
                     continue
-                extra += f" for {(date - since).days} days (below since {since.date().isoformat()})"
+                extra += f" for {(date - since).days} days (below since {since.isoformat()})"
             if r.with_fever:
                 if _missing(ctx["fever_c"]) or ctx["fever_c"] < FEVER_C:
                     continue
@@ -605,7 +611,7 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict,
         date = rec[idx["date"]]
         is_draw = bool(rec[idx["is_draw"]])
         offset = (date - start).days
-        cycle, cday = cycles.cycle_of(start, date)
+        cycle, cday = (0, offset) if offset < 0 else (offset // cycles.CYCLE_DAYS + 1, offset % cycles.CYCLE_DAYS + 1)
         ctx = {
             "fever_c": rec[idx["fever_c"]],
             "transfusion": bool(rec[idx["transfusion"]]) if not _missing(rec[idx["transfusion"]]) else False,
@@ -637,14 +643,12 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict,
         if is_draw and not _missing(rec[idx["fever_no_temp"]]) and rec[idx["fever_no_temp"]]:
             reasons.append("fever recorded without a temperature: the >= 38.5 C rules cannot be applied; clinician review")
             review = True
-        g3 = rec[idx["g3"]] if "g3" in idx else None
-        g3_an = rec[idx["g3_analytes"]] if "g3_analytes" in idx else None
-        g3_grades = rec[idx["g3_grades"]] if "g3_grades" in idx else None
-        g3 = () if _missing(g3) else g3
-        g3_an = () if _missing(g3_an) else g3_an
-        g3_grades = () if _missing(g3_grades) else g3_grades
+        bad = g3.get((cid, date), ())
+        g3_an = [a for a, _ in bad]
+        g3_grades = [gr for _, gr in bad]
+        g3_txt = [f"{a} grade {gr}" for a, gr in bad]
         nonheme, known = [], []
-        for t, a, g in zip(g3, g3_an, g3_grades):
+        for t, a, g in zip(g3_txt, g3_an, g3_grades):
             if a in HAEMATOLOGIC:
                 continue
             # already this bad at baseline: a pre-existing abnormality (e.g. creatinine on dialysis),
@@ -695,7 +699,7 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict,
                     pending_counts.append((a, v, thr_rule))
             if ep.clinician or pending_counts:
                 action, dose_out = "stay_held", None
-                since = f"held since {ep.start.date().isoformat()}"
+                since = f"held since {ep.start.isoformat()}"
                 if ep.clinician:
                     reasons.append(f"{since} by a clinician (dose_change hold): resume needs a recorded dose")
                 for a, v, r in pending_counts:
@@ -761,14 +765,14 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict,
                 review = True
             if not held and awaiting:
                 action, dose_out = "review", None
-                reasons.append(f"awaiting a clinician decision since {awaiting_since.date().isoformat()} "
+                reasons.append(f"awaiting a clinician decision since {awaiting_since.isoformat()} "
                                "(record a dose_change event with the new dose)")
         if action == "continue" and review:
             action, dose_out = "review", None
         # clinician-recorded dose changes override the simulated dose from their date on
         dcs = rec[idx["dose_changes"]]
         for dc_dose, dc_hold in (() if _missing(dcs) else dcs):
-            when = date.date().isoformat()
+            when = date.isoformat()
             if dc_hold:
                 if held:
                     reasons.append(f"clinician recorded a hold on {when} (dose_change event): already held")
@@ -789,8 +793,8 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict,
         if action == "continue":
             dose_out = dose
         if not is_draw:
-            pending.extend(f"{date.date().isoformat()}: {t}" for t in reasons)
-        dosing_day = bool(cycles.is_dosing_day(cday, schedule)[0]) if action in ("continue", "resume") else False
+            pending.extend(f"{date.isoformat()}: {t}" for t in reasons)
+        dosing_day = action in ("continue", "resume") and 1 <= cday <= cycles.DOSING_DAYS.get(schedule, 28)
         if action == "continue" and not dosing_day:
             reasons.append(f"day {cday} of {schedule}: planned rest, not a hold")
         rows.append((cid, mrn, date, is_draw, cycle, cday, action, dose_out, schedule, dosing_day, reasons,
