@@ -7,7 +7,6 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -16,7 +15,7 @@ import pandas as pd
 
 from lenadash import units
 from lenadash.analytes import MEASURE_ANALYTE, PLAUSIBLE_RANGE
-from lenadash.models import EVENT_KINDS, INDICATIONS, SCHEDULES
+from lenadash.models import EVENT_KINDS, INDICATIONS
 
 PROBLEM_COLUMNS = ["file", "line", "column", "value", "reason", "message", "hint", "severity"]
 LAB_COLUMNS = [
@@ -374,21 +373,6 @@ class _Coded:
         return self.where(self.uniques == "")
 
 
-def _pair_codes(a: _Coded, b: _Coded) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Codes of the distinct (a, b) combinations, and for each combination its a- and b-code."""
-    width = max(len(b.uniques), 1)
-    key = a.codes.astype(np.int64) * width + b.codes
-    codes, uniq = pd.factorize(key)
-    uniq = np.asarray(uniq, dtype=np.int64)
-    return np.asarray(codes, dtype=np.intp), uniq // width, uniq % width
-
-
-def _map_unique(s: pd.Series, fn: Callable[[str], object]) -> np.ndarray:
-    """Apply `fn` to each distinct value of `s` (few), broadcast back to every row (many)."""
-    coded = _Coded.of(s)
-    return coded.take(np.array([fn(u) for u in coded.uniques], dtype=object))
-
-
 # --- dates -----------------------------------------------------------------------------------
 
 _TIME = (
@@ -652,10 +636,6 @@ def _empty_problems() -> pd.DataFrame:
     return pd.DataFrame({
         c: pd.Series([], dtype="int64" if c == "line" else "str") for c in PROBLEM_COLUMNS
     })
-
-
-def _quote(s: pd.Series) -> pd.Series:
-    return "'" + s.astype(str) + "'"
 
 
 # --- column mapping --------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from functools import lru_cache
 
 from lenadash.analytes import (
     BY_LOINC,
+    PERCENT_LOINC,
     CANONICAL_UNIT,
     MEASURE_ANALYTE,
     PERCENT_NAME_WORDS,
@@ -119,7 +120,11 @@ def identify(name: str | None, loinc: str | None = None) -> tuple[str | None, st
     if code in BY_LOINC:
         row = BY_LOINC[code]
         return row.measure, code, row.unit, ""
+    if code in PERCENT_LOINC:
+        return None, code, None, "percentage, not a count"
     raw = (name or "").strip()
+    if raw in PERCENT_LOINC:
+        return None, raw, None, "percentage, not a count"
     if raw in BY_LOINC:
         row = BY_LOINC[raw]
         return row.measure, raw, row.unit, ""

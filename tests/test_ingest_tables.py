@@ -204,3 +204,33 @@ def test_european_wide_fixture():
     assert r.loc["plt", "raw_unit"] == "×10^9/L"
     assert imp.results[imp.results["line"] == 3]["analyte"].tolist() == ["wbc", "anc", "plt"]
     assert imp.problems[["line", "reason", "severity"]].values.tolist() == [[1, "percentage, not a count", "warning"]]
+
+
+# --- robustness ----------------------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+TABLE_CELL = st.one_of(st.text(max_size=10), st.sampled_from(
+    ["", "F", "M", "MM", "MDS", "25", "2.5", "hold", "fever", "toxicity", "101", "3", "negative", "yes", "no",
+     "2026-01-05", "01/13/2026", "31.02.2026", "dose_change", "thromboprophylaxis", "pregnancy_test"]))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(TABLE_CELL, min_size=8, max_size=8), min_size=1, max_size=6))
+def test_patients_and_events_never_raise_on_arbitrary_cells(rows):
+    import csv
+    import io
+
+    for header, reader, width in ((P_HEADER.split(","), read_patients, 8),
+                                  (["mrn", "date", "event", "value", "detail"], read_events, 5)):
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(header)
+        w.writerows(r[:width] for r in rows)
+        imp = reader(buf.getvalue().encode("utf-8"), file_name="fuzz.csv")
+        ok = set(imp.rows["line"])
+        bad = set(imp.problems.loc[imp.problems["severity"] == "error", "line"])
+        dup = set(imp.problems.loc[imp.problems["reason"] == "duplicate row", "line"])
+        assert not ok & bad
+        assert len(ok | bad | dup) == imp.rows_read
