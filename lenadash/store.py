@@ -326,15 +326,26 @@ def _reserve_ids(connection, table: str, count: int) -> np.ndarray:
     return np.arange(start + 1, start + 1 + count, dtype=np.int64)
 
 
-def _fetch_frame(connection, sql: str, params: tuple, columns: list[str]) -> pd.DataFrame:
-    """Rows of a raw SELECT as a DataFrame of object columns, straight from the DBAPI cursor
-    (SQLAlchemy Row objects cost several times more for a million rows)."""
+_FETCH_ROWS = 100_000
+
+
+def _fetch_frame(connection, sql: str, params: tuple, columns: list[str], convert=None) -> pd.DataFrame:
+    """Rows of a raw SELECT as a DataFrame, straight from the DBAPI cursor (SQLAlchemy Row objects
+    cost several times more for a million rows). Fetched and `convert`ed in batches, so Python
+    row tuples never exist for the whole result at once."""
     result = connection.exec_driver_sql(sql, params)
-    rows = result.cursor.fetchall()
-    result.close()
-    if not rows:
-        return pd.DataFrame({c: pd.Series([], dtype="object") for c in columns})
-    return pd.DataFrame(rows, columns=columns, dtype=object)
+    frames = []
+    try:
+        while rows := result.cursor.fetchmany(_FETCH_ROWS):
+            frame = pd.DataFrame(rows, columns=columns, dtype=object)
+            del rows
+            frames.append(convert(frame) if convert else frame)
+    finally:
+        result.close()
+    if not frames:
+        empty = pd.DataFrame({c: pd.Series([], dtype="object") for c in columns})
+        return convert(empty) if convert else empty
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
 def _to_datetime(values) -> pd.Series:
@@ -584,16 +595,27 @@ def load_labs(*, session: Session, mrn: str | None = None) -> pd.DataFrame:
         sql += f" AND p.mrn = {ph}"
         params = (mrn,)
     sql += " ORDER BY p.mrn, l.collected_at, l.analyte"
-    df = _fetch_frame(connection, sql, params, LABS_COLUMNS)
+    return _fetch_frame(connection, sql, params, LABS_COLUMNS, convert=_labs_dtypes)
+
+
+def _labs_dtypes(df: pd.DataFrame) -> pd.DataFrame:
     df["collected_at"] = _to_datetime(df["collected_at"].tolist())
     for name in ("mrn", "analyte", "unit", "comparator", "raw_value", "raw_unit", "raw_name"):
         df[name] = df[name].astype("str")
     for name in ("value", "ref_low", "ref_high"):
         df[name] = pd.to_numeric(df[name]).astype("float64")
     for name in ("loinc", "flag", "status"):
-        df[name] = df[name].astype("object").where(df[name].notna(), None)
+        df[name] = _few_objects(df[name])
     df["line"] = pd.to_numeric(df["line"]).astype("Int64")
     return df
+
+
+def _few_objects(column: pd.Series) -> pd.Series:
+    """A str-or-None object column sharing one object per distinct value. The driver's million
+    separate little strings would otherwise stay alive and pin freed memory (+~0.8 GB per 1M rows)."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    lookup = np.array([*(str(u) for u in uniques), None], dtype=object)
+    return pd.Series(lookup[codes], index=column.index, dtype=object)
 
 
 # --- patients and courses --------------------------------------------------------------------
