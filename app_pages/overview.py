@@ -35,7 +35,6 @@ event = st.dataframe(
     on_select="rerun", selection_mode="single-row", key="worklist",
     column_config={
         "Flags": st.column_config.TextColumn(width="medium"),
-        "Last draw": st.column_config.DateColumn(format="DD MMM YY"),
         "Next CBC": st.column_config.DateColumn(format="DD MMM YY"),
         "Marrow biopsy": st.column_config.DateColumn(format="DD MMM YY"),
         "Pregnancy test": st.column_config.DateColumn(format="DD MMM YY"),

@@ -22,17 +22,18 @@ with course_tab:
     choice = st.selectbox("Patient", ["New patient"] + known, key="setup_patient",
                           index=(known.index(current) + 1) if current in known else 0)
     row = clinic.person(choice) if choice != "New patient" else {}
+    sfx = "" if choice == "New patient" else f"_{choice}"  # fresh widgets (and defaults) per patient
     with st.form("course_form"):
         c1, c2, c3 = st.columns(3)
-        mrn = c1.text_input("MRN", value=row.get("mrn", ""), disabled=bool(row), key="setup_mrn")
-        name = c2.text_input("Name", value=row.get("name") or "", key="setup_name")
+        mrn = c1.text_input("MRN", value=row.get("mrn", ""), disabled=bool(row), key=f"setup_mrn{sfx}")
+        name = c2.text_input("Name", value=row.get("name") or "", key=f"setup_name{sfx}")
         sex = c3.selectbox("Sex", ["F", "M"], index=["F", "M"].index(row["sex"]) if row.get("sex") in ("F", "M") else 0)
         c4, c5, c6 = st.columns(3)
         birth = c4.date_input("Birth date", value=row.get("birth_date") or dt.date(1960, 1, 1),
                               min_value=dt.date(1900, 1, 1), format="YYYY-MM-DD")
         weight = c5.number_input("Weight (kg)", min_value=20.0, max_value=300.0,
                                  value=float(row["weight_kg"]) if row.get("weight_kg") == row.get("weight_kg") and row.get("weight_kg") else 70.0)
-        indication = c6.selectbox("Indication", key="setup_indication", options=models.INDICATIONS, format_func=lambda i: f"{i} - {views.INDICATION_NAMES[i]}",
+        indication = c6.selectbox("Indication", key=f"setup_indication{sfx}", options=models.INDICATIONS, format_func=lambda i: f"{i} - {views.INDICATION_NAMES[i]}",
                                   index=models.INDICATIONS.index(row["indication"]) if row.get("indication") in models.INDICATIONS else 0)
         c7, c8, c9 = st.columns(3)
         start = c7.date_input("Start date", value=row.get("start_date") or ui.as_of(), format="YYYY-MM-DD")

@@ -78,12 +78,14 @@ def start_demo() -> None:
     store.load_demo(url=get_settings().demo_database_url)
     st.session_state[DEMO] = True
     st.session_state.pop(AS_OF, None)
+    st.session_state.pop("as_of_input", None)  # the sidebar date follows the sample clinic's today
     forget_clinic()
 
 
 def stop_demo() -> None:
     st.session_state[DEMO] = False
     st.session_state.pop(AS_OF, None)
+    st.session_state.pop("as_of_input", None)
     st.session_state.pop(PATIENT, None)
     forget_clinic()
 
@@ -315,7 +317,9 @@ def upcoming_card(upcoming: pd.DataFrame) -> None:
 def flowsheet_table(values: pd.DataFrame, grades: pd.DataFrame):
     """Styler for st.dataframe: values formatted, cells coloured by CTCAE grade."""
     fills = grades.map(lambda g: f"background-color: {views.GRADE_FILLS.get(g if g is None else int(g), '#fff')}")
-    return values.style.format("{:g}", na_rep="").apply(lambda _: fills, axis=None)
+    # text cells: st.dataframe shows a missing float as "None" whatever the Styler says
+    text = values.map(lambda v: "" if pd.isna(v) else f"{v:g}")
+    return text.style.apply(lambda _: fills, axis=None).set_properties(**{"text-align": "right"})
 
 
 def grade_legend() -> None:

@@ -597,12 +597,11 @@ def worklist_display(df: pd.DataFrame) -> pd.DataFrame:
         "ANC": [_with_grade(v, g) for v, g in zip(df["anc"], df["anc_grade"])],
         "Platelets": [_with_grade(v, g) for v, g in zip(df["plt"], df["plt_grade"])],
         "Hgb": [_with_grade(v, g) for v, g in zip(df["hgb"], df["hgb_grade"])],
-        "Last draw": df["last_draw"],
         "Next CBC": df["next_labs_due"],
         "Marrow biopsy": df["next_marrow_biopsy"],
         "Pregnancy test": df["next_pregnancy_test"],
     })
-    return out.astype({c: object for c in ("Last draw", "Next CBC", "Marrow biopsy", "Pregnancy test")})
+    return out.astype({c: object for c in ("Next CBC", "Marrow biopsy", "Pregnancy test")})
 
 
 def thresholds_frame(rows: list[dict] | None) -> pd.DataFrame | None:

@@ -118,9 +118,11 @@ def test_upload_to_patient_to_visit(chromium_path, server):
         page.get_by_role("button", name="Open the clinic overview").click()
 
         # Worklist, most urgent first; open the top patient.
-        page.get_by_text("Clinic overview").first.wait_for()
-        page.locator("[data-testid='stDataFrame']").first.wait_for()
+        page.get_by_role("heading", name="Clinic overview").wait_for()
+        page.locator(".st-key-worklist [data-testid='stDataFrame']").wait_for()
         _wait_idle(page)
+        page.wait_for_timeout(1500)
+        assert "Hold now" in page.inner_text("body")
         _shot(page, "worklist")
         page.locator(".st-key-open_patient button").click()
         page.locator(".js-plotly-plot").first.wait_for()
