@@ -528,13 +528,18 @@ def _current_labs(connection, chain: pd.DataFrame) -> pd.DataFrame:
             f"AND patient_id IN ({marks})",
             (lo, hi, *chunk),
             columns,
+            convert=_current_dtypes,
         ))
-    old = pd.concat(frames, ignore_index=True)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _current_dtypes(old: pd.DataFrame) -> pd.DataFrame:
     old["patient_id"] = old["patient_id"].astype("int64")
     old["analyte"] = old["analyte"].astype("str")
     old["collected_at"] = _to_datetime(old["collected_at"].tolist())
     old["old_id"] = old["old_id"].astype("float64")
     old["old_value"] = old["old_value"].astype("float64")
+    old["old_comparator"] = old["old_comparator"].astype("str")
     return old
 
 
