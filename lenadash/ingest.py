@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import io
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -642,19 +643,24 @@ def _empty_problems() -> pd.DataFrame:
 
 
 def _map_columns(columns: list[str]) -> dict[str, str]:
-    """file column -> role, first column wins per role."""
+    """file column -> role. When several columns fit one role, the name listed first in
+    _ROLE_NAMES wins (so `Collection Date` beats `Result Date`), then the leftmost column."""
+    best: dict[str, tuple[int, int, str]] = {}
     mapping: dict[str, str] = {}
-    taken: set[str] = set()
-    for col in columns:
-        role = _ROLE_OF.get(_col_key(col))
+    for position, col in enumerate(columns):
+        key = _col_key(col)
+        role = _ROLE_OF.get(key)
         if role is None:
             continue
-        if role != "ignored" and role in taken:
+        if role == "ignored":
+            mapping[col] = role
             continue
+        rank = (_ROLE_NAMES[role].index(key), position, col)
+        if role not in best or rank < best[role]:
+            best[role] = rank
+    for role, (_, _, col) in best.items():
         mapping[col] = role
-        taken.add(role)
-    # "Collection Date" + "Collection Time": a date-only column and a separate time column
-    return mapping
+    return {col: mapping[col] for col in columns if col in mapping}
 
 
 def _expected_message(kind: str) -> str:
@@ -1048,6 +1054,18 @@ def _normalise(rows: dict[str, _Coded], lines: np.ndarray, cn: dict[str, str], p
             hint=np.array([_unit_hint(_MEASURES[measure_idx[i]], value_raw[i], ru[j], blank_unit[i])
                            for j, i in enumerate(idx)], dtype=object))
         bad |= implausible
+    # a unit is assumed per test, not per row: if any unit-less result of this test is implausible in
+    # the canonical unit (e.g. platelets written per uL), none of its unit-less results is trusted
+    doubtful_combo = np.zeros(len(cm), dtype=bool)
+    doubtful_combo[ucodes[implausible & assumed]] = True
+    withdrawn = assumed & doubtful_combo[ucodes] & ~bad if n else np.zeros(0, bool)
+    if withdrawn.any():
+        problems.add(line=lines[withdrawn], column=where_col("unit", withdrawn), value="", reason="unknown unit",
+                     message=_cat("No unit for '", label(withdrawn), "' ", value_c.rows(withdrawn),
+                                  "; other unit-less results of this test in the file are not in ",
+                                  canon(withdrawn), ", so no unit can be assumed."),
+                     hint="Add the unit to the export (see the implausible-value rows of this test for the likely one).")
+        bad |= withdrawn
     warn_assumed = assumed & ~bad & ~row_bad
     if warn_assumed.any():
         problems.add(line=lines[warn_assumed], column=where_col("unit", warn_assumed), value="",
@@ -1117,6 +1135,7 @@ def _normalise(rows: dict[str, _Coded], lines: np.ndarray, cn: dict[str, str], p
     return results[LAB_COLUMNS], conversions
 
 
+@lru_cache(maxsize=65536)
 def _unit_hint(measure: str, raw: float, unit_used: str | None, blank: bool) -> str:
     """Suggest the unit under which an implausible value would be plausible."""
     analyte = MEASURE_ANALYTE[measure]

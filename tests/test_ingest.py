@@ -447,3 +447,16 @@ def test_wide_percent_column_by_unit_is_ignored_with_one_warning():
     imp = labs("MRN,Collected,Neutrophils (%),ANC (K/uL)\nP1,2026-01-19,55,1.5\nP1,2026-01-20,60,1.7\n")
     assert imp.results["analyte"].tolist() == ["anc", "anc"]
     assert imp.problems[["line", "reason", "severity"]].values.tolist() == [[1, "percentage, not a count", "warning"]]
+
+
+def test_collection_date_preferred_over_result_date_whatever_the_column_order():
+    imp = labs("MRN,Result Date,Test,Result,Units,Collection Date\nP1,2026-01-21,WBC,5,K/uL,2026-01-19\n")
+    assert imp.column_map["Collection Date"] == "datetime" and "Result Date" not in imp.column_map
+    assert imp.results["collected_at"].tolist() == [pd.Timestamp("2026-01-19")]
+
+
+def test_unit_is_not_assumed_for_a_test_whose_other_unitless_results_are_implausible():
+    imp = labs(f"{HEADER}\nP1,2026-01-19,PLT,150000,,,,\nP1,2026-01-26,PLT,4000,,,,\nP1,2026-01-26,WBC,5,,,,\n")
+    assert imp.problems[["line", "reason"]].values.tolist() == [
+        [2, "implausible value"], [3, "unknown unit"], [4, "assumed unit"]]
+    assert imp.results["analyte"].tolist() == ["wbc"]
