@@ -38,7 +38,9 @@ def courses_frame(patients: pd.DataFrame) -> pd.DataFrame:
     if out["start"].isna().any():
         bad = out.loc[out["start"].isna(), "mrn"].tolist()
         raise ValueError(f"course(s) without a start date for MRN {bad}: fill in start_date (YYYY-MM-DD)")
-    out["course_id"] = [f"{m}/{s.date().isoformat()}" for m, s in zip(out["mrn"], out["start"])]
+    out["course_id"] = pd.Series([f"{m}/{pd.Timestamp(s).date().isoformat()}" for m, s in zip(out["mrn"], out["start"])],
+                                 index=out.index, dtype=object)
+    out["mrn"] = out["mrn"].astype(object)
     if out["course_id"].duplicated().any():
         dup = out.loc[out["course_id"].duplicated(), "course_id"].tolist()
         raise ValueError(f"duplicate course(s) {dup}: one course per patient and start date")
@@ -94,7 +96,7 @@ def assign_courses(labs: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
     has = ~np.isnan(chosen.astype(float))
     take = np.where(has, chosen, 0).astype(np.int64)
     cid = courses["course_id"].to_numpy(dtype=object)
-    out["course_id"] = np.where(has, cid[take] if len(courses) else None, None)
+    out["course_id"] = pd.Series(np.where(has, cid[take] if len(courses) else None, None), index=out.index, dtype=object)
     starts = courses["start"].to_numpy(dtype="datetime64[us]")
     out["start"] = np.where(has, starts[take] if len(courses) else np.datetime64("NaT"), np.datetime64("NaT")).astype("datetime64[us]")
     offset = np.where(has, l_day - (c_day[take] if len(courses) else 0), 0)

@@ -326,7 +326,7 @@ def _schedule_for(ladder, dose_mg: float, current: str) -> str:
 
 
 def thresholds(course, profile=DEFAULT_PROFILE, baselines: dict | None = None) -> list[dict]:
-    """Hold/resume lines that apply to a course: [{analyte, kind, op, value, rules, condition, source}].
+    """Hold/resume lines that apply to a course: [{analyte, kind, op, value, label, rules, condition, source}].
 
     `course` needs `indication` (dict or Series). Rows relative to a baseline, or restricted to a
     baseline range, appear only when `baselines` ({analyte: value}) says they apply; value None never
@@ -354,7 +354,8 @@ def thresholds(course, profile=DEFAULT_PROFILE, baselines: dict | None = None) -
             if r.source not in item["source"]:
                 item["source"].append(r.source)
     return [
-        {**v, "condition": "; ".join(dict.fromkeys(v["condition"])), "source": "; ".join(v["source"])}
+        {**v, "condition": "; ".join(dict.fromkeys(v["condition"])), "source": "; ".join(v["source"]),
+         "label": f"{v['kind']} {v['op']} {_fmt(v['value'])}"}
         for v in out.values()
     ]
 

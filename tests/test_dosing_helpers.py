@@ -10,6 +10,7 @@ from lenadash import dosing
 
 START = dt.date(2026, 1, 5)
 START_DOSE = {"MM": 25.0, "MM_MAINT": 10.0, "MDS": 10.0, "MCL": 25.0, "FL": 20.0, "MZL": 20.0}
+NORMAL_VALUES = {"anc": 3.0, "plt": 200.0}
 SCHEDULE = {"MM": "21/28", "MM_MAINT": "28/28", "MDS": "28/28", "MCL": "21/28", "FL": "21/28", "MZL": "21/28"}
 
 

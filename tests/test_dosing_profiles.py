@@ -1,0 +1,114 @@
+"""Rule profiles are data: a clinic adds one without code; malformed files say how to fix them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from lenadash import dosing
+from test_dosing_helpers import NORMAL_VALUES, course, labs_frame
+
+RULES = Path(dosing.__file__).parent / "rules"
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "dosing.md"
+
+
+def _copy_rules(tmp_path: Path) -> Path:
+    for name in ("profiles.csv", "dose_us_pi.csv", "ladders.csv"):
+        shutil.copy(RULES / name, tmp_path / name)
+    return tmp_path
+
+
+def test_default_profile_has_a_source_on_every_row():
+    prof = dosing.load_profile("us_pi")
+    assert prof.rules and all(r.source for r in prof.rules)
+    assert {r.indication for r in prof.rules} == {"MM", "MM_MAINT", "MDS", "MCL", "FL", "MZL"}
+    assert all(s.source for ladder in prof.ladders.values() for s in ladder)
+
+
+def test_ladders_against_label():
+    prof = dosing.load_profile()
+    doses = {ind: [s.dose_mg for s in prof.ladder(ind)] for ind in ("MM", "MM_MAINT", "MDS", "MCL", "FL", "MZL")}
+    assert doses == {"MM": [25, 20, 15, 10, 5, 2.5], "MM_MAINT": [15, 10, 5, 5], "MDS": [10, 5, 2.5],
+                     "MCL": [25, 20, 15, 10, 5], "FL": [20, 15, 10, 5], "MZL": [20, 15, 10, 5]}
+    assert [s.schedule for s in prof.ladder("MM_MAINT")] == ["28/28", "28/28", "28/28", "21/28"]
+    mm = prof.ladder("MM")
+    assert dosing.next_lower(mm, 25, "21/28").dose_mg == 20
+    assert dosing.next_lower(mm, 7.5, "21/28").dose_mg == 5  # off-ladder dose steps to the next rung down
+    assert dosing.next_lower(mm, 2.5, "21/28") is None and dosing.at_floor(mm, 2.5, "21/28")
+    maint = prof.ladder("MM_MAINT")
+    assert (dosing.next_lower(maint, 5, "28/28").dose_mg, dosing.next_lower(maint, 5, "28/28").schedule) == (5, "21/28")
+    assert dosing.at_floor(maint, 5, "21/28") and not dosing.at_floor(maint, 5, "28/28")
+
+
+def test_a_clinic_adds_a_profile_as_data_files(tmp_path):
+    d = _copy_rules(tmp_path)
+    rules = pd.read_csv(d / "dose_us_pi.csv", dtype=str, keep_default_na=False)
+    rules.loc[rules["rule"] == "MM-PLT", ["hold_value", "resume_value", "source"]] = ["50", "50", "Clinic protocol 7"]
+    rules.to_csv(d / "dose_clinic.csv", index=False)
+    with open(d / "profiles.csv", "a") as f:
+        f.write("clinic,Clinic protocol,Clinic protocol 7 (2026),dose_clinic.csv ladders.csv\n")
+    assert "clinic" in set(dosing.list_profiles(d)["id"])
+    prof = dosing.load_profile("clinic", rules_dir=d)
+    patients = pd.DataFrame([course("MM")])
+    labs = labs_frame([(-2, NORMAL_VALUES), (14, {"plt": 45.0})])
+    us = dosing.simulate(labs, patients, profile="us_pi")
+    clinic = dosing.simulate(labs, patients, profile=prof)
+    assert us["action"].iloc[-1] == "continue"
+    assert clinic["action"].iloc[-1] == "hold"
+    assert "Clinic protocol 7" in clinic["reasons"].iloc[-1][0]
+    assert {t["value"] for t in dosing.thresholds({"indication": "MM"}, prof) if t["analyte"] == "plt"} == {50.0}
+
+
+@pytest.mark.parametrize(
+    "column, value, message",
+    [
+        ("hold_op", "=<", "hold_op"),
+        ("hold_value", "thirty", "not a number"),
+        ("window", "first_month", "first_4_weeks"),
+        ("source", "", "source"),
+        ("resume_dose", "lower", "resume_dose"),
+        ("with_fever", "maybe", "yes or no"),
+    ],
+)
+def test_malformed_rule_rows_name_file_line_and_fix(tmp_path, column, value, message):
+    d = _copy_rules(tmp_path)
+    rules = pd.read_csv(d / "dose_us_pi.csv", dtype=str, keep_default_na=False)
+    rules.loc[2, column] = value
+    rules.to_csv(d / "dose_us_pi.csv", index=False)
+    with pytest.raises(dosing.ProfileError, match=message) as err:
+        dosing.load_profile("us_pi", rules_dir=d)
+    assert "dose_us_pi.csv line 4" in str(err.value)
+
+
+def test_unknown_profile_lists_the_known_ones(tmp_path):
+    with pytest.raises(dosing.ProfileError, match="us_pi"):
+        dosing.load_profile("eu_smpc", rules_dir=_copy_rules(tmp_path))
+
+
+def test_profile_without_ladder_for_an_indication_is_rejected(tmp_path):
+    d = _copy_rules(tmp_path)
+    ladders = pd.read_csv(d / "ladders.csv", dtype=str, keep_default_na=False)
+    ladders[ladders["indication"] != "MCL"].to_csv(d / "ladders.csv", index=False)
+    with pytest.raises(dosing.ProfileError, match="MCL"):
+        dosing.load_profile("us_pi", rules_dir=d)
+
+
+def test_thresholds_for_the_dashboard():
+    mm = dosing.thresholds({"indication": "MM"})
+    assert {(t["analyte"], t["kind"], t["value"]) for t in mm} == {
+        ("plt", "hold", 30.0), ("plt", "resume", 30.0), ("anc", "hold", 1.0), ("anc", "resume", 1.0)}
+    assert all(t["source"].startswith("US PI") and t["label"] for t in mm)
+    mds = dosing.thresholds({"indication": "MDS"}, baselines={"plt": 80.0, "anc": 1.2})
+    plt_holds = {t["value"] for t in mds if t["analyte"] == "plt" and t["kind"] == "hold"}
+    assert plt_holds == {40.0, 30.0, 50.0}  # 50% of baseline 80; after 4 weeks < 30; < 50 with transfusion
+    no_base = dosing.thresholds({"indication": "MDS"})
+    assert 40.0 not in {t["value"] for t in no_base}
+
+
+def test_every_rule_row_is_documented():
+    text = DOCS.read_text(encoding="utf-8")
+    missing = [r.rule for r in dosing.load_profile().rules if r.rule not in text]
+    assert not missing, f"docs/dosing.md does not mention rule(s) {missing}"
