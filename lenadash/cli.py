@@ -185,7 +185,7 @@ def _inputs_from_files(args) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame |
         except ValueError as exc:
             raise UsageError(f"{path}: {_one_line(exc)}") from exc
         rows_read += int(result.rows_read or 0)
-        rejects.extend(store._rejects(result.problems, Path(path).name))
+        rejects.extend(store.rejected_rows(result.problems, Path(path).name))
         return result
 
     patients = read(args.patients, ingest.read_patients).rows

@@ -229,7 +229,7 @@ def _clean_text(value: Any) -> str | None:
     return text_value or None
 
 
-def _rejects(problems: pd.DataFrame | None, file_name: str) -> list[dict]:
+def rejected_rows(problems: pd.DataFrame | None, file_name: str) -> list[dict]:
     """Error rows of a problems table as plain dicts (warnings keep their row and are not rejects)."""
     if problems is None or len(problems) == 0:
         return []
@@ -387,7 +387,7 @@ def save_labs(*, session: Session, file_name: str, data: bytes | BinaryIO, lab_i
     raw = _as_bytes(data)
     content_hash = _content_hash(raw)
     results = lab_import.results
-    rejects = _rejects(getattr(lab_import, "problems", None), file_name)
+    rejects = rejected_rows(getattr(lab_import, "problems", None), file_name)
     rows_read = getattr(lab_import, "rows_read", len(results))
     previous = _existing_upload(session, content_hash, "labs")
     if previous is not None:
@@ -713,7 +713,7 @@ def save_patients(*, session: Session, file_name: str, data: bytes | BinaryIO, t
     raw = _as_bytes(data)
     content_hash = _content_hash(raw)
     rows = table_import.rows
-    rejects = _rejects(getattr(table_import, "problems", None), file_name)
+    rejects = rejected_rows(getattr(table_import, "problems", None), file_name)
     rows_read = getattr(table_import, "rows_read", len(rows))
     previous = _existing_upload(session, content_hash, "patients")
     if previous is not None:
@@ -879,7 +879,7 @@ def save_events(*, session: Session, file_name: str, data: bytes | BinaryIO, tab
     raw = _as_bytes(data)
     content_hash = _content_hash(raw)
     rows = table_import.rows
-    rejects = _rejects(getattr(table_import, "problems", None), file_name)
+    rejects = rejected_rows(getattr(table_import, "problems", None), file_name)
     rows_read = getattr(table_import, "rows_read", len(rows))
     previous = _existing_upload(session, content_hash, "events")
     if previous is not None:
