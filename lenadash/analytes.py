@@ -107,7 +107,7 @@ SYNONYMS: dict[str, str] = {
     "segs abs": "anc", "segs absolute": "anc", "neutrophil count": "anc", "neutrophils count": "anc",
     "abs neutrophils": "anc", "neutrophils (absolute)": "anc", "neutrophils, absolute": "anc",
     "neutrophile abs": "anc", "neutrophile absolut": "anc", "neutrophile granulozyten absolut": "anc",
-    "neutrophiles": "anc", "polynucleaires neutrophiles": "anc", "neutrofielen abs": "anc",
+    "neutrophiles": "anc", "neutrophile": "anc", "polynucleaires neutrophiles": "anc", "neutrofielen abs": "anc",
     "neutrofielen": "anc", "neutrophils": "anc", "neut abs": "anc", "anc (absolute neutrophil count)": "anc",
     "granulocytes abs": "anc",
     # lymphocytes (absolute)

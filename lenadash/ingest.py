@@ -739,6 +739,7 @@ def read_labs(data: bytes | BinaryIO, *, file_name: str = "") -> LabImport:
     roles = {r: c for c, r in col_map.items() if r in _ROLE_NAMES and r != "ignored"}
     problems = _Problems(file_name)
     lines = table.lines
+    rows_read = len(df)
     if shape == "long":
         rows, colnames = _long_rows(df, roles)
         key = [rows[f].codes for f in ("mrn", "when", "name", "loinc", "value", "unit")]
@@ -747,11 +748,15 @@ def read_labs(data: bytes | BinaryIO, *, file_name: str = "") -> LabImport:
             rows = {f: _Coded(c.codes[keep], c.uniques) for f, c in rows.items()}
             lines = lines[keep]
     else:
+        if _take_units_row(df, roles, wide_cols):
+            rows_read -= 1
+            df, lines = df.iloc[1:].reset_index(drop=True), lines[1:]
+            for col, (_, _, measure, _, reason) in wide_cols.items():
+                col_map[col] = f"result:{MEASURE_ANALYTE[measure]}" if measure else f"ignored ({reason})"
         key_cols = [c for c in (roles.get("mrn"), roles.get("datetime"), roles.get("time")) if c]
         keep = _duplicate_rows(df, [_Coded.of(df[c]).codes for c in key_cols], lines, problems)
         df, lines = df.loc[keep].reset_index(drop=True), lines[keep]
         rows, colnames, lines = _wide_rows(df, roles, wide_cols, lines, problems)
-    rows_read = len(table.df)
     del df
     table.df = None  # the coded columns hold everything needed; free the parsed text early
     results, conversions = _normalise(rows, lines, colnames, problems, delimiter=table.delimiter)
@@ -799,6 +804,31 @@ def _duplicate_rows(df: pd.DataFrame, key: list[np.ndarray], lines: np.ndarray, 
 
 
 _LAB_FIELDS = ("mrn", "name", "loinc", "value", "unit", "ref_range", "ref_low", "ref_high", "flag", "status")
+
+
+def _take_units_row(df: pd.DataFrame, roles: dict[str, str], wide_cols: dict) -> int:
+    """A wide file may carry the units in the first row under the header (`;g/L;G/L;...`).
+
+    When that row has no patient and every filled test cell is a known unit, its units are
+    used for test columns whose header has none; returns 1 if the row was such a units row.
+    """
+    if not len(df):
+        return 0
+    first = df.iloc[0]
+    tests = [c for c, v in wide_cols.items() if v[2] is not None]
+    cells = {c: str(first[c]).strip() for c in tests}
+    filled = {c: u for c, u in cells.items() if u}
+    if str(first[roles["mrn"]]).strip() or not filled:
+        return 0
+    if not all(units.unit_key(u) in _KNOWN_UNIT_KEYS or u == "%" for u in filled.values()):
+        return 0
+    for col, unit in filled.items():
+        name, header_unit, measure, loinc, reason = wide_cols[col]
+        if not header_unit:
+            if unit == "%":
+                measure, reason = None, "percentage, not a count"
+            wide_cols[col] = (name, unit, measure, loinc, reason)
+    return 1
 
 
 def _long_rows(df: pd.DataFrame, roles: dict[str, str]) -> tuple[dict[str, _Coded], dict[str, str]]:

@@ -104,7 +104,7 @@ def _folded_synonyms() -> dict[str, str]:
 
 # Names that are a percentage in some exports and a count in others: never assume a unit for them.
 AMBIGUOUS_NAMES = frozenset({
-    "neutrophils", "lymphocytes", "neutrophiles", "lymphozyten", "lymfocyten", "neutrofielen",
+    "neutrophils", "lymphocytes", "neutrophiles", "neutrophile", "lymphozyten", "lymfocyten", "neutrofielen",
 })
 
 

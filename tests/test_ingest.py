@@ -460,3 +460,13 @@ def test_unit_is_not_assumed_for_a_test_whose_other_unitless_results_are_implaus
     assert imp.problems[["line", "reason"]].values.tolist() == [
         [2, "implausible value"], [3, "unknown unit"], [4, "assumed unit"]]
     assert imp.results["analyte"].tolist() == ["wbc"]
+
+
+def test_wide_units_row_under_the_header():
+    imp = labs("Patient-ID;Datum;Leukozyten;Hb;Neutrophile;Thrombozyten (G/L)\n"
+               ";;G/L;g/L;%;\nA1;19.01.2026;5,2;125;55;150\n")
+    assert imp.rows_read == 1
+    assert imp.results[["analyte", "value", "raw_unit", "line"]].values.tolist() == [
+        ["wbc", 5.2, "G/L", 3], ["hgb", 12.5, "g/L", 3], ["plt", 150.0, "G/L", 3]]
+    assert imp.problems[["line", "reason"]].values.tolist() == [[1, "percentage, not a count"]]
+    assert imp.column_map["Neutrophile"] == "ignored (percentage, not a count)"
