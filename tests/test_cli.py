@@ -204,8 +204,8 @@ def test_assess_csv_is_one_row_per_draw(capsys, sample_dir):
     assert rows and "mrn" in rows[0]
 
 
-def test_assess_over_a_database_agrees_with_assess_over_the_files(capsys, tmp_path, sample_dir):
-    url = f"sqlite:///{tmp_path / 'clinic.sqlite'}"
+def test_assess_over_a_database_agrees_with_assess_over_the_files(capsys, db_url, sample_dir):
+    url = db_url
     assert run(capsys, "import", "--db", url, *map(str, store.sample_files(sample_dir)))[0] == 0
     code, from_db, _ = run(capsys, "assess", "--db", url, "--as-of", AS_OF)
     assert code == 0
