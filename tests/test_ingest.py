@@ -470,3 +470,16 @@ def test_wide_units_row_under_the_header():
         ["wbc", 5.2, "G/L", 3], ["hgb", 12.5, "g/L", 3], ["plt", 150.0, "G/L", 3]]
     assert imp.problems[["line", "reason"]].values.tolist() == [[1, "percentage, not a count"]]
     assert imp.column_map["Neutrophile"] == "ignored (percentage, not a count)"
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(CELL, CELL, CELL, CELL, CELL), min_size=1, max_size=6))
+def test_wide_files_with_arbitrary_cells_never_raise(rows):
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["MRN", "Date", "WBC", "Hb (g/L)", "PLT"])
+    writer.writerows(rows)
+    imp = read_labs(buf.getvalue().encode("utf-8"), file_name="fuzz.csv")
+    assert imp.shape == "wide"
+    assert not set(imp.results["line"]) & set(imp.problems.loc[imp.problems["severity"] == "error", "line"])
+    assert imp.results["value"].map(np.isfinite).all()
