@@ -64,10 +64,6 @@ def _empty_patients() -> pd.DataFrame:
                                  "menses", "dialysis"])
 
 
-def _profile_id(rules) -> str:
-    return rules.id if isinstance(rules, dosing.Profile) else str(rules or dosing.DEFAULT_PROFILE)
-
-
 def assess_frames(patients: pd.DataFrame | None, labs: pd.DataFrame | None, events: pd.DataFrame | None, *,
                   as_of, rules="us_pi") -> AssessFrames:
     """Grade, assign to courses and run the dose engine on everything dated on or before `as_of`.
