@@ -16,9 +16,13 @@ with left, st.container(border=True):
     st.subheader("Explore the sample clinic")
     st.write("A synthetic clinic (no real patients) in a separate database. Your own data is never mixed in.")
     if st.button("Explore the sample clinic", type="primary", key="explore_demo", width="stretch"):
-        with st.spinner("Loading the sample clinic..."):
-            ui.start_demo()
-            clinic = ui.clinic()
+        try:
+            with st.spinner("Loading the sample clinic..."):
+                ui.start_demo()
+                clinic = ui.clinic()
+        except ValueError as exc:  # store.StoreError: e.g. the demo URL is the clinic database
+            st.error(f"Could not open the sample clinic: {exc}")
+            st.stop()
         if len(clinic.worklist):
             ui.open_patient(clinic.worklist["mrn"].iloc[0])  # charts within one click
         st.switch_page(ui.PAGES["overview"])

@@ -382,6 +382,8 @@ def dose_steps(patient: dict, *, as_of: dt.date) -> pd.DataFrame:
         rows.append({"date": start, "dose_mg": float(dose), "schedule": None, "action": "start"})
     held = False
     for d in patient.get("draws") or []:
+        if start is not None and _date(d.get("date")) < start:
+            continue  # baseline draws before the start: no dose yet
         action = d.get("action")
         if d.get("dose_mg") is not None and action not in ("hold", "stay_held"):
             dose = float(d["dose_mg"])
@@ -506,7 +508,8 @@ def next_action(patient: dict, *, rules: str = "") -> dict:
         "dose_mg": dose,
         "schedule": schedule or None,
         "date": _date(last.get("date")),
-        "reasons": [r for r in (last.get("reasons") or []) if r],
+        "reasons": [r for r in (last.get("reasons") or []) if r] or (
+            ["No hold or resume rule applies to the latest draw."] if action == "continue" else []),
         "source": "; ".join(sources) if sources else (
             f"rule profile {rules}; each reason names its label section and rule" if rules else None),
         "alerts": [a for a in (patient.get("alerts") or []) if a],

@@ -153,6 +153,13 @@ def test_dose_steps_drop_to_zero_while_held_and_resume_lower():
     assert steps["date"].iloc[-1] == AS_OF
 
 
+def test_dose_steps_ignore_baseline_draws_before_the_start():
+    p = make_patient()
+    p["draws"].insert(0, make_draw(dt.date(2026, 1, 1), None, None, {"anc": 2.5}, {"anc": 0}, dose=None))
+    steps = views.dose_steps(p, as_of=AS_OF)
+    assert steps["date"].is_monotonic_increasing and steps["date"].iloc[0] == dt.date(2026, 1, 5)
+
+
 def test_cycle_table_anchors_on_draws_and_extends_to_as_of():
     cycles = views.cycle_table(make_patient(), as_of=AS_OF)
     assert list(cycles["cycle"]) == [1, 2, 3]
@@ -238,3 +245,39 @@ def test_upcoming_lists_biopsies_with_week_labels():
 def test_visit_identity_initials_and_age(name, born, initials, age):
     ident = views.visit_identity(name, born, "F", as_of=AS_OF)
     assert (ident["initials"], ident["age"]) == (initials, age)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_patient_flags = st.fixed_dictionaries({
+    "status": st.sampled_from(["on_treatment", "held", "review"]),
+    "action": st.sampled_from(["continue", "hold", "stay_held", "resume", "review"]),
+    "plt_grade": st.integers(0, 4),
+    "labs_overdue": st.booleans(),
+    "marrow_in": st.one_of(st.none(), st.integers(-10, 90)),
+    "labs_in": st.integers(-20, 40),
+})
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(_patient_flags, min_size=1, max_size=12))
+def test_worklist_is_sorted_by_its_most_urgent_flag(specs):
+    patients = []
+    for i, spec in enumerate(specs):
+        p = make_patient(f"P{i:03d}", status=spec["status"], labs_overdue=spec["labs_overdue"],
+                         next_labs_due=str(AS_OF + dt.timedelta(days=spec["labs_in"])),
+                         next_marrow_biopsy=None if spec["marrow_in"] is None
+                         else str(AS_OF + dt.timedelta(days=spec["marrow_in"])))
+        p["draws"][-1]["action"] = spec["action"]
+        p["draws"][-1]["grades"] = {"plt": spec["plt_grade"]}
+        patients.append(p)
+    wl = views.worklist(make_result(patients))
+    assert sorted(wl["mrn"]) == sorted(p["mrn"] for p in patients)
+    rank = {r.key: i for i, r in enumerate(views.FLAG_RULES)}
+    urgency = [min((rank[f] for f in flags), default=len(rank)) for flags in wl["flags"]]
+    assert urgency == list(wl["urgency"]) and urgency == sorted(urgency)
+    # within one flag, the earliest next CBC first
+    for u in set(urgency):
+        dues = [d for d, x in zip(wl["next_labs_due"], urgency) if x == u]
+        assert dues == sorted(dues)
