@@ -87,6 +87,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--patients", type=int, default=1000)
     parser.add_argument("--results", type=int, default=1000, help="results per patient")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each phase (alternating); best reported")
     parser.add_argument("--phase", choices=["floor", "lenadash"], help=argparse.SUPPRESS)
     parser.add_argument("--labs", help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
@@ -101,28 +102,34 @@ def main() -> int:
     print(f"benchmark clinic: {args.patients} patients x {args.results} results = {n_rows:,} rows "
           f"({paths['labs'].stat().st_size / 1e6:.1f} MB; "
           + (f"generated in {generated_s:.1f} s)" if generated_s is not None else "reused)"))
-    results = {}
-    for phase in ("floor", "lenadash"):
-        db = OUT / f"import_{phase}.sqlite"
-        for p in (db, db.with_suffix(".sqlite-journal"), Path(f"{db}-wal"), Path(f"{db}-shm")):
-            p.unlink(missing_ok=True)
-        results[phase] = run_phase(Path(__file__), phase, "--labs", str(paths["labs"]), "--db", str(db))
-        db.unlink(missing_ok=True)
-    floor, real = results["floor"], results["lenadash"]
-    if real["rows"] != n_rows or floor["rows"] != n_rows:
-        print(f"WARNING: rows stored floor={floor['rows']:,} lenadash={real['rows']:,}, expected {n_rows:,}")
+    runs: dict[str, list[dict]] = {"floor": [], "lenadash": []}
+    for _ in range(args.repeat):  # alternate the phases so that machine load hits both alike
+        for phase in ("floor", "lenadash"):
+            db = OUT / f"import_{phase}.sqlite"
+            for p in (db, Path(f"{db}-journal"), Path(f"{db}-wal"), Path(f"{db}-shm")):
+                p.unlink(missing_ok=True)
+            runs[phase].append(run_phase(Path(__file__), phase, "--labs", str(paths["labs"]), "--db", str(db)))
+            db.unlink(missing_ok=True)
+    floor = min(runs["floor"], key=lambda r: r["total_s"])
+    real = min(runs["lenadash"], key=lambda r: r["total_s"])
+    for r in runs["floor"] + runs["lenadash"]:
+        if r["rows"] != n_rows:
+            print(f"WARNING: {r['phase']} stored {r['rows']:,} rows, expected {n_rows:,}")
+    labels = {"floor": "floor: pandas.read_csv + sqlite3 executemany", "lenadash": "lenadash: ingest.read_labs + store.save_labs"}
     rows = [
-        [name, f"{r['read_s']:.2f}", f"{r['write_s']:.2f}", f"{r['total_s']:.2f}", f"{n_rows / r['total_s']:,.0f}",
-         f"{r['peak_rss_mb']:,.0f}"]
-        for name, r in (("floor: pandas.read_csv + sqlite3 executemany", floor),
-                        ("lenadash: ingest.read_labs + store.save_labs", real))
+        [f"{labels[name]}{f' (run {i + 1})' if args.repeat > 1 else ''}", f"{r['read_s']:.2f}", f"{r['write_s']:.2f}",
+         f"{r['total_s']:.2f}", f"{n_rows / r['total_s']:,.0f}", f"{r['peak_rss_mb']:,.0f}"]
+        for name in ("floor", "lenadash") for i, r in enumerate(runs[name])
     ]
     print(table(rows, ["path", "read s", "write s", "total s", "rows/s", "peak RSS MB"]))
     ratio = real["total_s"] / floor["total_s"]
-    ok_ratio, ok_rss = ratio <= TARGET_RATIO, real["peak_rss_mb"] <= TARGET_RSS_MB
+    peak = max(r["peak_rss_mb"] for r in runs["lenadash"])
+    ok_ratio, ok_rss = ratio <= TARGET_RATIO, peak <= TARGET_RSS_MB
+    print(f"best of {args.repeat}: floor {floor['total_s']:.2f} s, lenadash {real['total_s']:.2f} s "
+          f"({n_rows / real['total_s']:,.0f} rows/s)")
     print(f"ratio lenadash/floor: {ratio:.2f}x (target <= {TARGET_RATIO:g}x: {'met' if ok_ratio else 'MISSED'}); "
-          f"peak RSS {real['peak_rss_mb']:,.0f} MB (target < {TARGET_RSS_MB:,.0f} MB: {'met' if ok_rss else 'MISSED'})")
-    path = save("bench_import", {"rows": n_rows, "floor": floor, "lenadash": real, "ratio": ratio,
+          f"peak RSS {peak:,.0f} MB (target < {TARGET_RSS_MB:,.0f} MB: {'met' if ok_rss else 'MISSED'})")
+    path = save("bench_import", {"rows": n_rows, "floor": floor, "lenadash": real, "ratio": ratio, "runs": runs,
                                  "target_ratio": TARGET_RATIO, "target_rss_mb": TARGET_RSS_MB, "machine": machine()})
     print(f"wrote {path.relative_to(OUT.parent.parent)}")
     return 0
