@@ -405,7 +405,7 @@ def cycle_table(patient: dict, *, as_of: dt.date) -> pd.DataFrame:
     start = _date(patient.get("start_date"))
     starts: dict[int, dt.date] = {}
     for d in patient.get("draws") or []:
-        if d.get("cycle") and d.get("cycle_day"):
+        if d.get("cycle") and d.get("cycle_day") and int(d["cycle_day"]) >= 1:  # not baseline draws
             s = _date(d["date"]) - dt.timedelta(days=int(d["cycle_day"]) - 1)
             starts[int(d["cycle"])] = min(starts.get(int(d["cycle"]), s), s)
     if start is not None:
@@ -451,6 +451,7 @@ def cycle_overlay(patient: dict, analyte: str) -> pd.DataFrame:
          "grade": _grade_or_none((d.get("grades") or {}).get(analyte)), "date": _date(d.get("date"))}
         for d in patient.get("draws") or []
         if (d.get("values") or {}).get(analyte) is not None and d.get("cycle") is not None
+        and (d.get("cycle_day") or 0) >= 1
     ]
     df = pd.DataFrame(rows, columns=["cycle", "cycle_day", "value", "grade", "date"])
     for col in ("cycle", "cycle_day", "grade"):
@@ -465,7 +466,9 @@ def flowsheet(patient: dict, *, since: dt.date | None = None,
     (newest first). Only analytes with at least one value; `since` drops older draws."""
     draws = [d for d in patient.get("draws") or [] if since is None or _date(d.get("date")) >= since]
     draws = list(reversed(draws))
-    cols = [f"{_date(d['date']):%d %b %y} C{d.get('cycle', '?')}D{d.get('cycle_day', '?')}" for d in draws]
+    cols = [f"{_date(d['date']):%d %b %y} "
+            + ("baseline" if d.get("cycle") == 0 else f"C{d.get('cycle', '?')}D{d.get('cycle_day', '?')}")
+            for d in draws]
     wanted = [a for a in analytes if any(a in (d.get("values") or {}) for d in draws)]
     extra = sorted({a for d in draws for a in (d.get("values") or {})} - set(wanted) - set(analytes))
     keys = wanted + extra

@@ -160,6 +160,15 @@ def test_dose_steps_ignore_baseline_draws_before_the_start():
     assert steps["date"].is_monotonic_increasing and steps["date"].iloc[0] == dt.date(2026, 1, 5)
 
 
+def test_baseline_draws_stay_out_of_cycles_and_overlay():
+    p = make_patient()
+    p["draws"].insert(0, make_draw(dt.date(2025, 12, 30), 0, -6, {"plt": 210}, {"plt": 0}, dose=None))
+    assert views.cycle_table(p, as_of=AS_OF)["start"].iloc[0] == dt.date(2026, 1, 5)
+    assert views.cycle_overlay(p, "plt")["cycle_day"].min() == 1
+    values, _ = views.flowsheet(p)
+    assert values.columns[-1] == "30 Dec 25 baseline"
+
+
 def test_cycle_table_anchors_on_draws_and_extends_to_as_of():
     cycles = views.cycle_table(make_patient(), as_of=AS_OF)
     assert list(cycles["cycle"]) == [1, 2, 3]
