@@ -7,8 +7,8 @@ import csv
 import datetime as dt
 import io
 import re
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import BinaryIO
 
 import numpy as np
@@ -39,6 +39,7 @@ REASONS: dict[str, str] = {
     "assumed unit": "no unit given; the canonical unit was assumed because the value is plausible (warning)",
     "unreadable reference range": "a reference range that cannot be read; the default range is used (warning)",
     "duplicate row": "an exact repeat of an earlier row; imported once (warning)",
+    "malformed row": "a row with more fields than the header (an unquoted delimiter inside a value)",
     "invalid sex": "patients: sex is not F or M",
     "invalid weight": "patients: weight is not a number of kg",
     "unknown indication": "patients: indication is not MM, MM_MAINT, MDS, MCL, FL or MZL",
@@ -264,6 +265,8 @@ class _Table:
     delimiter: str
     encoding: str
     header_line: int  # physical line of the header (1-based)
+    malformed: list[tuple[int, int]] = field(default_factory=list)  # (line, fields) of over-long rows
+    header_fields: int = 0
 
 
 def _read_table(data: bytes | BinaryIO | str, *, file_name: str) -> _Table:
@@ -287,10 +290,13 @@ def _read_table(data: bytes | BinaryIO | str, *, file_name: str) -> _Table:
                 io.BytesIO(utf8), sep=delimiter, dtype=str, na_filter=False, keep_default_na=False,
                 skip_blank_lines=False, skiprows=header_idx, encoding="utf-8", index_col=False, engine="c",
             )
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        except pd.errors.ParserError:
+            # rows with more fields than the header (e.g. an unquoted comma in a name): read record by
+            # record so that those rows are reported and the others imported
+            return _read_records(utf8, delimiter, header_idx, encoding, file_name)
+        except (pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise UnrecognisedFile(
-                f"{file_name or 'The file'} could not be read as a table ({exc}). Check that every row has the "
-                "same number of columns and that values containing the delimiter are in double quotes."
+                f"{file_name or 'The file'} could not be read as a table ({exc}). Export it as CSV and upload again."
             ) from exc
     df.columns = [str(c).replace("\ufeff", "").strip() for c in df.columns]
     n = len(df)
@@ -319,6 +325,52 @@ def _read_table(data: bytes | BinaryIO | str, *, file_name: str) -> _Table:
             df = df.loc[~blank].reset_index(drop=True)
             lines = lines[~blank]
     return _Table(df, lines, delimiter, encoding, header_idx + 1)
+
+
+def _read_records(utf8: bytes, delimiter: str, header_idx: int, encoding: str, file_name: str) -> _Table:
+    """Slow, forgiving reader for ragged files: long rows become `malformed row` problems."""
+    reader = csv.reader(io.StringIO(utf8.decode("utf-8"), newline=""), delimiter=delimiter)
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    malformed: list[tuple[int, int]] = []
+    previous = 0
+    try:
+        for record in reader:
+            start, previous = previous + 1, reader.line_num
+            if start <= header_idx:
+                continue
+            if header is None:
+                header = [c.replace("\ufeff", "").strip() for c in record]
+                continue
+            if not any(c.strip() for c in record):
+                continue
+            if len(record) > len(header):
+                malformed.append((start, len(record)))
+                continue
+            rows.append(record + [""] * (len(header) - len(record)))
+            lines.append(start)
+    except csv.Error as exc:
+        raise UnrecognisedFile(f"{file_name or 'The file'} could not be read as a table ({exc}).") from exc
+    if header is None:
+        raise UnrecognisedFile(f"{file_name or 'The file'} has no header row.")
+    df = pd.DataFrame(rows, columns=header, dtype="str") if rows else pd.DataFrame(
+        {c: pd.Series([], dtype="str") for c in header})
+    table = _Table(df, np.asarray(lines, dtype=np.int64), delimiter, encoding, header_idx + 1)
+    table.malformed = malformed
+    table.header_fields = len(header)
+    return table
+
+
+def _report_malformed(table: _Table, problems: "_Problems") -> None:
+    if table.malformed:
+        got = np.array([n for _, n in table.malformed])
+        problems.add(
+            line=[line for line, _ in table.malformed], column="", value=got.astype(str), reason="malformed row",
+            message=_cat("The row has ", got, f" fields but the header has {table.header_fields}; not imported."),
+            hint=(f"A value probably contains the delimiter '{table.delimiter}' without double quotes (e.g. a name "
+                  "written LAST, FIRST); quote it or export again."),
+        )
 
 
 # --- vectorised helpers ----------------------------------------------------------------------
@@ -738,8 +790,9 @@ def read_labs(data: bytes | BinaryIO, *, file_name: str = "") -> LabImport:
     shape, col_map, wide_cols = _lab_layout(list(df.columns))
     roles = {r: c for c, r in col_map.items() if r in _ROLE_NAMES and r != "ignored"}
     problems = _Problems(file_name)
+    _report_malformed(table, problems)
     lines = table.lines
-    rows_read = len(df)
+    rows_read = len(df) + len(table.malformed)
     if shape == "long":
         rows, colnames = _long_rows(df, roles)
         key = [rows[f].codes for f in ("mrn", "when", "name", "loinc", "value", "unit")]
@@ -1314,6 +1367,7 @@ def read_patients(data: bytes | BinaryIO, *, file_name: str = "") -> TableImport
              file_name)
     f = _Fields(df, found)
     problems = _Problems(file_name)
+    _report_malformed(table, problems)
     n = len(df)
     bad = np.zeros(n, dtype=bool)
     ctx = dict(fields=f, lines=lines, problems=problems, bad=bad)
@@ -1426,7 +1480,7 @@ def read_patients(data: bytes | BinaryIO, *, file_name: str = "") -> TableImport
         rows[c] = rows[c].astype("float64")
     for c in ("reproductive_potential", "dialysis"):
         rows[c] = rows[c].astype(bool)
-    return TableImport(rows=rows[PATIENT_COLUMNS + ["line"]], problems=problems.frame(), rows_read=n,
+    return TableImport(rows=rows[PATIENT_COLUMNS + ["line"]], problems=problems.frame(), rows_read=n + len(table.malformed),
                        column_map={v: k for k, v in found.items()}, delimiter=table.delimiter,
                        encoding=table.encoding)
 
@@ -1463,6 +1517,7 @@ def read_events(data: bytes | BinaryIO, *, file_name: str = "") -> TableImport:
     _require(found, ("mrn", "date", "event"), df, "events", file_name)
     f = _Fields(df, found)
     problems = _Problems(file_name)
+    _report_malformed(table, problems)
     n = len(df)
     bad = np.zeros(n, dtype=bool)
     ctx = dict(fields=f, lines=lines, problems=problems, bad=bad)
@@ -1559,7 +1614,7 @@ def read_events(data: bytes | BinaryIO, *, file_name: str = "") -> TableImport:
         rows[c] = rows[c].astype("str")
     for c in ("result", "agent"):
         rows[c] = _none_for_missing(rows[c])
-    return TableImport(rows=rows[EVENT_COLUMNS + ["line"]], problems=problems.frame(), rows_read=n,
+    return TableImport(rows=rows[EVENT_COLUMNS + ["line"]], problems=problems.frame(), rows_read=n + len(table.malformed),
                        column_map={v: k for k, v in found.items()}, delimiter=table.delimiter,
                        encoding=table.encoding)
 

@@ -483,3 +483,13 @@ def test_wide_files_with_arbitrary_cells_never_raise(rows):
     assert imp.shape == "wide"
     assert not set(imp.results["line"]) & set(imp.problems.loc[imp.problems["severity"] == "error", "line"])
     assert imp.results["value"].map(np.isfinite).all()
+
+
+def test_rows_with_too_many_fields_are_reported_and_the_rest_imported():
+    imp = labs("MRN,Patient Name,Collected,Test,Result,Units\n"
+               "P1,\"DOE, JANE\",2026-01-19,WBC,5,K/uL\nP1,DOE, JANE,2026-01-19,PLT,150,K/uL\nP1,,2026-01-19,Hb,12\n")
+    assert imp.results[["analyte", "line"]].values.tolist() == [["wbc", 2], ["hgb", 4]]
+    p = one(imp, "malformed row")
+    assert p["line"] == 3 and "7 fields" in p["message"] and "quote" in p["hint"]
+    assert "DOE" not in imp.problems.to_csv()
+    assert imp.rows_read == 3
