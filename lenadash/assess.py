@@ -213,16 +213,25 @@ class _DrawValues:
         if not len(labs):
             return
         key = labs["course_id"].astype(object).where(labs["course_id"].notna(), "mrn:" + labs["mrn"].astype(str))
-        last = labs.assign(_key=key.to_numpy(dtype=object)).sort_values("collected_at", kind="stable")
-        last = last.drop_duplicates(["_key", "date", "analyte"], keep="last")
-        last = last.assign(analyte=last["analyte"].astype(object), grade=pd.to_numeric(last["grade"]).astype(float))
-        v = last.pivot(index=["_key", "date"], columns="analyte", values="value")
-        g = last.pivot(index=["_key", "date"], columns="analyte", values="grade").reindex(index=v.index, columns=v.columns)
-        self.columns = np.array(list(v.columns), dtype=object)
-        self.values = v.to_numpy(dtype=float, na_value=np.nan)
-        self.grades = g.to_numpy(dtype=float, na_value=np.nan)
-        days = v.index.get_level_values(1).to_numpy("datetime64[D]").astype(object)
-        self.index = {(k, d): i for i, (k, d) in enumerate(zip(v.index.get_level_values(0), days))}
+        k_code, k_uniq = pd.factorize(key.to_numpy(dtype=object))
+        day = labs["date"].to_numpy("datetime64[D]").astype(np.int64)
+        d_code, d_uniq = pd.factorize(k_code.astype(np.int64) * (1 << 24) + (day + (1 << 23)))
+        a_code, a_uniq = pd.factorize(labs["analyte"].to_numpy(dtype=object))
+        # the last result of each analyte per draw: stable order by collection time, keep the last
+        order = np.argsort(labs["collected_at"].to_numpy("datetime64[ns]").astype(np.int64), kind="stable")
+        cell = d_code[order].astype(np.int64) * len(a_uniq) + a_code[order]
+        _, last_rev = np.unique(cell[::-1], return_index=True)
+        pick = order[len(order) - 1 - last_rev]
+        self.columns = np.array(list(a_uniq), dtype=object)
+        self.values = np.full((len(d_uniq), len(a_uniq)), np.nan)
+        self.grades = np.full((len(d_uniq), len(a_uniq)), np.nan)
+        self.values[d_code[pick], a_code[pick]] = labs["value"].to_numpy(dtype=float, na_value=np.nan)[pick]
+        self.grades[d_code[pick], a_code[pick]] = pd.to_numeric(labs["grade"]).to_numpy(dtype=float, na_value=np.nan)[pick]
+        first = np.unique(d_code, return_index=True)[1]
+        keys = np.asarray(k_uniq, dtype=object)[k_code[first]]
+        days = day[first].astype("datetime64[D]").astype(object)
+        self.index = {(k, d): i for i, k, d in zip(d_code[first], keys, days)}
+        # a value that is NaN (no numeric result) is not shown, like an absent one
 
     def get(self, key, date) -> tuple[dict, dict]:
         """date: a datetime.date (or anything numpy reads as a day)."""
