@@ -783,7 +783,9 @@ def read_labs(data: bytes | BinaryIO, *, file_name: str = "") -> LabImport:
 
     Values are converted to each analyte's canonical unit (docs/architecture.md, DOMAIN.md §6);
     every row lands in `results` or appears in `problems` (errors reject the row, warnings keep it).
-    Raises UnrecognisedFile when the columns cannot be recognised.
+    In `results`, a missing loinc/flag/status is NA (the file gave none) and a missing ref_low/
+    ref_high is NaN (no range: grading falls back to its default range). Raises UnrecognisedFile
+    when the columns cannot be recognised.
     """
     table = _read_table(data, file_name=file_name)
     df = table.df
@@ -920,31 +922,42 @@ def _wide_rows(df, roles, wide_cols, lines, problems: _Problems):
     if roles.get("time"):
         when = when.str.strip() + " " + df[roles["time"]].str.strip()
         when_col += " + " + roles["time"]
-    mrn_a = df[roles["mrn"]].to_numpy(dtype=object)
-    when_a = when.to_numpy(dtype=object)
-    parts: dict[str, list] = {k: [] for k in ("row", "mrn", "when", "name", "loinc", "value", "unit", "value_col")}
-    for col, (name, unit, measure, loinc, reason) in wide_cols.items():
-        if measure is None:
-            continue
-        cells = df[col].to_numpy(dtype=object)
-        present = np.flatnonzero([bool(str(c).strip()) for c in cells])
-        k = len(present)
-        parts["row"].append(present)
-        parts["mrn"].append(mrn_a[present])
-        parts["when"].append(when_a[present])
-        parts["value"].append(cells[present])
-        for f, v in (("name", name), ("loinc", loinc or ""), ("unit", unit), ("value_col", col)):
-            parts[f].append(np.full(k, v, dtype=object))
-    cat = {k: (np.concatenate(v) if v else np.zeros(0, dtype=np.intp if k == "row" else object))
-           for k, v in parts.items()}
-    order = np.argsort(cat["row"], kind="stable")
-    rows = {f: _Coded.of(cat[f][order]) for f in ("mrn", "when", "name", "loinc", "value", "unit", "value_col")}
+    mrn_c, when_c = _Coded.of(df[roles["mrn"]]), _Coded.of(when)
+    tests = [(col, spec) for col, spec in wide_cols.items() if spec[2] is not None]
+    row_parts, value_codes, value_uniques, test_index = [], [], [], []
+    offset = 0
+    for t, (col, _) in enumerate(tests):
+        cells = _Coded.of(df[col])
+        present = np.flatnonzero(~cells.blank)
+        row_parts.append(present)
+        value_codes.append(cells.codes[present] + offset)
+        value_uniques.append(cells.uniques)
+        offset += len(cells.uniques)
+        test_index.append(np.full(len(present), t, dtype=np.intp))
+    row = np.concatenate(row_parts) if tests else np.zeros(0, dtype=np.intp)
+    order = np.argsort(row, kind="stable")
+    row = row[order]
+    per_test = np.concatenate(test_index)[order] if tests else np.zeros(0, dtype=np.intp)
+
+    def per_test_column(values: list[str]) -> _Coded:
+        return _Coded(per_test, pd.Series(values if values else [""], dtype="str"))
+
+    rows = {
+        "mrn": _Coded(mrn_c.codes[row], mrn_c.uniques),
+        "when": _Coded(when_c.codes[row], when_c.uniques),
+        "value": _Coded(np.concatenate(value_codes)[order] if tests else per_test,
+                        pd.concat(value_uniques, ignore_index=True) if tests else pd.Series([""], dtype="str")),
+        "name": per_test_column([spec[0] for _, spec in tests]),
+        "unit": per_test_column([spec[1] for _, spec in tests]),
+        "loinc": per_test_column([spec[3] or "" for _, spec in tests]),
+        "value_col": per_test_column([col for col, _ in tests]),
+    }
     n = len(order)
     for f in ("ref_range", "ref_low", "ref_high", "flag", "status"):
         rows[f] = _Coded.constant(n)
     colnames = {f: "" for f in _LAB_FIELDS}
     colnames.update(mrn=roles["mrn"], when=when_col)
-    return rows, colnames, lines[cat["row"][order]]
+    return rows, colnames, lines[row]
 
 
 _CANCELLED_STATUS = re.compile(r"^(cancel+ed|canceled|entered[- ]in[- ]error|deleted|x|d|nullified)$", re.I)
