@@ -31,7 +31,7 @@ shown = views.filter_worklist(wl, indications=indications, flags=flags, search=s
 st.caption("Most urgent first: hold now, review, grade >= 3, CBC overdue, marrow biopsy due, pregnancy "
            "test due, no thromboprophylaxis. Click a row to open the patient.")
 event = st.dataframe(
-    views.worklist_display(shown), hide_index=True, width="stretch", height=min(38 * (len(shown) + 1), 640),
+    ui.worklist_table(shown), hide_index=True, width="stretch", height=min(38 * (len(shown) + 1), 640),
     on_select="rerun", selection_mode="single-row", key="worklist",
     column_config={
         "Flags": st.column_config.TextColumn(width="medium"),

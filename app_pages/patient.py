@@ -30,7 +30,7 @@ st.title(f"{person.get('name') or mrn}")
 cycle = f"cycle {row['cycle']} day {row['cycle_day']}" if pd.notna(row["cycle"]) else ""
 facts = [f"MRN {mrn}", f"{ident['age']} y" if ident["age"] is not None else "", ident["sex"] or "",
          views.INDICATION_NAMES.get(patient.get("indication"), patient.get("indication") or ""),
-         f"started {patient.get('start_date')}", cycle,
+         f"started {patient['start_date']}" if patient.get("start_date") else "no treatment course", cycle,
          f"CrCl {patient['crcl_ml_min']:.0f} mL/min" if patient.get("crcl_ml_min") else ""]
 st.markdown("#### " + "  |  ".join(f for f in facts if f))
 

@@ -322,6 +322,21 @@ def flowsheet_table(values: pd.DataFrame, grades: pd.DataFrame):
     return text.style.apply(lambda _: fills, axis=None).set_properties(**{"text-align": "right"})
 
 
+FLAG_FILLS = {"hold": "#ffcdd2", "review": "#ffe0b2", "grade3": "#ffcdd2", "cbc_overdue": "#fff8d6",
+              "marrow_due": "#fff8d6", "pregnancy_due": "#fff8d6", "vte_missing": "#fff8d6"}
+
+
+def worklist_table(shown: pd.DataFrame):
+    """Styler for the overview table: the flags cell tinted by the most urgent flag, counts by grade."""
+    display = views.worklist_display(shown)
+    css = pd.DataFrame("", index=display.index, columns=display.columns)
+    css["Flags"] = [f"background-color: {FLAG_FILLS[f[0]]}; font-weight: 600" if f else "" for f in shown["flags"]]
+    for col, grade in (("ANC", "anc_grade"), ("Platelets", "plt_grade"), ("Hgb", "hgb_grade")):
+        css[col] = [f"background-color: {views.GRADE_FILLS[int(g)]}" if pd.notna(g) and g >= 2 else ""
+                    for g in shown[grade]]
+    return display.style.apply(lambda _: css, axis=None)
+
+
 def grade_legend() -> None:
     chips = " ".join(
         f'<span style="background:{views.GRADE_FILLS[g]};border:2px solid {views.GRADE_COLOURS[g]};'

@@ -142,6 +142,15 @@ def test_overview_filters_by_indication(clinic_env):
     assert len(table) >= 1 and set(table["Indication"]) == {"MDS"}
 
 
+def test_overview_filters_by_flag(clinic_env):
+    at = _app()
+    at.switch_page("app_pages/overview.py").run()
+    at.multiselect(key="filter_flag").select("hold").run()
+    _no_exception(at)
+    table = at.dataframe[0].value
+    assert len(table) >= 1 and table["Flags"].str.startswith("Hold now").all()
+
+
 def test_overview_open_button_goes_to_patient(clinic_env):
     at = _app()
     at.switch_page("app_pages/overview.py").run()
@@ -166,6 +175,19 @@ def test_patient_page_shows_card_charts_and_flowsheet(clinic_env):
     assert len(at.get("plotly_chart")) == 2  # timeline + cycle overlay
     flowsheet = at.dataframe[0].value
     assert any(str(i).startswith("ANC") for i in flowsheet.index)
+
+
+def test_patient_page_for_labs_without_a_course(clinic_env):
+    at = _app()
+    at.switch_page("app_pages/overview.py").run()
+    table = at.dataframe[0].value
+    orphans = list(table.loc[table["Name"] == "", "MRN"])
+    assert orphans, "bad_rows.csv carries results for an MRN with no course"
+    at.session_state["patient_mrn"] = orphans[0]
+    at.switch_page("app_pages/patient.py").run()
+    _no_exception(at)
+    text = _texts(at)
+    assert "no treatment course" in text and "ld-card ld-review" in text
 
 
 @pytest.mark.parametrize("preset", views.WINDOW_PRESETS)
