@@ -255,6 +255,11 @@ def _sniff(head: str) -> tuple[str, int]:
     return best[1], best[2]
 
 
+_NOT_CSV = (
+    (b"PK\x03\x04", "an Excel workbook (.xlsx) or another zip file"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)"),
+    (b"%PDF", "a PDF document"),
+)
 _BLANK_LINE = re.compile(rb"\n[ \t,;|]*\r?\n")
 
 
@@ -273,6 +278,12 @@ def _read_table(data: bytes | BinaryIO | str, *, file_name: str) -> _Table:
     raw = _as_bytes(data)
     if not raw.strip():
         raise UnrecognisedFile(f"{file_name or 'the file'} is empty. Export the results as CSV and upload again.")
+    for magic, kind in _NOT_CSV:
+        if raw.startswith(magic):
+            raise UnrecognisedFile(
+                f"{file_name or 'The file'} is {kind}, not a CSV/text export. Open it and save it as CSV "
+                "(comma- or semicolon-separated), then upload the CSV."
+            )
     utf8, encoding, head = _decode(raw)
     delimiter, header_idx = _sniff(head)
     df = None

@@ -493,3 +493,9 @@ def test_rows_with_too_many_fields_are_reported_and_the_rest_imported():
     assert p["line"] == 3 and "7 fields" in p["message"] and "quote" in p["hint"]
     assert "DOE" not in imp.problems.to_csv()
     assert imp.rows_read == 3
+
+
+@pytest.mark.parametrize("magic", [b"PK\x03\x04rest-of-zip", b"\xd0\xcf\x11\xe0\xa1\xb1", b"%PDF-1.7\n"])
+def test_workbooks_and_pdfs_get_a_save_as_csv_message(magic):
+    with pytest.raises(UnrecognisedFile, match="save it as CSV"):
+        read_labs(magic, file_name="labs.xlsx")
