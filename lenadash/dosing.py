@@ -535,6 +535,12 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict,
         by_analyte.setdefault(r.analyte, []).append(r)
     persist_rules = [r for r in rules if r.persist_days]
     has_tox_rule = TOXICITY in by_analyte
+    # fast path: a value above every "<"/"<=" hold threshold of its analyte cannot trigger anything
+    clear_above: dict[str, float] = {}
+    for a, rs in by_analyte.items():
+        thr = [r.hold_threshold(base.get((cid, a))) for r in rs]
+        if all(r.hold_op in ("<", "<=") for r in rs) and None not in thr:
+            clear_above[a] = max(thr)
     tag = f"{indication}"
 
     dose, schedule = start_dose, course_schedule
@@ -679,7 +685,7 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict,
                 ep.last[a] = v
             ep.other_toxicity = ep.other_toxicity or other_now
             for a, v in values.items():
-                if a in ep.triggers:
+                if a in ep.triggers or v > clear_above.get(a, math.inf):
                     continue
                 fired, _ = fires(a, v, ep.dose_mg, offset, date, ctx)
                 if fired:
@@ -738,6 +744,8 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict,
             all_fired, base_review = [], []
             dose_now = dose
             for a, v in values.items():
+                if v > clear_above.get(a, math.inf):
+                    continue
                 fired, rv = fires(a, v, dose_now, offset, date, ctx)
                 all_fired += [(a, r, t) for r, t in fired]
                 base_review += rv
