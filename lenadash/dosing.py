@@ -529,7 +529,14 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict,
     rules = prof.rules_for(indication)
     ladder = prof.ladder(indication)
     course_schedule = course.get("schedule") if not _missing(course.get("schedule")) else "28/28"
-    start_dose = float(course["starting_dose_mg"])
+    start_dose = pd.to_numeric(course.get("starting_dose_mg"), errors="coerce")
+    start_dose = None if start_dose is None or pd.isna(start_dose) else float(start_dose)
+    unusable = None
+    if start_dose is None:
+        unusable = "no starting dose recorded for this course: add starting_dose_mg to the patients file"
+    elif not rules or not ladder:
+        unusable = (f"profile {prof.id} has no dose rules or ladder for indication {indication!r}: "
+                    f"use one of {sorted({r.indication for r in prof.rules})}")
     by_analyte: dict[str, list[DoseRule]] = {}
     for r in rules:
         by_analyte.setdefault(r.analyte, []).append(r)
@@ -638,6 +645,10 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict,
             rows.append((cid, mrn, date, is_draw, cycle, cday, "continue", start_dose, schedule, False,
                          ["before the start of treatment (cycle 0): no dose rule applies; baseline draw"],
                          False, False, []))
+            continue
+        if unusable:
+            rows.append((cid, mrn, date, is_draw, cycle, cday, "review", None, schedule, False,
+                         [f"{unusable}; clinician review"], True, False, []))
             continue
         # persistence runs ("for >= 7 days": consecutive draws below, no draw at/above in between)
         for r in persist_rules:

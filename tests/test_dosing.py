@@ -375,3 +375,60 @@ def test_labs_without_grade_column_are_rejected_with_the_fix():
     from test_dosing_helpers import course, labs_frame
     with pytest.raises(ValueError, match="grading.grade"):
         dosing.simulate(labs_frame([(1, NORMAL)]).drop(columns="grade"), pd.DataFrame([course("MM")]))
+
+
+@pytest.mark.parametrize("baseline_plt, back, action", [(60.0, 49.9, "stay_held"), (60.0, 50.0, "resume"),
+                                                        (59.9, 29.9, "stay_held"), (59.9, 30.0, "resume")])
+def test_mds_resume_threshold_switches_at_baseline_60(baseline_plt, back, action):
+    steps = walk("MDS", [(-2, {"anc": 3.0, "plt": baseline_plt}), (14, {"plt": 25.0}), (21, {"plt": back})])
+    assert steps[1][1] == "hold"
+    assert steps[2][1] == action
+
+
+def test_course_without_rules_or_starting_dose_is_review_with_the_fix():
+    action, dose, _, reasons = last("MM", [(-2, NORMAL), (14, NORMAL)], dose=float("nan"))
+    assert (action, dose) == ("review", None) and "starting_dose_mg" in reasons[0]
+    from test_dosing_helpers import course, labs_frame
+    out = dosing.simulate(labs_frame([(14, NORMAL)]), pd.DataFrame([{**course("MM"), "indication": "CLL"}]))
+    assert out["action"].iloc[0] == "review" and "CLL" in out["reasons"].iloc[0][0]
+
+
+# --- properties: whatever the counts, the engine's walk stays coherent ----------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+LADDER_DOSES = {ind: {s.dose_mg for s in dosing.load_profile().ladder(ind)} for ind in
+                ("MM", "MM_MAINT", "MDS", "MCL", "FL", "MZL")}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    indication=st.sampled_from(sorted(LADDER_DOSES)),
+    series=st.lists(st.tuples(st.integers(1, 6), st.floats(0.1, 3.0), st.floats(5, 250),
+                              st.booleans()), min_size=1, max_size=25),
+)
+def test_walk_invariants(indication, series):
+    draws, events, day = [(-2, NORMAL)], [], 0
+    for gap, anc, plt, fever in series:
+        day += gap
+        draws.append((day, {"anc": round(anc, 2), "plt": round(plt, 1)}))
+        if fever:
+            events.append((day, "fever", 38.8))
+    out = run(indication, draws, events=events)
+    prev = "continue"
+    doses = []
+    for action, dose, held in zip(out["action"], out["dose_mg"], out["held"]):
+        assert (dose is None or pd.isna(dose)) == (action in ("hold", "stay_held", "review"))
+        assert held == (action in ("hold", "stay_held"))
+        if action in ("stay_held", "resume"):
+            assert prev in ("hold", "stay_held")
+        if action == "hold":
+            assert prev not in ("hold", "stay_held")
+        if not pd.isna(dose):
+            assert dose in LADDER_DOSES[indication]
+            doses.append(dose)
+        prev = action
+    # without clinician dose changes the dose never goes up (a first MM ANC episode resumes at the
+    # starting dose, never above the dose held at)
+    assert doses == sorted(doses, reverse=True)
