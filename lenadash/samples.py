@@ -48,6 +48,7 @@ class SamplePatient:
     baseline: dict[str, float]  # steady-state values that differ from NORMAL_BASE
     depth: dict[str, float]  # fraction by which a count falls at the cycle's nadir
     scenario: str
+    labs_until: dt.date | None = None  # no draws after this date (missed visits); None: up to TODAY
 
 
 _D = dt.date
@@ -167,6 +168,14 @@ PATIENTS: tuple[SamplePatient, ...] = (
         {"anc": 3.2, "plt": 190}, {"anc": 0.4, "plt": 0.35},
         "MM Rd 25 mg with enoxaparin: platelets 22 on C7D15 (2026-11-02) -> hold, 27 and 28 on the next "
         "weekly CBCs: CURRENTLY HELD (will resume 20 mg once >= 30)",
+    ),
+    SamplePatient(
+        "LD0017", "Robin Placeholder", "F", _D(1959, 10, 3), 71.0, "MM_MAINT", _D(2026, 1, 5), 10, "28/28",
+        None, False, None, False, "epic", "epic",
+        {"anc": 2.5, "plt": 175, "hgb": 12.1, "creatinine": 0.8}, {"anc": 0.35, "plt": 0.3},
+        "MM maintenance 10 mg, uneventful, but no labs since 2026-09-14 (missed the October and November "
+        "CBCs): CBC OVERDUE since 2026-10-12",
+        labs_until=_D(2026, 9, 14),
     ),
 )
 
@@ -380,9 +389,15 @@ def _cycle_shape(schedule: str, day: int) -> float:
     return shape * min(1.0, day / 21) if schedule == "28/28" else shape
 
 
+def _last_lab_day(p: SamplePatient) -> int:
+    """The last study day with a draw: the day before TODAY, or the patient's labs_until."""
+    last = TODAY - dt.timedelta(days=1) if p.labs_until is None else min(p.labs_until, TODAY - dt.timedelta(days=1))
+    return (last - p.start_date).days
+
+
 def _scheduled_days(p: SamplePatient) -> list[int]:
     days = [BASELINE_DAY]
-    horizon = (TODAY - p.start_date).days - 1
+    horizon = _last_lab_day(p)
     for row in CBC_SCHEDULE:
         if p.indication in row.indications:
             last = horizon if row.last_day is None else min(row.last_day, horizon)
@@ -394,11 +409,11 @@ def _draw_days(p: SamplePatient) -> tuple[list[int], dict[int, dict[str, float]]
     """Study days of every draw, the scripted values on each, and the lead-in draw of each episode."""
     days = _scheduled_days(p)
     scripted: dict[int, dict[str, float]] = {}
-    horizon = (TODAY - p.start_date).days - 1
+    horizon = _last_lab_day(p)
     for ep in (e for e in EPISODES if e.mrn == p.mrn):
         ep_days = [ep.day + 7 * i for i in range(len(ep.values))]
         if ep_days[-1] > horizon:
-            raise ValueError(f"episode {ep} runs past TODAY {TODAY}")
+            raise ValueError(f"episode {ep} runs past the patient's last lab day")
         end = horizon if ep.ongoing else ep_days[-1]
         # weekly draws replace the routine schedule while the episode lasts
         days = [d for d in days if not ep.day <= d <= end] + ep_days

@@ -14,9 +14,10 @@ from lenadash import ingest, samples, store
 SAMPLE_FILES = ("patients.csv", "events.csv", "epic_long_us.csv", "europe_wide_si.csv", "loinc_long.csv", "bad_rows.csv")
 
 # Expected counts, derived from the generator's design (sample_data/README.md):
-# - epic: 7 patients; e.g. LD0001 has 19 draws (baseline, 7 weekly, C3D1/D15, 7 x 28-day, the
+# - epic: 8 patients; e.g. LD0001 has 19 draws (baseline, 7 weekly, C3D1/D15, 7 x 28-day, the
 #   platelet hold's 3 weekly draws replacing day 168) of which 10 carry a CMP: 19x5 + 10x14 = 235.
-#   Per patient 235+245+301+287+85+206+197 = 1556 rows incl. the corrected potassium line; the one
+#   LD0017 (labs until 2026-09-14): 17 draws, 10 with a CMP = 225. Per patient
+#   235+245+301+287+85+206+197+225 = 1781 rows incl. the corrected potassium line; the one
 #   `Cancelled` platelet row is rejected ("no result").
 # - europe: 72 draws (LD0007 16, LD0008 19, LD0009 18, LD0011 19), 39 with a CMP; 13 CMP columns
 #   (no CO2): 72x5 + 39x13 = 867 results, no problems.
@@ -24,7 +25,7 @@ SAMPLE_FILES = ("patients.csv", "events.csv", "epic_long_us.csv", "europe_wide_s
 # - bad_rows: 20 rows, 10 valid, 10 rejects (samples.BAD_ROWS).
 EXPECTED_LABS = {
     # file: (shape, rows_read, results, {reason: count})
-    "epic_long_us.csv": ("long", 1556, 1555, {"no result": 1}),
+    "epic_long_us.csv": ("long", 1781, 1780, {"no result": 1}),
     "europe_wide_si.csv": ("wide", 72, 867, {}),
     "loinc_long.csv": ("long", 1249, 1249, {}),
     "bad_rows.csv": ("long", 20, 10, {
@@ -146,7 +147,7 @@ def test_epic_quirks_are_read_as_a_clinician_means_them(files):
 
 def test_patients_and_events_read_without_problems(files):
     patients = ingest.read_patients(files["patients.csv"], file_name="patients.csv")
-    assert patients.rows_read == 16 and len(patients.rows) == 16 and patients.problems.empty
+    assert patients.rows_read == 17 and len(patients.rows) == 17 and patients.problems.empty
     rows = patients.rows.set_index("mrn")
     assert rows.loc["LD0005", "dialysis"] and not rows.loc["LD0001", "dialysis"]
     assert rows.loc["LD0013", "menses"] == "irregular" and rows.loc["LD0013", "reproductive_potential"]
@@ -175,19 +176,19 @@ def _save_lab_files(session, files) -> dict:
 def test_lab_files_save_into_sqlite_with_corrections_and_reimport_stores_nothing(session, files):
     summaries = _save_lab_files(session, files)
     epic = summaries["epic_long_us.csv"]
-    # 1555 accepted: the haemolysed potassium is kept as history, its correction supersedes it
+    # 1780 accepted: the haemolysed potassium is kept as history, its correction supersedes it
     assert (epic.rows_read, epic.rows_imported, epic.rows_superseding, epic.rows_unchanged, epic.rows_rejected) == (
-        1556, 1554, 1, 0, 1)
+        1781, 1779, 1, 0, 1)
     eu, lo, bad = summaries["europe_wide_si.csv"], summaries["loinc_long.csv"], summaries["bad_rows.csv"]
     assert (eu.rows_read, eu.rows_imported, eu.rows_rejected) == (72, 867, 0)
     assert (lo.rows_read, lo.rows_imported, lo.rows_rejected) == (1249, 1249, 0)
     assert (bad.rows_read, bad.rows_imported, bad.rows_rejected) == (20, 10, 10)
     assert sorted(r["reason"] for r in bad.rejects) == sorted(r for r, *_ in samples.BAD_ROWS if r)
-    # labs before patients.csv: every MRN gets a bare patient (16 sample patients + LD0099)
-    assert sum(s.patients_created for s in summaries.values()) == 17
+    # labs before patients.csv: every MRN gets a bare patient (17 sample patients + LD0099)
+    assert sum(s.patients_created for s in summaries.values()) == 18
 
     labs = store.load_labs(session=session)
-    assert len(labs) == 1554 + 867 + 1249 + 10
+    assert len(labs) == 1779 + 867 + 1249 + 10
     assert labs.groupby("mrn").size().to_dict()["LD0005"] == 85 + 140  # CBC from Epic, CMP from LOINC
     k = labs[(labs.mrn == "LD0002") & (labs.analyte == "potassium") & (labs.collected_at.dt.date == dt.date(2026, 4, 6))]
     assert list(k.value) == [4.4]
@@ -201,13 +202,13 @@ def test_lab_files_save_into_sqlite_with_corrections_and_reimport_stores_nothing
 def test_patients_and_events_save_into_sqlite(session, files):
     p = store.save_patients(session=session, file_name="patients.csv", data=files["patients.csv"],
                             table_import=ingest.read_patients(files["patients.csv"], file_name="patients.csv"))
-    assert p.rows_read == 16 and p.rows_rejected == 0
+    assert p.rows_read == 17 and p.rows_rejected == 0
     e = store.save_events(session=session, file_name="events.csv", data=files["events.csv"],
                           table_import=ingest.read_events(files["events.csv"], file_name="events.csv"))
     assert e.rows_imported == 49 and e.rows_rejected == 0
     summaries = _save_lab_files(session, files)
     assert sum(s.patients_created for s in summaries.values()) == 1  # only LD0099 is unregistered
-    assert len(store.load_patients(session=session)) == 16
+    assert len(store.load_patients(session=session)) == 17
     events = store.load_events(session=session)
     assert len(events) == 49
     assert events[events.event == "dose_change"].is_hold.sum() == 1
@@ -236,6 +237,7 @@ DESIGNED = {
     "LD0014": ("held", None, [("2026-11-09", "hold", None)]),
     "LD0015": ("on_treatment", 10.0, []),
     "LD0016": ("held", None, [("2026-11-02", "hold", None)]),
+    "LD0017": ("on_treatment", 10.0, []),
 }
 
 
@@ -274,7 +276,8 @@ def test_sample_clinic_alerts_and_schedules(assessed):
     assert renal == {"LD0002": 10.0, "LD0005": 5.0, "LD0009": 5.0, "LD0015": 10.0}
     assert {m for m in DESIGNED if assessed[m]["next_pregnancy_test"]} == {"LD0006", "LD0013"}
     assert not any(assessed[m]["pregnancy_test_overdue"] for m in DESIGNED)
-    assert not any(assessed[m]["labs_overdue"] for m in DESIGNED)
+    assert {m for m in DESIGNED if assessed[m]["labs_overdue"]} == {"LD0017"}
+    assert assessed["LD0017"]["next_labs_due"] == "2026-10-12"
 
 
 # --- the benchmark clinic imports cleanly ---------------------------------------------------------

@@ -61,7 +61,14 @@ def test_every_patient_has_6_to_12_months_of_labs_ending_days_before_today(labs)
     for mrn, g in labs.groupby("mrn"):
         first, last = g.collected_at.min().date(), g.collected_at.max().date()
         assert 182 <= (last - first).days <= 366, mrn
-        assert 1 <= (TODAY - last).days <= 14, mrn
+        if patient(mrn).labs_until is None:
+            assert 1 <= (TODAY - last).days <= 14, mrn
+        else:  # missed visits: the monthly CBC is overdue by more than a cycle
+            assert last == patient(mrn).labs_until and (TODAY - last).days > 28 + 7, mrn
+
+
+def test_exactly_one_patient_has_missed_visits():
+    assert [p.mrn for p in samples.PATIENTS if p.labs_until is not None] == ["LD0017"]
 
 
 def test_baseline_labs_within_30_days_before_start(labs):
