@@ -92,8 +92,9 @@ PERCENT_LOINC: dict[str, str] = {
 
 SYNONYM_SOURCE = "lenadash synonym table: Epic/Cerner component names, HL7/FHIR display names, EU exports"
 
-# Name synonyms: lower-cased, whitespace collapsed; `units.name_key` applies the same folding
-# (also removes dots, underscores, hyphens) before lookup.
+# Name synonyms (source: SYNONYM_SOURCE), folded by `units.name_key` on both sides before lookup.
+# Deliberately absent: granulocytes (they include eosinophils and basophils, so they overstate the
+# ANC), ionised calcium, pCO2, and urine/POC variants - those rows are reported as unknown analytes.
 SYNONYMS: dict[str, str] = {
     # white cells
     "wbc": "wbc", "white blood cells": "wbc", "white blood cell count": "wbc", "white cell count": "wbc",
@@ -109,7 +110,6 @@ SYNONYMS: dict[str, str] = {
     "neutrophile abs": "anc", "neutrophile absolut": "anc", "neutrophile granulozyten absolut": "anc",
     "neutrophiles": "anc", "neutrophile": "anc", "polynucleaires neutrophiles": "anc", "neutrofielen abs": "anc",
     "neutrofielen": "anc", "neutrophils": "anc", "neut abs": "anc", "anc (absolute neutrophil count)": "anc",
-    "granulocytes abs": "anc",
     # lymphocytes (absolute)
     "alc": "alc", "absolute lymphocyte count": "alc", "lymphocytes absolute": "alc",
     "lymphocytes abs": "alc", "absolute lymphocytes": "alc", "lymph #": "alc", "lymph#": "alc",
@@ -124,7 +124,7 @@ SYNONYMS: dict[str, str] = {
     # platelets
     "plt": "plt", "platelets": "plt", "platelet count": "plt", "platelet": "plt", "thrombocytes": "plt",
     "thrombozyten": "plt", "plaquettes": "plt", "trombocyten": "plt", "thrombocyten": "plt",
-    "plt count": "plt", "thrombo": "plt", "thr": "plt", "plts": "plt",
+    "plt count": "plt", "thrombo": "plt", "plts": "plt",
     # CMP
     "sodium": "sodium", "na": "sodium", "na+": "sodium", "natrium": "sodium", "sodium serum": "sodium",
     "potassium": "potassium", "k": "potassium", "k+": "potassium", "kalium": "potassium",
