@@ -111,7 +111,8 @@ def test_percent_differentials_are_not_counts(name):
     assert units.identify(name)[3] == "percentage, not a count"
 
 
-@pytest.mark.parametrize("name", ["MCV", "RDW", "MCH", "Ferritin", ""])
+@pytest.mark.parametrize("name", ["MCV", "RDW", "MCH", "Ferritin", "", "Ionized Calcium", "pCO2", "Creatinine, urine",
+                                  "Granulocytes abs", "Glucose POC"])
 def test_other_tests_are_unknown(name):
     assert units.identify(name)[0] is None and units.identify(name)[3] == "unknown analyte"
 
