@@ -32,16 +32,13 @@ st.caption("Most urgent first: hold now, review, grade >= 3, CBC overdue, marrow
            "test due, no thromboprophylaxis. Click a row to open the patient.")
 event = st.dataframe(
     ui.worklist_table(shown), hide_index=True, width="stretch", height=min(38 * (len(shown) + 1), 640),
-    on_select="rerun", selection_mode="single-row", key="worklist",
-    column_config={
-        "Flags": st.column_config.TextColumn(width="medium"),
-        "Next CBC": st.column_config.DateColumn(format="DD MMM YY"),
-        "Marrow biopsy": st.column_config.DateColumn(format="DD MMM YY"),
-        "Pregnancy test": st.column_config.DateColumn(format="DD MMM YY"),
-    },
+    on_select="rerun", selection_mode="single-row", key=f"worklist_{st.session_state.get('worklist_n', 0)}",
+    column_config={"Flags": st.column_config.TextColumn(width="medium")},
 )
 rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
 if rows:
+    # a fresh table next time, so coming back here does not reopen the same patient
+    st.session_state["worklist_n"] = st.session_state.get("worklist_n", 0) + 1
     ui.open_patient(shown["mrn"].iloc[rows[0]])
 
 if len(shown):

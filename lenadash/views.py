@@ -603,11 +603,17 @@ def worklist_display(df: pd.DataFrame) -> pd.DataFrame:
         "ANC": [_with_grade(v, g) for v, g in zip(df["anc"], df["anc_grade"])],
         "Platelets": [_with_grade(v, g) for v, g in zip(df["plt"], df["plt_grade"])],
         "Hgb": [_with_grade(v, g) for v, g in zip(df["hgb"], df["hgb_grade"])],
-        "Next CBC": df["next_labs_due"],
-        "Marrow biopsy": df["next_marrow_biopsy"],
-        "Pregnancy test": df["next_pregnancy_test"],
+        # ISO text: sorts correctly, and a missing date shows blank rather than "None"
+        "Next CBC": [_iso_or_blank(d) for d in df["next_labs_due"]],
+        "Marrow biopsy": [_iso_or_blank(d) for d in df["next_marrow_biopsy"]],
+        "Pregnancy test": [_iso_or_blank(d) for d in df["next_pregnancy_test"]],
     })
-    return out.astype({c: object for c in ("Next CBC", "Marrow biopsy", "Pregnancy test")})
+    return out
+
+
+def _iso_or_blank(value: Any) -> str:
+    day = _date(value)
+    return "" if day is None else day.isoformat()
 
 
 def thresholds_frame(rows: list[dict] | None) -> pd.DataFrame | None:
