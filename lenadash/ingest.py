@@ -589,9 +589,10 @@ def _parse_values(text: pd.Series, *, decimal_comma: bool) -> pd.DataFrame:
     none), kind ("" a number, "blank", "no result", "sentinel", "text").
     """
     text = text.reset_index(drop=True)
-    norm = text.str.replace(",", ".", regex=False) if decimal_comma else text.str.replace(
-        r"(?<=\d),(?=\d{3}(?:\D|$))", "", regex=True
-    )
+    if decimal_comma:  # `1.234,5` and `150.000`: dots before three digits are thousands groups
+        norm = text.str.replace(r"(?<=\d)\.(?=\d{3}(?:[^\d]|$))", "", regex=True).str.replace(",", ".", regex=False)
+    else:
+        norm = text.str.replace(r"(?<=\d),(?=\d{3}(?:\D|$))", "", regex=True)
     value = pd.to_numeric(norm, errors="coerce").astype("float64")
     comparator = pd.Series("", index=text.index, dtype=object)
     flag = pd.Series(None, index=text.index, dtype=object)
@@ -649,10 +650,17 @@ def _parse_range(text: pd.Series, *, decimal_comma: bool) -> pd.DataFrame:
 
 
 def _decimal_comma(text: pd.Series, delimiter: str) -> bool:
-    """Decimal commas are read in semicolon/tab files when (distinct) values look like `5,2`."""
-    if delimiter == ",":
-        return False
-    return bool(text.str.match(r"^\s*[<>]?=?\s*-?\d+,\d+").any())
+    """Whether a column writes decimals with a comma, decided from all its distinct values.
+
+    Semicolon/tab files: when values look like `5,2`. Comma files (the value then quoted): when
+    some comma is followed by other than exactly three digits (`"5,2"`) and no value is written
+    with thousands groups (`"150,000"`); otherwise commas there are thousands separators.
+    """
+    if delimiter != ",":
+        return bool(text.str.match(r"^\s*[<>]?=?\s*-?\d+,\d+").any())
+    decimal_like = text.str.match(r"^\s*[<>]?=?\s*-?\d+,(?:\d{1,2}|\d{4,})(?:\D|$)").any()
+    thousands_like = text.str.match(r"^\s*[<>]?=?\s*-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?:\D|$)").any()
+    return bool(decimal_like and not thousands_like)
 
 
 # --- problems --------------------------------------------------------------------------------

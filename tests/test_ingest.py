@@ -504,3 +504,19 @@ def test_rows_with_too_many_fields_are_reported_and_the_rest_imported():
 def test_workbooks_and_pdfs_get_a_save_as_csv_message(magic):
     with pytest.raises(UnrecognisedFile, match="save it as CSV"):
         read_labs(magic, file_name="labs.xlsx")
+
+
+@pytest.mark.parametrize(("delimiter", "cells", "expected"), [
+    (",", ['"5,2"', '"4,25"'], [5.2, 4.25]),               # quoted decimal commas in a comma file
+    (",", ['"150,000"', '"5,2"'], [150000.0, None]),         # thousands groups win; "5,2" is then not a number
+    (";", ["150.000", "5,2"], [150000.0, 5.2]),              # German thousands dot in a decimal-comma column
+    (";", ["1.234,5", "0,8"], [1234.5, 0.8]),
+    (";", ["5.2", "150"], [5.2, 150.0]),                    # no decimal commas: dots are decimals
+])
+def test_decimal_comma_and_thousands_decided_per_column(delimiter, cells, expected):
+    d = delimiter
+    rows = "".join(f"P1{d}2026-01-19{d}WBC{d}{c}{d}/uL\n" for c in cells)
+    imp = labs(f"MRN{d}Collected{d}Test{d}Result{d}Units\n{rows}")
+    got = dict(zip(imp.results["line"], imp.results["value"] * 1000))
+    assert [None if got.get(i + 2) is None else pytest.approx(got[i + 2]) for i in range(len(cells))] == [
+        None if e is None else pytest.approx(e) for e in expected]
