@@ -702,6 +702,7 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict,
                 if fired:
                     ep.triggers[a] = [r for r, _ in fired]
                     ep.last[a] = v
+                    episodes[a] = episodes.get(a, 0) + 1  # it joins this episode: a later one is not "first"
                     fired_ids += [r.rule for r, _ in fired]
                     texts = {}
                     for r, t in fired:

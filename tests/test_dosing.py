@@ -432,3 +432,11 @@ def test_walk_invariants(indication, series):
     # without clinician dose changes the dose never goes up (a first MM ANC episode resumes at the
     # starting dose, never above the dose held at)
     assert doses == sorted(doses, reverse=True)
+
+
+def test_anc_joining_a_platelet_hold_counts_as_the_first_anc_episode():
+    # ANC falls while held for platelets (one episode, one step down); the next ANC drop is a later
+    # ANC episode: next lower dose, not the starting dose
+    steps = walk("MM", [(-2, NORMAL), (7, {"plt": 25.0, "anc": 2.0}), (14, {"plt": 40.0, "anc": 0.8}),
+                        (21, {"plt": 60.0, "anc": 1.2}), (35, {"plt": 90.0, "anc": 0.8}), (42, {"plt": 90.0, "anc": 1.2})])
+    assert [d for _, a, d in steps if a == "resume"] == [20.0, 15.0]
