@@ -179,6 +179,8 @@ UNIT_FACTORS: tuple[UnitFactor, ...] = (
         "10*3/uL", "K/uL", "K/mcL", "K/mm3", "10^3/mm3", "G/L", "Gpt/L", "/nL", "Thou/uL", "Thou/mcL",
         "Thou/mm3", "thousand/uL", "k/cumm", "10^3/cumm", "10^3/mcL", "10*3/mcL", "x1000/uL",
     )),
+    # German reports: Tsd/µl (Tausend), Mrd/l (Milliarden), Giga/l
+    *(UnitFactor(COUNTS, u, 1.0, _GL) for u in ("Tsd/uL", "Mrd/L", "Giga/L")),
     # counts: per microlitre (factor 0.001)
     *(UnitFactor(COUNTS, u, 0.001, "DOMAIN.md §6 (30,000/mcL = 30 x10^9/L)") for u in (
         "/uL", "/mcL", "cells/uL", "cells/mcL", "/mm3", "cells/mm3", "/cumm", "10^6/L", "#/uL",
@@ -188,8 +190,8 @@ UNIT_FACTORS: tuple[UnitFactor, ...] = (
     UnitFactor(("hgb",), "g%", 1.0, "g% = g/dL (older exports)"),
     UnitFactor(("hgb",), "g/L", 0.1, "DOMAIN.md §6 (Hgb g/L = 10 x g/dL)"),
     UnitFactor(("hgb",), "mmol/L", 1.611, "Hgb (Fe) mmol/L x 1.611 = g/dL (Dutch exports)"),
-    *(UnitFactor(("sodium", "potassium", "chloride", "co2"), u, 1.0, "monovalent ions: mEq/L = mmol/L")
-      for u in ("mmol/L", "mEq/L", "meq/l")),
+    *(UnitFactor(("sodium", "potassium", "chloride", "co2"), u, 1.0, "monovalent ions: mEq/L = mmol/L (mval/l in German)")
+      for u in ("mmol/L", "mEq/L", "meq/l", "mval/L")),
     UnitFactor(("bun",), "mg/dL", 1.0, PI),
     UnitFactor(("bun",), "mmol/L", 2.8, "BUN mg/dL = urea mmol/L x 2.8"),
     UnitFactor(("urea",), "mmol/L", 2.8, "BUN mg/dL = urea mmol/L x 2.8"),
@@ -205,8 +207,10 @@ UNIT_FACTORS: tuple[UnitFactor, ...] = (
     UnitFactor(("calcium",), "mEq/L", 2.004, "calcium is divalent: 1 mEq/L = 0.5 mmol/L"),
     UnitFactor(("albumin", "total_protein"), "g/dL", 1.0, PI),
     UnitFactor(("albumin", "total_protein"), "g/L", 0.1, "DOMAIN.md §6 (albumin g/L = 10 x g/dL)"),
-    *(UnitFactor(("alp", "ast", "alt"), u, 1.0, "enzyme activity: U/L = IU/L") for u in ("U/L", "IU/L", "units/L")),
+    *(UnitFactor(("alp", "ast", "alt"), u, 1.0, "enzyme activity: U/L = IU/L (IE/l German, UI/L French)")
+      for u in ("U/L", "IU/L", "units/L", "IE/L", "UI/L")),
     UnitFactor(("alp", "ast", "alt"), "ukat/L", 60.0, "1 ukat/L = 60 U/L (SI enzyme activity)"),
+    UnitFactor(("alp", "ast", "alt"), "nkat/L", 0.06, "1 nkat/L = 0.06 U/L (SI enzyme activity)"),
 )
 
 
