@@ -520,3 +520,11 @@ def test_decimal_comma_and_thousands_decided_per_column(delimiter, cells, expect
     got = dict(zip(imp.results["line"], imp.results["value"] * 1000))
     assert [None if got.get(i + 2) is None else pytest.approx(got[i + 2]) for i in range(len(cells))] == [
         None if e is None else pytest.approx(e) for e in expected]
+
+
+def test_quoted_newline_without_blank_lines_keeps_physical_line_numbers():
+    text = ('MRN,Collected,Test,Result,Units,Comment\nP1,2026-01-19,WBC,5,K/uL,"two\nlines"\n'
+            "P1,2026-01-19,PLT,abc,K/uL,\nP1,2026-01-19,Hb,12,g/dL,\n")
+    imp = labs(text)
+    assert imp.results[["analyte", "line"]].values.tolist() == [["wbc", 2], ["hgb", 5]]
+    assert imp.problems[["line", "reason"]].values.tolist() == [[4, "non-numeric result"]]
