@@ -1406,7 +1406,7 @@ def read_patients(data: bytes | BinaryIO, *, file_name: str = "") -> TableImport
 
     mrn = f["mrn"]
     _check(mrn, mrn.uniques != "", name="mrn", reason="missing patient", message="The row has no MRN{}.",
-           hint="Fill in the MRN or delete the row.", **{k: v for k, v in ctx.items()})
+           hint="Fill in the MRN or delete the row.", **ctx)
     sex_c = f["sex"]
     sex_u = sex_c.uniques.str.lower().map(_SEX)
     _check(sex_c, sex_u.notna(), name="sex", reason="invalid sex", message="Sex '{}' is not F or M.",
@@ -1437,7 +1437,7 @@ def read_patients(data: bytes | BinaryIO, *, file_name: str = "") -> TableImport
     sched_c = f["schedule"]
     sched_u = sched_c.uniques.str.lower().str.replace(" ", "", regex=False).map(
         lambda s: _SCHEDULE_ALIASES.get(s) or _SCHEDULE_ALIASES.get(s.replace("of", " of ")))
-    sched_u = sched_u.where((sched_c.uniques == "").to_numpy() == False, "")  # noqa: E712
+    sched_u = sched_u.mask(sched_c.uniques == "", "")  # blank: the indication's default, below
     _check(sched_c, sched_u.notna(), name="schedule", reason="invalid schedule",
            message="Schedule '{}' is not 21/28 or 28/28.",
            hint="Write 21/28 (days 1-21 of 28) or 28/28 (continuous), or leave blank for the indication's default.",
@@ -1461,7 +1461,7 @@ def read_patients(data: bytes | BinaryIO, *, file_name: str = "") -> TableImport
            message="Menses '{}' is not regular or irregular.",
            hint="Write regular or irregular (REMS test interval), or leave blank.", **ctx)
     menses = men_c.take(men_u.where(men_u != "").to_numpy(dtype=object))
-    # start before birth, birth in the future
+    # start before birth
     with np.errstate(invalid="ignore"):
         before = ~np.isnat(birth) & ~np.isnat(start) & (start < birth)
     if before.any():
