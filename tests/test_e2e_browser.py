@@ -119,7 +119,7 @@ def test_upload_to_patient_to_visit(chromium_path, server):
 
         # Worklist, most urgent first; open the top patient.
         page.get_by_role("heading", name="Clinic overview").wait_for()
-        page.locator(".st-key-worklist [data-testid='stDataFrame']").wait_for()
+        page.locator("[class*='st-key-worklist'] [data-testid='stDataFrame']").wait_for()
         _wait_idle(page)
         page.wait_for_timeout(1500)
         assert "Hold now" in page.inner_text("body")
