@@ -291,14 +291,16 @@ def result_from_frames(frames: AssessFrames, *, events: pd.DataFrame | None = No
         for m, kind, day, r in zip(ev["mrn"], ev["event"].astype(object), ev["date"].to_numpy("datetime64[D]").astype(object), text):
             ev_by_mrn.setdefault(m, {}).setdefault(kind, []).append((day, r))
     profile = dosing.load_profile(frames.rules)
+    draws_by_course = _draw_dicts(steps, vals)
+    cols = {c: steps[c].to_numpy(dtype=object) for c in ("action", "dose_mg", "schedule", "reasons", "needs_review")}
     patients_out = []
     for course in frames.courses.to_dict("records"):
         cid = course["course_id"]
         rows = step_rows.get(cid)
-        course_steps = steps.iloc[rows] if rows is not None else steps.iloc[0:0]
+        last = None if rows is None else {c: v[rows[-1]] for c, v in cols.items()}
         spans = frames.hold_spans.iloc[span_rows[cid]] if cid in span_rows else None
-        patients_out.append(_course_entry(course, course_steps, spans, vals, ev_by_mrn.get(course["mrn"]),
-                                          as_of, profile))
+        patients_out.append(_course_entry(course, draws_by_course.get(cid, []), last, spans,
+                                          ev_by_mrn.get(course["mrn"]), as_of, profile))
     if len(frames.unassigned):
         for mrn, g in frames.unassigned.groupby("mrn", sort=True):
             patients_out.append(_orphan_entry(str(mrn), g, vals))
@@ -310,30 +312,33 @@ def result_from_frames(frames: AssessFrames, *, events: pd.DataFrame | None = No
     }
 
 
-def _draw_dicts(steps: pd.DataFrame, vals: _DrawValues) -> list[dict]:
+def _draw_dicts(steps: pd.DataFrame, vals: _DrawValues) -> dict[str, list[dict]]:
+    """{course_id: [draw dict, ...]} in date order, for every draw step of the engine."""
     d = steps[steps["is_draw"].to_numpy(dtype=bool)]
-    draws = []
+    out: dict[str, list[dict]] = {}
     days = d["date"].to_numpy("datetime64[D]")
     for cid, day_, iso, cycle, day, action, dose, sched, reasons, review, dosing_day in zip(
         d["course_id"], days.astype(object), days.astype(str), d["cycle"], d["cycle_day"], d["action"], d["dose_mg"],
         d["schedule"], d["reasons"], d["needs_review"], d["dosing_day"],
     ):
         values, grades = vals.get(cid, day_)
+        draws = out.get(cid)
+        if draws is None:
+            draws = out[cid] = []
         draws.append({
             "date": iso, "cycle": int(cycle), "cycle_day": int(day),
             "values": values, "grades": grades,
             "action": action, "dose_mg": None if dose is None or dose != dose else float(dose), "schedule": sched,
             "reasons": list(reasons), "needs_review": bool(review), "dosing_day": bool(dosing_day),
         })
-    return draws
+    return out
 
 
-def _course_entry(course: dict, steps: pd.DataFrame, spans, vals: _DrawValues, events, as_of: dt.date,
+def _course_entry(course: dict, draws: list[dict], last: dict | None, spans, events, as_of: dt.date,
                   profile: dosing.Profile) -> dict:
+    """One contract entry; `last` is the course's latest engine step (a draw or an event-only date)."""
     start = pd.Timestamp(course["start"]).date()
     alerts: list[str] = []
-    draws = _draw_dicts(steps, vals)
-    last = steps.iloc[-1] if len(steps) else None
     starting = _num(course.get("starting_dose_mg"))
     sched = _text(course.get("schedule")) or "28/28"
     if last is None:
