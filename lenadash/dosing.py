@@ -556,6 +556,7 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict,
     episodes: dict[str, int] = {}
     runs: dict[str, object] = {}
     pending: list[str] = []
+    pending_review = False
     rows = []
 
     def cite(r: DoseRule) -> str:
@@ -635,12 +636,13 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict,
         if not _missing(tox):
             values[TOXICITY] = float(tox)
         reasons: list[str] = []
+        review = False
         if is_draw and pending:
             reasons.extend(pending)
-            pending = []
+            review = pending_review  # a review raised on an event-only date shows on the next draw
+            pending, pending_review = [], False
         fired_ids: list[str] = []
         hold_notes: list[str] = []
-        review = False
         if offset < 0:
             rows.append((cid, mrn, date, is_draw, cycle, cday, "continue", start_dose, schedule, False,
                          ["before the start of treatment (cycle 0): no dose rule applies; baseline draw"],
@@ -815,6 +817,7 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict,
             dose_out = dose
         if not is_draw:
             pending.extend(f"{date.isoformat()}: {t}" for t in reasons)
+            pending_review = pending_review or review
         dosing_day = action in ("continue", "resume") and 1 <= cday <= cycles.DOSING_DAYS.get(schedule, 28)
         if action == "continue" and not dosing_day:
             reasons.append(f"day {cday} of {schedule}: planned rest, not a hold")

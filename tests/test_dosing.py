@@ -440,3 +440,11 @@ def test_anc_joining_a_platelet_hold_counts_as_the_first_anc_episode():
     steps = walk("MM", [(-2, NORMAL), (7, {"plt": 25.0, "anc": 2.0}), (14, {"plt": 40.0, "anc": 0.8}),
                         (21, {"plt": 60.0, "anc": 1.2}), (35, {"plt": 90.0, "anc": 0.8}), (42, {"plt": 90.0, "anc": 1.2})])
     assert [d for _, a, d in steps if a == "resume"] == [20.0, 15.0]
+
+
+def test_review_on_an_event_only_date_reaches_the_next_draw():
+    # a grade 3 toxicity event in MCL has no automatic rule: review, shown on the next draw too
+    out = run("MCL", [(-2, NORMAL), (14, NORMAL), (21, NORMAL)], events=[(17, "toxicity", 3)])
+    assert list(out["is_draw"]) == [True, True, False, True]
+    assert list(out["action"]) == ["continue", "continue", "review", "review"]
+    assert any("no automatic rule" in r for r in out["reasons"].iloc[-1])
