@@ -572,6 +572,9 @@ _VALUE_RE = re.compile(
     r"\s*[*!]*\s*$",
     re.IGNORECASE,
 )
+_VALUE_UNIT_RE = re.compile(
+    r"^(?P<cmp><=|>=|=<|=>|<|>|≤|≥)?\s*(?P<num>" + _NUMBER + r")\s*(?P<unit>[^\s\d<>][^\s]*|10\S+)$"
+)
 _COMPARATORS = {"<=": "<=", ">=": ">=", "=<": "<=", "=>": ">=", "<": "<", ">": ">", "≤": "<=", "≥": ">="}
 _NO_RESULT = re.compile(
     r"^(cancel+ed|canceled|cancelled|cx|tnp|test not performed|not performed|not done|nd|qns|"
@@ -586,7 +589,8 @@ def _parse_values(text: pd.Series, *, decimal_comma: bool) -> pd.DataFrame:
     """Split distinct result texts into comparator, number and glued flag; classify the rest.
 
     Returns one row per text: value (float, NaN when no number), comparator, flag (None when
-    none), kind ("" a number, "blank", "no result", "sentinel", "text").
+    none), kind ("" a number, "blank", "no result", "sentinel", "text"), and unit ("" unless the
+    cell carries a known unit after the number, as in `150 K/uL`).
     """
     text = text.reset_index(drop=True)
     if decimal_comma:  # `1.234,5` and `150.000`: dots before three digits are thousands groups
@@ -604,6 +608,15 @@ def _parse_values(text: pd.Series, *, decimal_comma: bool) -> pd.DataFrame:
         comparator[ex.index[got]] = [_COMPARATORS.get(c, "") for c in ex.loc[got, "cmp"].fillna("")]
         fl = ex.loc[got, "flag"].dropna().str.strip("() ").str.upper().str[:8]
         flag[fl.index] = fl.to_numpy(dtype=object)
+    unit = pd.Series("", index=text.index, dtype=object)
+    rest = value.isna() & (norm != "")
+    if rest.any():  # a unit written into the result cell: `150 K/uL`, `<0.5 x10^9/L`
+        ex = norm[rest].str.extract(_VALUE_UNIT_RE)
+        known = ex["num"].notna() & ex["unit"].fillna("").map(lambda u: units.unit_key(u) in _KNOWN_UNIT_KEYS)
+        idx = ex.index[known.to_numpy(dtype=bool)]
+        value[idx] = pd.to_numeric(ex.loc[idx, "num"], errors="coerce").to_numpy(dtype="float64")
+        comparator[idx] = [_COMPARATORS.get(c, "") for c in ex.loc[idx, "cmp"].fillna("")]
+        unit[idx] = ex.loc[idx, "unit"].to_numpy(dtype=object)
     kind = pd.Series("", index=text.index, dtype=object)
     kind[text == ""] = "blank"
     nan = value.isna() & (text != "")
@@ -613,7 +626,7 @@ def _parse_values(text: pd.Series, *, decimal_comma: bool) -> pd.DataFrame:
     kind[sentinel] = "sentinel"
     value[sentinel | ~np.isfinite(value.fillna(0.0))] = np.nan
     kind[(kind == "") & value.isna()] = "text"
-    return pd.DataFrame({"value": value, "comparator": comparator, "flag": flag, "kind": kind})
+    return pd.DataFrame({"value": value, "comparator": comparator, "flag": flag, "kind": kind, "unit": unit})
 
 
 def _parse_number_column(coded: _Coded, *, decimal_comma: bool) -> np.ndarray:
@@ -1106,6 +1119,13 @@ def _normalise(rows: dict[str, _Coded], lines: np.ndarray, cn: dict[str, str], p
 
     # unit -> factor, once per distinct (test, unit) combination
     unit_c = rows["unit"]
+    in_value = pv["unit"].to_numpy(dtype=object) != ""
+    if in_value.any():  # `150 K/uL` in the result cell: that unit, where the unit cell is empty
+        from_value = value_c.where(in_value) & unit_c.blank
+        if from_value.any():
+            unit_text = np.where(from_value, value_c.take(pv["unit"].to_numpy(dtype=object)), unit_c.take(
+                unit_c.uniques.to_numpy(dtype=object)))
+            unit_c = _Coded.of(pd.Series(unit_text, dtype="str"))
     ucodes, u_pair, u_unit = _combine(pcodes, unit_c.codes, len(unit_c.uniques))
     raw_unit_u = unit_c.uniques.to_numpy(dtype=object)[u_unit]
     cm = m_u[u_pair]

@@ -528,3 +528,19 @@ def test_quoted_newline_without_blank_lines_keeps_physical_line_numbers():
     imp = labs(text)
     assert imp.results[["analyte", "line"]].values.tolist() == [["wbc", 2], ["hgb", 5]]
     assert imp.problems[["line", "reason"]].values.tolist() == [[4, "non-numeric result"]]
+
+
+@pytest.mark.parametrize(("cell", "analyte", "value", "raw_unit"), [
+    ("150 K/uL", "PLT", 150.0, "K/uL"), ("125 g/L", "Hb", 12.5, "g/L"), ("<0.5 x10^9/L", "ANC", 0.5, "x10^9/L"),
+    ("88.4 umol/L", "Creatinine", 1.0, "umol/L"), ("150000/uL", "PLT", 150.0, "/uL"),
+])
+def test_unit_written_into_the_result_cell_is_used_when_the_unit_cell_is_empty(cell, analyte, value, raw_unit):
+    imp = labs(f"MRN,Collected,Test,Result,Units\nP1,2026-01-19,{analyte},{cell},\n")
+    assert imp.problems.empty, imp.problems.to_dict("records")
+    r = imp.results.iloc[0]
+    assert (r["value"], r["raw_unit"], r["raw_value"]) == (pytest.approx(value), raw_unit, cell)
+
+
+def test_text_after_a_number_that_is_not_a_unit_stays_a_reject():
+    imp = labs("MRN,Collected,Test,Result\nP1,2026-01-19,K,4.1 apples\n")
+    assert one(imp, "non-numeric result")["line"] == 2
