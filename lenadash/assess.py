@@ -12,9 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lenadash import cycles, dosing, grading
-
-from lenadash import renal, schedule
+from lenadash import cycles, dosing, grading, renal, schedule
 
 CBC_ANALYTES = ("wbc", "anc", "alc", "hgb", "plt")
 STATUSES = ("on_treatment", "held", "review")
@@ -81,6 +79,13 @@ def assess_frames(patients: pd.DataFrame | None, labs: pd.DataFrame | None, even
     courses = cycles.courses_frame(patients)
     if labs is None:
         labs = pd.DataFrame(columns=["mrn", "collected_at", "analyte", "value", "unit", "comparator"])
+    for name, frame, needed in (("labs", labs, ("mrn", "collected_at", "analyte", "value")),
+                                ("patients", patients, ("mrn", "indication", "start_date", "starting_dose_mg")),
+                                ("events", events, ("mrn", "date", "event"))):
+        missing = [c for c in needed if frame is not None and c not in frame.columns]
+        if missing:
+            raise ValueError(f"{name} table lacks column(s) {missing}; pass the frame from ingest.read_{name} or "
+                             f"store.load_{name} (docs/architecture.md, '{name}')")
     lab = labs[pd.to_datetime(labs["collected_at"]) < cut].copy() if len(labs) else labs.copy()
     lab["mrn"] = lab["mrn"].astype(str)
     if events is not None and len(events):

@@ -205,3 +205,11 @@ def test_engine_over_a_million_results_is_fast():
     assert len(frames.steps) == n * per
     assert (frames.steps["action"] == "hold").sum() > 100
     assert seconds < 15, f"grading + cycles + dose engine took {seconds:.1f} s over {size:,} results"
+
+
+def test_tables_missing_contract_columns_name_the_fix(clinic):
+    patients, labs, events = clinic
+    with pytest.raises(ValueError, match=r"labs table lacks column\(s\) \['collected_at'\]"):
+        assess.assess(patients, labs.drop(columns="collected_at"), events, as_of=AS_OF)
+    with pytest.raises(ValueError, match="patients table lacks"):
+        assess.assess(patients.drop(columns="indication"), labs, events, as_of=AS_OF)
