@@ -41,6 +41,7 @@ SAMPLE_LABEL = "SAMPLE CLINIC - synthetic data"
 
 
 def is_demo() -> bool:
+    """True while this session shows the sample clinic (demo database)."""
     return bool(st.session_state.get(DEMO))
 
 
@@ -59,6 +60,7 @@ def _engine(url: str):
 
 
 def engine():
+    """The engine of the database this session shows (clinic or sample clinic)."""
     return _engine(database_url())
 
 
@@ -83,6 +85,7 @@ def start_demo() -> None:
 
 
 def stop_demo() -> None:
+    """Back to the clinic database; forgets the sample clinic's patient and date."""
     st.session_state[DEMO] = False
     st.session_state.pop(AS_OF, None)
     st.session_state.pop("as_of_input", None)
@@ -96,6 +99,7 @@ def data_changed() -> None:
 
 
 def forget_clinic() -> None:
+    """Drop this session's assessed clinic and cached labs; the next run reloads."""
     st.session_state.pop(CLINIC, None)
     st.session_state.pop(LABS, None)
 
@@ -110,6 +114,7 @@ def default_as_of() -> dt.date:
 
 
 def as_of() -> dt.date:
+    """The assessment date this session uses (sidebar choice, else default_as_of)."""
     return st.session_state.get(AS_OF) or default_as_of()
 
 
@@ -174,7 +179,11 @@ def clinic() -> Clinic:
         events = store.load_events(session=s)
     t1 = time.perf_counter()
     if len(patients):
-        result = _assess(patients, labs, events, on=as_of())
+        try:
+            result = _assess(patients, labs, events, on=as_of())
+        except ValueError as exc:  # e.g. dosing.ProfileError: the message says which rule row to fix
+            st.error(f"Could not assess the clinic with rule profile {get_settings().rules!r}: {exc}")
+            st.stop()
     else:
         result = {"as_of": str(as_of()), "rules": get_settings().rules, "patients": []}
     t2 = time.perf_counter()
@@ -251,10 +260,12 @@ CSS = """
 
 
 def page_style() -> None:
+    """Large, legible type and the card styles used by every page."""
     st.html(CSS)
 
 
 def sample_banner() -> None:
+    """The SAMPLE CLINIC banner, on every page while the demo database is active."""
     if is_demo():
         st.html(f'<div class="ld-sample">{SAMPLE_LABEL}</div>')
 
@@ -276,6 +287,7 @@ def sidebar(*, show_data_source: bool = True) -> None:
 
 
 def open_patient(mrn: str) -> None:
+    """Select a patient for this session and switch to the patient page."""
     st.session_state[PATIENT] = str(mrn)
     st.switch_page(PAGES["patient"])
 
@@ -338,6 +350,7 @@ def worklist_table(shown: pd.DataFrame):
 
 
 def grade_legend() -> None:
+    """Colour key of the CTCAE grades used by markers and cells."""
     chips = " ".join(
         f'<span style="background:{views.GRADE_FILLS[g]};border:2px solid {views.GRADE_COLOURS[g]};'
         f'padding:2px 10px;border-radius:6px;margin-right:6px">grade {g}</span>'
