@@ -154,7 +154,7 @@ SYNONYMS: dict[str, str] = {
     "alt": "alt", "sgpt": "alt", "alanine aminotransferase": "alt", "alt (sgpt)": "alt", "gpt": "alt",
     "alat": "alt", "gpt (alat)": "alt", "alanine transaminase": "alt",
     "bilirubin": "bilirubin", "total bilirubin": "bilirubin", "bilirubin total": "bilirubin",
-    "tbili": "bilirubin", "t bili": "bilirubin", "bili total": "bilirubin", "bilirubin gesamt": "bilirubin",
+    "tbili": "bilirubin", "t bili": "bilirubin", "bili": "bilirubin", "bili total": "bilirubin", "bilirubin gesamt": "bilirubin",
     "gesamtbilirubin": "bilirubin", "bilirubine totale": "bilirubin", "bilirubine": "bilirubin",
     "bilirubine totaal": "bilirubin",
 }
@@ -245,3 +245,17 @@ PLAUSIBILITY: tuple[Plausible, ...] = (
     Plausible("bilirubin", 0.0, 100.0, _PLAUSIBLE),
 )
 PLAUSIBLE_RANGE: dict[str, tuple[float, float]] = {p.analyte: (p.low, p.high) for p in PLAUSIBILITY}
+
+
+# The usual adult range per analyte (canonical unit), used only to recognise a reference range written
+# on another scale than its result (a lab's own range is within a few-fold of these). Values follow
+# lenadash/rules/reference_ranges.csv (grading's default ranges); bilirubin low is a nominal 0.1.
+_USUAL = "lenadash/rules/reference_ranges.csv (conventional adult intervals; MSD Manual where stated there)"
+USUAL_RANGE: dict[str, tuple[float, float]] = {
+    "wbc": (4.0, 11.0), "anc": (1.8, 7.7), "alc": (1.0, 4.8), "plt": (150.0, 450.0), "hgb": (12.0, 18.0),
+    "creatinine": (0.6, 1.2), "bun": (7.0, 20.0), "sodium": (135.0, 145.0), "potassium": (3.5, 5.0),
+    "chloride": (98.0, 106.0), "co2": (22.0, 29.0), "glucose": (70.0, 110.0), "calcium": (8.5, 10.5),
+    "albumin": (3.5, 5.0), "total_protein": (6.0, 8.3), "ast": (10.0, 40.0), "alt": (7.0, 56.0),
+    "alp": (44.0, 147.0), "bilirubin": (0.1, 1.0),
+}
+USUAL_RANGE_SOURCE = _USUAL

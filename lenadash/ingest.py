@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from lenadash import units
-from lenadash.analytes import MEASURE_ANALYTE, PLAUSIBLE_RANGE
+from lenadash.analytes import MEASURE_ANALYTE, PLAUSIBLE_RANGE, USUAL_RANGE
 from lenadash.models import EVENT_KINDS, INDICATIONS
 
 PROBLEM_COLUMNS = ["file", "line", "column", "value", "reason", "message", "hint", "severity"]
@@ -38,6 +38,8 @@ REASONS: dict[str, str] = {
     "implausible value": "a value impossible in its unit (e.g. PLT 150000 without a unit, Hgb 125 g/dL)",
     "assumed unit": "no unit given; the canonical unit was assumed because the value is plausible (warning)",
     "unreadable reference range": "a reference range that cannot be read; the default range is used (warning)",
+    "reference range on another scale": "a range that does not fit the result's unit (e.g. g/dL range beside g/L); "
+                                        "the default range is used (warning)",
     "duplicate row": "an exact repeat of an earlier row; imported once (warning)",
     "malformed row": "a row with more fields than the header (an unquoted delimiter inside a value)",
     "invalid sex": "patients: sex is not F or M",
@@ -1001,6 +1003,17 @@ _CANON_OF = np.array([units.canonical_unit(m) for m in _MEASURES] + [""], dtype=
 _LOW_OF = np.array([PLAUSIBLE_RANGE[MEASURE_ANALYTE[m]][0] for m in _MEASURES] + [np.nan])
 _HIGH_OF = np.array([PLAUSIBLE_RANGE[MEASURE_ANALYTE[m]][1] for m in _MEASURES] + [np.nan])
 _KINDS = ("", "blank", "no result", "sentinel", "text")
+_USUAL_LOW_OF = np.array([USUAL_RANGE[MEASURE_ANALYTE[m]][0] for m in _MEASURES] + [np.nan])
+_USUAL_HIGH_OF = np.array([USUAL_RANGE[MEASURE_ANALYTE[m]][1] for m in _MEASURES] + [np.nan])
+_RANGE_SCALE_TOLERANCE = 5.0  # a lab's own range is within 5x of the usual one; unit mix-ups are 10x-1000x
+
+
+def _range_text(low: float, high: float) -> str:
+    if np.isnan(low):
+        return f"<{high:g}"
+    if np.isnan(high):
+        return f">{low:g}"
+    return f"{low:g}-{high:g}"
 
 
 def _cat(*parts) -> np.ndarray:
@@ -1229,6 +1242,23 @@ def _normalise(rows: dict[str, _Coded], lines: np.ndarray, cn: dict[str, str], p
                      reason="unreadable reference range",
                      message=_cat("Reference range '", shown, "' could not be read; the default range is used."),
                      hint="Write ranges as 3.5-5.0, <150 or >60.", severity="warning")
+    # a range on another scale than its result (Hgb 125 g/L beside "12.0-16.0") would mis-grade every
+    # value: compared, after conversion, with the analyte's usual range; dropped when 5x off
+    with np.errstate(invalid="ignore", divide="ignore"):
+        conv_low, conv_high = ref_low * factor, ref_high * factor
+        usual_low, usual_high = _USUAL_LOW_OF[measure_idx], _USUAL_HIGH_OF[measure_idx]
+        ratio = np.where(~np.isnan(conv_high) & (usual_high > 0), conv_high / usual_high, conv_low / usual_low)
+        off_scale = keep & ~np.isnan(ratio) & ((ratio > _RANGE_SCALE_TOLERANCE) | (ratio < 1 / _RANGE_SCALE_TOLERANCE))
+    if off_scale.any():
+        idx = np.flatnonzero(off_scale)
+        shown = np.array([_range_text(ref_low[i], ref_high[i]) for i in idx], dtype=object)
+        problems.add(line=lines[idx], column=cn["ref_range"] or cn["ref_low"] or cn["ref_high"], value=shown,
+                     reason="reference range on another scale",
+                     message=_cat("Reference range ", shown, " does not fit '", label(idx), "' in ",
+                                  unit_c.rows(idx), "; the default range is used for grading."),
+                     hint="Export the range in the same unit as the result.", severity="warning")
+        ref_low = np.where(off_scale, np.nan, ref_low)
+        ref_high = np.where(off_scale, np.nan, ref_high)
 
     # flag: the flag column, else a flag glued to the value (`5.2 H`)
     glued = pd.Series(pd.array(pv["flag"].to_numpy(dtype=object), dtype="str").take(value_c.codes[keep]))

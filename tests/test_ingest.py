@@ -544,3 +544,15 @@ def test_unit_written_into_the_result_cell_is_used_when_the_unit_cell_is_empty(c
 def test_text_after_a_number_that_is_not_a_unit_stays_a_reject():
     imp = labs("MRN,Collected,Test,Result\nP1,2026-01-19,K,4.1 apples\n")
     assert one(imp, "non-numeric result")["line"] == 2
+
+
+@pytest.mark.parametrize(("row", "kept"), [
+    ("Hb,125,g/L,12.0-16.0", False), ("Hb,125,g/L,120-160", True), ("PLT,150,K/uL,150000-400000", False),
+    ("Bili,12,umol/L,<21", True), ("Bili,12,umol/L,<1.2", False), ("ALT,30,U/L,<35", True),
+    ("Creatinine,88,umol/L,45-90", True), ("Glucose,5.5,mmol/L,70-99", False),
+])
+def test_reference_range_on_another_scale_is_dropped_with_a_warning(row, kept):
+    imp = labs(f"MRN,Collected,Test,Result,Units,Reference Range\nP1,2026-01-19,{row}\n")
+    r = imp.results.iloc[0]
+    assert (not np.isnan(r["ref_high"])) == kept
+    assert imp.problems["reason"].tolist() == ([] if kept else ["reference range on another scale"])

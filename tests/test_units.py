@@ -131,3 +131,18 @@ def test_conversion_round_trips(alias, x):
     # converting into the canonical unit and reading it back through the canonical spelling is identity
     assert units.convert(canonical, measure, units.canonical_unit(measure)) == pytest.approx(
         canonical * units.factor(measure, units.canonical_unit(measure)))
+
+
+def test_usual_ranges_follow_the_grading_default_ranges():
+    import csv
+    from pathlib import Path
+
+    path = Path(analytes.__file__).parent / "rules" / "reference_ranges.csv"
+    with path.open(newline="") as fh:
+        defaults = {r["analyte"]: r for r in csv.DictReader(fh) if r["sex"] == ""}
+    assert set(analytes.USUAL_RANGE) == {a.key for a in analytes.ANALYTES}
+    for key, (low, high) in analytes.USUAL_RANGE.items():
+        row = defaults[key]
+        assert float(row["high"]) == high and row["unit"] == analytes.CANONICAL_UNIT[key]
+        if row["low"]:
+            assert float(row["low"]) == low
