@@ -45,7 +45,7 @@ events = clinic.events[clinic.events["mrn"] == mrn] if len(clinic.events) else N
 thresholds = ui.thresholds_for(patient, person)
 timeline = charts.without_event_details(charts.patient_timeline(
     patient, results, as_of=clinic.as_of, thresholds=thresholds, events=events,
-    crcl=views.crcl_series(labs, person), window=window))
+    crcl=views.crcl_series(labs, person), window=window, large=True))
 st.plotly_chart(timeline, key="visit_timeline", config={"displaylogo": False, "displayModeBar": False})
 
 since = window[0] if preset != "All" else None

@@ -88,13 +88,13 @@ HOVER = ("<b>%{fullData.name}</b> %{customdata[0]} %{customdata[1]}<br>%{customd
          "<br>reference %{customdata[2]} - %{customdata[3]}<br>%{customdata[4]}<extra></extra>")
 
 
-def _analyte_trace(df: pd.DataFrame, analyte: str, *, secondary: bool = False) -> go.Scatter:
+def _analyte_trace(df: pd.DataFrame, analyte: str, *, secondary: bool = False, scale: float = 1.0) -> go.Scatter:
     name = views.ANALYTE_LABELS.get(analyte, (analyte.upper(), ""))[0]
     colours = [views.grade_colour(g) for g in df["grade"]]
     return go.Scatter(
         x=df["date"], y=df["value"], name=name, mode="lines+markers",
         line=dict(color=LINE_COLOURS.get(analyte, "#1f4e79"), width=2, dash="dot" if secondary else "solid"),
-        marker=dict(color=colours, size=11, line=dict(color="white", width=1)),
+        marker=dict(color=colours, size=11 * scale, line=dict(color="white", width=1)),
         customdata=_hover_frame(df), hovertemplate=HOVER, legendgroup=analyte, showlegend=False,
     )
 
@@ -109,14 +109,16 @@ def patient_timeline(
     crcl: pd.DataFrame | None = None,
     window: tuple[dt.date, dt.date] | None = None,
     panels: tuple[Panel, ...] = PANELS,
+    large: bool = False,
 ) -> go.Figure:
     """The patient's labs on one shared time axis over treatment cycles.
 
     results: views.results_long(...). thresholds: rows (analyte, value, label, source) - the label
     thresholds that apply to this course (dosing.thresholds); None draws none. events: the events
     contract (date, event, value, detail). crcl: (date, crcl_ml_min) per creatinine draw.
-    window: x-axis range; None shows everything.
+    window: x-axis range; None shows everything. large: bigger type and markers (visit view).
     """
+    scale = 1.25 if large else 1.0
     shown = [p for p in panels if results["analyte"].isin(p.left + p.right).any()
              or (p.key == "renal" and crcl is not None and len(crcl))] or list(panels[:1])
     heights = [DOSE_ROW_HEIGHT] + [p.height for p in shown]
@@ -161,7 +163,7 @@ def patient_timeline(
     for i, panel in enumerate(shown, start=2):
         for analyte in panel.left:
             if analyte in by_analyte:
-                fig.add_trace(_analyte_trace(by_analyte[analyte], analyte), row=i, col=1)
+                fig.add_trace(_analyte_trace(by_analyte[analyte], analyte, scale=scale), row=i, col=1)
         for analyte in panel.right:
             if analyte == "crcl" and crcl is not None and len(crcl):
                 fig.add_trace(go.Scatter(
@@ -170,7 +172,7 @@ def patient_timeline(
                     hovertemplate="<b>CrCl</b> %{y:.0f} mL/min (Cockcroft-Gault)<br>%{x|%d %b %Y}<extra></extra>",
                     showlegend=False), row=i, col=1, secondary_y=True)
             elif analyte in by_analyte:
-                fig.add_trace(_analyte_trace(by_analyte[analyte], analyte, secondary=True),
+                fig.add_trace(_analyte_trace(by_analyte[analyte], analyte, secondary=True, scale=scale),
                               row=i, col=1, secondary_y=True)
         if panel.right:
             fig.update_yaxes(title_text=panel.right_title, row=i, col=1, secondary_y=True, showgrid=False,
@@ -191,7 +193,7 @@ def patient_timeline(
             shapes.append(dict(type="line", xref=f"{xref} domain", x0=0, x1=1, yref=yref, y0=t.value, y1=t.value,
                                line=dict(color="#c62828", width=1.5, dash="dash"), name=f"threshold {t.analyte}"))
             notes.append(dict(xref=f"{xref} domain", x=1, xanchor="right", yref=yref, y=t.value, yanchor="bottom",
-                              text=f"{label}", showarrow=False, font=dict(size=12, color="#c62828")))
+                              text=f"{label}", showarrow=False, font=dict(size=12 * scale, color="#c62828")))
 
     # Cycle boundaries, dosing days and hold spans across every row (paper y).
     cycles = views.cycle_table(patient, as_of=as_of)
@@ -201,7 +203,7 @@ def patient_timeline(
         shapes.append(dict(type="line", xref="x", yref="paper", x0=c.start, x1=c.start, y0=0, y1=1,
                            line=dict(color="#9e9e9e", width=1, dash="dot"), layer="below", name="cycle start"))
         notes.append(dict(xref="x", yref="paper", x=c.start, y=1.0, yanchor="bottom", xanchor="left",
-                          text=f"C{c.cycle}", showarrow=False, font=dict(size=12, color="#616161")))
+                          text=f"C{c.cycle}", showarrow=False, font=dict(size=12 * scale, color="#616161")))
     for h in views.hold_spans(patient, as_of=as_of).itertuples(index=False):
         shapes.append(dict(type="rect", xref="x", yref="paper", x0=h.start, x1=h.end, y0=0, y1=1,
                            fillcolor=HOLD_FILL, line=dict(width=0), layer="below", name="hold"))
@@ -210,13 +212,14 @@ def patient_timeline(
     x_range = list(window) if window else None
     fig.update_xaxes(range=x_range, showspikes=True, spikemode="across", spikethickness=1, spikecolor="#999")
     fig.update_layout(
-        height=sum(heights) + 120, margin=dict(l=70, r=70, t=50, b=40), font=FONT, hovermode="closest",
+        height=int(sum(heights) * scale) + 120, margin=dict(l=70, r=70, t=50, b=40),
+        font=dict(size=FONT["size"] * scale), hovermode="closest",
         plot_bgcolor="white", legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0.3, font=dict(size=13)),
-        hoverlabel=dict(font_size=15),
+        hoverlabel=dict(font_size=15 * scale),
     )
     fig.update_yaxes(gridcolor="#eeeeee", zeroline=False, tickformat="~g")
     for ann in fig.layout.annotations[: len(heights) - 1]:
-        ann.update(font=dict(size=14), x=0, xanchor="left")
+        ann.update(font=dict(size=14 * scale), x=0, xanchor="left")
     return fig
 
 

@@ -98,3 +98,10 @@ def test_cycle_overlay_one_line_per_cycle_with_threshold():
     assert [t.name for t in fig.data] == ["Cycle 1", "Cycle 2"]
     assert list(fig.data[1].x) == [8, 15, 22]
     assert [s.y0 for s in fig.layout.shapes if s.type == "line"] == [30.0]
+
+
+def test_large_timeline_for_the_visit_view():
+    normal, large = _timeline(), _timeline(large=True)
+    assert large.layout.font.size > normal.layout.font.size and large.layout.height > normal.layout.height
+    anc = lambda f: next(t for t in f.data if t.name == "ANC")  # noqa: E731
+    assert anc(large).marker.size > anc(normal).marker.size

@@ -290,3 +290,19 @@ def test_worklist_is_sorted_by_its_most_urgent_flag(specs):
     for u in set(urgency):
         dues = [d for d, x in zip(wl["next_labs_due"], urgency) if x == u]
         assert dues == sorted(dues)
+
+
+def test_visit_summary_html_is_self_contained_escaped_and_anonymous():
+    from lenadash import visit
+
+    p = make_patient(alerts=["<script>alert(1)</script>"])
+    ident = views.visit_identity("Ada Lovelace", "1950-03-02", "F", as_of=AS_OF)
+    html = visit.visit_summary_html(
+        identity=ident, indication="Multiple myeloma (Rd)", cycle_text="cycle 3, day 1", as_of=AS_OF,
+        card=views.next_action(_held("H")) | {"alerts": p["alerts"]}, upcoming=views.upcoming(p, as_of=AS_OF),
+        flowsheet=views.flowsheet(p), figures=[("Labs", "<div id='fig'>FIGURE</div>")], sample=True)
+    assert html.startswith("<!DOCTYPE html>") and "@media print" in html and "FIGURE" in html
+    assert "<h1>A.L., 76 y, F</h1>" in html and "SAMPLE CLINIC - synthetic data" in html
+    assert "Platelets 28 &lt; 30" in html and "<script>alert" not in html
+    assert "MRN001" not in html and "Lovelace" not in html and "1950" not in html
+    assert views.GRADE_FILLS[4] in html  # the C2D15 platelet cell (grade 4) is coloured
