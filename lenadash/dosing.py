@@ -397,12 +397,15 @@ def _prepare_steps(labs: pd.DataFrame, patients: pd.DataFrame, events: pd.DataFr
     if "grade" not in labs.columns:
         raise ValueError("labs need a `grade` column (CTCAE grade, 0 = normal): run grading.grade(labs) first")
     courses = cycles.courses_frame(patients)
-    keep = [c for c in ("mrn", "collected_at", "analyte", "value", "comparator", "grade", "date") if c in labs.columns]
+    assigned = {"course_id", "date", "start"} <= set(labs.columns)  # already through cycles.assign_courses
+    keep = [c for c in ("mrn", "collected_at", "analyte", "value", "comparator", "grade", "date", "course_id", "start")
+            if c in labs.columns]
     lab = labs[keep]
     lab = lab.assign(mrn=lab["mrn"].astype(object), analyte=lab["analyte"].astype(object))
     if "comparator" in lab:
         lab = lab.assign(comparator=lab["comparator"].fillna("").astype(object))
-    lab = cycles.assign_courses(lab, courses)
+    if not assigned:
+        lab = cycles.assign_courses(lab.drop(columns=[c for c in ("course_id", "start") if c in lab]), courses)
     lab = lab[lab["course_id"].notna() & lab["value"].notna()]
     lab = lab.sort_values("collected_at", kind="stable")
     lab = lab.drop_duplicates(["course_id", "date", "analyte"], keep="last")
