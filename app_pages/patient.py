@@ -72,14 +72,14 @@ built = figs[fig_key]
 
 timeline, overlay, sheet = st.tabs(["Timeline", "Cycle overlay", "Flowsheet"])
 with timeline:
-    st.plotly_chart(built["timeline"], key="timeline_chart", config={"displaylogo": False})
+    st.plotly_chart(built["timeline"], key="timeline_chart", theme=None, config={"displaylogo": False})
     st.caption("Green bands: dosing days; red bands: holds; dotted lines: cycle starts; dashed red lines: "
                "this course's label thresholds. Marker colour = CTCAE grade.")
 with overlay:
     analyte = st.radio("Count", ["anc", "plt", "hgb", "wbc"], horizontal=True, key="overlay_analyte",
                        format_func=lambda a: views.ANALYTE_LABELS[a][0])
     st.plotly_chart(charts.cycle_overlay_figure(views.cycle_overlay(patient, analyte), analyte,
-                                                thresholds=built["thresholds"]), key="overlay_chart")
+                                                thresholds=built["thresholds"]), key="overlay_chart", theme=None)
 with sheet:
     since = window[0] if preset != "All" else None
     values, grades = views.flowsheet(patient, since=since)

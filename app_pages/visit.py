@@ -46,7 +46,7 @@ thresholds = ui.thresholds_for(patient, person)
 timeline = charts.without_event_details(charts.patient_timeline(
     patient, results, as_of=clinic.as_of, thresholds=thresholds, events=events,
     crcl=views.crcl_series(labs, person), window=window, large=True))
-st.plotly_chart(timeline, key="visit_timeline", config={"displaylogo": False, "displayModeBar": False})
+st.plotly_chart(timeline, key="visit_timeline", theme=None, config={"displaylogo": False, "displayModeBar": False})
 
 since = window[0] if preset != "All" else None
 values, grades = views.flowsheet(patient, since=since)

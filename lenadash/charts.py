@@ -123,7 +123,7 @@ def patient_timeline(
              or (p.key == "renal" and crcl is not None and len(crcl))] or list(panels[:1])
     heights = [DOSE_ROW_HEIGHT] + [p.height for p in shown]
     fig = make_subplots(
-        rows=len(heights), cols=1, shared_xaxes=True, vertical_spacing=0.018,
+        rows=len(heights), cols=1, shared_xaxes=True, vertical_spacing=0.032,
         row_heights=heights, subplot_titles=[""] + [p.title for p in shown],
         specs=[[{"secondary_y": False}]] + [[{"secondary_y": bool(p.right)}] for p in shown],
     )
@@ -212,7 +212,7 @@ def patient_timeline(
     x_range = list(window) if window else None
     fig.update_xaxes(range=x_range, showspikes=True, spikemode="across", spikethickness=1, spikecolor="#999")
     fig.update_layout(
-        height=int(sum(heights) * scale) + 120, margin=dict(l=70, r=70, t=50, b=40),
+        height=int(sum(heights) * scale) + 120, margin=dict(l=70, r=95, t=50, b=40),
         font=dict(size=FONT["size"] * scale), hovermode="closest",
         plot_bgcolor="white", legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0.3, font=dict(size=13)),
         hoverlabel=dict(font_size=15 * scale),
