@@ -15,7 +15,7 @@ import pandas as pd
 from lenadash import cycles, dosing, grading, renal, schedule
 
 CBC_ANALYTES = ("wbc", "anc", "alc", "hgb", "plt")
-STATUSES = ("on_treatment", "held", "review")
+STATUSES = ("on_treatment", "held", "review")  # the contract's patient statuses (docs/assess.md)
 
 
 @dataclass

@@ -38,8 +38,7 @@ def courses_frame(patients: pd.DataFrame) -> pd.DataFrame:
     if out["start"].isna().any():
         bad = out.loc[out["start"].isna(), "mrn"].tolist()
         raise ValueError(f"course(s) without a start date for MRN {bad}: fill in start_date (YYYY-MM-DD)")
-    out["course_id"] = pd.Series([f"{m}/{pd.Timestamp(s).date().isoformat()}" for m, s in zip(out["mrn"], out["start"])],
-                                 index=out.index, dtype=object)
+    out["course_id"] = pd.Series([course_id(m, s) for m, s in zip(out["mrn"], out["start"])], index=out.index, dtype=object)
     out["mrn"] = out["mrn"].astype(object)
     if out["course_id"].duplicated().any():
         dup = out.loc[out["course_id"].duplicated(), "course_id"].tolist()

@@ -359,7 +359,7 @@ def test_planned_rest_days_are_not_holds():
 
 
 def test_comparator_results_compare_on_the_right_side():
-    from test_dosing_helpers import START, course, labs_frame
+    from test_dosing_helpers import course, labs_frame
     labs = labs_frame([(-2, NORMAL), (14, {"anc": 0.5})])
     labs.loc[labs.index[-1], "comparator"] = "<"  # "<0.5" is below 0.5
     out = dosing.simulate(labs, pd.DataFrame([course("MM_MAINT")]))
