@@ -136,6 +136,13 @@ def baseline(labs: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
     lab["mrn"] = lab["mrn"].astype(str)
     lab["date"] = to_day(lab["collected_at"]).to_numpy()
     lab = lab[lab["value"].notna()]
+    # only results in some course's window can be a baseline: cut the table before the merge
+    first = courses.groupby("mrn")["start"].min() - pd.Timedelta(days=BASELINE_LOOKBACK_DAYS)
+    last = courses.groupby("mrn")["start"].max()
+    lo = lab["mrn"].map(first).to_numpy("datetime64[us]")
+    hi = lab["mrn"].map(last).to_numpy("datetime64[us]")
+    day = lab["date"].to_numpy("datetime64[us]")
+    lab = lab[(day >= lo) & (day <= hi)]
     merged = lab.merge(courses, on="mrn")
     lag = (merged["start"] - merged["date"]).dt.days
     merged = merged[(lag >= 0) & (lag <= BASELINE_LOOKBACK_DAYS)]
