@@ -340,6 +340,7 @@ def thresholds(course, profile=DEFAULT_PROFILE, baselines: dict | None = None) -
         if r.analyte == TOXICITY:
             continue
         b = baselines.get(r.analyte)
+        b = None if _missing(b) else float(b)
         if r.needs_baseline:
             if b is None or (r.baseline_min is not None and b < r.baseline_min) or (
                 r.baseline_below is not None and b >= r.baseline_below

@@ -112,3 +112,10 @@ def test_every_rule_row_is_documented():
     text = DOCS.read_text(encoding="utf-8")
     missing = [r.rule for r in dosing.load_profile().rules if r.rule not in text]
     assert not missing, f"docs/dosing.md does not mention rule(s) {missing}"
+
+
+def test_thresholds_treat_a_missing_baseline_as_none():
+    for missing in (None, float("nan")):
+        rows = dosing.thresholds({"indication": "MDS"}, baselines={"plt": missing, "anc": missing})
+        assert all(t["value"] == t["value"] for t in rows)  # no NaN line
+        assert 40.0 not in {t["value"] for t in rows}
