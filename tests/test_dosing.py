@@ -448,3 +448,13 @@ def test_review_on_an_event_only_date_reaches_the_next_draw():
     assert list(out["is_draw"]) == [True, True, False, True]
     assert list(out["action"]) == ["continue", "continue", "review", "review"]
     assert any("no automatic rule" in r for r in out["reasons"].iloc[-1])
+
+
+@pytest.mark.parametrize("indication, value, action", [("MDS", 0.49, "hold"), ("MDS", 0.5, "continue"),
+                                                       ("MCL", 0.99, "hold"), ("MCL", 1.0, "continue"),
+                                                       ("FL", 0.99, "hold"), ("MZL", 1.0, "continue")])
+def test_seven_day_and_fever_rules_at_their_threshold(indication, value, action):
+    seven = walk(indication, [(-2, NORMAL), (40, {"anc": value}), (47, {"anc": value})])
+    assert seven[-1][1] == action
+    fever = walk(indication, [(-2, NORMAL), (40, {"anc": value})], events=[(40, "fever", 39.0)])
+    assert fever[-1][1] == action
