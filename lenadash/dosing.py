@@ -21,6 +21,9 @@ FEVER_C = 38.5  # fever for the dose rules: >= 38.5 C recorded on the draw's dat
 # Labs whose grade >= 3 is not an automatic hold but a clinician review (DOMAIN.md §2: the PI requires
 # the toxicity to be judged drug-related). Cytopenias are handled by the dose rules themselves.
 HAEMATOLOGIC = frozenset({"anc", "plt", "wbc", "alc", "hgb"})
+# Labs that measure the neutropenia itself, so they never count as "other toxicity" in an MM ANC
+# episode: the ANC, and the WBC, which falls with it because it contains the neutrophils.
+NEUTROPENIA_ITSELF = frozenset({"anc", "wbc"})
 TOXICITY = "toxicity"  # pseudo-analyte of a rule row: the grade of a recorded toxicity event
 ACTIONS = ("continue", "hold", "stay_held", "resume", "review")
 
@@ -692,8 +695,9 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict,
                 f"recorded grade {_fmt(values[TOXICITY])} toxicity: profile {prof.id} has no automatic rule for "
                 f"{indication}; clinician review"
             )
-        # other toxicity during an episode (MM ANC): any other lab graded >= 3, or a toxicity event >= 3
-        other_now = any(a != "anc" for a in g3_an) or (TOXICITY in values and values[TOXICITY] >= 3)
+        # other toxicity during an episode (MM ANC): any other lab graded >= 3, or a toxicity event >= 3.
+        # The WBC is not "other": it is the total that contains the low neutrophils (docs/dosing.md).
+        other_now = any(a not in NEUTROPENIA_ITSELF for a in g3_an) or (TOXICITY in values and values[TOXICITY] >= 3)
 
         action = "continue"
         dose_out: float | None = dose

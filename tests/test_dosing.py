@@ -182,6 +182,16 @@ def test_mm_first_anc_episode_with_platelets_grade_3_counts_as_other_toxicity_ag
     assert steps[-1][1:] == ("resume", 20.0)
 
 
+def test_mm_first_anc_episode_low_wbc_is_not_other_toxicity_against_label():
+    # WBC 0.9 is CTCAE grade 3 but is the neutropenia itself (the WBC contains the neutrophils):
+    # neutropenia stays the only toxicity, so the first episode resumes at the starting dose.
+    steps = walk("MM", [(-2, NORMAL), (14, {"anc": 0.4, "wbc": (0.9, 3)}), (28, {"anc": 1.2, "wbc": (3.1, 0)})])
+    assert steps[-1][1:] == ("resume", 25.0)
+    # while a low lymphocyte count (another CTCAE term) is other toxicity, as DOMAIN.md §2 defines it
+    steps = walk("MM", [(-2, NORMAL), (14, {"anc": 0.4, "alc": (0.3, 3)}), (28, {"anc": 1.2, "alc": (1.0, 0)})])
+    assert steps[-1][1:] == ("resume", 20.0)
+
+
 def test_mm_first_anc_episode_with_toxicity_event_steps_down_against_label():
     steps = walk("MM", [(-2, NORMAL), (14, {"anc": 0.8}), (28, {"anc": 1.2})],
                  events=[(14, "toxicity", 3), (27, "toxicity", 2)])
