@@ -121,12 +121,42 @@ def load_renal_rules(path: str | Path = RENAL_FILE) -> pd.DataFrame:
     return rules
 
 
-def _rules_for(indication: str) -> pd.DataFrame:
+@dataclass(frozen=True)
+class _Band:
+    """One row of rules/renal.csv as plain Python values (NaN edges read as open ends)."""
+
+    band: str
+    dialysis: bool
+    crcl_low: float
+    crcl_high: float
+    dose_mg: float
+    regimen: str
+    not_studied_below: float  # NaN = studied at any CrCl of this band
+    source: str
+
+
+@lru_cache(maxsize=None)
+def _bands_by_indication() -> dict[str, tuple[_Band, ...]]:
+    """rules/renal.csv parsed once into {indication: rows in file order}: the per-course lookups
+    are then plain comparisons, not DataFrame filters (assess calls them thousands of times)."""
     rules = load_renal_rules()
-    key = (indication or "").strip().upper()
-    rows = rules[rules["indication"] == key]
-    if rows.empty:
-        known = ", ".join(dict.fromkeys(rules["indication"]))
+    out: dict[str, list[_Band]] = {}
+    for r in rules.itertuples(index=False):
+        lo, hi = float(r.crcl_low), float(r.crcl_high)
+        out.setdefault(r.indication, []).append(_Band(
+            band=str(r.band), dialysis=bool(r.dialysis),
+            crcl_low=-math.inf if math.isnan(lo) else lo, crcl_high=math.inf if math.isnan(hi) else hi,
+            dose_mg=float(r.dose_mg), regimen=str(r.regimen), not_studied_below=float(r.not_studied_below),
+            source=str(r.source),
+        ))
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _rules_for(indication: str) -> tuple[_Band, ...]:
+    bands = _bands_by_indication()
+    rows = bands.get((indication or "").strip().upper())
+    if not rows:
+        known = ", ".join(bands)
         raise ValueError(f"unknown indication {indication!r}; use one of {known} (see DOMAIN.md section 1)")
     return rows
 
@@ -140,28 +170,30 @@ def renal_starting_dose(*, indication: str, crcl_ml_min: float | None, dialysis:
     rows = _rules_for(indication)
     crcl = None if crcl_ml_min is None or pd.isna(crcl_ml_min) else round(float(crcl_ml_min), _DECIMALS)
     if dialysis:
-        row = rows[rows["dialysis"]].iloc[0]
+        row = next((r for r in rows if r.dialysis), None)
+        if row is None:
+            raise ValueError(f"rules/renal.csv: no dialysis row for {indication}")
     elif crcl is None:
         return RenalDose(
             dose_mg=None,
             regimen="CrCl unknown: renal starting dose not set (needs creatinine, weight, age and sex)",
             band="unknown",
             not_studied=False,
-            source=str(rows["source"].iloc[0]),
+            source=rows[0].source,
         )
     else:
-        lo = rows["crcl_low"].fillna(-np.inf)
-        hi = rows["crcl_high"].fillna(np.inf)
-        match = rows[~rows["dialysis"] & (crcl >= lo) & (crcl < hi)]
-        row = match.iloc[0]
-    below = row["not_studied_below"]
-    not_studied = crcl is not None and not pd.isna(below) and crcl < below
+        match = [r for r in rows if not r.dialysis and r.crcl_low <= crcl < r.crcl_high]
+        if not match:
+            raise ValueError(f"rules/renal.csv: no {indication} band holds CrCl {crcl} mL/min")
+        row = match[0]
+    below = row.not_studied_below
+    not_studied = crcl is not None and not math.isnan(below) and crcl < below
     return RenalDose(
-        dose_mg=float(row["dose_mg"]),
-        regimen=str(row["regimen"]),
-        band=str(row["band"]),
+        dose_mg=row.dose_mg,
+        regimen=row.regimen,
+        band=row.band,
         not_studied=bool(not_studied),
-        source=str(row["source"]),
+        source=row.source,
     )
 
 

@@ -6,7 +6,8 @@ import datetime as dt
 import math
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
+from types import MappingProxyType
+from typing import Iterable, Mapping
 
 import pandas as pd
 
@@ -33,10 +34,14 @@ def load_monitoring(path: str | Path = MONITORING_FILE) -> pd.DataFrame:
     return rules
 
 
-def _rows(kind: str, indication: str = "*") -> pd.DataFrame:
+@lru_cache(maxsize=None)
+def _rows(kind: str, indication: str = "*") -> tuple[Mapping, ...]:
+    """Rows of one kind for an indication (its own and the "*" rows) in file order, as read-only
+    mappings of plain values (a blank number is NaN). Parsed once per (kind, indication): assess
+    asks for them several times per course, and filtering the DataFrame each time dominated."""
     rules = load_monitoring()
     rows = rules[(rules["kind"] == kind) & rules["indication"].isin([indication, "*"])]
-    return rows
+    return tuple(MappingProxyType(row) for row in rows.to_dict("records"))
 
 
 def _day(x) -> dt.date:
@@ -56,12 +61,18 @@ def _why(row) -> str:
     return f"{row['reason']} [{row['source']}]"
 
 
-def _next_in_calendar(rows: pd.DataFrame, start: dt.date, after_day: int | None):
-    """First scheduled date whose day offset is > after_day + the row's window; (date, row)."""
-    for _, row in rows.sort_values("from_day").iterrows():
+def _by_from_day(rows: tuple[Mapping, ...]) -> list[Mapping]:
+    """Calendar phases in order of their first day (blank from_day last, as pandas sorts NaN)."""
+    return sorted(rows, key=lambda r: (math.isnan(r["from_day"]), r["from_day"]))
+
+
+def _next_in_calendar(rows: tuple[Mapping, ...], start: dt.date, after_day: int | None, *, windows: bool = True):
+    """First scheduled date whose day offset is > after_day + the row's window (0 when `windows`
+    is False); (date, row)."""
+    for row in _by_from_day(rows):
         first, interval = int(row["from_day"]), int(row["interval_days"])
-        end = math.inf if pd.isna(row["to_day"]) else int(row["to_day"])
-        window = 0 if pd.isna(row["window_days"]) else int(row["window_days"])
+        end = math.inf if math.isnan(row["to_day"]) else int(row["to_day"])
+        window = 0 if not windows or math.isnan(row["window_days"]) else int(row["window_days"])
         floor = -math.inf if after_day is None else after_day + window
         k = 0 if floor < first else math.floor((floor - first) / interval) + 1
         offset = first + k * interval
@@ -88,7 +99,7 @@ def next_cbc(
     """
     start, as_of = _day(start_date), _day(as_of)
     rows = _rows("cbc", (indication or "").strip().upper())
-    if rows.empty:
+    if not rows:
         known = ", ".join(dict.fromkeys(load_monitoring().query("kind == 'cbc'")["indication"]))
         raise ValueError(f"no CBC calendar for indication {indication!r}; use one of {known} (DOMAIN.md section 1)")
     cbcs = _dates(cbc_dates, as_of)
@@ -96,7 +107,7 @@ def next_cbc(
     due, row = _next_in_calendar(rows, start, None if last is None else (last - start).days)
     reason = _why(row) if last is not None else f"first CBC at the start (cycle 1 day 1); {_why(row)}"
     if held and last is not None:
-        hold = _rows("cbc_hold").iloc[0]
+        hold = _rows("cbc_hold")[0]
         hold_due = last + dt.timedelta(days=int(hold["interval_days"]))
         if hold_due <= due:
             due, reason = hold_due, _why(hold)
@@ -112,13 +123,13 @@ def marrow_biopsies(*, start_date: dt.date, biopsy_dates: Iterable, as_of: dt.da
     [{"due": date, "week": int, "done": bool}] in date order.
     """
     start, as_of = _day(start_date), _day(as_of)
-    rows = _rows("marrow_biopsy").sort_values("from_day")
+    rows = _rows("marrow_biopsy")
     unused = _dates(biopsy_dates)
     out = []
     after = None
     while True:
-        due, row = _next_in_calendar(rows.assign(window_days=0), start, after)
-        window = dt.timedelta(days=int(rows.loc[row.name, "window_days"]))
+        due, row = _next_in_calendar(rows, start, after, windows=False)
+        window = dt.timedelta(days=int(row["window_days"]))
         match = next((b for b in unused if abs(b - due) <= window), None)
         if match is not None:
             unused.remove(match)
@@ -134,7 +145,7 @@ def next_marrow_biopsy(*, start_date: dt.date, biopsy_dates: Iterable, as_of: dt
     due = next(s["due"] for s in schedule if not s["done"]) if any(not s["done"] for s in schedule) else None
     if due is None:  # every date through the first one after as_of is done: the one after that
         rows = _rows("marrow_biopsy")
-        due, _ = _next_in_calendar(rows.assign(window_days=0), _day(start_date), (schedule[-1]["due"] - _day(start_date)).days)
+        due, _ = _next_in_calendar(rows, _day(start_date), (schedule[-1]["due"] - _day(start_date)).days, windows=False)
     return due, due < _day(as_of)
 
 
@@ -171,17 +182,17 @@ def next_pregnancy_test(
             "(Lenalidomide REMS)"
         )
     negatives = [d for d, r in recorded if r == "negative"]
-    rows = _rows("pregnancy_test").set_index("condition")
+    rows = {r["condition"]: r for r in _rows("pregnancy_test")}
     if not negatives:
-        row = rows.loc["none"]
+        row = rows["none"]
         due = start + dt.timedelta(days=int(row["interval_days"]))
     else:
         last = negatives[-1]
-        if (last - start).days < int(rows.loc["first_4_weeks", "to_day"]):
+        if (last - start).days < int(rows["first_4_weeks"]["to_day"]):
             condition = "first_4_weeks"
         else:
             condition = "regular" if (menses or "").strip().lower() == "regular" else "irregular"
-        row = rows.loc[condition]
+        row = rows[condition]
         due = last + dt.timedelta(days=int(row["interval_days"]))
     return due, due < as_of, _why(row)
 
@@ -202,10 +213,10 @@ def course_alerts(
     alerts: list[str] = []
     ind = (indication or "").strip().upper()
     combo = (combination or "").strip().lower()
-    for _, row in _rows("thromboprophylaxis").iterrows():
+    for row in _rows("thromboprophylaxis"):
         if row["condition"] in combo and not _dates(thromboprophylaxis_dates):
             alerts.append(f"{row['reason'][0].upper()}{row['reason'][1:]} [{row['source']}].")
-    for _, row in _rows("cycle_limit", ind).iterrows():
+    for row in _rows("cycle_limit", ind):
         limit = int(row["count"])
         if cycle is not None and not pd.isna(cycle) and int(cycle) >= limit:
             where = "the last cycle" if int(cycle) == limit else f"beyond the {limit}-cycle limit"
