@@ -221,3 +221,11 @@ def test_demo_refuses_the_clinic_database(capsys, private_data_dir, monkeypatch,
     code, _, err = run(capsys, "demo", "--reset", "--db", clinic)
     assert code == 2 and "never mix with real patients" in err
     assert not (tmp_path / "clinic.sqlite").exists()
+
+
+def test_dev_script_is_executable_and_explains_its_commands():
+    for script in (REPO / "dev", REPO / ".ci" / "run"):
+        assert script.stat().st_mode & 0o111, f"{script} must be executable (chmod +x)"
+        assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    done = subprocess.run([str(REPO / "dev"), "nonsense"], capture_output=True, text=True)
+    assert done.returncode == 2 and "./dev open | ./dev test" in done.stderr
