@@ -235,8 +235,29 @@ class _DrawValues:
         first = np.unique(d_code, return_index=True)[1]
         keys = np.asarray(k_uniq, dtype=object)[k_code[first]]
         days = day[first].astype("datetime64[D]").astype(object)
-        self.index = {(k, d): i for i, k, d in zip(d_code[first], keys, days)}
-        # a value that is NaN (no numeric result) is not shown, like an absent one
+        self.index = {(k, d): i for i, k, d in zip(d_code[first].tolist(), keys, days)}
+        # a value that is NaN (no numeric result) is not shown, like an absent one. Per draw: the
+        # analytes shown, their values and grades (None = no grade) as plain lists, built per
+        # pattern of analytes present (few patterns: CBC only, CBC + CMP, ...) rather than per cell
+        self._rows: list = [None] * len(d_uniq)
+        present = ~np.isnan(self.values)
+        if present.shape[1] <= 62:  # one int64 bit mask per draw, hashed (np.unique(axis=0) sorts rows: slower)
+            which, patterns = pd.factorize(present.astype(np.int64) @ (np.int64(1) << np.arange(present.shape[1], dtype=np.int64)))
+            patterns = (patterns[:, None] >> np.arange(present.shape[1])) & 1 == 1
+        else:
+            patterns, which = np.unique(present, axis=0, return_inverse=True)
+            which = np.asarray(which).ravel()
+        for p, mask in enumerate(patterns):
+            rows = np.flatnonzero(which == p)
+            cols = np.flatnonzero(mask)
+            names = tuple(self.columns[cols].tolist())
+            vals = self.values[np.ix_(rows, cols)].tolist()
+            g = self.grades[np.ix_(rows, cols)]
+            no_grade = np.isnan(g)
+            grades = np.where(no_grade, 0, g).astype(np.int64).astype(object)
+            grades[no_grade] = None
+            for r, v, gr in zip(rows.tolist(), vals, grades.tolist()):
+                self._rows[r] = (names, v, gr)
 
     def get(self, key, date) -> tuple[dict, dict]:
         """date: a datetime.date (or anything numpy reads as a day)."""
@@ -245,11 +266,8 @@ class _DrawValues:
         i = self.index.get((key, date))
         if i is None:
             return {}, {}
-        row = self.values[i]
-        has = ~np.isnan(row)
-        names = self.columns[has].tolist()
-        grades = [None if math.isnan(x) else int(x) for x in self.grades[i][has].tolist()]
-        return dict(zip(names, row[has].tolist())), dict(zip(names, grades))
+        names, values, grades = self._rows[i]
+        return dict(zip(names, values)), dict(zip(names, grades))
 
 
 def assess(patients: pd.DataFrame | None, labs: pd.DataFrame | None, events: pd.DataFrame | None, *,
@@ -288,7 +306,12 @@ def result_from_frames(frames: AssessFrames, *, events: pd.DataFrame | None = No
         ev = ev[ev["date"] <= pd.Timestamp(as_of)]
     steps = frames.steps
     step_rows = steps.groupby("course_id", sort=False).indices if len(steps) else {}
-    span_rows = frames.hold_spans.groupby("course_id", sort=False).indices if len(frames.hold_spans) else {}
+    spans_by_course: dict = {}  # {course_id: [hold span dict, ...]} in the order of frames.hold_spans
+    hs = frames.hold_spans
+    if len(hs):
+        for cid, start, end, reason in zip(hs["course_id"].tolist(), hs["start"].tolist(), hs["end"].tolist(),
+                                           hs["reason"].tolist()):
+            spans_by_course.setdefault(cid, []).append({"start": _iso(start), "end": _iso(end), "reason": reason})
     ev_by_mrn: dict = {}  # {mrn: {event kind: [(date, result or value text)]}}
     if ev is not None and len(ev):
         result = ev["result"].astype(object) if "result" in ev else pd.Series(None, index=ev.index, dtype=object)
@@ -303,8 +326,7 @@ def result_from_frames(frames: AssessFrames, *, events: pd.DataFrame | None = No
         cid = course["course_id"]
         rows = step_rows.get(cid)
         last = None if rows is None else {c: v[rows[-1]] for c, v in cols.items()}
-        spans = frames.hold_spans.iloc[span_rows[cid]] if cid in span_rows else None
-        patients_out.append(_course_entry(course, draws_by_course.get(cid, []), last, spans,
+        patients_out.append(_course_entry(course, draws_by_course.get(cid, []), last, spans_by_course.get(cid, []),
                                           ev_by_mrn.get(course["mrn"]), as_of, profile))
     if len(frames.unassigned):
         for mrn, g in frames.unassigned.groupby("mrn", sort=True):
@@ -323,8 +345,9 @@ def _draw_dicts(steps: pd.DataFrame, vals: _DrawValues) -> dict[str, list[dict]]
     out: dict[str, list[dict]] = {}
     days = d["date"].to_numpy("datetime64[D]")
     for cid, day_, iso, cycle, day, action, dose, sched, reasons, review, dosing_day in zip(
-        d["course_id"], days.astype(object), days.astype(str), d["cycle"], d["cycle_day"], d["action"], d["dose_mg"],
-        d["schedule"], d["reasons"], d["needs_review"], d["dosing_day"],
+        d["course_id"].tolist(), days.astype(object), days.astype(str).tolist(), d["cycle"].tolist(),
+        d["cycle_day"].tolist(), d["action"].tolist(), d["dose_mg"].tolist(), d["schedule"].tolist(),
+        d["reasons"].tolist(), d["needs_review"].tolist(), d["dosing_day"].tolist(),
     ):
         values, grades = vals.get(cid, day_)
         draws = out.get(cid)
@@ -339,9 +362,10 @@ def _draw_dicts(steps: pd.DataFrame, vals: _DrawValues) -> dict[str, list[dict]]
     return out
 
 
-def _course_entry(course: dict, draws: list[dict], last: dict | None, spans, events, as_of: dt.date,
+def _course_entry(course: dict, draws: list[dict], last: dict | None, spans: list[dict], events, as_of: dt.date,
                   profile: dosing.Profile) -> dict:
-    """One contract entry; `last` is the course's latest engine step (a draw or an event-only date)."""
+    """One contract entry; `last` is the course's latest engine step (a draw or an event-only date);
+    `spans` its hold spans as contract dicts (start, end, reason)."""
     start = pd.Timestamp(course["start"]).date()
     alerts: list[str] = []
     starting = _num(course.get("starting_dose_mg"))
@@ -385,9 +409,7 @@ def _course_entry(course: dict, draws: list[dict], last: dict | None, spans, eve
         "cycle": cycle,
         "cycle_day": cycle_day,
         "schedule": sched_now,
-        "hold_spans": [] if spans is None else [
-            {"start": _iso(r.start), "end": _iso(r.end), "reason": r.reason} for r in spans.itertuples(index=False)
-        ],
+        "hold_spans": spans,
         "thresholds": dosing.thresholds(course, profile, baselines={
             a: course.get(f"baseline_{a}") for a in ("anc", "plt") if _num(course.get(f"baseline_{a}")) is not None
         }),
@@ -435,7 +457,7 @@ def _event_rows(events, kind: str) -> list[tuple]:
 def _fill_schedule(entry: dict, course: dict, events, start: dt.date, as_of: dt.date, status: str) -> None:
     """Next CBC, marrow biopsies (MDS), REMS pregnancy tests and course alerts (DOMAIN.md §5 via schedule.py)."""
     indication = entry["indication"]
-    cbc_dates = [d["date"] for d in entry["draws"] if any(a in d["values"] for a in CBC_ANALYTES)]
+    cbc_dates = [dt.date.fromisoformat(d["date"]) for d in entry["draws"] if any(a in d["values"] for a in CBC_ANALYTES)]
     due, overdue, why = schedule.next_cbc(indication=indication, start_date=start, cbc_dates=cbc_dates,
                                           held=status == "held", as_of=as_of)
     entry["next_labs_due"] = _iso(due)
