@@ -71,6 +71,7 @@ def test_lab_file_reads_with_expected_counts(files, name):
     assert len(result.results) == n_results
     errors = result.problems[result.problems.severity == "error"]
     assert errors.reason.value_counts().to_dict() == reasons
+    assert (result.problems.severity == "error").all(), "the sample exports need no assumptions (no warnings)"
     assert result.rows_read == len(result.results) + len(errors) if shape == "long" else True
 
 
