@@ -13,59 +13,22 @@ from _common import OUT, emit, ensure_clinic, machine, peak_rss_mb, run_phase, s
 TARGET_ASSESS_S = 5.0
 
 
-def _table_import(kind: str, data: bytes, name: str):
-    """ingest.read_patients / read_events; until they exist, the contract frame built with pandas."""
-    import io
-    from types import SimpleNamespace
-
-    import pandas as pd
-
-    from lenadash import ingest
-
-    reader = getattr(ingest, f"read_{kind}", None)
-    if reader is not None:
-        return reader(data, file_name=name), "ingest"
-    df = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
-    if kind == "patients":
-        for c in ("birth_date", "start_date"):
-            df[c] = pd.to_datetime(df[c]).dt.date
-        df["weight_kg"] = pd.to_numeric(df["weight_kg"])
-        df["starting_dose_mg"] = pd.to_numeric(df["starting_dose_mg"])
-        for c in ("reproductive_potential", "dialysis"):
-            df[c] = df[c].eq("yes")
-        for c in ("combination", "menses"):
-            df[c] = df[c].astype(object).where(df[c] != "", None)
-    else:
-        df["date"] = pd.to_datetime(df["date"]).dt.date
-        num = pd.to_numeric(df["value"], errors="coerce")
-        df["temperature_c"] = num.where(df.event == "fever")
-        df["grade"] = num.where(df.event == "toxicity").astype("Int64")
-        df["result"] = df["value"].astype(object).where(df.event == "pregnancy_test", None)
-        df["dose_mg"] = num.where(df.event == "dose_change")
-        df["is_hold"] = (df.event == "dose_change") & df["value"].eq("hold")
-        df["agent"] = df["value"].astype(object).where(df.event == "thromboprophylaxis", None)
-    return SimpleNamespace(rows=df, problems=pd.DataFrame(), rows_read=len(df)), "pandas fallback"
-
-
 def phase_setup(folder: Path, db: Path) -> dict:
     """Import patients, events and labs into a fresh SQLite database through ingest + store."""
     from lenadash import ingest, store
 
     t0 = time.perf_counter()
     engine = store.make_engine(f"sqlite:///{db}")
-    readers = {}
     with store.open_session(engine) as session:
-        for kind, saver in (("patients", store.save_patients), ("events", store.save_events)):
-            name = f"{kind}.csv"
+        for reader, saver, name in ((ingest.read_patients, store.save_patients, "patients.csv"),
+                                    (ingest.read_events, store.save_events, "events.csv")):
             data = (folder / name).read_bytes()
-            table_import, readers[kind] = _table_import(kind, data, name)
-            saver(session=session, file_name=name, data=data, table_import=table_import)
+            saver(session=session, file_name=name, data=data, table_import=reader(data, file_name=name))
         data = (folder / "labs_long_us.csv").read_bytes()
         summary = store.save_labs(session=session, file_name="labs_long_us.csv", data=data,
                                   lab_import=ingest.read_labs(data, file_name="labs_long_us.csv"))
     engine.dispose()
-    return {"phase": "setup", "labs_imported": summary.rows_imported, "seconds": time.perf_counter() - t0,
-            "readers": readers}
+    return {"phase": "setup", "labs_imported": summary.rows_imported, "seconds": time.perf_counter() - t0}
 
 
 def phase_assess(db: Path, as_of: str) -> dict:
@@ -120,7 +83,7 @@ def main() -> int:
     db.unlink(missing_ok=True)
     setup = run_phase(Path(__file__), "setup", "--folder", str(paths["labs"].parent), "--db", str(db))
     print(f"setup: imported {setup['labs_imported']:,} of {n_rows:,} results for {args.patients} patients "
-          f"in {setup['seconds']:.1f} s (not part of the figure; patients/events read by {setup['readers']})")
+          f"in {setup['seconds']:.1f} s (not part of the figure)")
     runs = [run_phase(Path(__file__), "assess", "--db", str(db), "--as-of", samples.TODAY.isoformat())
             for _ in range(args.repeat)]
     rows = [[i + 1, f"{r['load_s']:.2f}", f"{r['assess_s']:.2f}", f"{r['peak_rss_mb']:,.0f}", r["entries"], r["draws"]]
