@@ -11,6 +11,15 @@ BASELINE_LOOKBACK_DAYS = 30  # baseline = latest value on or before start, up to
 DOSING_DAYS = {"21/28": 21, "28/28": 28}
 
 
+def map_keys(keys: pd.Series, mapping: pd.Series) -> pd.Series:
+    """`keys.map(mapping)` (same values and dtype) for a long column of few distinct keys, e.g. the
+    MRN of each of a million results: each distinct key is looked up once, then spread by position
+    (about 10x faster than Series.map on 1M strings)."""
+    codes, uniques = pd.factorize(keys, use_na_sentinel=False)
+    per_key = pd.Series(uniques, name=keys.name).map(mapping)
+    return pd.Series(per_key.array.take(codes), index=keys.index, name=keys.name)
+
+
 def to_day(values) -> pd.Series:
     """Calendar days as datetime64[us] at midnight (one resolution everywhere, so merges line up)."""
     return pd.to_datetime(pd.Series(values)).dt.normalize().astype("datetime64[us]")
@@ -71,7 +80,7 @@ def assign_courses(labs: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
     Rows of an MRN without any course keep `course_id` None and cycle/day NA.
     """
     courses = courses_frame(patients)
-    out = labs.copy()
+    out = labs.copy(deep=False)  # copy-on-write: the added columns never reach the caller's frame
     out["mrn"] = out["mrn"].astype(str)
     if "date" not in out.columns:
         out["date"] = to_day(out["collected_at"]).to_numpy()
@@ -79,9 +88,14 @@ def assign_courses(labs: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
         out["date"] = to_day(out["date"]).to_numpy()
     courses = courses.sort_values(["mrn", "start"], kind="stable").reset_index(drop=True)
     # one sorted int64 key per (MRN, day): the latest course started on or before a draw is a binary
-    # search away; a draw before the MRN's first course goes to that first course (pre-treatment)
-    codes, uniques = pd.factorize(pd.concat([courses["mrn"], out["mrn"]], ignore_index=True).astype(object))
-    c_code, l_code = codes[: len(courses)], codes[len(courses):]
+    # search away; a draw before the MRN's first course goes to that first course (pre-treatment).
+    # MRN codes: the courses' in order of appearance (so ascending, as courses are sorted by MRN),
+    # then the MRNs that have labs but no course; a missing MRN is -1.
+    c_code, c_uniques = pd.factorize(courses["mrn"])
+    l_raw, l_uniques = pd.factorize(out["mrn"])  # the lab MRN strings hashed once, not as objects
+    l_map = pd.Index(c_uniques).get_indexer(l_uniques)
+    l_map = np.where(l_map >= 0, l_map, len(c_uniques) + np.arange(len(l_uniques)))
+    l_code = np.where(l_raw >= 0, l_map[np.clip(l_raw, 0, None)] if len(l_map) else -1, -1)
     c_day = courses["start"].to_numpy(dtype="datetime64[D]").astype(np.int64)
     l_day = out["date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
     shift = np.int64(1 << 32)
@@ -139,8 +153,8 @@ def baseline(labs: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
     # only results in some course's window can be a baseline: cut the table before the merge
     first = courses.groupby("mrn")["start"].min() - pd.Timedelta(days=BASELINE_LOOKBACK_DAYS)
     last = courses.groupby("mrn")["start"].max()
-    lo = lab["mrn"].map(first).to_numpy("datetime64[us]")
-    hi = lab["mrn"].map(last).to_numpy("datetime64[us]")
+    lo = map_keys(lab["mrn"], first).to_numpy("datetime64[us]")
+    hi = map_keys(lab["mrn"], last).to_numpy("datetime64[us]")
     day = lab["date"].to_numpy("datetime64[us]")
     lab = lab[(day >= lo) & (day <= hi)]
     merged = lab.merge(courses, on="mrn")

@@ -361,7 +361,7 @@ def grade(labs: pd.DataFrame) -> pd.DataFrame:
             f"grade() needs the labs columns {missing}; pass the results DataFrame from ingest.read_labs() "
             "or store.load_labs() (docs/architecture.md, 'labs')"
         )
-    out = labs.copy()
+    out = labs.copy(deep=False)  # copy-on-write: the added columns never reach the caller's frame
     n = len(out)
 
     def column(name: str) -> np.ndarray:
