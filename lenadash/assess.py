@@ -151,7 +151,7 @@ def _add_crcl(courses: pd.DataFrame, labs: pd.DataFrame, as_of: dt.date) -> None
     courses["creatinine_start_date"] = pd.NaT
     if not len(courses) or not len(labs):
         return
-    c = labs[(labs["analyte"] == "creatinine") & labs["value"].notna()]
+    c = labs.loc[(labs["analyte"] == "creatinine") & labs["value"].notna(), ["mrn", "collected_at", "date", "value"]]
     c = c.sort_values("collected_at", kind="stable").drop_duplicates(["mrn", "date"], keep="last")
     c = pd.DataFrame({"mrn": c["mrn"].astype(object).to_numpy(), "cdate": c["date"].to_numpy("datetime64[us]"),
                       "creatinine": c["value"].to_numpy(dtype=float)})
