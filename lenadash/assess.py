@@ -300,6 +300,7 @@ class _DrawValues:
         return dict(zip(names, values)), dict(zip(names, grades))
 
 
+@_gc_paused()
 def assess(patients: pd.DataFrame | None, labs: pd.DataFrame | None, events: pd.DataFrame | None, *,
            as_of, rules="us_pi", import_report: dict | None = None) -> dict:
     """The assessment JSON contract (docs/assess.md): one entry per course, every draw with its action.
