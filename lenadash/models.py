@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
+from pydantic import NaiveDatetime
 from sqlalchemy import Column, Index, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
@@ -27,7 +28,9 @@ EVENT_KINDS = (
 
 
 def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    # aware: a plain `datetime` field is sqlmodel's UTCDateTime (timestamp with time zone), which
+    # refuses naive values
+    return dt.datetime.now(dt.timezone.utc)
 
 
 # --- patients --------------------------------------------------------------------------------
@@ -91,7 +94,7 @@ class UploadBase(SQLModel):
     file_name: str = Field(max_length=255)
     kind: str = Field(max_length=16, description="labs | patients | events")
     content_hash: str = Field(index=True, max_length=64, description="SHA-256 of the original bytes")
-    uploaded_at: dt.datetime = Field(default_factory=_utcnow)
+    uploaded_at: dt.datetime = Field(default_factory=_utcnow, description="when it was imported (an instant, UTC)")
     rows_read: int = 0
     rows_imported: int = 0
     rows_unchanged: int = 0
@@ -101,6 +104,12 @@ class UploadBase(SQLModel):
 
 
 class Upload(UploadBase, table=True):
+    # One upload per file and kind: of two imports of the same new file racing each other, the
+    # second fails here and save_* report it as already imported. A unique index rather than a
+    # UNIQUE table constraint: it enforces the same, and SQLite can add it without rebuilding the
+    # table (a rebuild of `upload` cannot run with foreign keys enforced inside the upgrade's
+    # transaction - results and events reference it).
+    __table_args__ = (Index("uq_upload_content_hash_kind", "content_hash", "kind", unique=True),)
     id: Optional[int] = Field(default=None, primary_key=True)
     content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
@@ -113,7 +122,9 @@ class UploadRead(UploadBase):
 
 
 class LabResultBase(SQLModel):
-    collected_at: dt.datetime
+    # Wall-clock time at the clinic, as the lab system exports it (no zone): NaiveDatetime makes the
+    # column `timestamp without time zone`, so no session time zone can shift it.
+    collected_at: NaiveDatetime
     analyte: str = Field(max_length=32, description="canonical key, e.g. anc, plt, hgb")
     value: float = Field(description="in the canonical unit of the analyte")
     unit: str = Field(max_length=16, description="canonical unit")

@@ -12,8 +12,9 @@ from typing import Any, BinaryIO, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, create_engine, event, inspect, select, text
+from sqlalchemy import Engine, create_engine, event, func, inspect, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel
 
 from lenadash.config import get_settings
@@ -120,8 +121,8 @@ def make_engine(url: str | None = None, *, upgrade: bool = True) -> Engine:
         ) from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-    elif engine.dialect.name == "postgresql":
-        event.listen(engine, "connect", _postgres_utc)
+    # PostgreSQL needs no session setup: lab times are `timestamp without time zone` (the clinic's
+    # wall clock, untouched by the session's TimeZone) and upload times `timestamptz` (instants).
     if upgrade:
         upgrade_schema(engine)
     return engine
@@ -134,14 +135,6 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
-
-
-def _postgres_utc(dbapi_connection, _record) -> None:
-    # models.py maps datetimes to `timestamp with time zone`; lab times are naive clinic-local
-    # times, so pin the session zone to UTC and they round-trip unchanged.
-    with dbapi_connection.cursor() as cursor:
-        cursor.execute("SET TIME ZONE 'UTC'")
-    dbapi_connection.commit()
 
 
 def alembic_config(connection=None):
@@ -253,14 +246,23 @@ def rejected_rows(problems: pd.DataFrame | None, file_name: str) -> list[dict]:
 
 def _existing_upload(session: Session, content_hash: str, kind: str) -> Upload | None:
     return session.execute(
-        select(Upload).where(Upload.content_hash == content_hash, Upload.kind == kind).order_by(Upload.id)
+        select(Upload).where(Upload.content_hash == content_hash, Upload.kind == kind)
     ).scalars().first()
 
 
-def _start_upload(session: Session, *, file_name: str, kind: str, raw: bytes, content_hash: str, rows_read: int, rejects: list[dict]) -> Upload:
+def _start_upload(session: Session, *, file_name: str, kind: str, raw: bytes, rows_read: int, rejects: list[dict]) -> tuple[Upload, bool]:
+    """The new upload row of this file, flushed (its id is known), and False; or, when these bytes
+    were already imported as `kind`, the earlier upload and True (nothing written).
+
+    Rolls back on any error. The unique (content_hash, kind) index settles the race of two sessions
+    importing the same new file at once: the later insert fails and finds the winner's upload.
+    """
+    content_hash = _content_hash(raw)
+    previous = _existing_upload(session, content_hash, kind)
+    if previous is not None:
+        return previous, True
     upload = Upload(
         file_name=(file_name or "(unnamed)")[:255],
-        uploaded_at=dt.datetime.now(dt.timezone.utc),  # models' default is naive; the column wants aware
         kind=kind,
         content_hash=content_hash,
         content=raw,
@@ -268,9 +270,19 @@ def _start_upload(session: Session, *, file_name: str, kind: str, raw: bytes, co
         rows_rejected=len(rejects),
         rejects_json=json.dumps(rejects, default=str),
     )
-    session.add(upload)
-    session.flush()
-    return upload
+    try:
+        session.add(upload)
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        previous = _existing_upload(session, content_hash, kind)
+        if previous is None:  # some other integrity failure
+            raise
+        return previous, True
+    except Exception:
+        session.rollback()
+        raise
+    return upload, False
 
 
 def _already(upload: Upload, *, file_name: str, rows_read: int, accepted: int, rejects: list[dict]) -> ImportSummary:
@@ -349,7 +361,8 @@ def _fetch_frame(connection, sql: str, params: tuple, columns: list[str], conver
 
 
 def _to_datetime(values) -> pd.Series:
-    """Naive datetime64[us] from SQLite text or PostgreSQL (UTC-pinned) timestamps."""
+    """Naive datetime64[us] from SQLite text or PostgreSQL timestamps; aware values (upload times,
+    timestamptz) become UTC first."""
     if not len(values):
         return pd.Series([], dtype="datetime64[us]")
     series = pd.to_datetime(pd.Series(values), format="ISO8601", utc=False)
@@ -385,15 +398,13 @@ def save_labs(*, session: Session, file_name: str, data: bytes | BinaryIO, lab_i
     - Commits on success; on any error rolls back everything and re-raises.
     """
     raw = _as_bytes(data)
-    content_hash = _content_hash(raw)
     results = lab_import.results
     rejects = rejected_rows(getattr(lab_import, "problems", None), file_name)
     rows_read = getattr(lab_import, "rows_read", len(results))
-    previous = _existing_upload(session, content_hash, "labs")
-    if previous is not None:
-        return _already(previous, file_name=file_name, rows_read=rows_read, accepted=len(results), rejects=rejects)
+    upload, already = _start_upload(session, file_name=file_name, kind="labs", raw=raw, rows_read=rows_read, rejects=rejects)
+    if already:
+        return _already(upload, file_name=file_name, rows_read=rows_read, accepted=len(results), rejects=rejects)
     try:
-        upload = _start_upload(session, file_name=file_name, kind="labs", raw=raw, content_hash=content_hash, rows_read=rows_read, rejects=rejects)
         connection = session.connection()
         counts, patients_created = _write_labs(connection, results, upload.id)
         upload.rows_imported, upload.rows_superseding, upload.rows_unchanged = counts
@@ -711,16 +722,14 @@ def save_patients(*, session: Session, file_name: str, data: bytes | BinaryIO, t
     rows_superseding = courses updated, rows_unchanged = courses identical to what was stored.
     """
     raw = _as_bytes(data)
-    content_hash = _content_hash(raw)
     rows = table_import.rows
     rejects = rejected_rows(getattr(table_import, "problems", None), file_name)
     rows_read = getattr(table_import, "rows_read", len(rows))
-    previous = _existing_upload(session, content_hash, "patients")
-    if previous is not None:
-        return _already(previous, file_name=file_name, rows_read=rows_read, accepted=len(rows), rejects=rejects)
+    upload, already = _start_upload(session, file_name=file_name, kind="patients", raw=raw, rows_read=rows_read, rejects=rejects)
+    if already:
+        return _already(upload, file_name=file_name, rows_read=rows_read, accepted=len(rows), rejects=rejects)
     created = updated = same = patients_created = 0
     try:
-        upload = _start_upload(session, file_name=file_name, kind="patients", raw=raw, content_hash=content_hash, rows_read=rows_read, rejects=rejects)
         for row in rows.to_dict("records"):
             before = _course_snapshot(session, row)
             course, patient_created, course_created = _upsert_course(session, row)
@@ -877,16 +886,14 @@ def save_events(*, session: Session, file_name: str, data: bytes | BinaryIO, tab
     """Store an events file from ingest.read_events in one transaction, idempotent on
     MRN + date + kind + value (a repeated event is `unchanged`; the same file again writes nothing)."""
     raw = _as_bytes(data)
-    content_hash = _content_hash(raw)
     rows = table_import.rows
     rejects = rejected_rows(getattr(table_import, "problems", None), file_name)
     rows_read = getattr(table_import, "rows_read", len(rows))
-    previous = _existing_upload(session, content_hash, "events")
-    if previous is not None:
-        return _already(previous, file_name=file_name, rows_read=rows_read, accepted=len(rows), rejects=rejects)
+    upload, already = _start_upload(session, file_name=file_name, kind="events", raw=raw, rows_read=rows_read, rejects=rejects)
+    if already:
+        return _already(upload, file_name=file_name, rows_read=rows_read, accepted=len(rows), rejects=rejects)
     imported = same = patients_created = 0
     try:
-        upload = _start_upload(session, file_name=file_name, kind="events", raw=raw, content_hash=content_hash, rows_read=rows_read, rejects=rejects)
         for row in rows.to_dict("records"):
             _, patient_created, created = _add_event(session, row, upload.id)
             patients_created += patient_created
@@ -964,6 +971,31 @@ def list_uploads(*, session: Session) -> pd.DataFrame:
     for name in ("id", "rows_read", "rows_imported", "rows_unchanged", "rows_superseding", "rows_rejected"):
         df[name] = df[name].astype("int64")
     return df
+
+
+def data_version(*, session: Session) -> str:
+    """A short token that changes whenever stored labs, patients, courses, events or uploads change
+    (in this session or any other), so the dashboard can tell its cached frames are stale.
+
+    Lab results, events and uploads are only ever added - a correction adds a row and points the old
+    one at it, in the same transaction - so the highest id and the row count of each tell. Patients
+    and courses are edited in place (a corrected patients file, the Setup page), so their rows are
+    hashed whole: one row per patient or course, a few thousand at most.
+    """
+    connection = session.connection()
+    parts: list = []
+    for model in (LabResult, ClinicalEvent, Upload):
+        table = model.__table__
+        # two scalar subqueries: SQLite answers max(id) from the primary key and count(*) from the
+        # smallest index (~6 ms for a million results); asked together it scans the table (~50 ms)
+        highest = select(func.max(table.c.id)).scalar_subquery()
+        count = select(func.count()).select_from(table).scalar_subquery()
+        parts.append(tuple(connection.execute(select(highest, count)).one()))
+    for model in (Patient, TreatmentCourse):
+        table = model.__table__
+        columns = sorted(table.c, key=lambda c: c.name)
+        parts.append([tuple(row) for row in connection.execute(select(*columns).order_by(table.c.id))])
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
 def upload_rejects(*, session: Session, upload_id: int) -> list[dict]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -49,60 +50,172 @@ def test_make_engine_on_an_up_to_date_database_changes_nothing(db_url):
         engine.dispose()
 
 
-def test_upgrading_from_the_first_revision_keeps_every_row(db_url):
-    engine = store.make_engine(db_url, upgrade=False)
-    try:
-        store.upgrade_schema(engine, _revisions()[0])
-        assert store.schema_revision(engine) == _revisions()[0]
-        # Rows written with plain SQL as the first revision defines the tables.
-        with engine.begin() as connection:
-            connection.execute(text(
-                "INSERT INTO patient (id, mrn, name, sex, birth_date, weight_kg) "
-                "VALUES (1, 'SYN001', 'Test One', 'F', '1950-02-03', 61.5), (2, 'SYN002', '', NULL, NULL, NULL)"
-            ))
-            connection.execute(text(
-                "INSERT INTO treatment_course (id, patient_id, indication, start_date, starting_dose_mg, schedule, "
-                "combination, dialysis, reproductive_potential, menses) "
-                "VALUES (1, 1, 'MM', '2026-01-05', 25, '21/28', 'dexamethasone', false, false, NULL)"
-            ))
+# Lab collection times as revision 0001 held them: clinic wall-clock times, including midnight,
+# microseconds, and a time that does not exist in New York (the spring-forward hour of 2026-03-08).
+OLD_LAB_TIMES = [
+    dt.datetime(2026, 1, 5, 8, 30),
+    dt.datetime(2026, 1, 5, 8, 30),
+    dt.datetime(2026, 1, 5, 23, 59, 59, 500000),
+    dt.datetime(2026, 1, 6, 0, 0),
+    dt.datetime(2026, 3, 8, 2, 30),
+    dt.datetime(2026, 11, 1, 1, 30, 0, 1),
+]
+# Not UTC, so that a time zone applied anywhere on the way would show.
+SESSION_ZONE = "America/New_York"
+
+
+def _fill_at_first_revision(engine) -> None:
+    """Rows written as lenadash at revision 0001 wrote them, with plain SQL against 0001's tables:
+    on PostgreSQL `collected_at` is still `timestamptz`, written by a session pinned to UTC (the
+    0001 store pinned every session); on SQLite it is DATETIME text in SQLAlchemy's format."""
+    postgres = engine.dialect.name == "postgresql"
+    with engine.begin() as connection:
+        if postgres:
+            connection.execute(text("SET LOCAL TIME ZONE 'UTC'"))
+        connection.execute(text(
+            "INSERT INTO patient (id, mrn, name, sex, birth_date, weight_kg) "
+            "VALUES (1, 'SYN001', 'Test One', 'F', '1950-02-03', 61.5), (2, 'SYN002', '', NULL, NULL, NULL)"
+        ))
+        connection.execute(text(
+            "INSERT INTO treatment_course (id, patient_id, indication, start_date, starting_dose_mg, schedule, "
+            "combination, dialysis, reproductive_potential, menses) "
+            "VALUES (1, 1, 'MM', '2026-01-05', 25, '21/28', 'dexamethasone', false, false, NULL)"
+        ))
+        uploaded_at = dt.datetime(2026, 1, 6, tzinfo=dt.timezone.utc)
+        connection.execute(
+            text("INSERT INTO upload (id, file_name, kind, content_hash, uploaded_at, rows_read, rows_imported, "
+                 "rows_unchanged, rows_superseding, rows_rejected, rejects_json, content) "
+                 "VALUES (1, 'cbc.csv', 'labs', :hash, :at, 6, 6, 0, 0, 0, '[]', :content)"),
+            {"hash": "a" * 64, "content": b"mrn,anc\n",
+             "at": uploaded_at if postgres else "2026-01-06 00:00:00.000000"},
+        )
+        for i, collected in reversed(list(enumerate(OLD_LAB_TIMES, start=1))):
+            # row 1 is a corrected result, superseded by row 2 (same key; written first)
             connection.execute(
-                text("INSERT INTO upload (id, file_name, kind, content_hash, uploaded_at, rows_read, rows_imported, "
-                     "rows_unchanged, rows_superseding, rows_rejected, rejects_json, content) "
-                     "VALUES (1, 'cbc.csv', 'labs', :hash, :at, 2, 2, 0, 0, 0, '[]', :content)"),
-                {"hash": "a" * 64, "at": dt.datetime(2026, 1, 6, tzinfo=dt.timezone.utc), "content": b"mrn,anc\n"},
+                text("INSERT INTO lab_result (id, patient_id, upload_id, collected_at, analyte, value, unit, "
+                     "comparator, raw_value, raw_unit, raw_name, source_line, superseded_by_id) VALUES "
+                     "(:id, 1, 1, :at, 'anc', :value, '10^9/L', '', :raw, 'K/uL', 'ANC', :line, :successor)"),
+                {"id": i, "at": collected.isoformat(sep=" ", timespec="microseconds"), "value": 1.0 + i / 10,
+                 "raw": f"{1.0 + i / 10:g}", "line": i + 1, "successor": 2 if i == 1 else None},
             )
-            connection.execute(text(
-                "INSERT INTO lab_result (id, patient_id, upload_id, collected_at, analyte, value, unit, comparator, "
-                "raw_value, raw_unit, raw_name, source_line, superseded_by_id) VALUES "
-                "(2, 1, 1, '2026-01-05 08:30:00', 'anc', 0.9, '10^9/L', '', '0.9', 'K/uL', 'ANC', 3, NULL), "
-                "(1, 1, 1, '2026-01-05 08:30:00', 'anc', 1.2, '10^9/L', '', '1.2', 'K/uL', 'ANC', 2, 2)"
-            ))
-            connection.execute(text(
-                "INSERT INTO clinical_event (id, patient_id, date, kind, temperature_c, is_hold, detail) "
-                "VALUES (1, 1, '2026-01-07', 'fever', 38.7, false, '')"
-            ))
+        connection.execute(text(
+            "INSERT INTO clinical_event (id, patient_id, date, kind, temperature_c, is_hold, detail) "
+            "VALUES (1, 1, '2026-01-07', 'fever', 38.7, false, '')"
+        ))
+
+
+def _at_first_revision(db_url):
+    """An engine on `db_url` at revision 0001 whose sessions run in SESSION_ZONE (PostgreSQL)."""
+    engine = store.make_engine(db_url, upgrade=False)
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            database = connection.exec_driver_sql("SELECT current_database()").scalar_one()
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql(f"ALTER DATABASE \"{database}\" SET timezone = '{SESSION_ZONE}'")
+        engine.dispose()  # new connections pick the database's zone up
+    store.upgrade_schema(engine, _revisions()[0])
+    assert store.schema_revision(engine) == "0001"
+    return engine
+
+
+def _stored_lab_times(engine) -> list[dt.datetime]:
+    """collected_at of every lab row, by id, as wall-clock times (0001's timestamptz read in UTC)."""
+    with engine.connect() as connection:
+        values = connection.execute(text("SELECT collected_at FROM lab_result ORDER BY id")).scalars().all()
+    return [_wall_clock(v) for v in values]
+
+
+def _wall_clock(value) -> dt.datetime:
+    if isinstance(value, str):  # SQLite text
+        return dt.datetime.fromisoformat(value)
+    if value.tzinfo is not None:  # 0001's timestamptz on PostgreSQL, written as UTC
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def test_upgrading_from_the_first_revision_keeps_every_row_and_lab_time(db_url):
+    engine = _at_first_revision(db_url)
+    try:
+        _fill_at_first_revision(engine)
+        assert _stored_lab_times(engine) == OLD_LAB_TIMES
         before = _snapshot(engine)
         store.upgrade_schema(engine)  # to head
         assert store.schema_revision(engine) == _revisions()[-1]
         assert _snapshot(engine) == before
+        assert _stored_lab_times(engine) == OLD_LAB_TIMES
+        if engine.dialect.name == "postgresql":
+            with engine.connect() as connection:
+                assert connection.exec_driver_sql("SHOW TIME ZONE").scalar_one() == SESSION_ZONE
+                kind = connection.exec_driver_sql(
+                    "SELECT data_type FROM information_schema.columns "
+                    "WHERE table_name = 'lab_result' AND column_name = 'collected_at'"
+                ).scalar_one()
+            assert kind == "timestamp without time zone"
     finally:
         engine.dispose()
-    # and the upgraded database reads through the store as usual
+    # and the upgraded database reads through the store as usual, wall-clock times unchanged
     engine = store.make_engine(db_url)
     try:
         with store.open_session(engine) as session:
             labs = store.load_labs(session=session)
-            assert labs["value"].tolist() == [0.9]
+            assert labs["collected_at"].tolist() == [pd.Timestamp(t) for t in sorted(OLD_LAB_TIMES[1:])]
+            assert labs["line"].tolist() == [3, 4, 5, 6, 7]
             assert store.load_patients(session=session)["mrn"].tolist() == ["SYN001"]
             assert store.load_events(session=session)["value"].tolist() == ["38.7"]
+            assert store.list_uploads(session=session)["uploaded_at"].tolist() == [pd.Timestamp("2026-01-06")]
+    finally:
+        engine.dispose()
+
+
+def test_upgrading_merges_uploads_doubled_by_a_race(db_url):
+    """0001 had no unique (content_hash, kind): a doubled upload is merged into the earliest one."""
+    engine = _at_first_revision(db_url)
+    try:
+        _fill_at_first_revision(engine)
+        with engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO upload (id, file_name, kind, content_hash, uploaded_at, rows_read, rows_imported, "
+                     "rows_unchanged, rows_superseding, rows_rejected, rejects_json, content) VALUES "
+                     "(2, 'cbc (1).csv', 'labs', :hash, :at, 1, 1, 0, 0, 0, '[]', :content), "
+                     "(3, 'other.csv', 'events', :hash, :at, 1, 1, 0, 0, 0, '[]', :content)"),
+                {"hash": "a" * 64, "at": "2026-01-06 00:00:01", "content": b"mrn,anc\n"},
+            )
+            connection.execute(text("UPDATE lab_result SET upload_id = 2 WHERE id = 6"))
+            connection.execute(text("UPDATE clinical_event SET upload_id = 3 WHERE id = 1"))
+        before = _snapshot(engine)
+        store.upgrade_schema(engine)
+        after = _snapshot(engine)
+        assert [row[-2] for row in after["upload"]] == [1, 3]  # (id, content) last: the twin of 1 went
+        assert after["lab_result"] == [row if row[0] != 6 else (6, *row[1:3], 1, *row[4:]) for row in before["lab_result"]]
+        assert after["clinical_event"] == before["clinical_event"]  # a different kind is no twin
+        assert len(after["patient"]) == 2 and len(after["treatment_course"]) == 1
     finally:
         engine.dispose()
 
 
 def _snapshot(engine) -> dict:
-    tables = ["patient", "treatment_course", "upload", "lab_result", "clinical_event"]
+    """Every row of every table by id; lab times as wall-clock times, so 0001's timestamptz and
+    head's timestamp compare equal when they hold the same clinic time."""
+    queries = {
+        "patient": "SELECT * FROM patient",
+        "treatment_course": "SELECT * FROM treatment_course",
+        "upload": "SELECT file_name, kind, content_hash, uploaded_at, rows_read, rows_imported, rows_unchanged, "
+                  "rows_superseding, rows_rejected, rejects_json, id, content FROM upload",
+        "lab_result": "SELECT id, patient_id, collected_at, upload_id, analyte, value, unit, comparator, raw_value, "
+                      "raw_unit, raw_name, loinc, ref_low, ref_high, flag, status, source_line, superseded_by_id "
+                      "FROM lab_result",
+        "clinical_event": "SELECT * FROM clinical_event",
+    }
+    out = {}
     with engine.connect() as connection:
-        return {t: sorted(map(tuple, connection.execute(text(f"SELECT * FROM {t} ORDER BY id")).all()), key=repr) for t in tables}
+        for table, sql in queries.items():
+            rows = [tuple(row) for row in connection.execute(text(f"{sql} ORDER BY id")).all()]
+            if table == "lab_result":
+                rows = [(row[0], row[1], _wall_clock(row[2]), *row[3:]) for row in rows]
+            if table == "upload":
+                rows = [(*row[:-1], bytes(row[-1])) for row in rows]
+            out[table] = rows
+    return out
 
 
 def test_downgrade_to_base_and_back(db_url):

@@ -242,6 +242,56 @@ def test_a_database_failure_mid_import_leaves_nothing_behind(db, make_lab_import
     assert (summary.rows_imported, summary.rows_superseding, summary.patients_created) == (7, 1, 7)
 
 
+def test_lab_times_are_clinic_wall_clock_times_whatever_the_session_zone(db_url, make_lab_import):
+    """collected_at is `timestamp without time zone`: no session TimeZone shifts it (PostgreSQL runs
+    this database in Auckland, 13 hours from UTC); the upload time is an instant, in UTC."""
+    engine = store.make_engine(db_url)
+    try:
+        if engine.dialect.name == "postgresql":
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                database = connection.exec_driver_sql("SELECT current_database()").scalar_one()
+                connection.exec_driver_sql(f'ALTER DATABASE "{database}" SET timezone = \'Pacific/Auckland\'')
+            engine.dispose()
+        # the last: inside the hour Auckland repeats when its summer time ends
+        times = [dt.datetime(2026, 1, 5, 8, 30), dt.datetime(2026, 1, 5, 23, 59, 59, 250000), dt.datetime(2026, 4, 5, 2, 30)]
+        with store.open_session(engine) as session:
+            before = dt.datetime.now(dt.timezone.utc)
+            summary = store.save_labs(session=session, file_name="a.csv", data=b"v1", lab_import=make_lab_import(
+                [{**ANC_DAY1, "collected_at": t} for t in times]))
+            assert store.load_labs(session=session)["collected_at"].tolist() == [pd.Timestamp(t) for t in times]
+            stored = [r.collected_at for r in _labs(session)]
+            assert stored == times and stored[0].tzinfo is None
+            uploaded_at = session.get(Upload, summary.upload_id).uploaded_at
+            assert uploaded_at.utcoffset() == dt.timedelta(0) and before <= uploaded_at <= dt.datetime.now(dt.timezone.utc)
+            listed = store.list_uploads(session=session)["uploaded_at"].iloc[0]
+            assert listed == pd.Timestamp(uploaded_at.replace(tzinfo=None))  # naive UTC in the table
+            again = store.save_labs(session=session, file_name="b.csv", data=b"v2", lab_import=make_lab_import(
+                [{**ANC_DAY1, "collected_at": t} for t in times]))
+            assert again.rows_unchanged == 3 and again.rows_imported == 0  # the same keys are found again
+    finally:
+        engine.dispose()
+
+
+def test_a_racing_import_of_the_same_file_is_reported_as_already_imported(db, make_lab_import, monkeypatch):
+    """Two sessions import the same new file at once: both find no earlier upload, the unique
+    (content_hash, kind) index stops the later insert, and it reports the winner's upload."""
+    first = store.save_labs(session=db, file_name="a.csv", data=b"same bytes", lab_import=make_lab_import([ANC_DAY1]))
+    real_lookup = store._existing_upload
+    lookups = []
+
+    def stale_lookup(session, content_hash, kind):  # the check ran before the other session committed
+        lookups.append(kind)
+        return None if len(lookups) == 1 else real_lookup(session, content_hash, kind)
+
+    monkeypatch.setattr(store, "_existing_upload", stale_lookup)
+    again = store.save_labs(session=db, file_name="a.csv", data=b"same bytes", lab_import=make_lab_import([ANC_DAY1]))
+    assert again.already_imported and again.upload_id == first.upload_id and len(lookups) == 2
+    assert _count(db, Upload) == 1 and _count(db, LabResult) == 1
+    # the same bytes as another kind of file are a different upload
+    events = SimpleNamespace(rows=pd.DataFrame(EVENTS[:1]), problems=None, rows_read=1)
+    assert not store.save_events(session=db, file_name="a.csv", data=b"same bytes", table_import=events).already_imported
+
+
 def test_results_without_mrn_time_or_value_are_refused_whole(db, make_lab_import):
     for bad in ({**ANC_DAY1, "mrn": ""}, {**ANC_DAY1, "value": float("nan")}):
         with pytest.raises(store.StoreError, match="ingest should reject them"):
@@ -383,3 +433,44 @@ def test_add_event_validates_and_is_idempotent(db):
         store.add_event(session=db, row={**EVENTS[0], "event": "headache"})
     with pytest.raises(ValueError):
         store.add_event(session=db, row={**EVENTS[5], "grade": 9})
+
+
+# --- noticing another session's edits ----------------------------------------------------------
+
+
+def test_data_version_changes_with_every_edit_seen_from_another_session(db_url, make_lab_import):
+    engine = store.make_engine(db_url)
+    try:
+        with store.open_session(engine) as viewer, store.open_session(engine) as editor:
+            seen = [store.data_version(session=viewer)]
+
+            def changed() -> bool:
+                token = store.data_version(session=viewer)
+                assert token == store.data_version(session=viewer), "the token is stable while nothing changes"
+                fresh = token not in seen
+                seen.append(token)
+                return fresh
+
+            store.save_labs(session=editor, file_name="a.csv", data=b"v1", lab_import=make_lab_import([ANC_DAY1]))
+            assert changed(), "new results"
+            store.save_labs(session=editor, file_name="b.csv", data=b"v2",
+                            lab_import=make_lab_import([{**ANC_DAY1, "value": 0.9}]))
+            assert changed(), "a corrected result"
+            store.save_labs(session=editor, file_name="c.csv", data=b"v3", lab_import=make_lab_import([{**ANC_DAY1, "value": 0.9}]))
+            assert changed(), "an upload that changed no result (the Uploads view lists it)"
+            store.save_labs(session=editor, file_name="c.csv", data=b"v3", lab_import=make_lab_import([ANC_DAY1]))
+            assert not changed(), "the same file again writes nothing"
+            store.upsert_patient_course(session=editor, row=MM_PATIENT)
+            assert changed(), "a new course (and the bare patient completed)"
+            store.upsert_patient_course(session=editor, row={**MM_PATIENT, "starting_dose_mg": 15.0})
+            assert changed(), "a course edited in place"
+            store.upsert_patient_course(session=editor, row={**MM_PATIENT, "starting_dose_mg": 15.0, "weight_kg": 64.0})
+            assert changed(), "a patient edited in place"
+            store.upsert_patient_course(session=editor, row={**MM_PATIENT, "starting_dose_mg": 15.0, "weight_kg": 64.0})
+            assert not changed(), "saving identical values"
+            store.add_event(session=editor, row=EVENTS[0])
+            assert changed(), "a new event"
+            store.add_event(session=editor, row=EVENTS[0])
+            assert not changed(), "the same event again"
+    finally:
+        engine.dispose()
