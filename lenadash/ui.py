@@ -149,12 +149,11 @@ class Clinic:
 
 
 def _version() -> tuple:
+    """Changes whenever the stored data changes - in this session or another (store.data_version)."""
     from lenadash import store
 
     with db_session() as s:
-        uploads = store.list_uploads(session=s)
-    last = int(uploads["id"].max()) if len(uploads) else 0
-    return (len(uploads), last, st.session_state.get(EDITS, 0))
+        return (store.data_version(session=s), st.session_state.get(EDITS, 0))
 
 
 def _assess(patients, labs, events, *, on: dt.date) -> dict:
@@ -164,8 +163,8 @@ def _assess(patients, labs, events, *, on: dt.date) -> dict:
 
 
 def clinic() -> Clinic:
-    """The assessed clinic for this session: reloaded and reassessed only when the data version
-    (uploads + this session's edits), the database or the as-of date changes."""
+    """The assessed clinic for this session: reloaded and reassessed only when the stored data
+    (store.data_version, which sees other sessions' edits too), the database or the as-of date changes."""
     key = (database_url(), _version(), as_of(), get_settings().rules)
     cached = st.session_state.get(CLINIC)
     if cached is not None and cached.key == key:

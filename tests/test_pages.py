@@ -290,3 +290,33 @@ def test_visit_view_has_no_identifiers(clinic_env):
     # no navigation: the only other page reachable is the hidden patient page via "End visit"
     assert [b.label for b in at.button] == ["End visit"]
     assert not at.sidebar.button and not at.sidebar.selectbox
+
+
+def test_overview_sees_another_sessions_edit_without_reload(seeded_dir, monkeypatch, tmp_path):
+    """A course saved by another user (another session, here straight through the store) shows up
+    on this session's next rerun: the session cache is keyed by store.data_version."""
+    import shutil
+
+    from lenadash import store
+
+    db = tmp_path / "shared.sqlite"
+    shutil.copy(seeded_dir / "lenadash.sqlite", db)
+    monkeypatch.setenv("LENADASH_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("LENADASH_DATABASE_URL", f"sqlite:///{db}")
+    at = _app()
+    at.switch_page("app_pages/overview.py").run()
+    _no_exception(at)
+    assert "T0900" not in set(at.dataframe[0].value["MRN"])
+
+    engine = store.make_engine(f"sqlite:///{db}")
+    with store.open_session(engine) as s:
+        store.upsert_patient_course(session=s, row={
+            "mrn": "T0900", "name": "Other Session", "sex": "M", "birth_date": dt.date(1950, 1, 1),
+            "weight_kg": 70.0, "indication": "MM", "start_date": dt.date(2026, 11, 2),
+            "starting_dose_mg": 25.0, "schedule": "21/28", "combination": "dexamethasone",
+            "reproductive_potential": False, "menses": None, "dialysis": False})
+    engine.dispose()
+
+    at.run()
+    _no_exception(at)
+    assert "T0900" in set(at.dataframe[0].value["MRN"])
