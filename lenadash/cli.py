@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Sequence
 
 import pandas as pd
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from lenadash import __version__, store
@@ -199,8 +200,22 @@ def _inputs_from_files(args) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame |
     return patients, labs, events, report
 
 
+def _existing_database(url: str | None) -> str:
+    """The URL to assess; a SQLite file must already exist - assessing a mistyped path would
+    otherwise create an empty database and report "no patients" as if that were the answer."""
+    url = url or get_settings().database_url
+    sa_url = make_url(url)
+    if sa_url.get_backend_name() == "sqlite" and sa_url.database not in (None, "", ":memory:"):
+        path = Path(sa_url.database)
+        if not path.is_file():
+            raise UsageError(
+                f"no database at {path}: check the --db URL (or LENADASH_DATABASE_URL), or import files first "
+                "with `python -m lenadash import FILE...`")
+    return url
+
+
 def _inputs_from_db(url: str | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
-    engine = _engine(url)
+    engine = _engine(_existing_database(url))
     try:
         with store.open_session(engine) as session:
             patients = store.load_patients(session=session)

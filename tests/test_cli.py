@@ -229,3 +229,15 @@ def test_dev_script_is_executable_and_explains_its_commands():
         assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
     done = subprocess.run([str(REPO / "dev"), "nonsense"], capture_output=True, text=True)
     assert done.returncode == 2 and "./dev open | ./dev test" in done.stderr
+
+
+def test_assess_over_a_missing_sqlite_file_is_an_error_and_creates_nothing(capsys, tmp_path, private_data_dir):
+    missing = tmp_path / "typo" / "clinic.sqlite"
+    code, out, err = run(capsys, "assess", "--db", f"sqlite:///{missing}", "--as-of", AS_OF)
+    assert code == 2 and out == ""
+    assert f"no database at {missing}" in err and "--db" in err
+    assert not missing.exists() and not missing.parent.exists()
+    # the default clinic database too: before the first import there is nothing to assess
+    code, _, err = run(capsys, "assess", "--as-of", AS_OF)
+    assert code == 2 and "import files first" in err
+    assert not (private_data_dir / "lenadash.sqlite").exists()
