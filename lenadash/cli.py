@@ -78,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _read(path: str) -> bytes:
     file = Path(path)
+    if file.is_dir():
+        raise UsageError(f"{path} is a folder; give the files in it, e.g. {Path(path) / '*.csv'}")
     if not file.is_file():
         raise UsageError(f"{path}: no such file; check the path (run from the folder the file is in, or give its full path)")
     try:

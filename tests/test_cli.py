@@ -241,3 +241,8 @@ def test_assess_over_a_missing_sqlite_file_is_an_error_and_creates_nothing(capsy
     code, _, err = run(capsys, "assess", "--as-of", AS_OF)
     assert code == 2 and "import files first" in err
     assert not (private_data_dir / "lenadash.sqlite").exists()
+
+
+def test_import_of_a_folder_says_it_is_a_folder(capsys, tmp_path):
+    code, _, err = run(capsys, "import", str(tmp_path))
+    assert code == 2 and "is a folder" in err and "*.csv" in err
