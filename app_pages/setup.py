@@ -23,23 +23,34 @@ with course_tab:
                           index=(known.index(current) + 1) if current in known else 0)
     row = clinic.person(choice) if choice != "New patient" else {}
     sfx = "" if choice == "New patient" else f"_{choice}"  # fresh widgets (and defaults) per patient
+    # Indication outside the form: the starting dose below follows it (the label start of that indication).
+    indication = st.selectbox("Indication", key=f"setup_indication{sfx}", options=models.INDICATIONS,
+                              format_func=lambda i: f"{i} - {views.INDICATION_NAMES[i]}",
+                              index=models.INDICATIONS.index(row["indication"]) if row.get("indication") in models.INDICATIONS else 0)
+    doses = views.starting_doses(indication, ui.rules_profile())
+    known_weight = row.get("weight_kg")
+    known_weight = float(known_weight) if known_weight is not None and known_weight == known_weight else None
+    known_dose = row.get("starting_dose_mg") if row.get("indication") == indication else None
     with st.form("course_form"):
+        st.caption("Birth date, sex and weight are required: they give the Cockcroft-Gault creatinine clearance "
+                   "that sets the renal starting dose.")
         c1, c2, c3 = st.columns(3)
         mrn = c1.text_input("MRN", value=row.get("mrn", ""), disabled=bool(row), key=f"setup_mrn{sfx}")
         name = c2.text_input("Name", value=row.get("name") or "", key=f"setup_name{sfx}")
-        sex = c3.selectbox("Sex", ["F", "M"], index=["F", "M"].index(row["sex"]) if row.get("sex") in ("F", "M") else 0)
+        sex = c3.selectbox("Sex", ["F", "M"], key=f"setup_sex{sfx}", placeholder="Choose F or M",
+                           index=["F", "M"].index(row["sex"]) if row.get("sex") in ("F", "M") else None)
         c4, c5, c6 = st.columns(3)
-        birth = c4.date_input("Birth date", value=row.get("birth_date") or dt.date(1960, 1, 1),
-                              min_value=dt.date(1900, 1, 1), format="YYYY-MM-DD")
-        weight = c5.number_input("Weight (kg)", min_value=20.0, max_value=300.0,
-                                 value=float(row["weight_kg"]) if row.get("weight_kg") == row.get("weight_kg") and row.get("weight_kg") else 70.0)
-        indication = c6.selectbox("Indication", key=f"setup_indication{sfx}", options=models.INDICATIONS, format_func=lambda i: f"{i} - {views.INDICATION_NAMES[i]}",
-                                  index=models.INDICATIONS.index(row["indication"]) if row.get("indication") in models.INDICATIONS else 0)
-        c7, c8, c9 = st.columns(3)
+        birth = c4.date_input("Birth date", value=row.get("birth_date") or None, key=f"setup_birth{sfx}",
+                              min_value=dt.date(1900, 1, 1), max_value=dt.date.today(), format="YYYY-MM-DD")
+        weight = c5.number_input("Weight (kg)", min_value=20.0, max_value=300.0, value=known_weight,
+                                 key=f"setup_weight{sfx}", placeholder="required")
+        dose = c6.number_input(
+            "Starting dose (mg)", min_value=0.0, max_value=25.0, step=2.5, key=f"setup_dose{sfx}_{indication}",
+            value=float(known_dose) if known_dose == known_dose and known_dose is not None else doses.standard_mg,
+            help=f"{indication} label start {doses.standard_mg:g} mg; capsule strengths on its ladder: "
+                 + ", ".join(f"{d:g}" for d in doses.allowed_mg) + " mg (a renally reduced start is a lower step).")
+        c7, c9 = st.columns(2)
         start = c7.date_input("Start date", value=row.get("start_date") or ui.as_of(), format="YYYY-MM-DD")
-        dose = c8.selectbox("Starting dose (mg)", [25.0, 20.0, 15.0, 10.0, 5.0, 2.5],
-                            index=[25.0, 20.0, 15.0, 10.0, 5.0, 2.5].index(row["starting_dose_mg"])
-                            if row.get("starting_dose_mg") in (25.0, 20.0, 15.0, 10.0, 5.0, 2.5) else 0)
         schedule = c9.selectbox("Schedule", ["default for indication", *models.SCHEDULES],
                                 index=1 + models.SCHEDULES.index(row["schedule"]) if row.get("schedule") in models.SCHEDULES else 0)
         c10, c11, c12 = st.columns(3)
@@ -57,8 +68,15 @@ with course_tab:
             "combination": combination.strip() or DEFAULT_COMBINATION.get(indication),
             "reproductive_potential": repro, "menses": None if menses == "-" else menses, "dialysis": dialysis,
         }
+        missing = views.missing_setup_fields(record)
+        dose_problem = views.dose_problem(indication, dose, ui.rules_profile())
         if not record["mrn"]:
             st.error("Enter the patient's MRN (the identifier used in your lab exports).")
+        elif missing:
+            st.error(f"Not saved: enter the patient's {views.and_join(missing)} "
+                     "(needed for the Cockcroft-Gault creatinine clearance and the renal starting dose).")
+        elif dose_problem:
+            st.error(f"Not saved: {dose_problem}")
         else:
             try:
                 with ui.db_session() as s:

@@ -113,6 +113,11 @@ def default_as_of() -> dt.date:
     return dt.date.today()
 
 
+def rules_profile() -> str:
+    """The rule profile id this dashboard assesses with (LENADASH_RULES)."""
+    return get_settings().rules
+
+
 def as_of() -> dt.date:
     """The assessment date this session uses (sidebar choice, else default_as_of)."""
     return st.session_state.get(AS_OF) or default_as_of()

@@ -648,3 +648,59 @@ def crcl_series(labs: pd.DataFrame, person: dict) -> pd.DataFrame | None:
     out = pd.DataFrame({"date": dates.to_numpy(), "crcl_ml_min": pd.Series(crcl, index=cr.index).to_numpy(dtype="float64")})
     out = out.dropna()
     return out if len(out) else None
+
+
+# --- setup form ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StartingDoses:
+    """Starting-dose choices of one indication: the label's standard start and the allowed capsule doses."""
+
+    standard_mg: float
+    allowed_mg: tuple[float, ...]  # highest first: the dose ladder plus the renal starting doses
+    source: str
+
+
+def starting_doses(indication: str, profile: str = "us_pi") -> StartingDoses:
+    """The label starting dose of an indication (rules/renal.csv, band CrCl >= 60, no dialysis) and the
+    doses a course may start at: the indication's dose ladder (rules/ladders.csv via the rule
+    profile) plus the renal starting doses, since a renally reduced start is a lower step (DOMAIN.md 1, 3)."""
+    from lenadash import dosing, renal
+
+    standard = renal.renal_starting_dose(indication=indication, crcl_ml_min=1000.0, dialysis=False)
+    ladder = dosing.load_profile(profile).ladder(indication)
+    table = renal.load_renal_rules()
+    renal_doses = table.loc[table["indication"] == indication, "dose_mg"].dropna()
+    allowed = sorted({float(s.dose_mg) for s in ladder} | {float(d) for d in renal_doses}, reverse=True)
+    return StartingDoses(standard_mg=float(standard.dose_mg), allowed_mg=tuple(allowed), source=standard.source)
+
+
+SETUP_REQUIRED = {"birth_date": "birth date", "sex": "sex", "weight_kg": "weight"}
+
+
+def missing_setup_fields(record: dict) -> list[str]:
+    """The Cockcroft-Gault inputs (DOMAIN.md section 3) a setup record lacks, in clinic words;
+    [] when birth date, sex and weight are all given."""
+    def blank(v) -> bool:
+        return v is None or v == "" or (isinstance(v, float) and np.isnan(v))
+
+    return [label for key, label in SETUP_REQUIRED.items() if blank(record.get(key))]
+
+
+def and_join(words: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return " and ".join([", ".join(words[:-1]), words[-1]]) if len(words) > 1 else "".join(words)
+
+
+def dose_problem(indication: str, dose_mg: float | None, profile: str = "us_pi") -> str | None:
+    """Why a starting dose cannot be saved for this indication, with the doses that can; None if fine."""
+    doses = starting_doses(indication, profile)
+    listed = ", ".join(f"{d:g}" for d in doses.allowed_mg)
+    if dose_mg is None:
+        return f"Enter the starting dose ({indication} label start {doses.standard_mg:g} mg)."
+    if float(dose_mg) not in doses.allowed_mg:
+        return (f"{float(dose_mg):g} mg is not a starting dose for {indication}: choose a capsule strength on its "
+                f"dose ladder ({listed} mg). The label start is {doses.standard_mg:g} mg; a renally reduced "
+                "start is a lower step.")
+    return None

@@ -228,6 +228,30 @@ def test_upload_shows_recognition_and_rejects_then_commits(empty_env):
 # --- setup -------------------------------------------------------------------------------------
 
 
+def _fill_person(at: AppTest, *, mrn: str, sex="F", birth=dt.date(1950, 3, 4), weight=64.0) -> None:
+    at.text_input(key="setup_mrn").input(mrn)
+    at.text_input(key="setup_name").input("Test Person")
+    at.selectbox(key="setup_sex").select(sex)
+    at.date_input(key="setup_birth").set_value(birth)
+    at.number_input(key="setup_weight").set_value(weight)
+
+
+def _save_course(at: AppTest) -> None:
+    next(b for b in at.button if b.label == "Save patient and course").click().run()
+    _no_exception(at)
+
+
+def _stored_patients():
+    from lenadash import store
+    from lenadash.config import get_settings
+
+    engine = store.make_engine(get_settings().database_url)
+    with store.open_session(engine) as s:
+        patients = store.load_patients(session=s)
+    engine.dispose()
+    return patients
+
+
 def test_setup_adds_a_patient_and_an_event(empty_env):
     from lenadash import store
     from lenadash.config import get_settings
@@ -235,17 +259,17 @@ def test_setup_adds_a_patient_and_an_event(empty_env):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.switch_page("app_pages/setup.py").run()
     _no_exception(at)
-    at.text_input(key="setup_mrn").input("T0001")
-    at.text_input(key="setup_name").input("Test Person")
-    at.selectbox(key="setup_indication").select("MDS")
-    next(b for b in at.button if b.label == "Save patient and course").click().run()
-    _no_exception(at)
+    at.selectbox(key="setup_indication").select("MDS").run()
+    _fill_person(at, mrn="T0001")
+    _save_course(at)
     assert "Saved T0001" in _texts(at)
-    engine = store.make_engine(get_settings().database_url)
-    with store.open_session(engine) as s:
-        patients = store.load_patients(session=s)
+    patients = _stored_patients()
     assert list(patients["mrn"]) == ["T0001"] and patients["schedule"].iloc[0] == "28/28"
+    assert patients["starting_dose_mg"].iloc[0] == 10.0  # the MDS label start, not 25
+    assert patients["sex"].iloc[0] == "F" and patients["weight_kg"].iloc[0] == 64.0
+    assert str(patients["birth_date"].iloc[0]) == "1950-03-04"
 
+    engine = store.make_engine(get_settings().database_url)
     at.selectbox(key="event_kind").select("fever")
     at.number_input(key="event_temperature").set_value(38.7)
     next(b for b in at.button if b.label == "Record event").click().run()
@@ -256,11 +280,51 @@ def test_setup_adds_a_patient_and_an_event(empty_env):
     assert list(events["event"]) == ["fever"] and events["temperature_c"].iloc[0] == 38.7
 
 
+def test_setup_new_patient_has_no_made_up_values(empty_env):
+    """Birth date, sex and weight feed Cockcroft-Gault: empty until entered, and saving without them
+    is refused naming what is missing."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("app_pages/setup.py").run()
+    assert at.selectbox(key="setup_sex").value is None
+    assert at.date_input(key="setup_birth").value is None
+    assert at.number_input(key="setup_weight").value is None
+    at.text_input(key="setup_mrn").input("T0003")
+    _save_course(at)
+    errors = " ".join(e.value for e in at.error)
+    assert "birth date, sex and weight" in errors, errors
+    assert "Saved" not in _texts(at)
+    assert _stored_patients().empty
+
+
+@pytest.mark.parametrize("indication, label_start", [("MM", 25.0), ("MM_MAINT", 10.0), ("MDS", 10.0),
+                                                     ("MCL", 25.0), ("FL", 20.0), ("MZL", 20.0)])
+def test_setup_starting_dose_defaults_to_the_indications_label_start(empty_env, indication, label_start):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("app_pages/setup.py").run()
+    at.selectbox(key="setup_indication").select(indication).run()
+    assert at.number_input(key=f"setup_dose_{indication}").value == label_start
+
+
+def test_setup_refuses_a_dose_off_the_indications_ladder(empty_env):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("app_pages/setup.py").run()
+    at.selectbox(key="setup_indication").select("MDS").run()
+    _fill_person(at, mrn="T0004")
+    at.number_input(key="setup_dose_MDS").set_value(25.0)
+    _save_course(at)
+    errors = " ".join(e.value for e in at.error)
+    assert "25 mg is not a starting dose for MDS" in errors and "10, 5, 2.5" in errors, errors
+    assert _stored_patients().empty
+    at.number_input(key="setup_dose_MDS").set_value(5.0)  # a renally reduced start: a lower ladder step
+    _save_course(at)
+    assert list(_stored_patients()["starting_dose_mg"]) == [5.0]
+
+
 def test_setup_event_without_its_value_is_refused_with_a_hint(empty_env):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.switch_page("app_pages/setup.py").run()
-    at.text_input(key="setup_mrn").input("T0002")
-    next(b for b in at.button if b.label == "Save patient and course").click().run()
+    _fill_person(at, mrn="T0002")
+    _save_course(at)
     at.selectbox(key="event_kind").select("toxicity")
     next(b for b in at.button if b.label == "Record event").click().run()
     assert "needs its value: CTCAE grade 1-5" in _texts(at)

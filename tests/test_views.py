@@ -306,3 +306,22 @@ def test_visit_summary_html_is_self_contained_escaped_and_anonymous():
     assert "Platelets 28 &lt; 30" in html and "<script>alert" not in html
     assert "MRN001" not in html and "Lovelace" not in html and "1950" not in html
     assert views.GRADE_FILLS[4] in html  # the C2D15 platelet cell (grade 4) is coloured
+
+
+@pytest.mark.parametrize("indication, standard, allowed", [
+    ("MM", 25, (25, 20, 15, 10, 5, 2.5)), ("MM_MAINT", 10, (15, 10, 5, 2.5)), ("MDS", 10, (10, 5, 2.5)),
+    ("MCL", 25, (25, 20, 15, 10, 5)), ("FL", 20, (20, 15, 10, 5)), ("MZL", 20, (20, 15, 10, 5)),
+])
+def test_starting_doses_from_the_rule_tables_against_label(indication, standard, allowed):
+    doses = views.starting_doses(indication)
+    assert doses.standard_mg == standard and doses.allowed_mg == allowed
+    assert views.dose_problem(indication, standard) is None
+    assert views.dose_problem(indication, 7.5) is not None
+
+
+def test_missing_setup_fields_names_the_cockcroft_gault_inputs():
+    assert views.missing_setup_fields({"birth_date": None, "sex": None, "weight_kg": None}) == [
+        "birth date", "sex", "weight"]
+    assert views.missing_setup_fields({"birth_date": dt.date(1950, 1, 1), "sex": "M", "weight_kg": float("nan")}) == [
+        "weight"]
+    assert views.and_join(["birth date", "sex", "weight"]) == "birth date, sex and weight"
