@@ -79,6 +79,28 @@ class DoseRule:
     def needs_baseline(self) -> bool:
         return self.baseline_min is not None or self.baseline_below is not None or self.hold_ref == "baseline"
 
+    def in_window(self, day: int) -> bool:
+        """The rule's window holds `day` days after the start (first 4 weeks = day < 28)."""
+        if self.window == "first_4_weeks":
+            return day < EARLY_WINDOW_DAYS
+        if self.window == "after_4_weeks":
+            return day >= EARLY_WINDOW_DAYS
+        return True
+
+    def at_dose(self, dose_mg: float) -> bool:
+        """The rule's `at_dose` condition holds for the dose at the trigger (no condition: always)."""
+        return not self.at_dose_op or OPS.get(self.at_dose_op, operator.eq)(dose_mg, self.at_dose_mg)
+
+    def baseline_in_range(self, baseline: float | None) -> bool:
+        """The rule's baseline branch holds (False when the rule needs a baseline and it is None)."""
+        if not self.needs_baseline:
+            return True
+        if baseline is None:
+            return False
+        if self.baseline_min is not None and baseline < self.baseline_min:
+            return False
+        return self.baseline_below is None or baseline < self.baseline_below
+
     def hold_threshold(self, baseline: float | None) -> float | None:
         """The hold threshold in the analyte's unit; None when it is relative to a missing baseline."""
         if self.hold_ref == "baseline":
@@ -328,27 +350,50 @@ def _schedule_for(ladder, dose_mg: float, current: str) -> str:
 # --- thresholds for charts -------------------------------------------------------------------
 
 
-def thresholds(course, profile=DEFAULT_PROFILE, baselines: dict | None = None) -> list[dict]:
+def thresholds(course, profile=DEFAULT_PROFILE, baselines: dict | None = None, *, dose_mg: float | None = None,
+               day: int | None = None, transfusion: bool | None = None) -> list[dict]:
     """Hold/resume lines that apply to a course: [{analyte, kind, op, value, label, rules, condition, source}].
 
-    `course` needs `indication` (dict or Series). Rows relative to a baseline, or restricted to a
-    baseline range, appear only when `baselines` ({analyte: value}) says they apply; value None never
-    appears. Source: the profile's rule rows. Toxicity-event rules are not lines and are left out.
+    `course` needs `indication` (dict or Series). Source: the profile's rule rows; toxicity-event
+    rules are not lines and are left out. Lines of several rules with the same analyte, kind, op and
+    value are one item listing every rule.
+
+    Filters (each None = not filtered; with none given, every rule of the indication):
+
+    - `baselines` ({analyte: value}): rows relative to a baseline, or restricted to a baseline range,
+      appear only when the baseline is given and in range (a 50%-of-baseline rule yields its computed
+      value); rows that need no baseline always appear.
+    - `dose_mg`: the current dose (or the dose held at); keeps the rows whose `at_dose` holds for it.
+    - `day`: days since the start as of the date charted (0 = day 1); keeps the rows whose window
+      holds (first 4 weeks = day < 28, DOMAIN.md §2).
+    - `transfusion`: whether a platelet transfusion is recorded that day. Rows that trigger only with
+      a transfusion (MDS: platelets < 50 with transfusion) are a different line, valid on that day
+      only; with `dose_mg` or `day` given ("the course now") None counts as False, so pass True on a
+      transfusion day. Fever and >= 7-day rows stay: their line is the count's own threshold.
+
+    The matching is the engine's (`DoseRule.in_window`, `at_dose`, `baseline_in_range`); episode
+    conditions (MM first/later ANC episode) are not filtered - their lines coincide.
     """
     prof = _as_profile(profile)
     indication = course["indication"]
     baselines = baselines or {}
+    if transfusion is None and (dose_mg is not None or day is not None):
+        transfusion = False
+    dose_mg = None if _missing(dose_mg) else float(dose_mg)
     out: dict[tuple, dict] = {}
     for r in prof.rules_for(indication):
         if r.analyte == TOXICITY:
             continue
         b = baselines.get(r.analyte)
         b = None if _missing(b) else float(b)
-        if r.needs_baseline:
-            if b is None or (r.baseline_min is not None and b < r.baseline_min) or (
-                r.baseline_below is not None and b >= r.baseline_below
-            ):
-                continue
+        if not r.baseline_in_range(b):
+            continue
+        if day is not None and not r.in_window(int(day)):
+            continue
+        if dose_mg is not None and not r.at_dose(dose_mg):
+            continue
+        if transfusion is not None and r.with_transfusion and not transfusion:
+            continue
         for kind, op, value in (("hold", r.hold_op, r.hold_threshold(b)), ("resume", r.resume_op, r.resume_value)):
             key = (r.analyte, kind, op, value)
             item = out.setdefault(key, {"analyte": r.analyte, "kind": kind, "op": op, "value": value,
@@ -580,11 +625,7 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict,
 
     def candidates(a, dose_now, offset):
         for r in by_analyte.get(a, ()):
-            if r.window == "first_4_weeks" and offset >= EARLY_WINDOW_DAYS:
-                continue
-            if r.window == "after_4_weeks" and offset < EARLY_WINDOW_DAYS:
-                continue
-            if r.at_dose_op and not OPS.get(r.at_dose_op, operator.eq)(dose_now, r.at_dose_mg):
+            if not r.in_window(offset) or not r.at_dose(dose_now):
                 continue
             n = episodes.get(a, 0)
             if (r.episode == "first" and n > 0) or (r.episode == "later" and n == 0):
@@ -603,9 +644,7 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict,
                     f"found: clinician review {cite(r)}"
                 )
                 continue
-            if r.baseline_min is not None and b < r.baseline_min:
-                continue
-            if r.baseline_below is not None and b >= r.baseline_below:
+            if not r.baseline_in_range(b):
                 continue
             thr = r.hold_threshold(b)
             if not OPS[r.hold_op](v, thr):

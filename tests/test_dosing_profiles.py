@@ -119,3 +119,54 @@ def test_thresholds_treat_a_missing_baseline_as_none():
         rows = dosing.thresholds({"indication": "MDS"}, baselines={"plt": missing, "anc": missing})
         assert all(t["value"] == t["value"] for t in rows)  # no NaN line
         assert 40.0 not in {t["value"] for t in rows}
+
+
+def _lines(rows):
+    return {(t["analyte"], t["kind"], t["op"], t["value"]) for t in rows}
+
+
+def test_thresholds_now_mds_after_week_4_at_5_mg_against_label():
+    # US PI 2.2 "while at 5 mg": platelets < 30 / back to >= 30; ANC < 0.5 for 7 days or with fever / >= 0.5
+    rows = dosing.thresholds({"indication": "MDS"}, dose_mg=5, day=40, baselines={"plt": 88.0, "anc": 1.2})
+    assert _lines(rows) == {("plt", "hold", "<", 30.0), ("plt", "resume", ">=", 30.0),
+                            ("anc", "hold", "<", 0.5), ("anc", "resume", ">=", 0.5)}
+    anc_hold = next(t for t in rows if t["analyte"] == "anc" and t["kind"] == "hold")
+    assert anc_hold["rules"] == ["MDS-ANC-AT5-7D", "MDS-ANC-AT5-FEVER"]
+    plt_hold = next(t for t in rows if t["analyte"] == "plt" and t["kind"] == "hold")
+    assert plt_hold["rules"] == ["MDS-PLT-AT5"]
+    # on a transfusion day the "< 50 with platelet transfusion" line applies too
+    tx = dosing.thresholds({"indication": "MDS"}, dose_mg=5, day=40, transfusion=True)
+    assert ("plt", "hold", "<", 50.0) in _lines(tx)
+
+
+def test_thresholds_now_mds_within_4_weeks_baseline_88_against_label():
+    # US PI 2.2: first 4 weeks at 10 mg, baseline platelets >= 60 and < 100: falls to 50% of baseline
+    # (44) -> interrupt; return to >= 50
+    rows = dosing.thresholds({"indication": "MDS"}, dose_mg=10, day=10, baselines={"plt": 88.0})
+    assert _lines(rows) == {("plt", "hold", "<=", 44.0), ("plt", "resume", ">=", 50.0)}
+    assert [t["rules"] for t in rows] == [["MDS-PLT-EARLY-B60"], ["MDS-PLT-EARLY-B60"]]
+    assert {t["label"] for t in rows} == {"hold <= 44", "resume >= 50"}
+
+
+@pytest.mark.parametrize("day, early", [(27, True), (28, False)])
+def test_thresholds_day_filter_at_the_4_week_boundary(day, early):
+    rows = dosing.thresholds({"indication": "MDS"}, dose_mg=10, day=day, baselines={"plt": 150.0, "anc": 2.0})
+    rules = {r for t in rows for r in t["rules"]}
+    assert ("MDS-PLT-EARLY-B100" in rules) is early
+    assert ("MDS-PLT-LATE" in rules) is (not early)
+
+
+def test_thresholds_without_filters_are_unchanged():
+    full = dosing.thresholds({"indication": "MDS"}, baselines={"plt": 80.0, "anc": 1.2})
+    assert {t["value"] for t in full if t["analyte"] == "plt" and t["kind"] == "hold"} == {40.0, 30.0, 50.0}
+    # the state filters only ever narrow the full list
+    now = dosing.thresholds({"indication": "MDS"}, baselines={"plt": 80.0, "anc": 1.2}, dose_mg=10, day=3)
+    assert _lines(now) <= _lines(full)
+
+
+def test_thresholds_filters_use_the_engine_matching():
+    # the same rule predicates drive the engine: a draw at day 40 on 5 mg with plt 29 fires MDS-PLT-AT5 only
+    prof = dosing.load_profile()
+    applies = [r.rule for r in prof.rules_for("MDS")
+               if r.analyte == "plt" and r.in_window(40) and r.at_dose(5.0) and r.baseline_in_range(88.0)]
+    assert applies == ["MDS-PLT-AT5", "MDS-PLT-AT5-TX"]
