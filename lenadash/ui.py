@@ -33,6 +33,7 @@ CLINIC = "lenadash_clinic"
 LABS = "lenadash_patient_labs"
 EDITS = "lenadash_edits"
 AS_OF = "lenadash_as_of"
+AS_OF_INPUT = "as_of_input"  # the sidebar date widget
 
 SAMPLE_LABEL = "SAMPLE CLINIC - synthetic data"
 
@@ -80,7 +81,7 @@ def start_demo() -> None:
     store.load_demo(url=get_settings().demo_database_url)
     st.session_state[DEMO] = True
     st.session_state.pop(AS_OF, None)
-    st.session_state.pop("as_of_input", None)  # the sidebar date follows the sample clinic's today
+    st.session_state.pop(AS_OF_INPUT, None)  # the sidebar date follows the sample clinic's today
     forget_clinic()
 
 
@@ -88,7 +89,7 @@ def stop_demo() -> None:
     """Back to the clinic database; forgets the sample clinic's patient and date."""
     st.session_state[DEMO] = False
     st.session_state.pop(AS_OF, None)
-    st.session_state.pop("as_of_input", None)
+    st.session_state.pop(AS_OF_INPUT, None)
     st.session_state.pop(PATIENT, None)
     forget_clinic()
 
@@ -274,6 +275,13 @@ def sample_banner() -> None:
         st.html(f'<div class="ld-sample">{SAMPLE_LABEL}</div>')
 
 
+def _as_of_picked() -> None:
+    """The user picked an as-of date in the sidebar: use it until they pick another or change clinic."""
+    picked = st.session_state.get(AS_OF_INPUT)
+    if picked:
+        st.session_state[AS_OF] = picked
+
+
 def sidebar(*, show_data_source: bool = True) -> None:
     """Data source (clinic or sample clinic), the as-of date and a reload button."""
     with st.sidebar:
@@ -282,9 +290,13 @@ def sidebar(*, show_data_source: bool = True) -> None:
             if show_data_source and st.button("Leave the sample clinic", key="leave_demo"):
                 stop_demo()
                 st.rerun()
-        picked = st.date_input("Assess as of", value=as_of(), key="as_of_input", format="YYYY-MM-DD")
-        if picked != as_of():
-            st.session_state[AS_OF] = picked
+        # The widget shows the date actually used. Writing it through session_state (not `value=`) makes
+        # the browser take it too: a keyed widget otherwise keeps the date it showed before (e.g. the
+        # real today from before "Explore the sample clinic") and sends it back on the next rerun,
+        # which used to overwrite the sample clinic's fixed today. Only a user's pick (on_change) sets it.
+        if st.session_state.get(AS_OF_INPUT) != as_of():
+            st.session_state[AS_OF_INPUT] = as_of()
+        st.date_input("Assess as of", key=AS_OF_INPUT, format="YYYY-MM-DD", on_change=_as_of_picked)
         if st.button("Reload data", key="reload_data", help="Re-read the database (e.g. after another user's upload)"):
             forget_clinic()
             st.rerun()

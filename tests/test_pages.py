@@ -114,6 +114,34 @@ def test_explore_sample_clinic_opens_charts_in_one_click(empty_env):
     assert at.session_state["patient_mrn"] in set(_sample_patients()["mrn"])
 
 
+def test_sample_clinic_as_of_stays_its_fixed_today_across_pages(empty_env):
+    """After 'Explore the sample clinic' every page assesses as of samples.TODAY (unless the user picks
+    another date), and the sidebar date shows the date actually used."""
+    from lenadash import samples
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.button(key="explore_demo").click().run()
+    _no_exception(at)
+
+    def used() -> tuple:
+        clinic = at.session_state["lenadash_clinic"]
+        return clinic.as_of, at.sidebar.date_input[0].value
+
+    assert used() == (samples.TODAY, samples.TODAY)
+    # the browser is told the date (set_value), so it cannot send back the date it showed before
+    widget = at.sidebar.date_input[0].proto
+    assert widget.set_value and list(widget.value) == [samples.TODAY.isoformat()], widget
+    for page in ("app_pages/overview.py", "app_pages/patient.py", "app_pages/overview.py"):
+        at.switch_page(page).run()
+        _no_exception(at)
+        assert used() == (samples.TODAY, samples.TODAY), page
+    assert f"{samples.TODAY:%A %d %B %Y}" in _texts(at)
+    picked = samples.TODAY - dt.timedelta(days=10)  # a date the user picks is kept
+    at.sidebar.date_input[0].set_value(picked).run()
+    at.switch_page("app_pages/patient.py").run()
+    assert used() == (picked, picked)
+
+
 # --- overview ----------------------------------------------------------------------------------
 
 
