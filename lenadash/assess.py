@@ -352,7 +352,7 @@ def result_from_frames(frames: AssessFrames, *, events: pd.DataFrame | None = No
             ev_by_mrn.setdefault(m, {}).setdefault(kind, []).append((day, r))
     profile = dosing.load_profile(frames.rules)
     draws_by_course = _draw_dicts(steps, vals)
-    cols = {c: steps[c].to_numpy(dtype=object) for c in ("action", "dose_mg", "schedule", "reasons", "needs_review")}
+    cols = {c: steps[c].to_numpy(dtype=object) for c in ("action", "dose_mg", "schedule", "reasons", "needs_review", "cycle")}
     patients_out = []
     for course in frames.courses.to_dict("records"):
         cid = course["course_id"]
@@ -417,6 +417,12 @@ def _course_entry(course: dict, draws: list[dict], last: dict | None, spans: lis
     elif last is not None and bool(last["needs_review"]):
         alerts.append(f"clinician review: {'; '.join(r for r in last['reasons'] if 'review' in r)}")
     cycle, cycle_day = cycles.cycle_of(start, as_of)
+    # past the label's cycle limit (rules/monitoring.csv) with no engine step beyond it yet: the
+    # engine has not seen a clinician decision there, so continuing is the clinician's call
+    limit = schedule.cycle_limit(_text(course.get("indication")))
+    if limit is not None and cycle is not None and cycle > int(limit["count"]) and (
+            last is None or int(last["cycle"]) <= int(limit["count"])):
+        status, current = "review", None
     entry = {
         "mrn": str(course["mrn"]),
         "indication": _text(course.get("indication")),

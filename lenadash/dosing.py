@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from lenadash import cycles
+from lenadash import schedule as monitoring
 
 RULES_DIR = Path(__file__).parent / "rules"
 DEFAULT_PROFILE = "us_pi"
@@ -601,6 +602,11 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict,
         if all(r.hold_op in ("<", "<=") for r in rs) and None not in thr:
             clear_above[a] = max(thr)
     tag = f"{indication}"
+    # the label's cycle limit (FL/MZL: 12 cycles, rules/monitoring.csv): from the next cycle on,
+    # continuing is a clinician decision unless a dose_change event on/after that cycle records one
+    limit_row = monitoring.cycle_limit(indication)
+    limit = None if limit_row is None else int(limit_row["count"])
+    beyond_by = None  # date of the clinician's dose_change that decided beyond the limit
 
     dose, schedule = start_dose, course_schedule
     held, awaiting, awaiting_since = False, False, None
@@ -865,6 +871,20 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict,
         if not is_draw:
             pending.extend(f"{date.isoformat()}: {t}" for t in reasons)
             pending_review = pending_review or review
+        if limit is not None and cycle > limit:
+            if beyond_by is None and not _missing(dcs) and len(dcs):
+                beyond_by = date
+            if beyond_by is None:
+                action, dose_out, review = "review", None, True
+                reasons.append(
+                    f"cycle {cycle}: beyond the {limit}-cycle limit - {limit_row['reason']} "
+                    f"[{limit_row['source']}]: continuing is a clinician decision (record a dose_change event)"
+                )
+            else:
+                reasons.append(
+                    f"cycle {cycle}: beyond the {limit}-cycle limit [{limit_row['source']}]: continued by the "
+                    f"clinician's decision (dose_change event on {beyond_by.isoformat()})"
+                )
         dosing_day = action in ("continue", "resume") and 1 <= cday <= cycles.DOSING_DAYS.get(schedule, 28)
         if action == "continue" and not dosing_day:
             reasons.append(f"day {cday} of {schedule}: planned rest, not a hold")

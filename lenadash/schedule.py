@@ -197,6 +197,13 @@ def next_pregnancy_test(
     return due, due < as_of, _why(row)
 
 
+def cycle_limit(indication: str | None) -> Mapping | None:
+    """The `cycle_limit` row of rules/monitoring.csv for an indication (`count` = the last cycle the
+    label gives, `reason`, `source`); None when the label sets no limit (e.g. MM, MDS)."""
+    rows = _rows("cycle_limit", (indication or "").strip().upper())
+    return min(rows, key=lambda r: r["count"]) if rows else None
+
+
 def course_alerts(
     *,
     indication: str,

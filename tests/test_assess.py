@@ -213,3 +213,23 @@ def test_tables_missing_contract_columns_name_the_fix(clinic):
         assess.assess(patients, labs.drop(columns="collected_at"), events, as_of=AS_OF)
     with pytest.raises(ValueError, match="patients table lacks"):
         assess.assess(patients.drop(columns="indication"), labs, events, as_of=AS_OF)
+
+
+def test_fl_course_status_is_review_beyond_12_cycles_against_label():
+    # US PI 2.4: FL for up to 12 cycles; as_of in cycle 13 with the latest draw still in cycle 12
+    patients = pd.DataFrame([course("FL", mrn="FL1")])
+    labs = _labs("FL1", [(-3, BASE), (12 * 28 - 3, BASE)])
+    as_of = START + dt.timedelta(days=12 * 28 + 2)
+    entry = _entry(assess.assess(patients, labs, None, as_of=as_of), "FL1")
+    assert entry["cycle"] == 13
+    assert (entry["status"], entry["current_dose_mg"]) == ("review", None)
+    assert any("12" in a and "cycle" in a for a in entry["alerts"])
+    # a draw in cycle 13: action review, the course stays review
+    labs = _labs("FL1", [(-3, BASE), (12 * 28 + 1, BASE)])
+    entry = _entry(assess.assess(patients, labs, None, as_of=as_of), "FL1")
+    assert (entry["draws"][-1]["action"], entry["draws"][-1]["dose_mg"]) == ("review", None)
+    assert (entry["status"], entry["current_dose_mg"]) == ("review", None)
+    # in cycle 12 nothing changes
+    entry = _entry(assess.assess(patients, _labs("FL1", [(-3, BASE), (12 * 28 - 3, BASE)]), None,
+                                 as_of=START + dt.timedelta(days=12 * 28 - 1)), "FL1")
+    assert entry["status"] == "on_treatment"

@@ -468,3 +468,38 @@ def test_seven_day_and_fever_rules_at_their_threshold(indication, value, action)
     assert seven[-1][1] == action
     fever = walk(indication, [(-2, NORMAL), (40, {"anc": value})], events=[(40, "fever", 39.0)])
     assert fever[-1][1] == action
+
+
+# --- FL/MZL: at most 12 cycles (US PI 2.4; rules/monitoring.csv cycle_limit) --------------------
+
+CYCLE_13 = 12 * 28  # study day of cycle 13 day 1
+
+
+@pytest.mark.parametrize("indication", ["FL", "MZL"])
+def test_fl_mzl_beyond_12_cycles_is_a_clinician_review_against_label(indication):
+    draws = [(-2, NORMAL), (CYCLE_13 - 1, NORMAL), (CYCLE_13, NORMAL), (CYCLE_13 + 14, NORMAL)]
+    out = run(indication, draws)
+    got = [(c, a, None if pd.isna(d) else float(d)) for c, a, d in zip(out["cycle"], out["action"], out["dose_mg"])]
+    assert got == [(0, "continue", 20.0), (12, "continue", 20.0), (13, "review", None), (13, "review", None)]
+    reasons = " | ".join(out.iloc[-1]["reasons"])
+    assert "12-cycle limit" in reasons and "US PI" in reasons and "clinician" in reasons
+    assert out.iloc[-1]["needs_review"]
+
+
+def test_fl_beyond_12_cycles_follows_a_clinician_dose_change_against_label():
+    draws = [(-2, NORMAL), (CYCLE_13 + 2, NORMAL), (CYCLE_13 + 20, NORMAL), (CYCLE_13 + 30, {"anc": 3.0, "plt": 40.0})]
+    steps = walk("FL", draws, events=[(CYCLE_13 + 5, "dose_change", 15)])
+    assert steps == [(-2, "continue", 20.0), (CYCLE_13 + 2, "review", None), (CYCLE_13 + 5, "continue", 15.0),
+                     (CYCLE_13 + 20, "continue", 15.0), (CYCLE_13 + 30, "hold", None)]
+    _, _, _, reasons = last("FL", draws[:3], events=[(CYCLE_13 + 5, "dose_change", 15)])
+    assert any("clinician's decision" in r and "12-cycle limit" in r for r in reasons)
+
+
+def test_fl_dose_change_before_cycle_13_does_not_lift_the_limit_against_label():
+    draws = [(-2, NORMAL), (CYCLE_13 - 10, NORMAL), (CYCLE_13 + 1, NORMAL)]
+    steps = walk("FL", draws, events=[(CYCLE_13 - 5, "dose_change", 15)])
+    assert steps[-1] == (CYCLE_13 + 1, "review", None)
+
+
+def test_no_cycle_limit_for_mm_against_label():
+    assert walk("MM", [(-2, NORMAL), (CYCLE_13 + 100, NORMAL)])[-1] == (CYCLE_13 + 100, "continue", 25.0)

@@ -233,7 +233,10 @@ DESIGNED = {
     "LD0009": ("on_treatment", 2.5, [("2026-07-13", "hold", None), ("2026-07-20", "resume", 2.5)]),
     "LD0010": ("on_treatment", 20.0, [("2026-04-20", "hold", None), ("2026-05-04", "resume", 20.0)]),
     "LD0011": ("on_treatment", 20.0, [("2026-04-20", "hold", None), ("2026-05-04", "resume", 20.0)]),
-    "LD0012": ("on_treatment", 20.0, []),
+    # LD0012 (FL) is in cycle 13 on TODAY: beyond the label's 12-cycle limit (US PI 2.4) continuing
+    # is a clinician decision, so the course is `review` with no dose (deliberate change; it was
+    # "on_treatment" at 20 mg with only an alert before the engine read the cycle_limit rows)
+    "LD0012": ("review", None, []),
     "LD0013": ("on_treatment", 20.0, []),
     "LD0014": ("held", None, [("2026-11-09", "hold", None)]),
     "LD0015": ("on_treatment", 10.0, []),
