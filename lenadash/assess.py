@@ -547,7 +547,7 @@ def _fill_renal(entry: dict, course: dict, start: dt.date) -> None:
     if drawn is not None and (start - drawn).days > cycles.BASELINE_LOOKBACK_DAYS:
         entry["alerts"].append(
             f"the creatinine used for the renal starting dose is from {drawn.isoformat()}, more than "
-            f"{cycles.BASELINE_LOOKBACK_DAYS} days before the start: check a current value (DOMAIN.md §3)"
+            f"{cycles.BASELINE_LOOKBACK_DAYS} days before the start: check a current value (US PI renal starting dose: CrCl at the start)"
         )
     entry["alerts"].extend(renal.renal_alerts(indication=indication, starting_dose_mg=entry["starting_dose_mg"],
                                               crcl_at_start=crcl_start, crcl_latest=crcl_latest, dialysis=dialysis))

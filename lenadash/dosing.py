@@ -732,7 +732,7 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict,
             review = True
             reasons.append(
                 f"{', '.join(nonheme)} (CTCAE v5.0): clinician review - not an automatic hold, the PI asks "
-                "whether the toxicity is related to lenalidomide (DOMAIN.md §2)"
+                "whether the toxicity is related to lenalidomide (US PI 2.1-2.4, other grade 3/4 toxicities)"
             )
         if TOXICITY in values and values[TOXICITY] >= 3 and not has_tox_rule:
             review = True

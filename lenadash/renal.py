@@ -13,7 +13,7 @@ import pandas as pd
 
 RENAL_FILE = Path(__file__).parent / "rules" / "renal.csv"
 CREATININE_UMOL_L_PER_MG_DL = 88.4  # DOMAIN.md section 3 and 6
-CG_SOURCE = "Cockcroft-Gault (DOMAIN.md section 3): (140 - age) x weight / (72 x creatinine), x 0.85 for women"
+CG_SOURCE = "Cockcroft-Gault: (140 - age) x weight / (72 x creatinine), x 0.85 for women"
 # CrCl is compared with the band edges at 6 decimals, as grading compares labs, so that a
 # computed 59.99999999999999 is 60.
 _DECIMALS = 6
@@ -157,7 +157,7 @@ def _rules_for(indication: str) -> tuple[_Band, ...]:
     rows = bands.get((indication or "").strip().upper())
     if not rows:
         known = ", ".join(bands)
-        raise ValueError(f"unknown indication {indication!r}; use one of {known} (see DOMAIN.md section 1)")
+        raise ValueError(f"unknown indication {indication!r}; use one of {known}")
     return rows
 
 

@@ -101,7 +101,7 @@ def next_cbc(
     rows = _rows("cbc", (indication or "").strip().upper())
     if not rows:
         known = ", ".join(dict.fromkeys(load_monitoring().query("kind == 'cbc'")["indication"]))
-        raise ValueError(f"no CBC calendar for indication {indication!r}; use one of {known} (DOMAIN.md section 1)")
+        raise ValueError(f"no CBC calendar for indication {indication!r}; use one of {known}")
     cbcs = _dates(cbc_dates, as_of)
     last = cbcs[-1] if cbcs else None
     due, row = _next_in_calendar(rows, start, None if last is None else (last - start).days)

@@ -233,3 +233,32 @@ def test_fl_course_status_is_review_beyond_12_cycles_against_label():
     entry = _entry(assess.assess(patients, _labs("FL1", [(-3, BASE), (12 * 28 - 3, BASE)]), None,
                                  as_of=START + dt.timedelta(days=12 * 28 - 1)), "FL1")
     assert entry["status"] == "on_treatment"
+
+
+def _strings(obj):
+    if isinstance(obj, str):
+        yield obj
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _strings(v)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            yield from _strings(v)
+
+
+def test_sample_clinic_cites_real_sources_not_internal_notes(sample_dir):
+    # what reaches a clinician cites the US PI, CTCAE v5.0, REMS, the MDS patient guide or
+    # Cockcroft-Gault - never DOMAIN.md, the team's internal notes
+    from lenadash import ingest
+
+    labs = pd.concat([ingest.read_labs((sample_dir / n).read_bytes(), file_name=n).results
+                      for n in ("epic_long_us.csv", "europe_wide_si.csv", "loinc_long.csv")], ignore_index=True)
+    patients = ingest.read_patients((sample_dir / "patients.csv").read_bytes(), file_name="patients.csv").rows
+    events = ingest.read_events((sample_dir / "events.csv").read_bytes(), file_name="events.csv").rows
+    result = assess.assess(patients, labs, events, as_of=dt.date(2026, 11, 20))
+    texts = [r for p in result["patients"] for d in p["draws"] for r in d["reasons"]]
+    texts += [a for p in result["patients"] for a in p["alerts"]]
+    assert len(texts) > 50 and any("US PI" in t for t in texts)
+    assert [t for t in texts if "DOMAIN" in t] == []
+    # nor anywhere else in the contract (thresholds' sources, schedule reasons, hold spans)
+    assert [t for t in _strings(result) if "DOMAIN" in t] == []
