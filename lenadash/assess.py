@@ -376,10 +376,10 @@ def _draw_dicts(steps: pd.DataFrame, vals: _DrawValues) -> dict[str, list[dict]]
     d = steps[steps["is_draw"].to_numpy(dtype=bool)]
     out: dict[str, list[dict]] = {}
     days = d["date"].to_numpy("datetime64[D]")
-    for cid, day_, iso, cycle, day, action, dose, sched, reasons, review, dosing_day in zip(
+    for cid, day_, iso, cycle, day, action, dose, sched, reasons, review, dosing_day, pre in zip(
         d["course_id"].tolist(), days.astype(object), days.astype(str).tolist(), d["cycle"].tolist(),
         d["cycle_day"].tolist(), d["action"].tolist(), d["dose_mg"].tolist(), d["schedule"].tolist(),
-        d["reasons"].tolist(), d["needs_review"].tolist(), d["dosing_day"].tolist(),
+        d["reasons"].tolist(), d["needs_review"].tolist(), d["dosing_day"].tolist(), d["preexisting"].tolist(),
     ):
         values, grades = vals.get(cid, day_)
         draws = out.get(cid)
@@ -390,6 +390,7 @@ def _draw_dicts(steps: pd.DataFrame, vals: _DrawValues) -> dict[str, list[dict]]
             "values": values, "grades": grades,
             "action": action, "dose_mg": None if dose is None or dose != dose else float(dose), "schedule": sched,
             "reasons": list(reasons), "needs_review": bool(review), "dosing_day": bool(dosing_day),
+            "preexisting": list(pre),
         })
     return out
 
@@ -464,7 +465,7 @@ def _orphan_entry(mrn: str, labs: pd.DataFrame, vals: _DrawValues) -> dict:
         draws.append({"date": _iso(d), "cycle": None, "cycle_day": None, "values": dict(values),
                       "grades": dict(grades), "action": "review", "dose_mg": None, "schedule": None,
                       "reasons": ["no treatment course for this MRN: no dose rule can apply"],
-                      "needs_review": True, "dosing_day": False})
+                      "needs_review": True, "dosing_day": False, "preexisting": []})
     return {
         "mrn": mrn, "indication": None, "start_date": None, "starting_dose_mg": None, "status": "review",
         "current_dose_mg": None, "crcl_ml_min": None, "renal_starting_dose_mg": None, "next_labs_due": None,

@@ -415,7 +415,7 @@ def thresholds(course, profile=DEFAULT_PROFILE, baselines: dict | None = None, *
 
 STEP_COLUMNS = (
     "course_id", "mrn", "date", "is_draw", "cycle", "cycle_day", "action", "dose_mg", "schedule",
-    "dosing_day", "reasons", "needs_review", "held", "rules",
+    "dosing_day", "reasons", "needs_review", "held", "rules", "preexisting",
 )
 
 
@@ -541,8 +541,9 @@ def simulate(labs: pd.DataFrame, patients: pd.DataFrame, events: pd.DataFrame | 
     dose_change event, `is_draw` False): `action` (continue | hold | stay_held | resume | review),
     `dose_mg` to take after this step (None while held or when the clinician must decide), the
     `schedule` in effect, `dosing_day` (False on planned rest days and before the start), `reasons`
-    (list of strings citing rule and source), `needs_review`, `held` (state after the step) and
-    `rules` (ids of the rules that fired).
+    (list of strings citing rule and source), `needs_review`, `held` (state after the step),
+    `rules` (ids of the rules that fired) and `preexisting` (non-haematologic analytes graded >= 3
+    on this draw that were already at least that grade at baseline: noted, not reviewed).
     """
     prof = _as_profile(profile)
     rule_analytes = sorted({r.analyte for r in prof.rules if r.analyte != TOXICITY})
@@ -698,11 +699,11 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict,
         if offset < 0:
             rows.append((cid, mrn, date, is_draw, cycle, cday, "continue", start_dose, schedule, False,
                          ["before the start of treatment (cycle 0): no dose rule applies; baseline draw"],
-                         False, False, []))
+                         False, False, [], []))
             continue
         if unusable:
             rows.append((cid, mrn, date, is_draw, cycle, cday, "review", None, schedule, False,
-                         [f"{unusable}; clinician review"], True, False, []))
+                         [f"{unusable}; clinician review"], True, False, [], []))
             continue
         # persistence runs ("for >= 7 days": consecutive draws below, no draw at/above in between)
         for r in persist_rules:
@@ -719,13 +720,17 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict,
         g3_an = [a for a, _ in bad]
         g3_grades = [gr for _, gr in bad]
         g3_txt = [f"{a} grade {gr}" for a, gr in bad]
-        nonheme, known = [], []
+        nonheme, known, preexisting = [], [], []
         for t, a, g in zip(g3_txt, g3_an, g3_grades):
             if a in HAEMATOLOGIC:
                 continue
             # already this bad at baseline: a pre-existing abnormality (e.g. creatinine on dialysis),
             # not a new toxicity; it is reviewed again once it rises above the baseline grade
-            (known if base_grade.get((cid, a), -1) >= g else nonheme).append(t)
+            if base_grade.get((cid, a), -1) >= g:
+                known.append(t)
+                preexisting.append(a)
+            else:
+                nonheme.append(t)
         if known:
             reasons.append(f"{', '.join(known)} (CTCAE v5.0): as at baseline - pre-existing, not a new toxicity")
         if nonheme:
@@ -889,7 +894,7 @@ def _walk(course: dict, recs: list[tuple], idx: dict, prof: Profile, base: dict,
         if action == "continue" and not dosing_day:
             reasons.append(f"day {cday} of {schedule}: planned rest, not a hold")
         rows.append((cid, mrn, date, is_draw, cycle, cday, action, dose_out, schedule, dosing_day, reasons,
-                     review or action == "review", held, fired_ids))
+                     review or action == "review", held, fired_ids, preexisting))
     return rows
 
 

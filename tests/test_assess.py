@@ -262,3 +262,14 @@ def test_sample_clinic_cites_real_sources_not_internal_notes(sample_dir):
     assert [t for t in texts if "DOMAIN" in t] == []
     # nor anywhere else in the contract (thresholds' sources, schedule reasons, hold spans)
     assert [t for t in _strings(result) if "DOMAIN" in t] == []
+
+
+def test_draws_list_pre_existing_grades():
+    # creatinine grade 3 at baseline and again on day 14: pre-existing, not a new toxicity
+    patients = pd.DataFrame([course("MM", mrn="CR1")])
+    labs = _labs("CR1", [(-3, {**BASE, "creatinine": 4.0}), (14, {"anc": 2.5, "plt": 200.0, "creatinine": 4.2}),
+                         (21, {"anc": 2.5, "plt": 200.0, "creatinine": 0.9})])
+    draws = _entry(assess.assess(patients, labs, None, as_of=AS_OF), "CR1")["draws"]
+    assert [d["preexisting"] for d in draws] == [[], ["creatinine"], []]
+    assert draws[1]["grades"]["creatinine"] >= 3 and draws[1]["action"] == "continue"
+    assert any("pre-existing" in r for r in draws[1]["reasons"])

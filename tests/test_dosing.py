@@ -242,6 +242,13 @@ def test_grade_3_already_at_baseline_is_pre_existing_not_review():
     assert steps[2][1] == "review"  # worse than at baseline
 
 
+def test_pre_existing_grade_is_exposed_as_data():
+    out = run("MM", [(-2, {"creatinine": (5.0, 3), "alt": (30.0, 0)}), (14, {"creatinine": (5.1, 3), "alt": (260.0, 3)}),
+                     (21, {"creatinine": (9.0, 4)}), (28, {"creatinine": (0.9, 0)})])
+    assert out["preexisting"].tolist() == [[], ["creatinine"], [], []]
+    assert out.iloc[1]["action"] == "review"  # the ALT is new: reviewed; the creatinine is only noted
+
+
 def test_mm_maintenance_down_to_days_1_21_then_review_against_label():
     draws = [(-2, NORMAL), (14, {"anc": 0.4}), (21, {"anc": 0.8}), (35, {"anc": 0.4}), (42, {"anc": 0.8}),
              (56, {"plt": 20.0}), (63, {"plt": 90.0}), (70, {"plt": 90.0})]
