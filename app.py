@@ -8,12 +8,19 @@ visit_mode = st.query_params.get("visit") == "1"
 st.set_page_config(page_title="lenadash", page_icon=":material/monitor_heart:", layout="wide",
                    initial_sidebar_state="collapsed" if visit_mode else "auto")
 ui.page_style()
+if visit_mode:
+    ui.hide_sidebar()  # nothing in it in a visit: no control that opens an empty panel
 
 if visit_mode:
     # Screen-sharing mode: one patient, no navigation to anyone else (sidebar nav hidden).
     visit = st.Page(ui.PAGES["visit"], title="Visit", url_path="visit", default=True)
     back = st.Page(ui.PAGES["patient"], title="Patient", url_path="patient", visibility="hidden")
     page = st.navigation([visit, back], position="hidden")
+    if page.url_path != visit.url_path:
+        # While ?visit=1 is in the URL every page is the visit view: browser Back from the visit view
+        # lands on /patient?visit=1, which must not show the name, MRN or birth date. The patient page
+        # stays registered only as the target of "End visit", which clears the query parameter.
+        st.switch_page(visit, query_params={"visit": "1"})
 else:
     first_run = not ui.is_demo() and ui.is_empty_clinic()
     welcome = st.Page(ui.PAGES["welcome"], title="Start", icon=":material/waving_hand:", url_path="start",

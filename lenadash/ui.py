@@ -269,6 +269,12 @@ def page_style() -> None:
     st.html(CSS)
 
 
+def hide_sidebar() -> None:
+    """Visit view: no sidebar and no control to open it (the visit view shows no navigation)."""
+    st.html('<style>[data-testid="stSidebar"], [data-testid="stExpandSidebarButton"], '
+            '[data-testid="stSidebarCollapsedControl"] {display: none !important;}</style>')
+
+
 def sample_banner() -> None:
     """The SAMPLE CLINIC banner, on every page while the demo database is active."""
     if is_demo():

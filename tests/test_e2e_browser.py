@@ -149,4 +149,18 @@ def test_upload_to_patient_to_visit(chromium_path, server):
         html = Path(download.value.path()).read_text(encoding="utf-8")
         assert "@media print" in html and "Plotly.newPlot" in html
         assert not any(p.mrn in html or p.name in html for p in samples.PATIENTS)
+        assert not page.locator("[data-testid='stExpandSidebarButton']").is_visible(), "opens an empty sidebar"
+
+        # Browser Back from the visit view lands on /patient?visit=1: still the visit view, no identity.
+        page.go_back()
+        page.wait_for_timeout(500)
+        page.locator(".st-key-end_visit").wait_for()
+        _wait_idle(page)
+        page.wait_for_timeout(1000)
+        assert "visit=1" in page.url
+        body = page.inner_text("body")
+        for patient in samples.PATIENTS:
+            assert patient.mrn not in body and patient.name not in body, page.url
+        assert "MRN" not in body
+        assert page.locator("[data-testid='stSidebarNav']").count() == 0
         browser.close()

@@ -361,11 +361,15 @@ def test_setup_event_without_its_value_is_refused_with_a_hint(empty_env):
 # --- visit -------------------------------------------------------------------------------------
 
 
-def test_visit_view_has_no_identifiers(clinic_env):
+@pytest.mark.parametrize("script", ["app_pages/visit.py", "app_pages/patient.py", "app_pages/overview.py",
+                                    "app_pages/setup.py"])
+def test_visit_view_has_no_identifiers(clinic_env, script):
+    """With ?visit=1 every page is the visit view: browser Back from the visit view goes to
+    /patient?visit=1, and that must not show the name, MRN or birth date either."""
     patients = _sample_patients()
     at = _app(patient_mrn="LD0001")
     at.query_params["visit"] = "1"
-    at.switch_page("app_pages/visit.py").run()
+    at.switch_page(script).run()
     _no_exception(at)
     text = _texts(at)
     assert at.title[0].value.startswith("A.E.")
@@ -381,7 +385,18 @@ def test_visit_view_has_no_identifiers(clinic_env):
         assert surname not in text
     # no navigation: the only other page reachable is the hidden patient page via "End visit"
     assert [b.label for b in at.button] == ["End visit"]
-    assert not at.sidebar.button and not at.sidebar.selectbox
+    assert not at.sidebar.button and not at.sidebar.selectbox and not at.sidebar.date_input
+    assert not at.selectbox, "no patient picker"
+
+
+def test_end_visit_returns_to_the_patient_page(clinic_env):
+    at = _app(patient_mrn="LD0001")
+    at.query_params["visit"] = "1"
+    at.switch_page("app_pages/visit.py").run()
+    at.button(key="end_visit").click().run()
+    _no_exception(at)
+    assert "visit" not in at.query_params
+    assert at.title[0].value == "Alex Example"
 
 
 def test_overview_sees_another_sessions_edit_without_reload(seeded_dir, monkeypatch, tmp_path):
