@@ -36,7 +36,7 @@ st.markdown("#### " + "  |  ".join(f for f in facts if f))
 
 left, right = st.columns([3, 2], gap="large")
 with left:
-    ui.next_action_card(views.next_action(patient, rules=clinic.result.get("rules", "")))
+    ui.next_action_card(views.next_action(patient, rules=clinic.result.get("rules", ""), as_of=clinic.as_of))
     ui.upcoming_card(views.upcoming(patient, as_of=clinic.as_of))
 with right:
     m1, m2, m3 = st.columns(3)
@@ -54,6 +54,9 @@ with right:
 
 preset = st.segmented_control("Time window", views.WINDOW_PRESETS, default="3 cycles", key="window") or "3 cycles"
 window = views.window_range(preset, patient, as_of=clinic.as_of)
+if patient.get("draws") and not views.draws_in_window(patient, window):
+    st.info(f"No draws between {window[0]:%d %b %Y} and {window[1]:%d %b %Y} ({preset.lower()}); the latest draw "
+            f"is from {views.window_anchor(patient, as_of=clinic.as_of):%d %b %Y}. Choose 'All' to see every draw.")
 
 labs = ui.patient_labs(mrn)
 fig_key = (clinic.key, mrn, preset)

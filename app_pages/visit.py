@@ -21,7 +21,7 @@ ident = views.visit_identity(person.get("name"), person.get("birth_date"), perso
 row = clinic.worklist[clinic.worklist["mrn"] == mrn].iloc[0]
 indication = views.INDICATION_NAMES.get(patient.get("indication"), patient.get("indication") or "")
 cycle_text = f"cycle {row['cycle']}, day {row['cycle_day']}" if pd.notna(row["cycle"]) else "not started"
-card = views.next_action(patient, rules=clinic.result.get("rules", ""))
+card = views.next_action(patient, rules=clinic.result.get("rules", ""), as_of=clinic.as_of)
 upcoming = views.upcoming(patient, as_of=clinic.as_of)
 
 head, end = st.columns([5, 1], vertical_alignment="center")
@@ -39,6 +39,9 @@ with right:
 
 preset = st.segmented_control("Time window", views.WINDOW_PRESETS, default="3 cycles", key="visit_window") or "3 cycles"
 window = views.window_range(preset, patient, as_of=clinic.as_of)
+if patient.get("draws") and not views.draws_in_window(patient, window):
+    st.info(f"No draws between {window[0]:%d %b %Y} and {window[1]:%d %b %Y} ({preset.lower()}); the latest draw "
+            f"is from {views.window_anchor(patient, as_of=clinic.as_of):%d %b %Y}. Choose 'All' to see every draw.")
 labs = ui.patient_labs(mrn)
 results = views.results_long(patient, labs)
 events = clinic.events[clinic.events["mrn"] == mrn] if len(clinic.events) else None

@@ -259,6 +259,10 @@ CSS = """
   .ld-review {background:#fff4e5; border-color:#ef6c00; color:#6d3400}
   .ld-ok {background:#edf7ed; border-color:#2e7d32; color:#1b4d1e}
   .ld-none {background:#f4f4f4; border-color:#9e9e9e; color:#333}
+  .ld-stale {background:#fff8e1; border-color:#b26a00; border-style:dashed; color:#4e3400}
+  .ld-stale h2 {font-size:1.6rem}
+  .ld-overdue {background:#b26a00; color:#fff; font-weight:700; font-size:1.3rem !important;
+               padding:.4rem .7rem; border-radius:.4rem; margin-bottom:.5rem !important}
   .ld-src {font-size:1rem !important; opacity:.85}
 </style>
 """
@@ -331,9 +335,17 @@ def next_action_card(card: dict) -> None:
     reasons = "".join(f"<li>{_esc(r)}</li>" for r in card["reasons"]) or "<li>No rule fired.</li>"
     source = f'<p class="ld-src">Source: {_esc(card["source"])}</p>' if card.get("source") else ""
     alerts = "".join(f"<li><b>{_esc(a)}</b></li>" for a in card.get("alerts") or [])
+    css, headline, overdue = _card_class(card.get("action")), card["headline"], ""
+    if card.get("overdue"):
+        # Stale advice must not read as a plain green "continue": say the CBC is overdue first.
+        overdue = f'<p class="ld-overdue">{_esc(card["overdue"])}. Draw a CBC before acting on this advice.</p>'
+        headline = f"Last advice: {headline}"
+        if css in ("ld-ok", "ld-none"):
+            css = "ld-stale"
+    status = views.STATUS_WORDS.get(card.get("status"), card.get("status") or "unknown")
     st.html(
-        f'<div class="ld-card {_card_class(card.get("action"))}"><h2>{_esc(card["headline"])}</h2>'
-        f"<p>Status: {_esc(card.get('status') or 'unknown')}{_esc(when)}</p><ul>{reasons}{alerts}</ul>{source}</div>"
+        f'<div class="ld-card {css}">{overdue}<h2>{_esc(headline)}</h2>'
+        f"<p>Status: {_esc(status)}{_esc(when)}</p><ul>{reasons}{alerts}</ul>{source}</div>"
     )
 
 

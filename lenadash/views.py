@@ -427,21 +427,37 @@ def cycle_table(patient: dict, *, as_of: dt.date) -> pd.DataFrame:
 WINDOW_PRESETS = ("Last cycle", "3 cycles", "6 months", "All")
 
 
+def window_anchor(patient: dict, *, as_of: dt.date) -> dt.date:
+    """The date the time windows count back from: the latest draw, or as_of when that is earlier
+    (so a patient whose last draw is years old still shows their last cycles, not blank charts)."""
+    dates = [x for x in (_date(d.get("date")) for d in patient.get("draws") or []) if x is not None]
+    return min(max(dates), as_of) if dates else as_of
+
+
 def window_range(preset: str, patient: dict, *, as_of: dt.date) -> tuple[dt.date, dt.date]:
-    """x-axis range for a time-window preset (WINDOW_PRESETS); 'All' spans first draw/start to as_of."""
-    cycles = cycle_table(patient, as_of=as_of)
+    """x-axis range for a time-window preset (WINDOW_PRESETS). 'Last cycle', '3 cycles' and '6 months'
+    count back from window_anchor (latest draw or as_of, whichever is earlier) and end at as_of, or
+    28 days after the anchor when as_of is later still; 'All' spans first draw/start to as_of."""
+    anchor = window_anchor(patient, as_of=as_of)
+    cycles = cycle_table(patient, as_of=anchor)
     dates = [_date(d.get("date")) for d in patient.get("draws") or []]
     first = min([x for x in dates + [_date(patient.get("start_date"))] if x is not None], default=as_of)
-    end = as_of + dt.timedelta(days=3)
+    end = min(as_of, anchor + dt.timedelta(days=28)) + dt.timedelta(days=3)
     if preset == "Last cycle" and len(cycles):
         return cycles["start"].iloc[-1] - dt.timedelta(days=1), end
     if preset == "3 cycles" and len(cycles):
         return cycles["start"].iloc[max(len(cycles) - 3, 0)] - dt.timedelta(days=1), end
     if preset == "6 months":
-        return as_of - dt.timedelta(days=183), end
+        return anchor - dt.timedelta(days=183), end
     if preset not in WINDOW_PRESETS:
         raise ValueError(f"unknown time window {preset!r}; choose one of {', '.join(WINDOW_PRESETS)}")
-    return first - dt.timedelta(days=3), end
+    return first - dt.timedelta(days=3), as_of + dt.timedelta(days=3)
+
+
+def draws_in_window(patient: dict, window: tuple[dt.date, dt.date]) -> int:
+    """How many draws fall inside a time window (both ends included)."""
+    lo, hi = window
+    return sum(1 for d in patient.get("draws") or [] if (day := _date(d.get("date"))) is not None and lo <= day <= hi)
 
 
 def cycle_overlay(patient: dict, analyte: str) -> pd.DataFrame:
@@ -486,9 +502,13 @@ def flowsheet(patient: dict, *, since: dt.date | None = None,
 # --- next action and dates ------------------------------------------------------------------
 
 
-def next_action(patient: dict, *, rules: str = "") -> dict:
+def next_action(patient: dict, *, rules: str = "", as_of: dt.date | None = None) -> dict:
     """What the label says now for the patient: headline, dose, reasons and source, from the
-    latest draw's action (None fields when the patient has no draw yet)."""
+    latest draw's action (None fields when the patient has no draw yet).
+
+    When the CBC is overdue (assess `labs_overdue`, US PI 5.3 schedule) the advice is stale:
+    `overdue` holds "CBC overdue since <date>; the last advice is from a draw N days old" (N counted
+    to `as_of`), and the card must not read as a plain continue. None when the CBC is not overdue."""
     last = _last_draw(patient)
     action = last.get("action")
     dose = last.get("dose_mg") if last.get("dose_mg") is not None else patient.get("current_dose_mg")
@@ -516,7 +536,22 @@ def next_action(patient: dict, *, rules: str = "") -> dict:
         "source": "; ".join(sources) if sources else (
             f"rule profile {rules}; each reason names its label section and rule" if rules else None),
         "alerts": [a for a in (patient.get("alerts") or []) if a],
+        "overdue": _overdue_text(patient, last, as_of),
     }
+
+
+def _overdue_text(patient: dict, last: dict, as_of: dt.date | None) -> str | None:
+    due = _date(patient.get("next_labs_due"))
+    if not patient.get("labs_overdue") or due is None:
+        return None
+    text = f"CBC overdue since {due:%d %b %Y}"
+    drawn = _date(last.get("date"))
+    if drawn is not None and as_of is not None:
+        age = (as_of - drawn).days
+        text += f"; the last advice is from a draw {age:,} day{'s' if age != 1 else ''} old ({drawn:%d %b %Y})"
+    elif drawn is None:
+        text += "; there is no draw to advise on"
+    return text
 
 
 def upcoming(patient: dict, *, as_of: dt.date) -> pd.DataFrame:
@@ -526,10 +561,17 @@ def upcoming(patient: dict, *, as_of: dt.date) -> pd.DataFrame:
     if patient.get("next_labs_due"):
         rows.append({"what": "Next CBC", "due": _date(patient["next_labs_due"]),
                      "why": patient.get("next_labs_reason") or ""})
-    for b in patient.get("marrow_biopsies") or []:
-        if not b.get("done") and b.get("due"):
-            week = b.get("week")
-            rows.append({"what": f"Marrow biopsy (week {week})" if week else "Marrow biopsy", "due": _date(b["due"])})
+    biopsies = [b for b in patient.get("marrow_biopsies") or [] if not b.get("done") and b.get("due")]
+    overdue_biopsies = sorted((b for b in biopsies if _date(b["due"]) < as_of), key=lambda b: _date(b["due"]))
+    if overdue_biopsies:
+        # One line for the overdue ones: the earliest, with the count of the others (not 17 lines).
+        first, others = overdue_biopsies[0], overdue_biopsies[1:]
+        why = (f"{len(others)} later marrow biops{'y' if len(others) == 1 else 'ies'} also overdue "
+               f"(up to week {others[-1].get('week')}, due {_date(others[-1]['due']):%d %b %Y})" if others else "")
+        rows.append({"what": _biopsy_label(first), "due": _date(first["due"]), "why": why})
+    for b in biopsies:
+        if _date(b["due"]) >= as_of:
+            rows.append({"what": _biopsy_label(b), "due": _date(b["due"])})
     if not any(r["what"].startswith("Marrow") for r in rows) and patient.get("next_marrow_biopsy"):
         rows.append({"what": "Marrow biopsy", "due": _date(patient["next_marrow_biopsy"])})
     if patient.get("next_pregnancy_test"):
@@ -540,6 +582,11 @@ def upcoming(patient: dict, *, as_of: dt.date) -> pd.DataFrame:
     df["overdue"] = [d is not None and d < as_of for d in df["due"]]
     df["in_days"] = [None if d is None else (d - as_of).days for d in df["due"]]
     return df.sort_values("due", key=lambda s: pd.to_datetime(s)).reset_index(drop=True)
+
+
+def _biopsy_label(biopsy: dict) -> str:
+    week = biopsy.get("week")
+    return f"Marrow biopsy (week {week})" if week else "Marrow biopsy"
 
 
 def in_days_text(days: int | None) -> str:
@@ -577,6 +624,9 @@ INDICATION_NAMES = {
     "MZL": "Marginal zone lymphoma (R2)",
 }
 STATUS_LABELS = {"on_treatment": "on treatment", "held": "HELD", "review": "REVIEW"}
+# The course status in words (the card's "Status:" line), not the engine's raw keys.
+STATUS_WORDS = {"on_treatment": "on treatment", "held": "held", "review": "review",
+                "not_started": "not started", "stopped": "stopped", "completed": "completed"}
 
 
 def _with_grade(value: Any, grade: Any) -> str:

@@ -19,6 +19,7 @@ h1 {font-size: 2.2rem; margin: 0} h2 {font-size: 1.5rem; margin: 1.4rem 0 .4rem}
 .card h2 {margin: 0 0 .3rem; font-size: 1.9rem}
 .hold {background: #fdecea; border-color: #c62828} .review {background: #fff4e5; border-color: #ef6c00}
 .ok {background: #edf7ed; border-color: #2e7d32}
+.stale {background: #fff8e1; border-color: #b26a00; border-style: dashed}
 .src {font-size: .95rem; color: #444}
 table {border-collapse: collapse; font-size: .95rem} th, td {border: 1px solid #ccc; padding: 3px 7px; text-align: right}
 th {background: #f4f4f4} td.name {text-align: left; font-weight: 600}
@@ -77,9 +78,15 @@ def visit_summary_html(
     source = f'<p class="src">Source: {_e(card["source"])}</p>' if card.get("source") else ""
     dates = "".join(
         f"<li><b>{_e(r.what)}</b>: {r.due:%a %d %b %Y}"
-        + (' <span class="overdue">OVERDUE</span>' if r.overdue else f" ({views.in_days_text(r.in_days)})") + "</li>"
+        + (' <span class="overdue">OVERDUE</span>' if r.overdue else f" ({views.in_days_text(r.in_days)})")
+        + (f'<br><span class="src">{_e(r.why)}</span>' if r.why else "") + "</li>"
         for r in upcoming.itertuples(index=False)
     ) or "<li>None scheduled.</li>"
+    card_class, headline, overdue = _CARD.get(card.get("action") or "", ""), card.get("headline", ""), ""
+    if card.get("overdue"):  # stale advice: not a plain green continue (views.next_action)
+        overdue = f'<p class="overdue">{_e(card["overdue"])}. Draw a CBC before acting on this advice.</p>'
+        headline = f"Last advice: {headline}"
+        card_class = "stale" if card_class in ("ok", "") else card_class
     figs = "".join(f'<div class="figure"><h2>{_e(t)}</h2>{frag}</div>' for t, frag in figures)
     values, grades = flowsheet
     table = _flowsheet_table(values, grades) if len(values.columns) else "<p>No draws.</p>"
@@ -91,7 +98,7 @@ def visit_summary_html(
 {banner}
 <h1>{_e(identity.get('initials', 'Patient'))}{_e(age)}{_e(sex)}</h1>
 <p class="sub">{_e(indication)} - {_e(cycle_text)} - as of {as_of:%d %B %Y}</p>
-<div class="card {_CARD.get(card.get('action') or '', '')}"><h2>{_e(card.get('headline', ''))}</h2>
+<div class="card {card_class}">{overdue}<h2>{_e(headline)}</h2>
 <ul>{reasons}{alerts}</ul>{source}</div>
 <h2>Upcoming</h2><ul>{dates}</ul>
 {figs}

@@ -228,6 +228,26 @@ def test_patient_time_windows(clinic_env, preset):
     assert len(at.get("plotly_chart")) == 2
 
 
+def test_patient_with_stale_data_says_cbc_overdue_and_shows_the_last_draws(clinic_env):
+    """As of years after the last draw: the card says the CBC is overdue and how old the advice is (not a
+    plain green continue), and the default window is anchored at the latest draw, so the charts show it."""
+    from lenadash import samples
+
+    import json
+
+    at = _app(patient_mrn="LD0008", lenadash_as_of=samples.TODAY + dt.timedelta(days=3 * 365))  # MDS
+    at.switch_page("app_pages/patient.py").run()
+    _no_exception(at)
+    card = next(h.proto.body for h in at.get("html") if "ld-card" in h.proto.body and "Next CBC" not in h.proto.body)
+    assert "CBC overdue since" in card and "the last advice is from a draw" in card and "days old" in card
+    assert "ld-ok" not in card
+    assert not any("No draws between" in i.value for i in at.info)
+    x_range = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["xaxis"]["range"]
+    assert x_range[0] < str(samples.TODAY) < x_range[1], x_range  # around the last draws, not 3 years later
+    marrow = [line for line in _texts(at).split("<li>") if "Marrow biopsy" in line and "OVERDUE" in line]
+    assert len(marrow) == 1 and "later marrow biopsies also overdue" in marrow[0], marrow
+
+
 # --- upload ------------------------------------------------------------------------------------
 
 

@@ -199,9 +199,11 @@ def test_results_long_joins_labs_raw_values_and_grades():
 
 def test_window_presets():
     p = make_patient()
-    assert views.window_range("Last cycle", p, as_of=AS_OF)[0] == dt.date(2026, 3, 1)
+    # counted back from the latest draw (23 Feb, cycle 2), which is earlier than as_of (2 Mar)
+    assert views.window_anchor(p, as_of=AS_OF) == dt.date(2026, 2, 23)
+    assert views.window_range("Last cycle", p, as_of=AS_OF) == (dt.date(2026, 2, 1), AS_OF + dt.timedelta(days=3))
     assert views.window_range("3 cycles", p, as_of=AS_OF)[0] == dt.date(2026, 1, 4)
-    assert views.window_range("6 months", p, as_of=AS_OF)[0] == AS_OF - dt.timedelta(days=183)
+    assert views.window_range("6 months", p, as_of=AS_OF)[0] == dt.date(2026, 2, 23) - dt.timedelta(days=183)
     with pytest.raises(ValueError, match="choose one of"):
         views.window_range("fortnight", p, as_of=AS_OF)
 
@@ -325,3 +327,44 @@ def test_missing_setup_fields_names_the_cockcroft_gault_inputs():
     assert views.missing_setup_fields({"birth_date": dt.date(1950, 1, 1), "sex": "M", "weight_kg": float("nan")}) == [
         "weight"]
     assert views.and_join(["birth date", "sex", "weight"]) == "birth date, sex and weight"
+
+
+STALE_AS_OF = dt.date(2026, 11, 20)  # the patient's last draw (23 Feb 2026) is 270 days old
+
+
+@pytest.mark.parametrize("preset", ["Last cycle", "3 cycles", "6 months"])
+def test_window_of_stale_data_is_anchored_at_the_latest_draw(preset):
+    p = make_patient()
+    window = views.window_range(preset, p, as_of=STALE_AS_OF)
+    assert window[0] <= dt.date(2026, 2, 23) <= window[1]
+    assert window[1] == dt.date(2026, 2, 23) + dt.timedelta(days=31)
+    assert views.draws_in_window(p, window) >= 1
+
+
+def test_window_before_the_latest_draw_has_no_draws():
+    p = make_patient()
+    # as_of before every draw: the anchor is as_of itself, and the window holds no draw
+    early = dt.date(2025, 6, 1)
+    assert views.window_anchor(p, as_of=early) == early
+    assert views.draws_in_window(p, views.window_range("Last cycle", p, as_of=early)) == 0
+
+
+def test_next_action_says_the_cbc_is_overdue_and_how_old_the_advice_is():
+    p = make_patient(labs_overdue=True, next_labs_due="2026-03-02")
+    p["draws"][-1]["action"] = "continue"
+    card = views.next_action(p, rules="us_pi", as_of=STALE_AS_OF)
+    assert card["overdue"].startswith("CBC overdue since 02 Mar 2026; the last advice is from a draw 270 days old")
+    fresh = views.next_action(make_patient(), rules="us_pi", as_of=AS_OF)
+    assert fresh["overdue"] is None
+
+
+def test_upcoming_collapses_overdue_biopsies_into_the_earliest_with_a_count():
+    start = dt.date(2018, 1, 1)
+    plan = [{"due": str(start + dt.timedelta(weeks=w)), "week": w, "done": False} for w in [12] + list(range(24, 409, 24))]
+    p = make_patient(indication="MDS", marrow_biopsies=plan)
+    up = views.upcoming(p, as_of=STALE_AS_OF)
+    marrow = up[up["what"].str.startswith("Marrow")]
+    overdue = marrow[marrow["overdue"]]
+    assert list(overdue["what"]) == ["Marrow biopsy (week 12)"]
+    assert overdue["why"].iloc[0].startswith(f"{len([b for b in plan if dt.date.fromisoformat(b['due']) < STALE_AS_OF]) - 1} later marrow biopsies also overdue")
+    assert len(marrow[~marrow["overdue"]]) == len([b for b in plan if dt.date.fromisoformat(b["due"]) >= STALE_AS_OF])
