@@ -29,7 +29,7 @@ search = f3.text_input("Find MRN or name", key="filter_search")
 shown = views.filter_worklist(wl, indications=indications, flags=flags, search=search)
 
 st.caption("Most urgent first: hold now, review, grade >= 3, CBC overdue, marrow biopsy due, pregnancy "
-           "test due, no thromboprophylaxis. Click a row to open the patient.")
+           "test due, no thromboprophylaxis, grade >= 3 as at baseline (pre-existing). Click a row to open the patient.")
 event = st.dataframe(
     ui.worklist_table(shown), hide_index=True, width="stretch", height=min(38 * (len(shown) + 1), 640),
     on_select="rerun", selection_mode="single-row", key=f"worklist_{st.session_state.get('worklist_n', 0)}",

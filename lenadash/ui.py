@@ -369,7 +369,8 @@ def flowsheet_table(values: pd.DataFrame, grades: pd.DataFrame):
 
 
 FLAG_FILLS = {"hold": "#ffcdd2", "review": "#ffe0b2", "grade3": "#ffcdd2", "cbc_overdue": "#fff8d6",
-              "marrow_due": "#fff8d6", "pregnancy_due": "#fff8d6", "vte_missing": "#fff8d6"}
+              "marrow_due": "#fff8d6", "pregnancy_due": "#fff8d6", "vte_missing": "#fff8d6",
+              "grade3_baseline": "#f4f4f4"}
 
 
 def worklist_table(shown: pd.DataFrame):

@@ -128,6 +128,10 @@ FLAG_RULES: tuple[FlagRule, ...] = (
              "Lenalidomide REMS pregnancy testing"),
     FlagRule("vte_missing", "No thromboprophylaxis", "alert_mentions", ("thrombo", "vte"),
              "US PI 5.4 venous thromboembolism"),
+    # Last: graded >= 3 but already so at baseline (e.g. creatinine on dialysis); the engine calls it
+    # pre-existing, not a new toxicity (draw `preexisting`), so it is named but not ranked as one.
+    FlagRule("grade3_baseline", "Grade >= 3 as at baseline", "last_grade_preexisting", 3,
+             "CTCAE v5.0; dose engine: graded the same at baseline - pre-existing"),
 )
 FLAG_LABELS = {r.key: r.label for r in FLAG_RULES}
 
@@ -145,9 +149,23 @@ def _test_status_or_action_in(patient: dict, arg, as_of: dt.date) -> bool:
     return patient.get("status") in arg or _last_draw(patient).get("action") in arg
 
 
+def grade3_analytes(patient: dict, *, at_least: int = 3) -> tuple[list[str], list[str]]:
+    """Analytes of the latest draw graded >= `at_least` (CTCAE v5.0): (new, pre-existing), where
+    pre-existing are those the engine found graded the same at baseline (draw `preexisting`)."""
+    last = _last_draw(patient)
+    known = set(last.get("preexisting") or [])
+    high = [a for a, g in (last.get("grades") or {}).items() if (_grade_or_none(g) or 0) >= at_least]
+    order = {a: i for i, a in enumerate(FLOWSHEET_ORDER)}
+    high.sort(key=lambda a: (order.get(a, len(order)), a))
+    return [a for a in high if a not in known], [a for a in high if a in known]
+
+
 def _test_last_grade_at_least(patient: dict, arg, as_of: dt.date) -> bool:
-    grades = _last_draw(patient).get("grades") or {}
-    return any((_grade_or_none(g) or 0) >= arg for g in grades.values())
+    return bool(grade3_analytes(patient, at_least=arg)[0])
+
+
+def _test_last_grade_preexisting(patient: dict, arg, as_of: dt.date) -> bool:
+    return bool(grade3_analytes(patient, at_least=arg)[1])
 
 
 def _test_truthy(patient: dict, arg, as_of: dt.date) -> bool:
@@ -169,6 +187,7 @@ _FLAG_TESTS = {
     "last_action_in": _test_last_action_in,
     "status_or_action_in": _test_status_or_action_in,
     "last_grade_at_least": _test_last_grade_at_least,
+    "last_grade_preexisting": _test_last_grade_preexisting,
     "truthy": _test_truthy,
     "date_within_days": _test_date_within_days,
     "alert_mentions": _test_alert_mentions,
@@ -178,6 +197,25 @@ _FLAG_TESTS = {
 def patient_flags(patient: dict, *, as_of: dt.date) -> list[str]:
     """Worklist flag keys that apply to one assessed patient, most urgent first (FLAG_RULES)."""
     return [r.key for r in FLAG_RULES if _FLAG_TESTS[r.test](patient, r.arg, as_of)]
+
+
+def _analyte_names(analytes: list[str]) -> str:
+    return ", ".join(ANALYTE_LABELS.get(a, (a, ""))[0] for a in analytes)
+
+
+def flag_text(patient: dict, flags: list[str]) -> str:
+    """The worklist's Flags cell: flag labels in urgency order, '; '-separated; the grade flags name
+    their analytes ("Grade >= 3: ANC, Platelets"; "Grade >= 3: Creatinine (as at baseline)")."""
+    new, known = grade3_analytes(patient) if {"grade3", "grade3_baseline"} & set(flags) else ([], [])
+    parts = []
+    for f in flags:
+        if f == "grade3":
+            parts.append(f"Grade >= 3: {_analyte_names(new)}")
+        elif f == "grade3_baseline":
+            parts.append(f"Grade >= 3: {_analyte_names(known)} (as at baseline)")
+        else:
+            parts.append(FLAG_LABELS[f])
+    return "; ".join(parts)
 
 
 WORKLIST_COLUMNS = [
@@ -247,7 +285,7 @@ def worklist(result: dict, patients: pd.DataFrame | None = None) -> pd.DataFrame
             "next_marrow_biopsy": _date(p.get("next_marrow_biopsy")),
             "next_pregnancy_test": _date(p.get("next_pregnancy_test")),
             "flags": flags,
-            "flag_text": ", ".join(FLAG_LABELS[f] for f in flags),
+            "flag_text": flag_text(p, flags),
         })
     df = pd.DataFrame(rows, columns=WORKLIST_COLUMNS)
     if df.empty:

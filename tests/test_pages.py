@@ -154,11 +154,29 @@ def test_overview_worklist_is_ordered_by_urgency(clinic_env):
     # every sample patient, plus any MRN that has labs but no course (shown for review)
     assert set(_sample_patients()["mrn"]) <= set(table["MRN"])
     rank = {views.FLAG_LABELS[r.key]: i for i, r in enumerate(views.FLAG_RULES)}
-    urgency = [min((rank[f] for f in flags.split(", ") if f), default=len(rank)) for flags in table["Flags"]]
+
+    def flag_rank(part: str) -> int:  # "Grade >= 3: ANC" / "Grade >= 3: Creatinine (as at baseline)"
+        if part.startswith("Grade >= 3:"):
+            return rank["Grade >= 3 as at baseline" if part.endswith("(as at baseline)") else "Grade >= 3"]
+        return rank[part]
+
+    urgency = [min((flag_rank(f) for f in flags.split("; ") if f), default=len(rank)) for flags in table["Flags"]]
     assert urgency == sorted(urgency), list(zip(table["MRN"], table["Flags"]))
     assert urgency[0] < urgency[-1], "the sample clinic has both urgent and quiet patients"
     # names come from the patients file
     assert set(table["Name"]) <= set(_sample_patients()["name"]) | {""}
+
+
+def test_overview_grade3_flag_names_analytes_and_pre_existing_ones(clinic_env):
+    """The dialysis patient's creatinine grade 3 is graded the same at baseline (pre-existing): the flag
+    says so and ranks it below new toxicity; other grade >= 3 flags name their analytes."""
+    at = _app()
+    at.switch_page("app_pages/overview.py").run()
+    _no_exception(at)
+    flags = list(at.dataframe[0].value["Flags"])
+    grade3 = [p for f in flags for p in f.split("; ") if p.startswith("Grade >= 3")]
+    assert grade3 and all(re.fullmatch(r"Grade >= 3: [A-Za-z0-9 ,]+( \(as at baseline\))?", p) for p in grade3), grade3
+    assert any(p == "Grade >= 3: Creatinine (as at baseline)" for p in grade3), grade3
 
 
 def test_overview_filters_by_indication(clinic_env):

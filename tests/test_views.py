@@ -368,3 +368,24 @@ def test_upcoming_collapses_overdue_biopsies_into_the_earliest_with_a_count():
     assert list(overdue["what"]) == ["Marrow biopsy (week 12)"]
     assert overdue["why"].iloc[0].startswith(f"{len([b for b in plan if dt.date.fromisoformat(b['due']) < STALE_AS_OF]) - 1} later marrow biopsies also overdue")
     assert len(marrow[~marrow["overdue"]]) == len([b for b in plan if dt.date.fromisoformat(b["due"]) >= STALE_AS_OF])
+
+
+def _with_last_grades(mrn, grades, preexisting=()):
+    p = make_patient(mrn)
+    p["draws"][-1]["grades"] = dict(grades)
+    p["draws"][-1]["preexisting"] = list(preexisting)
+    return p
+
+
+def test_grade3_flag_names_analytes_and_skips_pre_existing_ones():
+    new = _with_last_grades("N1", {"anc": 3, "plt": 4, "hgb": 1})
+    dialysis = _with_last_grades("D1", {"creatinine": 3, "anc": 0}, preexisting=["creatinine"])
+    both = _with_last_grades("B1", {"creatinine": 3, "alt": 3}, preexisting=["creatinine"])
+    overdue = make_patient("O1", labs_overdue=True)
+    wl = views.worklist(make_result([dialysis, overdue, both, new])).set_index("mrn")
+    assert wl.loc["N1", "flag_text"] == "Grade >= 3: ANC, Platelets"
+    assert wl.loc["D1", "flags"] == ["grade3_baseline"]
+    assert wl.loc["D1", "flag_text"] == "Grade >= 3: Creatinine (as at baseline)"
+    assert wl.loc["B1", "flag_text"] == "Grade >= 3: ALT; Grade >= 3: Creatinine (as at baseline)"
+    # pre-existing ranks below new toxicity and below every other flag
+    assert list(wl.index) == ["B1", "N1", "O1", "D1"]
