@@ -65,7 +65,7 @@ if fig_key not in figs:
     figs.clear()  # one patient's figures at a time
     results = views.results_long(patient, labs)
     events = clinic.events[clinic.events["mrn"] == mrn] if len(clinic.events) else None
-    thresholds = ui.thresholds_for(patient, person)
+    thresholds = ui.thresholds_for(patient, person, as_of=clinic.as_of)
     figs[fig_key] = {
         "timeline": charts.patient_timeline(patient, results, as_of=clinic.as_of, thresholds=thresholds,
                                             events=events, crcl=views.crcl_series(labs, person), window=window),

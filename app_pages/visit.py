@@ -45,7 +45,7 @@ if patient.get("draws") and not views.draws_in_window(patient, window):
 labs = ui.patient_labs(mrn)
 results = views.results_long(patient, labs)
 events = clinic.events[clinic.events["mrn"] == mrn] if len(clinic.events) else None
-thresholds = ui.thresholds_for(patient, person)
+thresholds = ui.thresholds_for(patient, person, as_of=clinic.as_of)
 timeline = charts.without_event_details(charts.patient_timeline(
     patient, results, as_of=clinic.as_of, thresholds=thresholds, events=events,
     crcl=views.crcl_series(labs, person), window=window, large=True))

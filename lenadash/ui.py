@@ -233,15 +233,20 @@ def baselines_of(patient: dict) -> dict:
     return dict((before[-1].get("values") or {})) if before else {}
 
 
-def thresholds_for(patient: dict, person: dict) -> pd.DataFrame | None:
-    """This course's label thresholds as chart lines (views.thresholds_frame): the ones assess
-    attached to the patient, else dosing.thresholds for the indication and baselines; None if none."""
-    rows = patient.get("thresholds")
-    if rows is None:
-        from lenadash import dosing
+def thresholds_for(patient: dict, person: dict, *, as_of: dt.date) -> pd.DataFrame | None:
+    """The label thresholds that apply to this course now, as chart lines (views.thresholds_frame):
+    dosing.thresholds filtered by the current dose (or the dose held at), the days since the start
+    as of `as_of` and the baselines - e.g. an MDS course after week 4 at 5 mg draws only platelets
+    30 and ANC 0.5, not every branch of the table. None when no line applies."""
+    from lenadash import dosing
 
-        course = {**person, "indication": patient.get("indication")}
-        rows = dosing.thresholds(course, get_settings().rules, baselines=patient.get("baselines") or baselines_of(patient))
+    if not patient.get("indication"):
+        return None
+    start = views._date(patient.get("start_date"))
+    baselines = {k: v for k, v in (patient.get("baselines") or baselines_of(patient)).items() if v is not None}
+    course = {**person, "indication": patient.get("indication")}
+    rows = dosing.thresholds(course, rules_profile(), baselines=baselines, dose_mg=views.dose_now(patient),
+                             day=(as_of - start).days if start is not None and as_of >= start else None)
     return views.thresholds_frame(rows)
 
 

@@ -704,6 +704,18 @@ def _iso_or_blank(value: Any) -> str:
     return "" if day is None else day.isoformat()
 
 
+def dose_now(patient: dict) -> float | None:
+    """The dose the course is at: the current dose, or while held the dose it was held at (the latest
+    draw's dose before the hold, else the renal or label starting dose); None when unknown."""
+    if patient.get("current_dose_mg") is not None:
+        return float(patient["current_dose_mg"])
+    for d in reversed(patient.get("draws") or []):
+        if d.get("dose_mg") is not None:
+            return float(d["dose_mg"])
+    start = patient.get("renal_starting_dose_mg") or patient.get("starting_dose_mg")
+    return float(start) if start else None
+
+
 def thresholds_frame(rows: list[dict] | None) -> pd.DataFrame | None:
     """Label thresholds of one course (assess `thresholds` / dosing.thresholds rows: analyte, kind,
     op, value, source) as chart lines (analyte, value, label, source), hold and resume at one value

@@ -105,3 +105,41 @@ def test_large_timeline_for_the_visit_view():
     assert large.layout.font.size > normal.layout.font.size and large.layout.height > normal.layout.height
     anc = lambda f: next(t for t in f.data if t.name == "ANC")  # noqa: E731
     assert anc(large).marker.size > anc(normal).marker.size
+
+
+def _mds_patient(*, dose, status="on_treatment", current=None):
+    start = dt.date(2026, 1, 5)
+    draws = [
+        {"date": str(start - dt.timedelta(days=3)), "cycle": 0, "cycle_day": 0, "values": {"anc": 1.4, "plt": 120},
+         "grades": {"anc": 2, "plt": 1}, "action": "continue", "dose_mg": None, "schedule": "28/28", "reasons": []},
+        {"date": str(start + dt.timedelta(days=40)), "cycle": 2, "cycle_day": 13, "values": {"anc": 0.9, "plt": 60},
+         "grades": {"anc": 3, "plt": 2}, "action": "continue", "dose_mg": dose, "schedule": "28/28", "reasons": []},
+    ]
+    return make_patient("MDS1", indication="MDS", start=start, status=status, current_dose_mg=current,
+                        baselines={"anc": 1.4, "plt": 120.0, "creatinine": None}, draws=draws)
+
+
+def _lines(frame):
+    return sorted((r.analyte, float(r.value)) for r in frame.itertuples())
+
+
+def test_mds_after_week_4_at_5_mg_draws_only_plt_30_and_anc_0_5():
+    from lenadash import ui
+
+    p = _mds_patient(dose=5.0, current=5.0)
+    as_of = dt.date(2026, 2, 20)  # day 46: after the first 4 weeks
+    frame = ui.thresholds_for(p, {"sex": "F"}, as_of=as_of)
+    assert _lines(frame) == [("anc", 0.5), ("plt", 30.0)]
+    fig = charts.patient_timeline(p, views.results_long(p), as_of=as_of, thresholds=frame)
+    shapes = sorted((s.name, s.y0) for s in fig.layout.shapes if s.name and s.name.startswith("threshold"))
+    assert shapes == [("threshold anc", 0.5), ("threshold plt", 30.0)]
+
+
+def test_mds_thresholds_follow_the_course_state():
+    from lenadash import ui
+
+    early = _mds_patient(dose=10.0, current=10.0)
+    # within the first 4 weeks at 10 mg, baselines ANC 1.4 (>= 1.0) and platelets 120 (>= 100)
+    assert _lines(ui.thresholds_for(early, {}, as_of=dt.date(2026, 1, 20))) == [("anc", 0.75), ("anc", 1.0), ("plt", 50.0)]
+    held = _mds_patient(dose=5.0, status="held")  # held: the dose it was held at (5 mg) decides
+    assert _lines(ui.thresholds_for(held, {}, as_of=dt.date(2026, 2, 20))) == [("anc", 0.5), ("plt", 30.0)]
