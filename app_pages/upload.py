@@ -16,10 +16,23 @@ st.markdown("Drop lab exports (CBC/CMP, long or wide), a patients file and an ev
 
 KIND_ORDER = ("patients", "events", "labs")
 PROBLEM_COLUMNS = ["line", "column", "value", "reason", "message", "hint", "severity"]
+PROBLEM_COLUMN_CONFIG = {
+    "line": st.column_config.NumberColumn(width=50), "column": st.column_config.TextColumn(width=110),
+    "value": st.column_config.TextColumn(width=100), "reason": st.column_config.TextColumn(width=130),
+    "message": st.column_config.TextColumn(width=360), "hint": st.column_config.TextColumn(width=480),
+    "severity": st.column_config.TextColumn(width=70),
+}
 parsed_cache = st.session_state.setdefault("lenadash_parsed", {})
 nonce = st.session_state.setdefault("upload_nonce", 0)
-files = st.file_uploader("Lab, patient or event exports (CSV/TSV)", type=["csv", "tsv", "txt"],
+# Any file type: a wrong one (Excel, PDF, empty) gets ingest's message saying what to do, which is
+# more help than a browser file filter that silently greys the file out.
+files = st.file_uploader("Lab, patient or event exports (CSV/TSV)", type=None,
                          accept_multiple_files=True, key=f"uploader_{nonce}")
+
+
+def _not_a_text_export(data: bytes) -> bool:
+    """Empty, or binary (NUL bytes: an Excel workbook, a zip) or a PDF: not a CSV/text export."""
+    return not data.strip() or b"\x00" in data[:4096] or data.startswith(b"%PDF")
 
 
 def parse(name: str, data: bytes) -> dict:
@@ -27,6 +40,10 @@ def parse(name: str, data: bytes) -> dict:
     key = hashlib.sha256(data).hexdigest() + name
     if key not in parsed_cache:
         try:
+            if _not_a_text_export(data):
+                # the readers check the file first: "<name> is empty. Export the results as CSV and upload
+                # again." / "<name> is an Excel workbook ... save it as CSV" (the CLI's wording)
+                ingest.read_events(data, file_name=name)
             kind = ingest.detect_kind(data)
             reader = {"labs": ingest.read_labs, "patients": ingest.read_patients, "events": ingest.read_events}[kind]
             parsed_cache[key] = {"name": name, "data": data, "kind": kind, "read": reader(data, file_name=name)}
@@ -35,9 +52,17 @@ def parse(name: str, data: bytes) -> dict:
     return parsed_cache[key]
 
 
+def is_header_only(item: dict) -> bool:
+    """A file with its header row but no data row: nothing to save."""
+    return not item.get("error") and item["read"].rows_read == 0
+
+
 def show(item: dict) -> None:
     read = item["read"]
     rows = read.results if item["kind"] == "labs" else read.rows
+    if is_header_only(item):
+        st.warning(f"{item['name']} has a header row but no data rows: nothing to save. Export the "
+                   "results again (check the date range of the export) and upload that file.")
     problems = read.problems
     errors = problems[problems["severity"] == "error"] if len(problems) else problems
     st.markdown(f"**Kind:** {item['kind']} - **rows read:** {read.rows_read} - **accepted:** {len(rows)} - "
@@ -69,7 +94,10 @@ def show(item: dict) -> None:
         st.markdown(f"**Problems ({len(errors)} rejected, {len(problems) - len(errors)} warnings)** - "
                     "fix them in the source file and upload it again")
         shown = problems[[c for c in PROBLEM_COLUMNS if c in problems.columns]].sort_values(["severity", "line"])
-        st.dataframe(shown, hide_index=True, width="stretch", key=f"problems_{item['name']}")
+        # narrow code columns, wide text columns, and rows tall enough (> 4rem) for the text to wrap,
+        # so the message and the hint read without horizontal scrolling
+        st.dataframe(shown, hide_index=True, width="stretch", key=f"problems_{item['name']}", row_height=78,
+                     height=min(78 * len(shown) + 40, 640), column_config=PROBLEM_COLUMN_CONFIG)
 
 
 items = [parse(f.name, f.getvalue()) for f in files or []]
@@ -80,7 +108,7 @@ for item in items:
         else:
             show(item)
 
-ready = sorted((i for i in items if not i.get("error")), key=lambda i: KIND_ORDER.index(i["kind"]))
+ready = sorted((i for i in items if not i.get("error") and not is_header_only(i)), key=lambda i: KIND_ORDER.index(i["kind"]))
 if ready and st.button(f"Commit {len(ready)} file(s)", type="primary", key="commit"):
     saver = {"labs": store.save_labs, "patients": store.save_patients, "events": store.save_events}
     summaries = []

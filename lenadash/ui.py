@@ -348,8 +348,9 @@ def next_action_card(card: dict) -> None:
         if css in ("ld-ok", "ld-none"):
             css = "ld-stale"
     status = views.STATUS_WORDS.get(card.get("status"), card.get("status") or "unknown")
+    resume = f"<p><b>{_esc(card['resume'])}</b></p>" if card.get("resume") else ""
     st.html(
-        f'<div class="ld-card {css}">{overdue}<h2>{_esc(headline)}</h2>'
+        f'<div class="ld-card {css}">{overdue}<h2>{_esc(headline)}</h2>{resume}'
         f"<p>Status: {_esc(status)}{_esc(when)}</p><ul>{reasons}{alerts}</ul>{source}</div>"
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -575,7 +576,58 @@ def next_action(patient: dict, *, rules: str = "", as_of: dt.date | None = None)
             f"rule profile {rules}; each reason names its label section and rule" if rules else None),
         "alerts": [a for a in (patient.get("alerts") or []) if a],
         "overdue": _overdue_text(patient, last, as_of),
+        "resume": resume_plan(patient, profile=rules or "us_pi") if action in ("hold", "stay_held") else None,
     }
+
+
+_RULE_ID = re.compile(r"\brule ([A-Za-z0-9_.-]+)\)")
+
+
+def resume_plan(patient: dict, *, profile: str = "us_pi") -> str | None:
+    """For a held course: the dose it resumes at and when, from the rules the engine named in the
+    hold's reasons ("rule MM-PLT") and the dose ladder - e.g. "Resume at 20 mg when Platelets >= 30
+    (next lower dose)". None when the patient is not held or no rule is named."""
+    from lenadash import dosing
+
+    draws = patient.get("draws") or []
+    if not draws or draws[-1].get("action") not in ("hold", "stay_held"):
+        return None
+    episode = []  # the draws of the current hold, from its first hold draw
+    for d in reversed(draws):
+        if d.get("action") not in ("hold", "stay_held"):
+            break
+        episode.append(d)
+    ids = list(dict.fromkeys(m for d in reversed(episode) for r in d.get("reasons") or [] for m in _RULE_ID.findall(r)))
+    prof = dosing.load_profile(profile)
+    rules = [r for r in prof.rules_for(patient.get("indication") or "") if r.rule in ids]
+    if not rules:
+        return None
+    held_at = dose_now(patient)
+    schedule = patient.get("schedule") or episode[-1].get("schedule") or ""
+    ladder = prof.ladder(patient.get("indication") or "")
+    start = patient.get("renal_starting_dose_mg") or patient.get("starting_dose_mg")
+    targets = []
+    for r in rules:
+        if r.resume_dose == "next_lower":
+            step = dosing.next_lower(ladder, held_at, schedule) if held_at is not None else None
+            targets.append((step.dose_mg, step.schedule, "next lower dose") if step else (None, None, "at the floor"))
+        elif r.resume_dose == "start":
+            dose = min(float(start), held_at) if start and held_at is not None else (float(start) if start else None)
+            targets.append((dose, None, "starting dose"))
+        else:
+            targets.append((float(r.resume_dose), None, "the dose the table gives"))
+    when = " and ".join(dict.fromkeys(
+        f"{ANALYTE_LABELS.get(r.analyte, (r.analyte, ''))[0]} {r.resume_op} {_threshold_text(r.resume_value)}"
+        for r in rules))
+    if any(t[0] is None for t in targets):
+        return f"Held at the lowest dose: when {when}, a clinician decides whether to resume"
+    dose, sched, why = min(targets, key=lambda t: t[0])
+    return f"Resume at {dose:g} mg{f' ({sched})' if sched else ''} when {when} ({why})"
+
+
+def _threshold_text(value: float) -> str:
+    """As the label writes it: 30, 0.5, 1.0 (a whole number below 10 keeps one decimal)."""
+    return f"{value:.1f}" if value == int(value) and value < 10 else f"{value:g}"
 
 
 def _overdue_text(patient: dict, last: dict, as_of: dt.date | None) -> str | None:

@@ -98,7 +98,7 @@ def visit_summary_html(
 {banner}
 <h1>{_e(identity.get('initials', 'Patient'))}{_e(age)}{_e(sex)}</h1>
 <p class="sub">{_e(indication)} - {_e(cycle_text)} - as of {as_of:%d %B %Y}</p>
-<div class="card {card_class}">{overdue}<h2>{_e(headline)}</h2>
+<div class="card {card_class}">{overdue}<h2>{_e(headline)}</h2>{f"<p><b>{_e(card['resume'])}</b></p>" if card.get("resume") else ""}
 <ul>{reasons}{alerts}</ul>{source}</div>
 <h2>Upcoming</h2><ul>{dates}</ul>
 {figs}

@@ -291,6 +291,67 @@ def test_upload_shows_recognition_and_rejects_then_commits(empty_env):
     assert history and len(history[0]) == len(files)
 
 
+def _upload(at: AppTest, files) -> None:
+    at.file_uploader[0].set_value([(name, data, "application/octet-stream") for name, data in files]).run()
+    _no_exception(at)
+
+
+def test_upload_accepts_any_file_type_and_explains_empty_and_excel_files(empty_env):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("app_pages/upload.py").run()
+    assert list(at.file_uploader[0].proto.type) == []  # any file type: the message explains a wrong one
+    _upload(at, [("empty.csv", b""), ("labs.xlsx", b"PK\x03\x04\x14\x00\x06\x00\x08\x00rest")])
+    errors = " ".join(e.value for e in at.error)
+    assert "empty.csv is empty. Export the results as CSV and upload again." in errors, errors
+    assert "labs.xlsx is an Excel workbook" in errors and "save it as CSV" in errors, errors
+    assert not [b for b in at.button if b.key == "commit"]
+
+
+def test_upload_header_only_file_warns_and_offers_no_commit(empty_env):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("app_pages/upload.py").run()
+    _upload(at, [("events.csv", b"mrn,date,event,value,detail\n")])
+    assert any("events.csv has a header row but no data rows" in w.value for w in at.warning)
+    assert not [b for b in at.button if b.key == "commit"]
+
+
+def test_upload_problems_table_wraps_the_hint(empty_env):
+    from lenadash import store
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("app_pages/upload.py").run()
+    bad = next(p for p in store.sample_files() if p.name == "bad_rows.csv")
+    _upload(at, [(bad.name, bad.read_bytes())])
+    table = next(d for d in at.dataframe if "hint" in d.value.columns)
+    assert table.proto.row_height > 64  # Streamlit wraps cell text when rows are taller than 4rem
+    import json
+
+    widths = {k: v.get("width") for k, v in json.loads(table.proto.columns).items()}
+    assert widths["hint"] >= 400 and widths["line"] <= 60, widths
+
+
+def test_card_status_in_words_and_held_card_says_the_resume_dose(clinic_env):
+    at = _app(patient_mrn="LD0016")  # MM, held for platelets 22 at 25 mg
+    at.switch_page("app_pages/patient.py").run()
+    _no_exception(at)
+    card = next(h.proto.body for h in at.get("html") if "ld-card ld-hold" in h.proto.body)
+    assert "Resume at 20 mg when Platelets &gt;= 30 (next lower dose)" in card, card
+    assert "Status: held" in card
+    at = _app(patient_mrn="LD0001")
+    at.switch_page("app_pages/patient.py").run()
+    text = _texts(at)
+    assert "on_treatment" not in text
+
+
+def test_worklist_name_column_is_wide_enough(clinic_env):
+    at = _app()
+    at.switch_page("app_pages/overview.py").run()
+    import json
+
+    config = json.loads(at.dataframe[0].proto.columns)
+    assert config["Name"]["width"] == "medium", config
+
+
 # --- setup -------------------------------------------------------------------------------------
 
 

@@ -389,3 +389,18 @@ def test_grade3_flag_names_analytes_and_skips_pre_existing_ones():
     assert wl.loc["B1", "flag_text"] == "Grade >= 3: ALT; Grade >= 3: Creatinine (as at baseline)"
     # pre-existing ranks below new toxicity and below every other flag
     assert list(wl.index) == ["B1", "N1", "O1", "D1"]
+
+
+@pytest.mark.parametrize("dose, expected", [
+    (25.0, "Resume at 20 mg when Platelets >= 30 (next lower dose)"),
+    (2.5, "Held at the lowest dose: when Platelets >= 30, a clinician decides whether to resume"),
+])
+def test_resume_plan_of_a_held_mm_course_against_label(dose, expected):
+    p = make_patient(status="held", current_dose_mg=None)
+    p["draws"] = p["draws"][:3] + [make_draw("2026-02-09", 2, 8, {"plt": 28}, {"plt": 3}, action="hold", dose=None,
+                                             reasons=["Platelets 28 < 30: hold (US PI 2.1 Table 1, MM; rule MM-PLT)"])]
+    for d in p["draws"][:3]:
+        d["dose_mg"] = dose
+    assert views.resume_plan(p) == expected
+    assert views.next_action(p, rules="us_pi")["resume"] == expected
+    assert views.resume_plan(make_patient()) is None  # not held
