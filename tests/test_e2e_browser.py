@@ -164,3 +164,32 @@ def test_upload_to_patient_to_visit(chromium_path, server):
         assert "MRN" not in body
         assert page.locator("[data-testid='stSidebarNav']").count() == 0
         browser.close()
+
+
+def test_sample_clinic_keeps_its_today_across_pages(chromium_path, server):
+    """The sample clinic is assessed as of its fixed today on every page, and the sidebar date shows it
+    (the browser used to keep the real date in the widget and send it back on the next page)."""
+    from playwright.sync_api import sync_playwright
+
+    from lenadash import samples
+
+    expected = f"{samples.TODAY:%A %d %B %Y}"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1200})
+        page.set_default_timeout(90_000)
+        page.goto(server + "/")
+        page.get_by_role("button", name="Explore the sample clinic").click()
+        page.locator(".js-plotly-plot").first.wait_for()
+        _wait_idle(page)
+        date_box = page.locator("[data-testid='stSidebar'] [data-testid='stDateInput'] input")
+        assert date_box.input_value() == samples.TODAY.isoformat()
+        for title in ("Clinic overview", "Patient", "Clinic overview"):
+            page.locator("[data-testid='stSidebarNav'] a", has_text=title).first.click()
+            _wait_idle(page)
+            page.wait_for_timeout(800)
+            _wait_idle(page)
+            assert date_box.input_value() == samples.TODAY.isoformat(), title
+            if title == "Clinic overview":
+                assert f"Assessed as of {expected}" in page.inner_text("body")
+        browser.close()
