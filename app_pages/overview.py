@@ -33,7 +33,7 @@ st.caption("Most urgent first: hold now, review, grade >= 3, CBC overdue, marrow
 event = st.dataframe(
     ui.worklist_table(shown), hide_index=True, width="stretch", height=min(38 * (len(shown) + 1), 640),
     on_select="rerun", selection_mode="single-row", key=f"worklist_{st.session_state.get('worklist_n', 0)}",
-    column_config={"Flags": st.column_config.TextColumn(width="medium"),
+    column_config={"Flags": st.column_config.TextColumn(width=330),  # "Grade >= 3: ..." names analytes
                    "Name": st.column_config.TextColumn(width="medium")},  # wide enough not to truncate
 )
 rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
