@@ -48,3 +48,12 @@ if len(shown):
     choice = c1.selectbox("Open patient", list(names), key="open_choice", format_func=lambda m: f"{m} - {names[m]}")
     if c2.button("Open", key="open_patient", type="primary", width="stretch"):
         ui.open_patient(choice)
+
+    # The chosen patient (the most urgent by default) at a glance: what the label says now and the
+    # last three cycles, so the worklist is never more than one click from the charts.
+    preview = clinic.patient(choice)
+    st.subheader(f"{names.get(choice) or choice}: what the label says now")
+    ui.next_action_card(views.next_action(preview, rules=clinic.result.get("rules", ""), as_of=clinic.as_of))
+    st.plotly_chart(ui.timeline_figure(clinic, choice, "3 cycles")["timeline"], key="overview_preview",
+                    theme=None, config={"displaylogo": False})
+    st.caption("Last three cycles. Open the patient for the cycle overlay, the flowsheet and what is due.")

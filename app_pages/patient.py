@@ -58,20 +58,7 @@ if patient.get("draws") and not views.draws_in_window(patient, window):
     st.info(f"No draws between {window[0]:%d %b %Y} and {window[1]:%d %b %Y} ({preset.lower()}); the latest draw "
             f"is from {views.window_anchor(patient, as_of=clinic.as_of):%d %b %Y}. Choose 'All' to see every draw.")
 
-labs = ui.patient_labs(mrn)
-fig_key = (clinic.key, mrn, preset)
-figs = st.session_state.setdefault("lenadash_figs", {})
-if fig_key not in figs:
-    figs.clear()  # one patient's figures at a time
-    results = views.results_long(patient, labs)
-    events = clinic.events[clinic.events["mrn"] == mrn] if len(clinic.events) else None
-    thresholds = ui.thresholds_for(patient, person, as_of=clinic.as_of)
-    figs[fig_key] = {
-        "timeline": charts.patient_timeline(patient, results, as_of=clinic.as_of, thresholds=thresholds,
-                                            events=events, crcl=views.crcl_series(labs, person), window=window),
-        "thresholds": thresholds,
-    }
-built = figs[fig_key]
+built = ui.timeline_figure(clinic, mrn, preset)
 
 timeline, overlay, sheet = st.tabs(["Timeline", "Cycle overlay", "Flowsheet"])
 with timeline:

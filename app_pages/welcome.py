@@ -24,7 +24,8 @@ with left, st.container(border=True):
             st.error(f"Could not open the sample clinic: {exc}")
             st.stop()
         if len(clinic.worklist):
-            ui.open_patient(clinic.worklist["mrn"].iloc[0])  # charts within one click
+            # the worklist, with the most urgent patient's charts under it: one click from here
+            st.session_state[ui.PATIENT] = str(clinic.worklist["mrn"].iloc[0])
         st.switch_page(ui.PAGES["overview"])
 with right, st.container(border=True):
     st.subheader("Upload your exports")

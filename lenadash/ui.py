@@ -317,6 +317,30 @@ def sidebar(*, show_data_source: bool = True) -> None:
             st.rerun()
 
 
+def timeline_figure(clinic: Clinic, mrn: str, preset: str) -> dict:
+    """One patient's timeline figure (and the thresholds drawn on it) for a time-window preset, built
+    once per data version and kept in this session; used by the patient page and the overview."""
+    from lenadash import charts
+
+    fig_key = (clinic.key, mrn, preset)
+    figs = st.session_state.setdefault("lenadash_figs", {})
+    if fig_key not in figs:
+        if len(figs) > 8:
+            figs.clear()  # a few patients' figures at a time, not the whole clinic's
+        patient, person = clinic.patient(mrn), clinic.person(mrn)
+        labs = patient_labs(mrn)
+        window = views.window_range(preset, patient, as_of=clinic.as_of)
+        events = clinic.events[clinic.events["mrn"] == mrn] if len(clinic.events) else None
+        thresholds = thresholds_for(patient, person, as_of=clinic.as_of)
+        figs[fig_key] = {
+            "timeline": charts.patient_timeline(patient, views.results_long(patient, labs), as_of=clinic.as_of,
+                                                thresholds=thresholds, events=events,
+                                                crcl=views.crcl_series(labs, person), window=window),
+            "thresholds": thresholds,
+        }
+    return figs[fig_key]
+
+
 def open_patient(mrn: str) -> None:
     """Select a patient for this session and switch to the patient page."""
     st.session_state[PATIENT] = str(mrn)

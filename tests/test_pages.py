@@ -110,7 +110,11 @@ def test_explore_sample_clinic_opens_charts_in_one_click(empty_env):
         assert store.load_patients(session=s, include_without_course=True).empty, "demo data leaked into the clinic"
     engine.dispose()
     assert "SAMPLE CLINIC - synthetic data" in _texts(at)
-    assert len(at.get("plotly_chart")) >= 1, "the first click should land on a patient's charts"
+    # one click lands on the sample clinic's worklist, with the most urgent patient's charts under it
+    assert at.title[0].value == "Clinic overview"
+    table = at.dataframe[0].value
+    assert len(at.get("plotly_chart")) >= 1, "the first click should show charts"
+    assert at.session_state["patient_mrn"] == table["MRN"].iloc[0]
     assert at.session_state["patient_mrn"] in set(_sample_patients()["mrn"])
 
 
