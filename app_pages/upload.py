@@ -109,6 +109,31 @@ for item in items:
             show(item)
 
 ready = sorted((i for i in items if not i.get("error") and not is_header_only(i)), key=lambda i: KIND_ORDER.index(i["kind"]))
+
+
+def unregistered_mrns(ready: list[dict]) -> tuple[list[str], set[str]]:
+    """MRNs in the lab files with no registered course (in the database or in a patients file of this
+    batch), and which of them have no patient record at all (a bare patient will be created)."""
+    lab_mrns = {m for i in ready if i["kind"] == "labs" for m in i["read"].results["mrn"].dropna().astype(str)}
+    if not lab_mrns:
+        return [], set()
+    batch = {m for i in ready if i["kind"] == "patients" for m in i["read"].rows["mrn"].astype(str)}
+    with ui.db_session() as s:
+        known = store.load_patients(session=s, include_without_course=True)
+    with_course = set(known.loc[known["indication"].notna(), "mrn"].astype(str))
+    missing = sorted(lab_mrns - with_course - batch)
+    return missing, set(missing) - set(known["mrn"].astype(str))
+
+
+missing, to_create = unregistered_mrns(ready)
+if missing:
+    listed = ", ".join(missing[:20]) + (f" and {len(missing) - 20} more" if len(missing) > 20 else "")
+    st.warning(
+        f"{len(missing)} MRN(s) in the lab files have no registered patient or treatment course: {listed}. "
+        "On Commit their results are kept under a bare patient (MRN only"
+        + (f"; {len(to_create)} will be created" if to_create else "")
+        + ") and shown on the clinic overview with status REVIEW and no name, for review - no dose advice "
+        "without a course. To fix it, upload the patients file with these MRNs too, or add them on Setup.")
 if ready and st.button(f"Commit {len(ready)} file(s)", type="primary", key="commit"):
     saver = {"labs": store.save_labs, "patients": store.save_patients, "events": store.save_events}
     summaries = []
@@ -131,6 +156,10 @@ if st.session_state.get("last_commit"):
     st.success("Saved: " + ", ".join(
         f"{r.file_name}: {r.rows_imported} new, {r.rows_unchanged} unchanged, {r.rows_superseding} corrections"
         + (" (already imported)" if r.already_imported else "") for r in done.itertuples()))
+    created = int(done.loc[done["kind"] == "labs", "patients_created"].sum()) if len(done) else 0
+    if created:
+        st.warning(f"{created} patient(s) created from unregistered MRNs: their results are shown for review "
+                   "(status REVIEW, no name). Complete them with a patients file or on the Setup page.")
     if st.button("Open the clinic overview", key="after_commit"):
         st.session_state.pop("last_commit", None)
         st.switch_page(ui.PAGES["overview"])

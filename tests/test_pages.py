@@ -319,6 +319,34 @@ def test_upload_header_only_file_warns_and_offers_no_commit(empty_env):
     assert not [b for b in at.button if b.key == "commit"]
 
 
+def test_upload_warns_about_lab_mrns_without_a_registered_course(empty_env):
+    """Before Commit: the MRNs with no patient/course are listed with what will happen and how to fix it;
+    a patients file in the same batch registers its MRNs; after Commit: how many patients were created."""
+    from lenadash import store
+
+    files = {p.name: p.read_bytes() for p in store.sample_files()}
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("app_pages/upload.py").run()
+    _upload(at, [(n, files[n]) for n in ("patients.csv", "bad_rows.csv", "europe_wide_si.csv")])
+    warning = " ".join(w.value for w in at.warning if "MRN" in w.value)
+    assert "1 MRN(s)" in warning and "LD0099" in warning and "LD0007" not in warning, warning
+    assert "bare patient" in warning and "for review" in warning, warning
+    assert "upload the patients file" in warning and "Setup" in warning, warning
+    at.button(key="commit").click().run()
+    _no_exception(at)
+    assert any("1 patient(s) created from unregistered MRNs" in w.value for w in at.warning), [w.value for w in at.warning]
+
+
+def test_upload_does_not_warn_when_every_lab_mrn_has_a_course(clinic_env):
+    from lenadash import store
+
+    at = _app()
+    at.switch_page("app_pages/upload.py").run()
+    epic = next(p for p in store.sample_files() if p.name == "epic_long_us.csv")
+    _upload(at, [(epic.name, epic.read_bytes())])
+    assert not [w.value for w in at.warning if "MRN" in w.value]
+
+
 def test_upload_problems_table_wraps_the_hint(empty_env):
     from lenadash import store
 
