@@ -45,7 +45,7 @@ if rows:
 if len(shown):
     c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
     names = dict(zip(shown["mrn"], shown["name"]))
-    choice = c1.selectbox("Open patient", list(names), key="open_choice", format_func=lambda m: f"{m} - {names[m]}")
+    choice = c1.selectbox("Open patient", list(names), key="open_choice", format_func=lambda m: views.patient_label(m, names[m]))
     if c2.button("Open", key="open_patient", type="primary", width="stretch"):
         ui.open_patient(choice)
 

@@ -18,7 +18,7 @@ current = st.session_state.get(ui.PATIENT)
 if current not in clinic.by_mrn:
     current = order[0]
 mrn = st.selectbox("Patient", order, index=order.index(current), key=f"patient_pick_{current}",
-                   format_func=lambda m: f"{m} - {names.get(m, '')}")
+                   format_func=lambda m: views.patient_label(m, names.get(m)))
 if mrn != st.session_state.get(ui.PATIENT):
     st.session_state[ui.PATIENT] = mrn
 patient = clinic.patient(mrn)

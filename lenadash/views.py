@@ -698,6 +698,13 @@ def visit_identity(name: str | None, birth_date: Any, sex: str | None, *, as_of:
     return {"initials": initials, "age": age, "sex": sex if sex in ("F", "M") else None}
 
 
+def patient_label(mrn: str, name: Any) -> str:
+    """How the pickers name a patient: "LD0001 - Ada Lovelace"; a patient known only from lab files
+    (no name, no course) is "BIG0001 (no course yet)" rather than "BIG0001 -"."""
+    text = "" if name is None or (isinstance(name, float) and name != name) else str(name).strip()
+    return f"{mrn} - {text}" if text else f"{mrn} (no course yet)"
+
+
 def find_patient(result: dict | None, mrn: str | None) -> dict | None:
     """The assessed patient with this MRN; None when absent."""
     if not result or not mrn:

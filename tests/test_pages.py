@@ -238,6 +238,12 @@ def test_patient_page_for_labs_without_a_course(clinic_env):
     _no_exception(at)
     text = _texts(at)
     assert "no treatment course" in text and "ld-card ld-review" in text
+    pickers = [sb for sb in at.selectbox if sb.label == "Patient"]
+    assert pickers and pickers[0].format_func(orphans[0]) == f"{orphans[0]} (no course yet)"
+    assert not any(pickers[0].format_func(m).endswith(" -") for m in pickers[0].options)
+    at.switch_page("app_pages/overview.py").run()
+    chooser = at.selectbox(key="open_choice")
+    assert chooser.format_func(orphans[0]) == f"{orphans[0]} (no course yet)"
 
 
 @pytest.mark.parametrize("preset", views.WINDOW_PRESETS)

@@ -404,3 +404,9 @@ def test_resume_plan_of_a_held_mm_course_against_label(dose, expected):
     assert views.resume_plan(p) == expected
     assert views.next_action(p, rules="us_pi")["resume"] == expected
     assert views.resume_plan(make_patient()) is None  # not held
+
+
+def test_patient_label_says_no_course_yet_instead_of_a_trailing_dash():
+    assert views.patient_label("LD0001", "Ada Lovelace") == "LD0001 - Ada Lovelace"
+    for blank in ("", None, float("nan"), "  "):
+        assert views.patient_label("BIG0001", blank) == "BIG0001 (no course yet)"
