@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
+import plotly.colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -223,19 +224,31 @@ def patient_timeline(
     return fig
 
 
+def cycle_colours(n: int) -> list[str]:
+    """`n` colours from an ordered (sequential) blue palette, oldest lightest, latest darkest; the
+    light end is cut off so the oldest cycle stays visible on white."""
+    if n <= 0:
+        return []
+    points = [0.35 + 0.65 * i / max(n - 1, 1) for i in range(n)] if n > 1 else [1.0]
+    return plotly.colors.sample_colorscale("Blues", points)
+
+
 def cycle_overlay_figure(overlay: pd.DataFrame, analyte: str, *, thresholds: pd.DataFrame | None = None,
                          last_n: int = 6) -> go.Figure:
     """Counts by day of cycle, one line per cycle (the latest `last_n`), for nadir and recovery.
     overlay: views.cycle_overlay(...). thresholds as in patient_timeline."""
     fig = go.Figure()
     cycles = sorted(overlay["cycle"].dropna().unique())[-last_n:]
+    colours = cycle_colours(len(cycles))
     for n, cycle in enumerate(cycles):
         grp = overlay[overlay["cycle"] == cycle]
         latest = n == len(cycles) - 1
         fig.add_trace(go.Scatter(
             x=grp["cycle_day"], y=grp["value"], mode="lines+markers", name=f"Cycle {int(cycle)}",
-            line=dict(width=4 if latest else 2), opacity=1.0 if latest else 0.55,
-            marker=dict(size=10, color=[views.grade_colour(g) for g in grp["grade"]]),
+            line=dict(width=4 if latest else 2.5, color=colours[n]), opacity=1.0 if latest else 0.8,
+            # fill = CTCAE grade, outline = the cycle's colour, so the legend still names the cycle
+            marker=dict(size=10, color=[views.grade_colour(g) for g in grp["grade"]],
+                        line=dict(color=colours[n], width=2)),
             hovertemplate=f"Cycle {int(cycle)} day %{{x}}: %{{y:g}}<extra></extra>"))
     name, unit = views.ANALYTE_LABELS.get(analyte, (analyte, ""))
     if thresholds is not None and len(thresholds):

@@ -100,6 +100,26 @@ def test_cycle_overlay_one_line_per_cycle_with_threshold():
     assert [s.y0 for s in fig.layout.shapes if s.type == "line"] == [30.0]
 
 
+def _rgb(colour: str) -> tuple[int, int, int]:
+    import re
+
+    return tuple(int(float(v)) for v in re.findall(r"[\d.]+", colour)[:3])
+
+
+def test_cycle_overlay_gives_each_cycle_its_own_colour_older_lighter():
+    overlay = pd.DataFrame([{"cycle": c, "cycle_day": d, "value": 50.0 + c + d, "grade": 1}
+                            for c in range(1, 9) for d in (1, 8, 15)])
+    fig = charts.cycle_overlay_figure(overlay, "plt")
+    assert [t.name for t in fig.data] == [f"Cycle {c}" for c in range(3, 9)]
+    lines = [t.line.color for t in fig.data]
+    assert all(lines) and len(set(lines)) == len(lines), lines  # one distinct colour per cycle
+    brightness = [sum(_rgb(c)) for c in lines]
+    assert brightness == sorted(brightness, reverse=True), lines  # sequential: older lighter, latest darkest
+    # the legend identifies the cycle: markers keep the grade fill, outlined in the cycle's colour
+    assert [t.marker.line.color for t in fig.data] == lines
+    assert all(t.showlegend is not False for t in fig.data)
+
+
 def test_large_timeline_for_the_visit_view():
     normal, large = _timeline(), _timeline(large=True)
     assert large.layout.font.size > normal.layout.font.size and large.layout.height > normal.layout.height
