@@ -138,13 +138,21 @@ def patient_timeline(
             hovertemplate="%{x|%d %b %Y}: %{y:g} mg<extra>dose</extra>", showlegend=False), row=1, col=1)
     dmax = float(steps["dose_mg"].max()) if len(steps) and steps["dose_mg"].notna().any() else 25.0
     draws = views.draws_frame(patient)
+
+    def in_window(dates) -> bool:
+        """A marker trace earns a legend entry only when one of its points is in the visible window."""
+        if window is None:
+            return True
+        when = pd.to_datetime(pd.Series(list(dates)))
+        return bool(((when >= pd.Timestamp(window[0])) & (when <= pd.Timestamp(window[1]))).any())
+
     for action, (symbol, colour, label) in ACTION_MARKERS.items():
         hit = draws[draws["action"] == action]
         if len(hit):
             fig.add_trace(go.Scatter(
                 x=hit["date"], y=[dmax * 0.5] * len(hit), mode="markers", name=label,
                 marker=dict(symbol=symbol, size=16, color=colour, line=dict(width=2, color=colour)),
-                customdata=hit[["recommendation"]].to_numpy(), showlegend=True,
+                customdata=hit[["recommendation"]].to_numpy(), showlegend=in_window(hit["date"]),
                 hovertemplate=f"<b>{label}</b> %{{x|%d %b %Y}}<br>%{{customdata[0]}}<extra></extra>"), row=1, col=1)
     if events is not None and len(events):
         ev = events.copy()
@@ -157,7 +165,8 @@ def patient_timeline(
             fig.add_trace(go.Scatter(
                 x=grp["date"], y=[dmax * 1.25] * len(grp), mode="markers", name=label,
                 marker=dict(symbol=symbol, size=14, color=colour, line=dict(width=2, color=colour)),
-                text=text, hovertemplate="%{x|%d %b %Y}<br>%{text}<extra></extra>", showlegend=True), row=1, col=1)
+                text=text, hovertemplate="%{x|%d %b %Y}<br>%{text}<extra></extra>",
+                showlegend=in_window(grp["date"])), row=1, col=1)
     fig.update_yaxes(range=[-1, dmax * 1.45], row=1, col=1, title_text="dose mg", nticks=4)
 
     # Lab rows.

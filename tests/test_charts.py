@@ -100,6 +100,20 @@ def test_cycle_overlay_one_line_per_cycle_with_threshold():
     assert [s.y0 for s in fig.layout.shapes if s.type == "line"] == [30.0]
 
 
+def test_timeline_legend_lists_only_markers_in_the_window():
+    everything = _timeline(events=EVENTS)
+    legend = {t.name for t in everything.data if t.showlegend}
+    assert {"Fever", "Platelet transfusion"} <= {views.EVENT_LABELS[k] for k in EVENTS["event"]} <= legend | {""}
+    assert "Hold" in legend  # the sample patient has a hold draw
+    # a window holding the transfusion (12 Feb) but not the fever (10 Feb) nor any hold
+    fig = _timeline(events=EVENTS, window=(dt.date(2026, 2, 11), dt.date(2026, 2, 13)))
+    legend = {t.name for t in fig.data if t.showlegend}
+    assert views.EVENT_LABELS["platelet_transfusion"] in legend, legend
+    assert views.EVENT_LABELS["fever"] not in legend and "Hold" not in legend and "Resume" not in legend, legend
+    # the traces stay (zooming out still shows them), only their legend entries go
+    assert {views.EVENT_LABELS["fever"], "Hold"} <= {t.name for t in fig.data}
+
+
 def _rgb(colour: str) -> tuple[int, int, int]:
     import re
 
