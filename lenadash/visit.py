@@ -21,7 +21,8 @@ h1 {font-size: 2.2rem; margin: 0} h2 {font-size: 1.5rem; margin: 1.4rem 0 .4rem}
 .ok {background: #edf7ed; border-color: #2e7d32}
 .stale {background: #fff8e1; border-color: #b26a00; border-style: dashed}
 .src {font-size: .95rem; color: #444}
-table {border-collapse: collapse; font-size: .95rem} th, td {border: 1px solid #ccc; padding: 3px 7px; text-align: right}
+table {border-collapse: collapse; font-size: .95rem}
+.flowsheet {overflow-x: auto; max-width: 100%} th, td {border: 1px solid #ccc; padding: 3px 7px; text-align: right}
 th {background: #f4f4f4} td.name {text-align: left; font-weight: 600}
 .overdue {color: #b71c1c; font-weight: 700}
 .figure {page-break-inside: avoid; break-inside: avoid}
@@ -32,9 +33,17 @@ footer {margin-top: 2rem; font-size: .85rem; color: #555}
   .modebar, .modebar-container {display: none !important}
   h2 {page-break-after: avoid}
   table {page-break-inside: auto} tr {page-break-inside: avoid}
+  .flowsheet {overflow: visible}
+  .flowsheet table {width: 100%; table-layout: fixed; font-size: 8.5pt}
+  .flowsheet th, .flowsheet td {padding: 2px 3px; overflow-wrap: anywhere}
+  .flowsheet th:first-child {width: 17%}
   @page {size: A4 landscape; margin: 12mm}
 }
 """
+
+# The printed flowsheet: the latest draws only, so that the columns fit an A4 landscape page at a
+# readable size (the dashboard's flowsheet has every draw).
+FLOWSHEET_MAX_DRAWS = 10
 
 _CARD = {"hold": "hold", "stay_held": "hold", "review": "review", "continue": "ok", "resume": "ok"}
 
@@ -89,7 +98,14 @@ def visit_summary_html(
         card_class = "stale" if card_class in ("ok", "") else card_class
     figs = "".join(f'<div class="figure"><h2>{_e(t)}</h2>{frag}</div>' for t, frag in figures)
     values, grades = flowsheet
-    table = _flowsheet_table(values, grades) if len(values.columns) else "<p>No draws.</p>"
+    n_draws = len(values.columns)
+    if n_draws:
+        keep = list(values.columns[:FLOWSHEET_MAX_DRAWS])  # newest first (views.flowsheet)
+        note = (f'<p class="src">The latest {FLOWSHEET_MAX_DRAWS} of {n_draws} draws; the dashboard shows them all.</p>'
+                if n_draws > FLOWSHEET_MAX_DRAWS else "")
+        table = f'{note}<div class="flowsheet">{_flowsheet_table(values[keep], grades[keep])}</div>'
+    else:
+        table = "<p>No draws.</p>"
     banner = '<p class="sample">SAMPLE CLINIC - synthetic data</p>' if sample else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

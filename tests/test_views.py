@@ -310,6 +310,30 @@ def test_visit_summary_html_is_self_contained_escaped_and_anonymous():
     assert views.GRADE_FILLS[4] in html  # the C2D15 platelet cell (grade 4) is coloured
 
 
+def test_visit_summary_flowsheet_fits_the_printed_page():
+    """A long course: the export shows the latest draws only (and says so), scrolls sideways on screen
+    and, on paper, is a fixed-layout table at full page width, so it never runs off an A4 landscape page."""
+    import re
+
+    from lenadash import visit
+
+    cols = [f"{i:02d} Jan 26 C1D{i}" for i in range(30, 0, -1)]  # newest first, 30 draws
+    values = pd.DataFrame([[1.0 + i for i in range(30)]], columns=cols, index=["ANC (10^9/L)"])
+    grades = pd.DataFrame([[1] * 30], columns=cols, index=values.index, dtype=object)
+    ident = views.visit_identity("Ada Lovelace", "1950-03-02", "F", as_of=AS_OF)
+    p = make_patient()
+    html = visit.visit_summary_html(
+        identity=ident, indication="MM", cycle_text="cycle 2", as_of=AS_OF, card=views.next_action(p),
+        upcoming=views.upcoming(p, as_of=AS_OF), flowsheet=(values, grades), figures=[])
+    table = html[html.index("<table"):html.index("</table>")]
+    shown = re.findall(r"<th>(\d\d Jan 26 C1D\d+)</th>", table)
+    assert shown == cols[: visit.FLOWSHEET_MAX_DRAWS] and visit.FLOWSHEET_MAX_DRAWS <= 12, shown
+    assert f"latest {visit.FLOWSHEET_MAX_DRAWS} of 30 draws" in html
+    assert '<div class="flowsheet">' in html and re.search(r"\.flowsheet \{[^}]*overflow-x: auto", html)
+    print_css = html[html.index("@media print"):]
+    assert re.search(r"\.flowsheet table \{[^}]*width: 100%[^}]*table-layout: fixed", print_css), print_css
+
+
 @pytest.mark.parametrize("indication, standard, allowed", [
     ("MM", 25, (25, 20, 15, 10, 5, 2.5)), ("MM_MAINT", 10, (15, 10, 5, 2.5)), ("MDS", 10, (10, 5, 2.5)),
     ("MCL", 25, (25, 20, 15, 10, 5)), ("FL", 20, (20, 15, 10, 5)), ("MZL", 20, (20, 15, 10, 5)),
