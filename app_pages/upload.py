@@ -65,8 +65,14 @@ def show(item: dict) -> None:
                    "results again (check the date range of the export) and upload that file.")
     problems = read.problems
     errors = problems[problems["severity"] == "error"] if len(problems) else problems
-    st.markdown(f"**Kind:** {item['kind']} - **rows read:** {read.rows_read} - **accepted:** {len(rows)} - "
-                f"**rejected rows:** {errors['line'].nunique() if len(errors) else 0}")
+    rejected = errors["line"].nunique() if len(errors) else 0
+    if item["kind"] == "labs" and read.shape == "wide":  # one row = one draw carrying many results
+        counts = f"**{read.rows_read} draws read, {len(rows)} results accepted** - **rejected draws:** {rejected}"
+    elif item["kind"] == "labs":  # one row = one result
+        counts = f"**{read.rows_read} results read, {len(rows)} accepted** - **rejected results:** {rejected}"
+    else:
+        counts = f"**{read.rows_read} rows read, {len(rows)} accepted** - **rejected rows:** {rejected}"
+    st.markdown(f"**Kind:** {item['kind']} - {counts}")
     if item["kind"] == "labs":
         st.markdown(f"**Shape:** {read.shape} - delimiter `{read.delimiter}` - encoding {read.encoding}")
     c1, c2 = st.columns(2)

@@ -353,6 +353,20 @@ def test_upload_does_not_warn_when_every_lab_mrn_has_a_course(clinic_env):
     assert not [w.value for w in at.warning if "MRN" in w.value]
 
 
+def test_upload_counts_say_draws_for_wide_files_and_results_for_long_files(empty_env):
+    from lenadash import store
+
+    files = {p.name: p.read_bytes() for p in store.sample_files()}
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("app_pages/upload.py").run()
+    _upload(at, [(n, files[n]) for n in ("europe_wide_si.csv", "loinc_long.csv")])
+    counts = [m.value for m in at.markdown if "Kind:" in m.value]
+    wide = next(c for c in counts if "wide" in c or "draws" in c)
+    assert "72 draws read, 867 results accepted" in wide and "rows read" not in wide, wide
+    long = [c for c in counts if c != wide][0]
+    assert "1249 results read, 1249 accepted" in long, long
+
+
 def test_upload_problems_table_wraps_the_hint(empty_env):
     from lenadash import store
 
