@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Iterable, Sequence
+from typing import Any, BinaryIO, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -383,6 +384,17 @@ def _column_lengths(table) -> dict[str, int]:
     return {c.name: c.type.length for c in table.columns if getattr(c.type, "length", None)}
 
 
+@contextlib.contextmanager
+def _committing(session: Session) -> Iterator[None]:
+    """Commit what the block wrote, or roll all of it back: an import is all or nothing."""
+    try:
+        yield
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+
+
 # --- labs ------------------------------------------------------------------------------------
 
 
@@ -404,15 +416,11 @@ def save_labs(*, session: Session, file_name: str, data: bytes | BinaryIO, lab_i
     upload, already = _start_upload(session, file_name=file_name, kind="labs", raw=raw, rows_read=rows_read, rejects=rejects)
     if already:
         return _already(upload, file_name=file_name, rows_read=rows_read, accepted=len(results), rejects=rejects)
-    try:
+    with _committing(session):
         connection = session.connection()
         counts, patients_created = _write_labs(connection, results, upload.id)
         upload.rows_imported, upload.rows_superseding, upload.rows_unchanged = counts
         session.add(upload)
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
     return ImportSummary(
         upload_id=upload.id,
         kind="labs",
@@ -703,12 +711,8 @@ def upsert_patient_course(*, session: Session, row: dict) -> TreatmentCourse:
     Validated through PatientCreate/TreatmentCourseCreate (pydantic ValidationError on bad values).
     Commits; returns the stored course.
     """
-    try:
+    with _committing(session):
         course, _, _ = _upsert_course(session, row)
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
     session.refresh(course)
     return course
 
@@ -729,7 +733,7 @@ def save_patients(*, session: Session, file_name: str, data: bytes | BinaryIO, t
     if already:
         return _already(upload, file_name=file_name, rows_read=rows_read, accepted=len(rows), rejects=rejects)
     created = updated = same = patients_created = 0
-    try:
+    with _committing(session):
         for row in rows.to_dict("records"):
             before = _course_snapshot(session, row)
             course, patient_created, course_created = _upsert_course(session, row)
@@ -742,10 +746,6 @@ def save_patients(*, session: Session, file_name: str, data: bytes | BinaryIO, t
                 updated += 1
         upload.rows_imported, upload.rows_superseding, upload.rows_unchanged = created, updated, same
         session.add(upload)
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
     return ImportSummary(
         upload_id=upload.id, kind="patients", file_name=file_name, rows_read=int(rows_read or 0),
         rows_imported=created, rows_superseding=updated, rows_unchanged=same, rows_rejected=len(rejects),
@@ -872,12 +872,8 @@ def add_event(*, session: Session, row: dict) -> ClinicalEvent:
     Idempotent on MRN + date + kind + value: recording the same event twice returns the stored one.
     Validated through ClinicalEventCreate. Commits.
     """
-    try:
+    with _committing(session):
         stored, _, _ = _add_event(session, row, None)
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
     session.refresh(stored)
     return stored
 
@@ -893,7 +889,7 @@ def save_events(*, session: Session, file_name: str, data: bytes | BinaryIO, tab
     if already:
         return _already(upload, file_name=file_name, rows_read=rows_read, accepted=len(rows), rejects=rejects)
     imported = same = patients_created = 0
-    try:
+    with _committing(session):
         for row in rows.to_dict("records"):
             _, patient_created, created = _add_event(session, row, upload.id)
             patients_created += patient_created
@@ -901,10 +897,6 @@ def save_events(*, session: Session, file_name: str, data: bytes | BinaryIO, tab
             same += not created
         upload.rows_imported, upload.rows_unchanged = imported, same
         session.add(upload)
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
     return ImportSummary(
         upload_id=upload.id, kind="events", file_name=file_name, rows_read=int(rows_read or 0),
         rows_imported=imported, rows_unchanged=same, rows_rejected=len(rejects), rejects=rejects,
