@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
+from pathlib import Path
 
 PI = "DOMAIN.md §6"  # lab-export facts gathered from the PI, LOINC and the peer-tool review
 
@@ -248,14 +250,20 @@ PLAUSIBLE_RANGE: dict[str, tuple[float, float]] = {p.analyte: (p.low, p.high) fo
 
 
 # The usual adult range per analyte (canonical unit), used only to recognise a reference range written
-# on another scale than its result (a lab's own range is within a few-fold of these). Values follow
-# lenadash/rules/reference_ranges.csv (grading's default ranges); bilirubin low is a nominal 0.1.
+# on another scale than its result (a lab's own range is within a few-fold of these). Read from
+# grading's default ranges, lenadash/rules/reference_ranges.csv (the rows for either sex), so the two
+# never drift; a blank low (bilirubin) takes a nominal low of a tenth of the high.
+_REFERENCE_RANGES = Path(__file__).parent / "rules" / "reference_ranges.csv"
 _USUAL = "lenadash/rules/reference_ranges.csv (conventional adult intervals; MSD Manual where stated there)"
-USUAL_RANGE: dict[str, tuple[float, float]] = {
-    "wbc": (4.0, 11.0), "anc": (1.8, 7.7), "alc": (1.0, 4.8), "plt": (150.0, 450.0), "hgb": (12.0, 18.0),
-    "creatinine": (0.6, 1.2), "bun": (7.0, 20.0), "sodium": (135.0, 145.0), "potassium": (3.5, 5.0),
-    "chloride": (98.0, 106.0), "co2": (22.0, 29.0), "glucose": (70.0, 110.0), "calcium": (8.5, 10.5),
-    "albumin": (3.5, 5.0), "total_protein": (6.0, 8.3), "ast": (10.0, 40.0), "alt": (7.0, 56.0),
-    "alp": (44.0, 147.0), "bilirubin": (0.1, 1.0),
-}
+
+
+def _usual_ranges(path: Path = _REFERENCE_RANGES) -> dict[str, tuple[float, float]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if not r["sex"]]
+    return {
+        r["analyte"]: (float(r["low"]) if r["low"] else float(r["high"]) / 10, float(r["high"])) for r in rows
+    }
+
+
+USUAL_RANGE: dict[str, tuple[float, float]] = _usual_ranges()
 USUAL_RANGE_SOURCE = _USUAL
