@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lenadash import ui
+from lenadash.dashboard import ui
 
 visit_mode = st.query_params.get("visit") == "1"
 st.set_page_config(page_title="lenadash", page_icon=":material/monitor_heart:", layout="wide",

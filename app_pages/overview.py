@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lenadash import ui, views
+from lenadash.dashboard import ui, views
 
 ui.sample_banner()
 clinic = ui.clinic()

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from lenadash import charts, ui, views
+from lenadash.dashboard import charts, ui, views
 
 ui.sample_banner()
 clinic = ui.clinic()

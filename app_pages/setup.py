@@ -4,7 +4,9 @@ import datetime as dt
 
 import streamlit as st
 
-from lenadash import models, store, ui, views
+from lenadash.store import models
+from lenadash import store
+from lenadash.dashboard import ui, views
 
 ui.sample_banner()
 st.title("Setup")

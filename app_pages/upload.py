@@ -5,7 +5,8 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from lenadash import ingest, store, ui
+from lenadash import ingest, store
+from lenadash.dashboard import ui
 
 ui.sample_banner()
 st.title("Upload exports")

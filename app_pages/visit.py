@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from lenadash import charts, ui, views, visit
+from lenadash.dashboard import charts, ui, views, visit
 
 ui.sample_banner()
 clinic = ui.clinic()

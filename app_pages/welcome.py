@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lenadash import ui
+from lenadash.dashboard import ui
 
 ui.sample_banner()
 st.title("lenadash")

@@ -35,7 +35,8 @@ def phase_assess(db: Path, as_of: str) -> dict:
     """Load everything with store.load_* (timed apart), then time assess.assess alone."""
     import datetime as dt
 
-    from lenadash import assess, store
+    from lenadash.clinical import assess
+    from lenadash import store
 
     engine = store.make_engine(f"sqlite:///{db}")
     t0 = time.perf_counter()

@@ -17,7 +17,7 @@ TARGETS_S = {"overview_rerun": 1.0, "patient_rerun": 0.3}
 
 def _database(n_patients: int, results: int) -> Path:
     """The benchmark clinic imported through the real path (store.import_paths), once."""
-    from lenadash import store
+    from lenadash import imports, store
 
     paths, _ = ensure_clinic(n_patients, results)
     db = OUT / f"dashboard_{n_patients}x{results}.sqlite"
@@ -25,7 +25,7 @@ def _database(n_patients: int, results: int) -> Path:
         t0 = time.perf_counter()
         engine = store.make_engine(f"sqlite:///{db}")
         with store.open_session(engine) as s:
-            store.import_paths(session=s, paths=list(paths.values()))
+            imports.import_paths(session=s, paths=list(paths.values()))
         engine.dispose()
         print(f"imported the benchmark clinic into {db.name} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return db

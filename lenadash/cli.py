@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from lenadash import __version__, store
+from lenadash import __version__, imports, store
 from lenadash.config import get_settings
 
 EXIT_OK = 0
@@ -113,7 +113,7 @@ def _cmd_import(args) -> int:
     engine = _engine(args.db)
     try:
         with store.open_session(engine) as session:
-            summaries = store.import_paths(session=session, paths=paths)
+            summaries = imports.import_paths(session=session, paths=paths)
     finally:
         engine.dispose()
     _print_summaries(summaries, as_json=args.json)
@@ -122,7 +122,7 @@ def _cmd_import(args) -> int:
 
 def _cmd_demo(args) -> int:
     url = args.db or get_settings().demo_database_url
-    summaries = store.load_demo(url, reset=args.reset)
+    summaries = imports.load_demo(url, reset=args.reset)
     if not args.json:
         print(f"demo database: {store.display_url(url)}")
     _print_summaries(summaries, as_json=args.json)
@@ -235,7 +235,7 @@ def _inputs_from_db(url: str | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.Dat
 
 
 def _cmd_assess(args) -> int:
-    from lenadash import assess
+    from lenadash.clinical import assess
 
     as_of = _as_of(args.as_of)
     if args.db and (args.patients or args.labs or args.events):

@@ -6,6 +6,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+PACKAGE_DIR = Path(__file__).resolve().parent
+RULES_DIR = PACKAGE_DIR / "rules"  # the clinical rules as data (CSV), each row with its source
+SAMPLE_DIR = PACKAGE_DIR.parent / "sample_data"  # the synthetic sample clinic
+
 
 def _default_data_dir() -> Path:
     # Per-user, outside the repository, following the XDG base-directory convention.

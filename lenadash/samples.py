@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from lenadash.config import SAMPLE_DIR
 
 # The clinic's fixed "today": every sample draw and event lies before it.
 TODAY = dt.date(2026, 11, 20)
 SEED = 20261120
-DEFAULT_OUT_DIR = Path(__file__).resolve().parent.parent / "sample_data"
+DEFAULT_OUT_DIR = SAMPLE_DIR
 
 CBC = ("wbc", "anc", "alc", "hgb", "plt")
 CMP = (

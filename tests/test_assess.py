@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lenadash import assess
+from lenadash.clinical import assess
 from test_dosing_helpers import course, events_frame
 
 START = dt.date(2026, 1, 5)

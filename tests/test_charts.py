@@ -6,7 +6,7 @@ import datetime as dt
 
 import pandas as pd
 
-from lenadash import charts, views
+from lenadash.dashboard import charts, views
 from test_views import AS_OF, make_patient
 
 THRESHOLDS = pd.DataFrame({
@@ -158,7 +158,7 @@ def _lines(frame):
 
 
 def test_mds_after_week_4_at_5_mg_draws_only_plt_30_and_anc_0_5():
-    from lenadash import ui
+    from lenadash.dashboard import ui
 
     p = _mds_patient(dose=5.0, current=5.0)
     as_of = dt.date(2026, 2, 20)  # day 46: after the first 4 weeks
@@ -170,7 +170,7 @@ def test_mds_after_week_4_at_5_mg_draws_only_plt_30_and_anc_0_5():
 
 
 def test_mds_thresholds_follow_the_course_state():
-    from lenadash import ui
+    from lenadash.dashboard import ui
 
     early = _mds_patient(dose=10.0, current=10.0)
     # within the first 4 weeks at 10 mg, baselines ANC 1.4 (>= 1.0) and platelets 120 (>= 100)

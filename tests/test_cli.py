@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lenadash import cli, store
+from lenadash import cli, imports, store
 
 REPO = Path(__file__).resolve().parents[1]
 AS_OF = "2026-11-20"
@@ -149,7 +149,7 @@ def test_demo_loads_every_sample_file_idempotently_and_reset_recreates(capsys, p
     code, out, _ = run(capsys, "demo", "--json")
     assert code == 0
     first = json.loads(out)
-    assert len(first) == len(store.sample_files(sample_dir)) and first[0]["kind"] == "patients"
+    assert len(first) == len(imports.sample_files(sample_dir)) and first[0]["kind"] == "patients"
     assert (private_data_dir / "demo.sqlite").exists() and not (private_data_dir / "lenadash.sqlite").exists()
 
     code, out, _ = run(capsys, "demo", "--json")
@@ -179,7 +179,7 @@ def test_demo_loads_every_sample_file_idempotently_and_reset_recreates(capsys, p
 
 
 def _sample_args(sample_dir: Path) -> list[str]:
-    labs = [p for p in store.sample_files(sample_dir) if p.name not in ("patients.csv", "events.csv")]
+    labs = [p for p in imports.sample_files(sample_dir) if p.name not in ("patients.csv", "events.csv")]
     args = ["--patients", str(sample_dir / "patients.csv"), "--events", str(sample_dir / "events.csv")]
     for path in labs:
         args += ["--labs", str(path)]
@@ -206,7 +206,7 @@ def test_assess_csv_is_one_row_per_draw(capsys, sample_dir):
 
 def test_assess_over_a_database_agrees_with_assess_over_the_files(capsys, db_url, sample_dir):
     url = db_url
-    assert run(capsys, "import", "--db", url, *map(str, store.sample_files(sample_dir)))[0] == 0
+    assert run(capsys, "import", "--db", url, *map(str, imports.sample_files(sample_dir)))[0] == 0
     code, from_db, _ = run(capsys, "assess", "--db", url, "--as-of", AS_OF)
     assert code == 0
     code, from_files, _ = run(capsys, "assess", *_sample_args(sample_dir), "--as-of", AS_OF)

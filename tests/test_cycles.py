@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lenadash import cycles
+from lenadash.clinical import cycles
 
 START = dt.date(2026, 1, 1)
 

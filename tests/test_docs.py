@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lenadash import config
-from lenadash.dosing import list_profiles
+from lenadash.clinical.dosing import list_profiles
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from lenadash import dosing
+from lenadash.clinical import dosing
 from test_dosing_helpers import last, run, walk
 
 # --- boundary tables: one draw (after a normal baseline), just below / at / just above ---------

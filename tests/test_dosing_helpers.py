@@ -6,7 +6,7 @@ import datetime as dt
 
 import pandas as pd
 
-from lenadash import dosing
+from lenadash.clinical import dosing
 
 START = dt.date(2026, 1, 5)
 START_DOSE = {"MM": 25.0, "MM_MAINT": 10.0, "MDS": 10.0, "MCL": 25.0, "FL": 20.0, "MZL": 20.0}

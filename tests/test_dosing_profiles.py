@@ -8,10 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lenadash import dosing
+from lenadash.config import RULES_DIR
+from lenadash.clinical import dosing
 from test_dosing_helpers import NORMAL_VALUES, course, labs_frame
 
-RULES = Path(dosing.__file__).parent / "rules"
+RULES = RULES_DIR
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "dosing.md"
 
 

@@ -87,9 +87,9 @@ def _wait_idle(page) -> None:
 def test_upload_to_patient_to_visit(chromium_path, server):
     from playwright.sync_api import sync_playwright
 
-    from lenadash import samples, store
+    from lenadash import imports, samples, store
 
-    exports = store.sample_files()
+    exports = imports.sample_files()
     assert {p.name for p in exports} >= {"patients.csv", "events.csv", "epic_long_us.csv", "europe_wide_si.csv",
                                          "loinc_long.csv", "bad_rows.csv"}
     with sync_playwright() as p:

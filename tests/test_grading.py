@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lenadash import grading
-from lenadash.grading import grade, grade_value, load_bands
+from lenadash.clinical import grading
+from lenadash.clinical.grading import grade, grade_value, load_bands
 
 NAN = float("nan")
 

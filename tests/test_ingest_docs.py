@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lenadash import analytes
+from lenadash.vocab import analytes
 from lenadash.ingest import REASONS
 
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "import.md").read_text(encoding="utf-8")

@@ -19,7 +19,7 @@ from lenadash.ingest import (
     read_labs,
     read_patients,
 )
-from lenadash.models import EVENT_KINDS
+from lenadash.store.models import EVENT_KINDS
 
 DATA = Path(__file__).parent / "data" / "ingest"
 P_HEADER = "mrn,name,sex,birth_date,weight_kg,indication,start_date,starting_dose_mg"

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lenadash import views
+from lenadash.dashboard import views
 
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
@@ -21,12 +21,12 @@ TIMEOUT = 120
 def seeded_dir(tmp_path_factory) -> Path:
     """A data folder whose clinic database holds the sample clinic, imported file by file through
     ingest.detect_kind/read_* and store.save_* (store.import_paths)."""
-    from lenadash import store
+    from lenadash import imports, store
 
     folder = tmp_path_factory.mktemp("clinic")
     engine = store.make_engine(f"sqlite:///{folder / 'lenadash.sqlite'}")
     with store.open_session(engine) as s:
-        summaries = store.import_paths(session=s, paths=store.sample_files())
+        summaries = imports.import_paths(session=s, paths=imports.sample_files())
     engine.dispose()
     assert sum(x.rows_imported for x in summaries) > 1000
     return folder
@@ -102,7 +102,7 @@ def test_explore_sample_clinic_opens_charts_in_one_click(empty_env):
     at.button(key="explore_demo").click().run()
     _no_exception(at)
     assert at.session_state["lenadash_demo"] is True
-    from lenadash import store
+    from lenadash import imports, store
 
     assert (empty_env / "demo.sqlite").exists()
     engine = store.make_engine(f"sqlite:///{empty_env / 'lenadash.sqlite'}")
@@ -280,12 +280,12 @@ def test_patient_with_stale_data_says_cbc_overdue_and_shows_the_last_draws(clini
 
 
 def test_upload_shows_recognition_and_rejects_then_commits(empty_env):
-    from lenadash import store
+    from lenadash import imports, store
 
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.switch_page("app_pages/upload.py").run()
     _no_exception(at)
-    files = [(p.name, p.read_bytes()) for p in store.sample_files()]
+    files = [(p.name, p.read_bytes()) for p in imports.sample_files()]
     at.file_uploader[0].set_value([(name, data, "text/csv") for name, data in files]).run()
     _no_exception(at)
     text = _texts(at)
@@ -328,9 +328,9 @@ def test_upload_header_only_file_warns_and_offers_no_commit(empty_env):
 def test_upload_warns_about_lab_mrns_without_a_registered_course(empty_env):
     """Before Commit: the MRNs with no patient/course are listed with what will happen and how to fix it;
     a patients file in the same batch registers its MRNs; after Commit: how many patients were created."""
-    from lenadash import store
+    from lenadash import imports, store
 
-    files = {p.name: p.read_bytes() for p in store.sample_files()}
+    files = {p.name: p.read_bytes() for p in imports.sample_files()}
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.switch_page("app_pages/upload.py").run()
     _upload(at, [(n, files[n]) for n in ("patients.csv", "bad_rows.csv", "europe_wide_si.csv")])
@@ -344,19 +344,19 @@ def test_upload_warns_about_lab_mrns_without_a_registered_course(empty_env):
 
 
 def test_upload_does_not_warn_when_every_lab_mrn_has_a_course(clinic_env):
-    from lenadash import store
+    from lenadash import imports, store
 
     at = _app()
     at.switch_page("app_pages/upload.py").run()
-    epic = next(p for p in store.sample_files() if p.name == "epic_long_us.csv")
+    epic = next(p for p in imports.sample_files() if p.name == "epic_long_us.csv")
     _upload(at, [(epic.name, epic.read_bytes())])
     assert not [w.value for w in at.warning if "MRN" in w.value]
 
 
 def test_upload_counts_say_draws_for_wide_files_and_results_for_long_files(empty_env):
-    from lenadash import store
+    from lenadash import imports, store
 
-    files = {p.name: p.read_bytes() for p in store.sample_files()}
+    files = {p.name: p.read_bytes() for p in imports.sample_files()}
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.switch_page("app_pages/upload.py").run()
     _upload(at, [(n, files[n]) for n in ("europe_wide_si.csv", "loinc_long.csv")])
@@ -368,11 +368,11 @@ def test_upload_counts_say_draws_for_wide_files_and_results_for_long_files(empty
 
 
 def test_upload_problems_table_wraps_the_hint(empty_env):
-    from lenadash import store
+    from lenadash import imports, store
 
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.switch_page("app_pages/upload.py").run()
-    bad = next(p for p in store.sample_files() if p.name == "bad_rows.csv")
+    bad = next(p for p in imports.sample_files() if p.name == "bad_rows.csv")
     _upload(at, [(bad.name, bad.read_bytes())])
     table = next(d for d in at.dataframe if "hint" in d.value.columns)
     assert table.proto.row_height > 64  # Streamlit wraps cell text when rows are taller than 4rem
@@ -421,7 +421,7 @@ def _save_course(at: AppTest) -> None:
 
 
 def _stored_patients():
-    from lenadash import store
+    from lenadash import imports, store
     from lenadash.config import get_settings
 
     engine = store.make_engine(get_settings().database_url)
@@ -432,7 +432,7 @@ def _stored_patients():
 
 
 def test_setup_adds_a_patient_and_an_event(empty_env):
-    from lenadash import store
+    from lenadash import imports, store
     from lenadash.config import get_settings
 
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
@@ -555,7 +555,7 @@ def test_overview_sees_another_sessions_edit_without_reload(seeded_dir, monkeypa
     on this session's next rerun: the session cache is keyed by store.data_version."""
     import shutil
 
-    from lenadash import store
+    from lenadash import imports, store
 
     db = tmp_path / "shared.sqlite"
     shutil.copy(seeded_dir / "lenadash.sqlite", db)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lenadash.renal import (
+from lenadash.clinical.renal import (
     RenalDose,
     age_years,
     age_years_series,

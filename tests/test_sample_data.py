@@ -247,7 +247,7 @@ DESIGNED = {
 
 @pytest.fixture(scope="module")
 def assessed(files) -> dict[str, dict]:
-    from lenadash import assess
+    from lenadash.clinical import assess
 
     labs = pd.concat([ingest.read_labs(files[n], file_name=n).results
                       for n in ("epic_long_us.csv", "europe_wide_si.csv", "loinc_long.csv")], ignore_index=True)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lenadash.schedule import (
+from lenadash.clinical.schedule import (
     course_alerts,
     load_monitoring,
     marrow_biopsies,

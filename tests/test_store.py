@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
 from lenadash import store
-from lenadash.models import ClinicalEvent, LabResult, Patient, TreatmentCourse, Upload
+from lenadash.store.models import ClinicalEvent, LabResult, Patient, TreatmentCourse, Upload
 
 
 @pytest.fixture

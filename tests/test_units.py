@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lenadash import analytes, units
+from lenadash.config import RULES_DIR
+from lenadash.vocab import analytes, units
 from lenadash.ingest import read_labs
 
 # a value that is ordinary for each measure, in the canonical unit
@@ -137,7 +138,7 @@ def test_usual_ranges_follow_the_grading_default_ranges():
     import csv
     from pathlib import Path
 
-    path = Path(analytes.__file__).parent / "rules" / "reference_ranges.csv"
+    path = RULES_DIR / "reference_ranges.csv"
     with path.open(newline="") as fh:
         defaults = {r["analyte"]: r for r in csv.DictReader(fh) if r["sex"] == ""}
     assert set(analytes.USUAL_RANGE) == {a.key for a in analytes.ANALYTES}

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from lenadash import views
+from lenadash.dashboard import views
 
 AS_OF = dt.date(2026, 3, 2)
 
@@ -295,7 +295,7 @@ def test_worklist_is_sorted_by_its_most_urgent_flag(specs):
 
 
 def test_visit_summary_html_is_self_contained_escaped_and_anonymous():
-    from lenadash import visit
+    from lenadash.dashboard import visit
 
     p = make_patient(alerts=["<script>alert(1)</script>"])
     ident = views.visit_identity("Ada Lovelace", "1950-03-02", "F", as_of=AS_OF)
@@ -315,7 +315,7 @@ def test_visit_summary_flowsheet_fits_the_printed_page():
     and, on paper, is a fixed-layout table at full page width, so it never runs off an A4 landscape page."""
     import re
 
-    from lenadash import visit
+    from lenadash.dashboard import visit
 
     cols = [f"{i:02d} Jan 26 C1D{i}" for i in range(30, 0, -1)]  # newest first, 30 draws
     values = pd.DataFrame([[1.0 + i for i in range(30)]], columns=cols, index=["ANC (10^9/L)"])

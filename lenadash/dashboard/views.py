@@ -587,7 +587,7 @@ def resume_plan(patient: dict, *, profile: str = "us_pi") -> str | None:
     """For a held course: the dose it resumes at and when, from the rules the engine named in the
     hold's reasons ("rule MM-PLT") and the dose ladder - e.g. "Resume at 20 mg when Platelets >= 30
     (next lower dose)". None when the patient is not held or no rule is named."""
-    from lenadash import dosing
+    from lenadash.clinical import dosing
 
     draws = patient.get("draws") or []
     if not draws or draws[-1].get("action") not in ("hold", "stay_held"):
@@ -790,7 +790,7 @@ def thresholds_frame(rows: list[dict] | None) -> pd.DataFrame | None:
 def crcl_series(labs: pd.DataFrame, person: dict) -> pd.DataFrame | None:
     """Cockcroft-Gault CrCl (renal.crcl_ml_min, DOMAIN.md section 3) at each creatinine draw:
     (date, crcl_ml_min). None when age, weight or sex is unknown, or there is no creatinine."""
-    from lenadash import renal
+    from lenadash.clinical import renal
 
     if labs is None or labs.empty or not person.get("birth_date") or not person.get("sex"):
         return None
@@ -825,7 +825,7 @@ def starting_doses(indication: str, profile: str = "us_pi") -> StartingDoses:
     """The label starting dose of an indication (rules/renal.csv, band CrCl >= 60, no dialysis) and the
     doses a course may start at: the indication's dose ladder (rules/ladders.csv via the rule
     profile) plus the renal starting doses, since a renally reduced start is a lower step (DOMAIN.md 1, 3)."""
-    from lenadash import dosing, renal
+    from lenadash.clinical import dosing, renal
 
     standard = renal.renal_starting_dose(indication=indication, crcl_ml_min=1000.0, dialysis=False)
     ladder = dosing.load_profile(profile).ladder(indication)

@@ -19,7 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel
 
 from lenadash.config import get_settings
-from lenadash.models import (
+from lenadash.errors import StoreError  # noqa: F401  (re-exported)
+from lenadash.store.models import (
     EVENT_KINDS,
     ClinicalEvent,
     ClinicalEventCreate,
@@ -32,7 +33,6 @@ from lenadash.models import (
 )
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
 # Rows per executemany batch; small enough to keep memory flat, large enough to amortise the call.
 CHUNK_SIZE = 50_000
 # Bound parameters per IN (...) lookup; below every backend's limit.
@@ -69,10 +69,6 @@ EVENT_VALUE_FIELD = {
 assert set(EVENT_VALUE_FIELD) == set(EVENT_KINDS), "every event kind needs its value field"
 # The fields that, with patient and date, identify one event (mrn+date+kind+value).
 _EVENT_KEY = ["patient_id", "date", "kind", "temperature_c", "grade", "result", "dose_mg", "is_hold", "agent"]
-
-
-class StoreError(ValueError):
-    """Input the store cannot save; the message says how to fix it."""
 
 
 @dataclass(frozen=True)
@@ -994,73 +990,6 @@ def upload_rejects(*, session: Session, upload_id: int) -> list[dict]:
     """The rejected rows of one upload (line, column, value, reason, message, hint)."""
     upload = session.get(Upload, upload_id)
     return [] if upload is None else json.loads(upload.rejects_json)
-
-
-# --- files and the sample clinic ---------------------------------------------------------------
-
-# Import order: patients first (so labs attach to registered patients), then events, then labs.
-KIND_ORDER = ("patients", "events", "labs")
-DATA_SUFFIXES = (".csv", ".tsv", ".txt")
-
-
-def import_file(*, session: Session, file_name: str, data: bytes) -> ImportSummary:
-    """Detect a file's kind by its columns (ingest.detect_kind), read it and save it.
-
-    Raises ingest.UnrecognisedFile (a ValueError naming the columns found and expected).
-    """
-    from lenadash import ingest
-
-    kind = ingest.detect_kind(data)
-    if kind == "labs":
-        return save_labs(session=session, file_name=file_name, data=data, lab_import=ingest.read_labs(data, file_name=file_name))
-    if kind == "patients":
-        return save_patients(session=session, file_name=file_name, data=data, table_import=ingest.read_patients(data, file_name=file_name))
-    return save_events(session=session, file_name=file_name, data=data, table_import=ingest.read_events(data, file_name=file_name))
-
-
-def import_paths(*, session: Session, paths: Sequence[Path]) -> list[ImportSummary]:
-    """Import several files, patients files first, then events, then labs, whatever the order given."""
-    from lenadash import ingest
-
-    loaded = []
-    for path in paths:
-        data = Path(path).read_bytes()
-        loaded.append((KIND_ORDER.index(ingest.detect_kind(data)), str(path), Path(path).name, data))
-    loaded.sort(key=lambda item: item[0])
-    return [import_file(session=session, file_name=name, data=data) for _, _, name, data in loaded]
-
-
-def sample_files(sample_dir: Path | None = None) -> list[Path]:
-    """Data files of the sample clinic (sample_data/)."""
-    folder = Path(sample_dir or SAMPLE_DIR)
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in DATA_SUFFIXES)
-
-
-def load_demo(url: str | None = None, reset: bool = False, sample_dir: Path | None = None) -> list[ImportSummary]:
-    """Load every sample_data/ file into the demo database (default settings.demo_database_url).
-
-    Never touches the clinic database. Idempotent (files already imported are skipped);
-    `reset=True` drops and recreates the demo database first.
-    """
-    settings = get_settings()
-    url = url or settings.demo_database_url
-    if make_url(url) == make_url(settings.database_url):
-        raise StoreError(
-            "the demo database URL is the clinic database; the sample clinic must never mix with real "
-            "patients - give demo its own URL (LENADASH_DEMO_DATABASE_URL or --db)"
-        )
-    files = sample_files(sample_dir)
-    if not files:
-        raise StoreError(f"no sample data files in {sample_dir or SAMPLE_DIR}; run from a lenadash checkout")
-    engine = make_engine(url, upgrade=not reset)
-    try:
-        if reset:
-            drop_everything(engine)
-            upgrade_schema(engine)
-        with Session(engine) as session:
-            return import_paths(session=session, paths=files)
-    finally:
-        engine.dispose()
 
 
 def table_names(engine: Engine) -> list[str]:

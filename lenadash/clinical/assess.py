@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lenadash import cycles, dosing, grading, renal, schedule
+from lenadash.clinical import cycles, dosing, grading, renal, schedule
 
 CBC_ANALYTES = ("wbc", "anc", "alc", "hgb", "plt")
 STATUSES = ("on_treatment", "held", "review")  # the contract's patient statuses (docs/assess.md)

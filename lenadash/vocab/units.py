@@ -6,7 +6,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from lenadash.analytes import (
+from lenadash.vocab.analytes import (
     BY_LOINC,
     PERCENT_LOINC,
     CANONICAL_UNIT,

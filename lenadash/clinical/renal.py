@@ -10,8 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from lenadash.config import RULES_DIR
 
-RENAL_FILE = Path(__file__).parent / "rules" / "renal.csv"
+RENAL_FILE = RULES_DIR / "renal.csv"
 CREATININE_UMOL_L_PER_MG_DL = 88.4  # DOMAIN.md section 3 and 6
 CG_SOURCE = "Cockcroft-Gault: (140 - age) x weight / (72 x creatinine), x 0.85 for women"
 # CrCl is compared with the band edges at 6 decimals, as grading compares labs, so that a

@@ -6,6 +6,8 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from lenadash.config import RULES_DIR
+
 PI = "DOMAIN.md §6"  # lab-export facts gathered from the PI, LOINC and the peer-tool review
 
 
@@ -17,31 +19,33 @@ class Analyte:
     loinc: str  # primary LOINC code
     panel: str  # "cbc" or "cmp"
     source: str
+    label: str  # short display label on screens, charts and reasons ("ANC", "Platelets")
 
 
 ANALYTES: tuple[Analyte, ...] = (
-    Analyte("wbc", "White blood cells", "10^9/L", "6690-2", "cbc", PI),
-    Analyte("anc", "Neutrophils, absolute", "10^9/L", "751-8", "cbc", PI),
-    Analyte("alc", "Lymphocytes, absolute", "10^9/L", "731-0", "cbc", PI),
-    Analyte("hgb", "Hemoglobin", "g/dL", "718-7", "cbc", PI),
-    Analyte("plt", "Platelets", "10^9/L", "777-3", "cbc", PI),
-    Analyte("sodium", "Sodium", "mmol/L", "2951-2", "cmp", PI),
-    Analyte("potassium", "Potassium", "mmol/L", "2823-3", "cmp", PI),
-    Analyte("chloride", "Chloride", "mmol/L", "2075-0", "cmp", PI),
-    Analyte("co2", "CO2 (bicarbonate)", "mmol/L", "2028-9", "cmp", PI),
-    Analyte("bun", "Urea nitrogen (BUN)", "mg/dL", "3094-0", "cmp", PI),
-    Analyte("glucose", "Glucose", "mg/dL", "2345-7", "cmp", PI),
-    Analyte("creatinine", "Creatinine", "mg/dL", "2160-0", "cmp", PI),
-    Analyte("calcium", "Calcium", "mg/dL", "17861-6", "cmp", PI),
-    Analyte("albumin", "Albumin", "g/dL", "1751-7", "cmp", PI),
-    Analyte("total_protein", "Total protein", "g/dL", "2885-2", "cmp", PI),
-    Analyte("alp", "Alkaline phosphatase", "U/L", "6768-6", "cmp", PI),
-    Analyte("ast", "AST", "U/L", "1920-8", "cmp", PI),
-    Analyte("alt", "ALT", "U/L", "1742-6", "cmp", PI),
-    Analyte("bilirubin", "Bilirubin, total", "mg/dL", "1975-2", "cmp", PI),
+    Analyte("wbc", "White blood cells", "10^9/L", "6690-2", "cbc", PI, "WBC"),
+    Analyte("anc", "Neutrophils, absolute", "10^9/L", "751-8", "cbc", PI, "ANC"),
+    Analyte("alc", "Lymphocytes, absolute", "10^9/L", "731-0", "cbc", PI, "Lymphocytes"),
+    Analyte("hgb", "Hemoglobin", "g/dL", "718-7", "cbc", PI, "Hemoglobin"),
+    Analyte("plt", "Platelets", "10^9/L", "777-3", "cbc", PI, "Platelets"),
+    Analyte("sodium", "Sodium", "mmol/L", "2951-2", "cmp", PI, "Sodium"),
+    Analyte("potassium", "Potassium", "mmol/L", "2823-3", "cmp", PI, "Potassium"),
+    Analyte("chloride", "Chloride", "mmol/L", "2075-0", "cmp", PI, "Chloride"),
+    Analyte("co2", "CO2 (bicarbonate)", "mmol/L", "2028-9", "cmp", PI, "CO2"),
+    Analyte("bun", "Urea nitrogen (BUN)", "mg/dL", "3094-0", "cmp", PI, "BUN"),
+    Analyte("glucose", "Glucose", "mg/dL", "2345-7", "cmp", PI, "Glucose"),
+    Analyte("creatinine", "Creatinine", "mg/dL", "2160-0", "cmp", PI, "Creatinine"),
+    Analyte("calcium", "Calcium", "mg/dL", "17861-6", "cmp", PI, "Calcium"),
+    Analyte("albumin", "Albumin", "g/dL", "1751-7", "cmp", PI, "Albumin"),
+    Analyte("total_protein", "Total protein", "g/dL", "2885-2", "cmp", PI, "Total protein"),
+    Analyte("alp", "Alkaline phosphatase", "U/L", "6768-6", "cmp", PI, "ALP"),
+    Analyte("ast", "AST", "U/L", "1920-8", "cmp", PI, "AST"),
+    Analyte("alt", "ALT", "U/L", "1742-6", "cmp", PI, "ALT"),
+    Analyte("bilirubin", "Bilirubin, total", "mg/dL", "1975-2", "cmp", PI, "Bilirubin"),
 )
 BY_KEY: dict[str, Analyte] = {a.key: a for a in ANALYTES}
 CANONICAL_UNIT: dict[str, str] = {a.key: a.unit for a in ANALYTES}
+LABEL: dict[str, str] = {a.key: a.label for a in ANALYTES}
 
 # A "measure" is what a unit factor applies to: an analyte key, or "urea" (urea is reported in
 # European exports instead of BUN and converts to BUN on its own scale).
@@ -253,7 +257,7 @@ PLAUSIBLE_RANGE: dict[str, tuple[float, float]] = {p.analyte: (p.low, p.high) fo
 # on another scale than its result (a lab's own range is within a few-fold of these). Read from
 # grading's default ranges, lenadash/rules/reference_ranges.csv (the rows for either sex), so the two
 # never drift; a blank low (bilirubin) takes a nominal low of a tenth of the high.
-_REFERENCE_RANGES = Path(__file__).parent / "rules" / "reference_ranges.csv"
+_REFERENCE_RANGES = RULES_DIR / "reference_ranges.csv"
 _USUAL = "lenadash/rules/reference_ranges.csv (conventional adult intervals; MSD Manual where stated there)"
 
 

@@ -14,17 +14,7 @@ from pydantic import NaiveDatetime
 from sqlalchemy import Column, Index, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
-INDICATIONS = ("MM", "MM_MAINT", "MDS", "MCL", "FL", "MZL")
-SCHEDULES = ("21/28", "28/28")
-EVENT_KINDS = (
-    "fever",
-    "platelet_transfusion",
-    "toxicity",
-    "pregnancy_test",
-    "marrow_biopsy",
-    "dose_change",
-    "thromboprophylaxis",
-)
+from lenadash.vocab.course import EVENT_KINDS, INDICATIONS, SCHEDULES  # noqa: F401  (re-exported)
 
 
 def _utcnow() -> dt.datetime:

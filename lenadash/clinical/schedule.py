@@ -10,8 +10,9 @@ from types import MappingProxyType
 from typing import Iterable, Mapping
 
 import pandas as pd
+from lenadash.config import RULES_DIR
 
-MONITORING_FILE = Path(__file__).parent / "rules" / "monitoring.csv"
+MONITORING_FILE = RULES_DIR / "monitoring.csv"
 KINDS = ("cbc", "cbc_hold", "marrow_biopsy", "pregnancy_test", "thromboprophylaxis", "cycle_limit")
 
 

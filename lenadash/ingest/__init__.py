@@ -14,9 +14,10 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 
-from lenadash import units
-from lenadash.analytes import MEASURE_ANALYTE, PLAUSIBLE_RANGE, USUAL_RANGE
-from lenadash.models import EVENT_KINDS, INDICATIONS
+from lenadash.vocab import units
+from lenadash.vocab.analytes import MEASURE_ANALYTE, PLAUSIBLE_RANGE, USUAL_RANGE
+from lenadash.vocab.course import EVENT_KINDS, INDICATIONS
+from lenadash.errors import UnrecognisedFile  # noqa: F401  (re-exported)
 
 PROBLEM_COLUMNS = ["file", "line", "column", "value", "reason", "message", "hint", "severity"]
 LAB_COLUMNS = [
@@ -52,10 +53,6 @@ REASONS: dict[str, str] = {
     "duplicate course": "patients: the same MRN, indication and start date twice with different details",
     "unknown event": "events: the event is not one of models.EVENT_KINDS",
 }
-
-
-class UnrecognisedFile(ValueError):
-    """The file's columns do not match any shape lenadash reads; the message names what was found."""
 
 
 @dataclass
@@ -183,7 +180,7 @@ _KNOWN_UNIT_KEYS = frozenset(key[1] for key in units.FACTORS)
 # --- reading bytes ---------------------------------------------------------------------------
 
 
-def _as_bytes(data: bytes | BinaryIO | str) -> bytes:
+def as_bytes(data: bytes | BinaryIO | str) -> bytes:
     if isinstance(data, (bytes, bytearray, memoryview)):
         return bytes(data)
     if isinstance(data, str):
@@ -277,7 +274,7 @@ class _Table:
 
 
 def _read_table(data: bytes | BinaryIO | str, *, file_name: str) -> _Table:
-    raw = _as_bytes(data)
+    raw = as_bytes(data)
     if not raw.strip():
         raise UnrecognisedFile(f"{file_name or 'the file'} is empty. Export the results as CSV and upload again.")
     for magic, kind in _NOT_CSV:
@@ -1703,7 +1700,7 @@ def read_events(data: bytes | BinaryIO, *, file_name: str = "") -> TableImport:
 
 def detect_kind(data: bytes | BinaryIO) -> str:
     """"labs", "patients" or "events", from the file's columns; raises UnrecognisedFile otherwise."""
-    raw = _as_bytes(data)
+    raw = as_bytes(data)
     _, _, head = _decode(raw[:65536])
     delimiter, header_idx = _sniff(head)
     lines = head.splitlines()

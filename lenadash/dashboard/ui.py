@@ -11,7 +11,7 @@ from typing import Any, Iterator
 import pandas as pd
 import streamlit as st
 
-from lenadash import views
+from lenadash.dashboard import views
 from lenadash.config import get_settings
 
 # Page scripts (relative to app.py); the router in app.py registers them. Not in "pages/": Streamlit
@@ -76,9 +76,9 @@ def db_session() -> Iterator[Any]:
 
 def start_demo() -> None:
     """Switch this session to the sample clinic, loading it the way `python -m lenadash demo` does."""
-    from lenadash import store
+    from lenadash import imports
 
-    store.load_demo(url=get_settings().demo_database_url)
+    imports.load_demo(url=get_settings().demo_database_url)
     st.session_state[DEMO] = True
     st.session_state.pop(AS_OF, None)
     st.session_state.pop(AS_OF_INPUT, None)  # the sidebar date follows the sample clinic's today
@@ -163,7 +163,7 @@ def _version() -> tuple:
 
 
 def _assess(patients, labs, events, *, on: dt.date) -> dict:
-    from lenadash import assess
+    from lenadash.clinical import assess
 
     return assess.assess(patients, labs, events, as_of=on, rules=get_settings().rules)
 
@@ -238,7 +238,7 @@ def thresholds_for(patient: dict, person: dict, *, as_of: dt.date) -> pd.DataFra
     dosing.thresholds filtered by the current dose (or the dose held at), the days since the start
     as of `as_of` and the baselines - e.g. an MDS course after week 4 at 5 mg draws only platelets
     30 and ANC 0.5, not every branch of the table. None when no line applies."""
-    from lenadash import dosing
+    from lenadash.clinical import dosing
 
     if not patient.get("indication"):
         return None
@@ -320,7 +320,7 @@ def sidebar(*, show_data_source: bool = True) -> None:
 def timeline_figure(clinic: Clinic, mrn: str, preset: str) -> dict:
     """One patient's timeline figure (and the thresholds drawn on it) for a time-window preset, built
     once per data version and kept in this session; used by the patient page and the overview."""
-    from lenadash import charts
+    from lenadash.dashboard import charts
 
     fig_key = (clinic.key, mrn, preset)
     figs = st.session_state.setdefault("lenadash_figs", {})

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from lenadash.config import RULES_DIR
 
-RULES_DIR = Path(__file__).parent / "rules"
 CTCAE_FILE = RULES_DIR / "ctcae_v5.csv"
 REFERENCE_FILE = RULES_DIR / "reference_ranges.csv"
 

@@ -7,7 +7,7 @@ import html
 
 import pandas as pd
 
-from lenadash import views
+from lenadash.dashboard import views
 
 PRINT_CSS = """
 body {font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; font-size: 18px; color: #1a1a1a;

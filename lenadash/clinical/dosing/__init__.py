@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lenadash import cycles
-from lenadash import schedule as monitoring
+from lenadash.clinical import cycles
+from lenadash.clinical import schedule as monitoring
+from lenadash.config import RULES_DIR
+from lenadash.errors import ProfileError  # noqa: F401  (re-exported)
 
-RULES_DIR = Path(__file__).parent / "rules"
 DEFAULT_PROFILE = "us_pi"
 EARLY_WINDOW_DAYS = 28  # "within the first 4 weeks" = fewer than 28 days after the start (DOMAIN.md §2)
 FEVER_C = 38.5  # fever for the dose rules: >= 38.5 C recorded on the draw's date (DOMAIN.md §2)
@@ -41,10 +42,6 @@ RULE_COLUMNS = (
 )
 LADDER_COLUMNS = ("indication", "step", "dose_mg", "schedule", "source")
 PROFILE_COLUMNS = ("id", "name", "source", "files")
-
-
-class ProfileError(ValueError):
-    """A rule profile file is missing or malformed; the message names the file, line and fix."""
 
 
 # --- rule data -------------------------------------------------------------------------------

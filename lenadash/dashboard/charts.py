@@ -10,7 +10,7 @@ import plotly.colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lenadash import views
+from lenadash.dashboard import views
 
 
 @dataclass(frozen=True)
