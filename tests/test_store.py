@@ -228,8 +228,8 @@ def test_a_database_failure_mid_import_leaves_nothing_behind(db, make_lab_import
             raise RuntimeError("disk full (simulated)")
         real_insert(connection, sql, rows)
 
-    monkeypatch.setattr(store, "CHUNK_SIZE", 2)
-    monkeypatch.setattr(store, "_insert_chunk", flaky_insert)
+    monkeypatch.setattr(store.labs, "CHUNK_SIZE", 2)
+    monkeypatch.setattr(store.labs, "insert_chunk", flaky_insert)
     records = [{**ANC_DAY1, "mrn": f"SYN1{i:02d}"} for i in range(7)] + [{**PLT_DAY1, "value": 20.0}]
     with pytest.raises(RuntimeError, match="simulated"):
         store.save_labs(session=db, file_name="big.csv", data=b"v1", lab_import=make_lab_import(records))
@@ -237,7 +237,7 @@ def test_a_database_failure_mid_import_leaves_nothing_behind(db, make_lab_import
     assert _count(db, Upload) == 1 and _count(db, LabResult) == 1 and _count(db, Patient) == 1
     assert db.execute(select(LabResult.superseded_by_id)).scalar_one() is None
     # and the same file imports cleanly afterwards
-    monkeypatch.setattr(store, "_insert_chunk", real_insert)
+    monkeypatch.setattr(store.labs, "insert_chunk", real_insert)
     summary = store.save_labs(session=db, file_name="big.csv", data=b"v1", lab_import=make_lab_import(records))
     assert (summary.rows_imported, summary.rows_superseding, summary.patients_created) == (7, 1, 7)
 
@@ -283,7 +283,7 @@ def test_a_racing_import_of_the_same_file_is_reported_as_already_imported(db, ma
         lookups.append(kind)
         return None if len(lookups) == 1 else real_lookup(session, content_hash, kind)
 
-    monkeypatch.setattr(store, "_existing_upload", stale_lookup)
+    monkeypatch.setattr(store.uploads, "_existing_upload", stale_lookup)
     again = store.save_labs(session=db, file_name="a.csv", data=b"same bytes", lab_import=make_lab_import([ANC_DAY1]))
     assert again.already_imported and again.upload_id == first.upload_id and len(lookups) == 2
     assert _count(db, Upload) == 1 and _count(db, LabResult) == 1

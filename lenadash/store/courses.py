@@ -1,0 +1,176 @@
+"""Patients and their treatment courses: one upserted from a form or a patients file, and the courses loaded as a frame."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from sqlalchemy import select
+from sqlmodel import Session
+
+from lenadash.errors import StoreError
+from lenadash.store.models import Patient, PatientCreate, TreatmentCourse, TreatmentCourseCreate
+from lenadash.store.sql import as_date, clean_text, committing, field, validated
+from lenadash.store.uploads import ImportSummary, finished, start_upload
+from lenadash.vocab.frames import PATIENT_COLUMNS
+
+
+def get_or_create_patient(session: Session, mrn: str) -> tuple[Patient, bool]:
+    """The patient with this MRN and False, or a new bare patient (MRN only), flushed, and True."""
+    patient = session.execute(select(Patient).where(Patient.mrn == mrn)).scalars().first()
+    if patient is not None:
+        return patient, False
+    patient = Patient.model_validate(validated(PatientCreate, {"mrn": mrn}, what="patient"))
+    session.add(patient)
+    session.flush()
+    return patient, True
+
+
+def _upsert_course(session: Session, row: dict) -> tuple[TreatmentCourse, bool, bool]:
+    """Patient by MRN and course by MRN + indication + start_date; returns (course, patient created, course created)."""
+    mrn = clean_text(row.get("mrn"))
+    if mrn is None:
+        raise StoreError("a patient row needs an MRN; fill the mrn column")
+    patient, patient_created = _update_patient(session, mrn, row)
+    course, course_created = _update_course(session, patient, row)
+    return course, patient_created, course_created
+
+
+def _update_patient(session: Session, mrn: str, row: dict) -> tuple[Patient, bool]:
+    """The patient with this MRN, created if new; fields the row leaves empty keep what is stored."""
+    patient, patient_created = get_or_create_patient(session, mrn)
+    patient_fields = {"mrn": mrn}
+    for name in ("name", "sex", "birth_date", "weight_kg"):
+        value = field(row, name)
+        patient_fields[name] = value if value is not None else getattr(patient, name)
+    patient_fields["name"] = patient_fields["name"] or ""
+    checked_patient = validated(PatientCreate, patient_fields, what="patient")
+    for name, value in checked_patient.model_dump().items():
+        setattr(patient, name, value)
+    session.add(patient)
+    session.flush()
+    return patient, patient_created
+
+
+def _update_course(session: Session, patient: Patient, row: dict) -> tuple[TreatmentCourse, bool]:
+    """The patient's course with the row's indication and start date, created or updated."""
+    course_fields = {name: field(row, name) for name in TreatmentCourseCreate.model_fields if name != "patient_id"}
+    course_fields = {k: v for k, v in course_fields.items() if v is not None}
+    checked_course = validated(TreatmentCourseCreate, {**course_fields, "patient_id": patient.id}, what="treatment course")
+    course = session.execute(
+        select(TreatmentCourse).where(
+            TreatmentCourse.patient_id == patient.id,
+            TreatmentCourse.indication == checked_course.indication,
+            TreatmentCourse.start_date == checked_course.start_date,
+        )
+    ).scalars().first()
+    course_created = course is None
+    if course is None:
+        course = TreatmentCourse.model_validate(checked_course)
+    else:
+        for name, value in checked_course.model_dump().items():
+            setattr(course, name, value)
+    session.add(course)
+    session.flush()
+    return course, course_created
+
+
+def upsert_patient_course(*, session: Session, row: dict) -> TreatmentCourse:
+    """Create or update one patient (by MRN) and one course (by MRN + indication + start_date).
+
+    `row` has the patients contract keys; missing/None patient fields keep what is stored.
+    Validated through PatientCreate/TreatmentCourseCreate; a value they refuse raises StoreError naming the field.
+    Commits; returns the stored course.
+    """
+    with committing(session):
+        course, _, _ = _upsert_course(session, row)
+    session.refresh(course)
+    return course
+
+
+def save_patients(*, session: Session, file_name: str, data: bytes, table_import) -> ImportSummary:
+    """Store a patients (courses) file from ingest.read_patients, in one transaction.
+
+    `data` is the file's raw bytes (their SHA-256 tells a file imported before).
+    Patients are matched by MRN and updated; a course is matched by MRN + indication + start_date
+    and updated (re-importing a corrected file changes the course, never duplicates it). The same
+    file again writes nothing (`already_imported`). Counts: rows_imported = new courses,
+    rows_superseding = courses updated, rows_unchanged = courses identical to what was stored.
+    """
+    rows = table_import.rows
+    started = start_upload(session, kind="patients", file_name=file_name, data=data, parsed=table_import, accepted=len(rows))
+    if started.already:
+        return started.already
+    upload = started.upload
+    created = updated = same = patients_created = 0
+    with committing(session):
+        for row in rows.to_dict("records"):
+            before = _course_snapshot(session, row)
+            course, patient_created, course_created = _upsert_course(session, row)
+            patients_created += patient_created
+            if course_created:
+                created += 1
+            elif before == _snapshot(course, session):
+                same += 1
+            else:
+                updated += 1
+        upload.rows_imported, upload.rows_superseding, upload.rows_unchanged = created, updated, same
+        session.add(upload)
+    return finished(
+        started, file_name=file_name, rows_imported=created, rows_superseding=updated, rows_unchanged=same,
+        patients_created=patients_created,
+    )
+
+
+def _snapshot(course: TreatmentCourse, session: Session) -> tuple:
+    patient = session.get(Patient, course.patient_id)
+    return (
+        tuple(PatientCreate.model_validate(patient, from_attributes=True).model_dump().values()),
+        tuple(TreatmentCourseCreate.model_validate(course, from_attributes=True).model_dump().values()),
+    )
+
+
+def _course_snapshot(session: Session, row: dict) -> tuple | None:
+    mrn = clean_text(row.get("mrn"))
+    start = field(row, "start_date")
+    if mrn is None or start is None:
+        return None
+    if isinstance(start, str):
+        try:
+            start = dt.date.fromisoformat(start)
+        except ValueError:
+            return None
+    course = session.execute(
+        select(TreatmentCourse)
+        .join(Patient, Patient.id == TreatmentCourse.patient_id)
+        .where(Patient.mrn == mrn, TreatmentCourse.indication == field(row, "indication"), TreatmentCourse.start_date == start)
+    ).scalars().first()
+    return None if course is None else _snapshot(course, session)
+
+
+def load_patients(*, session: Session, include_without_course: bool = False) -> pd.DataFrame:
+    """One row per treatment course in the patients contract columns.
+
+    Patients known only from lab files (bare MRN, no course) are left out unless
+    `include_without_course=True`, where their course columns are None/NaN.
+    """
+    patient, course = Patient.__table__, TreatmentCourse.__table__
+    columns = [patient.c[n] if n in patient.c else course.c[n] for n in PATIENT_COLUMNS]
+    statement = (
+        select(*columns)
+        .select_from(patient.join(course, course.c.patient_id == patient.c.id, isouter=include_without_course))
+        .order_by(patient.c.mrn, course.c.start_date, course.c.id)
+    )
+    result = session.connection().execute(statement)
+    df = pd.DataFrame.from_records(result.all(), columns=PATIENT_COLUMNS)
+    for name in ("mrn", "name", "indication", "schedule"):
+        df[name] = df[name].astype("str")
+    for name in ("sex", "combination", "menses"):
+        df[name] = df[name].astype("object").where(df[name].notna(), None)
+    for name in ("birth_date", "start_date"):
+        df[name] = df[name].map(as_date).astype("object")
+    for name in ("weight_kg", "starting_dose_mg"):
+        df[name] = pd.to_numeric(df[name]).astype("float64")
+    for name in ("reproductive_potential", "dialysis"):
+        df[name] = df[name].map(lambda v: bool(v) if v is not None and v == v else False).astype("bool")
+    return df

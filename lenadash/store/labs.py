@@ -1,0 +1,304 @@
+"""Lab results: saving a lab file's results (corrections kept as history, bare patients for unknown MRNs) and loading the current ones."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+from sqlmodel import Session
+
+from lenadash.errors import StoreError
+from lenadash.store.models import LabResult
+from lenadash.store.sql import (
+    IN_CHUNK,
+    chunks,
+    clean_text,
+    committing,
+    datetime_params,
+    column_lengths,
+    fetch_frame,
+    insert_chunk,
+    none_if_missing,
+    placeholder,
+    to_datetime,
+)
+from lenadash.store.uploads import ImportSummary, finished, start_upload
+from lenadash.vocab.frames import LAB_COLUMNS
+
+# Rows per executemany batch; small enough to keep memory flat, large enough to amortise the call.
+CHUNK_SIZE = 50_000
+
+
+def save_labs(*, session: Session, file_name: str, data: bytes, lab_import) -> ImportSummary:
+    """Store one lab file's accepted results (`lab_import` from ingest.read_labs) in one transaction.
+
+    `data` is the file's raw bytes (their SHA-256 tells a file imported before).
+    - The same file again (same SHA-256) writes nothing: `already_imported=True`.
+    - Per result, the key is patient + analyte + collected_at. The same value (and comparator) as the
+      current stored one is `unchanged`; a different value becomes current and the older row is kept
+      with `superseded_by_id` pointing at it (a correction). Within one file the later line wins and
+      earlier differing lines are kept as superseded history.
+    - An MRN without a patient record gets a bare patient (MRN only), counted in `patients_created`.
+    - Commits on success; on any error rolls back everything and re-raises.
+    """
+    results = lab_import.results
+    started = start_upload(session, kind="labs", file_name=file_name, data=data, parsed=lab_import, accepted=len(results))
+    if started.already:
+        return started.already
+    upload = started.upload
+    with committing(session):
+        (imported, superseding, unchanged), patients_created = _write_labs(session.connection(), results, upload.id)
+        upload.rows_imported, upload.rows_superseding, upload.rows_unchanged = imported, superseding, unchanged
+        session.add(upload)
+    return finished(
+        started, file_name=file_name, rows_imported=imported, rows_superseding=superseding,
+        rows_unchanged=unchanged, patients_created=patients_created,
+    )
+
+
+def _lab_frame(results: pd.DataFrame) -> pd.DataFrame:
+    missing = [c for c in ("mrn", "collected_at", "analyte", "value", "unit") if c not in results.columns]
+    if missing:
+        raise StoreError(f"lab results lack the column(s) {missing}; pass ingest.read_labs(...) output")
+    df = pd.DataFrame(
+        {
+            "mrn": results["mrn"].astype("str"),
+            "collected_at": pd.to_datetime(results["collected_at"]).astype("datetime64[us]"),
+            "analyte": results["analyte"].astype("str"),
+            "value": pd.to_numeric(results["value"]).astype("float64"),
+            "unit": results["unit"].astype("str"),
+        }
+    )
+    comparator = results["comparator"] if "comparator" in results.columns else pd.Series("", index=results.index)
+    df["comparator"] = comparator.astype("str").fillna("").replace("nan", "")
+    for name in ("raw_value", "raw_unit", "raw_name"):
+        df[name] = results[name].astype("str").fillna("") if name in results.columns else ""
+    for name in ("loinc", "flag", "status"):
+        df[name] = results[name] if name in results.columns else None
+    for name in ("ref_low", "ref_high"):
+        df[name] = pd.to_numeric(results[name]) if name in results.columns else np.nan
+    df["source_line"] = results["line"] if "line" in results.columns else None
+    if df["mrn"].isna().any() or (df["mrn"].str.strip() == "").any():
+        raise StoreError("lab results have rows without an MRN; ingest should reject them (reason 'missing patient')")
+    if df["collected_at"].isna().any() or df["value"].isna().any():
+        raise StoreError("lab results have rows without collected_at or value; ingest should reject them")
+    return df
+
+
+def _write_labs(connection, results: pd.DataFrame, upload_id: int) -> tuple[tuple[int, int, int], int]:
+    """Plan and write; returns ((imported, superseding, unchanged), patients_created)."""
+    if len(results) == 0:
+        return (0, 0, 0), 0
+    df = _lab_frame(results)
+    ids_by_mrn, patients_created = _patient_ids(connection, df["mrn"].unique())
+    df["patient_id"] = df["mrn"].map(ids_by_mrn).astype("int64")
+    df = df.drop(columns="mrn")
+    df["_order"] = np.arange(len(df))
+    df = df.sort_values(["patient_id", "analyte", "collected_at", "_order"], kind="stable").reset_index(drop=True)
+
+    key_cols = ["patient_id", "analyte", "collected_at"]
+    same_key_prev = _same_as_shifted(df, key_cols, 1)
+    same_value_prev = same_key_prev & _same_as_shifted(df, ["value", "comparator"], 1)
+    # Consecutive identical lines for one key are one result; the repeats count as unchanged.
+    chain = df[~same_value_prev.to_numpy()].reset_index(drop=True)
+    unchanged = int(same_value_prev.sum())
+    del df, same_key_prev, same_value_prev  # a million-row import: keep one copy alive at a time
+
+    group = (~_same_as_shifted(chain, key_cols, 1)).cumsum().to_numpy()
+    old = _current_labs(connection, chain)
+    if len(old):
+        chain = chain.merge(old, on=key_cols, how="left", sort=False)
+    else:  # nothing stored for these patients in this time span (a first import): no merge copy
+        chain["old_id"], chain["old_value"], chain["old_comparator"] = np.nan, np.nan, None
+    has_old = chain["old_id"].notna().to_numpy()
+    equals_old = has_old & (chain["value"].to_numpy() == chain["old_value"].to_numpy()) & (
+        chain["comparator"].to_numpy() == chain["old_comparator"].fillna("").astype("str").to_numpy()
+    )
+    is_first = np.r_[True, group[1:] != group[:-1]]
+    is_last = np.r_[group[1:] != group[:-1], True]
+    # The file's final value for a key is already current: nothing for that key is written.
+    key_unchanged = np.zeros(group.max() + 1, dtype=bool)
+    key_unchanged[group[is_last & equals_old]] = True
+    # The file's first value equals the stored one and later lines correct it: skip the first only.
+    drop = key_unchanged[group] | (is_first & equals_old)
+    unchanged += int(drop.sum())
+    write = chain[~drop].reset_index(drop=True)
+    write_group = group[~drop]
+    del chain
+    if len(write) == 0:
+        return (0, 0, unchanged), patients_created
+
+    ids = _reserve_ids(connection, "lab_result", len(write))
+    first_written = np.r_[True, write_group[1:] != write_group[:-1]]
+    old_ids = write["old_id"].to_numpy()
+    superseding = ~first_written | (first_written & ~np.isnan(old_ids.astype("float64")))
+    # (successor id, superseded id): earlier line of the same key in this file, and the stored row.
+    pairs = [(int(ids[i]), int(ids[i - 1])) for i in np.flatnonzero(~first_written)]
+    pairs += [(int(ids[i]), int(old_ids[i])) for i in np.flatnonzero(first_written & superseding)]
+
+    _insert_labs(connection, write, ids, upload_id)
+    if pairs:
+        ph = placeholder(connection)
+        connection.exec_driver_sql(f"UPDATE lab_result SET superseded_by_id = {ph} WHERE id = {ph}", pairs)
+    n_superseding = int(superseding.sum())
+    return (len(write) - n_superseding, n_superseding, unchanged), patients_created
+
+
+def _same_as_shifted(df: pd.DataFrame, columns: list[str], periods: int) -> pd.Series:
+    same = pd.Series(True, index=df.index)
+    for column in columns:
+        current, shifted = df[column], df[column].shift(periods)
+        same &= (current == shifted).fillna(False).astype(bool)
+    return same
+
+
+def _current_labs(connection, chain: pd.DataFrame) -> pd.DataFrame:
+    """Stored current results of the file's patients within its time span (the only rows it can touch)."""
+    columns = ["patient_id", "analyte", "collected_at", "old_id", "old_value", "old_comparator"]
+    ph = placeholder(connection)
+    lo, hi = datetime_params(connection, pd.Series([chain["collected_at"].min(), chain["collected_at"].max()]))
+    frames = []
+    patient_ids = sorted(int(p) for p in chain["patient_id"].unique())
+    for chunk in chunks(patient_ids, IN_CHUNK):
+        marks = ", ".join([ph] * len(chunk))
+        frames.append(fetch_frame(
+            connection,
+            "SELECT patient_id, analyte, collected_at, id, value, comparator FROM lab_result "
+            f"WHERE superseded_by_id IS NULL AND collected_at >= {ph} AND collected_at <= {ph} "
+            f"AND patient_id IN ({marks})",
+            (lo, hi, *chunk),
+            columns,
+            convert=_current_dtypes,
+        ))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _current_dtypes(old: pd.DataFrame) -> pd.DataFrame:
+    old["patient_id"] = old["patient_id"].astype("int64")
+    old["analyte"] = old["analyte"].astype("str")
+    old["collected_at"] = to_datetime(old["collected_at"].tolist())
+    old["old_id"] = old["old_id"].astype("float64")
+    old["old_value"] = old["old_value"].astype("float64")
+    old["old_comparator"] = old["old_comparator"].astype("str")
+    return old
+
+
+_LAB_INSERT_COLUMNS = [
+    "id", "patient_id", "upload_id", "collected_at", "analyte", "value", "unit", "comparator",
+    "raw_value", "raw_unit", "raw_name", "loinc", "ref_low", "ref_high", "flag", "status", "source_line",
+]
+
+
+def _insert_labs(connection, write: pd.DataFrame, ids: np.ndarray, upload_id: int) -> None:
+    """Insert in chunks; Python row tuples exist for one chunk at a time (memory stays flat)."""
+    columns = _LAB_INSERT_COLUMNS
+    if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
+        sql = f"COPY lab_result ({', '.join(columns)}) FROM STDIN"
+    else:
+        ph = placeholder(connection)
+        sql = f"INSERT INTO lab_result ({', '.join(columns)}) VALUES ({', '.join([ph] * len(columns))})"
+    for start in range(0, len(write), CHUNK_SIZE):
+        part = write.iloc[start : start + CHUNK_SIZE]
+        values = _lab_chunk_values(connection, part, ids[start : start + CHUNK_SIZE], upload_id)
+        insert_chunk(connection, sql, list(zip(*(values[c] for c in columns))))
+
+
+def _lab_chunk_values(connection, part: pd.DataFrame, ids: np.ndarray, upload_id: int) -> dict[str, list]:
+    lengths = column_lengths(LabResult.__table__)
+    values: dict[str, list] = {
+        "id": ids.tolist(),
+        "patient_id": part["patient_id"].tolist(),
+        "upload_id": [upload_id] * len(part),
+        "collected_at": datetime_params(connection, part["collected_at"]),
+        "value": part["value"].tolist(),
+        "ref_low": none_if_missing(part["ref_low"].tolist()),
+        "ref_high": none_if_missing(part["ref_high"].tolist()),
+        "source_line": [None if v is None else int(v) for v in none_if_missing(part["source_line"].tolist())],
+    }
+    for name in ("analyte", "unit", "comparator", "raw_value", "raw_unit", "raw_name"):
+        values[name] = part[name].astype("str").str.slice(0, lengths.get(name)).tolist()
+    for name in ("loinc", "flag", "status"):
+        values[name] = [None if v is None else str(v)[: lengths.get(name)] for v in none_if_missing(part[name].tolist())]
+    return values
+
+
+def load_labs(*, session: Session, mrn: str | None = None) -> pd.DataFrame:
+    """Current lab results (corrected values replace older ones) in the labs contract columns.
+
+    `mrn=None` loads every patient. The store's `source_line` comes back as `line` (nullable Int64;
+    NA for results entered without a file).
+    """
+    connection = session.connection()
+    ph = placeholder(connection)
+    sql = (
+        "SELECT p.mrn, l.collected_at, l.analyte, l.value, l.unit, l.comparator, l.raw_value, l.raw_unit, "
+        "l.raw_name, l.loinc, l.ref_low, l.ref_high, l.flag, l.status, l.source_line "
+        "FROM lab_result l JOIN patient p ON p.id = l.patient_id WHERE l.superseded_by_id IS NULL"
+    )
+    params: tuple = ()
+    if mrn is not None:
+        sql += f" AND p.mrn = {ph}"
+        params = (mrn,)
+    sql += " ORDER BY p.mrn, l.collected_at, l.analyte"
+    return fetch_frame(connection, sql, params, LAB_COLUMNS, convert=_labs_dtypes)
+
+
+def _labs_dtypes(df: pd.DataFrame) -> pd.DataFrame:
+    df["collected_at"] = to_datetime(df["collected_at"].tolist())
+    for name in ("mrn", "analyte", "unit", "comparator", "raw_value", "raw_unit", "raw_name"):
+        df[name] = df[name].astype("str")
+    for name in ("value", "ref_low", "ref_high"):
+        df[name] = pd.to_numeric(df[name]).astype("float64")
+    for name in ("loinc", "flag", "status"):
+        df[name] = _few_objects(df[name])
+    df["line"] = pd.to_numeric(df["line"]).astype("Int64")
+    return df
+
+
+def _few_objects(column: pd.Series) -> pd.Series:
+    """A str-or-None object column sharing one object per distinct value. The driver's million
+    separate little strings would otherwise stay alive and pin freed memory (+~0.8 GB per 1M rows)."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    lookup = np.array([*(str(u) for u in uniques), None], dtype=object)
+    return pd.Series(lookup[codes], index=column.index, dtype=object)
+
+
+def _patient_ids(connection, mrns: Iterable[str]) -> tuple[dict[str, int], int]:
+    """MRN -> patient id, creating a bare patient (MRN only) for each unknown MRN.
+
+    Returns the mapping and how many patients were created.
+    """
+    wanted = sorted({str(m) for m in mrns if clean_text(m)})
+    found = _lookup_patient_ids(connection, wanted)
+    missing = [m for m in wanted if m not in found]
+    if missing:
+        ph = placeholder(connection)
+        connection.exec_driver_sql(f"INSERT INTO patient (mrn, name) VALUES ({ph}, {ph})", [(m, "") for m in missing])
+        found.update(_lookup_patient_ids(connection, missing))
+    return found, len(missing)
+
+
+def _lookup_patient_ids(connection, mrns: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    ph = placeholder(connection)
+    for chunk in chunks(mrns, IN_CHUNK):
+        marks = ", ".join([ph] * len(chunk))
+        for pid, mrn in connection.exec_driver_sql(f"SELECT id, mrn FROM patient WHERE mrn IN ({marks})", tuple(chunk)):
+            found[mrn] = pid
+    return found
+
+
+def _reserve_ids(connection, table: str, count: int) -> np.ndarray:
+    """`count` primary keys for rows about to be inserted (so corrections can point at them)."""
+    if count == 0:
+        return np.empty(0, dtype=np.int64)
+    if connection.dialect.name == "postgresql":
+        rows = connection.exec_driver_sql(
+            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)", (count,)
+        ).all()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=count)
+    # SQLite: the Upload row was written first in this transaction, so this connection already holds
+    # the database's single write lock and nobody else can take these ids.
+    start = connection.exec_driver_sql(f"SELECT COALESCE(MAX(id), 0) FROM {table}").scalar_one()
+    return np.arange(start + 1, start + 1 + count, dtype=np.int64)

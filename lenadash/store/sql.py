@@ -1,0 +1,143 @@
+"""SQL helpers the store's modules share: batches, placeholders, fast reads, time parameters, clean values, commits."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import math
+from typing import Any, Iterable, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from lenadash.errors import StoreError
+
+# Bound parameters per IN (...) lookup; below every backend's limit.
+IN_CHUNK = 500
+# Rows per DBAPI fetchmany when reading a frame.
+FETCH_ROWS = 100_000
+
+
+def content_hash(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def chunks(seq: Sequence, size: int) -> Iterable[Sequence]:
+    for start in range(0, len(seq), size):
+        yield seq[start : start + size]
+
+
+def placeholder(connection) -> str:
+    return "?" if connection.dialect.paramstyle == "qmark" else "%s"
+
+
+def insert_chunk(connection, sql: str, rows: list[tuple]) -> None:
+    """One batch: PostgreSQL COPY, else DBAPI executemany; a module function so tests can make it
+    fail mid-import."""
+    if sql.startswith("COPY "):
+        # psycopg's COPY is about ten times faster than executemany; same connection and transaction.
+        with connection.connection.dbapi_connection.cursor() as cursor:
+            with cursor.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return
+    connection.exec_driver_sql(sql, rows)
+
+
+def none_if_missing(values: list) -> list:
+    return [None if (v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))) else v for v in values]
+
+
+def clean_text(value: Any) -> str | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    text_value = str(value).strip()
+    return text_value or None
+
+
+def field(row: dict, name: str, default=None):
+    """A row's value as a plain Python value (dates for timestamps); `default` when it is missing."""
+    value = row.get(name, default)
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return default
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def as_date(value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value[:10])
+    return value
+
+
+def fetch_frame(connection, sql: str, params: tuple, columns: list[str], convert=None) -> pd.DataFrame:
+    """Rows of a raw SELECT as a DataFrame, straight from the DBAPI cursor (SQLAlchemy Row objects
+    cost several times more for a million rows). Fetched and `convert`ed in batches, so Python
+    row tuples never exist for the whole result at once."""
+    result = connection.exec_driver_sql(sql, params)
+    frames = []
+    try:
+        while rows := result.cursor.fetchmany(FETCH_ROWS):
+            frame = pd.DataFrame(rows, columns=columns, dtype=object)
+            del rows
+            frames.append(convert(frame) if convert else frame)
+    finally:
+        result.close()
+    if not frames:
+        empty = pd.DataFrame({c: pd.Series([], dtype="object") for c in columns})
+        return convert(empty) if convert else empty
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def to_datetime(values) -> pd.Series:
+    """Naive datetime64[us] from SQLite text or PostgreSQL timestamps; aware values (upload times,
+    timestamptz) become UTC first."""
+    if not len(values):
+        return pd.Series([], dtype="datetime64[us]")
+    series = pd.to_datetime(pd.Series(values), format="ISO8601", utc=False)
+    if getattr(series.dt, "tz", None) is not None:
+        series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+    return series.astype("datetime64[us]")
+
+
+def datetime_params(connection, series: pd.Series) -> list:
+    if connection.dialect.name == "sqlite":
+        # SQLAlchemy's SQLite DateTime storage format, so ORM reads and range filters agree.
+        text_values = np.datetime_as_string(series.to_numpy(dtype="datetime64[us]"), unit="us")
+        return [s.replace("T", " ") for s in text_values.tolist()]
+    return series.dt.to_pydatetime().tolist() if len(series) else []
+
+
+def column_lengths(table) -> dict[str, int]:
+    return {c.name: c.type.length for c in table.columns if getattr(c.type, "length", None)}
+
+
+@contextlib.contextmanager
+def committing(session: Session) -> Iterator[None]:
+    """Commit what the block wrote, or roll all of it back: an import is all or nothing."""
+    try:
+        yield
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+
+
+def validated(model, fields: dict, *, what: str):
+    """`model.model_validate(fields)`; a value the model refuses is the user's to fix, so it becomes a
+    StoreError naming the field and the rule (never the value: it may be a patient's data)."""
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors())
+        raise StoreError(f"{what}: {problems}; correct it and save again") from exc

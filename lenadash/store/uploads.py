@@ -1,0 +1,200 @@
+"""Uploads: one row per imported file (its bytes, hash, counts and rejected rows), the import summary, the data version."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from lenadash.store.models import ClinicalEvent, LabResult, Patient, TreatmentCourse, Upload
+from lenadash.store.sql import clean_text, content_hash, to_datetime
+from lenadash.vocab.frames import REJECT_FIELDS
+
+UPLOADS_COLUMNS = [
+    "id", "file_name", "kind", "content_hash", "uploaded_at", "rows_read", "rows_imported",
+    "rows_unchanged", "rows_superseding", "rows_rejected",
+]
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What one import did. rows_imported, rows_superseding and rows_unchanged partition the
+    accepted results: new, corrections (an older value kept as superseded) and already stored."""
+
+    upload_id: int
+    kind: str
+    file_name: str = ""
+    rows_read: int = 0
+    rows_imported: int = 0
+    rows_unchanged: int = 0
+    rows_superseding: int = 0
+    rows_rejected: int = 0
+    rejects: list[dict] = field(default_factory=list)
+    patients_created: int = 0
+    already_imported: bool = False
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class StartedUpload:
+    """A file on its way in: its upload row, what ingest rejected, and the summary to return at once
+    when these bytes were imported before (`already`, else None)."""
+
+    upload: Upload
+    rows_read: int
+    rejects: list[dict]
+    already: ImportSummary | None
+
+
+def rejected_rows(problems: pd.DataFrame | None, file_name: str) -> list[dict]:
+    """Error rows of a problems table as plain dicts (warnings keep their row and are not rejects)."""
+    if problems is None or len(problems) == 0:
+        return []
+    errors = problems
+    if "severity" in problems.columns:
+        errors = problems[problems["severity"].astype("str") == "error"]
+    return [_reject(record, file_name) for record in errors.to_dict("records")]
+
+
+def _reject(record: dict, file_name: str) -> dict:
+    item = {}
+    for key in REJECT_FIELDS:
+        value = record.get(key)
+        if key == "line":
+            item[key] = None if clean_text(value) is None else int(value)
+        elif key == "file":
+            item[key] = clean_text(value) or file_name
+        else:
+            item[key] = clean_text(value) or ""
+    return item
+
+
+def start_upload(session: Session, *, kind: str, file_name: str, data: bytes, parsed, accepted: int) -> StartedUpload:
+    """Begin storing one file read by ingest (`parsed` has `problems` and `rows_read`; `accepted` is how
+    many rows it kept): the new upload row, flushed, or the earlier upload of the same bytes."""
+    rejects = rejected_rows(getattr(parsed, "problems", None), file_name)
+    rows_read = getattr(parsed, "rows_read", accepted)
+    upload, already = _new_or_earlier_upload(
+        session, file_name=file_name, kind=kind, raw=data, rows_read=rows_read, rejects=rejects
+    )
+    summary = None
+    if already:
+        summary = _already(upload, file_name=file_name, rows_read=rows_read, accepted=accepted, rejects=rejects)
+    return StartedUpload(upload=upload, rows_read=rows_read, rejects=rejects, already=summary)
+
+
+def _existing_upload(session: Session, content_hash: str, kind: str) -> Upload | None:
+    return session.execute(
+        select(Upload).where(Upload.content_hash == content_hash, Upload.kind == kind)
+    ).scalars().first()
+
+
+def _new_or_earlier_upload(
+    session: Session, *, file_name: str, kind: str, raw: bytes, rows_read: int, rejects: list[dict]
+) -> tuple[Upload, bool]:
+    """The new upload row of this file, flushed (its id is known), and False; or, when these bytes
+    were already imported as `kind`, the earlier upload and True (nothing written).
+
+    Rolls back on any error. The unique (content_hash, kind) index settles the race of two sessions
+    importing the same new file at once: the later insert fails and finds the winner's upload.
+    """
+    file_hash = content_hash(raw)
+    previous = _existing_upload(session, file_hash, kind)
+    if previous is not None:
+        return previous, True
+    upload = Upload(
+        file_name=(file_name or "(unnamed)")[:255],
+        kind=kind,
+        content_hash=file_hash,
+        content=raw,
+        rows_read=int(rows_read or 0),
+        rows_rejected=len(rejects),
+        rejects_json=json.dumps(rejects, default=str),
+    )
+    try:
+        session.add(upload)
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        previous = _existing_upload(session, file_hash, kind)
+        if previous is None:  # some other integrity failure
+            raise
+        return previous, True
+    except Exception:
+        session.rollback()
+        raise
+    return upload, False
+
+
+def _already(upload: Upload, *, file_name: str, rows_read: int, accepted: int, rejects: list[dict]) -> ImportSummary:
+    return ImportSummary(
+        upload_id=upload.id,
+        kind=upload.kind,
+        file_name=file_name,
+        rows_read=int(rows_read or 0),
+        rows_unchanged=accepted,
+        rows_rejected=len(rejects),
+        rejects=rejects,
+        already_imported=True,
+    )
+
+
+def finished(started: StartedUpload, *, file_name: str, **counts: int) -> ImportSummary:
+    """The summary of a file just stored: its upload, what ingest read and rejected, and `counts`
+    (rows_imported, rows_superseding, rows_unchanged, patients_created)."""
+    upload = started.upload
+    return ImportSummary(
+        upload_id=upload.id, kind=upload.kind, file_name=file_name, rows_read=int(started.rows_read or 0),
+        rows_rejected=len(started.rejects), rejects=started.rejects, **counts,
+    )
+
+
+def list_uploads(*, session: Session) -> pd.DataFrame:
+    """Every upload, newest first (without the stored file bytes)."""
+    table = Upload.__table__
+    statement = select(*(table.c[name] for name in UPLOADS_COLUMNS)).order_by(table.c.id.desc())
+    df = pd.DataFrame.from_records(session.connection().execute(statement).all(), columns=UPLOADS_COLUMNS)
+    for name in ("file_name", "kind", "content_hash"):
+        df[name] = df[name].astype("str")
+    df["uploaded_at"] = to_datetime(df["uploaded_at"].tolist())
+    for name in ("id", "rows_read", "rows_imported", "rows_unchanged", "rows_superseding", "rows_rejected"):
+        df[name] = df[name].astype("int64")
+    return df
+
+
+def data_version(*, session: Session) -> str:
+    """A short token that changes whenever stored labs, patients, courses, events or uploads change
+    (in this session or any other), so the dashboard can tell its cached frames are stale.
+
+    Lab results, events and uploads are only ever added - a correction adds a row and points the old
+    one at it, in the same transaction - so the highest id and the row count of each tell. Patients
+    and courses are edited in place (a corrected patients file, the Setup page), so their rows are
+    hashed whole: one row per patient or course, a few thousand at most.
+    """
+    connection = session.connection()
+    parts: list = []
+    for model in (LabResult, ClinicalEvent, Upload):
+        table = model.__table__
+        # two scalar subqueries: SQLite answers max(id) from the primary key and count(*) from the
+        # smallest index (~6 ms for a million results); asked together it scans the table (~50 ms)
+        highest = select(func.max(table.c.id)).scalar_subquery()
+        count = select(func.count()).select_from(table).scalar_subquery()
+        parts.append(tuple(connection.execute(select(highest, count)).one()))
+    for model in (Patient, TreatmentCourse):
+        table = model.__table__
+        columns = sorted(table.c, key=lambda c: c.name)
+        parts.append([tuple(row) for row in connection.execute(select(*columns).order_by(table.c.id))])
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+def upload_rejects(*, session: Session, upload_id: int) -> list[dict]:
+    """The rejected rows of one upload (line, column, value, reason, message, hint)."""
+    upload = session.get(Upload, upload_id)
+    return [] if upload is None else json.loads(upload.rejects_json)
