@@ -9,20 +9,24 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-import pandas as pd
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 
 from lenadash import __version__, imports, store
 from lenadash.config import get_settings
+from lenadash.errors import InputError, LenadashError, StoreError, UnrecognisedFile
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 
 
-class UsageError(Exception):
-    """Bad arguments or unreadable input: one line that names the fix; exit code 2."""
+class UsageError(InputError):
+    """Arguments that do not go together or cannot be read: one line that names the fix; exit code 2."""
+
+
+# What the user gave is wrong (arguments, files, the database URL): exit 2. Another LenadashError (a
+# rule profile to fix, say) exits 1 with its message. Anything else is a bug and leaves a traceback.
+USAGE_ERRORS = (InputError, UnrecognisedFile, StoreError)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,44 +64,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return {"import": _cmd_import, "demo": _cmd_demo, "assess": _cmd_assess}[args.command](args)
-    except UsageError as exc:
-        print(f"lenadash: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except store.StoreError as exc:
+    except LenadashError as exc:
         print(f"lenadash: error: {_one_line(exc)}", file=sys.stderr)
-        return EXIT_USAGE
-    except OperationalError as exc:
-        reason = _one_line(exc.orig or exc).split(" (Background")[0]
-        print(f"lenadash: error: cannot use the database ({reason}); check that the server runs and the "
-              "--db URL / LENADASH_DATABASE_URL (host, port, user, password, database name) is right", file=sys.stderr)
-        return EXIT_USAGE
+        return EXIT_USAGE if isinstance(exc, USAGE_ERRORS) else EXIT_ERROR
 
 
 # --- import and demo -------------------------------------------------------------------------------
-
-
-def _read(path: str) -> bytes:
-    file = Path(path)
-    if file.is_dir():
-        raise UsageError(f"{path} is a folder; give the files in it, e.g. {Path(path) / '*.csv'}")
-    if not file.is_file():
-        raise UsageError(f"{path}: no such file; check the path (run from the folder the file is in, or give its full path)")
-    try:
-        return file.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read it ({exc.strerror}); check its permissions") from exc
-
-
-def _check_files(paths: Sequence[str]) -> list[Path]:
-    from lenadash import ingest
-
-    for path in paths:
-        data = _read(path)
-        try:
-            ingest.detect_kind(data)
-        except ValueError as exc:
-            raise UsageError(f"{path}: {_one_line(exc)}") from exc
-    return [Path(p) for p in paths]
 
 
 def _one_line(exc: Exception) -> str:
@@ -109,7 +81,7 @@ def _engine(url: str | None):
 
 
 def _cmd_import(args) -> int:
-    paths = _check_files(args.files)
+    paths = imports.check_paths(args.files)
     engine = _engine(args.db)
     try:
         with store.open_session(engine) as session:
@@ -172,34 +144,10 @@ def _as_of(text: str) -> dt.date:
         raise UsageError(f"--as-of {text!r} is not a date; write it as YYYY-MM-DD, e.g. --as-of 2026-11-20") from exc
 
 
-def _inputs_from_files(args) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None, dict]:
-    from lenadash import ingest
-
+def _inputs_from_files(args) -> imports.AssessInputs:
     if not args.patients or not args.labs:
         raise UsageError("assess needs --patients FILE and at least one --labs FILE (or --db URL for a database)")
-    rejects: list[dict] = []
-    rows_read = 0
-
-    def read(path: str, reader):
-        nonlocal rows_read
-        data = _read(path)
-        try:
-            result = reader(data, file_name=Path(path).name)
-        except ValueError as exc:
-            raise UsageError(f"{path}: {_one_line(exc)}") from exc
-        rows_read += int(result.rows_read or 0)
-        rejects.extend(store.rejected_rows(result.problems, Path(path).name))
-        return result
-
-    patients = read(args.patients, ingest.read_patients).rows
-    labs = pd.concat([read(path, ingest.read_labs).results for path in args.labs], ignore_index=True)
-    events = read(args.events, ingest.read_events).rows if args.events else None
-    report = {
-        "rows_read": rows_read,
-        "rows_rejected": len(rejects),
-        "rejects": [{"file": r["file"], "line": r["line"], "reason": r["reason"]} for r in rejects],
-    }
-    return patients, labs, events, report
+    return imports.read_assess_inputs(patients=args.patients, labs=args.labs, events=args.events)
 
 
 def _existing_database(url: str | None) -> str:
@@ -216,22 +164,13 @@ def _existing_database(url: str | None) -> str:
     return url
 
 
-def _inputs_from_db(url: str | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
+def _inputs_from_db(url: str | None) -> imports.AssessInputs:
     engine = _engine(_existing_database(url))
     try:
         with store.open_session(engine) as session:
-            patients = store.load_patients(session=session)
-            labs = store.load_labs(session=session)
-            events = store.load_events(session=session)
-            uploads = store.list_uploads(session=session)
-            rejects = []
-            for upload in uploads.itertuples():
-                for r in store.upload_rejects(session=session, upload_id=int(upload.id)):
-                    rejects.append({"file": r.get("file") or upload.file_name, "line": r.get("line"), "reason": r.get("reason")})
+            return imports.load_assess_inputs(session=session)
     finally:
         engine.dispose()
-    report = {"rows_read": int(uploads["rows_read"].sum()), "rows_rejected": len(rejects), "rejects": rejects}
-    return patients, labs, events, report
 
 
 def _cmd_assess(args) -> int:
