@@ -1,12 +1,12 @@
 """Upload: drop exports, check what was recognised and rejected, then commit to the database."""
 
 import hashlib
+import logging
 
 import pandas as pd
 import streamlit as st
 
-from lenadash import ingest, store
-from lenadash.dashboard import ui
+from lenadash.dashboard import ui, uploads
 
 ui.sample_banner()
 st.title("Upload exports")
@@ -15,7 +15,6 @@ if ui.is_demo():
 st.markdown("Drop lab exports (CBC/CMP, long or wide), a patients file and an events file. Nothing is "
             "saved until you press **Commit**.")
 
-KIND_ORDER = ("patients", "events", "labs")
 PROBLEM_COLUMNS = ["line", "column", "value", "reason", "message", "hint", "severity"]
 PROBLEM_COLUMN_CONFIG = {
     "line": st.column_config.NumberColumn(width=50), "column": st.column_config.TextColumn(width=110),
@@ -31,50 +30,29 @@ files = st.file_uploader("Lab, patient or event exports (CSV/TSV)", type=None,
                          accept_multiple_files=True, key=f"uploader_{nonce}")
 
 
-def _not_a_text_export(data: bytes) -> bool:
-    """Empty, or binary (NUL bytes: an Excel workbook, a zip) or a PDF: not a CSV/text export."""
-    return not data.strip() or b"\x00" in data[:4096] or data.startswith(b"%PDF")
+log = logging.getLogger("lenadash.upload")
 
 
-def parse(name: str, data: bytes) -> dict:
-    """Read one file (cached per content in this session); errors become a message, not a crash."""
+def parse(name: str, data: bytes) -> uploads.PreparedUpload | None:
+    """Read one file, once per content in this session (reruns redraw the page without rereading).
+    A file lenadash cannot read comes back with its message; None means a bug (logged on the server)."""
     key = hashlib.sha256(data).hexdigest() + name
     if key not in parsed_cache:
         try:
-            if _not_a_text_export(data):
-                # the readers check the file first: "<name> is empty. Export the results as CSV and upload
-                # again." / "<name> is an Excel workbook ... save it as CSV" (the CLI's wording)
-                ingest.read_events(data, file_name=name)
-            kind = ingest.detect_kind(data)
-            reader = {"labs": ingest.read_labs, "patients": ingest.read_patients, "events": ingest.read_events}[kind]
-            parsed_cache[key] = {"name": name, "data": data, "kind": kind, "read": reader(data, file_name=name)}
-        except ValueError as exc:  # ingest.UnrecognisedFile names the columns found and expected
-            parsed_cache[key] = {"name": name, "data": data, "kind": None, "error": str(exc)}
+            parsed_cache[key] = uploads.read_upload(name, data)
+        except Exception:  # a bug, not the file's fault: never shown as "not recognised"
+            log.exception("reading an upload failed")
+            return None
     return parsed_cache[key]
 
 
-def is_header_only(item: dict) -> bool:
-    """A file with its header row but no data row: nothing to save."""
-    return not item.get("error") and item["read"].rows_read == 0
-
-
-def show(item: dict) -> None:
-    read = item["read"]
-    rows = read.results if item["kind"] == "labs" else read.rows
-    if is_header_only(item):
-        st.warning(f"{item['name']} has a header row but no data rows: nothing to save. Export the "
+def show(item: uploads.PreparedUpload) -> None:
+    read, rows = item.parsed, item.rows
+    if item.header_only:
+        st.warning(f"{item.name} has a header row but no data rows: nothing to save. Export the "
                    "results again (check the date range of the export) and upload that file.")
-    problems = read.problems
-    errors = problems[problems["severity"] == "error"] if len(problems) else problems
-    rejected = errors["line"].nunique() if len(errors) else 0
-    if item["kind"] == "labs" and read.shape == "wide":  # one row = one draw carrying many results
-        counts = f"**{read.rows_read} draws read, {len(rows)} results accepted** - **rejected draws:** {rejected}"
-    elif item["kind"] == "labs":  # one row = one result
-        counts = f"**{read.rows_read} results read, {len(rows)} accepted** - **rejected results:** {rejected}"
-    else:
-        counts = f"**{read.rows_read} rows read, {len(rows)} accepted** - **rejected rows:** {rejected}"
-    st.markdown(f"**Kind:** {item['kind']} - {counts}")
-    if item["kind"] == "labs":
+    st.markdown(uploads.counts_line(item))
+    if item.kind == "labs":
         st.markdown(f"**Shape:** {read.shape} - delimiter `{read.delimiter}` - encoding {read.encoding}")
     c1, c2 = st.columns(2)
     with c1:
@@ -82,11 +60,11 @@ def show(item: dict) -> None:
         st.dataframe(pd.DataFrame({"file column": list(read.column_map), "read as": list(read.column_map.values())}),
                      hide_index=True, width="stretch")
     with c2:
-        if item["kind"] == "labs":
+        if item.kind == "labs":
             st.markdown("**Results per analyte**")
             counts = rows["analyte"].value_counts().rename_axis("analyte").reset_index(name="results")
             st.dataframe(counts, hide_index=True, width="stretch")
-        elif item["kind"] == "events":
+        elif item.kind == "events":
             st.markdown("**Events per kind**")
             st.dataframe(rows["event"].value_counts().rename_axis("event").reset_index(name="rows"),
                          hide_index=True, width="stretch")
@@ -94,45 +72,56 @@ def show(item: dict) -> None:
             st.markdown("**Courses per indication**")
             st.dataframe(rows["indication"].value_counts().rename_axis("indication").reset_index(name="courses"),
                          hide_index=True, width="stretch")
-    if item["kind"] == "labs" and len(read.conversions):
+    if item.kind == "labs" and len(read.conversions):
         st.markdown("**Unit conversions to the canonical unit**")
         st.dataframe(read.conversions, hide_index=True, width="stretch")
+    problems = read.problems
     if len(problems):
-        st.markdown(f"**Problems ({len(errors)} rejected, {len(problems) - len(errors)} warnings)** - "
-                    "fix them in the source file and upload it again")
+        st.markdown(uploads.problems_heading(item))
         shown = problems[[c for c in PROBLEM_COLUMNS if c in problems.columns]].sort_values(["severity", "line"])
         # narrow code columns, wide text columns, and rows tall enough (> 4rem) for the text to wrap,
         # so the message and the hint read without horizontal scrolling
-        st.dataframe(shown, hide_index=True, width="stretch", key=f"problems_{item['name']}", row_height=78,
+        st.dataframe(shown, hide_index=True, width="stretch", key=f"problems_{item.name}", row_height=78,
                      height=min(78 * len(shown) + 40, 640), column_config=PROBLEM_COLUMN_CONFIG)
 
 
-items = [parse(f.name, f.getvalue()) for f in files or []]
-for item in items:
-    with st.expander(f"{item['name']}", expanded=True):
-        if item.get("error"):
-            st.error(f"Not recognised: {item['error']}")
+def commit(ready: list[uploads.PreparedUpload]) -> None:
+    """Save the checked files; a file the store refuses says why, a bug says only that something went wrong."""
+    outcomes: list[uploads.Committed] = []
+    try:
+        with ui.db_session() as s:
+            for outcome in uploads.commit_uploads(session=s, prepared=ready):
+                outcomes.append(outcome)
+    except Exception:  # a bug, not the user's to fix: the traceback goes to the server log only
+        log.exception("upload commit failed")
+        st.error(uploads.interrupted(outcomes))
+        if any(o.summary for o in outcomes):
+            ui.data_changed()
+        return
+    ui.data_changed()
+    parsed_cache.clear()
+    st.session_state["upload_nonce"] = nonce + 1
+    st.session_state["last_commit"] = [o.summary.as_dict() for o in outcomes if o.summary]
+    st.session_state["last_refused"] = [(o.name, o.refused) for o in outcomes if o.refused]
+    st.rerun()
+
+
+items = []
+for upload in files or []:
+    with st.expander(upload.name, expanded=True):
+        item = parse(upload.name, upload.getvalue())
+        if item is None:
+            st.error(uploads.SOMETHING_WENT_WRONG)
+        elif item.error:
+            st.error(f"Not recognised: {item.error}")
         else:
             show(item)
+    if item is not None:
+        items.append(item)
 
-ready = sorted((i for i in items if not i.get("error") and not is_header_only(i)), key=lambda i: KIND_ORDER.index(i["kind"]))
-
-
-def unregistered_mrns(ready: list[dict]) -> tuple[list[str], set[str]]:
-    """MRNs in the lab files with no registered course (in the database or in a patients file of this
-    batch), and which of them have no patient record at all (a bare patient will be created)."""
-    lab_mrns = {m for i in ready if i["kind"] == "labs" for m in i["read"].results["mrn"].dropna().astype(str)}
-    if not lab_mrns:
-        return [], set()
-    batch = {m for i in ready if i["kind"] == "patients" for m in i["read"].rows["mrn"].astype(str)}
-    with ui.db_session() as s:
-        known = store.load_patients(session=s, include_without_course=True)
-    with_course = set(known.loc[known["indication"].notna(), "mrn"].astype(str))
-    missing = sorted(lab_mrns - with_course - batch)
-    return missing, set(missing) - set(known["mrn"].astype(str))
-
-
-missing, to_create = unregistered_mrns(ready)
+ready = uploads.ready_to_save(items)
+with ui.db_session() as s:
+    missing, to_create = uploads.unregistered_mrns(session=s, ready=ready)
 if missing:
     listed = ", ".join(missing[:20]) + (f" and {len(missing) - 20} more" if len(missing) > 20 else "")
     st.warning(
@@ -142,22 +131,10 @@ if missing:
         + ") and shown on the clinic overview with status REVIEW and no name, for review - no dose advice "
         "without a course. To fix it, upload the patients file with these MRNs too, or add them on Setup.")
 if ready and st.button(f"Commit {len(ready)} file(s)", type="primary", key="commit"):
-    saver = {"labs": store.save_labs, "patients": store.save_patients, "events": store.save_events}
-    summaries = []
-    with ui.db_session() as s:
-        for item in ready:
-            arg = "lab_import" if item["kind"] == "labs" else "table_import"
-            try:
-                summary = saver[item["kind"]](session=s, file_name=item["name"], data=item["data"], **{arg: item["read"]})
-                summaries.append(summary.as_dict())
-            except ValueError as exc:
-                st.error(f"{item['name']}: not saved - {exc}")
-    ui.data_changed()
-    parsed_cache.clear()
-    st.session_state["upload_nonce"] = nonce + 1
-    st.session_state["last_commit"] = summaries
-    st.rerun()
+    commit(ready)
 
+for name, reason in st.session_state.get("last_refused", []):
+    st.error(f"{name}: not saved - {reason}")
 if st.session_state.get("last_commit"):
     done = pd.DataFrame(st.session_state["last_commit"])
     st.success("Saved: " + ", ".join(
@@ -169,11 +146,12 @@ if st.session_state.get("last_commit"):
                    "(status REVIEW, no name). Complete them with a patients file or on the Setup page.")
     if st.button("Open the clinic overview", key="after_commit"):
         st.session_state.pop("last_commit", None)
+        st.session_state.pop("last_refused", None)
         st.switch_page(ui.PAGES["overview"])
 
 st.subheader("Upload history")
 with ui.db_session() as s:
-    history = store.list_uploads(session=s)
+    history = uploads.upload_history(session=s)
 if history.empty:
     st.caption("Nothing uploaded yet.")
 else:

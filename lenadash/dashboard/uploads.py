@@ -1,0 +1,59 @@
+"""What the upload page needs, without Streamlit: read, check and commit uploads (lenadash.imports), their words, the history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from lenadash import store
+from lenadash.imports import (  # noqa: F401  (re-exported for the page)
+    Committed,
+    PreparedUpload,
+    commit_uploads,
+    read_upload,
+    ready_to_save,
+    unregistered_mrns,
+)
+from lenadash.store import Session
+
+# The page's answer to a bug (anything not a LenadashError); the traceback goes to the server log only.
+SOMETHING_WENT_WRONG = "Something went wrong; nothing was saved."
+
+
+def counts_line(item: PreparedUpload) -> str:
+    """What was read and accepted, in the file's own unit: draws for wide lab files (one row carries
+    many results), results for long lab files, rows for patients and events files."""
+    read, rows = item.parsed, item.rows
+    problems = read.problems
+    errors = problems[problems["severity"] == "error"] if len(problems) else problems
+    rejected = errors["line"].nunique() if len(errors) else 0
+    if item.kind == "labs" and read.shape == "wide":
+        counts = f"**{read.rows_read} draws read, {len(rows)} results accepted** - **rejected draws:** {rejected}"
+    elif item.kind == "labs":
+        counts = f"**{read.rows_read} results read, {len(rows)} accepted** - **rejected results:** {rejected}"
+    else:
+        counts = f"**{read.rows_read} rows read, {len(rows)} accepted** - **rejected rows:** {rejected}"
+    return f"**Kind:** {item.kind} - {counts}"
+
+
+def problems_heading(item: PreparedUpload) -> str:
+    problems = item.parsed.problems
+    errors = int((problems["severity"] == "error").sum())
+    return (f"**Problems ({errors} rejected, {len(problems) - errors} warnings)** - "
+            "fix them in the source file and upload it again")
+
+
+def interrupted(saved: Sequence[Committed]) -> str:
+    """The message for a bug during Commit: which files were saved before it, if any (each file is its
+    own transaction, so the failing one and those after it were not)."""
+    names = [c.name for c in saved if c.summary is not None]
+    if not names:
+        return SOMETHING_WENT_WRONG
+    return (f"Something went wrong; only {', '.join(names)} "
+            f"{'was' if len(names) == 1 else 'were'} saved, nothing from the other files.")
+
+
+def upload_history(*, session: Session) -> pd.DataFrame:
+    """Every upload, newest first (store.list_uploads)."""
+    return store.list_uploads(session=session)
