@@ -246,3 +246,56 @@ def test_assess_over_a_missing_sqlite_file_is_an_error_and_creates_nothing(capsy
 def test_import_of_a_folder_says_it_is_a_folder(capsys, tmp_path):
     code, _, err = run(capsys, "import", str(tmp_path))
     assert code == 2 and "is a folder" in err and "*.csv" in err
+
+
+# --- honest errors: what the user can fix is a message, a bug is a traceback ---------------------------
+
+
+def test_a_rule_profile_to_fix_exits_1_with_its_message(capsys, monkeypatch, sample_dir):
+    monkeypatch.setenv("LENADASH_RULES", "nosuch")
+    code, out, err = run(capsys, "assess", *_sample_args(sample_dir), "--as-of", AS_OF)
+    assert code == 1 and out == ""
+    assert err.startswith("lenadash: error: unknown rule profile 'nosuch'") and "LENADASH_RULES" in err
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("bug", [KeyError("analyte"), ValueError("Length mismatch: Expected axis has 3 elements")])
+def test_a_bug_while_checking_files_raises_and_is_not_called_unrecognised(capsys, monkeypatch, tmp_path, sample_dir, bug):
+    """A pandas ValueError used to be printed as if the file were not recognised (exit 2)."""
+    from lenadash import ingest
+
+    def broken(data):
+        raise bug
+
+    monkeypatch.setattr(ingest, "detect_kind", broken)
+    with pytest.raises(type(bug)):
+        cli.main(["import", "--db", f"sqlite:///{tmp_path / 'c.sqlite'}", str(sample_dir / "patients.csv")])
+    assert capsys.readouterr().err == ""
+
+
+def test_a_bug_while_saving_raises_and_rolls_that_file_back(monkeypatch, tmp_path, sample_dir):
+    url = f"sqlite:///{tmp_path / 'c.sqlite'}"
+
+    def broken(connection, sql, rows):
+        raise KeyError("collected_at")
+
+    monkeypatch.setattr(store.labs, "insert_chunk", broken)
+    with pytest.raises(KeyError):
+        cli.main(["import", "--db", url, str(sample_dir / "patients.csv"), str(sample_dir / "epic_long_us.csv")])
+    engine = store.make_engine(url)
+    try:
+        with store.open_session(engine) as session:
+            assert store.list_uploads(session=session)["kind"].tolist() == ["patients"]  # its own transaction
+            assert store.load_labs(session=session).empty
+    finally:
+        engine.dispose()
+
+
+def test_a_bug_while_reading_files_for_assess_raises(capsys, monkeypatch, sample_dir):
+    def broken(data, *, file_name=""):
+        raise ValueError("cannot reindex on an axis with duplicate labels")
+
+    monkeypatch.setitem(imports.READERS, "labs", broken)
+    with pytest.raises(ValueError, match="duplicate labels"):
+        cli.main(["assess", *_sample_args(sample_dir), "--as-of", AS_OF])
+    assert capsys.readouterr().err == ""
