@@ -155,5 +155,6 @@ with ui.db_session() as s:
 if history.empty:
     st.caption("Nothing uploaded yet.")
 else:
+    uploaded_at = st.column_config.DatetimeColumn("uploaded (UTC)", format="YYYY-MM-DD HH:mm")
     st.dataframe(history.drop(columns=["content_hash"]), hide_index=True, width="stretch", key="history",
-                 column_config={"uploaded_at": st.column_config.DatetimeColumn("uploaded (UTC)", format="YYYY-MM-DD HH:mm")})
+                 column_config={"uploaded_at": uploaded_at})

@@ -34,7 +34,9 @@ def read_path(path: str | Path) -> bytes:
     if file.is_dir():
         raise InputError(f"{path} is a folder; give the files in it, e.g. {Path(path) / '*.csv'}")
     if not file.is_file():
-        raise InputError(f"{path}: no such file; check the path (run from the folder the file is in, or give its full path)")
+        raise InputError(
+            f"{path}: no such file; check the path (run from the folder the file is in, or give its full path)"
+        )
     try:
         return file.read_bytes()
     except OSError as exc:
@@ -275,6 +277,7 @@ def load_assess_inputs(*, session: Session) -> AssessInputs:
     rejects = []
     for upload in uploads.itertuples():
         for r in store.upload_rejects(session=session, upload_id=int(upload.id)):
-            rejects.append({"file": r.get("file") or upload.file_name, "line": r.get("line"), "reason": r.get("reason")})
+            file_name = r.get("file") or upload.file_name
+            rejects.append({"file": file_name, "line": r.get("line"), "reason": r.get("reason")})
     report = {"rows_read": int(uploads["rows_read"].sum()), "rows_rejected": len(rejects), "rejects": rejects}
     return AssessInputs(patients=patients, labs=labs, events=events, report=report)

@@ -28,7 +28,8 @@ def test_read_upload_says_why_a_file_is_not_recognised(sample_dir):
     epic = (sample_dir / "epic_long_us.csv").read_bytes()
     item = imports.read_upload("epic.csv", epic)
     assert (item.kind, item.error, item.ready) == ("labs", None, True) and len(item.rows) > 100
-    assert imports.read_upload("empty.csv", b"").error == "empty.csv is empty. Export the results as CSV and upload again."
+    empty = imports.read_upload("empty.csv", b"")
+    assert empty.error == "empty.csv is empty. Export the results as CSV and upload again."
     assert "is an Excel workbook" in imports.read_upload("x.xlsx", b"PK\x03\x04\x14\x00\x06\x00rest").error
     odd = imports.read_upload("shopping.csv", b"item,price\nbread,2\n")
     assert odd.kind is None and "Could not tell" in odd.error

@@ -1,4 +1,4 @@
-"""What the upload page needs, without Streamlit: read, check and commit uploads (lenadash.imports), their words, the history."""
+"""The upload page without Streamlit: read, check and commit uploads (lenadash.imports), their words, the history."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ from lenadash.store.uploads import (  # noqa: F401
     rejected_rows,
     upload_rejects,
 )
-from lenadash.vocab.frames import REJECT_FIELDS  # noqa: F401
 from lenadash.vocab.frames import EVENT_COLUMNS as EVENTS_COLUMNS  # noqa: F401  (0.1 names)
 from lenadash.vocab.frames import LAB_COLUMNS as LABS_COLUMNS  # noqa: F401
 from lenadash.vocab.frames import PATIENT_COLUMNS as PATIENTS_COLUMNS  # noqa: F401
+from lenadash.vocab.frames import REJECT_FIELDS  # noqa: F401

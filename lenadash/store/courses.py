@@ -1,4 +1,4 @@
-"""Patients and their treatment courses: one upserted from a form or a patients file, and the courses loaded as a frame."""
+"""Patients and their treatment courses: upserted from a form or a patients file, loaded as one frame."""
 
 from __future__ import annotations
 
@@ -56,7 +56,8 @@ def _update_course(session: Session, patient: Patient, row: dict) -> tuple[Treat
     """The patient's course with the row's indication and start date, created or updated."""
     course_fields = {name: field(row, name) for name in TreatmentCourseCreate.model_fields if name != "patient_id"}
     course_fields = {k: v for k, v in course_fields.items() if v is not None}
-    checked_course = validated(TreatmentCourseCreate, {**course_fields, "patient_id": patient.id}, what="treatment course")
+    course_fields["patient_id"] = patient.id
+    checked_course = validated(TreatmentCourseCreate, course_fields, what="treatment course")
     course = session.execute(
         select(TreatmentCourse).where(
             TreatmentCourse.patient_id == patient.id,
@@ -98,7 +99,9 @@ def save_patients(*, session: Session, file_name: str, data: bytes, table_import
     rows_superseding = courses updated, rows_unchanged = courses identical to what was stored.
     """
     rows = table_import.rows
-    started = start_upload(session, kind="patients", file_name=file_name, data=data, parsed=table_import, accepted=len(rows))
+    started = start_upload(
+        session, kind="patients", file_name=file_name, data=data, parsed=table_import, accepted=len(rows)
+    )
     if started.already:
         return started.already
     upload = started.upload
@@ -143,7 +146,11 @@ def _course_snapshot(session: Session, row: dict) -> tuple | None:
     course = session.execute(
         select(TreatmentCourse)
         .join(Patient, Patient.id == TreatmentCourse.patient_id)
-        .where(Patient.mrn == mrn, TreatmentCourse.indication == field(row, "indication"), TreatmentCourse.start_date == start)
+        .where(
+            Patient.mrn == mrn,
+            TreatmentCourse.indication == field(row, "indication"),
+            TreatmentCourse.start_date == start,
+        )
     ).scalars().first()
     return None if course is None else _snapshot(course, session)
 

@@ -1,4 +1,4 @@
-"""Clinical events (fever, toxicity, dose changes, ...): one recorded from a form or an events file, and loaded as a frame."""
+"""Clinical events (fever, toxicity, dose changes, ...): recorded from a form or an events file, loaded as a frame."""
 
 from __future__ import annotations
 
@@ -93,7 +93,9 @@ def save_events(*, session: Session, file_name: str, data: bytes, table_import) 
     MRN + date + kind + value (a repeated event is `unchanged`; the same file again writes nothing).
     `data` is the file's raw bytes (their SHA-256 tells a file imported before)."""
     rows = table_import.rows
-    started = start_upload(session, kind="events", file_name=file_name, data=data, parsed=table_import, accepted=len(rows))
+    started = start_upload(
+        session, kind="events", file_name=file_name, data=data, parsed=table_import, accepted=len(rows)
+    )
     if started.already:
         return started.already
     upload = started.upload

@@ -1,4 +1,4 @@
-"""Lab results: saving a lab file's results (corrections kept as history, bare patients for unknown MRNs) and loading the current ones."""
+"""Lab results: a lab file's results saved (corrections kept as history, bare patients for new MRNs), loaded."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from lenadash.store.sql import (
     IN_CHUNK,
     chunks,
     clean_text,
+    column_lengths,
     committing,
     datetime_params,
-    column_lengths,
     fetch_frame,
     insert_chunk,
     none_if_missing,
@@ -43,7 +43,9 @@ def save_labs(*, session: Session, file_name: str, data: bytes, lab_import) -> I
     - Commits on success; on any error rolls back everything and re-raises.
     """
     results = lab_import.results
-    started = start_upload(session, kind="labs", file_name=file_name, data=data, parsed=lab_import, accepted=len(results))
+    started = start_upload(
+        session, kind="labs", file_name=file_name, data=data, parsed=lab_import, accepted=len(results)
+    )
     if started.already:
         return started.already
     upload = started.upload
@@ -219,7 +221,8 @@ def _lab_chunk_values(connection, part: pd.DataFrame, ids: np.ndarray, upload_id
     for name in ("analyte", "unit", "comparator", "raw_value", "raw_unit", "raw_name"):
         values[name] = part[name].astype("str").str.slice(0, lengths.get(name)).tolist()
     for name in ("loinc", "flag", "status"):
-        values[name] = [None if v is None else str(v)[: lengths.get(name)] for v in none_if_missing(part[name].tolist())]
+        texts = none_if_missing(part[name].tolist())
+        values[name] = [None if v is None else str(v)[: lengths.get(name)] for v in texts]
     return values
 
 

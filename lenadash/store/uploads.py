@@ -1,4 +1,4 @@
-"""Uploads: one row per imported file (its bytes, hash, counts and rejected rows), the import summary, the data version."""
+"""Uploads: one row per imported file (bytes, hash, counts, rejected rows), the import summary, the data version."""
 
 from __future__ import annotations
 
