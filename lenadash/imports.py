@@ -48,7 +48,7 @@ def _not_a_text_export(data: bytes) -> bool:
     return not data.strip() or b"\x00" in data[:4096] or data.startswith(b"%PDF")
 
 
-def detect_kind(data: bytes, *, file_name: str) -> str:
+def _kind_of_upload(data: bytes, *, file_name: str) -> str:
     """"labs", "patients" or "events" (ingest.detect_kind). A file that is no text export at all gets
     the readers' own message ("<name> is empty. Export the results as CSV ...", "<name> is an Excel
     workbook ... save it as CSV"), which says more than "could not tell the kind"."""
@@ -175,7 +175,7 @@ class PreparedUpload:
 def read_upload(name: str, data: bytes) -> PreparedUpload:
     """Read one uploaded file; a file lenadash cannot read (LenadashError) becomes the message saying why."""
     try:
-        kind = detect_kind(data, file_name=name)
+        kind = _kind_of_upload(data, file_name=name)
         parsed = READERS[kind](data, file_name=name)
     except LenadashError as exc:  # e.g. UnrecognisedFile, naming the columns found and expected
         return PreparedUpload(name=name, data=data, error=str(exc))
@@ -217,6 +217,7 @@ def commit_uploads(*, session: Session, prepared: Iterable[PreparedUpload]) -> I
     before it saved.
     """
     for item in ready_to_save(prepared):
+        assert item.kind is not None  # ready_to_save keeps recognised files only
         try:
             summary = save(session=session, kind=item.kind, file_name=item.name, data=item.data, parsed=item.parsed)
         except LenadashError as exc:

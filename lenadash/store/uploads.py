@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, select
@@ -64,7 +65,7 @@ def rejected_rows(problems: pd.DataFrame | None, file_name: str) -> list[dict]:
 
 
 def _reject(record: dict, file_name: str) -> dict:
-    item = {}
+    item: dict[str, Any] = {}
     for key in REJECT_FIELDS:
         value = record.get(key)
         if key == "line":
@@ -146,13 +147,16 @@ def _already(upload: Upload, *, file_name: str, rows_read: int, accepted: int, r
     )
 
 
-def finished(started: StartedUpload, *, file_name: str, **counts: int) -> ImportSummary:
-    """The summary of a file just stored: its upload, what ingest read and rejected, and `counts`
-    (rows_imported, rows_superseding, rows_unchanged, patients_created)."""
+def finished(
+    started: StartedUpload, *, file_name: str, rows_imported: int = 0, rows_superseding: int = 0,
+    rows_unchanged: int = 0, patients_created: int = 0,
+) -> ImportSummary:
+    """The summary of a file just stored: its upload, what ingest read and rejected, and the counts."""
     upload = started.upload
     return ImportSummary(
         upload_id=upload.id, kind=upload.kind, file_name=file_name, rows_read=int(started.rows_read or 0),
-        rows_rejected=len(started.rejects), rejects=started.rejects, **counts,
+        rows_imported=rows_imported, rows_unchanged=rows_unchanged, rows_superseding=rows_superseding,
+        rows_rejected=len(started.rejects), rejects=started.rejects, patients_created=patients_created,
     )
 
 
