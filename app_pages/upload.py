@@ -8,6 +8,8 @@ import streamlit as st
 
 from lenadash.dashboard import ui, uploads
 
+log = logging.getLogger("lenadash.upload")  # a bug's traceback goes here (the server console), never to the page
+
 ui.sample_banner()
 st.title("Upload exports")
 if ui.is_demo():
@@ -28,9 +30,6 @@ nonce = st.session_state.setdefault("upload_nonce", 0)
 # more help than a browser file filter that silently greys the file out.
 files = st.file_uploader("Lab, patient or event exports (CSV/TSV)", type=None,
                          accept_multiple_files=True, key=f"uploader_{nonce}")
-
-
-log = logging.getLogger("lenadash.upload")
 
 
 def parse(name: str, data: bytes) -> uploads.PreparedUpload | None:
