@@ -250,21 +250,20 @@ def read_assess_inputs(
     *, patients: str | Path, labs: Sequence[str | Path], events: str | Path | None = None
 ) -> AssessInputs:
     """Read a patients file, lab files and an optional events file for assess, without a database."""
-    read = [(patients, _read_as(patients, "patients"))]
-    read += [(path, _read_as(path, "labs")) for path in labs]
-    if events:
-        read.append((events, _read_as(events, "events")))
-    rejects = [r for path, parsed in read for r in store.rejected_rows(parsed.problems, Path(path).name)]
+    patients_read = _read_as(patients, "patients")
+    labs_read = [_read_as(path, "labs") for path in labs]
+    events_read = _read_as(events, "events") if events else None
+    files = [(patients, patients_read), *zip(labs, labs_read)] + ([(events, events_read)] if events else [])
+    rejects = [r for path, parsed in files for r in store.rejected_rows(parsed.problems, Path(path).name)]
     report = {
-        "rows_read": sum(int(parsed.rows_read or 0) for _, parsed in read),
+        "rows_read": sum(int(parsed.rows_read or 0) for _, parsed in files),
         "rows_rejected": len(rejects),
         "rejects": [{"file": r["file"], "line": r["line"], "reason": r["reason"]} for r in rejects],
     }
-    lab_frames = [parsed.results for _, parsed in read[1 : 1 + len(labs)]]
     return AssessInputs(
-        patients=read[0][1].rows,
-        labs=pd.concat(lab_frames, ignore_index=True),
-        events=read[-1][1].rows if events else None,
+        patients=patients_read.rows,
+        labs=pd.concat([parsed.results for parsed in labs_read], ignore_index=True),
+        events=events_read.rows if events_read is not None else None,
         report=report,
     )
 
