@@ -206,7 +206,8 @@ def _stack_tests(df: pd.DataFrame, tests: list[tuple[str, WideColumn]]) -> tuple
     return row[order], np.concatenate(test_index)[order], value
 
 
-def _wide_rows(df, roles, wide_cols, lines, problems: Problems):
+def _wide_rows(df: pd.DataFrame, roles: dict[str, str], wide_cols: dict[str, WideColumn], lines: np.ndarray,
+               problems: Problems) -> tuple[dict[str, Coded], dict[str, str], np.ndarray]:
     """One row per draw and a column per test -> one row per (draw, test); empty cells = not measured."""
     _report_untracked_columns(wide_cols, problems)
     when, when_col = collection_when(df, roles)

@@ -115,8 +115,8 @@ class _Normalising:
     tests: _Tests = field(init=False)
     decimal_comma: bool = field(init=False)
     parsed: pd.DataFrame = field(init=False)  # parse_values per distinct result text
-    unit: Coded = field(init=False)  # the unit cell, or the unit written in the result cell
-    units: _Units = field(init=False)
+    unit_cells: Coded = field(init=False)  # the unit cell, or the unit written in the result cell
+    unit_combos: _Units = field(init=False)
     measure_idx: np.ndarray = field(init=False)
     factor: np.ndarray = field(init=False)
     value_raw: np.ndarray = field(init=False)  # as written
@@ -302,8 +302,8 @@ def _units_of(tests: _Tests, unit_c: Coded) -> _Units:
 
 
 def _convert_units(s: _Normalising) -> None:
-    s.unit = _unit_column(s.rows["unit"], s.rows["value"], s.parsed)
-    s.units = u = _units_of(s.tests, s.unit)
+    s.unit_cells = _unit_column(s.rows["unit"], s.rows["value"], s.parsed)
+    s.unit_combos = u = _units_of(s.tests, s.unit_cells)
     s.measure_idx = u.measure[u.combo]
     s.factor = u.factor[u.combo]
     s.value_raw = s.rows["value"].take(s.parsed["value"].to_numpy(dtype="float64"))
@@ -312,10 +312,10 @@ def _convert_units(s: _Normalising) -> None:
 
 def _check_units(s: _Normalising) -> None:
     """Reject % units, unit-less results of ambiguous names, and units not known for the test."""
-    u, lines, label_of = s.units, s.lines, s.tests.label_of
+    u, lines, label_of = s.unit_combos, s.lines, s.tests.label_of
     unit_pct = (u.raw == "%")[u.combo] & s.known & ~s.bad
     if unit_pct.any():
-        s.problems.add(line=lines[unit_pct], column=s.column_of("unit", unit_pct), value=s.unit.rows(unit_pct),
+        s.problems.add(line=lines[unit_pct], column=s.column_of("unit", unit_pct), value=s.unit_cells.rows(unit_pct),
                        reason=PERCENTAGE,
                        message=cat("'", label_of(unit_pct), "' is in %, a share of the white cells, not an absolute "
                                    "count; not imported."),
@@ -331,7 +331,7 @@ def _check_units(s: _Normalising) -> None:
         s.bad |= no_unit_amb
     unk_unit = s.known & ~u.blank[u.combo] & np.isnan(s.factor) & ~s.bad
     if unk_unit.any():
-        shown = s.unit.rows(unk_unit)
+        shown = s.unit_cells.rows(unk_unit)
         s.problems.add(line=lines[unk_unit], column=s.column_of("unit", unk_unit), value=shown,
                        reason="unknown unit",
                        message=cat("Unit '", shown, "' is not known for '", label_of(unk_unit), "'."),
@@ -351,9 +351,9 @@ def _check_plausibility(s: _Normalising) -> None:
     if not s.implausible.any():
         return
     idx = np.flatnonzero(s.implausible)
-    rv, ru = s.rows["value"].rows(idx), s.unit.rows(idx)
-    lab, can = s.tests.label_of(idx), s.units.canon_of(idx)
-    blank_unit = s.units.blank[s.units.combo]
+    rv, ru = s.rows["value"].rows(idx), s.unit_cells.rows(idx)
+    lab, can = s.tests.label_of(idx), s.unit_combos.canon_of(idx)
+    blank_unit = s.unit_combos.blank[s.unit_combos.combo]
     s.problems.add(
         line=s.lines[idx], column=s.column_of("value", idx), value=cat(rv, np.where(ru != "", " ", ""), ru),
         reason="implausible value",
@@ -390,7 +390,7 @@ def _check_assumed_units(s: _Normalising) -> None:
     A unit is assumed per test, not per row: if any unit-less result of this test is implausible in
     the canonical unit (e.g. platelets written per uL), none of its unit-less results is trusted.
     """
-    u, label_of = s.units, s.tests.label_of
+    u, label_of = s.unit_combos, s.tests.label_of
     assumed = u.assumed[u.combo]
     doubtful_combo = np.zeros(len(u.measure), dtype=bool)
     doubtful_combo[u.combo[s.implausible & assumed]] = True
@@ -461,7 +461,7 @@ def _drop_ranges_on_another_scale(s: _Normalising) -> None:
     s.problems.add(line=s.lines[idx], column=s.cn["ref_range"] or s.cn["ref_low"] or s.cn["ref_high"], value=shown,
                    reason="reference range on another scale",
                    message=cat("Reference range ", shown, " does not fit '", s.tests.label_of(idx), "' in ",
-                               s.unit.rows(idx), "; the default range is used for grading."),
+                               s.unit_cells.rows(idx), "; the default range is used for grading."),
                    hint="Export the range in the same unit as the result.", severity="warning")
     s.ref_low = np.where(off_scale, np.nan, s.ref_low)
     s.ref_high = np.where(off_scale, np.nan, s.ref_high)
@@ -487,11 +487,11 @@ def _results(s: _Normalising) -> pd.DataFrame:
         "collected_at": s.when[keep],
         "analyte": pd.Series(_ANALYTE_OF.take(s.measure_idx[keep]), dtype="str"),
         "value": s.value[keep],
-        "unit": pd.Series(pd.array(s.units.canon, dtype="str").take(s.units.combo[keep]), dtype="str"),
+        "unit": pd.Series(pd.array(s.unit_combos.canon, dtype="str").take(s.unit_combos.combo[keep]), dtype="str"),
         "comparator": pd.Series(pd.array(s.parsed["comparator"].to_numpy(dtype=object), dtype="str")
                                 .take(value_c.codes[keep]), dtype="str"),
         "raw_value": value_c.column(keep),
-        "raw_unit": s.unit.column(keep),
+        "raw_unit": s.unit_cells.column(keep),
         "raw_name": pd.Series(pd.array(s.tests.label, dtype="str").take(kept_pairs), dtype="str"),
         "loinc": pd.Series(s.tests.loinc.take(kept_pairs), dtype="str"),
         "ref_low": np.round(s.ref_low * s.factor, 9)[keep],
@@ -506,7 +506,7 @@ def _results(s: _Normalising) -> pd.DataFrame:
 
 def _conversions(s: _Normalising) -> pd.DataFrame:
     """How many accepted results each (analyte, unit as read) conversion carried, with its factor."""
-    u = s.units
+    u = s.unit_combos
     counts = np.bincount(u.combo[s.keep], minlength=len(u.measure))
     used = counts > 0
     conversions = pd.DataFrame({

@@ -7,6 +7,7 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 
+from lenadash.ingest.coded import Coded
 from lenadash.ingest.sheets import Sheet, TableImport, as_dates, none_for_missing
 from lenadash.ingest.values import parse_values
 from lenadash.vocab.course import (
@@ -136,7 +137,8 @@ def _combination(sheet: Sheet, indication: np.ndarray) -> np.ndarray:
     """The combination partner as written; blank takes the indication's default (None when it has none)."""
     comb_c = sheet["combination"]
     combination = comb_c.take(comb_c.uniques.to_numpy(dtype=object))
-    return np.where(combination == "", [DEFAULT_COMBINATION.get(i) if i else None for i in indication], combination)
+    defaults = np.array([DEFAULT_COMBINATION.get(i) if i else None for i in indication], dtype=object)
+    return np.where(combination == "", defaults, combination)
 
 
 def _yes_no(sheet: Sheet, name: str) -> np.ndarray:
@@ -157,7 +159,7 @@ def _menses(sheet: Sheet) -> np.ndarray:
     return men_c.take(men_u.where(men_u != "").to_numpy(dtype=object))
 
 
-def _reject_start_before_birth(sheet: Sheet, birth: np.ndarray, start: np.ndarray, start_c) -> None:
+def _reject_start_before_birth(sheet: Sheet, birth: np.ndarray, start: np.ndarray, start_c: Coded) -> None:
     with np.errstate(invalid="ignore"):
         before = ~np.isnat(birth) & ~np.isnat(start) & (start < birth)
     if before.any():
@@ -167,7 +169,7 @@ def _reject_start_before_birth(sheet: Sheet, birth: np.ndarray, start: np.ndarra
         sheet.bad |= before
 
 
-def _reject_repeated_courses(sheet: Sheet, rows: pd.DataFrame, start_c) -> None:
+def _reject_repeated_courses(sheet: Sheet, rows: pd.DataFrame, start_c: Coded) -> None:
     """The same course (MRN, start date, indication) twice: exact repeats collapse, conflicting ones are rejected."""
     key = rows["mrn"].astype(str) + "|" + rows["start_date"].astype(str) + "|" + rows["indication"].astype(str)
     dup_key = key.duplicated(keep="first").to_numpy() & ~sheet.bad

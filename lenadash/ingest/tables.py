@@ -95,8 +95,8 @@ def sniff(head: str) -> tuple[str, int]:
     best: tuple[tuple[int, int, int], str, int] | None = None
     for delim in _DELIMITERS:
         records = _head_records(head, delim)
-        nonblank = [c for c, _ in records or () if c > 0]
-        if not nonblank:
+        nonblank = [c for c, _ in records if c > 0] if records is not None else []
+        if records is None or not nonblank:
             continue
         modal = max(set(nonblank), key=nonblank.count)
         if modal < 2:
