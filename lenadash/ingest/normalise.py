@@ -99,7 +99,10 @@ class _Units:
 
 @dataclass
 class _Normalising:
-    """The shared state of one normalisation: inputs, the per-row masks, and the arrays the steps build."""
+    """The shared state of one normalisation: inputs, the per-row masks, and the arrays the steps build.
+
+    Arrays are per row unless the step says otherwise; `tests` and `unit_combos` hold per-distinct tables.
+    """
 
     rows: dict[str, Coded]
     lines: np.ndarray
@@ -143,7 +146,7 @@ def normalise(rows: dict[str, Coded], lines: np.ndarray, cn: dict[str, str], pro
     _check_units(s)
     _check_plausibility(s)
     _check_assumed_units(s)
-    s.bad |= s.row_bad
+    s.bad |= s.row_bad  # joined only now: a row without patient or date still had its value checked
     s.keep = ~s.bad
     _read_reference_ranges(s)
     _drop_ranges_on_another_scale(s)
