@@ -81,7 +81,7 @@ class _EventValues:
 def read_events(data: bytes | BinaryIO, *, file_name: str = "") -> TableImport:
     """Read events.csv (mrn, date, event, value[, detail]) into the events contract.
 
-    Each event kind's value is parsed (models.EVENT_KINDS): fever in C (F > 50 converted),
+    Each event kind's value is parsed (vocab.course.EVENT_KINDS): fever in C (F > 50 converted),
     toxicity grade 1-5, pregnancy test negative/positive, dose change in mg or `hold`,
     thromboprophylaxis agent. NaN/NA/None in parsed columns mean "not this kind of event".
     """
