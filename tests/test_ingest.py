@@ -52,6 +52,15 @@ def test_results_and_problems_follow_the_contract():
     assert imp.problems["line"].dtype == np.int64
 
 
+def test_the_contract_lists_are_the_vocabulary_ones_not_copies():
+    from lenadash import ingest
+    from lenadash.vocab import course, frames
+
+    assert ingest.LAB_COLUMNS is frames.LAB_COLUMNS and ingest.PROBLEM_COLUMNS is frames.PROBLEM_COLUMNS
+    assert ingest.PATIENT_COLUMNS is frames.PATIENT_COLUMNS and ingest.EVENT_COLUMNS is frames.EVENT_COLUMNS
+    assert ingest.CAPSULE_MG is course.CAPSULE_MG
+
+
 def test_accepts_a_binary_stream_like_a_streamlit_upload():
     data = io.BytesIO(f"{HEADER}\nP1,2026-01-19,PLT,150,K/uL,,,\n".encode())
     assert read_labs(data).results["value"].tolist() == [150.0]

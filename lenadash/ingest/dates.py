@@ -1,0 +1,156 @@
+"""Dates: a column of date/datetime text in any common export format to naive datetimes, format decided per column."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import numpy as np
+import pandas as pd
+
+from lenadash.ingest.coded import Coded
+
+_TIME = (
+    r"(?:(?:[T\s]+|\s*,\s*)(?P<H>\d{1,2})[:h](?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,]\d+)?)?"
+    r"\s*(?P<ap>[AaPp]\.?[Mm]\.?)?)?\s*(?:Z|[+-]\d{2}:?\d{2}|UTC|GMT)?"
+)
+_DATE_PATTERNS = {
+    "iso": re.compile(r"^(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})" + _TIME + r"$"),
+    "slash": re.compile(r"^(?P<a>\d{1,2})[/-](?P<b>\d{1,2})[/-](?P<y>\d{4}|\d{2})" + _TIME + r"$"),
+    "dot": re.compile(r"^(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4}|\d{2})" + _TIME + r"$"),
+    "hl7": re.compile(
+        r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?:(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})?(?:\.\d+)?)?"
+        r"(?:[+-]\d{4})?$"
+    ),
+    "dmy_name": re.compile(r"^(?P<d>\d{1,2})[-\s](?P<mon>[A-Za-zäé]{3,9})\.?[-\s](?P<y>\d{4}|\d{2})" + _TIME + r"$"),
+    "mdy_name": re.compile(r"^(?P<mon>[A-Za-z]{3,9})\.?\s+(?P<d>\d{1,2}),?\s+(?P<y>\d{4})" + _TIME + r"$"),
+}
+_MONTHS = {
+    "jan": 1, "feb": 2, "mar": 3, "mär": 3, "apr": 4, "may": 5, "mai": 5, "jun": 6, "jul": 7, "aug": 8,
+    "sep": 9, "oct": 10, "okt": 10, "nov": 11, "dec": 12, "dez": 12, "fév": 2, "fev": 2, "avr": 4, "jui": 7,
+    "aoû": 8, "aou": 8, "déc": 12, "mrt": 3, "mei": 5,
+}
+US_SLASH_NOTE = (
+    "dates like 01/02/2026 were read as US month/day/year (MM/DD/YYYY) because no day "
+    "above 12 shows the order; if they are day-first, export ISO dates (2026-02-01)"
+)
+
+
+def _extract(text: pd.Series, pattern: re.Pattern) -> pd.DataFrame:
+    """Named groups of `pattern` for the rows of `text` that match it (index kept).
+
+    Uses Arrow's vectorised RE2 engine when the pattern allows it, else Python's `re`.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = pa.array(text.to_numpy(dtype=object), type=pa.string())
+        res = pc.extract_regex(arr, pattern=pattern.pattern)
+        valid = res.is_valid().to_numpy(zero_copy_only=False)
+        cols = {name: pc.struct_field(res, name).to_numpy(zero_copy_only=False) for name in res.type.names}
+        out = pd.DataFrame(cols, index=text.index)[valid]
+        return out.replace("", np.nan).astype(object)
+    except Exception:  # noqa: BLE001 - RE2 rejects some Python patterns; fall back to re
+        ex = text.str.extract(pattern)
+        return ex[text.str.match(pattern).to_numpy(dtype=bool, na_value=False)]
+
+
+def _two_digit_year(y: pd.Series) -> pd.Series:
+    this_year = dt.date.today().year
+    y = y.copy()
+    short = y < 100
+    y[short] = np.where(2000 + y[short] <= this_year + 1, 2000 + y[short], 1900 + y[short])
+    return y
+
+
+def parse_dates(values: pd.Series) -> tuple[pd.Series, list[str]]:
+    """Parse a column of date/datetime text into naive datetime64 (NaT where unreadable).
+
+    The format is decided per column from all its values: ISO, US MM/DD/YYYY, day-first
+    DD.MM.YYYY, DD/MM/YYYY when some first part exceeds 12, HL7 YYYYMMDD[HHMM], `19-Jan-2026`.
+    A slash column where every day and month is <= 12 is read as US, and a note says so.
+    Time-zone offsets are dropped: times are kept as the wall-clock time written in the file.
+    Returns (datetimes aligned to `values`, notes for the user).
+    """
+    coded = Coded.of(values)
+    parsed, notes = dates_of(coded.uniques)
+    return pd.Series(coded.take(parsed), index=values.index, dtype="datetime64[us]"), notes
+
+
+class _DateParts:
+    """Year, month, day, hour, minute, second and AM/PM per distinct text, filled pattern by pattern."""
+
+    def __init__(self, index: pd.Index):
+        self.parts = {k: pd.Series(np.nan, index=index, dtype="float64") for k in ("y", "m", "d", "H", "M", "S")}
+        self.pm = pd.Series(False, index=index)
+        self.am = pd.Series(False, index=index)
+        self.done = pd.Series(False, index=index)
+        self.notes: list[str] = []
+
+    def fill(self, kind: str, ex: pd.DataFrame) -> None:
+        """Take the groups one pattern matched (rows of `ex`); slash dates decide their order here."""
+        idx, parts = ex.index, self.parts
+        if kind == "slash":
+            self._fill_slash(ex)
+        elif kind in ("dmy_name", "mdy_name"):
+            parts["d"][idx] = ex["d"].astype(float).to_numpy()
+            parts["m"][idx] = ex["mon"].str.lower().str[:3].map(_MONTHS).astype(float).to_numpy()
+        else:
+            parts["d"][idx] = ex["d"].astype(float).to_numpy()
+            parts["m"][idx] = ex["m"].astype(float).to_numpy()
+        parts["y"][idx] = ex["y"].astype(float).to_numpy()
+        for k in ("H", "M", "S"):
+            if k in ex:
+                parts[k][idx] = ex[k].astype(float).to_numpy()
+        if "ap" in ex:
+            ap = ex["ap"].fillna("").str.lower().str[:1]
+            self.pm[idx] = (ap == "p").to_numpy()
+            self.am[idx] = (ap == "a").to_numpy()
+        self.done[idx] = True
+
+    def _fill_slash(self, ex: pd.DataFrame) -> None:
+        """Day-first when more first parts than second parts exceed 12; US when neither ever does (noted)."""
+        a = ex["a"].astype(float)
+        b = ex["b"].astype(float)
+        day_first = (a > 12).sum() > (b > 12).sum()
+        if not (a > 12).any() and not (b > 12).any():
+            self.notes.append(US_SLASH_NOTE)
+        self.parts["d"][ex.index] = (a if day_first else b).to_numpy()
+        self.parts["m"][ex.index] = (b if day_first else a).to_numpy()
+
+    def datetimes(self) -> np.ndarray:
+        """datetime64[us] per text; NaT where no pattern matched or a part is out of range."""
+        parts, pm, am = self.parts, self.pm, self.am
+        hour = parts["H"].fillna(0)
+        bad_ampm = (pm | am) & ((hour < 1) | (hour > 12))
+        hour = hour.where(~pm | (hour == 12), hour + 12).where(~(am & (hour == 12)), 0)
+        frame = pd.DataFrame({
+            "year": _two_digit_year(parts["y"]), "month": parts["m"], "day": parts["d"], "hour": hour,
+            "minute": parts["M"].fillna(0), "second": parts["S"].fillna(0),
+        })
+        valid = self.done & frame.notna().all(axis=1) & ~bad_ampm & (frame["hour"] < 24) & (frame["minute"] < 60)
+        valid &= (frame["second"] < 60) & frame["year"].between(1900, 2200) & frame["month"].between(1, 12)
+        valid &= frame["day"].between(1, 31)
+        out = np.full(len(frame), np.datetime64("NaT"), dtype="datetime64[us]")
+        if valid.any():
+            got = pd.to_datetime(frame[valid].astype("int64"), errors="coerce")
+            out[valid.to_numpy()] = got.to_numpy(dtype="datetime64[us]")
+        return out
+
+
+def dates_of(u: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """One datetime64[us] per distinct text in `u` (NaT where unreadable), plus notes.
+
+    Each text takes the first pattern (in _DATE_PATTERNS order) it matches.
+    """
+    u = u.reset_index(drop=True)
+    parts = _DateParts(u.index)
+    for kind, pattern in _DATE_PATTERNS.items():
+        todo = u[~parts.done & (u != "")]
+        if todo.empty:
+            break
+        ex = _extract(todo, pattern)
+        if not ex.empty:
+            parts.fill(kind, ex)
+    return parts.datetimes(), parts.notes

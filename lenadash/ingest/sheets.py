@@ -1,0 +1,111 @@
+"""The small sheet: a patients or events file read field by field, with its checks, problems and rejected rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import numpy as np
+import pandas as pd
+
+from lenadash.ingest.coded import Coded
+from lenadash.ingest.columns import require, table_columns
+from lenadash.ingest.dates import dates_of
+from lenadash.ingest.problems import Problems, cat
+from lenadash.ingest.tables import Table, read_table, report_malformed
+
+
+@dataclass
+class TableImport:
+    rows: pd.DataFrame
+    problems: pd.DataFrame
+    rows_read: int
+    column_map: dict[str, str] = field(default_factory=dict)
+    delimiter: str = ","
+    encoding: str = "utf-8"
+
+
+class Sheet:
+    """A patients or events file: coded access to its fields (absent optional fields read as blank),
+    the problems found so far and the mask of rejected rows."""
+
+    def __init__(self, table: Table, found: dict[str, str], file_name: str):
+        self.table, self.found = table, found
+        self.df, self.lines, self.n = table.df, table.lines, len(table.df)
+        self.problems = Problems(file_name)
+        report_malformed(table, self.problems)
+        self.bad = np.zeros(self.n, dtype=bool)
+
+    @classmethod
+    def read(cls, data: bytes | BinaryIO, *, file_name: str, kind: str, fields: tuple[str, ...],
+             required: tuple[str, ...]) -> Sheet:
+        """Read the file and find its fields; raises UnrecognisedFile when a required one is missing."""
+        table = read_table(data, file_name=file_name)
+        found = table_columns(table.df, fields)
+        require(found, required, table.df, kind, file_name)
+        return cls(table, found, file_name)
+
+    def __getitem__(self, field_name: str) -> Coded:
+        col = self.found.get(field_name)
+        return Coded.of(self.df[col]) if col else Coded.constant(self.n)
+
+    def col(self, field_name: str) -> str:
+        """The file column of a field, for problem reports (the field name when the file has none)."""
+        return self.found.get(field_name, field_name)
+
+    def check(self, coded: Coded, per_unique_ok, *, name: str, reason: str, message: str, hint: str) -> None:
+        """Reject rows whose distinct value fails `per_unique_ok` (one bool per distinct value).
+
+        `{}` in `message` stands for the value as written.
+        """
+        fail = ~coded.where(per_unique_ok)
+        if fail.any():
+            shown = coded.rows(fail)
+            head, _, tail = message.partition("{}")
+            self.problems.add(line=self.lines[fail], column=self.col(name), value=shown, reason=reason,
+                              message=cat(head, shown, tail), hint=hint)
+            self.bad |= fail
+
+    def dates(self, coded: Coded, *, name: str) -> np.ndarray:
+        """Dates of a coded column (format per column), rejecting unreadable or empty ones; datetime64[us]."""
+        per, notes = dates_of(coded.uniques)
+        when = coded.take(per)
+        nat = np.isnat(when)
+        if np.any(nat):
+            shown = coded.rows(nat)
+            self.problems.add(
+                line=self.lines[nat], column=self.col(name), value=shown, reason="unreadable date",
+                message=np.where(shown == "", f"{name} is empty.", cat(f"{name} '", shown, "' could not be read.")),
+                hint="Use a date like 2026-01-19 (ISO), 01/19/2026 (US) or 19.01.2026.")
+            self.bad |= nat
+        for note in notes:
+            self.problems.add(line=self.lines[:1], column=self.col(name), value="", reason="ambiguous date",
+                              message=note[0].upper() + note[1:] + ".", hint="Check one row against the source.",
+                              severity="warning")
+        return when
+
+    def drop_repeats(self, rows: pd.DataFrame, *, what: str) -> None:
+        """Reject exact repeats of an earlier accepted row (a warning: the first is imported)."""
+        dup = rows.drop(columns="line").astype(str).duplicated(keep="first").to_numpy() & ~self.bad
+        if dup.any():
+            self.problems.add(line=self.lines[dup], column="", value="", reason="duplicate row",
+                              message=f"The same {what} appears twice; imported once.", hint="Nothing to fix.",
+                              severity="warning")
+            self.bad |= dup
+
+    def result(self, rows: pd.DataFrame) -> TableImport:
+        """The accepted rows, the problems, and how the file was read."""
+        table = self.table
+        return TableImport(rows=rows, problems=self.problems.frame(), rows_read=self.n + len(table.malformed),
+                           column_map={v: k for k, v in self.found.items()}, delimiter=table.delimiter,
+                           encoding=table.encoding)
+
+
+def none_for_missing(s: pd.Series) -> pd.Series:
+    """object column whose missing entries are None (the contracts' `str|None`, `date`)."""
+    out = s.astype(object)
+    return out.where(out.notna(), None)
+
+
+def as_dates(when: np.ndarray) -> np.ndarray:
+    return np.array([None if np.isnat(w) else pd.Timestamp(w).date() for w in when], dtype=object)
