@@ -188,9 +188,10 @@ def test_many_courses_at_once_match_each_course_alone():
     patients = pd.DataFrame([course(inds[i % 6], mrn=f"B{i:04d}") for i in range(n)])
     size = n * per * len(analytes)
     an = np.tile(np.array(analytes, dtype=object), n * per)
+    weekly_days = np.tile(np.repeat(np.arange(per) * 7 - 3, len(analytes)), n)
     labs = pd.DataFrame({
         "mrn": np.repeat(patients["mrn"].to_numpy(dtype=object), per * len(analytes)),
-        "collected_at": pd.Timestamp(START) + pd.to_timedelta(np.tile(np.repeat(np.arange(per) * 7 - 3, len(analytes)), n), "D"),
+        "collected_at": pd.Timestamp(START) + pd.to_timedelta(weekly_days, "D"),
         "analyte": an, "value": (np.array([normal[a] for a in an]) * rng.normal(1, 0.08, size)).round(2),
         "unit": "", "comparator": "", "ref_low": np.nan, "ref_high": np.nan,
     })
