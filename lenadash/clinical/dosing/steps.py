@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import operator
+
 import numpy as np
 import pandas as pd
 
@@ -44,25 +47,13 @@ def simulate(labs: pd.DataFrame, patients: pd.DataFrame, events: pd.DataFrame | 
     by_course = {cid: c for cid, c in zip(courses["course_id"], courses.to_dict("records"))}
     idx = {c: i for i, c in enumerate(steps.columns)}
     out: list[tuple] = []
-    for cid, recs in _by_course(steps.itertuples(index=False, name=None), idx["course_id"]):
+    # the steps are sorted by course: each run of one course's records is walked on its own
+    records = steps.itertuples(index=False, name=None)
+    for cid, recs in itertools.groupby(records, key=operator.itemgetter(idx["course_id"])):
         out.extend(CourseWalk(by_course[cid], idx, prof, base, base_grade, g3).run(recs))
     result = pd.DataFrame(out, columns=list(STEP_COLUMNS))
     result["date"] = np.array(result["date"].to_numpy(), dtype="datetime64[D]").astype("datetime64[us]")
     return result
-
-
-def _by_course(records, course_col: int):
-    """(course_id, [records]) for each run of records of one course (the steps are sorted by course)."""
-    current, buffer = None, []
-    for rec in records:
-        cid = rec[course_col]
-        if cid != current and buffer:
-            yield current, buffer
-            buffer = []
-        current = cid
-        buffer.append(rec)
-    if buffer:
-        yield current, buffer
 
 
 def _prepare_steps(labs: pd.DataFrame, patients: pd.DataFrame, events: pd.DataFrame | None,

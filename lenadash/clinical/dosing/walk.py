@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -62,23 +63,32 @@ class ResumePlan:
 
 
 class Step:
-    """What one date brings (values, events) and what the walk makes of it (action, dose, reasons)."""
+    """What one date brings (values, events) and what the walk makes of it (action, dose, reasons).
 
-    __slots__ = ("date", "is_draw", "offset", "cycle", "cycle_day", "fever_c", "transfusion", "values",
-                 "dose_changes", "reasons", "review", "fired", "hold_notes", "preexisting", "other_toxicity",
-                 "action", "dose_out")
+    Class attributes are the defaults a step keeps unless the walk changes them (most steps change few).
+    """
+
+    fever_c = None
+    fever_no_temp = None
+    transfusion = False
+    values: dict = {}
+    dose_changes: tuple = ()
+    review = False
+    hold_notes: list[str] = []  # the "still held" sentences, dropped when a clinician's dose replaces them
+    other_toxicity = False
+    action = "continue"
+    dose_out: float | None = None
 
     def __init__(self, date: dt.date, is_draw: bool, offset: int):
         self.date, self.is_draw, self.offset = date, is_draw, offset
-        self.cycle, self.cycle_day = (0, offset) if offset < 0 else (offset // CYCLE_DAYS + 1, offset % CYCLE_DAYS + 1)
+        if offset < 0:
+            self.cycle, self.cycle_day = 0, offset
+        else:
+            cycle, day = divmod(offset, CYCLE_DAYS)
+            self.cycle, self.cycle_day = cycle + 1, day + 1
         self.reasons: list[str] = []
-        self.review = False
         self.fired: list[str] = []  # ids of the rules that fired
-        self.hold_notes: list[str] = []  # the "still held" sentences, dropped when a clinician's dose replaces them
         self.preexisting: list[str] = []
-        self.other_toxicity = False
-        self.action = "continue"
-        self.dose_out: float | None = None
 
 
 class CourseWalk:
@@ -87,7 +97,7 @@ class CourseWalk:
     def __init__(self, course: dict, idx: dict, prof: Profile, base: dict, base_grade: dict, g3: dict):
         self.cid, self.mrn, self.indication = course["course_id"], course["mrn"], course.get("indication")
         self.start = pd.Timestamp(course["start"]).date()
-        self.idx, self.prof, self.base_grade, self.g3 = idx, prof, base_grade, g3
+        self.prof, self.base_grade, self.g3 = prof, base_grade, g3
         self.rules = prof.rules_for(self.indication)
         self.ladder = prof.ladder(self.indication)
         self.course_schedule = course.get("schedule") if not _missing(course.get("schedule")) else "28/28"
@@ -101,6 +111,10 @@ class CourseWalk:
         self.persist_rules = [r for r in self.rules if r.persist_days]
         self.has_tox_rule = TOXICITY in self.by_analyte
         self.clear_above = self._clear_above()
+        # record positions, looked up once per course rather than once per step
+        self.at = {c: idx[c] for c in ("date", "is_draw", "fever_c", "fever_no_temp", "transfusion", "tox_grade",
+                                       "dose_changes")}
+        self.value_at = [(a, idx[a]) for a in self.by_analyte if a != TOXICITY]
         # the label's cycle limit (FL/MZL: 12 cycles, rules/monitoring.csv): from the next cycle on,
         # continuing is a clinician decision unless a dose_change event on/after that cycle records one
         self.limit_row = monitoring.cycle_limit(self.indication)
@@ -138,7 +152,7 @@ class CourseWalk:
 
     # --- the loop ------------------------------------------------------------------------------
 
-    def run(self, recs: list[tuple]) -> list[tuple]:
+    def run(self, recs: Iterable[tuple]) -> list[tuple]:
         return [self.step(rec) for rec in recs]
 
     def step(self, rec: tuple) -> tuple:
@@ -147,9 +161,10 @@ class CourseWalk:
             return self._before_start(s)
         if self.unusable:
             return self._unusable_row(s)
-        self._track_runs(s)
-        self._note_toxicities(s, rec)
-        if self.held:
+        if self.persist_rules:
+            self._track_runs(s)
+        self._note_toxicities(s)
+        if self.state is State.HELD:
             self._while_held(s)
         else:
             self._while_not_held(s)
@@ -166,17 +181,19 @@ class CourseWalk:
         return self._row(s)
 
     def _read(self, rec: tuple) -> Step:
-        idx = self.idx
-        date = rec[idx["date"]]
-        s = Step(date, bool(rec[idx["is_draw"]]), (date - self.start).days)
-        s.fever_c = rec[idx["fever_c"]]
-        s.transfusion = bool(rec[idx["transfusion"]]) if not _missing(rec[idx["transfusion"]]) else False
-        s.values = {a: rec[idx[a]] for a in self.by_analyte if a != TOXICITY and not _missing(rec[idx[a]])}
-        tox = rec[idx["tox_grade"]]
+        at = self.at
+        date = rec[at["date"]]
+        s = Step(date, bool(rec[at["is_draw"]]), (date - self.start).days)
+        s.fever_c = rec[at["fever_c"]]
+        transfusion = rec[at["transfusion"]]
+        s.transfusion = bool(transfusion) if not _missing(transfusion) else False
+        s.values = {a: v for a, i in self.value_at if not _missing(v := rec[i])}
+        tox = rec[at["tox_grade"]]
         if not _missing(tox):
             s.values[TOXICITY] = float(tox)
-        dcs = rec[idx["dose_changes"]]
+        dcs = rec[at["dose_changes"]]
         s.dose_changes = () if _missing(dcs) else dcs
+        s.fever_no_temp = rec[at["fever_no_temp"]]
         s.dose_out = self.dose
         if s.is_draw and self.pending:
             s.reasons.extend(self.pending)
@@ -211,13 +228,15 @@ class CourseWalk:
                 else:
                     self.runs.pop(r.rule, None)
 
-    def _note_toxicities(self, s: Step, rec: tuple) -> None:
+    def _note_toxicities(self, s: Step) -> None:
         """Fever without a temperature, labs graded >= 3, toxicity events: reviews and the 'other toxicity' flag."""
-        no_temp = rec[self.idx["fever_no_temp"]]
-        if s.is_draw and not _missing(no_temp) and no_temp:
+        if s.is_draw and not _missing(s.fever_no_temp) and s.fever_no_temp:
             s.reasons.append(reasons.fever_without_temperature())
             s.review = True
         bad = self.g3.get((self.cid, s.date), ())
+        tox = s.values.get(TOXICITY)
+        if not bad and tox is None:
+            return  # the usual draw: nothing graded >= 3, no toxicity event
         known, new = [], []
         for a, grade in bad:
             if a in HAEMATOLOGIC:
@@ -234,7 +253,6 @@ class CourseWalk:
         if new:
             s.review = True
             s.reasons.append(reasons.non_haematologic_review(new))
-        tox = s.values.get(TOXICITY)
         if tox is not None and tox >= 3 and not self.has_tox_rule:
             s.review = True
             s.reasons.append(reasons.toxicity_without_rule(tox, self.prof.id, self.indication))
