@@ -402,7 +402,7 @@ def _course_entry(course: dict, draws: list[dict], last: dict | None, spans: lis
     start = pd.Timestamp(course["start"]).date()
     alerts: list[str] = []
     starting = _num(course.get("starting_dose_mg"))
-    sched = _text(course.get("schedule")) or "28/28"
+    sched = _text(course.get("schedule")) or cycles.UNKNOWN_SCHEDULE
     if last is None:
         status, current, sched_now = "on_treatment", starting, sched
     else:

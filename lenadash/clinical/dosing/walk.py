@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from lenadash.clinical import schedule as monitoring
+from lenadash.clinical.cycles import UNKNOWN_SCHEDULE
 from lenadash.clinical.dosing import reasons
 from lenadash.clinical.dosing.profiles import OPS, DoseRule, Profile, _schedule_for, at_floor, next_lower
 from lenadash.clinical.dosing.values import TOXICITY, _missing
@@ -100,7 +101,7 @@ class CourseWalk:
         self.prof, self.base_grade, self.g3 = prof, base_grade, g3
         self.rules = prof.rules_for(self.indication)
         self.ladder = prof.ladder(self.indication)
-        self.course_schedule = course.get("schedule") if not _missing(course.get("schedule")) else "28/28"
+        self.course_schedule = course.get("schedule") if not _missing(course.get("schedule")) else UNKNOWN_SCHEDULE
         start_dose = pd.to_numeric(course.get("starting_dose_mg"), errors="coerce")
         self.start_dose = None if start_dose is None or pd.isna(start_dose) else float(start_dose)
         self.unusable = self._unusable()
@@ -202,7 +203,8 @@ class CourseWalk:
         return s
 
     def _row(self, s: Step) -> tuple:
-        dosing_day = s.action in ("continue", "resume") and 1 <= s.cycle_day <= DOSING_DAYS.get(self.schedule, 28)
+        last_dosing_day = DOSING_DAYS.get(self.schedule, CYCLE_DAYS)
+        dosing_day = s.action in ("continue", "resume") and 1 <= s.cycle_day <= last_dosing_day
         if s.action == "continue" and not dosing_day:
             s.reasons.append(reasons.planned_rest(s.cycle_day, self.schedule))
         return (self.cid, self.mrn, s.date, s.is_draw, s.cycle, s.cycle_day, s.action, s.dose_out, self.schedule,
