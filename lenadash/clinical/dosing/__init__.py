@@ -1,9 +1,8 @@
-"""Dose-modification engine: walks each course's draws and events through a versioned rule profile.
+"""Dose-modification engine: walks each course's draws and events through a versioned rule profile."""
 
-`profiles` reads the rule tables and ladders, `steps` prepares one row per (course, date) and runs
-`simulate`, `walk` is the per-course state machine, `reasons` words its decisions, `thresholds` gives
-the chart lines. The names below are the engine's public surface (as in lenadash 0.1's dosing.py).
-"""
+# profiles reads the rule tables and ladders, steps prepares one row per (course, date) and runs simulate,
+# walk is the per-course state machine, reasons words its decisions, thresholds gives the chart lines.
+# The names below are the engine's public surface, as in lenadash 0.1's dosing.py.
 
 from lenadash.clinical.dosing import profiles, reasons, steps, values, walk
 from lenadash.clinical.dosing.profiles import (

@@ -1,8 +1,7 @@
-"""The reason sentences of the dose engine: data in (rule, value, dose, date), the clinician's text out.
+"""The reason sentences of the dose engine: data in (rule, value, dose, date), the clinician's text out."""
 
-The walk decides; these functions only word its decisions. Each sentence cites the rule's source and the
-indication so that a clinician can check it against the label.
-"""
+# The walk decides; these functions only word its decisions. Each sentence cites the rule's source and the
+# indication so that a clinician can check it against the label.
 
 from __future__ import annotations
 

@@ -1,16 +1,15 @@
-"""The walk: one course's draws and events in date order through the dose rules, as a small state machine.
+"""The walk: one course's draws and events in date order through the dose rules, as a small state machine."""
 
-A course is on treatment, held (one hold episode, DOMAIN.md §2), or awaiting a clinician's decision
-(the counts recovered at the floor, or no lower dose exists). Each step reads one date, decides the
-transition, and words the decision through `reasons`.
-"""
+# A course is on treatment, held (one hold episode, DOMAIN.md §2), or awaiting a clinician's decision (the
+# counts recovered at the floor, or no lower dose exists). Each step reads one date, decides the transition,
+# and words the decision through `reasons`; the sentences never feed back into a decision.
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -69,13 +68,13 @@ class Step:
     Class attributes are the defaults a step keeps unless the walk changes them (most steps change few).
     """
 
+    values: dict[str, float]  # analyte -> value of this date (set by CourseWalk._read)
     fever_c = None
     fever_no_temp = None
     transfusion = False
-    values: dict = {}
     dose_changes: tuple = ()
     review = False
-    hold_notes: list[str] = []  # the "still held" sentences, dropped when a clinician's dose replaces them
+    hold_notes: Sequence[str] = ()  # the "still held" sentences, dropped when a clinician's dose replaces them
     other_toxicity = False
     action = "continue"
     dose_out: float | None = None
@@ -154,9 +153,11 @@ class CourseWalk:
     # --- the loop ------------------------------------------------------------------------------
 
     def run(self, recs: Iterable[tuple]) -> list[tuple]:
+        """The course's step records (prepared by steps._prepare_steps, in date order) -> output rows."""
         return [self.step(rec) for rec in recs]
 
     def step(self, rec: tuple) -> tuple:
+        """One date: what it shows, the transition it causes, the clinician's overrides, the output row."""
         s = self._read(rec)
         if s.offset < 0:
             return self._before_start(s)
@@ -182,6 +183,7 @@ class CourseWalk:
         return self._row(s)
 
     def _read(self, rec: tuple) -> Step:
+        """The step's values and events; a draw also takes the reasons kept from event-only dates."""
         at = self.at
         date = rec[at["date"]]
         s = Step(date, bool(rec[at["is_draw"]]), (date - self.start).days)
@@ -195,7 +197,6 @@ class CourseWalk:
         dcs = rec[at["dose_changes"]]
         s.dose_changes = () if _missing(dcs) else dcs
         s.fever_no_temp = rec[at["fever_no_temp"]]
-        s.dose_out = self.dose
         if s.is_draw and self.pending:
             s.reasons.extend(self.pending)
             s.review = self.pending_review  # a review raised on an event-only date shows on the next draw
