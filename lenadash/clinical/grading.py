@@ -328,21 +328,30 @@ def _grade_analyte(rules: list[Band], v: np.ndarray, comparator_code: np.ndarray
     term = np.where(no_threshold > 0, no_threshold_term, np.where(grade > 0, term, zero_term))
 
     # which limits the note names: the winning band's, or for grade 0 those of the grade 1 bands
-    zero_refs = 0
+    refs = np.where(is_na, 0, np.where(is_zero, _grade1_refs(rules), refs))
+    baseline_code = np.where(is_na, 0, _baseline_codes(rules, refs, base, uln, base_s, uln_s))
+    return {"grade": grade, "na": is_na, "term": term, "reason": reason, "refs": refs, "baseline": baseline_code}
+
+
+def _grade1_refs(rules: list[Band]) -> int:
+    """The limits (reference bits) the grade 1 bands use: what a grade 0 note names."""
+    refs = 0
     for b in rules:
         if b.grade == 1 and b.when != "baseline_abnormal":
-            zero_refs |= b.refs
-    refs = np.where(is_na, 0, np.where(is_zero, zero_refs, refs))
+            refs |= b.refs
+    return refs
 
-    baseline_code = np.zeros(m, dtype=np.int64)
+
+def _baseline_codes(rules: list[Band], refs: np.ndarray, base: np.ndarray, uln: np.ndarray, base_s: np.ndarray,
+                    uln_s: np.ndarray) -> np.ndarray:
+    """Per row, what the baseline did (_BASELINE_WORDS keys): picked the bands, gave a band, or was missing."""
     if any(b.when.startswith("baseline_") for b in rules):  # baseline normal/abnormal picks the bands
         has_base = ~np.isnan(base)
         abnormal = has_base & ~np.isnan(uln) & (base_s > uln_s)
-        baseline_code = np.select([~has_base, abnormal], [1, 3], 2)
-    elif any(b.when == "baseline" for b in rules):  # baseline bands beside the ULN bands
-        baseline_code = np.where((refs & _BASELINE) != 0, 4, np.where(np.isnan(base), 1, 0))
-    baseline_code = np.where(is_na, 0, baseline_code)
-    return {"grade": grade, "na": is_na, "term": term, "reason": reason, "refs": refs, "baseline": baseline_code}
+        return np.select([~has_base, abnormal], [1, 3], 2)
+    if any(b.when == "baseline" for b in rules):  # baseline bands beside the ULN bands
+        return np.where((refs & _BASELINE) != 0, 4, np.where(np.isnan(base), 1, 0))
+    return np.zeros(len(base), dtype=np.int64)
 
 
 def grade(labs: pd.DataFrame) -> pd.DataFrame:
