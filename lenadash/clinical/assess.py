@@ -479,7 +479,6 @@ def _orphan_entry(mrn: str, labs: pd.DataFrame, vals: _DrawValues) -> dict:
 
 def _fill_clinic_fields(entry: dict, course: dict, events, as_of: dt.date, status: str) -> None:
     """CrCl, renal starting dose, next CBC, marrow biopsies, pregnancy tests and course alerts."""
-    alerts = entry["alerts"]
     start = dt.date.fromisoformat(entry["start_date"])
     birth = course.get("birth_date")
     birth = None if birth is None or pd.isna(birth) else pd.Timestamp(birth).date()

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+
 from lenadash.config import RULES_DIR
 
 CTCAE_FILE = RULES_DIR / "ctcae_v5.csv"
@@ -273,7 +274,7 @@ def _grade_analyte(rules: list[Band], v: np.ndarray, comparator_code: np.ndarray
     v_s = _scaled(v)
     # '<0.5' lies below 0.5 and '>6' above 6: one millionth is below any reported precision
     v_s = v_s - (comparator_code == 1) + (comparator_code == 2)
-    lln_s, uln_s, base_s = _scaled(lln), _scaled(uln), _scaled(base)
+    uln_s, base_s = _scaled(uln), _scaled(base)
     no_value = np.isnan(v)
 
     grade = np.full(m, -1, dtype=np.int64)
