@@ -510,3 +510,16 @@ def test_fl_dose_change_before_cycle_13_does_not_lift_the_limit_against_label():
 
 def test_no_cycle_limit_for_mm_against_label():
     assert walk("MM", [(-2, NORMAL), (CYCLE_13 + 100, NORMAL)])[-1] == (CYCLE_13 + 100, "continue", 25.0)
+
+
+def test_dosing_package_keeps_the_0_1_names():
+    """The split package answers to the names callers used on the flat dosing.py (`thresholds` is the function,
+    not the submodule of the same name)."""
+    from lenadash import dosing as flat
+
+    assert flat is dosing
+    for name in ("load_profile", "list_profiles", "thresholds", "simulate", "next_lower", "at_floor"):
+        assert callable(getattr(dosing, name)) and not isinstance(getattr(dosing, name), type(dosing)), name
+    assert issubclass(dosing.ProfileError, ValueError)
+    assert dosing.ACTIONS == ("continue", "hold", "stay_held", "resume", "review")
+    assert set(dosing.STEP_COLUMNS) >= {"action", "dose_mg", "reasons", "rules", "held"}
