@@ -344,18 +344,18 @@ class CourseWalk:
     def _while_held(self, s: Step) -> None:
         """Held: note the counts, let new triggers join the episode, then stay held or recover."""
         ep = self.episode
+        assert ep is not None, "HELD always has an episode"
         ep.last.update(s.values)
         ep.other_toxicity = ep.other_toxicity or s.other_toxicity
-        self._join_episode(s)
-        waiting = self._counts_not_recovered()
+        self._join_episode(s, ep)
+        waiting = _counts_not_recovered(ep)
         if ep.clinician or waiting:
-            self._stay_held(s, waiting)
+            self._stay_held(s, ep, waiting)
         else:
-            self._recover(s)
+            self._recover(s, ep)
 
-    def _join_episode(self, s: Step) -> None:
+    def _join_episode(self, s: Step, ep: Episode) -> None:
         """A count that was not a trigger fires while held: it joins this episode, no further step down."""
-        ep = self.episode
         for a, v in s.values.items():
             if a in ep.triggers or v > self.clear_above.get(a, math.inf):
                 continue
@@ -370,18 +370,7 @@ class CourseWalk:
                     texts.setdefault(t, []).append(r)
                 s.reasons += [reasons.also_triggers(t, rs, self.indication) for t, rs in texts.items()]
 
-    def _counts_not_recovered(self) -> list[tuple[str, float | None, DoseRule]]:
-        """(analyte, latest value, rule with the highest resume threshold) of each count still below it."""
-        waiting = []
-        for a, rs in self.episode.triggers.items():
-            r = _resume_rule(rs)
-            v = self.episode.last.get(a)
-            if v is None or not OPS[r.resume_op](v, r.resume_value):
-                waiting.append((a, v, r))
-        return waiting
-
-    def _stay_held(self, s: Step, waiting: list[tuple[str, float | None, DoseRule]]) -> None:
-        ep = self.episode
+    def _stay_held(self, s: Step, ep: Episode, waiting: list[tuple[str, float | None, DoseRule]]) -> None:
         n_before = len(s.reasons)
         s.action, s.dose_out = "stay_held", None
         if ep.clinician:
@@ -392,9 +381,8 @@ class CourseWalk:
             s.reasons.append(reasons.CBC_WEEKLY)
         s.hold_notes = s.reasons[n_before:]
 
-    def _recover(self, s: Step) -> None:
+    def _recover(self, s: Step, ep: Episode) -> None:
         """Every triggering count recovered: resume at the dose the rules give, or ask the clinician."""
-        ep = self.episode
         recovered = reasons.recovered((a, ep.last[a], _resume_rule(rs)) for a, rs in ep.triggers.items())
         self.episode, self.state = None, State.ON_TREATMENT
         plan = None if ep.at_floor else _resume_plan(ep, self.ladder, self.start_dose, self.course_schedule)
@@ -448,6 +436,17 @@ class CourseWalk:
             s.reasons.append(reasons.beyond_cycle_limit(s.cycle, self.limit, self.limit_row))
         else:
             s.reasons.append(reasons.continued_beyond_cycle_limit(s.cycle, self.limit, self.limit_row, self.beyond_by))
+
+
+def _counts_not_recovered(ep: Episode) -> list[tuple[str, float | None, DoseRule]]:
+    """(analyte, latest value, rule with the highest resume threshold) of each count still below it."""
+    waiting = []
+    for a, rs in ep.triggers.items():
+        r = _resume_rule(rs)
+        v = ep.last.get(a)
+        if v is None or not OPS[r.resume_op](v, r.resume_value):
+            waiting.append((a, v, r))
+    return waiting
 
 
 def _resume_rule(rules: list[DoseRule]) -> DoseRule:
