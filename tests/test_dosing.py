@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from lenadash.clinical import dosing
-from test_dosing_helpers import last, run, walk
+from dosing_cases import last, run, walk
 
 # --- boundary tables: one draw (after a normal baseline), just below / at / just above ---------
 
@@ -376,7 +376,7 @@ def test_planned_rest_days_are_not_holds():
 
 
 def test_comparator_results_compare_on_the_right_side():
-    from test_dosing_helpers import course, labs_frame
+    from dosing_cases import course, labs_frame
     labs = labs_frame([(-2, NORMAL), (14, {"anc": 0.5})])
     labs.loc[labs.index[-1], "comparator"] = "<"  # "<0.5" is below 0.5
     out = dosing.simulate(labs, pd.DataFrame([course("MM_MAINT")]))
@@ -389,7 +389,7 @@ def test_reasons_cite_rule_and_source():
 
 
 def test_labs_without_grade_column_are_rejected_with_the_fix():
-    from test_dosing_helpers import course, labs_frame
+    from dosing_cases import course, labs_frame
     with pytest.raises(ValueError, match="grading.grade"):
         dosing.simulate(labs_frame([(1, NORMAL)]).drop(columns="grade"), pd.DataFrame([course("MM")]))
 
@@ -405,7 +405,7 @@ def test_mds_resume_threshold_switches_at_baseline_60(baseline_plt, back, action
 def test_course_without_rules_or_starting_dose_is_review_with_the_fix():
     action, dose, _, reasons = last("MM", [(-2, NORMAL), (14, NORMAL)], dose=float("nan"))
     assert (action, dose) == ("review", None) and "starting_dose_mg" in reasons[0]
-    from test_dosing_helpers import course, labs_frame
+    from dosing_cases import course, labs_frame
     out = dosing.simulate(labs_frame([(14, NORMAL)]), pd.DataFrame([{**course("MM"), "indication": "CLL"}]))
     assert out["action"].iloc[0] == "review" and "CLL" in out["reasons"].iloc[0][0]
 
@@ -510,3 +510,16 @@ def test_fl_dose_change_before_cycle_13_does_not_lift_the_limit_against_label():
 
 def test_no_cycle_limit_for_mm_against_label():
     assert walk("MM", [(-2, NORMAL), (CYCLE_13 + 100, NORMAL)])[-1] == (CYCLE_13 + 100, "continue", 25.0)
+
+
+def test_dosing_package_keeps_the_0_1_names():
+    """The split package answers to the names callers used on the flat dosing.py (`thresholds` is the function,
+    not the submodule of the same name)."""
+    from lenadash import dosing as flat
+
+    assert flat is dosing
+    for name in ("load_profile", "list_profiles", "thresholds", "simulate", "next_lower", "at_floor"):
+        assert callable(getattr(dosing, name)) and not isinstance(getattr(dosing, name), type(dosing)), name
+    assert issubclass(dosing.ProfileError, ValueError)
+    assert dosing.ACTIONS == ("continue", "hold", "stay_held", "resume", "review")
+    assert set(dosing.STEP_COLUMNS) >= {"action", "dose_mg", "reasons", "rules", "held"}

@@ -10,7 +10,7 @@ import pytest
 
 from lenadash.config import RULES_DIR
 from lenadash.clinical import dosing
-from test_dosing_helpers import NORMAL_VALUES, course, labs_frame
+from dosing_cases import NORMAL_VALUES, course, labs_frame
 
 RULES = RULES_DIR
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "dosing.md"

@@ -402,7 +402,7 @@ def _course_entry(course: dict, draws: list[dict], last: dict | None, spans: lis
     start = pd.Timestamp(course["start"]).date()
     alerts: list[str] = []
     starting = _num(course.get("starting_dose_mg"))
-    sched = _text(course.get("schedule")) or "28/28"
+    sched = _text(course.get("schedule")) or cycles.UNKNOWN_SCHEDULE
     if last is None:
         status, current, sched_now = "on_treatment", starting, sched
     else:
@@ -479,7 +479,6 @@ def _orphan_entry(mrn: str, labs: pd.DataFrame, vals: _DrawValues) -> dict:
 
 def _fill_clinic_fields(entry: dict, course: dict, events, as_of: dt.date, status: str) -> None:
     """CrCl, renal starting dose, next CBC, marrow biopsies, pregnancy tests and course alerts."""
-    alerts = entry["alerts"]
     start = dt.date.fromisoformat(entry["start_date"])
     birth = course.get("birth_date")
     birth = None if birth is None or pd.isna(birth) else pd.Timestamp(birth).date()

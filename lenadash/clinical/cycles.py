@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-CYCLE_DAYS = 28  # every indication uses 28-day cycles (DOMAIN.md §1)
+# 28-day cycles; days of each cycle on which a capsule is taken (DOMAIN.md §1: days 22-28 of 21/28 are planned rest)
+from lenadash.vocab.course import CYCLE_DAYS, DOSING_DAYS  # noqa: F401  (re-exported: cycles.CYCLE_DAYS)
+
 BASELINE_LOOKBACK_DAYS = 30  # baseline = latest value on or before start, up to 30 days before (DOMAIN.md §2)
-# Days of each 28-day cycle on which a capsule is taken (DOMAIN.md §1: days 22-28 of 21/28 are planned rest).
-DOSING_DAYS = {"21/28": 21, "28/28": 28}
+# A course recorded without a schedule is taken as continuous: every day of the cycle is a dosing day.
+UNKNOWN_SCHEDULE = "28/28"
 
 
 def map_keys(keys: pd.Series, mapping: pd.Series) -> pd.Series:
@@ -119,9 +121,15 @@ def assign_courses(labs: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
     out["cycle_day"] = pd.array(np.where(has, day, 0), dtype="Int64")
     if (~has).any():
         out.loc[~has, ["cycle", "cycle_day"]] = pd.NA
-    sched = courses["schedule"].astype(object).to_numpy() if "schedule" in courses else np.full(len(courses), "28/28", object)
-    sched = np.where(pd.isna(sched), "28/28", sched)
-    last_day = pd.Series(sched).map(DOSING_DAYS).fillna(28).to_numpy(dtype=np.int64) if len(courses) else np.array([], np.int64)
+    if "schedule" in courses:
+        sched = courses["schedule"].astype(object).to_numpy()
+    else:
+        sched = np.full(len(courses), UNKNOWN_SCHEDULE, object)
+    sched = np.where(pd.isna(sched), UNKNOWN_SCHEDULE, sched)
+    if len(courses):
+        last_day = pd.Series(sched).map(DOSING_DAYS).fillna(CYCLE_DAYS).to_numpy(dtype=np.int64)
+    else:
+        last_day = np.array([], np.int64)
     limit = last_day[take] if len(courses) else np.zeros(len(out), np.int64)
     out["dosing_day"] = has & (day >= 1) & (day <= limit)
     return out

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+
 from lenadash.config import RULES_DIR
 
 CTCAE_FILE = RULES_DIR / "ctcae_v5.csv"
@@ -273,7 +274,7 @@ def _grade_analyte(rules: list[Band], v: np.ndarray, comparator_code: np.ndarray
     v_s = _scaled(v)
     # '<0.5' lies below 0.5 and '>6' above 6: one millionth is below any reported precision
     v_s = v_s - (comparator_code == 1) + (comparator_code == 2)
-    lln_s, uln_s, base_s = _scaled(lln), _scaled(uln), _scaled(base)
+    uln_s, base_s = _scaled(uln), _scaled(base)
     no_value = np.isnan(v)
 
     grade = np.full(m, -1, dtype=np.int64)
@@ -328,21 +329,30 @@ def _grade_analyte(rules: list[Band], v: np.ndarray, comparator_code: np.ndarray
     term = np.where(no_threshold > 0, no_threshold_term, np.where(grade > 0, term, zero_term))
 
     # which limits the note names: the winning band's, or for grade 0 those of the grade 1 bands
-    zero_refs = 0
+    refs = np.where(is_na, 0, np.where(is_zero, _grade1_refs(rules), refs))
+    baseline_code = np.where(is_na, 0, _baseline_codes(rules, refs, base, uln, base_s, uln_s))
+    return {"grade": grade, "na": is_na, "term": term, "reason": reason, "refs": refs, "baseline": baseline_code}
+
+
+def _grade1_refs(rules: list[Band]) -> int:
+    """The limits (reference bits) the grade 1 bands use: what a grade 0 note names."""
+    refs = 0
     for b in rules:
         if b.grade == 1 and b.when != "baseline_abnormal":
-            zero_refs |= b.refs
-    refs = np.where(is_na, 0, np.where(is_zero, zero_refs, refs))
+            refs |= b.refs
+    return refs
 
-    baseline_code = np.zeros(m, dtype=np.int64)
+
+def _baseline_codes(rules: list[Band], refs: np.ndarray, base: np.ndarray, uln: np.ndarray, base_s: np.ndarray,
+                    uln_s: np.ndarray) -> np.ndarray:
+    """Per row, what the baseline did (_BASELINE_WORDS keys): picked the bands, gave a band, or was missing."""
     if any(b.when.startswith("baseline_") for b in rules):  # baseline normal/abnormal picks the bands
         has_base = ~np.isnan(base)
         abnormal = has_base & ~np.isnan(uln) & (base_s > uln_s)
-        baseline_code = np.select([~has_base, abnormal], [1, 3], 2)
-    elif any(b.when == "baseline" for b in rules):  # baseline bands beside the ULN bands
-        baseline_code = np.where((refs & _BASELINE) != 0, 4, np.where(np.isnan(base), 1, 0))
-    baseline_code = np.where(is_na, 0, baseline_code)
-    return {"grade": grade, "na": is_na, "term": term, "reason": reason, "refs": refs, "baseline": baseline_code}
+        return np.select([~has_base, abnormal], [1, 3], 2)
+    if any(b.when == "baseline" for b in rules):  # baseline bands beside the ULN bands
+        return np.where((refs & _BASELINE) != 0, 4, np.where(np.isnan(base), 1, 0))
+    return np.zeros(len(base), dtype=np.int64)
 
 
 def grade(labs: pd.DataFrame) -> pd.DataFrame:
@@ -362,78 +372,101 @@ def grade(labs: pd.DataFrame) -> pd.DataFrame:
             "or store.load_labs() (docs/architecture.md, 'labs')"
         )
     out = labs.copy(deep=False)  # copy-on-write: the added columns never reach the caller's frame
-    n = len(out)
-
-    def column(name: str) -> np.ndarray:
-        if name not in out:
-            return np.full(n, np.nan)
-        return pd.to_numeric(out[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-
-    values, ref_low, ref_high, baseline = column("value"), column("ref_low"), column("ref_high"), column("baseline_value")
-    codes, analytes = _factorized(out["analyte"], lambda a: a.strip().lower())
-    comparator_code = np.zeros(n, dtype=np.int64)
-    if "comparator" in out:
-        c_codes, c_names = _factorized(out["comparator"], str.strip)
-        lookup = np.array([{"<": 1, ">": 2, "<=": 3, ">=": 3}.get(c, 0) for c in c_names], dtype=np.int64)
-        comparator_code = lookup[c_codes]
-    sex_code = np.zeros(n, dtype=np.int64)
-    if "sex" in out:
-        s_codes, s_names = _factorized(out["sex"], lambda s: s.strip().upper())
-        sex_code = np.array([{"F": 1, "M": 2}.get(s, 0) for s in s_names], dtype=np.int64)[s_codes]
-
-    grade_out = np.full(n, -1, dtype=np.int64)
-    na_out = np.ones(n, dtype=bool)
-    graded_value = np.round(values, DECIMALS)
-    terms = _Texts("")
-    reasons = _Texts("", "no numeric value", "analyte not graded: no CTCAE v5 rule in rules/ctcae_v5.csv")
-    term_id = np.zeros(n, dtype=np.int64)
-    reason_id = np.full(n, _NOT_GRADED, dtype=np.int64)
-    limit_code = np.zeros(n, dtype=np.int64)  # LLN source x 3 + ULN source (0 none, 1 result, 2 default)
-    baseline_code = np.zeros(n, dtype=np.int64)
-    calcium_code = np.zeros(n, dtype=np.int64)
-
+    g = _Grading(out)
     by_analyte: dict[str, list[Band]] = {}
     for b in load_bands():
         by_analyte.setdefault(b.analyte, []).append(b)
-    albumin_codes = [k for k, a in enumerate(analytes) if a == "albumin"]
-    albumin_of = _albumin_lookup(out, values, np.isin(codes, albumin_codes))
-
-    for k, analyte in enumerate(analytes):
+    albumin_codes = [k for k, a in enumerate(g.analytes) if a == "albumin"]
+    albumin_of = _albumin_lookup(out, g.values, np.isin(g.codes, albumin_codes))
+    for k, analyte in enumerate(g.analytes):
         rules = by_analyte.get(analyte)
-        if not rules:
-            continue  # reason stays "analyte not graded"
-        idx = np.flatnonzero(codes == k)
-        v = values[idx]
+        if rules:  # else the reason stays "analyte not graded"
+            g.grade_rows(analyte, rules, np.flatnonzero(g.codes == k), albumin_of)
+    return g.add_columns(out)
+
+
+def _numeric(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A column as floats (NaN where absent or not a number)."""
+    if name not in frame:
+        return np.full(len(frame), np.nan)
+    return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _comparator_codes(frame: pd.DataFrame) -> np.ndarray:
+    """0 none, 1 '<', 2 '>', 3 '<=' or '>=' per row."""
+    if "comparator" not in frame:
+        return np.zeros(len(frame), dtype=np.int64)
+    c_codes, c_names = _factorized(frame["comparator"], str.strip)
+    lookup = np.array([{"<": 1, ">": 2, "<=": 3, ">=": 3}.get(c, 0) for c in c_names], dtype=np.int64)
+    return lookup[c_codes]
+
+
+def _sex_codes(frame: pd.DataFrame) -> np.ndarray:
+    """0 unknown, 1 F, 2 M per row."""
+    if "sex" not in frame:
+        return np.zeros(len(frame), dtype=np.int64)
+    s_codes, s_names = _factorized(frame["sex"], lambda s: s.strip().upper())
+    return np.array([{"F": 1, "M": 2}.get(s, 0) for s in s_names], dtype=np.int64)[s_codes]
+
+
+class _Grading:
+    """The inputs of grade() as arrays, and the per-row results it fills in analyte by analyte."""
+
+    def __init__(self, out: pd.DataFrame):
+        n = len(out)
+        self.values, self.baseline = _numeric(out, "value"), _numeric(out, "baseline_value")
+        self.ref_low, self.ref_high = _numeric(out, "ref_low"), _numeric(out, "ref_high")
+        self.codes, self.analytes = _factorized(out["analyte"], lambda a: a.strip().lower())
+        self.comparator_code = _comparator_codes(out)
+        self.sex_code = _sex_codes(out)
+        self.grade = np.full(n, -1, dtype=np.int64)
+        self.na = np.ones(n, dtype=bool)
+        self.graded_value = np.round(self.values, DECIMALS)
+        self.terms = _Texts("")
+        self.reasons = _Texts("", "no numeric value", "analyte not graded: no CTCAE v5 rule in rules/ctcae_v5.csv")
+        self.term_id = np.zeros(n, dtype=np.int64)
+        self.reason_id = np.full(n, _NOT_GRADED, dtype=np.int64)
+        self.limit_code = np.zeros(n, dtype=np.int64)  # LLN source x 3 + ULN source (0 none, 1 result, 2 default)
+        self.baseline_code = np.zeros(n, dtype=np.int64)
+        self.calcium_code = np.zeros(n, dtype=np.int64)
+
+    def grade_rows(self, analyte: str, rules: list[Band], idx: np.ndarray, albumin_of) -> None:
+        """Grade the rows `idx` of one analyte against its bands."""
+        v = self.values[idx]
         if analyte == "calcium":  # CTCAE grades corrected calcium
             albumin = albumin_of(idx)
             has_albumin = ~np.isnan(albumin)
             v = np.where(has_albumin, v + 0.8 * (4.0 - albumin), v)
-            calcium_code[idx] = np.where(has_albumin, 1, 2)
-            graded_value[idx] = np.round(v, DECIMALS)
-        default_lln, default_uln = _default_limits(analyte, sex_code[idx])
-        own_lln, own_uln = ref_low[idx], ref_high[idx]
+            self.calcium_code[idx] = np.where(has_albumin, 1, 2)
+            self.graded_value[idx] = np.round(v, DECIMALS)
+        default_lln, default_uln = _default_limits(analyte, self.sex_code[idx])
+        own_lln, own_uln = self.ref_low[idx], self.ref_high[idx]
         lln = np.where(np.isnan(own_lln), default_lln, own_lln)
         uln = np.where(np.isnan(own_uln), default_uln, own_uln)
-        r = _grade_analyte(rules, v, comparator_code[idx], lln, uln, baseline[idx], terms, reasons)
+        r = _grade_analyte(rules, v, self.comparator_code[idx], lln, uln, self.baseline[idx], self.terms, self.reasons)
         lln_src = np.where(~np.isnan(own_lln), 1, np.where(np.isnan(default_lln), 0, 2))
         uln_src = np.where(~np.isnan(own_uln), 1, np.where(np.isnan(default_uln), 0, 2))
-        limit_code[idx] = np.where((r["refs"] & _LLN) != 0, lln_src, 0) * 3 + np.where((r["refs"] & _ULN) != 0, uln_src, 0)
-        grade_out[idx], na_out[idx] = r["grade"], r["na"]
-        term_id[idx], reason_id[idx], baseline_code[idx] = r["term"], r["reason"], r["baseline"]
+        self.limit_code[idx] = (np.where((r["refs"] & _LLN) != 0, lln_src, 0) * 3
+                                + np.where((r["refs"] & _ULN) != 0, uln_src, 0))
+        self.grade[idx], self.na[idx] = r["grade"], r["na"]
+        self.term_id[idx], self.reason_id[idx], self.baseline_code[idx] = r["term"], r["reason"], r["baseline"]
 
-    reason_id = np.where(np.isnan(values), _NO_VALUE, reason_id)
-    bare = (reason_id == _NO_VALUE) | (reason_id == _NOT_GRADED)  # nothing else to say about these rows
-    calcium_code = np.where(bare, 0, calcium_code)
-    comparator_code = np.where(bare, 0, comparator_code)
-    # one note text per distinct combination of parts, then spread to the rows
-    key = reason_id * 1_000_000 + limit_code * 1_000 + baseline_code * 100 + calcium_code * 10 + comparator_code
-    combo, combos = pd.factorize(key)
-    notes = _Texts(*[_note_text(int(c), reasons.items) for c in combos])
-    out["grade"] = pd.arrays.IntegerArray(np.where(na_out, 0, grade_out), na_out)
-    out["grade_term"] = terms.column(term_id, out.index)
-    out["grade_note"] = notes.column(combo, out.index)
-    out["graded_value"] = graded_value
-    return out
+    def add_columns(self, out: pd.DataFrame) -> pd.DataFrame:
+        """grade, grade_term, grade_note and graded_value added to `out`."""
+        reason_id = np.where(np.isnan(self.values), _NO_VALUE, self.reason_id)
+        bare = (reason_id == _NO_VALUE) | (reason_id == _NOT_GRADED)  # nothing else to say about these rows
+        calcium_code = np.where(bare, 0, self.calcium_code)
+        comparator_code = np.where(bare, 0, self.comparator_code)
+        # one note text per distinct combination of parts, then spread to the rows
+        key = (reason_id * 1_000_000 + self.limit_code * 1_000 + self.baseline_code * 100 + calcium_code * 10
+               + comparator_code)
+        combo, combos = pd.factorize(key)
+        notes = _Texts(*[_note_text(int(c), self.reasons.items) for c in combos])
+        out["grade"] = pd.arrays.IntegerArray(np.where(self.na, 0, self.grade), self.na)
+        out["grade_term"] = self.terms.column(self.term_id, out.index)
+        out["grade_note"] = notes.column(combo, out.index)
+        out["graded_value"] = self.graded_value
+        return out
 
 
 def grade_value(

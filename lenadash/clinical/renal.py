@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from lenadash.config import RULES_DIR
 
 RENAL_FILE = RULES_DIR / "renal.csv"

@@ -10,6 +10,7 @@ from types import MappingProxyType
 from typing import Iterable, Mapping
 
 import pandas as pd
+
 from lenadash.config import RULES_DIR
 
 MONITORING_FILE = RULES_DIR / "monitoring.csv"

@@ -1,0 +1,485 @@
+"""The walk: one course's draws and events in date order through the dose rules, as a small state machine."""
+
+# A course is on treatment, held (one hold episode, DOMAIN.md §2), or awaiting a clinician's decision (the
+# counts recovered at the floor, or no lower dose exists). Each step reads one date, decides the transition,
+# and words the decision through `reasons`; the sentences never feed back into a decision.
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from lenadash.clinical import schedule as monitoring
+from lenadash.clinical.cycles import UNKNOWN_SCHEDULE
+from lenadash.clinical.dosing import reasons
+from lenadash.clinical.dosing.profiles import OPS, DoseRule, Profile, _schedule_for, at_floor, next_lower
+from lenadash.clinical.dosing.values import TOXICITY, _missing
+from lenadash.vocab.course import CYCLE_DAYS, DOSING_DAYS
+
+FEVER_C = 38.5  # fever for the dose rules: >= 38.5 C recorded on the draw's date (DOMAIN.md §2)
+# Labs whose grade >= 3 is not an automatic hold but a clinician review (DOMAIN.md §2: the PI requires
+# the toxicity to be judged drug-related). Cytopenias are handled by the dose rules themselves.
+HAEMATOLOGIC = frozenset({"anc", "plt", "wbc", "alc", "hgb"})
+# Labs that measure the neutropenia itself, so they never count as "other toxicity" in an MM ANC
+# episode: the ANC, and the WBC, which falls with it because it contains the neutrophils.
+NEUTROPENIA_ITSELF = frozenset({"anc", "wbc"})
+ACTIONS = ("continue", "hold", "stay_held", "resume", "review")
+
+
+class State(enum.Enum):
+    ON_TREATMENT = "on_treatment"
+    HELD = "held"  # one hold episode: ends when every triggering count recovered (or a clinician's dose)
+    AWAITING_DECISION = "awaiting_decision"  # recovered, but only a clinician can say at what dose
+
+
+@dataclass
+class Episode:
+    """One hold episode: when and at what dose it began, what triggered it, the counts since."""
+
+    start: dt.date
+    dose_mg: float
+    schedule: str
+    at_floor: bool
+    triggers: dict = field(default_factory=dict)  # analyte -> [DoseRule] that fired
+    last: dict = field(default_factory=dict)  # analyte -> latest value during the episode
+    other_toxicity: bool = False
+    clinician: bool = False  # a dose_change "hold" event; only a recorded dose ends it
+
+
+@dataclass(frozen=True)
+class ResumePlan:
+    """The dose to resume at after an episode, and why (`basis`: starting_dose, dose_at_hold, next_lower, table)."""
+
+    dose_mg: float
+    schedule: str
+    basis: str
+    rule: DoseRule
+    ladder_source: str | None = None
+
+
+class Step:
+    """What one date brings (values, events) and what the walk makes of it (action, dose, reasons).
+
+    Class attributes are the defaults a step keeps unless the walk changes them (most steps change few).
+    """
+
+    values: dict[str, float]  # analyte -> value of this date (set by CourseWalk._read)
+    fever_c = None
+    fever_no_temp = None
+    transfusion = False
+    dose_changes: tuple = ()
+    review = False
+    hold_notes: Sequence[str] = ()  # the "still held" sentences, dropped when a clinician's dose replaces them
+    other_toxicity = False
+    action = "continue"
+    dose_out: float | None = None
+
+    def __init__(self, date: dt.date, is_draw: bool, offset: int):
+        self.date, self.is_draw, self.offset = date, is_draw, offset
+        if offset < 0:
+            self.cycle, self.cycle_day = 0, offset
+        else:
+            cycle, day = divmod(offset, CYCLE_DAYS)
+            self.cycle, self.cycle_day = cycle + 1, day + 1
+        self.reasons: list[str] = []
+        self.fired: list[str] = []  # ids of the rules that fired
+        self.preexisting: list[str] = []
+
+
+class CourseWalk:
+    """The per-course state machine of the dose engine: `run()` returns one STEP_COLUMNS row per step."""
+
+    def __init__(self, course: dict, idx: dict, prof: Profile, base: dict, base_grade: dict, g3: dict):
+        self.cid, self.mrn, self.indication = course["course_id"], course["mrn"], course.get("indication")
+        self.start = pd.Timestamp(course["start"]).date()
+        self.prof, self.base_grade, self.g3 = prof, base_grade, g3
+        self.rules = prof.rules_for(self.indication)
+        self.ladder = prof.ladder(self.indication)
+        self.course_schedule = course.get("schedule") if not _missing(course.get("schedule")) else UNKNOWN_SCHEDULE
+        start_dose = pd.to_numeric(course.get("starting_dose_mg"), errors="coerce")
+        self.start_dose = None if start_dose is None or pd.isna(start_dose) else float(start_dose)
+        self.unusable = self._unusable()
+        self.by_analyte: dict[str, list[DoseRule]] = {}
+        for r in self.rules:
+            self.by_analyte.setdefault(r.analyte, []).append(r)
+        self.baseline = {a: base.get((self.cid, a)) for a in self.by_analyte}
+        self.persist_rules = [r for r in self.rules if r.persist_days]
+        self.has_tox_rule = TOXICITY in self.by_analyte
+        self.clear_above = self._clear_above()
+        # record positions, looked up once per course rather than once per step
+        self.at = {c: idx[c] for c in ("date", "is_draw", "fever_c", "fever_no_temp", "transfusion", "tox_grade",
+                                       "dose_changes")}
+        self.value_at = [(a, idx[a]) for a in self.by_analyte if a != TOXICITY]
+        # the label's cycle limit (FL/MZL: 12 cycles, rules/monitoring.csv): from the next cycle on,
+        # continuing is a clinician decision unless a dose_change event on/after that cycle records one
+        self.limit_row = monitoring.cycle_limit(self.indication)
+        self.limit = None if self.limit_row is None else int(self.limit_row["count"])
+        # what changes along the walk
+        self.state = State.ON_TREATMENT
+        self.dose, self.schedule = self.start_dose, self.course_schedule
+        self.episode: Episode | None = None
+        self.awaiting_since: dt.date | None = None
+        self.episodes: dict[str, int] = {}  # analyte -> hold episodes it triggered (MM: first vs later)
+        self.runs: dict[str, dt.date] = {}  # persistence rule -> first date of the current run below
+        self.pending: list[str] = []  # reasons of event-only dates, shown on the next draw
+        self.pending_review = False
+        self.beyond_by: dt.date | None = None  # date of the clinician's dose_change that decided beyond the limit
+
+    def _unusable(self) -> str | None:
+        if self.start_dose is None:
+            return reasons.no_starting_dose()
+        if not self.rules or not self.ladder:
+            return reasons.no_rules_for(self.prof.id, self.indication, {r.indication for r in self.prof.rules})
+        return None
+
+    def _clear_above(self) -> dict[str, float]:
+        """Fast path: a value above every "<"/"<=" hold threshold of its analyte cannot trigger anything."""
+        out = {}
+        for a, rs in self.by_analyte.items():
+            thr = [r.hold_threshold(self.baseline[a]) for r in rs]
+            if all(r.hold_op in ("<", "<=") for r in rs) and None not in thr:
+                out[a] = max(thr)
+        return out
+
+    @property
+    def held(self) -> bool:
+        return self.state is State.HELD
+
+    # --- the loop ------------------------------------------------------------------------------
+
+    def run(self, recs: Iterable[tuple]) -> list[tuple]:
+        """The course's step records (prepared by steps._prepare_steps, in date order) -> output rows."""
+        return [self.step(rec) for rec in recs]
+
+    def step(self, rec: tuple) -> tuple:
+        """One date: what it shows, the transition it causes, the clinician's overrides, the output row."""
+        s = self._read(rec)
+        if s.offset < 0:
+            return self._before_start(s)
+        if self.unusable:
+            return self._unusable_row(s)
+        if self.persist_rules:
+            self._track_runs(s)
+        self._note_toxicities(s)
+        if self.state is State.HELD:
+            self._while_held(s)
+        else:
+            self._while_not_held(s)
+        if s.action == "continue" and s.review:
+            s.action, s.dose_out = "review", None
+        for dose_mg, is_hold in s.dose_changes:
+            self._dose_change(s, dose_mg, is_hold)
+        if s.action == "continue":
+            s.dose_out = self.dose
+        if not s.is_draw:
+            self._keep_for_next_draw(s)
+        if self.limit is not None and s.cycle > self.limit:
+            self._beyond_cycle_limit(s)
+        return self._row(s)
+
+    def _read(self, rec: tuple) -> Step:
+        """The step's values and events; a draw also takes the reasons kept from event-only dates."""
+        at = self.at
+        date = rec[at["date"]]
+        s = Step(date, bool(rec[at["is_draw"]]), (date - self.start).days)
+        s.fever_c = rec[at["fever_c"]]
+        transfusion = rec[at["transfusion"]]
+        s.transfusion = bool(transfusion) if not _missing(transfusion) else False
+        s.values = {a: v for a, i in self.value_at if not _missing(v := rec[i])}
+        tox = rec[at["tox_grade"]]
+        if not _missing(tox):
+            s.values[TOXICITY] = float(tox)
+        dcs = rec[at["dose_changes"]]
+        s.dose_changes = () if _missing(dcs) else dcs
+        s.fever_no_temp = rec[at["fever_no_temp"]]
+        if s.is_draw and self.pending:
+            s.reasons.extend(self.pending)
+            s.review = self.pending_review  # a review raised on an event-only date shows on the next draw
+            self.pending, self.pending_review = [], False
+        return s
+
+    def _row(self, s: Step) -> tuple:
+        last_dosing_day = DOSING_DAYS.get(self.schedule, CYCLE_DAYS)
+        dosing_day = s.action in ("continue", "resume") and 1 <= s.cycle_day <= last_dosing_day
+        if s.action == "continue" and not dosing_day:
+            s.reasons.append(reasons.planned_rest(s.cycle_day, self.schedule))
+        return (self.cid, self.mrn, s.date, s.is_draw, s.cycle, s.cycle_day, s.action, s.dose_out, self.schedule,
+                dosing_day, s.reasons, s.review or s.action == "review", self.held, s.fired, s.preexisting)
+
+    def _before_start(self, s: Step) -> tuple:
+        return (self.cid, self.mrn, s.date, s.is_draw, s.cycle, s.cycle_day, "continue", self.start_dose,
+                self.schedule, False, [reasons.before_start()], False, False, [], [])
+
+    def _unusable_row(self, s: Step) -> tuple:
+        return (self.cid, self.mrn, s.date, s.is_draw, s.cycle, s.cycle_day, "review", None, self.schedule, False,
+                [reasons.unusable_course(self.unusable)], True, False, [], [])
+
+    # --- what the date shows -------------------------------------------------------------------
+
+    def _track_runs(self, s: Step) -> None:
+        """Persistence runs ("for >= 7 days"): consecutive draws below, no draw at/above in between."""
+        for r in self.persist_rules:
+            if r.analyte in s.values:
+                thr = r.hold_threshold(self.baseline[r.analyte])
+                if thr is not None and OPS[r.hold_op](s.values[r.analyte], thr):
+                    self.runs.setdefault(r.rule, s.date)
+                else:
+                    self.runs.pop(r.rule, None)
+
+    def _note_toxicities(self, s: Step) -> None:
+        """Fever without a temperature, labs graded >= 3, toxicity events: reviews and the 'other toxicity' flag."""
+        if s.is_draw and not _missing(s.fever_no_temp) and s.fever_no_temp:
+            s.reasons.append(reasons.fever_without_temperature())
+            s.review = True
+        bad = self.g3.get((self.cid, s.date), ())
+        tox = s.values.get(TOXICITY)
+        if not bad and tox is None:
+            return  # the usual draw: nothing graded >= 3, no toxicity event
+        known, new = [], []
+        for a, grade in bad:
+            if a in HAEMATOLOGIC:
+                continue
+            # already this bad at baseline: a pre-existing abnormality (e.g. creatinine on dialysis),
+            # not a new toxicity; it is reviewed again once it rises above the baseline grade
+            if self.base_grade.get((self.cid, a), -1) >= grade:
+                known.append(reasons.graded(a, grade))
+                s.preexisting.append(a)
+            else:
+                new.append(reasons.graded(a, grade))
+        if known:
+            s.reasons.append(reasons.preexisting(known))
+        if new:
+            s.review = True
+            s.reasons.append(reasons.non_haematologic_review(new))
+        if tox is not None and tox >= 3 and not self.has_tox_rule:
+            s.review = True
+            s.reasons.append(reasons.toxicity_without_rule(tox, self.prof.id, self.indication))
+        # other toxicity during an episode (MM ANC): any other lab graded >= 3, or a toxicity event >= 3.
+        # The WBC is not "other": it is the total that contains the low neutrophils (docs/dosing.md).
+        s.other_toxicity = any(a not in NEUTROPENIA_ITSELF for a, _ in bad) or (tox is not None and tox >= 3)
+
+    # --- which rules fire ----------------------------------------------------------------------
+
+    def _candidates(self, a: str, dose_now: float, offset: int):
+        for r in self.by_analyte.get(a, ()):
+            if not r.in_window(offset) or not r.at_dose(dose_now):
+                continue
+            n = self.episodes.get(a, 0)
+            if (r.episode == "first" and n > 0) or (r.episode == "later" and n == 0):
+                continue
+            yield r
+
+    def _fires(self, a: str, v: float, dose_now: float, s: Step) -> tuple[list, list]:
+        """(fired rules with their trigger text, review texts for missing baselines)."""
+        fired, review = [], []
+        b = self.baseline.get(a)
+        for r in self._candidates(a, dose_now, s.offset):
+            if r.needs_baseline and b is None:
+                review.append(reasons.missing_baseline(a, v, r, self.indication))
+                continue
+            if not r.baseline_in_range(b):
+                continue
+            thr = r.hold_threshold(b)
+            if not OPS[r.hold_op](v, thr):
+                continue
+            since = self.runs.get(r.rule) if r.persist_days else None
+            if r.persist_days and (since is None or (s.date - since).days < r.persist_days):
+                continue
+            if r.with_fever and (_missing(s.fever_c) or s.fever_c < FEVER_C):
+                continue
+            if r.with_transfusion and not s.transfusion:
+                continue
+            fired.append((r, reasons.trigger(
+                a, v, r, thr, baseline=b if r.hold_ref == "baseline" else None, below_since=since,
+                below_days=None if since is None else (s.date - since).days,
+                fever_c=s.fever_c if r.with_fever else None, transfusion=r.with_transfusion)))
+        return fired, review
+
+    # --- transitions ---------------------------------------------------------------------------
+
+    def _while_not_held(self, s: Step) -> None:
+        """On treatment or awaiting a decision: hold when a rule fires, else review what needs it."""
+        all_fired, base_review = [], []
+        for a, v in s.values.items():
+            if v > self.clear_above.get(a, math.inf):
+                continue
+            fired, rv = self._fires(a, v, self.dose, s)
+            all_fired += [(a, r, t) for r, t in fired]
+            base_review += rv
+        if all_fired:
+            self._hold(s, all_fired)
+        elif base_review:
+            s.reasons += base_review
+            s.review = True
+        if self.state is State.AWAITING_DECISION:
+            s.action, s.dose_out = "review", None
+            s.reasons.append(reasons.awaiting_decision(self.awaiting_since))
+
+    def _hold(self, s: Step, all_fired: list[tuple[str, DoseRule, str]]) -> None:
+        """A rule fired: a hold episode begins at today's dose."""
+        floor = at_floor(self.ladder, self.dose, self.schedule)
+        ep = Episode(start=s.date, dose_mg=self.dose, schedule=self.schedule, at_floor=floor,
+                     other_toxicity=s.other_toxicity)
+        texts: dict[str, list[DoseRule]] = {}
+        for a, r, t in all_fired:
+            ep.triggers.setdefault(a, []).append(r)
+            ep.last[a] = s.values[a]
+            s.fired.append(r.rule)
+            texts.setdefault(t, []).append(r)
+        s.reasons += [reasons.hold(t, rs, self.indication) for t, rs in texts.items()]
+        for a in ep.triggers:
+            self.episodes[a] = self.episodes.get(a, 0) + 1
+        if floor:
+            s.reasons.append(reasons.hold_at_floor(self.dose, self.schedule))
+        self.episode, self.state = ep, State.HELD
+        s.action, s.dose_out = "hold", None
+        if s.is_draw:
+            s.reasons.append(reasons.CBC_WEEKLY)
+
+    def _while_held(self, s: Step) -> None:
+        """Held: note the counts, let new triggers join the episode, then stay held or recover."""
+        ep = self.episode
+        assert ep is not None, "HELD always has an episode"
+        ep.last.update(s.values)
+        ep.other_toxicity = ep.other_toxicity or s.other_toxicity
+        self._join_episode(s, ep)
+        waiting = _counts_not_recovered(ep)
+        if ep.clinician or waiting:
+            self._stay_held(s, ep, waiting)
+        else:
+            self._recover(s, ep)
+
+    def _join_episode(self, s: Step, ep: Episode) -> None:
+        """A count that was not a trigger fires while held: it joins this episode, no further step down."""
+        for a, v in s.values.items():
+            if a in ep.triggers or v > self.clear_above.get(a, math.inf):
+                continue
+            fired, _ = self._fires(a, v, ep.dose_mg, s)
+            if fired:
+                ep.triggers[a] = [r for r, _ in fired]
+                ep.last[a] = v
+                self.episodes[a] = self.episodes.get(a, 0) + 1  # it joins this episode: a later one is not "first"
+                s.fired += [r.rule for r, _ in fired]
+                texts: dict[str, list[DoseRule]] = {}
+                for r, t in fired:
+                    texts.setdefault(t, []).append(r)
+                s.reasons += [reasons.also_triggers(t, rs, self.indication) for t, rs in texts.items()]
+
+    def _stay_held(self, s: Step, ep: Episode, waiting: list[tuple[str, float | None, DoseRule]]) -> None:
+        n_before = len(s.reasons)
+        s.action, s.dose_out = "stay_held", None
+        if ep.clinician:
+            s.reasons.append(reasons.held_by_clinician(ep.start))
+        for a, v, r in waiting:
+            s.reasons.append(reasons.waiting_for_count(ep.start, a, v, r, self.indication))
+        if s.is_draw:
+            s.reasons.append(reasons.CBC_WEEKLY)
+        s.hold_notes = s.reasons[n_before:]
+
+    def _recover(self, s: Step, ep: Episode) -> None:
+        """Every triggering count recovered: resume at the dose the rules give, or ask the clinician."""
+        recovered = reasons.recovered((a, ep.last[a], _resume_rule(rs)) for a, rs in ep.triggers.items())
+        self.episode, self.state = None, State.ON_TREATMENT
+        plan = None if ep.at_floor else _resume_plan(ep, self.ladder, self.start_dose, self.course_schedule)
+        if ep.at_floor:
+            self._await_decision(s)
+            sources = (r.source for rs in ep.triggers.values() for r in rs)
+            s.reasons.append(reasons.recovered_at_floor(recovered, ep.dose_mg, ep.schedule, sources, self.indication))
+        elif plan is None:
+            self._await_decision(s)
+            s.reasons.append(reasons.no_lower_dose(recovered, self.indication))
+        else:
+            self.dose, self.schedule = plan.dose_mg, plan.schedule
+            s.action, s.dose_out = "resume", plan.dose_mg
+            why = reasons.resume_basis(plan.basis, plan.ladder_source)
+            s.reasons.append(reasons.resume(recovered, plan.dose_mg, plan.schedule, why, plan.rule, self.indication))
+
+    def _await_decision(self, s: Step) -> None:
+        self.state, self.awaiting_since = State.AWAITING_DECISION, s.date
+        s.action, s.dose_out = "review", None
+
+    def _dose_change(self, s: Step, dose_mg: float | None, is_hold: bool) -> None:
+        """A clinician's dose_change event overrides the simulated dose from its date on."""
+        if is_hold:
+            if self.held:
+                s.reasons.append(reasons.clinician_hold_while_held(s.date))
+            else:
+                self.episode = Episode(start=s.date, dose_mg=self.dose, schedule=self.schedule, at_floor=False,
+                                       clinician=True)
+                self.state = State.HELD
+                s.action, s.dose_out = "hold", None
+                s.reasons.append(reasons.clinician_hold(s.date))
+        elif dose_mg is not None:
+            if s.action == "stay_held":  # the clinician's decision replaces the "still held" notes
+                s.reasons[:] = [t for t in s.reasons if t not in s.hold_notes]
+            was_held = self.held or s.action in ("hold", "stay_held", "resume")
+            self.schedule = _schedule_for(self.ladder, dose_mg, self.schedule)
+            self.dose, self.episode, self.state = dose_mg, None, State.ON_TREATMENT
+            s.action, s.dose_out = ("resume" if was_held else "continue"), dose_mg
+            s.reasons.append(reasons.clinician_dose(dose_mg, s.date))
+
+    def _keep_for_next_draw(self, s: Step) -> None:
+        """An event-only date has no row a clinician reads: its reasons go with the next draw."""
+        self.pending.extend(reasons.on_event_date(s.date, t) for t in s.reasons)
+        self.pending_review = self.pending_review or s.review
+
+    def _beyond_cycle_limit(self, s: Step) -> None:
+        if self.beyond_by is None and len(s.dose_changes):
+            self.beyond_by = s.date
+        if self.beyond_by is None:
+            s.action, s.dose_out, s.review = "review", None, True
+            s.reasons.append(reasons.beyond_cycle_limit(s.cycle, self.limit, self.limit_row))
+        else:
+            s.reasons.append(reasons.continued_beyond_cycle_limit(s.cycle, self.limit, self.limit_row, self.beyond_by))
+
+
+def _counts_not_recovered(ep: Episode) -> list[tuple[str, float | None, DoseRule]]:
+    """(analyte, latest value, rule with the highest resume threshold) of each count still below it."""
+    waiting = []
+    for a, rs in ep.triggers.items():
+        r = _resume_rule(rs)
+        v = ep.last.get(a)
+        if v is None or not OPS[r.resume_op](v, r.resume_value):
+            waiting.append((a, v, r))
+    return waiting
+
+
+def _resume_rule(rules: list[DoseRule]) -> DoseRule:
+    """Of the rules an analyte triggered, the one with the highest resume threshold decides recovery."""
+    return max(rules, key=lambda r: r.resume_value)
+
+
+def _resume_plan(ep: Episode, ladder, start_dose: float, course_schedule: str) -> ResumePlan | None:
+    """The lowest resume dose any triggering rule gives; None when a rule steps down past the floor."""
+    best = None
+    for rs in ep.triggers.values():
+        chosen = [r for r in rs if r.other_toxicity in ("any", "yes" if ep.other_toxicity else "no")] or rs
+        for r in chosen:
+            plan = _plan_of(r, ep, ladder, start_dose, course_schedule)
+            if plan is None:
+                return None
+            lower = best is None or plan.dose_mg < best.dose_mg
+            if lower or (plan.dose_mg == best.dose_mg and plan.schedule == "21/28"):
+                best = plan
+    return best
+
+
+def _plan_of(r: DoseRule, ep: Episode, ladder, start_dose: float, course_schedule: str) -> ResumePlan | None:
+    if r.resume_dose == "start":
+        # the starting dose (or the patient's own initial dose, e.g. renally reduced); never
+        # above the dose held at, so an earlier reduction is not undone
+        d = min(start_dose, ep.dose_mg)
+        if d == start_dose:
+            return ResumePlan(d, course_schedule, "starting_dose", r)
+        return ResumePlan(d, ep.schedule, "dose_at_hold", r)
+    if r.resume_dose == "next_lower":
+        step = next_lower(ladder, ep.dose_mg, ep.schedule)
+        if step is None:
+            return None
+        return ResumePlan(step.dose_mg, step.schedule or ep.schedule, "next_lower", r, step.source)
+    return ResumePlan(float(r.resume_dose), ep.schedule, "table", r)
