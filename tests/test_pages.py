@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lenadash.dashboard import views
+from lenadash.dashboard import timeline, worklist
 
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
@@ -157,7 +157,7 @@ def test_overview_worklist_is_ordered_by_urgency(clinic_env):
     table = at.dataframe[0].value
     # every sample patient, plus any MRN that has labs but no course (shown for review)
     assert set(_sample_patients()["mrn"]) <= set(table["MRN"])
-    rank = {views.FLAG_LABELS[r.key]: i for i, r in enumerate(views.FLAG_RULES)}
+    rank = {worklist.FLAG_LABELS[r.key]: i for i, r in enumerate(worklist.FLAG_RULES)}
 
     def flag_rank(part: str) -> int:  # "Grade >= 3: ANC" / "Grade >= 3: Creatinine (as at baseline)"
         if part.startswith("Grade >= 3:"):
@@ -246,7 +246,7 @@ def test_patient_page_for_labs_without_a_course(clinic_env):
     assert chooser.format_func(orphans[0]) == f"{orphans[0]} (no course yet)"
 
 
-@pytest.mark.parametrize("preset", views.WINDOW_PRESETS)
+@pytest.mark.parametrize("preset", timeline.WINDOW_PRESETS)
 def test_patient_time_windows(clinic_env, preset):
     at = _app(patient_mrn="LD0001")
     at.switch_page("app_pages/patient.py").run()
@@ -420,13 +420,13 @@ def _save_course(at: AppTest) -> None:
     _no_exception(at)
 
 
-def _stored_patients():
-    from lenadash import imports, store
+def _stored_patients(*, include_without_course: bool = False):
+    from lenadash import store
     from lenadash.config import get_settings
 
     engine = store.make_engine(get_settings().database_url)
     with store.open_session(engine) as s:
-        patients = store.load_patients(session=s)
+        patients = store.load_patients(session=s, include_without_course=include_without_course)
     engine.dispose()
     return patients
 
@@ -507,6 +507,58 @@ def test_setup_event_without_its_value_is_refused_with_a_hint(empty_env):
     at.selectbox(key="event_kind").select("toxicity")
     next(b for b in at.button if b.label == "Record event").click().run()
     assert "needs its value: CTCAE grade 1-5" in _texts(at)
+
+
+def test_setup_shows_what_the_user_can_fix(empty_env):
+    """A LenadashError (here the model's InputError for an MRN longer than the database keeps) is shown
+    with its message, in the form's words and without the typed value."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("app_pages/setup.py").run()
+    _fill_person(at, mrn="LONG" * 20)
+    _save_course(at)
+    errors = " ".join(e.value for e in at.error)
+    assert errors.startswith("Not saved: MRN") and "at most 64 characters" in errors, errors
+    assert "LONGLONG" not in errors and "Something went wrong" not in errors
+    assert _stored_patients(include_without_course=True).empty
+
+
+def test_setup_bug_shows_a_generic_message_and_saves_nothing(empty_env, monkeypatch):
+    """Anything that is not a LenadashError is a bug: no details on the page, and what the failed
+    write had flushed is rolled back."""
+    from lenadash import store
+    from lenadash.store import models
+
+    def buggy_upsert(*, session, row):
+        session.add(models.Patient(mrn=row["mrn"], name=row["name"]))
+        session.flush()
+        raise KeyError("weight_kg")
+
+    monkeypatch.setattr(store, "upsert_patient_course", buggy_upsert)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("app_pages/setup.py").run()
+    _fill_person(at, mrn="T0005")
+    _save_course(at)
+    errors = [e.value for e in at.error]
+    assert errors == ["Something went wrong; nothing was saved."], errors
+    assert "Saved" not in _texts(at)
+    assert _stored_patients(include_without_course=True).empty
+
+
+def test_welcome_shows_why_the_sample_clinic_cannot_open(empty_env, monkeypatch):
+    """A StoreError from loading the demo (e.g. its URL is the clinic database) is shown with its fix."""
+    from lenadash import imports
+    from lenadash.errors import StoreError
+
+    def refuse(**_):
+        raise StoreError("the sample clinic would be loaded into your clinic database; set LENADASH_DEMO_DATABASE_URL")
+
+    monkeypatch.setattr(imports, "load_demo", refuse)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.button(key="explore_demo").click().run()
+    _no_exception(at)
+    errors = " ".join(e.value for e in at.error)
+    assert "Could not open the sample clinic: the sample clinic would be loaded" in errors, errors
+    assert at.title[0].value == "lenadash", "the page stops on the welcome page"
 
 
 # --- visit -------------------------------------------------------------------------------------
