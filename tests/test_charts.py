@@ -174,6 +174,7 @@ def test_mds_thresholds_follow_the_course_state():
 
     early = _mds_patient(dose=10.0, current=10.0)
     # within the first 4 weeks at 10 mg, baselines ANC 1.4 (>= 1.0) and platelets 120 (>= 100)
-    assert _lines(ui.thresholds_for(early, {}, as_of=dt.date(2026, 1, 20))) == [("anc", 0.75), ("anc", 1.0), ("plt", 50.0)]
+    lines = _lines(ui.thresholds_for(early, {}, as_of=dt.date(2026, 1, 20)))
+    assert lines == [("anc", 0.75), ("anc", 1.0), ("plt", 50.0)]
     held = _mds_patient(dose=5.0, status="held")  # held: the dose it was held at (5 mg) decides
     assert _lines(ui.thresholds_for(held, {}, as_of=dt.date(2026, 2, 20))) == [("anc", 0.5), ("plt", 30.0)]

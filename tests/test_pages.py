@@ -340,7 +340,8 @@ def test_upload_warns_about_lab_mrns_without_a_registered_course(empty_env):
     assert "upload the patients file" in warning and "Setup" in warning, warning
     at.button(key="commit").click().run()
     _no_exception(at)
-    assert any("1 patient(s) created from unregistered MRNs" in w.value for w in at.warning), [w.value for w in at.warning]
+    warnings = [w.value for w in at.warning]
+    assert any("1 patient(s) created from unregistered MRNs" in w for w in warnings), warnings
 
 
 def test_upload_does_not_warn_when_every_lab_mrn_has_a_course(clinic_env):

@@ -349,8 +349,8 @@ def test_starting_doses_from_the_rule_tables_against_label(indication, standard,
 def test_missing_setup_fields_names_the_cockcroft_gault_inputs():
     assert setup_form.missing_setup_fields({"birth_date": None, "sex": None, "weight_kg": None}) == [
         "birth date", "sex", "weight"]
-    assert setup_form.missing_setup_fields({"birth_date": dt.date(1950, 1, 1), "sex": "M", "weight_kg": float("nan")}) == [
-        "weight"]
+    no_weight = {"birth_date": dt.date(1950, 1, 1), "sex": "M", "weight_kg": float("nan")}
+    assert setup_form.missing_setup_fields(no_weight) == ["weight"]
     assert setup_form.and_join(["birth date", "sex", "weight"]) == "birth date, sex and weight"
 
 
@@ -385,13 +385,15 @@ def test_next_action_says_the_cbc_is_overdue_and_how_old_the_advice_is():
 
 def test_upcoming_collapses_overdue_biopsies_into_the_earliest_with_a_count():
     start = dt.date(2018, 1, 1)
-    plan = [{"due": str(start + dt.timedelta(weeks=w)), "week": w, "done": False} for w in [12] + list(range(24, 409, 24))]
+    weeks = [12] + list(range(24, 409, 24))
+    plan = [{"due": str(start + dt.timedelta(weeks=w)), "week": w, "done": False} for w in weeks]
     p = make_patient(indication="MDS", marrow_biopsies=plan)
     up = cards.upcoming(p, as_of=STALE_AS_OF)
     marrow = up[up["what"].str.startswith("Marrow")]
     overdue = marrow[marrow["overdue"]]
     assert list(overdue["what"]) == ["Marrow biopsy (week 12)"]
-    assert overdue["why"].iloc[0].startswith(f"{len([b for b in plan if dt.date.fromisoformat(b['due']) < STALE_AS_OF]) - 1} later marrow biopsies also overdue")
+    n_overdue = len([b for b in plan if dt.date.fromisoformat(b["due"]) < STALE_AS_OF])
+    assert overdue["why"].iloc[0].startswith(f"{n_overdue - 1} later marrow biopsies also overdue")
     assert len(marrow[~marrow["overdue"]]) == len([b for b in plan if dt.date.fromisoformat(b["due"]) >= STALE_AS_OF])
 
 

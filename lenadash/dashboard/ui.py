@@ -1,4 +1,4 @@
-"""Streamlit helpers shared by the pages: data source, per-session caches, shared widgets."""
+"""Streamlit helpers shared by the pages: data source, per-session caches, shared widgets, errors on writes."""
 
 from __future__ import annotations
 
