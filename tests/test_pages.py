@@ -102,7 +102,7 @@ def test_explore_sample_clinic_opens_charts_in_one_click(empty_env):
     at.button(key="explore_demo").click().run()
     _no_exception(at)
     assert at.session_state["lenadash_demo"] is True
-    from lenadash import imports, store
+    from lenadash import store
 
     assert (empty_env / "demo.sqlite").exists()
     engine = store.make_engine(f"sqlite:///{empty_env / 'lenadash.sqlite'}")
@@ -280,7 +280,7 @@ def test_patient_with_stale_data_says_cbc_overdue_and_shows_the_last_draws(clini
 
 
 def test_upload_shows_recognition_and_rejects_then_commits(empty_env):
-    from lenadash import imports, store
+    from lenadash import imports
 
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.switch_page("app_pages/upload.py").run()
@@ -328,7 +328,7 @@ def test_upload_header_only_file_warns_and_offers_no_commit(empty_env):
 def test_upload_warns_about_lab_mrns_without_a_registered_course(empty_env):
     """Before Commit: the MRNs with no patient/course are listed with what will happen and how to fix it;
     a patients file in the same batch registers its MRNs; after Commit: how many patients were created."""
-    from lenadash import imports, store
+    from lenadash import imports
 
     files = {p.name: p.read_bytes() for p in imports.sample_files()}
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
@@ -345,7 +345,7 @@ def test_upload_warns_about_lab_mrns_without_a_registered_course(empty_env):
 
 
 def test_upload_does_not_warn_when_every_lab_mrn_has_a_course(clinic_env):
-    from lenadash import imports, store
+    from lenadash import imports
 
     at = _app()
     at.switch_page("app_pages/upload.py").run()
@@ -355,7 +355,7 @@ def test_upload_does_not_warn_when_every_lab_mrn_has_a_course(clinic_env):
 
 
 def test_upload_counts_say_draws_for_wide_files_and_results_for_long_files(empty_env):
-    from lenadash import imports, store
+    from lenadash import imports
 
     files = {p.name: p.read_bytes() for p in imports.sample_files()}
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
@@ -369,7 +369,7 @@ def test_upload_counts_say_draws_for_wide_files_and_results_for_long_files(empty
 
 
 def test_upload_problems_table_wraps_the_hint(empty_env):
-    from lenadash import imports, store
+    from lenadash import imports
 
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.switch_page("app_pages/upload.py").run()
@@ -433,7 +433,7 @@ def _stored_patients(*, include_without_course: bool = False):
 
 
 def test_setup_adds_a_patient_and_an_event(empty_env):
-    from lenadash import imports, store
+    from lenadash import store
     from lenadash.config import get_settings
 
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
@@ -608,7 +608,7 @@ def test_overview_sees_another_sessions_edit_without_reload(seeded_dir, monkeypa
     on this session's next rerun: the session cache is keyed by store.data_version."""
     import shutil
 
-    from lenadash import imports, store
+    from lenadash import store
 
     db = tmp_path / "shared.sqlite"
     shutil.copy(seeded_dir / "lenadash.sqlite", db)

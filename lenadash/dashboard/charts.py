@@ -10,9 +10,9 @@ import plotly.colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lenadash.dashboard.results import draws_frame
 from lenadash.dashboard import timeline
 from lenadash.dashboard.present import EVENT_LABELS, analyte_label, analyte_unit, grade_colour
+from lenadash.dashboard.results import draws_frame
 from lenadash.vocab.course import CYCLE_DAYS, dosing_days
 
 

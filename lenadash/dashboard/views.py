@@ -10,12 +10,12 @@ from __future__ import annotations
 from lenadash.dashboard.cards import (
     dose_now, find_patient, in_days_text, next_action, patient_label, resume_plan, upcoming, visit_identity,
 )
-from lenadash.dashboard.results import (
-    RESULT_COLUMNS, crcl_series, cycle_overlay, draws_frame, flowsheet, results_long, thresholds_frame,
-)
 from lenadash.dashboard.present import (
     ACTION_LABELS, ANALYTE_LABELS, EVENT_LABELS, FLOWSHEET_ORDER, GRADE_COLOURS, GRADE_FILLS, STATUS_LABELS,
     STATUS_WORDS, grade_colour,
+)
+from lenadash.dashboard.results import (
+    RESULT_COLUMNS, crcl_series, cycle_overlay, draws_frame, flowsheet, results_long, thresholds_frame,
 )
 from lenadash.dashboard.setup_form import (
     SETUP_REQUIRED, StartingDoses, and_join, dose_problem, missing_setup_fields, starting_doses,
