@@ -41,9 +41,8 @@ with right:
 preset = st.segmented_control("Time window", timeline.WINDOW_PRESETS, default="3 cycles",
                               key="visit_window") or "3 cycles"
 window = timeline.window_range(preset, patient, as_of=clinic.as_of)
-if patient.get("draws") and not timeline.draws_in_window(patient, window):
-    st.info(f"No draws between {window[0]:%d %b %Y} and {window[1]:%d %b %Y} ({preset.lower()}); the latest draw "
-            f"is from {timeline.window_anchor(patient, as_of=clinic.as_of):%d %b %Y}. Choose 'All' to see every draw.")
+if note := timeline.empty_window_note(preset, patient, window, as_of=clinic.as_of):
+    st.info(note)
 labs = ui.patient_labs(mrn)
 lab_results = results.results_long(patient, labs)
 events = clinic.events[clinic.events["mrn"] == mrn] if len(clinic.events) else None

@@ -371,7 +371,12 @@ def test_window_before_the_latest_draw_has_no_draws():
     # as_of before every draw: the anchor is as_of itself, and the window holds no draw
     early = dt.date(2025, 6, 1)
     assert timeline.window_anchor(p, as_of=early) == early
-    assert timeline.draws_in_window(p, timeline.window_range("Last cycle", p, as_of=early)) == 0
+    window = timeline.window_range("Last cycle", p, as_of=early)
+    assert timeline.draws_in_window(p, window) == 0
+    note = timeline.empty_window_note("Last cycle", p, window, as_of=early)
+    assert note.startswith("No draws between") and "(last cycle)" in note and "Choose 'All'" in note
+    assert timeline.empty_window_note("All", p, timeline.window_range("All", p, as_of=AS_OF), as_of=AS_OF) is None
+    assert timeline.empty_window_note("Last cycle", make_patient(draws=[]), window, as_of=early) is None
 
 
 def test_next_action_says_the_cbc_is_overdue_and_how_old_the_advice_is():

@@ -140,3 +140,12 @@ def draws_in_window(patient: dict, window: tuple[dt.date, dt.date]) -> int:
     """How many draws fall inside a time window (both ends included)."""
     lo, hi = window
     return sum(1 for d in patient.get("draws") or [] if (day := as_date(d.get("date"))) is not None and lo <= day <= hi)
+
+
+def empty_window_note(preset: str, patient: dict, window: tuple[dt.date, dt.date], *, as_of: dt.date) -> str | None:
+    """What to say when a patient with draws has none in the chosen window (where the latest one is and
+    how to see it); None when the window shows draws or the patient has none."""
+    if not patient.get("draws") or draws_in_window(patient, window):
+        return None
+    return (f"No draws between {window[0]:%d %b %Y} and {window[1]:%d %b %Y} ({preset.lower()}); the latest draw "
+            f"is from {window_anchor(patient, as_of=as_of):%d %b %Y}. Choose 'All' to see every draw.")
