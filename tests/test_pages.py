@@ -510,6 +510,16 @@ def test_setup_event_without_its_value_is_refused_with_a_hint(empty_env):
     assert "needs its value: CTCAE grade 1-5" in _texts(at)
 
 
+def test_an_unknown_rule_profile_is_shown_with_its_fix(clinic_env, monkeypatch):
+    """A ProfileError (a LenadashError) while assessing stops the page with its message, not a crash."""
+    monkeypatch.setenv("LENADASH_RULES", "no_such_profile")
+    at = _app().run()
+    _no_exception(at)
+    errors = " ".join(e.value for e in at.error)
+    assert "Could not assess the clinic with rule profile 'no_such_profile': unknown rule profile" in errors, errors
+    assert "set LENADASH_RULES" in errors
+
+
 def test_setup_shows_what_the_user_can_fix(empty_env):
     """A LenadashError (here the model's InputError for an MRN longer than the database keeps) is shown
     with its message, in the form's words and without the typed value."""
