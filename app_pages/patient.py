@@ -4,7 +4,6 @@ import pandas as pd
 import streamlit as st
 
 from lenadash.dashboard import cards, charts, present, results, timeline, ui
-from lenadash.vocab.course import INDICATION_NAMES
 
 ui.sample_banner()
 clinic = ui.clinic()
@@ -28,12 +27,7 @@ ident = cards.visit_identity(person.get("name"), person.get("birth_date"), perso
 row = clinic.worklist[clinic.worklist["mrn"] == mrn].iloc[0]
 
 st.title(f"{person.get('name') or mrn}")
-cycle = f"cycle {row['cycle']} day {row['cycle_day']}" if pd.notna(row["cycle"]) else ""
-facts = [f"MRN {mrn}", f"{ident['age']} y" if ident["age"] is not None else "", ident["sex"] or "",
-         INDICATION_NAMES.get(patient.get("indication"), patient.get("indication") or ""),
-         f"started {patient['start_date']}" if patient.get("start_date") else "no treatment course", cycle,
-         f"CrCl {patient['crcl_ml_min']:.0f} mL/min" if patient.get("crcl_ml_min") else ""]
-st.markdown("#### " + "  |  ".join(f for f in facts if f))
+st.markdown("#### " + cards.header_line(mrn, patient, ident, cycle=row["cycle"], cycle_day=row["cycle_day"]))
 
 left, right = st.columns([3, 2], gap="large")
 with left:
@@ -43,9 +37,9 @@ with right:
     m1, m2, m3 = st.columns(3)
     m1.metric("Dose now", "held" if patient.get("status") == "held" else
               (f"{patient['current_dose_mg']:g} mg" if patient.get("current_dose_mg") else "-"))
-    for col, key, label in ((m2, "anc", "ANC"), (m3, "plt", "Platelets")):
+    for col, key in ((m2, "anc"), (m3, "plt")):
         grade = row[f"{key}_grade"]
-        col.metric(label + (f" (G{grade})" if pd.notna(grade) and grade else ""),
+        col.metric(present.analyte_label(key) + (f" (G{grade})" if pd.notna(grade) and grade else ""),
                    "-" if pd.isna(row[key]) else f"{row[key]:g}")
     if st.button("Visit view (screen share)", key="to_visit", icon=":material/co_present:", width="stretch"):
         st.switch_page(ui.PAGES["visit"], query_params={"visit": "1"})

@@ -526,3 +526,13 @@ def test_a_model_validation_error_becomes_an_input_error_without_the_value():
     assert isinstance(error, InputError)
     assert "MRN: string should have at most 64 characters" in str(error) and "weight: input should be" in str(error)
     assert "SECRET" not in str(error)
+
+
+def test_header_line_leaves_out_what_is_unknown():
+    p = make_patient(indication="MDS")
+    ident = {"age": 71, "sex": "F"}
+    assert cards.header_line("MRN001", p, ident, cycle=2, cycle_day=8) == (
+        "MRN MRN001  |  71 y  |  F  |  del(5q) MDS  |  started 2026-01-05  |  cycle 2 day 8  |  CrCl 72 mL/min")
+    bare = {"mrn": "BIG0001", "draws": []}
+    assert cards.header_line("BIG0001", bare, {"age": None, "sex": None}, cycle=pd.NA, cycle_day=pd.NA) == (
+        "MRN BIG0001  |  no treatment course")

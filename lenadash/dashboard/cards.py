@@ -10,6 +10,7 @@ import pandas as pd
 
 from lenadash.dashboard.assessed import as_date, last_draw
 from lenadash.dashboard.present import ACTION_LABELS, analyte_label
+from lenadash.vocab.course import INDICATION_NAMES
 
 HELD = ("hold", "stay_held")
 
@@ -203,6 +204,18 @@ def visit_identity(name: str | None, birth_date: Any, sex: str | None, *, as_of:
     if born is not None:
         age = as_of.year - born.year - ((as_of.month, as_of.day) < (born.month, born.day))
     return {"initials": initials, "age": age, "sex": sex if sex in ("F", "M") else None}
+
+
+def header_line(mrn: str, patient: dict, identity: dict, *, cycle: Any, cycle_day: Any) -> str:
+    """The patient page's line under the name: MRN, age, sex, indication, start, cycle day and CrCl,
+    '  |  '-separated; what is unknown is left out ("no treatment course" when there is no start)."""
+    indication = patient.get("indication")
+    facts = [f"MRN {mrn}", f"{identity['age']} y" if identity["age"] is not None else "", identity["sex"] or "",
+             INDICATION_NAMES.get(indication, indication or ""),
+             f"started {patient['start_date']}" if patient.get("start_date") else "no treatment course",
+             f"cycle {cycle} day {cycle_day}" if pd.notna(cycle) else "",
+             f"CrCl {patient['crcl_ml_min']:.0f} mL/min" if patient.get("crcl_ml_min") else ""]
+    return "  |  ".join(f for f in facts if f)
 
 
 def patient_label(mrn: str, name: Any) -> str:
