@@ -16,7 +16,7 @@ if clinic.empty:
     st.stop()
 
 wl = clinic.worklist
-counts = {key: int(wl["flags"].map(lambda fs, k=key: k in fs).sum()) for key in worklist.FLAG_LABELS}
+counts = worklist.flag_counts(wl)
 cols = st.columns(6)
 cols[0].metric("Patients", len(wl))
 for col, key in zip(cols[1:], ("hold", "review", "grade3", "cbc_overdue", "marrow_due")):

@@ -536,3 +536,10 @@ def test_header_line_leaves_out_what_is_unknown():
     bare = {"mrn": "BIG0001", "draws": []}
     assert cards.header_line("BIG0001", bare, {"age": None, "sex": None}, cycle=pd.NA, cycle_day=pd.NA) == (
         "MRN BIG0001  |  no treatment course")
+
+
+def test_flag_counts_count_rows_per_flag():
+    df = pd.DataFrame({"flags": [["hold", "grade3"], ["grade3"], []]})
+    counts = worklist.flag_counts(df)
+    assert list(counts) == list(worklist.FLAG_LABELS)
+    assert (counts["hold"], counts["grade3"], counts["review"]) == (1, 2, 0)

@@ -209,6 +209,11 @@ def worklist(result: dict, patients: pd.DataFrame | None = None) -> pd.DataFrame
     return df if df.empty else _typed_in_urgency_order(df)
 
 
+def flag_counts(df: pd.DataFrame) -> dict[str, int]:
+    """How many worklist rows carry each flag (FLAG_RULES order), for the overview's metrics."""
+    return {key: int(df["flags"].map(lambda fs, k=key: k in fs).sum()) for key in FLAG_LABELS}
+
+
 def filter_worklist(df: pd.DataFrame, *, indications: Iterable[str] = (), flags: Iterable[str] = (),
                     search: str = "") -> pd.DataFrame:
     """Rows whose indication is in `indications` and that carry any of `flags` (empty = all);
