@@ -28,14 +28,21 @@ class Panel:
     height: int = 170
 
 
-# Rows of the shared-time-axis figure, top to bottom (the dose row is drawn separately).
+def _axis_title(analytes: tuple[str, ...], name: str | None = None) -> str:
+    """'Platelets 10^9/L': the analytes' labels (or a shorter `name`) and their shared canonical unit."""
+    return f"{name or '/'.join(analyte_label(a) for a in analytes)} {analyte_unit(analytes[0])}"
+
+
+# Rows of the shared-time-axis figure, top to bottom (the dose row is drawn separately). "Hgb": the
+# panel titles are short; CrCl is computed here, not an analyte, so its unit is its own.
 PANELS: tuple[Panel, ...] = (
-    Panel("anc", "ANC 10^9/L", ("anc",)),
-    Panel("plt", "Platelets 10^9/L", ("plt",)),
-    Panel("hgb", "Hgb g/dL", ("hgb",)),
-    Panel("wbc", "WBC 10^9/L", ("wbc",)),
-    Panel("renal", "Creatinine mg/dL", ("creatinine",), ("crcl",), "CrCl mL/min"),
-    Panel("liver", "AST/ALT/ALP U/L", ("ast", "alt", "alp"), ("bilirubin",), "Bilirubin mg/dL"),
+    Panel("anc", _axis_title(("anc",)), ("anc",)),
+    Panel("plt", _axis_title(("plt",)), ("plt",)),
+    Panel("hgb", _axis_title(("hgb",), "Hgb"), ("hgb",)),
+    Panel("wbc", _axis_title(("wbc",)), ("wbc",)),
+    Panel("renal", _axis_title(("creatinine",)), ("creatinine",), ("crcl",), "CrCl mL/min"),
+    Panel("liver", _axis_title(("ast", "alt", "alp")), ("ast", "alt", "alp"), ("bilirubin",),
+          _axis_title(("bilirubin",))),
 )
 DOSE_ROW_HEIGHT = 150
 
