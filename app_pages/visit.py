@@ -43,13 +43,9 @@ preset = st.segmented_control("Time window", timeline.WINDOW_PRESETS, default="3
 window = timeline.window_range(preset, patient, as_of=clinic.as_of)
 if note := timeline.empty_window_note(preset, patient, window, as_of=clinic.as_of):
     st.info(note)
-labs = ui.patient_labs(mrn)
-lab_results = results.results_long(patient, labs)
-events = clinic.events[clinic.events["mrn"] == mrn] if len(clinic.events) else None
-thresholds = ui.thresholds_for(patient, person, as_of=clinic.as_of)
-timeline_fig = charts.without_event_details(charts.patient_timeline(
-    patient, lab_results, as_of=clinic.as_of, thresholds=thresholds, events=events,
-    crcl=results.crcl_series(labs, person), window=window, large=True))
+built = ui.timeline_figure(clinic, mrn, preset, large=True)
+thresholds = built["thresholds"]
+timeline_fig = charts.without_event_details(built["timeline"])  # event notes can name other people
 st.plotly_chart(timeline_fig, key="visit_timeline", theme=None, config={"displaylogo": False, "displayModeBar": False})
 
 since = window[0] if preset != "All" else None

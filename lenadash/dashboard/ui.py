@@ -355,12 +355,13 @@ def sidebar(*, show_data_source: bool = True) -> None:
             st.rerun()
 
 
-def timeline_figure(clinic: Clinic, mrn: str, preset: str) -> dict:
+def timeline_figure(clinic: Clinic, mrn: str, preset: str, *, large: bool = False) -> dict:
     """One patient's timeline figure (and the thresholds drawn on it) for a time-window preset, built
-    once per data version and kept in this session; used by the patient page and the overview."""
+    once per data version and kept in this session; used by the patient page, the overview and (large
+    type) the visit view."""
     from lenadash.dashboard import charts
 
-    fig_key = (clinic.key, mrn, preset)
+    fig_key = (clinic.key, mrn, preset, large)
     figs = st.session_state.setdefault("lenadash_figs", {})
     if fig_key not in figs:
         if len(figs) > 8:
@@ -373,7 +374,7 @@ def timeline_figure(clinic: Clinic, mrn: str, preset: str) -> dict:
         figs[fig_key] = {
             "timeline": charts.patient_timeline(patient, results_long(patient, labs), as_of=clinic.as_of,
                                                 thresholds=thresholds, events=events,
-                                                crcl=crcl_series(labs, person), window=window),
+                                                crcl=crcl_series(labs, person), window=window, large=large),
             "thresholds": thresholds,
         }
     return figs[fig_key]
