@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lenadash.dashboard import ui, views
+from lenadash.dashboard import cards, ui, worklist
 
 ui.sample_banner()
 clinic = ui.clinic()
@@ -16,20 +16,21 @@ if clinic.empty:
     st.stop()
 
 wl = clinic.worklist
-counts = {key: int(wl["flags"].map(lambda fs, k=key: k in fs).sum()) for key in views.FLAG_LABELS}
+counts = worklist.flag_counts(wl)
 cols = st.columns(6)
 cols[0].metric("Patients", len(wl))
 for col, key in zip(cols[1:], ("hold", "review", "grade3", "cbc_overdue", "marrow_due")):
-    col.metric(views.FLAG_LABELS[key], counts[key])
+    col.metric(worklist.FLAG_LABELS[key], counts[key])
 
 f1, f2, f3 = st.columns([2, 3, 2])
 indications = f1.multiselect("Indication", sorted(wl["indication"].unique()), key="filter_indication")
-flags = f2.multiselect("Flag", list(views.FLAG_LABELS), format_func=views.FLAG_LABELS.get, key="filter_flag")
+flags = f2.multiselect("Flag", list(worklist.FLAG_LABELS), format_func=worklist.FLAG_LABELS.get, key="filter_flag")
 search = f3.text_input("Find MRN or name", key="filter_search")
-shown = views.filter_worklist(wl, indications=indications, flags=flags, search=search)
+shown = worklist.filter_worklist(wl, indications=indications, flags=flags, search=search)
 
 st.caption("Most urgent first: hold now, review, grade >= 3, CBC overdue, marrow biopsy due, pregnancy "
-           "test due, no thromboprophylaxis, grade >= 3 as at baseline (pre-existing). Click a row to open the patient.")
+           "test due, no thromboprophylaxis, grade >= 3 as at baseline (pre-existing). "
+           "Click a row to open the patient.")
 event = st.dataframe(
     ui.worklist_table(shown), hide_index=True, width="stretch", height=min(38 * (len(shown) + 1), 640),
     on_select="rerun", selection_mode="single-row", key=f"worklist_{st.session_state.get('worklist_n', 0)}",
@@ -45,7 +46,8 @@ if rows:
 if len(shown):
     c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
     names = dict(zip(shown["mrn"], shown["name"]))
-    choice = c1.selectbox("Open patient", list(names), key="open_choice", format_func=lambda m: views.patient_label(m, names[m]))
+    choice = c1.selectbox("Open patient", list(names), key="open_choice",
+                          format_func=lambda m: cards.patient_label(m, names[m]))
     if c2.button("Open", key="open_patient", type="primary", width="stretch"):
         ui.open_patient(choice)
 
@@ -53,7 +55,7 @@ if len(shown):
     # last three cycles, so the worklist is never more than one click from the charts.
     preview = clinic.patient(choice)
     st.subheader(f"{names.get(choice) or choice}: what the label says now")
-    ui.next_action_card(views.next_action(preview, rules=clinic.result.get("rules", ""), as_of=clinic.as_of))
+    ui.next_action_card(cards.next_action(preview, rules=clinic.result.get("rules", ""), as_of=clinic.as_of))
     st.plotly_chart(ui.timeline_figure(clinic, choice, "3 cycles")["timeline"], key="overview_preview",
                     theme=None, config={"displaylogo": False})
     st.caption("Last three cycles. Open the patient for the cycle overlay, the flowsheet and what is due.")

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from lenadash.dashboard import charts, ui, views
+from lenadash.dashboard import cards, charts, present, results, timeline, ui
 
 ui.sample_banner()
 clinic = ui.clinic()
@@ -18,33 +18,28 @@ current = st.session_state.get(ui.PATIENT)
 if current not in clinic.by_mrn:
     current = order[0]
 mrn = st.selectbox("Patient", order, index=order.index(current), key=f"patient_pick_{current}",
-                   format_func=lambda m: views.patient_label(m, names.get(m)))
+                   format_func=lambda m: cards.patient_label(m, names.get(m)))
 if mrn != st.session_state.get(ui.PATIENT):
     st.session_state[ui.PATIENT] = mrn
 patient = clinic.patient(mrn)
 person = clinic.person(mrn)
-ident = views.visit_identity(person.get("name"), person.get("birth_date"), person.get("sex"), as_of=clinic.as_of)
+ident = cards.visit_identity(person.get("name"), person.get("birth_date"), person.get("sex"), as_of=clinic.as_of)
 row = clinic.worklist[clinic.worklist["mrn"] == mrn].iloc[0]
 
 st.title(f"{person.get('name') or mrn}")
-cycle = f"cycle {row['cycle']} day {row['cycle_day']}" if pd.notna(row["cycle"]) else ""
-facts = [f"MRN {mrn}", f"{ident['age']} y" if ident["age"] is not None else "", ident["sex"] or "",
-         views.INDICATION_NAMES.get(patient.get("indication"), patient.get("indication") or ""),
-         f"started {patient['start_date']}" if patient.get("start_date") else "no treatment course", cycle,
-         f"CrCl {patient['crcl_ml_min']:.0f} mL/min" if patient.get("crcl_ml_min") else ""]
-st.markdown("#### " + "  |  ".join(f for f in facts if f))
+st.markdown("#### " + cards.header_line(mrn, patient, ident, cycle=row["cycle"], cycle_day=row["cycle_day"]))
 
 left, right = st.columns([3, 2], gap="large")
 with left:
-    ui.next_action_card(views.next_action(patient, rules=clinic.result.get("rules", ""), as_of=clinic.as_of))
-    ui.upcoming_card(views.upcoming(patient, as_of=clinic.as_of))
+    ui.next_action_card(cards.next_action(patient, rules=clinic.result.get("rules", ""), as_of=clinic.as_of))
+    ui.upcoming_card(cards.upcoming(patient, as_of=clinic.as_of))
 with right:
     m1, m2, m3 = st.columns(3)
     m1.metric("Dose now", "held" if patient.get("status") == "held" else
               (f"{patient['current_dose_mg']:g} mg" if patient.get("current_dose_mg") else "-"))
-    for col, key, label in ((m2, "anc", "ANC"), (m3, "plt", "Platelets")):
+    for col, key in ((m2, "anc"), (m3, "plt")):
         grade = row[f"{key}_grade"]
-        col.metric(label + (f" (G{grade})" if pd.notna(grade) and grade else ""),
+        col.metric(present.analyte_label(key) + (f" (G{grade})" if pd.notna(grade) and grade else ""),
                    "-" if pd.isna(row[key]) else f"{row[key]:g}")
     if st.button("Visit view (screen share)", key="to_visit", icon=":material/co_present:", width="stretch"):
         st.switch_page(ui.PAGES["visit"], query_params={"visit": "1"})
@@ -52,27 +47,26 @@ with right:
         st.switch_page(ui.PAGES["setup"])
     ui.grade_legend()
 
-preset = st.segmented_control("Time window", views.WINDOW_PRESETS, default="3 cycles", key="window") or "3 cycles"
-window = views.window_range(preset, patient, as_of=clinic.as_of)
-if patient.get("draws") and not views.draws_in_window(patient, window):
-    st.info(f"No draws between {window[0]:%d %b %Y} and {window[1]:%d %b %Y} ({preset.lower()}); the latest draw "
-            f"is from {views.window_anchor(patient, as_of=clinic.as_of):%d %b %Y}. Choose 'All' to see every draw.")
+preset = st.segmented_control("Time window", timeline.WINDOW_PRESETS, default="3 cycles", key="window") or "3 cycles"
+window = timeline.window_range(preset, patient, as_of=clinic.as_of)
+if note := timeline.empty_window_note(preset, patient, window, as_of=clinic.as_of):
+    st.info(note)
 
 built = ui.timeline_figure(clinic, mrn, preset)
 
-timeline, overlay, sheet = st.tabs(["Timeline", "Cycle overlay", "Flowsheet"])
-with timeline:
+timeline_tab, overlay_tab, sheet_tab = st.tabs(["Timeline", "Cycle overlay", "Flowsheet"])
+with timeline_tab:
     st.plotly_chart(built["timeline"], key="timeline_chart", theme=None, config={"displaylogo": False})
     st.caption("Green bands: dosing days; red bands: holds; dotted lines: cycle starts; dashed red lines: "
                "this course's label thresholds. Marker colour = CTCAE grade.")
-with overlay:
+with overlay_tab:
     analyte = st.radio("Count", ["anc", "plt", "hgb", "wbc"], horizontal=True, key="overlay_analyte",
-                       format_func=lambda a: views.ANALYTE_LABELS[a][0])
-    st.plotly_chart(charts.cycle_overlay_figure(views.cycle_overlay(patient, analyte), analyte,
+                       format_func=present.analyte_label)
+    st.plotly_chart(charts.cycle_overlay_figure(results.cycle_overlay(patient, analyte), analyte,
                                                 thresholds=built["thresholds"]), key="overlay_chart", theme=None)
-with sheet:
+with sheet_tab:
     since = window[0] if preset != "All" else None
-    values, grades = views.flowsheet(patient, since=since)
+    values, grades = results.flowsheet(patient, since=since)
     if values.empty:
         st.info("No draws in this time window.")
     else:

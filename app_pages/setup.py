@@ -4,17 +4,21 @@ import datetime as dt
 
 import streamlit as st
 
-from lenadash.store import models
-from lenadash import store
-from lenadash.dashboard import ui, views
+from lenadash.dashboard import setup_form, ui
+from lenadash.dashboard.present import EVENT_LABELS
+from lenadash.vocab.course import EVENT_KINDS, INDICATION_NAMES, INDICATIONS, SCHEDULES
+
+
+def _index(options, value, *, offset: int = 0, default: int | None = 0) -> int | None:
+    """Position of a stored value among a picker's options (after `offset` leading choices); `default` if absent."""
+    return offset + list(options).index(value) if value in options else default
+
 
 ui.sample_banner()
 st.title("Setup")
 clinic = ui.clinic()
 known = list(clinic.patients["mrn"].unique()) if len(clinic.patients) else []
 current = st.session_state.get(ui.PATIENT)
-DEFAULT_SCHEDULE = {"MM": "21/28", "MCL": "21/28", "FL": "21/28", "MZL": "21/28", "MM_MAINT": "28/28", "MDS": "28/28"}
-DEFAULT_COMBINATION = {"MM": "dexamethasone", "FL": "rituximab", "MZL": "rituximab"}
 
 if st.session_state.get("setup_flash"):
     st.success(st.session_state.pop("setup_flash"))
@@ -22,14 +26,14 @@ course_tab, event_tab = st.tabs(["Patient and course", "Clinical event"])
 
 with course_tab:
     choice = st.selectbox("Patient", ["New patient"] + known, key="setup_patient",
-                          index=(known.index(current) + 1) if current in known else 0)
+                          index=_index(known, current, offset=1))
     row = clinic.person(choice) if choice != "New patient" else {}
     sfx = "" if choice == "New patient" else f"_{choice}"  # fresh widgets (and defaults) per patient
     # Indication outside the form: the starting dose below follows it (the label start of that indication).
-    indication = st.selectbox("Indication", key=f"setup_indication{sfx}", options=models.INDICATIONS,
-                              format_func=lambda i: f"{i} - {views.INDICATION_NAMES[i]}",
-                              index=models.INDICATIONS.index(row["indication"]) if row.get("indication") in models.INDICATIONS else 0)
-    doses = views.starting_doses(indication, ui.rules_profile())
+    indication = st.selectbox("Indication", key=f"setup_indication{sfx}", options=INDICATIONS,
+                              format_func=lambda i: f"{i} - {INDICATION_NAMES[i]}",
+                              index=_index(INDICATIONS, row.get("indication")))
+    doses = setup_form.starting_doses(indication, ui.rules_profile())
     known_weight = row.get("weight_kg")
     known_weight = float(known_weight) if known_weight is not None and known_weight == known_weight else None
     known_dose = row.get("starting_dose_mg") if row.get("indication") == indication else None
@@ -40,7 +44,7 @@ with course_tab:
         mrn = c1.text_input("MRN", value=row.get("mrn", ""), disabled=bool(row), key=f"setup_mrn{sfx}")
         name = c2.text_input("Name", value=row.get("name") or "", key=f"setup_name{sfx}")
         sex = c3.selectbox("Sex", ["F", "M"], key=f"setup_sex{sfx}", placeholder="Choose F or M",
-                           index=["F", "M"].index(row["sex"]) if row.get("sex") in ("F", "M") else None)
+                           index=_index(("F", "M"), row.get("sex"), default=None))
         c4, c5, c6 = st.columns(3)
         birth = c4.date_input("Birth date", value=row.get("birth_date") or None, key=f"setup_birth{sfx}",
                               min_value=dt.date(1900, 1, 1), max_value=dt.date.today(), format="YYYY-MM-DD")
@@ -53,49 +57,27 @@ with course_tab:
                  + ", ".join(f"{d:g}" for d in doses.allowed_mg) + " mg (a renally reduced start is a lower step).")
         c7, c9 = st.columns(2)
         start = c7.date_input("Start date", value=row.get("start_date") or ui.as_of(), format="YYYY-MM-DD")
-        schedule = c9.selectbox("Schedule", ["default for indication", *models.SCHEDULES],
-                                index=1 + models.SCHEDULES.index(row["schedule"]) if row.get("schedule") in models.SCHEDULES else 0)
+        schedule = c9.selectbox("Schedule", [setup_form.SCHEDULE_DEFAULT, *SCHEDULES],
+                                index=_index(SCHEDULES, row.get("schedule"), offset=1))
         c10, c11, c12 = st.columns(3)
         combination = c10.text_input("Combination (blank = default)", value=row.get("combination") or "")
         repro = c11.checkbox("Reproductive potential (REMS tests)", value=bool(row.get("reproductive_potential")))
-        menses = c11.selectbox("Menses", ["-", "regular", "irregular"],
-                               index=["-", "regular", "irregular"].index(row["menses"]) if row.get("menses") in ("regular", "irregular") else 0)
+        menses = c11.selectbox("Menses", setup_form.MENSES_CHOICES,
+                               index=_index(setup_form.MENSES_CHOICES, row.get("menses")))
         dialysis = c12.checkbox("On dialysis", value=bool(row.get("dialysis")))
         saved = st.form_submit_button("Save patient and course", type="primary")
     if saved:
-        record = {
-            "mrn": (mrn or "").strip(), "name": name.strip(), "sex": sex, "birth_date": birth, "weight_kg": weight,
-            "indication": indication, "start_date": start, "starting_dose_mg": dose,
-            "schedule": DEFAULT_SCHEDULE[indication] if schedule.startswith("default") else schedule,
-            "combination": combination.strip() or DEFAULT_COMBINATION.get(indication),
-            "reproductive_potential": repro, "menses": None if menses == "-" else menses, "dialysis": dialysis,
-        }
-        missing = views.missing_setup_fields(record)
-        dose_problem = views.dose_problem(indication, dose, ui.rules_profile())
-        if not record["mrn"]:
-            st.error("Enter the patient's MRN (the identifier used in your lab exports).")
-        elif missing:
-            st.error(f"Not saved: enter the patient's {views.and_join(missing)} "
-                     "(needed for the Cockcroft-Gault creatinine clearance and the renal starting dose).")
-        elif dose_problem:
-            st.error(f"Not saved: {dose_problem}")
-        else:
-            try:
-                with ui.db_session() as s:
-                    store.upsert_patient_course(session=s, row=record)
-            except ValueError as exc:  # pydantic ValidationError and StoreError are ValueErrors
-                st.error(f"Not saved: {exc}")
-            else:
-                ui.data_changed()
-                st.session_state[ui.PATIENT] = record["mrn"]
-                st.session_state["setup_flash"] = f"Saved {record['mrn']} ({indication}, started {start})."
-                st.rerun()  # reassess, so the new patient is in the lists below
-
-EVENT_HELP = {
-    "fever": "temperature in C", "platelet_transfusion": "", "toxicity": "CTCAE grade 1-5",
-    "pregnancy_test": "negative or positive", "marrow_biopsy": "", "dose_change": "new dose in mg, or hold",
-    "thromboprophylaxis": "agent, e.g. aspirin, LMWH, warfarin",
-}
+        record = setup_form.course_record(
+            mrn=mrn, name=name, sex=sex, birth_date=birth, weight_kg=weight, indication=indication, start_date=start,
+            starting_dose_mg=dose, schedule=schedule, combination=combination, reproductive_potential=repro,
+            menses=menses, dialysis=dialysis)
+        with ui.user_errors("Not saved"):
+            with ui.db_session() as s:
+                setup_form.save_course(record, session=s, profile=ui.rules_profile())
+            ui.data_changed()
+            st.session_state[ui.PATIENT] = record["mrn"]
+            st.session_state["setup_flash"] = f"Saved {record['mrn']} ({indication}, started {start})."
+            st.rerun()  # reassess, so the new patient is in the lists below
 
 with event_tab:
     all_mrns = sorted(set(known) | set(clinic.by_mrn))
@@ -104,38 +86,31 @@ with event_tab:
     else:
         with st.form("event_form", clear_on_submit=True):
             e1, e2, e3 = st.columns(3)
-            who = e1.selectbox("Patient", all_mrns, index=all_mrns.index(current) if current in all_mrns else 0)
+            who = e1.selectbox("Patient", all_mrns, index=_index(all_mrns, current))
             when = e2.date_input("Date", value=ui.as_of(), format="YYYY-MM-DD")
-            kind = e3.selectbox("Event", models.EVENT_KINDS, key="event_kind", format_func=lambda k: views.EVENT_LABELS[k])
+            kind = e3.selectbox("Event", EVENT_KINDS, key="event_kind", format_func=EVENT_LABELS.get)
             v1, v2, v3 = st.columns(3)
             temperature = v1.number_input("Temperature (C) - fever", min_value=30.0, max_value=45.0, value=None,
                                           key="event_temperature")
             grade = v2.number_input("Grade - toxicity", min_value=1, max_value=5, value=None, step=1)
             result = v3.selectbox("Result - pregnancy test", ["", "negative", "positive"])
             w1, w2, w3 = st.columns(3)
-            dose_mg = w1.number_input("New dose (mg) - dose change", min_value=0.0, max_value=25.0, value=None, step=2.5)
+            dose_mg = w1.number_input("New dose (mg) - dose change", min_value=0.0, max_value=25.0, value=None,
+                                      step=2.5)
             is_hold = w2.checkbox("Dose change is a hold")
             agent = w3.text_input("Agent - thromboprophylaxis")
             detail = st.text_input("Detail (optional)")
             add = st.form_submit_button("Record event", type="primary")
         if add:
-            event = {"mrn": who, "date": when, "event": kind, "detail": detail, "temperature_c": temperature,
-                     "grade": grade, "result": result or None, "dose_mg": dose_mg, "is_hold": is_hold,
-                     "agent": agent.strip() or None}
-            missing = {"fever": temperature is None, "toxicity": grade is None, "pregnancy_test": not result,
-                       "dose_change": dose_mg is None and not is_hold, "thromboprophylaxis": not agent.strip()}
-            if missing.get(kind):
-                st.error(f"A {views.EVENT_LABELS[kind].lower()} event needs its value: {EVENT_HELP[kind]}.")
-            else:
-                try:
-                    with ui.db_session() as s:
-                        store.add_event(session=s, row=event)
-                except ValueError as exc:
-                    st.error(f"Not recorded: {exc}")
-                else:
-                    ui.data_changed()
-                    st.session_state["setup_flash"] = f"Recorded {views.EVENT_LABELS[kind].lower()} for {who} on {when}."
-                    st.rerun()
+            event = setup_form.event_record(
+                mrn=who, date=when, kind=kind, detail=detail, temperature_c=temperature, grade=grade, result=result,
+                dose_mg=dose_mg, is_hold=is_hold, agent=agent)
+            with ui.user_errors("Not recorded"):
+                with ui.db_session() as s:
+                    setup_form.record_event(event, session=s)
+                ui.data_changed()
+                st.session_state["setup_flash"] = f"Recorded {EVENT_LABELS[kind].lower()} for {who} on {when}."
+                st.rerun()
         if current in all_mrns and len(clinic.events):
             mine = clinic.events[clinic.events["mrn"] == current]
             if len(mine):

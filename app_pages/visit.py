@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from lenadash.dashboard import charts, ui, views, visit
+from lenadash.dashboard import cards, charts, results, timeline, ui, visit
+from lenadash.vocab.course import INDICATION_NAMES
 
 ui.sample_banner()
 clinic = ui.clinic()
@@ -17,12 +18,12 @@ if patient is None:
     st.stop()
 
 person = clinic.person(mrn)
-ident = views.visit_identity(person.get("name"), person.get("birth_date"), person.get("sex"), as_of=clinic.as_of)
+ident = cards.visit_identity(person.get("name"), person.get("birth_date"), person.get("sex"), as_of=clinic.as_of)
 row = clinic.worklist[clinic.worklist["mrn"] == mrn].iloc[0]
-indication = views.INDICATION_NAMES.get(patient.get("indication"), patient.get("indication") or "")
+indication = INDICATION_NAMES.get(patient.get("indication"), patient.get("indication") or "")
 cycle_text = f"cycle {row['cycle']}, day {row['cycle_day']}" if pd.notna(row["cycle"]) else "not started"
-card = views.next_action(patient, rules=clinic.result.get("rules", ""), as_of=clinic.as_of)
-upcoming = views.upcoming(patient, as_of=clinic.as_of)
+card = cards.next_action(patient, rules=clinic.result.get("rules", ""), as_of=clinic.as_of)
+upcoming = cards.upcoming(patient, as_of=clinic.as_of)
 
 head, end = st.columns([5, 1], vertical_alignment="center")
 age = f", {ident['age']} years" if ident["age"] is not None else ""
@@ -37,34 +38,31 @@ with left:
 with right:
     ui.upcoming_card(upcoming)
 
-preset = st.segmented_control("Time window", views.WINDOW_PRESETS, default="3 cycles", key="visit_window") or "3 cycles"
-window = views.window_range(preset, patient, as_of=clinic.as_of)
-if patient.get("draws") and not views.draws_in_window(patient, window):
-    st.info(f"No draws between {window[0]:%d %b %Y} and {window[1]:%d %b %Y} ({preset.lower()}); the latest draw "
-            f"is from {views.window_anchor(patient, as_of=clinic.as_of):%d %b %Y}. Choose 'All' to see every draw.")
-labs = ui.patient_labs(mrn)
-results = views.results_long(patient, labs)
-events = clinic.events[clinic.events["mrn"] == mrn] if len(clinic.events) else None
-thresholds = ui.thresholds_for(patient, person, as_of=clinic.as_of)
-timeline = charts.without_event_details(charts.patient_timeline(
-    patient, results, as_of=clinic.as_of, thresholds=thresholds, events=events,
-    crcl=views.crcl_series(labs, person), window=window, large=True))
-st.plotly_chart(timeline, key="visit_timeline", theme=None, config={"displaylogo": False, "displayModeBar": False})
+preset = st.segmented_control("Time window", timeline.WINDOW_PRESETS, default="3 cycles",
+                              key="visit_window") or "3 cycles"
+window = timeline.window_range(preset, patient, as_of=clinic.as_of)
+if note := timeline.empty_window_note(preset, patient, window, as_of=clinic.as_of):
+    st.info(note)
+built = ui.timeline_figure(clinic, mrn, preset, large=True)
+thresholds = built["thresholds"]
+timeline_fig = charts.without_event_details(built["timeline"])  # event notes can name other people
+st.plotly_chart(timeline_fig, key="visit_timeline", theme=None, config={"displaylogo": False, "displayModeBar": False})
 
 since = window[0] if preset != "All" else None
-values, grades = views.flowsheet(patient, since=since)
+values, grades = results.flowsheet(patient, since=since)
 if len(values.columns):
     st.dataframe(ui.flowsheet_table(values, grades), width="stretch", height=38 * (len(values) + 1))
 
-anc_overlay = charts.cycle_overlay_figure(views.cycle_overlay(patient, "anc"), "anc", thresholds=thresholds)
-plt_overlay = charts.cycle_overlay_figure(views.cycle_overlay(patient, "plt"), "plt", thresholds=thresholds)
+anc_overlay = charts.cycle_overlay_figure(results.cycle_overlay(patient, "anc"), "anc", thresholds=thresholds)
+plt_overlay = charts.cycle_overlay_figure(results.cycle_overlay(patient, "plt"), "plt", thresholds=thresholds)
 html = visit.visit_summary_html(
     identity=ident, indication=indication, cycle_text=cycle_text, as_of=clinic.as_of, card=card,
-    upcoming=upcoming, flowsheet=views.flowsheet(patient), sample=ui.is_demo(),
-    figures=[("Labs over treatment cycles", charts.figure_html(timeline, include_plotlyjs=True)),
+    upcoming=upcoming, flowsheet=results.flowsheet(patient), sample=ui.is_demo(),
+    figures=[("Labs over treatment cycles", charts.figure_html(timeline_fig, include_plotlyjs=True)),
              ("ANC by day of cycle", charts.figure_html(anc_overlay, include_plotlyjs=False)),
              ("Platelets by day of cycle", charts.figure_html(plt_overlay, include_plotlyjs=False))],
 )
 st.session_state["lenadash_visit_html"] = html  # this session only; AppTest checks it for identifiers
-st.download_button("Download visit summary (HTML)", html, file_name=f"visit-{ident['initials'].replace('.', '')}-{clinic.as_of}.html",
+file_name = f"visit-{ident['initials'].replace('.', '')}-{clinic.as_of}.html"
+st.download_button("Download visit summary (HTML)", html, file_name=file_name,
                    mime="text/html", type="primary", key="visit_download", icon=":material/download:")

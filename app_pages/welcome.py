@@ -16,13 +16,10 @@ with left, st.container(border=True):
     st.subheader("Explore the sample clinic")
     st.write("A synthetic clinic (no real patients) in a separate database. Your own data is never mixed in.")
     if st.button("Explore the sample clinic", type="primary", key="explore_demo", width="stretch"):
-        try:
-            with st.spinner("Loading the sample clinic..."):
-                ui.start_demo()
-                clinic = ui.clinic()
-        except ValueError as exc:  # store.StoreError: e.g. the demo URL is the clinic database
-            st.error(f"Could not open the sample clinic: {exc}")
-            st.stop()
+        # e.g. a StoreError when the demo URL is the clinic database: its message says so
+        with ui.user_errors("Could not open the sample clinic", stop=True), st.spinner("Loading the sample clinic..."):
+            ui.start_demo()
+            clinic = ui.clinic()
         if len(clinic.worklist):
             # the worklist, with the most urgent patient's charts under it: one click from here
             st.session_state[ui.PATIENT] = str(clinic.worklist["mrn"].iloc[0])

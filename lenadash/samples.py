@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
 from lenadash.config import SAMPLE_DIR
+from lenadash.vocab.course import DEFAULT_COMBINATION, DEFAULT_SCHEDULE
 
 # The clinic's fixed "today": every sample draw and event lies before it.
 TODAY = dt.date(2026, 11, 20)
@@ -662,8 +664,6 @@ def sample_files() -> dict[str, bytes]:
 # --- the benchmark clinic -----------------------------------------------------------------------
 
 _STANDARD_START = {"MM": 25.0, "MM_MAINT": 10.0, "MDS": 10.0, "MCL": 25.0, "FL": 20.0, "MZL": 20.0}
-_STANDARD_SCHEDULE = {"MM": "21/28", "MM_MAINT": "28/28", "MDS": "28/28", "MCL": "21/28", "FL": "21/28", "MZL": "21/28"}
-_STANDARD_COMBINATION = {"MM": "dexamethasone", "FL": "rituximab", "MZL": "rituximab"}
 
 
 @dataclass(frozen=True)
@@ -707,8 +707,8 @@ def benchmark_clinic(
     mrns = [f"LB{i + 1:06d}" for i in idx]
     patient_rows = [
         [mrns[i], f"Bench Patient {i + 1}", sex[i], dt.date(today.year - int(ages[i]), 1 + i % 12, 1 + i % 28).isoformat(),
-         f"{weights[i]:g}", ind[i], starts[i].isoformat(), f"{_STANDARD_START[ind[i]]:g}", _STANDARD_SCHEDULE[ind[i]],
-         _STANDARD_COMBINATION.get(ind[i], ""), "no", "", "no"]
+         f"{weights[i]:g}", ind[i], starts[i].isoformat(), f"{_STANDARD_START[ind[i]]:g}", DEFAULT_SCHEDULE[ind[i]],
+         DEFAULT_COMBINATION.get(ind[i], ""), "no", "", "no"]
         for i in idx
     ]
     patients = _csv_text(["mrn", "name", "sex", "birth_date", "weight_kg", "indication", "start_date",

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pandas as pd
 
-from lenadash.dashboard import charts, views
+from lenadash.dashboard import charts, present, results, timeline
 from test_views import AS_OF, make_patient
 
 THRESHOLDS = pd.DataFrame({
@@ -21,7 +21,7 @@ EVENTS = pd.DataFrame({
 
 def _timeline(**kw):
     p = make_patient()
-    return charts.patient_timeline(p, views.results_long(p), as_of=AS_OF, **kw)
+    return charts.patient_timeline(p, results.results_long(p), as_of=AS_OF, **kw)
 
 
 def test_timeline_has_one_shared_time_axis_and_a_trace_per_analyte():
@@ -39,7 +39,7 @@ def test_timeline_has_one_shared_time_axis_and_a_trace_per_analyte():
 def test_markers_carry_grade_colours_and_hover_recommendation():
     fig = _timeline()
     plt_trace = next(t for t in fig.data if t.name == "Platelets")
-    assert list(plt_trace.marker.color) == [views.grade_colour(g) for g in (0, 1, 2, 3, 4, 1)]
+    assert list(plt_trace.marker.color) == [present.grade_colour(g) for g in (0, 1, 2, 3, 4, 1)]
     held = plt_trace.customdata[3]
     assert held[3] == "grade 3" and "US PI 2.1" in held[4]
     assert "%{customdata[4]}" in plt_trace.hovertemplate
@@ -70,7 +70,7 @@ def test_dose_line_steps_down_after_hold():
 
 
 def test_window_sets_the_x_range():
-    window = views.window_range("Last cycle", make_patient(), as_of=AS_OF)
+    window = timeline.window_range("Last cycle", make_patient(), as_of=AS_OF)
     fig = _timeline(window=window)
     assert tuple(pd.Timestamp(x).date() for x in fig.layout.xaxis.range) == window
 
@@ -85,7 +85,7 @@ def test_crcl_goes_on_the_secondary_axis_of_the_renal_row():
 
 def test_panels_without_data_are_left_out():
     p = make_patient()
-    only_counts = views.results_long(p)
+    only_counts = results.results_long(p)
     only_counts = only_counts[only_counts["analyte"].isin(["anc", "plt"])]
     fig = charts.patient_timeline(p, only_counts, as_of=AS_OF)
     titles = [a.text for a in fig.layout.annotations if a.text and not a.text.startswith("C")]
@@ -93,7 +93,7 @@ def test_panels_without_data_are_left_out():
 
 
 def test_cycle_overlay_one_line_per_cycle_with_threshold():
-    ov = views.cycle_overlay(make_patient(), "plt")
+    ov = results.cycle_overlay(make_patient(), "plt")
     fig = charts.cycle_overlay_figure(ov, "plt", thresholds=THRESHOLDS)
     assert [t.name for t in fig.data] == ["Cycle 1", "Cycle 2"]
     assert list(fig.data[1].x) == [8, 15, 22]
@@ -103,15 +103,15 @@ def test_cycle_overlay_one_line_per_cycle_with_threshold():
 def test_timeline_legend_lists_only_markers_in_the_window():
     everything = _timeline(events=EVENTS)
     legend = {t.name for t in everything.data if t.showlegend}
-    assert {"Fever", "Platelet transfusion"} <= {views.EVENT_LABELS[k] for k in EVENTS["event"]} <= legend | {""}
+    assert {"Fever", "Platelet transfusion"} <= {present.EVENT_LABELS[k] for k in EVENTS["event"]} <= legend | {""}
     assert "Hold" in legend  # the sample patient has a hold draw
     # a window holding the transfusion (12 Feb) but not the fever (10 Feb) nor any hold
     fig = _timeline(events=EVENTS, window=(dt.date(2026, 2, 11), dt.date(2026, 2, 13)))
     legend = {t.name for t in fig.data if t.showlegend}
-    assert views.EVENT_LABELS["platelet_transfusion"] in legend, legend
-    assert views.EVENT_LABELS["fever"] not in legend and "Hold" not in legend and "Resume" not in legend, legend
+    assert present.EVENT_LABELS["platelet_transfusion"] in legend, legend
+    assert present.EVENT_LABELS["fever"] not in legend and "Hold" not in legend and "Resume" not in legend, legend
     # the traces stay (zooming out still shows them), only their legend entries go
-    assert {views.EVENT_LABELS["fever"], "Hold"} <= {t.name for t in fig.data}
+    assert {present.EVENT_LABELS["fever"], "Hold"} <= {t.name for t in fig.data}
 
 
 def _rgb(colour: str) -> tuple[int, int, int]:
@@ -164,7 +164,7 @@ def test_mds_after_week_4_at_5_mg_draws_only_plt_30_and_anc_0_5():
     as_of = dt.date(2026, 2, 20)  # day 46: after the first 4 weeks
     frame = ui.thresholds_for(p, {"sex": "F"}, as_of=as_of)
     assert _lines(frame) == [("anc", 0.5), ("plt", 30.0)]
-    fig = charts.patient_timeline(p, views.results_long(p), as_of=as_of, thresholds=frame)
+    fig = charts.patient_timeline(p, results.results_long(p), as_of=as_of, thresholds=frame)
     shapes = sorted((s.name, s.y0) for s in fig.layout.shapes if s.name and s.name.startswith("threshold"))
     assert shapes == [("threshold anc", 0.5), ("threshold plt", 30.0)]
 
@@ -174,6 +174,7 @@ def test_mds_thresholds_follow_the_course_state():
 
     early = _mds_patient(dose=10.0, current=10.0)
     # within the first 4 weeks at 10 mg, baselines ANC 1.4 (>= 1.0) and platelets 120 (>= 100)
-    assert _lines(ui.thresholds_for(early, {}, as_of=dt.date(2026, 1, 20))) == [("anc", 0.75), ("anc", 1.0), ("plt", 50.0)]
+    lines = _lines(ui.thresholds_for(early, {}, as_of=dt.date(2026, 1, 20)))
+    assert lines == [("anc", 0.75), ("anc", 1.0), ("plt", 50.0)]
     held = _mds_patient(dose=5.0, status="held")  # held: the dose it was held at (5 mg) decides
     assert _lines(ui.thresholds_for(held, {}, as_of=dt.date(2026, 2, 20))) == [("anc", 0.5), ("plt", 30.0)]

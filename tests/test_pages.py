@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lenadash.dashboard import views
+from lenadash.dashboard import timeline, worklist
 
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
@@ -102,7 +102,7 @@ def test_explore_sample_clinic_opens_charts_in_one_click(empty_env):
     at.button(key="explore_demo").click().run()
     _no_exception(at)
     assert at.session_state["lenadash_demo"] is True
-    from lenadash import imports, store
+    from lenadash import store
 
     assert (empty_env / "demo.sqlite").exists()
     engine = store.make_engine(f"sqlite:///{empty_env / 'lenadash.sqlite'}")
@@ -157,7 +157,7 @@ def test_overview_worklist_is_ordered_by_urgency(clinic_env):
     table = at.dataframe[0].value
     # every sample patient, plus any MRN that has labs but no course (shown for review)
     assert set(_sample_patients()["mrn"]) <= set(table["MRN"])
-    rank = {views.FLAG_LABELS[r.key]: i for i, r in enumerate(views.FLAG_RULES)}
+    rank = {worklist.FLAG_LABELS[r.key]: i for i, r in enumerate(worklist.FLAG_RULES)}
 
     def flag_rank(part: str) -> int:  # "Grade >= 3: ANC" / "Grade >= 3: Creatinine (as at baseline)"
         if part.startswith("Grade >= 3:"):
@@ -246,7 +246,7 @@ def test_patient_page_for_labs_without_a_course(clinic_env):
     assert chooser.format_func(orphans[0]) == f"{orphans[0]} (no course yet)"
 
 
-@pytest.mark.parametrize("preset", views.WINDOW_PRESETS)
+@pytest.mark.parametrize("preset", timeline.WINDOW_PRESETS)
 def test_patient_time_windows(clinic_env, preset):
     at = _app(patient_mrn="LD0001")
     at.switch_page("app_pages/patient.py").run()
@@ -280,7 +280,7 @@ def test_patient_with_stale_data_says_cbc_overdue_and_shows_the_last_draws(clini
 
 
 def test_upload_shows_recognition_and_rejects_then_commits(empty_env):
-    from lenadash import imports, store
+    from lenadash import imports
 
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.switch_page("app_pages/upload.py").run()
@@ -328,7 +328,7 @@ def test_upload_header_only_file_warns_and_offers_no_commit(empty_env):
 def test_upload_warns_about_lab_mrns_without_a_registered_course(empty_env):
     """Before Commit: the MRNs with no patient/course are listed with what will happen and how to fix it;
     a patients file in the same batch registers its MRNs; after Commit: how many patients were created."""
-    from lenadash import imports, store
+    from lenadash import imports
 
     files = {p.name: p.read_bytes() for p in imports.sample_files()}
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
@@ -340,11 +340,12 @@ def test_upload_warns_about_lab_mrns_without_a_registered_course(empty_env):
     assert "upload the patients file" in warning and "Setup" in warning, warning
     at.button(key="commit").click().run()
     _no_exception(at)
-    assert any("1 patient(s) created from unregistered MRNs" in w.value for w in at.warning), [w.value for w in at.warning]
+    warnings = [w.value for w in at.warning]
+    assert any("1 patient(s) created from unregistered MRNs" in w for w in warnings), warnings
 
 
 def test_upload_does_not_warn_when_every_lab_mrn_has_a_course(clinic_env):
-    from lenadash import imports, store
+    from lenadash import imports
 
     at = _app()
     at.switch_page("app_pages/upload.py").run()
@@ -354,7 +355,7 @@ def test_upload_does_not_warn_when_every_lab_mrn_has_a_course(clinic_env):
 
 
 def test_upload_counts_say_draws_for_wide_files_and_results_for_long_files(empty_env):
-    from lenadash import imports, store
+    from lenadash import imports
 
     files = {p.name: p.read_bytes() for p in imports.sample_files()}
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
@@ -368,7 +369,7 @@ def test_upload_counts_say_draws_for_wide_files_and_results_for_long_files(empty
 
 
 def test_upload_problems_table_wraps_the_hint(empty_env):
-    from lenadash import imports, store
+    from lenadash import imports
 
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.switch_page("app_pages/upload.py").run()
@@ -420,19 +421,19 @@ def _save_course(at: AppTest) -> None:
     _no_exception(at)
 
 
-def _stored_patients():
-    from lenadash import imports, store
+def _stored_patients(*, include_without_course: bool = False):
+    from lenadash import store
     from lenadash.config import get_settings
 
     engine = store.make_engine(get_settings().database_url)
     with store.open_session(engine) as s:
-        patients = store.load_patients(session=s)
+        patients = store.load_patients(session=s, include_without_course=include_without_course)
     engine.dispose()
     return patients
 
 
 def test_setup_adds_a_patient_and_an_event(empty_env):
-    from lenadash import imports, store
+    from lenadash import store
     from lenadash.config import get_settings
 
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
@@ -509,6 +510,68 @@ def test_setup_event_without_its_value_is_refused_with_a_hint(empty_env):
     assert "needs its value: CTCAE grade 1-5" in _texts(at)
 
 
+def test_an_unknown_rule_profile_is_shown_with_its_fix(clinic_env, monkeypatch):
+    """A ProfileError (a LenadashError) while assessing stops the page with its message, not a crash."""
+    monkeypatch.setenv("LENADASH_RULES", "no_such_profile")
+    at = _app().run()
+    _no_exception(at)
+    errors = " ".join(e.value for e in at.error)
+    assert "Could not assess the clinic with rule profile 'no_such_profile': unknown rule profile" in errors, errors
+    assert "set LENADASH_RULES" in errors
+
+
+def test_setup_shows_what_the_user_can_fix(empty_env):
+    """A LenadashError (here the model's InputError for an MRN longer than the database keeps) is shown
+    with its message, in the form's words and without the typed value."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("app_pages/setup.py").run()
+    _fill_person(at, mrn="LONG" * 20)
+    _save_course(at)
+    errors = " ".join(e.value for e in at.error)
+    assert errors.startswith("Not saved: MRN") and "at most 64 characters" in errors, errors
+    assert "LONGLONG" not in errors and "Something went wrong" not in errors
+    assert _stored_patients(include_without_course=True).empty
+
+
+def test_setup_bug_shows_a_generic_message_and_saves_nothing(empty_env, monkeypatch):
+    """Anything that is not a LenadashError is a bug: no details on the page, and what the failed
+    write had flushed is rolled back."""
+    from lenadash import store
+    from lenadash.store import models
+
+    def buggy_upsert(*, session, row):
+        session.add(models.Patient(mrn=row["mrn"], name=row["name"]))
+        session.flush()
+        raise KeyError("weight_kg")
+
+    monkeypatch.setattr(store, "upsert_patient_course", buggy_upsert)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("app_pages/setup.py").run()
+    _fill_person(at, mrn="T0005")
+    _save_course(at)
+    errors = [e.value for e in at.error]
+    assert errors == ["Something went wrong; nothing was saved."], errors
+    assert "Saved" not in _texts(at)
+    assert _stored_patients(include_without_course=True).empty
+
+
+def test_welcome_shows_why_the_sample_clinic_cannot_open(empty_env, monkeypatch):
+    """A StoreError from loading the demo (e.g. its URL is the clinic database) is shown with its fix."""
+    from lenadash import imports
+    from lenadash.errors import StoreError
+
+    def refuse(**_):
+        raise StoreError("the sample clinic would be loaded into your clinic database; set LENADASH_DEMO_DATABASE_URL")
+
+    monkeypatch.setattr(imports, "load_demo", refuse)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.button(key="explore_demo").click().run()
+    _no_exception(at)
+    errors = " ".join(e.value for e in at.error)
+    assert "Could not open the sample clinic: the sample clinic would be loaded" in errors, errors
+    assert at.title[0].value == "lenadash", "the page stops on the welcome page"
+
+
 # --- visit -------------------------------------------------------------------------------------
 
 
@@ -555,7 +618,7 @@ def test_overview_sees_another_sessions_edit_without_reload(seeded_dir, monkeypa
     on this session's next rerun: the session cache is keyed by store.data_version."""
     import shutil
 
-    from lenadash import imports, store
+    from lenadash import store
 
     db = tmp_path / "shared.sqlite"
     shutil.copy(seeded_dir / "lenadash.sqlite", db)

@@ -1,4 +1,5 @@
-"""Data shaping for the dashboard pages (lenadash.views), on hand-built assess-contract patients."""
+"""Data shaping for the dashboard pages (lenadash.dashboard: worklist, results, timeline, cards, setup_form),
+on hand-built assess-contract patients."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from lenadash.dashboard import views
+from lenadash.dashboard import cards, present, results, setup_form, timeline, worklist
 
 AS_OF = dt.date(2026, 3, 2)
 
@@ -62,7 +63,7 @@ def test_worklist_orders_by_urgency_table():
     marrow = make_patient("B1", indication="MDS", next_marrow_biopsy=str(AS_OF + dt.timedelta(days=20)))
     marrow_far = make_patient("B2", indication="MDS", next_marrow_biopsy=str(AS_OF + dt.timedelta(days=60)))
     vte = make_patient("V1", alerts=["No thromboprophylaxis recorded (dexamethasone combination)"])
-    wl = views.worklist(make_result([quiet, marrow_far, vte, overdue, marrow, review, held]))
+    wl = worklist.worklist(make_result([quiet, marrow_far, vte, overdue, marrow, review, held]))
     assert list(wl["mrn"]) == ["H1", "R1", "O1", "B1", "V1", "B2", "Q1"]
     assert wl.loc[wl["mrn"] == "B2", "flags"].iloc[0] == []
     assert wl.loc[0, "flag_text"].startswith("Hold now")
@@ -71,13 +72,13 @@ def test_worklist_orders_by_urgency_table():
 def test_worklist_grade3_outranks_overdue():
     g3 = make_patient("G3")
     g3["draws"][-1]["grades"]["plt"] = 3
-    wl = views.worklist(make_result([make_patient("O1", labs_overdue=True), g3]))
+    wl = worklist.worklist(make_result([make_patient("O1", labs_overdue=True), g3]))
     assert list(wl["mrn"]) == ["G3", "O1"]
 
 
 def test_worklist_row_contents_and_names():
     patients = pd.DataFrame({"mrn": ["MRN001"], "name": ["Ada Example"]})
-    wl = views.worklist(make_result([make_patient()]), patients)
+    wl = worklist.worklist(make_result([make_patient()]), patients)
     row = wl.iloc[0]
     assert row["name"] == "Ada Example"
     assert (row["anc"], row["anc_grade"], row["plt"], row["plt_grade"]) == (1.8, 1, 78.0, 1)
@@ -87,8 +88,8 @@ def test_worklist_row_contents_and_names():
 
 
 def test_worklist_empty_result_has_the_columns():
-    wl = views.worklist(make_result([]))
-    assert list(wl.columns) == views.WORKLIST_COLUMNS and wl.empty
+    wl = worklist.worklist(make_result([]))
+    assert list(wl.columns) == worklist.WORKLIST_COLUMNS and wl.empty
 
 
 @pytest.mark.parametrize(("field", "days_ahead", "expected"), [
@@ -98,24 +99,24 @@ def test_worklist_empty_result_has_the_columns():
 def test_due_flags_boundaries(field, days_ahead, expected):
     p = make_patient(**{field: str(AS_OF + dt.timedelta(days=days_ahead))})
     key = "marrow_due" if field == "next_marrow_biopsy" else "pregnancy_due"
-    assert (key in views.patient_flags(p, as_of=AS_OF)) is expected
+    assert (key in worklist.patient_flags(p, as_of=AS_OF)) is expected
 
 
 def test_filter_worklist_by_indication_flag_and_search():
     patients = pd.DataFrame({"mrn": ["A", "B", "C"], "name": ["Ann One", "Bob Two", "Cy Three"]})
-    wl = views.worklist(make_result([make_patient("A"), _held("B"), make_patient("C", indication="MDS")]), patients)
-    assert list(views.filter_worklist(wl, indications=["MDS"])["mrn"]) == ["C"]
-    assert list(views.filter_worklist(wl, flags=["hold"])["mrn"]) == ["B"]
-    assert list(views.filter_worklist(wl, search="two")["mrn"]) == ["B"]
-    assert len(views.filter_worklist(wl)) == 3
+    wl = worklist.worklist(make_result([make_patient("A"), _held("B"), make_patient("C", indication="MDS")]), patients)
+    assert list(worklist.filter_worklist(wl, indications=["MDS"])["mrn"]) == ["C"]
+    assert list(worklist.filter_worklist(wl, flags=["hold"])["mrn"]) == ["B"]
+    assert list(worklist.filter_worklist(wl, search="two")["mrn"]) == ["B"]
+    assert len(worklist.filter_worklist(wl)) == 3
 
 
 def test_hold_spans_and_open_hold():
-    spans = views.hold_spans(make_patient(), as_of=AS_OF)
+    spans = timeline.hold_spans(make_patient(), as_of=AS_OF)
     assert spans[["start", "end", "open"]].to_dict("records") == [
         {"start": dt.date(2026, 2, 9), "end": dt.date(2026, 2, 23), "open": False}]
     assert "US PI 2.1" in spans["reason"].iloc[0]
-    open_spans = views.hold_spans(_held("H"), as_of=AS_OF)
+    open_spans = timeline.hold_spans(_held("H"), as_of=AS_OF)
     assert open_spans[["start", "end", "open"]].to_dict("records") == [
         {"start": dt.date(2026, 2, 9), "end": AS_OF, "open": True}]
 
@@ -123,13 +124,13 @@ def test_hold_spans_and_open_hold():
 def test_hold_spans_prefer_the_engines():
     p = make_patient(hold_spans=[{"start": "2026-02-08", "end": "2026-02-20", "reason": "engine"},
                                  {"start": "2026-02-27", "end": None, "reason": "open"}])
-    spans = views.hold_spans(p, as_of=AS_OF)
+    spans = timeline.hold_spans(p, as_of=AS_OF)
     assert list(spans["start"]) == [dt.date(2026, 2, 8), dt.date(2026, 2, 27)]
     assert list(spans["end"]) == [dt.date(2026, 2, 20), AS_OF] and list(spans["open"]) == [False, True]
 
 
 def test_engine_cycle_day_wins():
-    wl = views.worklist(make_result([make_patient(cycle=4, cycle_day=2)]))
+    wl = worklist.worklist(make_result([make_patient(cycle=4, cycle_day=2)]))
     assert (wl["cycle"].iloc[0], wl["cycle_day"].iloc[0]) == (4, 2)
 
 
@@ -138,15 +139,15 @@ def test_thresholds_frame_merges_hold_and_resume_lines():
             {"analyte": "plt", "kind": "resume", "op": ">=", "value": 30.0, "source": "US PI 2.1 Table 1"},
             {"analyte": "anc", "kind": "hold", "op": "<", "value": 0.5, "source": "US PI 2.2"},
             {"analyte": "anc", "kind": "hold", "op": "<", "value": None, "source": "x"}]
-    df = views.thresholds_frame(rows)
+    df = results.thresholds_frame(rows)
     assert df.to_dict("records") == [
         {"analyte": "plt", "value": 30.0, "label": "hold < 30 / resume >= 30", "source": "US PI 2.1 Table 1"},
         {"analyte": "anc", "value": 0.5, "label": "hold < 0.5", "source": "US PI 2.2"}]
-    assert views.thresholds_frame([]) is None
+    assert results.thresholds_frame([]) is None
 
 
 def test_dose_steps_drop_to_zero_while_held_and_resume_lower():
-    steps = views.dose_steps(make_patient(), as_of=AS_OF)
+    steps = timeline.dose_steps(make_patient(), as_of=AS_OF)
     by_action = dict(zip(steps["action"], steps["dose_mg"]))
     assert by_action["start"] == 25 and by_action["hold"] == 0 and by_action["stay_held"] == 0
     assert by_action["resume"] == 20 and steps["dose_mg"].iloc[-1] == 20
@@ -156,25 +157,25 @@ def test_dose_steps_drop_to_zero_while_held_and_resume_lower():
 def test_dose_steps_ignore_baseline_draws_before_the_start():
     p = make_patient()
     p["draws"].insert(0, make_draw(dt.date(2026, 1, 1), None, None, {"anc": 2.5}, {"anc": 0}, dose=None))
-    steps = views.dose_steps(p, as_of=AS_OF)
+    steps = timeline.dose_steps(p, as_of=AS_OF)
     assert steps["date"].is_monotonic_increasing and steps["date"].iloc[0] == dt.date(2026, 1, 5)
 
 
 def test_baseline_draws_stay_out_of_cycles_and_overlay():
     p = make_patient()
     p["draws"].insert(0, make_draw(dt.date(2025, 12, 30), 0, -6, {"plt": 210}, {"plt": 0}, dose=None))
-    assert views.cycle_table(p, as_of=AS_OF)["start"].iloc[0] == dt.date(2026, 1, 5)
-    assert views.cycle_overlay(p, "plt")["cycle_day"].min() == 1
-    values, _ = views.flowsheet(p)
+    assert timeline.cycle_table(p, as_of=AS_OF)["start"].iloc[0] == dt.date(2026, 1, 5)
+    assert results.cycle_overlay(p, "plt")["cycle_day"].min() == 1
+    values, _ = results.flowsheet(p)
     assert values.columns[-1] == "30 Dec 25 baseline"
 
 
 def test_cycle_table_anchors_on_draws_and_extends_to_as_of():
-    cycles = views.cycle_table(make_patient(), as_of=AS_OF)
+    cycles = timeline.cycle_table(make_patient(), as_of=AS_OF)
     assert list(cycles["cycle"]) == [1, 2, 3]
     assert cycles["start"].iloc[1] == dt.date(2026, 2, 2)
     assert cycles["dosing_end"].iloc[0] == dt.date(2026, 1, 26)  # day 22: rest starts
-    cont = views.cycle_table(make_patient(schedule="28/28"), as_of=AS_OF)
+    cont = timeline.cycle_table(make_patient(schedule="28/28"), as_of=AS_OF)
     assert cont["dosing_end"].iloc[0] == cont["end"].iloc[0]
 
 
@@ -187,12 +188,12 @@ def test_results_long_joins_labs_raw_values_and_grades():
         "raw_value": ["28", "1100", "300"], "raw_unit": ["K/uL", "/uL", "K/uL"],
         "ref_low": [150.0, 1.8, 150.0], "ref_high": [400.0, 7.7, 400.0],
     })
-    res = views.results_long(p, labs)
+    res = results.results_long(p, labs)
     assert len(res) == 2
     plt_row = res[res["analyte"] == "plt"].iloc[0]
     assert (plt_row["raw_unit"], plt_row["grade"], plt_row["action"]) == ("K/uL", 3, "hold")
     assert "US PI 2.1" in plt_row["recommendation"]
-    from_draws = views.results_long(p)
+    from_draws = results.results_long(p)
     assert set(from_draws["analyte"]) >= {"anc", "plt", "hgb", "alt"}
     assert from_draws["ref_low"].isna().all()
 
@@ -200,22 +201,22 @@ def test_results_long_joins_labs_raw_values_and_grades():
 def test_window_presets():
     p = make_patient()
     # counted back from the latest draw (23 Feb, cycle 2), which is earlier than as_of (2 Mar)
-    assert views.window_anchor(p, as_of=AS_OF) == dt.date(2026, 2, 23)
-    assert views.window_range("Last cycle", p, as_of=AS_OF) == (dt.date(2026, 2, 1), AS_OF + dt.timedelta(days=3))
-    assert views.window_range("3 cycles", p, as_of=AS_OF)[0] == dt.date(2026, 1, 4)
-    assert views.window_range("6 months", p, as_of=AS_OF)[0] == dt.date(2026, 2, 23) - dt.timedelta(days=183)
+    assert timeline.window_anchor(p, as_of=AS_OF) == dt.date(2026, 2, 23)
+    assert timeline.window_range("Last cycle", p, as_of=AS_OF) == (dt.date(2026, 2, 1), AS_OF + dt.timedelta(days=3))
+    assert timeline.window_range("3 cycles", p, as_of=AS_OF)[0] == dt.date(2026, 1, 4)
+    assert timeline.window_range("6 months", p, as_of=AS_OF)[0] == dt.date(2026, 2, 23) - dt.timedelta(days=183)
     with pytest.raises(ValueError, match="choose one of"):
-        views.window_range("fortnight", p, as_of=AS_OF)
+        timeline.window_range("fortnight", p, as_of=AS_OF)
 
 
 def test_cycle_overlay_groups_by_cycle_day():
-    ov = views.cycle_overlay(make_patient(), "plt")
+    ov = results.cycle_overlay(make_patient(), "plt")
     assert list(ov["cycle"]) == [1, 1, 1, 2, 2, 2]
     assert ov.loc[ov["cycle"] == 2, "value"].min() == 24
 
 
 def test_flowsheet_values_and_grades_align():
-    values, grades = views.flowsheet(make_patient())
+    values, grades = results.flowsheet(make_patient())
     assert values.shape == grades.shape
     assert values.index[0].startswith("ANC")
     first_col = values.columns[0]  # newest draw first
@@ -223,17 +224,17 @@ def test_flowsheet_values_and_grades_align():
     assert grades.loc["Platelets (10^9/L)", first_col] == 1
     assert grades.loc["Platelets (10^9/L)", values.columns[1]] == 4
     assert pd.isna(values.loc["ALT (U/L)", first_col])
-    since, _ = views.flowsheet(make_patient(), since=dt.date(2026, 2, 1))
+    since, _ = results.flowsheet(make_patient(), since=dt.date(2026, 2, 1))
     assert len(since.columns) == 3
 
 
 def test_next_action_card():
-    card = views.next_action(make_patient(), rules="us_pi")
+    card = cards.next_action(make_patient(), rules="us_pi")
     assert card["headline"] == "Resume at 20 mg (21/28)"
     assert card["reasons"] == ["Platelets back to >= 30: next lower dose"]
-    held = views.next_action(_held("H"))
+    held = cards.next_action(_held("H"))
     assert held["headline"] == "HOLD lenalidomide" and "US PI 2.1" in held["reasons"][0]
-    assert views.next_action(make_patient(draws=[]))["headline"] == "No lab draw yet"
+    assert cards.next_action(make_patient(draws=[]))["headline"] == "No lab draw yet"
 
 
 def test_upcoming_lists_biopsies_with_week_labels():
@@ -241,7 +242,7 @@ def test_upcoming_lists_biopsies_with_week_labels():
                      marrow_biopsies=[{"due": "2026-03-30", "week": 12, "done": False},
                                       {"due": "2026-06-22", "week": 24, "done": False},
                                       {"due": "2026-01-04", "week": 0, "done": True}])
-    up = views.upcoming(p, as_of=AS_OF)
+    up = cards.upcoming(p, as_of=AS_OF)
     assert list(up["what"]) == ["Pregnancy test (REMS)", "Next CBC", "Marrow biopsy (week 12)",
                                 "Marrow biopsy (week 24)"]
     assert list(up["overdue"]) == [True, False, False, False]
@@ -254,7 +255,7 @@ def test_upcoming_lists_biopsies_with_week_labels():
     ("Mary Ann Smith-Jones", dt.date(1960, 1, 1), "M.A.S.", 66),
 ])
 def test_visit_identity_initials_and_age(name, born, initials, age):
-    ident = views.visit_identity(name, born, "F", as_of=AS_OF)
+    ident = cards.visit_identity(name, born, "F", as_of=AS_OF)
     assert (ident["initials"], ident["age"]) == (initials, age)
 
 
@@ -283,9 +284,9 @@ def test_worklist_is_sorted_by_its_most_urgent_flag(specs):
         p["draws"][-1]["action"] = spec["action"]
         p["draws"][-1]["grades"] = {"plt": spec["plt_grade"]}
         patients.append(p)
-    wl = views.worklist(make_result(patients))
+    wl = worklist.worklist(make_result(patients))
     assert sorted(wl["mrn"]) == sorted(p["mrn"] for p in patients)
-    rank = {r.key: i for i, r in enumerate(views.FLAG_RULES)}
+    rank = {r.key: i for i, r in enumerate(worklist.FLAG_RULES)}
     urgency = [min((rank[f] for f in flags), default=len(rank)) for flags in wl["flags"]]
     assert urgency == list(wl["urgency"]) and urgency == sorted(urgency)
     # within one flag, the earliest next CBC first
@@ -298,16 +299,16 @@ def test_visit_summary_html_is_self_contained_escaped_and_anonymous():
     from lenadash.dashboard import visit
 
     p = make_patient(alerts=["<script>alert(1)</script>"])
-    ident = views.visit_identity("Ada Lovelace", "1950-03-02", "F", as_of=AS_OF)
+    ident = cards.visit_identity("Ada Lovelace", "1950-03-02", "F", as_of=AS_OF)
     html = visit.visit_summary_html(
         identity=ident, indication="Multiple myeloma (Rd)", cycle_text="cycle 3, day 1", as_of=AS_OF,
-        card=views.next_action(_held("H")) | {"alerts": p["alerts"]}, upcoming=views.upcoming(p, as_of=AS_OF),
-        flowsheet=views.flowsheet(p), figures=[("Labs", "<div id='fig'>FIGURE</div>")], sample=True)
+        card=cards.next_action(_held("H")) | {"alerts": p["alerts"]}, upcoming=cards.upcoming(p, as_of=AS_OF),
+        flowsheet=results.flowsheet(p), figures=[("Labs", "<div id='fig'>FIGURE</div>")], sample=True)
     assert html.startswith("<!DOCTYPE html>") and "@media print" in html and "FIGURE" in html
     assert "<h1>A.L., 76 y, F</h1>" in html and "SAMPLE CLINIC - synthetic data" in html
     assert "Platelets 28 &lt; 30" in html and "<script>alert" not in html
     assert "MRN001" not in html and "Lovelace" not in html and "1950" not in html
-    assert views.GRADE_FILLS[4] in html  # the C2D15 platelet cell (grade 4) is coloured
+    assert present.GRADE_FILLS[4] in html  # the C2D15 platelet cell (grade 4) is coloured
 
 
 def test_visit_summary_flowsheet_fits_the_printed_page():
@@ -320,11 +321,11 @@ def test_visit_summary_flowsheet_fits_the_printed_page():
     cols = [f"{i:02d} Jan 26 C1D{i}" for i in range(30, 0, -1)]  # newest first, 30 draws
     values = pd.DataFrame([[1.0 + i for i in range(30)]], columns=cols, index=["ANC (10^9/L)"])
     grades = pd.DataFrame([[1] * 30], columns=cols, index=values.index, dtype=object)
-    ident = views.visit_identity("Ada Lovelace", "1950-03-02", "F", as_of=AS_OF)
+    ident = cards.visit_identity("Ada Lovelace", "1950-03-02", "F", as_of=AS_OF)
     p = make_patient()
     html = visit.visit_summary_html(
-        identity=ident, indication="MM", cycle_text="cycle 2", as_of=AS_OF, card=views.next_action(p),
-        upcoming=views.upcoming(p, as_of=AS_OF), flowsheet=(values, grades), figures=[])
+        identity=ident, indication="MM", cycle_text="cycle 2", as_of=AS_OF, card=cards.next_action(p),
+        upcoming=cards.upcoming(p, as_of=AS_OF), flowsheet=(values, grades), figures=[])
     table = html[html.index("<table"):html.index("</table>")]
     shown = re.findall(r"<th>(\d\d Jan 26 C1D\d+)</th>", table)
     assert shown == cols[: visit.FLOWSHEET_MAX_DRAWS] and visit.FLOWSHEET_MAX_DRAWS <= 12, shown
@@ -339,18 +340,18 @@ def test_visit_summary_flowsheet_fits_the_printed_page():
     ("MCL", 25, (25, 20, 15, 10, 5)), ("FL", 20, (20, 15, 10, 5)), ("MZL", 20, (20, 15, 10, 5)),
 ])
 def test_starting_doses_from_the_rule_tables_against_label(indication, standard, allowed):
-    doses = views.starting_doses(indication)
+    doses = setup_form.starting_doses(indication)
     assert doses.standard_mg == standard and doses.allowed_mg == allowed
-    assert views.dose_problem(indication, standard) is None
-    assert views.dose_problem(indication, 7.5) is not None
+    assert setup_form.dose_problem(indication, standard) is None
+    assert setup_form.dose_problem(indication, 7.5) is not None
 
 
 def test_missing_setup_fields_names_the_cockcroft_gault_inputs():
-    assert views.missing_setup_fields({"birth_date": None, "sex": None, "weight_kg": None}) == [
+    assert setup_form.missing_setup_fields({"birth_date": None, "sex": None, "weight_kg": None}) == [
         "birth date", "sex", "weight"]
-    assert views.missing_setup_fields({"birth_date": dt.date(1950, 1, 1), "sex": "M", "weight_kg": float("nan")}) == [
-        "weight"]
-    assert views.and_join(["birth date", "sex", "weight"]) == "birth date, sex and weight"
+    no_weight = {"birth_date": dt.date(1950, 1, 1), "sex": "M", "weight_kg": float("nan")}
+    assert setup_form.missing_setup_fields(no_weight) == ["weight"]
+    assert setup_form.and_join(["birth date", "sex", "weight"]) == "birth date, sex and weight"
 
 
 STALE_AS_OF = dt.date(2026, 11, 20)  # the patient's last draw (23 Feb 2026) is 270 days old
@@ -359,38 +360,45 @@ STALE_AS_OF = dt.date(2026, 11, 20)  # the patient's last draw (23 Feb 2026) is 
 @pytest.mark.parametrize("preset", ["Last cycle", "3 cycles", "6 months"])
 def test_window_of_stale_data_is_anchored_at_the_latest_draw(preset):
     p = make_patient()
-    window = views.window_range(preset, p, as_of=STALE_AS_OF)
+    window = timeline.window_range(preset, p, as_of=STALE_AS_OF)
     assert window[0] <= dt.date(2026, 2, 23) <= window[1]
     assert window[1] == dt.date(2026, 2, 23) + dt.timedelta(days=31)
-    assert views.draws_in_window(p, window) >= 1
+    assert timeline.draws_in_window(p, window) >= 1
 
 
 def test_window_before_the_latest_draw_has_no_draws():
     p = make_patient()
     # as_of before every draw: the anchor is as_of itself, and the window holds no draw
     early = dt.date(2025, 6, 1)
-    assert views.window_anchor(p, as_of=early) == early
-    assert views.draws_in_window(p, views.window_range("Last cycle", p, as_of=early)) == 0
+    assert timeline.window_anchor(p, as_of=early) == early
+    window = timeline.window_range("Last cycle", p, as_of=early)
+    assert timeline.draws_in_window(p, window) == 0
+    note = timeline.empty_window_note("Last cycle", p, window, as_of=early)
+    assert note.startswith("No draws between") and "(last cycle)" in note and "Choose 'All'" in note
+    assert timeline.empty_window_note("All", p, timeline.window_range("All", p, as_of=AS_OF), as_of=AS_OF) is None
+    assert timeline.empty_window_note("Last cycle", make_patient(draws=[]), window, as_of=early) is None
 
 
 def test_next_action_says_the_cbc_is_overdue_and_how_old_the_advice_is():
     p = make_patient(labs_overdue=True, next_labs_due="2026-03-02")
     p["draws"][-1]["action"] = "continue"
-    card = views.next_action(p, rules="us_pi", as_of=STALE_AS_OF)
+    card = cards.next_action(p, rules="us_pi", as_of=STALE_AS_OF)
     assert card["overdue"].startswith("CBC overdue since 02 Mar 2026; the last advice is from a draw 270 days old")
-    fresh = views.next_action(make_patient(), rules="us_pi", as_of=AS_OF)
+    fresh = cards.next_action(make_patient(), rules="us_pi", as_of=AS_OF)
     assert fresh["overdue"] is None
 
 
 def test_upcoming_collapses_overdue_biopsies_into_the_earliest_with_a_count():
     start = dt.date(2018, 1, 1)
-    plan = [{"due": str(start + dt.timedelta(weeks=w)), "week": w, "done": False} for w in [12] + list(range(24, 409, 24))]
+    weeks = [12] + list(range(24, 409, 24))
+    plan = [{"due": str(start + dt.timedelta(weeks=w)), "week": w, "done": False} for w in weeks]
     p = make_patient(indication="MDS", marrow_biopsies=plan)
-    up = views.upcoming(p, as_of=STALE_AS_OF)
+    up = cards.upcoming(p, as_of=STALE_AS_OF)
     marrow = up[up["what"].str.startswith("Marrow")]
     overdue = marrow[marrow["overdue"]]
     assert list(overdue["what"]) == ["Marrow biopsy (week 12)"]
-    assert overdue["why"].iloc[0].startswith(f"{len([b for b in plan if dt.date.fromisoformat(b['due']) < STALE_AS_OF]) - 1} later marrow biopsies also overdue")
+    n_overdue = len([b for b in plan if dt.date.fromisoformat(b["due"]) < STALE_AS_OF])
+    assert overdue["why"].iloc[0].startswith(f"{n_overdue - 1} later marrow biopsies also overdue")
     assert len(marrow[~marrow["overdue"]]) == len([b for b in plan if dt.date.fromisoformat(b["due"]) >= STALE_AS_OF])
 
 
@@ -406,7 +414,7 @@ def test_grade3_flag_names_analytes_and_skips_pre_existing_ones():
     dialysis = _with_last_grades("D1", {"creatinine": 3, "anc": 0}, preexisting=["creatinine"])
     both = _with_last_grades("B1", {"creatinine": 3, "alt": 3}, preexisting=["creatinine"])
     overdue = make_patient("O1", labs_overdue=True)
-    wl = views.worklist(make_result([dialysis, overdue, both, new])).set_index("mrn")
+    wl = worklist.worklist(make_result([dialysis, overdue, both, new])).set_index("mrn")
     assert wl.loc["N1", "flag_text"] == "Grade >= 3: ANC, Platelets"
     assert wl.loc["D1", "flags"] == ["grade3_baseline"]
     assert wl.loc["D1", "flag_text"] == "Grade >= 3: Creatinine (as at baseline)"
@@ -425,12 +433,113 @@ def test_resume_plan_of_a_held_mm_course_against_label(dose, expected):
                                              reasons=["Platelets 28 < 30: hold (US PI 2.1 Table 1, MM; rule MM-PLT)"])]
     for d in p["draws"][:3]:
         d["dose_mg"] = dose
-    assert views.resume_plan(p) == expected
-    assert views.next_action(p, rules="us_pi")["resume"] == expected
-    assert views.resume_plan(make_patient()) is None  # not held
+    assert cards.resume_plan(p) == expected
+    assert cards.next_action(p, rules="us_pi")["resume"] == expected
+    assert cards.resume_plan(make_patient()) is None  # not held
 
 
 def test_patient_label_says_no_course_yet_instead_of_a_trailing_dash():
-    assert views.patient_label("LD0001", "Ada Lovelace") == "LD0001 - Ada Lovelace"
+    assert cards.patient_label("LD0001", "Ada Lovelace") == "LD0001 - Ada Lovelace"
     for blank in ("", None, float("nan"), "  "):
-        assert views.patient_label("BIG0001", blank) == "BIG0001 (no course yet)"
+        assert cards.patient_label("BIG0001", blank) == "BIG0001 (no course yet)"
+
+
+# --- one vocabulary, and the 0.1 names ---------------------------------------------------------
+
+
+def test_analyte_labels_and_units_come_from_the_vocabulary():
+    from lenadash.vocab import analytes
+
+    assert set(present.FLOWSHEET_ORDER) == set(analytes.LABEL)
+    for key, (label, unit) in present.ANALYTE_LABELS.items():
+        assert (label, unit) == (analytes.LABEL[key], analytes.CANONICAL_UNIT[key])
+
+
+def test_event_labels_name_every_event_kind():
+    from lenadash.vocab import course
+
+    assert set(present.EVENT_LABELS) == set(course.EVENT_KINDS) == set(setup_form.EVENT_HELP)
+
+
+def test_views_keeps_the_0_1_names_for_scripts():
+    from lenadash import views
+
+    assert views.next_action is cards.next_action and views.worklist is worklist.worklist
+    assert views.flowsheet is results.flowsheet and views.window_range is timeline.window_range
+    assert views.INDICATION_NAMES["MDS"] == "del(5q) MDS"
+    assert {n for n in views.__all__ if not hasattr(views, n)} == set()
+
+
+@pytest.mark.parametrize("schedule, rest_band", [("21/28", 21), ("28/28", 28), (None, 21)])
+def test_cycle_table_dosing_days_follow_the_schedule(schedule, rest_band):
+    p = make_patient(schedule=schedule) if schedule else make_patient()
+    cycles = timeline.cycle_table(p, as_of=AS_OF)
+    first = cycles.iloc[0]
+    assert (first["dosing_end"] - first["start"]).days == rest_band
+    assert (first["end"] - first["start"]).days == 28
+
+
+def test_course_record_uses_the_indications_defaults():
+    record = setup_form.course_record(
+        mrn=" T1 ", name=" Ada ", sex="F", birth_date=dt.date(1950, 1, 1), weight_kg=60.0, indication="FL",
+        start_date=AS_OF, starting_dose_mg=20.0, schedule=setup_form.SCHEDULE_DEFAULT, combination=" ",
+        reproductive_potential=False, menses="-", dialysis=False)
+    assert (record["mrn"], record["name"], record["schedule"], record["combination"], record["menses"]) == (
+        "T1", "Ada", "21/28", "rituximab", None)
+
+
+@pytest.mark.parametrize("change, problem", [
+    ({"mrn": ""}, "enter the patient's MRN"),
+    ({"weight_kg": None, "sex": None}, "enter the patient's sex and weight"),
+    ({"starting_dose_mg": 25.0, "indication": "MDS"}, "25 mg is not a starting dose for MDS"),
+    ({}, None),
+])
+def test_course_problem_names_the_fix(change, problem):
+    record = {"mrn": "T1", "sex": "F", "birth_date": dt.date(1950, 1, 1), "weight_kg": 60.0, "indication": "MM",
+              "starting_dose_mg": 25.0, **change}
+    found = setup_form.course_problem(record)
+    assert (found is None) if problem is None else (problem in found), found
+
+
+@pytest.mark.parametrize("event, problem", [
+    ({"event": "toxicity", "grade": None}, "a toxicity event needs its value: CTCAE grade 1-5."),
+    ({"event": "dose_change", "dose_mg": None, "is_hold": True}, None),
+    ({"event": "thromboprophylaxis", "agent": None}, "a thromboprophylaxis event needs its value"),
+    ({"event": "marrow_biopsy"}, None),
+])
+def test_event_problem_names_the_missing_value(event, problem):
+    row = setup_form.event_record(mrn="T1", date=AS_OF, kind="fever", detail="", temperature_c=38.5, grade=2,
+                                  result="negative", dose_mg=10.0, is_hold=False, agent="aspirin")
+    row.update(event)
+    found = setup_form.event_problem(row)
+    assert (found is None) if problem is None else found.startswith(problem), found
+
+
+def test_a_model_validation_error_becomes_an_input_error_without_the_value():
+    from lenadash.errors import InputError
+    from lenadash.store.models import PatientCreate
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError) as caught:
+        PatientCreate.model_validate({"mrn": "SECRET" * 20, "weight_kg": -1})
+    error = setup_form.input_error(caught.value)
+    assert isinstance(error, InputError)
+    assert "MRN: string should have at most 64 characters" in str(error) and "weight: input should be" in str(error)
+    assert "SECRET" not in str(error)
+
+
+def test_header_line_leaves_out_what_is_unknown():
+    p = make_patient(indication="MDS")
+    ident = {"age": 71, "sex": "F"}
+    assert cards.header_line("MRN001", p, ident, cycle=2, cycle_day=8) == (
+        "MRN MRN001  |  71 y  |  F  |  del(5q) MDS  |  started 2026-01-05  |  cycle 2 day 8  |  CrCl 72 mL/min")
+    bare = {"mrn": "BIG0001", "draws": []}
+    assert cards.header_line("BIG0001", bare, {"age": None, "sex": None}, cycle=pd.NA, cycle_day=pd.NA) == (
+        "MRN BIG0001  |  no treatment course")
+
+
+def test_flag_counts_count_rows_per_flag():
+    df = pd.DataFrame({"flags": [["hold", "grade3"], ["grade3"], []]})
+    counts = worklist.flag_counts(df)
+    assert list(counts) == list(worklist.FLAG_LABELS)
+    assert (counts["hold"], counts["grade3"], counts["review"]) == (1, 2, 0)

@@ -1,5 +1,7 @@
-"""What only the app needs: worklist and patient shaping, cards, setup form checks, charts, visit HTML, ui.
+"""What only the app needs: worklist, patient results and timeline, cards, setup form, charts, visit HTML, ui.
 
-The only package that imports Plotly (`charts`) and Streamlit (`ui`); `ui` is not imported here so
-that the pure parts load without Streamlit.
+Modules by noun (docs/dashboard.md "Code"): `worklist`, `results`, `timeline`, `cards`, `setup_form`,
+`present`, `assessed`, `charts` (the only Plotly importer), `visit`, `ui` (the only Streamlit importer),
+and `views`, 0.1's name for the shaping functions. Nothing is imported here, so the pure parts load
+without Streamlit or Plotly.
 """

@@ -10,7 +10,10 @@ import plotly.colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lenadash.dashboard import views
+from lenadash.dashboard import timeline
+from lenadash.dashboard.present import EVENT_LABELS, analyte_label, analyte_unit, grade_colour
+from lenadash.dashboard.results import draws_frame
+from lenadash.vocab.course import CYCLE_DAYS, dosing_days
 
 
 @dataclass(frozen=True)
@@ -25,14 +28,21 @@ class Panel:
     height: int = 170
 
 
-# Rows of the shared-time-axis figure, top to bottom (the dose row is drawn separately).
+def _axis_title(analytes: tuple[str, ...], name: str | None = None) -> str:
+    """'Platelets 10^9/L': the analytes' labels (or a shorter `name`) and their shared canonical unit."""
+    return f"{name or '/'.join(analyte_label(a) for a in analytes)} {analyte_unit(analytes[0])}"
+
+
+# Rows of the shared-time-axis figure, top to bottom (the dose row is drawn separately). "Hgb": the
+# panel titles are short; CrCl is computed here, not an analyte, so its unit is its own.
 PANELS: tuple[Panel, ...] = (
-    Panel("anc", "ANC 10^9/L", ("anc",)),
-    Panel("plt", "Platelets 10^9/L", ("plt",)),
-    Panel("hgb", "Hgb g/dL", ("hgb",)),
-    Panel("wbc", "WBC 10^9/L", ("wbc",)),
-    Panel("renal", "Creatinine mg/dL", ("creatinine",), ("crcl",), "CrCl mL/min"),
-    Panel("liver", "AST/ALT/ALP U/L", ("ast", "alt", "alp"), ("bilirubin",), "Bilirubin mg/dL"),
+    Panel("anc", _axis_title(("anc",)), ("anc",)),
+    Panel("plt", _axis_title(("plt",)), ("plt",)),
+    Panel("hgb", _axis_title(("hgb",), "Hgb"), ("hgb",)),
+    Panel("wbc", _axis_title(("wbc",)), ("wbc",)),
+    Panel("renal", _axis_title(("creatinine",)), ("creatinine",), ("crcl",), "CrCl mL/min"),
+    Panel("liver", _axis_title(("ast", "alt", "alp")), ("ast", "alt", "alp"), ("bilirubin",),
+          _axis_title(("bilirubin",))),
 )
 DOSE_ROW_HEIGHT = 150
 
@@ -72,12 +82,17 @@ def _ref_text(lo, hi) -> str:
     return "not given"
 
 
+def _when_text(day, cycle, cycle_day) -> str:
+    """'02 Mar 2026 - C2D8'; the date alone when the draw has no cycle day."""
+    return f"{day:%d %b %Y}" + (f" - C{int(cycle)}D{int(cycle_day)}" if pd.notna(cycle) and pd.notna(cycle_day) else "")
+
+
 def _hover_frame(df: pd.DataFrame) -> list[list[str]]:
     return [
         [
             (rv or f"{v:g}"), (ru or u), _ref_text(lo, hi),
             "not graded" if pd.isna(g) else f"grade {int(g)}",
-            rec or "no recommendation", f"{d:%d %b %Y}" + (f" - C{int(c)}D{int(cd)}" if pd.notna(c) and pd.notna(cd) else ""),
+            rec or "no recommendation", _when_text(d, c, cd),
         ]
         for rv, v, ru, u, lo, hi, g, rec, d, c, cd in zip(
             df["raw_value"], df["value"], df["raw_unit"], df["unit"], df["ref_low"], df["ref_high"],
@@ -90,8 +105,8 @@ HOVER = ("<b>%{fullData.name}</b> %{customdata[0]} %{customdata[1]}<br>%{customd
 
 
 def _analyte_trace(df: pd.DataFrame, analyte: str, *, secondary: bool = False, scale: float = 1.0) -> go.Scatter:
-    name = views.ANALYTE_LABELS.get(analyte, (analyte.upper(), ""))[0]
-    colours = [views.grade_colour(g) for g in df["grade"]]
+    name = analyte_label(analyte, analyte.upper())
+    colours = [grade_colour(g) for g in df["grade"]]
     return go.Scatter(
         x=df["date"], y=df["value"], name=name, mode="lines+markers",
         line=dict(color=LINE_COLOURS.get(analyte, "#1f4e79"), width=2, dash="dot" if secondary else "solid"),
@@ -114,73 +129,113 @@ def patient_timeline(
 ) -> go.Figure:
     """The patient's labs on one shared time axis over treatment cycles.
 
-    results: views.results_long(...). thresholds: rows (analyte, value, label, source) - the label
+    results: results.results_long(...). thresholds: rows (analyte, value, label, source) - the label
     thresholds that apply to this course (dosing.thresholds); None draws none. events: the events
     contract (date, event, value, detail). crcl: (date, crcl_ml_min) per creatinine draw.
     window: x-axis range; None shows everything. large: bigger type and markers (visit view).
     """
     scale = 1.25 if large else 1.0
-    shown = [p for p in panels if results["analyte"].isin(p.left + p.right).any()
-             or (p.key == "renal" and crcl is not None and len(crcl))] or list(panels[:1])
+    shown = _shown_panels(results, crcl, panels)
+    fig = _timeline_grid(shown)
+    _add_dose_row(fig, patient, as_of=as_of, events=events, window=window)
+    _add_lab_rows(fig, shown, results, crcl=crcl, scale=scale)
+    shapes, notes = _threshold_lines(fig, shown, thresholds, scale=scale)
+    cycle_shapes, cycle_notes = _cycle_bands(patient, as_of=as_of, scale=scale)
+    fig.update_layout(shapes=shapes + cycle_shapes, annotations=list(fig.layout.annotations) + notes + cycle_notes)
+    _style_timeline(fig, shown, window=window, scale=scale)
+    return fig
+
+
+def _shown_panels(results: pd.DataFrame, crcl: pd.DataFrame | None, panels: tuple[Panel, ...]) -> list[Panel]:
+    """The panels with something to draw (the renal one also for CrCl alone); the first panel when none has."""
+    return [p for p in panels if results["analyte"].isin(p.left + p.right).any()
+            or (p.key == "renal" and crcl is not None and len(crcl))] or list(panels[:1])
+
+
+def _timeline_grid(shown: list[Panel]) -> go.Figure:
+    """Empty rows on a shared x axis: the dose row, then one row per panel (a right axis where it has one)."""
     heights = [DOSE_ROW_HEIGHT] + [p.height for p in shown]
-    fig = make_subplots(
+    return make_subplots(
         rows=len(heights), cols=1, shared_xaxes=True, vertical_spacing=0.032,
         row_heights=heights, subplot_titles=[""] + [p.title for p in shown],
         specs=[[{"secondary_y": False}]] + [[{"secondary_y": bool(p.right)}] for p in shown],
     )
-    by_analyte = {a: g for a, g in results.groupby("analyte", sort=False)}
 
-    # Row 1: dose steps, engine actions and clinical events.
-    steps = views.dose_steps(patient, as_of=as_of)
+
+def _in_window(dates, window: tuple[dt.date, dt.date] | None) -> bool:
+    """A marker trace earns a legend entry only when one of its points is in the visible window."""
+    if window is None:
+        return True
+    when = pd.to_datetime(pd.Series(list(dates)))
+    return bool(((when >= pd.Timestamp(window[0])) & (when <= pd.Timestamp(window[1]))).any())
+
+
+def _add_dose_row(fig: go.Figure, patient: dict, *, as_of: dt.date, events: pd.DataFrame | None,
+                  window: tuple[dt.date, dt.date] | None) -> None:
+    """Row 1: dose steps, then engine actions at half height and clinical events above the dose."""
+    steps = timeline.dose_steps(patient, as_of=as_of)
     if len(steps):
         fig.add_trace(go.Scatter(
-            x=steps["date"], y=steps["dose_mg"], name="Dose", mode="lines", line=dict(shape="hv", color="#1f4e79", width=3),
+            x=steps["date"], y=steps["dose_mg"], name="Dose", mode="lines",
+            line=dict(shape="hv", color="#1f4e79", width=3),
             hovertemplate="%{x|%d %b %Y}: %{y:g} mg<extra>dose</extra>", showlegend=False), row=1, col=1)
     dmax = float(steps["dose_mg"].max()) if len(steps) and steps["dose_mg"].notna().any() else 25.0
-    draws = views.draws_frame(patient)
+    _add_action_markers(fig, draws_frame(patient), y=dmax * 0.5, window=window)
+    if events is not None and len(events):
+        _add_event_markers(fig, events, y=dmax * 1.25, window=window)
+    fig.update_yaxes(range=[-1, dmax * 1.45], row=1, col=1, title_text="dose mg", nticks=4)
 
-    def in_window(dates) -> bool:
-        """A marker trace earns a legend entry only when one of its points is in the visible window."""
-        if window is None:
-            return True
-        when = pd.to_datetime(pd.Series(list(dates)))
-        return bool(((when >= pd.Timestamp(window[0])) & (when <= pd.Timestamp(window[1]))).any())
 
+def _add_action_markers(fig: go.Figure, draws: pd.DataFrame, *, y: float,
+                        window: tuple[dt.date, dt.date] | None) -> None:
+    """One marker trace per engine action (hold, resume, review), its recommendation on hover."""
     for action, (symbol, colour, label) in ACTION_MARKERS.items():
         hit = draws[draws["action"] == action]
         if len(hit):
             fig.add_trace(go.Scatter(
-                x=hit["date"], y=[dmax * 0.5] * len(hit), mode="markers", name=label,
+                x=hit["date"], y=[y] * len(hit), mode="markers", name=label,
                 marker=dict(symbol=symbol, size=16, color=colour, line=dict(width=2, color=colour)),
-                customdata=hit[["recommendation"]].to_numpy(), showlegend=in_window(hit["date"]),
+                customdata=hit[["recommendation"]].to_numpy(), showlegend=_in_window(hit["date"], window),
                 hovertemplate=f"<b>{label}</b> %{{x|%d %b %Y}}<br>%{{customdata[0]}}<extra></extra>"), row=1, col=1)
-    if events is not None and len(events):
-        ev = events.copy()
-        ev["date"] = pd.to_datetime(ev["date"])
-        for kind, grp in ev.groupby("event", sort=False):
-            symbol, colour = EVENT_MARKERS.get(kind, ("circle", "#37474f"))
-            label = views.EVENT_LABELS.get(kind, str(kind))
-            text = [f"{label} {v}".strip() + (f" - {d}" if d else "")
-                    for v, d in zip(grp["value"].fillna("").astype(str), grp.get("detail", pd.Series("", index=grp.index)).fillna("").astype(str))]
-            fig.add_trace(go.Scatter(
-                x=grp["date"], y=[dmax * 1.25] * len(grp), mode="markers", name=label,
-                marker=dict(symbol=symbol, size=14, color=colour, line=dict(width=2, color=colour)),
-                text=text, hovertemplate="%{x|%d %b %Y}<br>%{text}<extra></extra>",
-                showlegend=in_window(grp["date"])), row=1, col=1)
-    fig.update_yaxes(range=[-1, dmax * 1.45], row=1, col=1, title_text="dose mg", nticks=4)
 
-    # Lab rows.
+
+def _add_event_markers(fig: go.Figure, events: pd.DataFrame, *, y: float,
+                       window: tuple[dt.date, dt.date] | None) -> None:
+    """One marker trace per recorded event kind; hover says the kind, value and detail."""
+    ev = events.copy()
+    ev["date"] = pd.to_datetime(ev["date"])
+    for kind, grp in ev.groupby("event", sort=False):
+        symbol, colour = EVENT_MARKERS.get(kind, ("circle", "#37474f"))
+        label = EVENT_LABELS.get(kind, str(kind))
+        details = grp.get("detail", pd.Series("", index=grp.index)).fillna("").astype(str)
+        text = [f"{label} {v}".strip() + (f" - {d}" if d else "")
+                for v, d in zip(grp["value"].fillna("").astype(str), details)]
+        fig.add_trace(go.Scatter(
+            x=grp["date"], y=[y] * len(grp), mode="markers", name=label,
+            marker=dict(symbol=symbol, size=14, color=colour, line=dict(width=2, color=colour)),
+            text=text, hovertemplate="%{x|%d %b %Y}<br>%{text}<extra></extra>",
+            showlegend=_in_window(grp["date"], window)), row=1, col=1)
+
+
+def _crcl_trace(crcl: pd.DataFrame) -> go.Scatter:
+    return go.Scatter(
+        x=pd.to_datetime(crcl["date"]), y=crcl["crcl_ml_min"], name="CrCl", mode="lines+markers",
+        line=dict(color=LINE_COLOURS["crcl"], dash="dot"), marker=dict(size=7, color=LINE_COLOURS["crcl"]),
+        hovertemplate="<b>CrCl</b> %{y:.0f} mL/min (Cockcroft-Gault)<br>%{x|%d %b %Y}<extra></extra>",
+        showlegend=False)
+
+
+def _add_lab_rows(fig: go.Figure, shown: list[Panel], results: pd.DataFrame, *, crcl: pd.DataFrame | None,
+                  scale: float) -> None:
+    """Rows 2..: each panel's analytes on the left axis, its right-axis ones (and CrCl) dotted on the right."""
+    by_analyte = {a: g for a, g in results.groupby("analyte", sort=False)}
     for i, panel in enumerate(shown, start=2):
         for analyte in panel.left:
             if analyte in by_analyte:
                 fig.add_trace(_analyte_trace(by_analyte[analyte], analyte, scale=scale), row=i, col=1)
         for analyte in panel.right:
             if analyte == "crcl" and crcl is not None and len(crcl):
-                fig.add_trace(go.Scatter(
-                    x=pd.to_datetime(crcl["date"]), y=crcl["crcl_ml_min"], name="CrCl", mode="lines+markers",
-                    line=dict(color=LINE_COLOURS["crcl"], dash="dot"), marker=dict(size=7, color=LINE_COLOURS["crcl"]),
-                    hovertemplate="<b>CrCl</b> %{y:.0f} mL/min (Cockcroft-Gault)<br>%{x|%d %b %Y}<extra></extra>",
-                    showlegend=False), row=i, col=1, secondary_y=True)
+                fig.add_trace(_crcl_trace(crcl), row=i, col=1, secondary_y=True)
             elif analyte in by_analyte:
                 fig.add_trace(_analyte_trace(by_analyte[analyte], analyte, secondary=True, scale=scale),
                               row=i, col=1, secondary_y=True)
@@ -188,37 +243,48 @@ def patient_timeline(
             fig.update_yaxes(title_text=panel.right_title, row=i, col=1, secondary_y=True, showgrid=False,
                              tickmode="auto", nticks=4, tickformat="~g")
 
-    # Label thresholds of this course as horizontal lines on their analyte's row.
+
+def _threshold_lines(fig: go.Figure, shown: list[Panel], thresholds: pd.DataFrame | None, *,
+                     scale: float) -> tuple[list[dict], list[dict]]:
+    """The course's label thresholds as dashed lines (shapes) with their labels (annotations), each on
+    its analyte's row and axis; analytes not shown are skipped."""
     row_of = {a: (i, a in p.right) for i, p in enumerate(shown, start=2) for a in p.left + p.right}
     shapes, notes = [], []
-    if thresholds is not None and len(thresholds):
-        for t in thresholds.itertuples(index=False):
-            if t.analyte not in row_of:
-                continue
-            row, right = row_of[t.analyte]
-            sub = fig.get_subplot(row, 1, secondary_y=right) if right else fig.get_subplot(row, 1)
-            yref = sub.yaxis.plotly_name.replace("axis", "")
-            xref = sub.xaxis.plotly_name.replace("axis", "")
-            label = getattr(t, "label", "") or f"{t.value:g}"
-            shapes.append(dict(type="line", xref=f"{xref} domain", x0=0, x1=1, yref=yref, y0=t.value, y1=t.value,
-                               line=dict(color="#c62828", width=1.5, dash="dash"), name=f"threshold {t.analyte}"))
-            notes.append(dict(xref=f"{xref} domain", x=1, xanchor="right", yref=yref, y=t.value, yanchor="bottom",
-                              text=f"{label}", showarrow=False, font=dict(size=12 * scale, color="#c62828")))
+    for t in thresholds.itertuples(index=False) if thresholds is not None and len(thresholds) else ():
+        if t.analyte not in row_of:
+            continue
+        row, right = row_of[t.analyte]
+        sub = fig.get_subplot(row, 1, secondary_y=right) if right else fig.get_subplot(row, 1)
+        yref = sub.yaxis.plotly_name.replace("axis", "")
+        xref = sub.xaxis.plotly_name.replace("axis", "")
+        label = getattr(t, "label", "") or f"{t.value:g}"
+        shapes.append(dict(type="line", xref=f"{xref} domain", x0=0, x1=1, yref=yref, y0=t.value, y1=t.value,
+                           line=dict(color="#c62828", width=1.5, dash="dash"), name=f"threshold {t.analyte}"))
+        notes.append(dict(xref=f"{xref} domain", x=1, xanchor="right", yref=yref, y=t.value, yanchor="bottom",
+                          text=f"{label}", showarrow=False, font=dict(size=12 * scale, color="#c62828")))
+    return shapes, notes
 
-    # Cycle boundaries, dosing days and hold spans across every row (paper y).
-    cycles = views.cycle_table(patient, as_of=as_of)
-    for c in cycles.itertuples(index=False):
+
+def _cycle_bands(patient: dict, *, as_of: dt.date, scale: float) -> tuple[list[dict], list[dict]]:
+    """Dosing days, cycle starts (with their C1, C2 labels) and hold spans across every row (paper y)."""
+    shapes, notes = [], []
+    for c in timeline.cycle_table(patient, as_of=as_of).itertuples(index=False):
         shapes.append(dict(type="rect", xref="x", yref="paper", x0=c.start, x1=c.dosing_end, y0=0, y1=1,
                            fillcolor=DOSING_FILL, line=dict(width=0), layer="below", name="dosing days"))
         shapes.append(dict(type="line", xref="x", yref="paper", x0=c.start, x1=c.start, y0=0, y1=1,
                            line=dict(color="#9e9e9e", width=1, dash="dot"), layer="below", name="cycle start"))
         notes.append(dict(xref="x", yref="paper", x=c.start, y=1.0, yanchor="bottom", xanchor="left",
                           text=f"C{c.cycle}", showarrow=False, font=dict(size=12 * scale, color="#616161")))
-    for h in views.hold_spans(patient, as_of=as_of).itertuples(index=False):
+    for h in timeline.hold_spans(patient, as_of=as_of).itertuples(index=False):
         shapes.append(dict(type="rect", xref="x", yref="paper", x0=h.start, x1=h.end, y0=0, y1=1,
                            fillcolor=HOLD_FILL, line=dict(width=0), layer="below", name="hold"))
-    fig.update_layout(shapes=shapes, annotations=list(fig.layout.annotations) + notes)
+    return shapes, notes
 
+
+def _style_timeline(fig: go.Figure, shown: list[Panel], *, window: tuple[dt.date, dt.date] | None,
+                    scale: float) -> None:
+    """Size, type, spikes, grid and the window's x range; panel titles left-aligned above their rows."""
+    heights = [DOSE_ROW_HEIGHT] + [p.height for p in shown]
     x_range = list(window) if window else None
     fig.update_xaxes(range=x_range, showspikes=True, spikemode="across", spikethickness=1, spikecolor="#999")
     fig.update_layout(
@@ -228,9 +294,8 @@ def patient_timeline(
         hoverlabel=dict(font_size=15 * scale),
     )
     fig.update_yaxes(gridcolor="#eeeeee", zeroline=False, tickformat="~g")
-    for ann in fig.layout.annotations[: len(heights) - 1]:
+    for ann in fig.layout.annotations[: len(shown)]:
         ann.update(font=dict(size=14 * scale), x=0, xanchor="left")
-    return fig
 
 
 def cycle_colours(n: int) -> list[str]:
@@ -245,7 +310,7 @@ def cycle_colours(n: int) -> list[str]:
 def cycle_overlay_figure(overlay: pd.DataFrame, analyte: str, *, thresholds: pd.DataFrame | None = None,
                          last_n: int = 6) -> go.Figure:
     """Counts by day of cycle, one line per cycle (the latest `last_n`), for nadir and recovery.
-    overlay: views.cycle_overlay(...). thresholds as in patient_timeline."""
+    overlay: results.cycle_overlay(...). thresholds as in patient_timeline."""
     fig = go.Figure()
     cycles = sorted(overlay["cycle"].dropna().unique())[-last_n:]
     colours = cycle_colours(len(cycles))
@@ -256,19 +321,21 @@ def cycle_overlay_figure(overlay: pd.DataFrame, analyte: str, *, thresholds: pd.
             x=grp["cycle_day"], y=grp["value"], mode="lines+markers", name=f"Cycle {int(cycle)}",
             line=dict(width=4 if latest else 2.5, color=colours[n]), opacity=1.0 if latest else 0.8,
             # fill = CTCAE grade, outline = the cycle's colour, so the legend still names the cycle
-            marker=dict(size=10, color=[views.grade_colour(g) for g in grp["grade"]],
+            marker=dict(size=10, color=[grade_colour(g) for g in grp["grade"]],
                         line=dict(color=colours[n], width=2)),
             hovertemplate=f"Cycle {int(cycle)} day %{{x}}: %{{y:g}}<extra></extra>"))
-    name, unit = views.ANALYTE_LABELS.get(analyte, (analyte, ""))
+    name, unit = analyte_label(analyte), analyte_unit(analyte)
     if thresholds is not None and len(thresholds):
         for t in thresholds[thresholds["analyte"] == analyte].itertuples(index=False):
             fig.add_hline(y=t.value, line=dict(color="#c62828", dash="dash"),
                           annotation_text=getattr(t, "label", "") or f"{t.value:g}", annotation_position="top right")
-    fig.add_vrect(x0=21.5, x1=28.5, fillcolor="rgba(120,120,120,0.08)", line_width=0,
-                  annotation_text="days 22-28 (rest on 21/28)", annotation_position="top left")
+    # The rest days of the 21/28 schedule, shaded on every overlay (a 28/28 course doses through them).
+    rest_from = dosing_days("21/28") + 1
+    fig.add_vrect(x0=rest_from - 0.5, x1=CYCLE_DAYS + 0.5, fillcolor="rgba(120,120,120,0.08)", line_width=0,
+                  annotation_text=f"days {rest_from}-{CYCLE_DAYS} (rest on 21/28)", annotation_position="top left")
     fig.update_layout(
         height=420, font=FONT, plot_bgcolor="white", margin=dict(l=60, r=30, t=40, b=50),
-        xaxis=dict(title="day of cycle", range=[0.5, 28.5], dtick=7, gridcolor="#eeeeee"),
+        xaxis=dict(title="day of cycle", range=[0.5, CYCLE_DAYS + 0.5], dtick=7, gridcolor="#eeeeee"),
         yaxis=dict(title=f"{name} {unit}", gridcolor="#eeeeee"),
         legend=dict(orientation="h", y=1.08),
     )
@@ -287,6 +354,6 @@ def without_event_details(fig: go.Figure) -> go.Figure:
     name other people), for the visit view and its export."""
     out = go.Figure(fig)
     for trace in out.data:
-        if trace.name in views.EVENT_LABELS.values():
+        if trace.name in EVENT_LABELS.values():
             trace.text = [trace.name] * len(trace.x)
     return out

@@ -1,9 +1,10 @@
-"""Streamlit helpers shared by the pages: data source, per-session caches, shared widgets."""
+"""Streamlit helpers shared by the pages: data source, per-session caches, shared widgets, errors on writes."""
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -11,8 +12,15 @@ from typing import Any, Iterator
 import pandas as pd
 import streamlit as st
 
-from lenadash.dashboard import views
 from lenadash.config import get_settings
+from lenadash.dashboard import cards, timeline
+from lenadash.dashboard.assessed import as_date
+from lenadash.dashboard.present import GRADE_COLOURS, GRADE_FILLS, STATUS_WORDS
+from lenadash.dashboard.results import crcl_series, results_long, thresholds_frame
+from lenadash.dashboard.worklist import worklist, worklist_display
+from lenadash.errors import LenadashError
+
+log = logging.getLogger(__name__)
 
 # Page scripts (relative to app.py); the router in app.py registers them. Not in "pages/": Streamlit
 # treats a pages/ folder beside the entry point as a legacy multipage app until st.navigation has run
@@ -67,11 +75,41 @@ def engine():
 
 @contextlib.contextmanager
 def db_session() -> Iterator[Any]:
-    """A database session from lenadash.store (the only module that opens sessions)."""
+    """A database session from lenadash.store (the only module that opens sessions). When the block
+    fails, whatever it wrote and did not commit is rolled back."""
     from lenadash import store
 
     with store.open_session(engine()) as s:
-        yield s
+        try:
+            yield s
+        except Exception:
+            s.rollback()
+            raise
+
+
+# Shown for anything that is not a LenadashError: a bug, whose details (which can quote patient data)
+# go to the server log only, as Streamlit's own error details do (showErrorDetails is off).
+SOMETHING_WENT_WRONG = "Something went wrong; nothing was saved."
+
+
+@contextlib.contextmanager
+def user_errors(prefix: str, *, stop: bool = False) -> Iterator[None]:
+    """Around a write: a LenadashError shows as "<prefix>: <its message>" (the message says the fix);
+    any other exception is a bug and shows only SOMETHING_WENT_WRONG, its traceback logged. Either way
+    the page carries on after the block, or stops there with `stop=True`. Streamlit's rerun/stop
+    signals pass through (they are not Exceptions). Open the session inside the block (db_session),
+    so a failed write is rolled back."""
+    try:
+        yield
+    except LenadashError as exc:
+        st.error(f"{prefix}: {exc}")
+    except Exception:
+        log.exception("unexpected error on a write path")
+        st.error(SOMETHING_WENT_WRONG)
+    else:
+        return
+    if stop:
+        st.stop()
 
 
 def start_demo() -> None:
@@ -186,7 +224,7 @@ def clinic() -> Clinic:
     if len(patients):
         try:
             result = _assess(patients, labs, events, on=as_of())
-        except ValueError as exc:  # e.g. dosing.ProfileError: the message says which rule row to fix
+        except LenadashError as exc:  # e.g. a ProfileError: the message says which rule row to fix
             st.error(f"Could not assess the clinic with rule profile {get_settings().rules!r}: {exc}")
             st.stop()
     else:
@@ -194,7 +232,7 @@ def clinic() -> Clinic:
     t2 = time.perf_counter()
     built = Clinic(
         key=key, as_of=as_of(), patients=patients, events=events, result=result,
-        worklist=views.worklist(result, patients), load_seconds=t1 - t0, assess_seconds=t2 - t1,
+        worklist=worklist(result, patients), load_seconds=t1 - t0, assess_seconds=t2 - t1,
         by_mrn={str(p["mrn"]): p for p in result.get("patients") or []},
     )
     st.session_state[CLINIC] = built
@@ -228,13 +266,13 @@ def is_empty_clinic() -> bool:
 def baselines_of(patient: dict) -> dict:
     """Counts from the latest draw on or before the start date (DOMAIN.md section 2 baseline; the
     engine's own 30-day window applies to the dose rules); {} when there is none."""
-    start = views._date(patient.get("start_date"))
-    before = [d for d in patient.get("draws") or [] if start and views._date(d.get("date")) <= start]
+    start = as_date(patient.get("start_date"))
+    before = [d for d in patient.get("draws") or [] if start and as_date(d.get("date")) <= start]
     return dict((before[-1].get("values") or {})) if before else {}
 
 
 def thresholds_for(patient: dict, person: dict, *, as_of: dt.date) -> pd.DataFrame | None:
-    """The label thresholds that apply to this course now, as chart lines (views.thresholds_frame):
+    """The label thresholds that apply to this course now, as chart lines (results.thresholds_frame):
     dosing.thresholds filtered by the current dose (or the dose held at), the days since the start
     as of `as_of` and the baselines - e.g. an MDS course after week 4 at 5 mg draws only platelets
     30 and ANC 0.5, not every branch of the table. None when no line applies."""
@@ -242,12 +280,12 @@ def thresholds_for(patient: dict, person: dict, *, as_of: dt.date) -> pd.DataFra
 
     if not patient.get("indication"):
         return None
-    start = views._date(patient.get("start_date"))
+    start = as_date(patient.get("start_date"))
     baselines = {k: v for k, v in (patient.get("baselines") or baselines_of(patient)).items() if v is not None}
     course = {**person, "indication": patient.get("indication")}
-    rows = dosing.thresholds(course, rules_profile(), baselines=baselines, dose_mg=views.dose_now(patient),
+    rows = dosing.thresholds(course, rules_profile(), baselines=baselines, dose_mg=cards.dose_now(patient),
                              day=(as_of - start).days if start is not None and as_of >= start else None)
-    return views.thresholds_frame(rows)
+    return thresholds_frame(rows)
 
 
 # --- shared widgets --------------------------------------------------------------------------
@@ -317,25 +355,26 @@ def sidebar(*, show_data_source: bool = True) -> None:
             st.rerun()
 
 
-def timeline_figure(clinic: Clinic, mrn: str, preset: str) -> dict:
+def timeline_figure(clinic: Clinic, mrn: str, preset: str, *, large: bool = False) -> dict:
     """One patient's timeline figure (and the thresholds drawn on it) for a time-window preset, built
-    once per data version and kept in this session; used by the patient page and the overview."""
+    once per data version and kept in this session; used by the patient page, the overview and (large
+    type) the visit view."""
     from lenadash.dashboard import charts
 
-    fig_key = (clinic.key, mrn, preset)
+    fig_key = (clinic.key, mrn, preset, large)
     figs = st.session_state.setdefault("lenadash_figs", {})
     if fig_key not in figs:
         if len(figs) > 8:
             figs.clear()  # a few patients' figures at a time, not the whole clinic's
         patient, person = clinic.patient(mrn), clinic.person(mrn)
         labs = patient_labs(mrn)
-        window = views.window_range(preset, patient, as_of=clinic.as_of)
+        window = timeline.window_range(preset, patient, as_of=clinic.as_of)
         events = clinic.events[clinic.events["mrn"] == mrn] if len(clinic.events) else None
         thresholds = thresholds_for(patient, person, as_of=clinic.as_of)
         figs[fig_key] = {
-            "timeline": charts.patient_timeline(patient, views.results_long(patient, labs), as_of=clinic.as_of,
+            "timeline": charts.patient_timeline(patient, results_long(patient, labs), as_of=clinic.as_of,
                                                 thresholds=thresholds, events=events,
-                                                crcl=views.crcl_series(labs, person), window=window),
+                                                crcl=crcl_series(labs, person), window=window, large=large),
             "thresholds": thresholds,
         }
     return figs[fig_key]
@@ -371,7 +410,7 @@ def next_action_card(card: dict) -> None:
         headline = f"Last advice: {headline}"
         if css in ("ld-ok", "ld-none"):
             css = "ld-stale"
-    status = views.STATUS_WORDS.get(card.get("status"), card.get("status") or "unknown")
+    status = STATUS_WORDS.get(card.get("status"), card.get("status") or "unknown")
     resume = f"<p><b>{_esc(card['resume'])}</b></p>" if card.get("resume") else ""
     st.html(
         f'<div class="ld-card {css}">{overdue}<h2>{_esc(headline)}</h2>{resume}'
@@ -380,10 +419,10 @@ def next_action_card(card: dict) -> None:
 
 
 def upcoming_card(upcoming: pd.DataFrame) -> None:
-    """Upcoming dates (views.upcoming): next CBC, marrow biopsies with week labels, pregnancy test."""
+    """Upcoming dates (cards.upcoming): next CBC, marrow biopsies with week labels, pregnancy test."""
     rows = "".join(
         f"<li><b>{_esc(r.what)}</b>: {r.due:%a %d %b %Y}"
-        + (" - <b>OVERDUE</b>" if r.overdue else f" ({views.in_days_text(r.in_days)})")
+        + (" - <b>OVERDUE</b>" if r.overdue else f" ({cards.in_days_text(r.in_days)})")
         + (f'<br><span class="ld-src">{_esc(r.why)}</span>' if r.why else "") + "</li>"
         for r in upcoming.itertuples(index=False)
     ) or "<li>Nothing scheduled.</li>"
@@ -392,7 +431,7 @@ def upcoming_card(upcoming: pd.DataFrame) -> None:
 
 def flowsheet_table(values: pd.DataFrame, grades: pd.DataFrame):
     """Styler for st.dataframe: values formatted, cells coloured by CTCAE grade."""
-    fills = grades.map(lambda g: f"background-color: {views.GRADE_FILLS.get(g if g is None else int(g), '#fff')}")
+    fills = grades.map(lambda g: f"background-color: {GRADE_FILLS.get(g if g is None else int(g), '#fff')}")
     # text cells: st.dataframe shows a missing float as "None" whatever the Styler says
     text = values.map(lambda v: "" if pd.isna(v) else f"{v:g}")
     return text.style.apply(lambda _: fills, axis=None).set_properties(**{"text-align": "right"})
@@ -405,11 +444,11 @@ FLAG_FILLS = {"hold": "#ffcdd2", "review": "#ffe0b2", "grade3": "#ffcdd2", "cbc_
 
 def worklist_table(shown: pd.DataFrame):
     """Styler for the overview table: the flags cell tinted by the most urgent flag, counts by grade."""
-    display = views.worklist_display(shown)
+    display = worklist_display(shown)
     css = pd.DataFrame("", index=display.index, columns=display.columns)
     css["Flags"] = [f"background-color: {FLAG_FILLS[f[0]]}; font-weight: 600" if f else "" for f in shown["flags"]]
     for col, grade in (("ANC", "anc_grade"), ("Platelets", "plt_grade"), ("Hgb", "hgb_grade")):
-        css[col] = [f"background-color: {views.GRADE_FILLS[int(g)]}" if pd.notna(g) and g >= 2 else ""
+        css[col] = [f"background-color: {GRADE_FILLS[int(g)]}" if pd.notna(g) and g >= 2 else ""
                     for g in shown[grade]]
     return display.style.apply(lambda _: css, axis=None)
 
@@ -417,7 +456,7 @@ def worklist_table(shown: pd.DataFrame):
 def grade_legend() -> None:
     """Colour key of the CTCAE grades used by markers and cells."""
     chips = " ".join(
-        f'<span style="background:{views.GRADE_FILLS[g]};border:2px solid {views.GRADE_COLOURS[g]};'
+        f'<span style="background:{GRADE_FILLS[g]};border:2px solid {GRADE_COLOURS[g]};'
         f'padding:2px 10px;border-radius:6px;margin-right:6px">grade {g}</span>'
         for g in (0, 1, 2, 3, 4)
     )

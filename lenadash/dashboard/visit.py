@@ -7,7 +7,8 @@ import html
 
 import pandas as pd
 
-from lenadash.dashboard import views
+from lenadash.dashboard.cards import in_days_text
+from lenadash.dashboard.present import GRADE_FILLS
 
 PRINT_CSS = """
 body {font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; font-size: 18px; color: #1a1a1a;
@@ -59,10 +60,46 @@ def _flowsheet_table(values: pd.DataFrame, grades: pd.DataFrame) -> str:
         cells = []
         for col in values.columns:
             v, g = values.at[name, col], grades.at[name, col]
-            fill = views.GRADE_FILLS.get(None if g is None or pd.isna(g) else int(g), "#fff")
+            fill = GRADE_FILLS.get(None if g is None or pd.isna(g) else int(g), "#fff")
             cells.append(f'<td style="background:{fill}">{"" if pd.isna(v) else f"{v:g}"}</td>')
         body.append(f'<tr><td class="name">{_e(name)}</td>{"".join(cells)}</tr>')
     return f"<table><tr><th>analyte</th>{head}</tr>{''.join(body)}</table>"
+
+
+def _card_html(card: dict) -> str:
+    """The next-action card: headline (stale advice said first), resume plan, reasons, alerts, source."""
+    reasons = "".join(f"<li>{_e(r)}</li>" for r in card.get("reasons") or []) or "<li>No rule fired.</li>"
+    alerts = "".join(f"<li><b>{_e(a)}</b></li>" for a in card.get("alerts") or [])
+    source = f'<p class="src">Source: {_e(card["source"])}</p>' if card.get("source") else ""
+    card_class, headline, overdue = _CARD.get(card.get("action") or "", ""), card.get("headline", ""), ""
+    if card.get("overdue"):  # stale advice: not a plain green continue (cards.next_action)
+        overdue = f'<p class="overdue">{_e(card["overdue"])}. Draw a CBC before acting on this advice.</p>'
+        headline = f"Last advice: {headline}"
+        card_class = "stale" if card_class in ("ok", "") else card_class
+    resume = f"<p><b>{_e(card['resume'])}</b></p>" if card.get("resume") else ""
+    return (f'<div class="card {card_class}">{overdue}<h2>{_e(headline)}</h2>{resume}\n'
+            f"<ul>{reasons}{alerts}</ul>{source}</div>")
+
+
+def _dates_html(upcoming: pd.DataFrame) -> str:
+    return "".join(
+        f"<li><b>{_e(r.what)}</b>: {r.due:%a %d %b %Y}"
+        + (' <span class="overdue">OVERDUE</span>' if r.overdue else f" ({in_days_text(r.in_days)})")
+        + (f'<br><span class="src">{_e(r.why)}</span>' if r.why else "") + "</li>"
+        for r in upcoming.itertuples(index=False)
+    ) or "<li>None scheduled.</li>"
+
+
+def _flowsheet_html(flowsheet: tuple[pd.DataFrame, pd.DataFrame]) -> str:
+    """The latest FLOWSHEET_MAX_DRAWS draws of the flowsheet, with a note when there are more."""
+    values, grades = flowsheet
+    n_draws = len(values.columns)
+    if not n_draws:
+        return "<p>No draws.</p>"
+    keep = list(values.columns[:FLOWSHEET_MAX_DRAWS])  # newest first (results.flowsheet)
+    note = (f'<p class="src">The latest {FLOWSHEET_MAX_DRAWS} of {n_draws} draws; the dashboard shows them all.</p>'
+            if n_draws > FLOWSHEET_MAX_DRAWS else "")
+    return f'{note}<div class="flowsheet">{_flowsheet_table(values[keep], grades[keep])}</div>'
 
 
 def visit_summary_html(
@@ -77,35 +114,12 @@ def visit_summary_html(
     figures: list[tuple[str, str]],
     sample: bool = False,
 ) -> str:
-    """One HTML file for the visit: initials and age (identity from views.visit_identity), the next
+    """One HTML file for the visit: initials and age (identity from cards.visit_identity), the next
     action with its reasons and source, upcoming dates, figures (charts.figure_html fragments, the
     first with plotly.js inline) and the flowsheet. Carries no MRN, name or birth date."""
     age = f", {identity['age']} y" if identity.get("age") is not None else ""
     sex = f", {identity['sex']}" if identity.get("sex") else ""
-    reasons = "".join(f"<li>{_e(r)}</li>" for r in card.get("reasons") or []) or "<li>No rule fired.</li>"
-    alerts = "".join(f"<li><b>{_e(a)}</b></li>" for a in card.get("alerts") or [])
-    source = f'<p class="src">Source: {_e(card["source"])}</p>' if card.get("source") else ""
-    dates = "".join(
-        f"<li><b>{_e(r.what)}</b>: {r.due:%a %d %b %Y}"
-        + (' <span class="overdue">OVERDUE</span>' if r.overdue else f" ({views.in_days_text(r.in_days)})")
-        + (f'<br><span class="src">{_e(r.why)}</span>' if r.why else "") + "</li>"
-        for r in upcoming.itertuples(index=False)
-    ) or "<li>None scheduled.</li>"
-    card_class, headline, overdue = _CARD.get(card.get("action") or "", ""), card.get("headline", ""), ""
-    if card.get("overdue"):  # stale advice: not a plain green continue (views.next_action)
-        overdue = f'<p class="overdue">{_e(card["overdue"])}. Draw a CBC before acting on this advice.</p>'
-        headline = f"Last advice: {headline}"
-        card_class = "stale" if card_class in ("ok", "") else card_class
     figs = "".join(f'<div class="figure"><h2>{_e(t)}</h2>{frag}</div>' for t, frag in figures)
-    values, grades = flowsheet
-    n_draws = len(values.columns)
-    if n_draws:
-        keep = list(values.columns[:FLOWSHEET_MAX_DRAWS])  # newest first (views.flowsheet)
-        note = (f'<p class="src">The latest {FLOWSHEET_MAX_DRAWS} of {n_draws} draws; the dashboard shows them all.</p>'
-                if n_draws > FLOWSHEET_MAX_DRAWS else "")
-        table = f'{note}<div class="flowsheet">{_flowsheet_table(values[keep], grades[keep])}</div>'
-    else:
-        table = "<p>No draws.</p>"
     banner = '<p class="sample">SAMPLE CLINIC - synthetic data</p>' if sample else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -114,11 +128,10 @@ def visit_summary_html(
 {banner}
 <h1>{_e(identity.get('initials', 'Patient'))}{_e(age)}{_e(sex)}</h1>
 <p class="sub">{_e(indication)} - {_e(cycle_text)} - as of {as_of:%d %B %Y}</p>
-<div class="card {card_class}">{overdue}<h2>{_e(headline)}</h2>{f"<p><b>{_e(card['resume'])}</b></p>" if card.get("resume") else ""}
-<ul>{reasons}{alerts}</ul>{source}</div>
-<h2>Upcoming</h2><ul>{dates}</ul>
+{_card_html(card)}
+<h2>Upcoming</h2><ul>{_dates_html(upcoming)}</ul>
 {figs}
-<h2>Flowsheet (colour = CTCAE v5.0 grade)</h2>{table}
+<h2>Flowsheet (colour = CTCAE v5.0 grade)</h2>{_flowsheet_html(flowsheet)}
 <footer>lenadash visit summary. Grades: CTCAE v5.0; dose rules: lenalidomide label. A clinician decides.
 <span class="no-print"> Print with your browser (landscape).</span></footer>
 </body></html>

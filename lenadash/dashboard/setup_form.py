@@ -1,0 +1,177 @@
+"""The Setup page's forms: starting-dose choices, the checks a course or event must pass, and saving them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from pydantic import ValidationError
+
+from lenadash.dashboard.present import EVENT_LABELS
+from lenadash.errors import InputError
+from lenadash.vocab.course import DEFAULT_COMBINATION, DEFAULT_SCHEDULE
+
+
+@dataclass(frozen=True)
+class StartingDoses:
+    """Starting-dose choices of one indication: the label's standard start and the allowed capsule doses."""
+
+    standard_mg: float
+    allowed_mg: tuple[float, ...]  # highest first: the dose ladder plus the renal starting doses
+    source: str
+
+
+def starting_doses(indication: str, profile: str = "us_pi") -> StartingDoses:
+    """The label starting dose of an indication (rules/renal.csv, band CrCl >= 60, no dialysis) and the
+    doses a course may start at: the indication's dose ladder (rules/ladders.csv via the rule
+    profile) plus the renal starting doses, since a renally reduced start is a lower step (DOMAIN.md 1, 3)."""
+    from lenadash.clinical import dosing, renal
+
+    standard = renal.renal_starting_dose(indication=indication, crcl_ml_min=1000.0, dialysis=False)
+    ladder = dosing.load_profile(profile).ladder(indication)
+    table = renal.load_renal_rules()
+    renal_doses = table.loc[table["indication"] == indication, "dose_mg"].dropna()
+    allowed = sorted({float(s.dose_mg) for s in ladder} | {float(d) for d in renal_doses}, reverse=True)
+    return StartingDoses(standard_mg=float(standard.dose_mg), allowed_mg=tuple(allowed), source=standard.source)
+
+
+SETUP_REQUIRED = {"birth_date": "birth date", "sex": "sex", "weight_kg": "weight"}
+
+
+def missing_setup_fields(record: dict) -> list[str]:
+    """The Cockcroft-Gault inputs (DOMAIN.md section 3) a setup record lacks, in clinic words;
+    [] when birth date, sex and weight are all given."""
+    def blank(v) -> bool:
+        return v is None or v == "" or (isinstance(v, float) and np.isnan(v))
+
+    return [label for key, label in SETUP_REQUIRED.items() if blank(record.get(key))]
+
+
+def and_join(words: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return " and ".join([", ".join(words[:-1]), words[-1]]) if len(words) > 1 else "".join(words)
+
+
+def dose_problem(indication: str, dose_mg: float | None, profile: str = "us_pi") -> str | None:
+    """Why a starting dose cannot be saved for this indication, with the doses that can; None if fine."""
+    doses = starting_doses(indication, profile)
+    listed = ", ".join(f"{d:g}" for d in doses.allowed_mg)
+    if dose_mg is None:
+        return f"Enter the starting dose ({indication} label start {doses.standard_mg:g} mg)."
+    if float(dose_mg) not in doses.allowed_mg:
+        return (f"{float(dose_mg):g} mg is not a starting dose for {indication}: choose a capsule strength on its "
+                f"dose ladder ({listed} mg). The label start is {doses.standard_mg:g} mg; a renally reduced "
+                "start is a lower step.")
+    return None
+
+
+# --- errors a form can make -------------------------------------------------------------------
+
+# Model field -> the word the form uses for it.
+FIELD_WORDS = {"mrn": "MRN", "weight_kg": "weight", "birth_date": "birth date", "start_date": "start date",
+               "starting_dose_mg": "starting dose", "temperature_c": "temperature", "dose_mg": "dose"}
+
+
+def input_error(exc: ValidationError) -> InputError:
+    """A model's validation error as the form's words: "MRN: string should have at most 64 characters".
+    The typed value is left out (it can be a patient's identifier)."""
+    parts = []
+    for e in exc.errors():
+        field = str(e["loc"][0]) if e.get("loc") else "value"
+        msg = e["msg"][:1].lower() + e["msg"][1:]
+        parts.append(f"{FIELD_WORDS.get(field, field.replace('_', ' '))}: {msg}")
+    return InputError("; ".join(parts))
+
+
+# --- patient and course -----------------------------------------------------------------------
+
+SCHEDULE_DEFAULT = "default for indication"  # the schedule picker's first choice
+MENSES_CHOICES = ("-", "regular", "irregular")  # "-": not recorded
+
+
+def course_record(*, mrn: str | None, name: str, sex: str | None, birth_date: dt.date | None,
+                  weight_kg: float | None, indication: str, start_date: dt.date, starting_dose_mg: float | None,
+                  schedule: str, combination: str, reproductive_potential: bool, menses: str,
+                  dialysis: bool) -> dict:
+    """The patients-contract row of the course form: text trimmed, the indication's default schedule
+    and combination (vocab.course) where the form leaves them to the default."""
+    return {
+        "mrn": (mrn or "").strip(), "name": name.strip(), "sex": sex, "birth_date": birth_date,
+        "weight_kg": weight_kg, "indication": indication, "start_date": start_date,
+        "starting_dose_mg": starting_dose_mg,
+        "schedule": DEFAULT_SCHEDULE[indication] if schedule == SCHEDULE_DEFAULT else schedule,
+        "combination": combination.strip() or DEFAULT_COMBINATION.get(indication),
+        "reproductive_potential": reproductive_potential, "menses": None if menses == "-" else menses,
+        "dialysis": dialysis,
+    }
+
+
+def course_problem(record: dict, profile: str = "us_pi") -> str | None:
+    """Why the course form cannot be saved, with the fix: no MRN, a Cockcroft-Gault input missing, or a
+    starting dose off the indication's ladder; None when it can."""
+    if not record["mrn"]:
+        return "enter the patient's MRN (the identifier used in your lab exports)."
+    missing = missing_setup_fields(record)
+    if missing:
+        return (f"enter the patient's {and_join(missing)} "
+                "(needed for the Cockcroft-Gault creatinine clearance and the renal starting dose).")
+    return dose_problem(record["indication"], record["starting_dose_mg"], profile)
+
+
+def save_course(record: dict, *, session: Any, profile: str = "us_pi") -> None:
+    """Check a course_record (course_problem) and store the patient and course (store.upsert_patient_course).
+    Raises InputError with the sentence to show when a field is missing or not valid; nothing is stored then."""
+    from lenadash import store
+
+    problem = course_problem(record, profile)
+    if problem:
+        raise InputError(problem)
+    try:
+        store.upsert_patient_course(session=session, row=record)
+    except ValidationError as exc:
+        raise input_error(exc) from exc
+
+
+# --- clinical events --------------------------------------------------------------------------
+
+# What each event kind's value is, in the words of the form's hint.
+EVENT_HELP = {
+    "fever": "temperature in C", "platelet_transfusion": "", "toxicity": "CTCAE grade 1-5",
+    "pregnancy_test": "negative or positive", "marrow_biopsy": "", "dose_change": "new dose in mg, or hold",
+    "thromboprophylaxis": "agent, e.g. aspirin, LMWH, warfarin",
+}
+
+
+def event_record(*, mrn: str, date: dt.date, kind: str, detail: str, temperature_c: float | None,
+                 grade: int | None, result: str, dose_mg: float | None, is_hold: bool, agent: str) -> dict:
+    """The events-contract row of the event form; blank text becomes None."""
+    return {"mrn": mrn, "date": date, "event": kind, "detail": detail, "temperature_c": temperature_c,
+            "grade": grade, "result": result or None, "dose_mg": dose_mg, "is_hold": is_hold,
+            "agent": agent.strip() or None}
+
+
+def event_problem(event: dict) -> str | None:
+    """Why an event cannot be recorded: its kind needs a value the form left empty; None when it can."""
+    kind = event["event"]
+    missing = {"fever": event["temperature_c"] is None, "toxicity": event["grade"] is None,
+               "pregnancy_test": not event["result"], "dose_change": event["dose_mg"] is None and not event["is_hold"],
+               "thromboprophylaxis": not event["agent"]}
+    if missing.get(kind):
+        return f"a {EVENT_LABELS[kind].lower()} event needs its value: {EVENT_HELP[kind]}."
+    return None
+
+
+def record_event(event: dict, *, session: Any) -> None:
+    """Check an event_record (event_problem) and store it (store.add_event). Raises InputError with the
+    sentence to show when its value is missing or not valid; nothing is stored then."""
+    from lenadash import store
+
+    problem = event_problem(event)
+    if problem:
+        raise InputError(problem)
+    try:
+        store.add_event(session=session, row=event)
+    except ValidationError as exc:
+        raise input_error(exc) from exc

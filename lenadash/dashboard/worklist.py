@@ -1,0 +1,268 @@
+"""The clinic worklist: flag rules, one row per assessed patient in urgency order, filters and the table's text."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from lenadash.dashboard.assessed import as_date, grade_or_none, last_draw
+from lenadash.dashboard.present import FLOWSHEET_ORDER, STATUS_LABELS, analyte_label
+from lenadash.vocab.course import CYCLE_DAYS
+
+
+@dataclass(frozen=True)
+class FlagRule:
+    """One worklist flag: a test on the patient's assessment, most urgent first."""
+
+    key: str
+    label: str
+    test: str  # name of an interpreter in _FLAG_TESTS
+    arg: Any
+    source: str
+
+
+# Ordered by urgency: the first flag a patient has sets its place in the worklist.
+FLAG_RULES: tuple[FlagRule, ...] = (
+    FlagRule("hold", "Hold now", "last_action_in", ("hold", "stay_held"), "US PI 2.1 dose modification tables"),
+    FlagRule("review", "Review", "status_or_action_in", ("review",), "US PI 2.1 (clinician decision)"),
+    FlagRule("grade3", "Grade >= 3", "last_grade_at_least", 3, "CTCAE v5.0"),
+    FlagRule("cbc_overdue", "CBC overdue", "truthy", "labs_overdue", "US PI 5.3 monitoring schedule"),
+    FlagRule("marrow_due", "Marrow biopsy due", "date_within_days", ("next_marrow_biopsy", 30),
+             "MDS patient guide: marrow at 12 and 24 weeks"),
+    FlagRule("pregnancy_due", "Pregnancy test due", "date_within_days", ("next_pregnancy_test", 7),
+             "Lenalidomide REMS pregnancy testing"),
+    FlagRule("vte_missing", "No thromboprophylaxis", "alert_mentions", ("thrombo", "vte"),
+             "US PI 5.4 venous thromboembolism"),
+    # Last: graded >= 3 but already so at baseline (e.g. creatinine on dialysis); the engine calls it
+    # pre-existing, not a new toxicity (draw `preexisting`), so it is named but not ranked as one.
+    FlagRule("grade3_baseline", "Grade >= 3 as at baseline", "last_grade_preexisting", 3,
+             "CTCAE v5.0; dose engine: graded the same at baseline - pre-existing"),
+)
+FLAG_LABELS = {r.key: r.label for r in FLAG_RULES}
+
+
+def _test_last_action_in(patient: dict, arg, as_of: dt.date) -> bool:
+    return last_draw(patient).get("action") in arg or patient.get("status") == "held"
+
+
+def _test_status_or_action_in(patient: dict, arg, as_of: dt.date) -> bool:
+    return patient.get("status") in arg or last_draw(patient).get("action") in arg
+
+
+def grade3_analytes(patient: dict, *, at_least: int = 3) -> tuple[list[str], list[str]]:
+    """Analytes of the latest draw graded >= `at_least` (CTCAE v5.0): (new, pre-existing), where
+    pre-existing are those the engine found graded the same at baseline (draw `preexisting`)."""
+    last = last_draw(patient)
+    known = set(last.get("preexisting") or [])
+    high = [a for a, g in (last.get("grades") or {}).items() if (grade_or_none(g) or 0) >= at_least]
+    order = {a: i for i, a in enumerate(FLOWSHEET_ORDER)}
+    high.sort(key=lambda a: (order.get(a, len(order)), a))
+    return [a for a in high if a not in known], [a for a in high if a in known]
+
+
+def _test_last_grade_at_least(patient: dict, arg, as_of: dt.date) -> bool:
+    return bool(grade3_analytes(patient, at_least=arg)[0])
+
+
+def _test_last_grade_preexisting(patient: dict, arg, as_of: dt.date) -> bool:
+    return bool(grade3_analytes(patient, at_least=arg)[1])
+
+
+def _test_truthy(patient: dict, arg, as_of: dt.date) -> bool:
+    return bool(patient.get(arg))
+
+
+def _test_date_within_days(patient: dict, arg, as_of: dt.date) -> bool:
+    field, days = arg
+    due = as_date(patient.get(field))
+    return due is not None and due <= as_of + dt.timedelta(days=days)
+
+
+def _test_alert_mentions(patient: dict, arg, as_of: dt.date) -> bool:
+    text = " ".join(patient.get("alerts") or []).lower()
+    return any(word in text for word in arg)
+
+
+_FLAG_TESTS = {
+    "last_action_in": _test_last_action_in,
+    "status_or_action_in": _test_status_or_action_in,
+    "last_grade_at_least": _test_last_grade_at_least,
+    "last_grade_preexisting": _test_last_grade_preexisting,
+    "truthy": _test_truthy,
+    "date_within_days": _test_date_within_days,
+    "alert_mentions": _test_alert_mentions,
+}
+
+
+def patient_flags(patient: dict, *, as_of: dt.date) -> list[str]:
+    """Worklist flag keys that apply to one assessed patient, most urgent first (FLAG_RULES)."""
+    return [r.key for r in FLAG_RULES if _FLAG_TESTS[r.test](patient, r.arg, as_of)]
+
+
+def _analyte_names(analytes: list[str]) -> str:
+    return ", ".join(analyte_label(a) for a in analytes)
+
+
+def flag_text(patient: dict, flags: list[str]) -> str:
+    """The worklist's Flags cell: flag labels in urgency order, '; '-separated; the grade flags name
+    their analytes ("Grade >= 3: ANC, Platelets"; "Grade >= 3: Creatinine (as at baseline)")."""
+    new, known = grade3_analytes(patient) if {"grade3", "grade3_baseline"} & set(flags) else ([], [])
+    parts = []
+    for f in flags:
+        if f == "grade3":
+            parts.append(f"Grade >= 3: {_analyte_names(new)}")
+        elif f == "grade3_baseline":
+            parts.append(f"Grade >= 3: {_analyte_names(known)} (as at baseline)")
+        else:
+            parts.append(FLAG_LABELS[f])
+    return "; ".join(parts)
+
+
+WORKLIST_COLUMNS = [
+    "urgency", "mrn", "name", "indication", "cycle", "cycle_day", "status", "current_dose_mg",
+    "anc", "anc_grade", "plt", "plt_grade", "hgb", "hgb_grade", "last_draw",
+    "next_labs_due", "next_marrow_biopsy", "next_pregnancy_test", "flags", "flag_text",
+]
+
+
+def _latest_value(draws: list[dict], analyte: str) -> tuple[float | None, int | None]:
+    for draw in reversed(draws):
+        values = draw.get("values") or {}
+        if analyte in values and values[analyte] is not None:
+            return float(values[analyte]), grade_or_none((draw.get("grades") or {}).get(analyte))
+    return None, None
+
+
+def current_cycle_day(patient: dict, *, as_of: dt.date) -> tuple[int | None, int | None]:
+    """Cycle and day on `as_of`: the engine's (assess `cycle`/`cycle_day`) when given, else carried on
+    from the latest draw's cycle/day in 28-day cycles (DOMAIN.md section 1), else from the start
+    date; (None, None) before the start."""
+    if patient.get("cycle") is not None and patient.get("cycle_day") is not None:
+        return int(patient["cycle"]), int(patient["cycle_day"])
+    last = last_draw(patient)
+    anchor = as_date(last.get("date")) if last.get("cycle") else None
+    if anchor is not None:
+        cycle_start = anchor - dt.timedelta(days=int(last.get("cycle_day") or 1) - 1)
+        cycle = int(last["cycle"])
+    else:
+        cycle_start = as_date(patient.get("start_date"))
+        cycle = 1
+        if cycle_start is None or as_of < cycle_start:
+            return None, None
+    elapsed = (as_of - cycle_start).days
+    if elapsed < 0:
+        return cycle, int(last.get("cycle_day") or 1)
+    return cycle + elapsed // CYCLE_DAYS, elapsed % CYCLE_DAYS + 1
+
+
+def _worklist_row(patient: dict, *, as_of: dt.date, names: dict[str, str]) -> dict:
+    """One patient's worklist row (WORKLIST_COLUMNS)."""
+    rank = {r.key: i for i, r in enumerate(FLAG_RULES)}
+    draws = patient.get("draws") or []
+    flags = patient_flags(patient, as_of=as_of)
+    cycle, day = current_cycle_day(patient, as_of=as_of)
+    anc, anc_g = _latest_value(draws, "anc")
+    plt, plt_g = _latest_value(draws, "plt")
+    hgb, hgb_g = _latest_value(draws, "hgb")
+    return {
+        "urgency": min((rank[f] for f in flags), default=len(FLAG_RULES)),
+        "mrn": str(patient.get("mrn", "")),
+        "name": names.get(str(patient.get("mrn", "")), ""),
+        "indication": patient.get("indication") or "",
+        "cycle": cycle, "cycle_day": day,
+        "status": patient.get("status") or "",
+        "current_dose_mg": patient.get("current_dose_mg"),
+        "anc": anc, "anc_grade": anc_g, "plt": plt, "plt_grade": plt_g, "hgb": hgb, "hgb_grade": hgb_g,
+        "last_draw": as_date(draws[-1].get("date")) if draws else None,
+        "next_labs_due": as_date(patient.get("next_labs_due")),
+        "next_marrow_biopsy": as_date(patient.get("next_marrow_biopsy")),
+        "next_pregnancy_test": as_date(patient.get("next_pregnancy_test")),
+        "flags": flags,
+        "flag_text": flag_text(patient, flags),
+    }
+
+
+def _typed_in_urgency_order(df: pd.DataFrame) -> pd.DataFrame:
+    """Nullable integer and float columns, rows by urgency, then next lab date, then MRN."""
+    for col in ("cycle", "cycle_day", "anc_grade", "plt_grade", "hgb_grade", "urgency"):
+        df[col] = df[col].astype("Int64")
+    for col in ("current_dose_mg", "anc", "plt", "hgb"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
+    due = pd.to_datetime(df["next_labs_due"]).astype("datetime64[ns]").fillna(pd.Timestamp.max)
+    order = np.lexsort((df["mrn"].to_numpy(dtype=object), due.to_numpy(), df["urgency"].to_numpy(dtype="int64")))
+    return df.iloc[order].reset_index(drop=True)
+
+
+def worklist(result: dict, patients: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per patient from the assess JSON, ordered by urgency (FLAG_RULES order, then the
+    next lab date). `patients` (store.load_patients) adds names; None leaves `name` blank."""
+    as_of = as_date(result.get("as_of")) or dt.date.today()
+    names = {}
+    if patients is not None and len(patients):
+        names = dict(zip(patients["mrn"].astype(str), patients["name"].fillna("").astype(str)))
+    rows = [_worklist_row(p, as_of=as_of, names=names) for p in result.get("patients") or []]
+    df = pd.DataFrame(rows, columns=WORKLIST_COLUMNS)
+    return df if df.empty else _typed_in_urgency_order(df)
+
+
+def flag_counts(df: pd.DataFrame) -> dict[str, int]:
+    """How many worklist rows carry each flag (FLAG_RULES order), for the overview's metrics."""
+    return {key: int(df["flags"].map(lambda fs, k=key: k in fs).sum()) for key in FLAG_LABELS}
+
+
+def filter_worklist(df: pd.DataFrame, *, indications: Iterable[str] = (), flags: Iterable[str] = (),
+                    search: str = "") -> pd.DataFrame:
+    """Rows whose indication is in `indications` and that carry any of `flags` (empty = all);
+    `search` matches MRN or name, case-insensitive."""
+    keep = pd.Series(True, index=df.index)
+    indications, flags = list(indications), set(flags)
+    if indications:
+        keep &= df["indication"].isin(indications)
+    if flags:
+        keep &= df["flags"].map(lambda fs: bool(flags.intersection(fs)))
+    if search.strip():
+        needle = search.strip().lower()
+        keep &= df["mrn"].str.lower().str.contains(needle, regex=False) | df["name"].str.lower().str.contains(
+            needle, regex=False)
+    return df[keep].reset_index(drop=True)
+
+
+def _with_grade(value: Any, grade: Any) -> str:
+    if value is None or pd.isna(value):
+        return ""
+    g = grade_or_none(grade)
+    return f"{value:g}" + (f"  G{g}" if g else "")
+
+
+def _iso_or_blank(value: Any) -> str:
+    day = as_date(value)
+    return "" if day is None else day.isoformat()
+
+
+def _dose_and_status(row) -> str:
+    d = row["current_dose_mg"]
+    text = "" if pd.isna(d) else f"{d:g} mg"
+    return f"{text} {STATUS_LABELS.get(row['status'], row['status'])}".strip()
+
+
+def worklist_display(df: pd.DataFrame) -> pd.DataFrame:
+    """The worklist as the overview table shows it: one text column per clinical question."""
+    return pd.DataFrame({
+        "Flags": df["flag_text"],
+        "MRN": df["mrn"],
+        "Name": df["name"],
+        "Indication": df["indication"],
+        "Cycle": [f"C{c} D{d}" if pd.notna(c) else "" for c, d in zip(df["cycle"], df["cycle_day"])],
+        "Dose / status": [_dose_and_status(r) for _, r in df.iterrows()] if len(df) else [],
+        "ANC": [_with_grade(v, g) for v, g in zip(df["anc"], df["anc_grade"])],
+        "Platelets": [_with_grade(v, g) for v, g in zip(df["plt"], df["plt_grade"])],
+        "Hgb": [_with_grade(v, g) for v, g in zip(df["hgb"], df["hgb_grade"])],
+        # ISO text: sorts correctly, and a missing date shows blank rather than "None"
+        "Next CBC": [_iso_or_blank(d) for d in df["next_labs_due"]],
+        "Marrow biopsy": [_iso_or_blank(d) for d in df["next_marrow_biopsy"]],
+        "Pregnancy test": [_iso_or_blank(d) for d in df["next_pregnancy_test"]],
+    })
