@@ -41,6 +41,15 @@ def pytest_report_header(config) -> list[str]:
     return [f"lenadash: PostgreSQL tests: {postgres}; LENADASH_REQUIRE_SERVICES={os.environ.get('LENADASH_REQUIRE_SERVICES', '0')}"]
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """Under pytest-xdist (`--dist loadgroup`), run the browser tests on one worker, one after the
+    other: two Streamlit servers and two Chromiums at once on a 2-core machine only race each other
+    towards their timeouts. Each test still has its own server port and data folder."""
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
 # --- plain fixtures --------------------------------------------------------------------------
 
 
@@ -85,11 +94,15 @@ def _free_port() -> int:
 
 
 class _ThrowawayCluster:
-    """A PostgreSQL cluster in a temp dir on 127.0.0.1 for one test session (Debian binaries)."""
+    """A PostgreSQL cluster in a temp dir on 127.0.0.1 for one test session (Debian binaries).
+
+    Under pytest-xdist each worker is its own session, so each worker gets its own cluster, folder
+    and port; nothing is shared between workers."""
 
     def __init__(self, bindir: Path):
         self.bindir = bindir
-        self.root = Path(tempfile.mkdtemp(prefix="lenadash-pg-"))
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        self.root = Path(tempfile.mkdtemp(prefix=f"lenadash-pg-{worker}-"))
         self.data = self.root / "data"
         self.port = _free_port()
         # initdb refuses to run as root: run the server as the `postgres` system user.
@@ -139,14 +152,23 @@ def postgres_server_url():
         if _require_services():
             pytest.fail(f"LENADASH_REQUIRE_SERVICES=1 but PostgreSQL is missing: {PG_SKIP_MESSAGE}")
         pytest.skip(PG_SKIP_MESSAGE)
-    cluster = _ThrowawayCluster(bindir)
-    try:
-        url = cluster.start()
-    except Exception as exc:
-        cluster.stop()
-        pytest.fail(f"could not start a throwaway PostgreSQL cluster from {bindir}: {exc}")
+    cluster, url = _start_cluster(bindir)
     yield url
     cluster.stop()
+
+
+def _start_cluster(bindir: Path, attempts: int = 3) -> tuple[_ThrowawayCluster, str]:
+    """Start a cluster, retrying on a fresh port: under pytest-xdist every worker starts its own
+    cluster, and a port the OS handed out free can be taken by another worker before the server binds it."""
+    for attempt in range(1, attempts + 1):
+        cluster = _ThrowawayCluster(bindir)
+        try:
+            return cluster, cluster.start()
+        except Exception as exc:
+            cluster.stop()
+            if attempt == attempts:
+                pytest.fail(f"could not start a throwaway PostgreSQL cluster from {bindir}: {exc}")
+    raise AssertionError("unreachable")
 
 
 @pytest.fixture
