@@ -32,13 +32,16 @@ def pytest_report_header(config) -> list[str]:
         postgres = "LENADASH_TEST_POSTGRES_URL"
     elif (bindir := _pg_bindir()) is not None:
         try:
-            version = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
+            version = subprocess.run(
+                [str(bindir / "postgres"), "--version"], capture_output=True, text=True, timeout=10
+            ).stdout.strip()
         except OSError:
             version = "version unknown"
         postgres = f"throwaway cluster from {bindir} ({version})"
     else:
         postgres = f"not found - {PG_SKIP_MESSAGE}"
-    return [f"lenadash: PostgreSQL tests: {postgres}; LENADASH_REQUIRE_SERVICES={os.environ.get('LENADASH_REQUIRE_SERVICES', '0')}"]
+    required = os.environ.get("LENADASH_REQUIRE_SERVICES", "0")
+    return [f"lenadash: PostgreSQL tests: {postgres}; LENADASH_REQUIRE_SERVICES={required}"]
 
 
 def pytest_collection_modifyitems(config, items) -> None:
@@ -120,8 +123,19 @@ class _ThrowawayCluster:
             raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}): {done.stderr or done.stdout}\n{tail}")
 
     def start(self) -> str:
-        self._run(self.bindir / "initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                  "--locale=C", "--no-sync")
+        self._run(
+            self.bindir / "initdb",
+            "-D",
+            self.data,
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        )
         # -F: no fsync (a test cluster); listen on loopback only; socket in our own folder.
         options = f"-h 127.0.0.1 -p {self.port} -k {self.root} -F"
         self._run(self.bindir / "pg_ctl", "-D", self.data, "-l", self.root / "server.log", "-o", options, "-w", "start")
@@ -200,8 +214,16 @@ def db_url(request, tmp_path) -> str:
 # --- building inputs without a file ---------------------------------------------------------------
 
 LAB_DEFAULTS = {
-    "unit": "10^9/L", "comparator": "", "raw_value": "", "raw_unit": "", "raw_name": "", "loinc": None,
-    "ref_low": float("nan"), "ref_high": float("nan"), "flag": None, "status": None,
+    "unit": "10^9/L",
+    "comparator": "",
+    "raw_value": "",
+    "raw_unit": "",
+    "raw_name": "",
+    "loinc": None,
+    "ref_low": float("nan"),
+    "ref_high": float("nan"),
+    "flag": None,
+    "status": None,
 }
 
 
@@ -218,14 +240,40 @@ def make_lab_import():
             row = {**LAB_DEFAULTS, "line": i + 2, **record}
             row["raw_value"] = row["raw_value"] or f"{row['value']:g}"
             rows.append(row)
-        results = pd.DataFrame(rows, columns=[
-            "mrn", "collected_at", "analyte", "value", "unit", "comparator", "raw_value", "raw_unit",
-            "raw_name", "loinc", "ref_low", "ref_high", "flag", "status", "line",
-        ])
+        results = pd.DataFrame(
+            rows,
+            columns=[
+                "mrn",
+                "collected_at",
+                "analyte",
+                "value",
+                "unit",
+                "comparator",
+                "raw_value",
+                "raw_unit",
+                "raw_name",
+                "loinc",
+                "ref_low",
+                "ref_high",
+                "flag",
+                "status",
+                "line",
+            ],
+        )
         results["collected_at"] = pd.to_datetime(results["collected_at"])
-        problem_frame = pd.DataFrame(problems or [], columns=[
-            "file", "line", "column", "value", "reason", "message", "hint", "severity",
-        ])
+        problem_frame = pd.DataFrame(
+            problems or [],
+            columns=[
+                "file",
+                "line",
+                "column",
+                "value",
+                "reason",
+                "message",
+                "hint",
+                "severity",
+            ],
+        )
         read = rows_read if rows_read is not None else len(records) + len(problems or [])
         return SimpleNamespace(results=results, problems=problem_frame, rows_read=read, shape="long")
 
