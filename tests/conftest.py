@@ -44,6 +44,15 @@ def pytest_report_header(config) -> list[str]:
     return [f"lenadash: PostgreSQL tests: {postgres}; LENADASH_REQUIRE_SERVICES={required}"]
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """Under pytest-xdist (`--dist loadgroup`) run the browser tests on one worker, one after the
+    other: two Streamlit servers and two Chromiums at once on a 2-core machine only race each other
+    towards their timeouts. Each test still has its own server port and data folder."""
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
 # --- plain fixtures --------------------------------------------------------------------------
 
 
