@@ -32,13 +32,25 @@ def pytest_report_header(config) -> list[str]:
         postgres = "LENADASH_TEST_POSTGRES_URL"
     elif (bindir := _pg_bindir()) is not None:
         try:
-            version = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
+            version = subprocess.run(
+                [str(bindir / "postgres"), "--version"], capture_output=True, text=True, timeout=10
+            ).stdout.strip()
         except OSError:
             version = "version unknown"
         postgres = f"throwaway cluster from {bindir} ({version})"
     else:
         postgres = f"not found - {PG_SKIP_MESSAGE}"
-    return [f"lenadash: PostgreSQL tests: {postgres}; LENADASH_REQUIRE_SERVICES={os.environ.get('LENADASH_REQUIRE_SERVICES', '0')}"]
+    required = os.environ.get("LENADASH_REQUIRE_SERVICES", "0")
+    return [f"lenadash: PostgreSQL tests: {postgres}; LENADASH_REQUIRE_SERVICES={required}"]
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Under pytest-xdist (`--dist loadgroup`) run the browser tests on one worker, one after the
+    other: two Streamlit servers and two Chromiums at once on a 2-core machine only race each other
+    towards their timeouts. Each test still has its own server port and data folder."""
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 # --- plain fixtures --------------------------------------------------------------------------
@@ -85,11 +97,15 @@ def _free_port() -> int:
 
 
 class _ThrowawayCluster:
-    """A PostgreSQL cluster in a temp dir on 127.0.0.1 for one test session (Debian binaries)."""
+    """A PostgreSQL cluster in a temp dir on 127.0.0.1 for one test session (Debian binaries).
+
+    Under pytest-xdist each worker is its own session, so each worker gets its own cluster, folder
+    and port; nothing is shared between workers."""
 
     def __init__(self, bindir: Path):
         self.bindir = bindir
-        self.root = Path(tempfile.mkdtemp(prefix="lenadash-pg-"))
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        self.root = Path(tempfile.mkdtemp(prefix=f"lenadash-pg-{worker}-"))
         self.data = self.root / "data"
         self.port = _free_port()
         # initdb refuses to run as root: run the server as the `postgres` system user.
@@ -107,8 +123,19 @@ class _ThrowawayCluster:
             raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}): {done.stderr or done.stdout}\n{tail}")
 
     def start(self) -> str:
-        self._run(self.bindir / "initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                  "--locale=C", "--no-sync")
+        self._run(
+            self.bindir / "initdb",
+            "-D",
+            self.data,
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        )
         # -F: no fsync (a test cluster); listen on loopback only; socket in our own folder.
         options = f"-h 127.0.0.1 -p {self.port} -k {self.root} -F"
         self._run(self.bindir / "pg_ctl", "-D", self.data, "-l", self.root / "server.log", "-o", options, "-w", "start")
@@ -139,14 +166,23 @@ def postgres_server_url():
         if _require_services():
             pytest.fail(f"LENADASH_REQUIRE_SERVICES=1 but PostgreSQL is missing: {PG_SKIP_MESSAGE}")
         pytest.skip(PG_SKIP_MESSAGE)
-    cluster = _ThrowawayCluster(bindir)
-    try:
-        url = cluster.start()
-    except Exception as exc:
-        cluster.stop()
-        pytest.fail(f"could not start a throwaway PostgreSQL cluster from {bindir}: {exc}")
+    cluster, url = _start_cluster(bindir)
     yield url
     cluster.stop()
+
+
+def _start_cluster(bindir: Path, attempts: int = 3) -> tuple[_ThrowawayCluster, str]:
+    """Start a cluster, retrying on a fresh port: under pytest-xdist every worker starts its own
+    cluster, and a port the OS handed out free can be taken by another worker before the server binds it."""
+    for attempt in range(1, attempts + 1):
+        cluster = _ThrowawayCluster(bindir)
+        try:
+            return cluster, cluster.start()
+        except Exception as exc:
+            cluster.stop()
+            if attempt == attempts:
+                pytest.fail(f"could not start a throwaway PostgreSQL cluster from {bindir}: {exc}")
+    raise AssertionError("unreachable")
 
 
 @pytest.fixture
@@ -178,8 +214,16 @@ def db_url(request, tmp_path) -> str:
 # --- building inputs without a file ---------------------------------------------------------------
 
 LAB_DEFAULTS = {
-    "unit": "10^9/L", "comparator": "", "raw_value": "", "raw_unit": "", "raw_name": "", "loinc": None,
-    "ref_low": float("nan"), "ref_high": float("nan"), "flag": None, "status": None,
+    "unit": "10^9/L",
+    "comparator": "",
+    "raw_value": "",
+    "raw_unit": "",
+    "raw_name": "",
+    "loinc": None,
+    "ref_low": float("nan"),
+    "ref_high": float("nan"),
+    "flag": None,
+    "status": None,
 }
 
 
@@ -196,14 +240,40 @@ def make_lab_import():
             row = {**LAB_DEFAULTS, "line": i + 2, **record}
             row["raw_value"] = row["raw_value"] or f"{row['value']:g}"
             rows.append(row)
-        results = pd.DataFrame(rows, columns=[
-            "mrn", "collected_at", "analyte", "value", "unit", "comparator", "raw_value", "raw_unit",
-            "raw_name", "loinc", "ref_low", "ref_high", "flag", "status", "line",
-        ])
+        results = pd.DataFrame(
+            rows,
+            columns=[
+                "mrn",
+                "collected_at",
+                "analyte",
+                "value",
+                "unit",
+                "comparator",
+                "raw_value",
+                "raw_unit",
+                "raw_name",
+                "loinc",
+                "ref_low",
+                "ref_high",
+                "flag",
+                "status",
+                "line",
+            ],
+        )
         results["collected_at"] = pd.to_datetime(results["collected_at"])
-        problem_frame = pd.DataFrame(problems or [], columns=[
-            "file", "line", "column", "value", "reason", "message", "hint", "severity",
-        ])
+        problem_frame = pd.DataFrame(
+            problems or [],
+            columns=[
+                "file",
+                "line",
+                "column",
+                "value",
+                "reason",
+                "message",
+                "hint",
+                "severity",
+            ],
+        )
         read = rows_read if rows_read is not None else len(records) + len(problems or [])
         return SimpleNamespace(results=results, problems=problem_frame, rows_read=read, shape="long")
 

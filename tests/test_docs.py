@@ -35,7 +35,11 @@ def test_settings_from_env_reads_each_documented_variable(tmp_path):
     }
     s = config.Settings.from_env(env)
     assert (s.data_dir, s.database_url, s.demo_database_url, s.rules) == (
-        tmp_path, "sqlite:///x.sqlite", "sqlite:///y.sqlite", "eu_smpc")
+        tmp_path,
+        "sqlite:///x.sqlite",
+        "sqlite:///y.sqlite",
+        "eu_smpc",
+    )
     default = config.Settings.from_env({"LENADASH_DATA_DIR": str(tmp_path)})
     assert default.database_url == f"sqlite:///{tmp_path / 'lenadash.sqlite'}"
     assert default.demo_database_url != default.database_url  # the sample clinic never mixes with real patients
