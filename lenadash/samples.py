@@ -13,6 +13,7 @@ import numpy as np
 
 from lenadash.config import SAMPLE_DIR
 from lenadash.vocab.course import DEFAULT_COMBINATION, DEFAULT_SCHEDULE
+from lenadash.vocab.frames import PATIENT_COLUMNS
 
 # The clinic's fixed "today": every sample draw and event lies before it.
 TODAY = dt.date(2026, 11, 20)
@@ -689,13 +690,35 @@ def benchmark_clinic(
     """
     if n_patients < 1 or results_per_patient < 1:
         raise ValueError("benchmark_clinic needs n_patients >= 1 and results_per_patient >= 1")
-    rng = np.random.default_rng([seed, 999])
-    analytes = (*CBC, *CMP)
-    per_draw = len(analytes)
-    n_draws = -(-results_per_patient // per_draw)
-    indications = list(_STANDARD_START)
+    rng = np.random.default_rng([seed, 999])  # one generator, drawn from in a fixed order by the steps below
+    n_draws = -(-results_per_patient // len(_BENCH_ANALYTES))
+    draw_day = BASELINE_DAY + 7 * np.arange(n_draws)  # study days
+    people = _bench_patients(rng, n_patients, n_draws, today)
+    values, drop = _bench_values(rng, n_patients, draw_day)
+    labs = _bench_labs_csv(rng, people, values, draw_day, results_per_patient)
+    return BenchmarkClinic(
+        patients_csv=people.csv.encode("utf-8"),
+        events_csv=_bench_events_csv(people, drop, draw_day).encode("utf-8"),
+        labs_csv=labs.encode("utf-8"),
+        n_patients=n_patients,
+        n_results=n_patients * results_per_patient,
+    )
 
-    # patients and their start dates: draws every 7 days from day -6, the last 4-10 days before today
+
+_BENCH_ANALYTES = (*CBC, *CMP)
+
+
+@dataclass(frozen=True)
+class _BenchPeople:
+    mrns: list[str]
+    starts: list[dt.date]
+    indications: list[str]
+    csv: str
+
+
+def _bench_patients(rng, n_patients: int, n_draws: int, today: dt.date) -> _BenchPeople:
+    """Patients and their start dates: draws every 7 days from day -6, the last 4-10 days before today."""
+    indications = list(_STANDARD_START)
     idx = np.arange(n_patients)
     last_gap = rng.integers(4, 11, n_patients)
     start_days_before_today = last_gap + 7 * (n_draws - 1) - 6  # so that the last draw is `last_gap` days ago
@@ -705,18 +728,20 @@ def benchmark_clinic(
     weights = np.round(rng.normal(76, 12, n_patients).clip(45, 130), 1)
     ind = [indications[i % len(indications)] for i in idx]
     mrns = [f"LB{i + 1:06d}" for i in idx]
-    patient_rows = [
-        [mrns[i], f"Bench Patient {i + 1}", sex[i], dt.date(today.year - int(ages[i]), 1 + i % 12, 1 + i % 28).isoformat(),
-         f"{weights[i]:g}", ind[i], starts[i].isoformat(), f"{_STANDARD_START[ind[i]]:g}", DEFAULT_SCHEDULE[ind[i]],
+    rows = [
+        [mrns[i], f"Bench Patient {i + 1}", sex[i],
+         dt.date(today.year - int(ages[i]), 1 + i % 12, 1 + i % 28).isoformat(), f"{weights[i]:g}", ind[i],
+         starts[i].isoformat(), f"{_STANDARD_START[ind[i]]:g}", DEFAULT_SCHEDULE[ind[i]],
          DEFAULT_COMBINATION.get(ind[i], ""), "no", "", "no"]
         for i in idx
     ]
-    patients = _csv_text(["mrn", "name", "sex", "birth_date", "weight_kg", "indication", "start_date",
-                          "starting_dose_mg", "schedule", "combination", "reproductive_potential", "menses",
-                          "dialysis"], patient_rows)
+    return _BenchPeople(mrns, starts, ind, _csv_text(PATIENT_COLUMNS, rows))
 
-    # values: patient base x cycle nadir x noise, with occasional deep drops
-    draw_day = BASELINE_DAY + 7 * np.arange(n_draws)  # study days
+
+def _bench_values(rng, n_patients: int, draw_day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Values (patient x draw x analyte): patient base x cycle nadir x noise, with occasional deep drops."""
+    analytes = _BENCH_ANALYTES
+    per_draw, n_draws = len(analytes), len(draw_day)
     base = np.array([NORMAL_BASE.get(a, 0.0) for a in analytes])
     base[0] = NORMAL_BASE["anc"] + NORMAL_BASE["alc"] + NORMAL_BASE["other_wbc"]
     sd = np.array([NOISE_SD.get(a, 0.06) for a in analytes])
@@ -731,12 +756,17 @@ def benchmark_clinic(
     drop = rng.random((n_patients, n_draws)) < 0.03
     values[:, :, 1] = np.where(drop, values[:, :, 1] * 0.2, values[:, :, 1])  # ANC
     values[:, :, 4] = np.where(np.roll(drop, 1, axis=1), values[:, :, 4] * 0.12, values[:, :, 4])  # platelets
+    return values, drop
 
-    # the first `results_per_patient` results of each patient, in draw order
+
+def _bench_labs_csv(rng, people: _BenchPeople, values: np.ndarray, draw_day: np.ndarray,
+                    results_per_patient: int) -> str:
+    """The first `results_per_patient` results of each patient, in draw order, as an Epic long US file."""
+    analytes = _BENCH_ANALYTES
+    n_patients, n_draws, per_draw = values.shape
     flat = values.reshape(n_patients, n_draws * per_draw)[:, :results_per_patient]
     analyte_pos = np.tile(np.arange(per_draw), n_draws)[:results_per_patient]
     draw_pos = np.repeat(np.arange(n_draws), per_draw)[:results_per_patient]
-
     cols = {c.analyte: c for c in EPIC_COLUMNS}
     result_text = np.empty(flat.shape, dtype=object)
     for j, a in enumerate(analytes):
@@ -746,7 +776,7 @@ def benchmark_clinic(
     when = np.empty((n_patients, n_draws), dtype=object)
     for i in range(n_patients):
         for k in range(n_draws):
-            t = starts[i] + dt.timedelta(days=int(draw_day[k]))
+            t = people.starts[i] + dt.timedelta(days=int(draw_day[k]))
             when[i, k] = f"{t:%m/%d/%Y} {minutes[i, k] // 60:02d}:{minutes[i, k] % 60:02d}"
     ref = {a: _ref(a, "M") for a in analytes}
     lines = ["MRN,Patient Name,Collection Date/Time,Component,Result,Units,Reference Range,Flag,Result Status\n"]
@@ -755,28 +785,24 @@ def benchmark_clinic(
         for a in analytes
     ]
     for i in range(n_patients):
-        prefix = f'{mrns[i]},"PATIENT, BENCH {i + 1}",'
-        rows_i = result_text[i]
-        when_i = when[i]
+        prefix = f'{people.mrns[i]},"PATIENT, BENCH {i + 1}",'
+        rows_i, when_i = result_text[i], when[i]
         lines.extend(
             f"{prefix}{when_i[draw_pos[r]]},{name_unit_ref[analyte_pos[r]].format(rows_i[r])},,Final\n"
             for r in range(results_per_patient)
         )
-    labs = "".join(lines)
+    return "".join(lines)
 
+
+def _bench_events_csv(people: _BenchPeople, drop: np.ndarray, draw_day: np.ndarray) -> str:
+    """Aspirin for most MM patients at the start, and a fever on every fourth deep ANC drop."""
+    mrns, starts, ind = people.mrns, people.starts, people.indications
     events = [[mrns[i], starts[i].isoformat(), "thromboprophylaxis", "aspirin", "aspirin 100 mg"]
-              for i in idx if ind[i] == "MM" and i % 5]
-    fever_at = np.argwhere(drop)
+              for i in range(len(mrns)) if ind[i] == "MM" and i % 5]
     events += [[mrns[i], (starts[i] + dt.timedelta(days=int(draw_day[k]))).isoformat(), "fever", "38.6", "synthetic"]
-               for i, k in fever_at[::4]]
+               for i, k in np.argwhere(drop)[::4]]
     events.sort(key=lambda r: (r[0], r[1], r[2]))
-    return BenchmarkClinic(
-        patients_csv=patients.encode("utf-8"),
-        events_csv=_csv_text(["mrn", "date", "event", "value", "detail"], events).encode("utf-8"),
-        labs_csv=labs.encode("utf-8"),
-        n_patients=n_patients,
-        n_results=n_patients * results_per_patient,
-    )
+    return _csv_text(["mrn", "date", "event", "value", "detail"], events)
 
 
 def write_benchmark_clinic(out_dir: Path | str, n_patients: int = 1000, *, results_per_patient: int = 1000) -> dict[str, Path]:

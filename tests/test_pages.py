@@ -528,7 +528,7 @@ def test_setup_shows_what_the_user_can_fix(empty_env):
     _fill_person(at, mrn="LONG" * 20)
     _save_course(at)
     errors = " ".join(e.value for e in at.error)
-    assert errors.startswith("Not saved: MRN") and "at most 64 characters" in errors, errors
+    assert errors.startswith("Not saved: patient MRN: string should have at most 64 characters") and "at most 64 characters" in errors, errors
     assert "LONGLONG" not in errors and "Something went wrong" not in errors
     assert _stored_patients(include_without_course=True).empty
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from pydantic import ValidationError
 
 from lenadash.dashboard.present import EVENT_LABELS
 from lenadash.errors import InputError
@@ -70,21 +69,6 @@ def dose_problem(indication: str, dose_mg: float | None, profile: str = "us_pi")
 # --- errors a form can make -------------------------------------------------------------------
 
 # Model field -> the word the form uses for it.
-FIELD_WORDS = {"mrn": "MRN", "weight_kg": "weight", "birth_date": "birth date", "start_date": "start date",
-               "starting_dose_mg": "starting dose", "temperature_c": "temperature", "dose_mg": "dose"}
-
-
-def input_error(exc: ValidationError) -> InputError:
-    """A model's validation error as the form's words: "MRN: string should have at most 64 characters".
-    The typed value is left out (it can be a patient's identifier)."""
-    parts = []
-    for e in exc.errors():
-        field = str(e["loc"][0]) if e.get("loc") else "value"
-        msg = e["msg"][:1].lower() + e["msg"][1:]
-        parts.append(f"{FIELD_WORDS.get(field, field.replace('_', ' '))}: {msg}")
-    return InputError("; ".join(parts))
-
-
 # --- patient and course -----------------------------------------------------------------------
 
 SCHEDULE_DEFAULT = "default for indication"  # the schedule picker's first choice
@@ -128,10 +112,7 @@ def save_course(record: dict, *, session: Any, profile: str = "us_pi") -> None:
     problem = course_problem(record, profile)
     if problem:
         raise InputError(problem)
-    try:
-        store.upsert_patient_course(session=session, row=record)
-    except ValidationError as exc:
-        raise input_error(exc) from exc
+    store.upsert_patient_course(session=session, row=record)  # a value the models refuse is a StoreError naming the field
 
 
 # --- clinical events --------------------------------------------------------------------------
@@ -171,7 +152,4 @@ def record_event(event: dict, *, session: Any) -> None:
     problem = event_problem(event)
     if problem:
         raise InputError(problem)
-    try:
-        store.add_event(session=session, row=event)
-    except ValidationError as exc:
-        raise input_error(exc) from exc
+    store.add_event(session=session, row=event)  # a value the models refuse is a StoreError naming the field

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from lenadash.errors import StoreError
+from lenadash.vocab.frames import field_words
 
 # Bound parameters per IN (...) lookup; below every backend's limit.
 IN_CHUNK = 500
@@ -139,5 +140,11 @@ def validated(model, fields: dict, *, what: str):
     try:
         return model.model_validate(fields)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors())
-        raise StoreError(f"{what}: {problems}; correct it and save again") from exc
+        problems = "; ".join(f"{what} {_field_of(e)}: {e['msg'][:1].lower()}{e['msg'][1:]}" for e in exc.errors())
+        raise StoreError(f"{problems}; correct it and save again") from exc
+
+
+def _field_of(error: dict) -> str:
+    """The refused field of one pydantic error, in people's words (vocab.frames.FIELD_WORDS)."""
+    loc = error.get("loc") or ()
+    return field_words(str(loc[0])) if loc else "value"

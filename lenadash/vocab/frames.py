@@ -19,3 +19,12 @@ EVENT_COLUMNS = [
 PROBLEM_COLUMNS = ["file", "line", "column", "value", "reason", "message", "hint", "severity"]
 # What a stored upload keeps of each rejected row (the problem without its severity).
 REJECT_FIELDS = PROBLEM_COLUMNS[:-1]
+
+# A contract column in the words a form or a message uses ("MRN: string should have at most 64 characters").
+FIELD_WORDS = {"mrn": "MRN", "weight_kg": "weight", "birth_date": "birth date", "start_date": "start date",
+               "starting_dose_mg": "starting dose", "temperature_c": "temperature", "dose_mg": "dose"}
+
+
+def field_words(field: str) -> str:
+    """A column's name as people say it: FIELD_WORDS, else the name with spaces for underscores."""
+    return FIELD_WORDS.get(field, field.replace("_", " "))
