@@ -5,8 +5,12 @@ import streamlit as st
 from lenadash.dashboard import ui
 
 visit_mode = st.query_params.get("visit") == "1"
-st.set_page_config(page_title="lenadash", page_icon=":material/monitor_heart:", layout="wide",
-                   initial_sidebar_state="collapsed" if visit_mode else "auto")
+st.set_page_config(
+    page_title="lenadash",
+    page_icon=":material/monitor_heart:",
+    layout="wide",
+    initial_sidebar_state="collapsed" if visit_mode else "auto",
+)
 ui.page_style()
 if visit_mode:
     ui.hide_sidebar()  # nothing in it in a visit: no control that opens an empty panel
@@ -23,15 +27,22 @@ if visit_mode:
         st.switch_page(visit, query_params={"visit": "1"})
 else:
     first_run = not ui.is_demo() and ui.is_empty_clinic()
-    welcome = st.Page(ui.PAGES["welcome"], title="Start", icon=":material/waving_hand:", url_path="start",
-                      default=first_run)
-    overview = st.Page(ui.PAGES["overview"], title="Clinic overview", icon=":material/list_alt:",
-                       url_path="overview", default=not first_run)
+    welcome = st.Page(
+        ui.PAGES["welcome"], title="Start", icon=":material/waving_hand:", url_path="start", default=first_run
+    )
+    overview = st.Page(
+        ui.PAGES["overview"],
+        title="Clinic overview",
+        icon=":material/list_alt:",
+        url_path="overview",
+        default=not first_run,
+    )
     patient = st.Page(ui.PAGES["patient"], title="Patient", icon=":material/person:", url_path="patient")
     upload = st.Page(ui.PAGES["upload"], title="Upload", icon=":material/upload_file:", url_path="upload")
     setup = st.Page(ui.PAGES["setup"], title="Setup", icon=":material/edit_note:", url_path="setup")
-    visit = st.Page(ui.PAGES["visit"], title="Visit view", icon=":material/co_present:", url_path="visit",
-                    visibility="hidden")
+    visit = st.Page(
+        ui.PAGES["visit"], title="Visit view", icon=":material/co_present:", url_path="visit", visibility="hidden"
+    )
     page = st.navigation({"Clinic": [overview, patient], "Data": [upload, setup], "": [welcome, visit]})
     ui.sidebar()
 

@@ -28,14 +28,23 @@ flags = f2.multiselect("Flag", list(worklist.FLAG_LABELS), format_func=worklist.
 search = f3.text_input("Find MRN or name", key="filter_search")
 shown = worklist.filter_worklist(wl, indications=indications, flags=flags, search=search)
 
-st.caption("Most urgent first: hold now, review, grade >= 3, CBC overdue, marrow biopsy due, pregnancy "
-           "test due, no thromboprophylaxis, grade >= 3 as at baseline (pre-existing). "
-           "Click a row to open the patient.")
+st.caption(
+    "Most urgent first: hold now, review, grade >= 3, CBC overdue, marrow biopsy due, pregnancy "
+    "test due, no thromboprophylaxis, grade >= 3 as at baseline (pre-existing). "
+    "Click a row to open the patient."
+)
 event = st.dataframe(
-    ui.worklist_table(shown), hide_index=True, width="stretch", height=min(38 * (len(shown) + 1), 640),
-    on_select="rerun", selection_mode="single-row", key=f"worklist_{st.session_state.get('worklist_n', 0)}",
-    column_config={"Flags": st.column_config.TextColumn(width=330),  # "Grade >= 3: ..." names analytes
-                   "Name": st.column_config.TextColumn(width="medium")},  # wide enough not to truncate
+    ui.worklist_table(shown),
+    hide_index=True,
+    width="stretch",
+    height=min(38 * (len(shown) + 1), 640),
+    on_select="rerun",
+    selection_mode="single-row",
+    key=f"worklist_{st.session_state.get('worklist_n', 0)}",
+    column_config={
+        "Flags": st.column_config.TextColumn(width=330),  # "Grade >= 3: ..." names analytes
+        "Name": st.column_config.TextColumn(width="medium"),
+    },  # wide enough not to truncate
 )
 rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
 if rows:
@@ -46,8 +55,9 @@ if rows:
 if len(shown):
     c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
     names = dict(zip(shown["mrn"], shown["name"]))
-    choice = c1.selectbox("Open patient", list(names), key="open_choice",
-                          format_func=lambda m: cards.patient_label(m, names[m]))
+    choice = c1.selectbox(
+        "Open patient", list(names), key="open_choice", format_func=lambda m: cards.patient_label(m, names[m])
+    )
     if c2.button("Open", key="open_patient", type="primary", width="stretch"):
         ui.open_patient(choice)
 
@@ -56,6 +66,10 @@ if len(shown):
     preview = clinic.patient(choice)
     st.subheader(f"{names.get(choice) or choice}: what the label says now")
     ui.next_action_card(cards.next_action(preview, rules=clinic.result.get("rules", ""), as_of=clinic.as_of))
-    st.plotly_chart(ui.timeline_figure(clinic, choice, "3 cycles")["timeline"], key="overview_preview",
-                    theme=None, config={"displaylogo": False})
+    st.plotly_chart(
+        ui.timeline_figure(clinic, choice, "3 cycles")["timeline"],
+        key="overview_preview",
+        theme=None,
+        config={"displaylogo": False},
+    )
     st.caption("Last three cycles. Open the patient for the cycle overlay, the flowsheet and what is due.")

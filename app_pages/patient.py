@@ -17,8 +17,13 @@ names = dict(zip(clinic.worklist["mrn"], clinic.worklist["name"]))
 current = st.session_state.get(ui.PATIENT)
 if current not in clinic.by_mrn:
     current = order[0]
-mrn = st.selectbox("Patient", order, index=order.index(current), key=f"patient_pick_{current}",
-                   format_func=lambda m: cards.patient_label(m, names.get(m)))
+mrn = st.selectbox(
+    "Patient",
+    order,
+    index=order.index(current),
+    key=f"patient_pick_{current}",
+    format_func=lambda m: cards.patient_label(m, names.get(m)),
+)
 if mrn != st.session_state.get(ui.PATIENT):
     st.session_state[ui.PATIENT] = mrn
 patient = clinic.patient(mrn)
@@ -35,12 +40,18 @@ with left:
     ui.upcoming_card(cards.upcoming(patient, as_of=clinic.as_of))
 with right:
     m1, m2, m3 = st.columns(3)
-    m1.metric("Dose now", "held" if patient.get("status") == "held" else
-              (f"{patient['current_dose_mg']:g} mg" if patient.get("current_dose_mg") else "-"))
+    m1.metric(
+        "Dose now",
+        "held"
+        if patient.get("status") == "held"
+        else (f"{patient['current_dose_mg']:g} mg" if patient.get("current_dose_mg") else "-"),
+    )
     for col, key in ((m2, "anc"), (m3, "plt")):
         grade = row[f"{key}_grade"]
-        col.metric(present.analyte_label(key) + (f" (G{grade})" if pd.notna(grade) and grade else ""),
-                   "-" if pd.isna(row[key]) else f"{row[key]:g}")
+        col.metric(
+            present.analyte_label(key) + (f" (G{grade})" if pd.notna(grade) and grade else ""),
+            "-" if pd.isna(row[key]) else f"{row[key]:g}",
+        )
     if st.button("Visit view (screen share)", key="to_visit", icon=":material/co_present:", width="stretch"):
         st.switch_page(ui.PAGES["visit"], query_params={"visit": "1"})
     if st.button("Record an event or edit the course", key="to_setup", width="stretch"):
@@ -57,13 +68,19 @@ built = ui.timeline_figure(clinic, mrn, preset)
 timeline_tab, overlay_tab, sheet_tab = st.tabs(["Timeline", "Cycle overlay", "Flowsheet"])
 with timeline_tab:
     st.plotly_chart(built["timeline"], key="timeline_chart", theme=None, config={"displaylogo": False})
-    st.caption("Green bands: dosing days; red bands: holds; dotted lines: cycle starts; dashed red lines: "
-               "this course's label thresholds. Marker colour = CTCAE grade.")
+    st.caption(
+        "Green bands: dosing days; red bands: holds; dotted lines: cycle starts; dashed red lines: "
+        "this course's label thresholds. Marker colour = CTCAE grade."
+    )
 with overlay_tab:
-    analyte = st.radio("Count", ["anc", "plt", "hgb", "wbc"], horizontal=True, key="overlay_analyte",
-                       format_func=present.analyte_label)
-    st.plotly_chart(charts.cycle_overlay_figure(results.cycle_overlay(patient, analyte), analyte,
-                                                thresholds=built["thresholds"]), key="overlay_chart", theme=None)
+    analyte = st.radio(
+        "Count", ["anc", "plt", "hgb", "wbc"], horizontal=True, key="overlay_analyte", format_func=present.analyte_label
+    )
+    st.plotly_chart(
+        charts.cycle_overlay_figure(results.cycle_overlay(patient, analyte), analyte, thresholds=built["thresholds"]),
+        key="overlay_chart",
+        theme=None,
+    )
 with sheet_tab:
     since = window[0] if preset != "All" else None
     values, grades = results.flowsheet(patient, since=since)

@@ -25,52 +25,97 @@ if st.session_state.get("setup_flash"):
 course_tab, event_tab = st.tabs(["Patient and course", "Clinical event"])
 
 with course_tab:
-    choice = st.selectbox("Patient", ["New patient"] + known, key="setup_patient",
-                          index=_index(known, current, offset=1))
+    choice = st.selectbox(
+        "Patient", ["New patient"] + known, key="setup_patient", index=_index(known, current, offset=1)
+    )
     row = clinic.person(choice) if choice != "New patient" else {}
     sfx = "" if choice == "New patient" else f"_{choice}"  # fresh widgets (and defaults) per patient
     # Indication outside the form: the starting dose below follows it (the label start of that indication).
-    indication = st.selectbox("Indication", key=f"setup_indication{sfx}", options=INDICATIONS,
-                              format_func=lambda i: f"{i} - {INDICATION_NAMES[i]}",
-                              index=_index(INDICATIONS, row.get("indication")))
+    indication = st.selectbox(
+        "Indication",
+        key=f"setup_indication{sfx}",
+        options=INDICATIONS,
+        format_func=lambda i: f"{i} - {INDICATION_NAMES[i]}",
+        index=_index(INDICATIONS, row.get("indication")),
+    )
     doses = setup_form.starting_doses(indication, ui.rules_profile())
     known_weight = row.get("weight_kg")
     known_weight = float(known_weight) if known_weight is not None and known_weight == known_weight else None
     known_dose = row.get("starting_dose_mg") if row.get("indication") == indication else None
     with st.form("course_form"):
-        st.caption("Birth date, sex and weight are required: they give the Cockcroft-Gault creatinine clearance "
-                   "that sets the renal starting dose.")
+        st.caption(
+            "Birth date, sex and weight are required: they give the Cockcroft-Gault creatinine clearance "
+            "that sets the renal starting dose."
+        )
         c1, c2, c3 = st.columns(3)
         mrn = c1.text_input("MRN", value=row.get("mrn", ""), disabled=bool(row), key=f"setup_mrn{sfx}")
         name = c2.text_input("Name", value=row.get("name") or "", key=f"setup_name{sfx}")
-        sex = c3.selectbox("Sex", ["F", "M"], key=f"setup_sex{sfx}", placeholder="Choose F or M",
-                           index=_index(("F", "M"), row.get("sex"), default=None))
+        sex = c3.selectbox(
+            "Sex",
+            ["F", "M"],
+            key=f"setup_sex{sfx}",
+            placeholder="Choose F or M",
+            index=_index(("F", "M"), row.get("sex"), default=None),
+        )
         c4, c5, c6 = st.columns(3)
-        birth = c4.date_input("Birth date", value=row.get("birth_date") or None, key=f"setup_birth{sfx}",
-                              min_value=dt.date(1900, 1, 1), max_value=dt.date.today(), format="YYYY-MM-DD")
-        weight = c5.number_input("Weight (kg)", min_value=20.0, max_value=300.0, value=known_weight,
-                                 key=f"setup_weight{sfx}", placeholder="required")
+        birth = c4.date_input(
+            "Birth date",
+            value=row.get("birth_date") or None,
+            key=f"setup_birth{sfx}",
+            min_value=dt.date(1900, 1, 1),
+            max_value=dt.date.today(),
+            format="YYYY-MM-DD",
+        )
+        weight = c5.number_input(
+            "Weight (kg)",
+            min_value=20.0,
+            max_value=300.0,
+            value=known_weight,
+            key=f"setup_weight{sfx}",
+            placeholder="required",
+        )
         dose = c6.number_input(
-            "Starting dose (mg)", min_value=0.0, max_value=25.0, step=2.5, key=f"setup_dose{sfx}_{indication}",
+            "Starting dose (mg)",
+            min_value=0.0,
+            max_value=25.0,
+            step=2.5,
+            key=f"setup_dose{sfx}_{indication}",
             value=float(known_dose) if known_dose == known_dose and known_dose is not None else doses.standard_mg,
             help=f"{indication} label start {doses.standard_mg:g} mg; capsule strengths on its ladder: "
-                 + ", ".join(f"{d:g}" for d in doses.allowed_mg) + " mg (a renally reduced start is a lower step).")
+            + ", ".join(f"{d:g}" for d in doses.allowed_mg)
+            + " mg (a renally reduced start is a lower step).",
+        )
         c7, c9 = st.columns(2)
         start = c7.date_input("Start date", value=row.get("start_date") or ui.as_of(), format="YYYY-MM-DD")
-        schedule = c9.selectbox("Schedule", [setup_form.SCHEDULE_DEFAULT, *SCHEDULES],
-                                index=_index(SCHEDULES, row.get("schedule"), offset=1))
+        schedule = c9.selectbox(
+            "Schedule",
+            [setup_form.SCHEDULE_DEFAULT, *SCHEDULES],
+            index=_index(SCHEDULES, row.get("schedule"), offset=1),
+        )
         c10, c11, c12 = st.columns(3)
         combination = c10.text_input("Combination (blank = default)", value=row.get("combination") or "")
         repro = c11.checkbox("Reproductive potential (REMS tests)", value=bool(row.get("reproductive_potential")))
-        menses = c11.selectbox("Menses", setup_form.MENSES_CHOICES,
-                               index=_index(setup_form.MENSES_CHOICES, row.get("menses")))
+        menses = c11.selectbox(
+            "Menses", setup_form.MENSES_CHOICES, index=_index(setup_form.MENSES_CHOICES, row.get("menses"))
+        )
         dialysis = c12.checkbox("On dialysis", value=bool(row.get("dialysis")))
         saved = st.form_submit_button("Save patient and course", type="primary")
     if saved:
         record = setup_form.course_record(
-            mrn=mrn, name=name, sex=sex, birth_date=birth, weight_kg=weight, indication=indication, start_date=start,
-            starting_dose_mg=dose, schedule=schedule, combination=combination, reproductive_potential=repro,
-            menses=menses, dialysis=dialysis)
+            mrn=mrn,
+            name=name,
+            sex=sex,
+            birth_date=birth,
+            weight_kg=weight,
+            indication=indication,
+            start_date=start,
+            starting_dose_mg=dose,
+            schedule=schedule,
+            combination=combination,
+            reproductive_potential=repro,
+            menses=menses,
+            dialysis=dialysis,
+        )
         with ui.user_errors("Not saved"):
             with ui.db_session() as s:
                 setup_form.save_course(record, session=s, profile=ui.rules_profile())
@@ -90,21 +135,32 @@ with event_tab:
             when = e2.date_input("Date", value=ui.as_of(), format="YYYY-MM-DD")
             kind = e3.selectbox("Event", EVENT_KINDS, key="event_kind", format_func=EVENT_LABELS.get)
             v1, v2, v3 = st.columns(3)
-            temperature = v1.number_input("Temperature (C) - fever", min_value=30.0, max_value=45.0, value=None,
-                                          key="event_temperature")
+            temperature = v1.number_input(
+                "Temperature (C) - fever", min_value=30.0, max_value=45.0, value=None, key="event_temperature"
+            )
             grade = v2.number_input("Grade - toxicity", min_value=1, max_value=5, value=None, step=1)
             result = v3.selectbox("Result - pregnancy test", ["", "negative", "positive"])
             w1, w2, w3 = st.columns(3)
-            dose_mg = w1.number_input("New dose (mg) - dose change", min_value=0.0, max_value=25.0, value=None,
-                                      step=2.5)
+            dose_mg = w1.number_input(
+                "New dose (mg) - dose change", min_value=0.0, max_value=25.0, value=None, step=2.5
+            )
             is_hold = w2.checkbox("Dose change is a hold")
             agent = w3.text_input("Agent - thromboprophylaxis")
             detail = st.text_input("Detail (optional)")
             add = st.form_submit_button("Record event", type="primary")
         if add:
             event = setup_form.event_record(
-                mrn=who, date=when, kind=kind, detail=detail, temperature_c=temperature, grade=grade, result=result,
-                dose_mg=dose_mg, is_hold=is_hold, agent=agent)
+                mrn=who,
+                date=when,
+                kind=kind,
+                detail=detail,
+                temperature_c=temperature,
+                grade=grade,
+                result=result,
+                dose_mg=dose_mg,
+                is_hold=is_hold,
+                agent=agent,
+            )
             with ui.user_errors("Not recorded"):
                 with ui.db_session() as s:
                     setup_form.record_event(event, session=s)

@@ -14,22 +14,28 @@ ui.sample_banner()
 st.title("Upload exports")
 if ui.is_demo():
     st.warning("You are in the sample clinic: uploads go to the sample database, not your clinic's.")
-st.markdown("Drop lab exports (CBC/CMP, long or wide), a patients file and an events file. Nothing is "
-            "saved until you press **Commit**.")
+st.markdown(
+    "Drop lab exports (CBC/CMP, long or wide), a patients file and an events file. Nothing is "
+    "saved until you press **Commit**."
+)
 
 PROBLEM_COLUMNS = ["line", "column", "value", "reason", "message", "hint", "severity"]
 PROBLEM_COLUMN_CONFIG = {
-    "line": st.column_config.NumberColumn(width=50), "column": st.column_config.TextColumn(width=110),
-    "value": st.column_config.TextColumn(width=100), "reason": st.column_config.TextColumn(width=130),
-    "message": st.column_config.TextColumn(width=360), "hint": st.column_config.TextColumn(width=480),
+    "line": st.column_config.NumberColumn(width=50),
+    "column": st.column_config.TextColumn(width=110),
+    "value": st.column_config.TextColumn(width=100),
+    "reason": st.column_config.TextColumn(width=130),
+    "message": st.column_config.TextColumn(width=360),
+    "hint": st.column_config.TextColumn(width=480),
     "severity": st.column_config.TextColumn(width=70),
 }
 parsed_cache = st.session_state.setdefault("lenadash_parsed", {})
 nonce = st.session_state.setdefault("upload_nonce", 0)
 # Any file type: a wrong one (Excel, PDF, empty) gets ingest's message saying what to do, which is
 # more help than a browser file filter that silently greys the file out.
-files = st.file_uploader("Lab, patient or event exports (CSV/TSV)", type=None,
-                         accept_multiple_files=True, key=f"uploader_{nonce}")
+files = st.file_uploader(
+    "Lab, patient or event exports (CSV/TSV)", type=None, accept_multiple_files=True, key=f"uploader_{nonce}"
+)
 
 
 def parse(name: str, data: bytes) -> uploads.PreparedUpload | None:
@@ -48,16 +54,21 @@ def parse(name: str, data: bytes) -> uploads.PreparedUpload | None:
 def show(item: uploads.PreparedUpload) -> None:
     read, rows = item.parsed, item.rows
     if item.header_only:
-        st.warning(f"{item.name} has a header row but no data rows: nothing to save. Export the "
-                   "results again (check the date range of the export) and upload that file.")
+        st.warning(
+            f"{item.name} has a header row but no data rows: nothing to save. Export the "
+            "results again (check the date range of the export) and upload that file."
+        )
     st.markdown(uploads.counts_line(item))
     if item.kind == "labs":
         st.markdown(f"**Shape:** {read.shape} - delimiter `{read.delimiter}` - encoding {read.encoding}")
     c1, c2 = st.columns(2)
     with c1:
         st.markdown("**Column mapping**")
-        st.dataframe(pd.DataFrame({"file column": list(read.column_map), "read as": list(read.column_map.values())}),
-                     hide_index=True, width="stretch")
+        st.dataframe(
+            pd.DataFrame({"file column": list(read.column_map), "read as": list(read.column_map.values())}),
+            hide_index=True,
+            width="stretch",
+        )
     with c2:
         if item.kind == "labs":
             st.markdown("**Results per analyte**")
@@ -65,12 +76,18 @@ def show(item: uploads.PreparedUpload) -> None:
             st.dataframe(counts, hide_index=True, width="stretch")
         elif item.kind == "events":
             st.markdown("**Events per kind**")
-            st.dataframe(rows["event"].value_counts().rename_axis("event").reset_index(name="rows"),
-                         hide_index=True, width="stretch")
+            st.dataframe(
+                rows["event"].value_counts().rename_axis("event").reset_index(name="rows"),
+                hide_index=True,
+                width="stretch",
+            )
         else:
             st.markdown("**Courses per indication**")
-            st.dataframe(rows["indication"].value_counts().rename_axis("indication").reset_index(name="courses"),
-                         hide_index=True, width="stretch")
+            st.dataframe(
+                rows["indication"].value_counts().rename_axis("indication").reset_index(name="courses"),
+                hide_index=True,
+                width="stretch",
+            )
     if item.kind == "labs" and len(read.conversions):
         st.markdown("**Unit conversions to the canonical unit**")
         st.dataframe(read.conversions, hide_index=True, width="stretch")
@@ -80,8 +97,15 @@ def show(item: uploads.PreparedUpload) -> None:
         shown = problems[[c for c in PROBLEM_COLUMNS if c in problems.columns]].sort_values(["severity", "line"])
         # narrow code columns, wide text columns, and rows tall enough (> 4rem) for the text to wrap,
         # so the message and the hint read without horizontal scrolling
-        st.dataframe(shown, hide_index=True, width="stretch", key=f"problems_{item.name}", row_height=78,
-                     height=min(78 * len(shown) + 40, 640), column_config=PROBLEM_COLUMN_CONFIG)
+        st.dataframe(
+            shown,
+            hide_index=True,
+            width="stretch",
+            key=f"problems_{item.name}",
+            row_height=78,
+            height=min(78 * len(shown) + 40, 640),
+            column_config=PROBLEM_COLUMN_CONFIG,
+        )
 
 
 def commit(ready: list[uploads.PreparedUpload]) -> None:
@@ -128,7 +152,8 @@ if missing:
         "On Commit their results are kept under a bare patient (MRN only"
         + (f"; {len(to_create)} will be created" if to_create else "")
         + ") and shown on the clinic overview with status REVIEW and no name, for review - no dose advice "
-        "without a course. To fix it, upload the patients file with these MRNs too, or add them on Setup.")
+        "without a course. To fix it, upload the patients file with these MRNs too, or add them on Setup."
+    )
 if ready and st.button(f"Commit {len(ready)} file(s)", type="primary", key="commit"):
     commit(ready)
 
@@ -136,13 +161,20 @@ for name, reason in st.session_state.get("last_refused", []):
     st.error(f"{name}: not saved - {reason}")
 if st.session_state.get("last_commit"):
     done = pd.DataFrame(st.session_state["last_commit"])
-    st.success("Saved: " + ", ".join(
-        f"{r.file_name}: {r.rows_imported} new, {r.rows_unchanged} unchanged, {r.rows_superseding} corrections"
-        + (" (already imported)" if r.already_imported else "") for r in done.itertuples()))
+    st.success(
+        "Saved: "
+        + ", ".join(
+            f"{r.file_name}: {r.rows_imported} new, {r.rows_unchanged} unchanged, {r.rows_superseding} corrections"
+            + (" (already imported)" if r.already_imported else "")
+            for r in done.itertuples()
+        )
+    )
     created = int(done.loc[done["kind"] == "labs", "patients_created"].sum()) if len(done) else 0
     if created:
-        st.warning(f"{created} patient(s) created from unregistered MRNs: their results are shown for review "
-                   "(status REVIEW, no name). Complete them with a patients file or on the Setup page.")
+        st.warning(
+            f"{created} patient(s) created from unregistered MRNs: their results are shown for review "
+            "(status REVIEW, no name). Complete them with a patients file or on the Setup page."
+        )
     if st.button("Open the clinic overview", key="after_commit"):
         st.session_state.pop("last_commit", None)
         st.session_state.pop("last_refused", None)
@@ -155,5 +187,10 @@ if history.empty:
     st.caption("Nothing uploaded yet.")
 else:
     uploaded_at = st.column_config.DatetimeColumn("uploaded (UTC)", format="YYYY-MM-DD HH:mm")
-    st.dataframe(history.drop(columns=["content_hash"]), hide_index=True, width="stretch", key="history",
-                 column_config={"uploaded_at": uploaded_at})
+    st.dataframe(
+        history.drop(columns=["content_hash"]),
+        hide_index=True,
+        width="stretch",
+        key="history",
+        column_config={"uploaded_at": uploaded_at},
+    )

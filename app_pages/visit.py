@@ -38,8 +38,9 @@ with left:
 with right:
     ui.upcoming_card(upcoming)
 
-preset = st.segmented_control("Time window", timeline.WINDOW_PRESETS, default="3 cycles",
-                              key="visit_window") or "3 cycles"
+preset = (
+    st.segmented_control("Time window", timeline.WINDOW_PRESETS, default="3 cycles", key="visit_window") or "3 cycles"
+)
 window = timeline.window_range(preset, patient, as_of=clinic.as_of)
 if note := timeline.empty_window_note(preset, patient, window, as_of=clinic.as_of):
     st.info(note)
@@ -56,13 +57,28 @@ if len(values.columns):
 anc_overlay = charts.cycle_overlay_figure(results.cycle_overlay(patient, "anc"), "anc", thresholds=thresholds)
 plt_overlay = charts.cycle_overlay_figure(results.cycle_overlay(patient, "plt"), "plt", thresholds=thresholds)
 html = visit.visit_summary_html(
-    identity=ident, indication=indication, cycle_text=cycle_text, as_of=clinic.as_of, card=card,
-    upcoming=upcoming, flowsheet=results.flowsheet(patient), sample=ui.is_demo(),
-    figures=[("Labs over treatment cycles", charts.figure_html(timeline_fig, include_plotlyjs=True)),
-             ("ANC by day of cycle", charts.figure_html(anc_overlay, include_plotlyjs=False)),
-             ("Platelets by day of cycle", charts.figure_html(plt_overlay, include_plotlyjs=False))],
+    identity=ident,
+    indication=indication,
+    cycle_text=cycle_text,
+    as_of=clinic.as_of,
+    card=card,
+    upcoming=upcoming,
+    flowsheet=results.flowsheet(patient),
+    sample=ui.is_demo(),
+    figures=[
+        ("Labs over treatment cycles", charts.figure_html(timeline_fig, include_plotlyjs=True)),
+        ("ANC by day of cycle", charts.figure_html(anc_overlay, include_plotlyjs=False)),
+        ("Platelets by day of cycle", charts.figure_html(plt_overlay, include_plotlyjs=False)),
+    ],
 )
 st.session_state["lenadash_visit_html"] = html  # this session only; AppTest checks it for identifiers
 file_name = f"visit-{ident['initials'].replace('.', '')}-{clinic.as_of}.html"
-st.download_button("Download visit summary (HTML)", html, file_name=file_name,
-                   mime="text/html", type="primary", key="visit_download", icon=":material/download:")
+st.download_button(
+    "Download visit summary (HTML)",
+    html,
+    file_name=file_name,
+    mime="text/html",
+    type="primary",
+    key="visit_download",
+    icon=":material/download:",
+)

@@ -72,8 +72,12 @@ def table(rows: list[list], header: list[str]) -> str:
 def machine() -> dict:
     import platform
 
-    return {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
-            "load_avg_1m": round(os.getloadavg()[0], 2)}
+    return {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+    }
 
 
 def save(name: str, payload: dict) -> Path:

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import OUT, emit, ensure_clinic, machine, peak_rss_mb, run_phase, save, table  # noqa: E402
+from _common import OUT, emit, ensure_clinic, machine, peak_rss_mb, run_phase, save, table
 
 TARGET_ASSESS_S = 5.0
 
@@ -20,13 +20,19 @@ def phase_setup(folder: Path, db: Path) -> dict:
     t0 = time.perf_counter()
     engine = store.make_engine(f"sqlite:///{db}")
     with store.open_session(engine) as session:
-        for reader, saver, name in ((ingest.read_patients, store.save_patients, "patients.csv"),
-                                    (ingest.read_events, store.save_events, "events.csv")):
+        for reader, saver, name in (
+            (ingest.read_patients, store.save_patients, "patients.csv"),
+            (ingest.read_events, store.save_events, "events.csv"),
+        ):
             data = (folder / name).read_bytes()
             saver(session=session, file_name=name, data=data, table_import=reader(data, file_name=name))
         data = (folder / "labs_long_us.csv").read_bytes()
-        summary = store.save_labs(session=session, file_name="labs_long_us.csv", data=data,
-                                  lab_import=ingest.read_labs(data, file_name="labs_long_us.csv"))
+        summary = store.save_labs(
+            session=session,
+            file_name="labs_long_us.csv",
+            data=data,
+            lab_import=ingest.read_labs(data, file_name="labs_long_us.csv"),
+        )
     engine.dispose()
     return {"phase": "setup", "labs_imported": summary.rows_imported, "seconds": time.perf_counter() - t0}
 
@@ -35,8 +41,8 @@ def phase_assess(db: Path, as_of: str) -> dict:
     """Load everything with store.load_* (timed apart), then time assess.assess alone."""
     import datetime as dt
 
-    from lenadash.clinical import assess
     from lenadash import store
+    from lenadash.clinical import assess
 
     engine = store.make_engine(f"sqlite:///{db}")
     t0 = time.perf_counter()
@@ -54,9 +60,19 @@ def phase_assess(db: Path, as_of: str) -> dict:
         statuses[str(entry.get("status"))] = statuses.get(str(entry.get("status")), 0) + 1
     n_draws = sum(len(entry.get("draws") or []) for entry in entries)
     engine.dispose()
-    return {"phase": "assess", "labs": len(labs), "patients": len(patients), "events": len(events),
-            "load_s": t_load - t0, "assess_s": t_assess - t_load, "entries": len(entries), "draws": n_draws,
-            "statuses": statuses, "peak_rss_after_load_mb": rss_loaded, "peak_rss_mb": peak_rss_mb()}
+    return {
+        "phase": "assess",
+        "labs": len(labs),
+        "patients": len(patients),
+        "events": len(events),
+        "load_s": t_load - t0,
+        "assess_s": t_assess - t_load,
+        "entries": len(entries),
+        "draws": n_draws,
+        "statuses": statuses,
+        "peak_rss_after_load_mb": rss_loaded,
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def main() -> int:
@@ -83,18 +99,35 @@ def main() -> int:
     db = OUT / f"assess_{args.patients}x{args.results}.sqlite"
     db.unlink(missing_ok=True)
     setup = run_phase(Path(__file__), "setup", "--folder", str(paths["labs"].parent), "--db", str(db))
-    print(f"setup: imported {setup['labs_imported']:,} of {n_rows:,} results for {args.patients} patients "
-          f"in {setup['seconds']:.1f} s (not part of the figure)")
-    runs = [run_phase(Path(__file__), "assess", "--db", str(db), "--as-of", samples.TODAY.isoformat())
-            for _ in range(args.repeat)]
-    rows = [[i + 1, f"{r['load_s']:.2f}", f"{r['assess_s']:.2f}", f"{r['peak_rss_mb']:,.0f}", r["entries"], r["draws"]]
-            for i, r in enumerate(runs)]
+    print(
+        f"setup: imported {setup['labs_imported']:,} of {n_rows:,} results for {args.patients} patients "
+        f"in {setup['seconds']:.1f} s (not part of the figure)"
+    )
+    runs = [
+        run_phase(Path(__file__), "assess", "--db", str(db), "--as-of", samples.TODAY.isoformat())
+        for _ in range(args.repeat)
+    ]
+    rows = [
+        [i + 1, f"{r['load_s']:.2f}", f"{r['assess_s']:.2f}", f"{r['peak_rss_mb']:,.0f}", r["entries"], r["draws"]]
+        for i, r in enumerate(runs)
+    ]
     print(table(rows, ["run", "store.load_* s", "assess.assess s", "peak RSS MB", "courses", "draws"]))
     best = min(r["assess_s"] for r in runs)
-    print(f"assess over {runs[0]['labs']:,} results: best {best:.2f} s (target < {TARGET_ASSESS_S:g} s: "
-          f"{'met' if best < TARGET_ASSESS_S else 'MISSED'}); statuses {runs[0]['statuses']}")
-    path = save("bench_assess", {"rows": n_rows, "setup": setup, "runs": runs, "best_assess_s": best,
-                                 "target_s": TARGET_ASSESS_S, "machine": machine()})
+    print(
+        f"assess over {runs[0]['labs']:,} results: best {best:.2f} s (target < {TARGET_ASSESS_S:g} s: "
+        f"{'met' if best < TARGET_ASSESS_S else 'MISSED'}); statuses {runs[0]['statuses']}"
+    )
+    path = save(
+        "bench_assess",
+        {
+            "rows": n_rows,
+            "setup": setup,
+            "runs": runs,
+            "best_assess_s": best,
+            "target_s": TARGET_ASSESS_S,
+            "machine": machine(),
+        },
+    )
     print(f"wrote {path.relative_to(OUT.parent.parent)}")
     db.unlink(missing_ok=True)
     return 0

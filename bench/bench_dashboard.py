@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import OUT, REPO, ensure_clinic, machine, peak_rss_mb, save, table  # noqa: E402
+from _common import OUT, REPO, ensure_clinic, machine, peak_rss_mb, save, table
 
 TARGETS_S = {"overview_rerun": 1.0, "patient_rerun": 0.3}
 
@@ -93,10 +93,15 @@ def main() -> int:
         ["patient page rerun (median)", result["patient_rerun_median_s"], TARGETS_S["patient_rerun"]],
     ]
     print(table(rows, ["server-side script time", "seconds", "target"]))
-    print(f"load {result['of_which_load_s']} s, assess {result['of_which_assess_s']} s, peak RSS {result['peak_rss_mb']} MB")
+    print(
+        f"load {result['of_which_load_s']} s, assess {result['of_which_assess_s']} s, "
+        f"peak RSS {result['peak_rss_mb']} MB"
+    )
     print(f"saved {save('bench_dashboard', result)}")
-    ok = (result["overview_rerun_median_s"] <= TARGETS_S["overview_rerun"]
-          and result["patient_rerun_median_s"] <= TARGETS_S["patient_rerun"])
+    ok = (
+        result["overview_rerun_median_s"] <= TARGETS_S["overview_rerun"]
+        and result["patient_rerun_median_s"] <= TARGETS_S["patient_rerun"]
+    )
     return 0 if ok else 1
 
 

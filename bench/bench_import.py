@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import OUT, emit, ensure_clinic, machine, peak_rss_mb, run_phase, save, table  # noqa: E402
+from _common import OUT, emit, ensure_clinic, machine, peak_rss_mb, run_phase, save, table
 
 TARGET_RATIO = 3.0
 TARGET_RSS_MB = 1536.0
@@ -39,12 +39,22 @@ def phase_floor(labs: Path, db: Path) -> dict:
     t_read = time.perf_counter()
     # the least any importer must do to fill the same columns: ids, parse times and numbers
     patient_id, _ = pd.factorize(df["MRN"])
-    collected = pd.to_datetime(df["Collection Date/Time"], format="%m/%d/%Y %H:%M").dt.strftime("%Y-%m-%d %H:%M:%S.000000")
+    collected = pd.to_datetime(df["Collection Date/Time"], format="%m/%d/%Y %H:%M").dt.strftime(
+        "%Y-%m-%d %H:%M:%S.000000"
+    )
     value = pd.to_numeric(df["Result"], errors="coerce")
     rows = zip(
-        (patient_id + 1).tolist(), collected.tolist(), df["Component"].tolist(), value.tolist(), df["Units"].tolist(),
-        df["Result"].tolist(), df["Units"].tolist(), df["Component"].tolist(), df["Flag"].tolist(),
-        df["Result Status"].tolist(), range(2, len(df) + 2),
+        (patient_id + 1).tolist(),
+        collected.tolist(),
+        df["Component"].tolist(),
+        value.tolist(),
+        df["Units"].tolist(),
+        df["Result"].tolist(),
+        df["Units"].tolist(),
+        df["Component"].tolist(),
+        df["Flag"].tolist(),
+        df["Result Status"].tolist(),
+        range(2, len(df) + 2),
     )
     con = sqlite3.connect(db)
     for ddl in FLOOR_DDL:
@@ -58,8 +68,15 @@ def phase_floor(labs: Path, db: Path) -> dict:
     n = con.execute("SELECT count(*) FROM lab_result").fetchone()[0]
     con.close()
     t_end = time.perf_counter()
-    return {"phase": "floor", "rows": n, "read_s": t_read - t0, "write_s": t_end - t_read, "total_s": t_end - t0,
-            "peak_rss_mb": peak_rss_mb(), "rss_at_start_mb": rss_start}
+    return {
+        "phase": "floor",
+        "rows": n,
+        "read_s": t_read - t0,
+        "write_s": t_end - t_read,
+        "total_s": t_end - t0,
+        "peak_rss_mb": peak_rss_mb(),
+        "rss_at_start_mb": rss_start,
+    }
 
 
 def phase_lenadash(labs: Path, db: Path) -> dict:
@@ -77,10 +94,18 @@ def phase_lenadash(labs: Path, db: Path) -> dict:
         summary = store.save_labs(session=session, file_name=labs.name, data=data, lab_import=imported)
     t_end = time.perf_counter()
     engine.dispose()
-    return {"phase": "lenadash", "rows": summary.rows_imported, "rows_read": summary.rows_read,
-            "rows_rejected": summary.rows_rejected, "read_s": t_read - t0, "write_s": t_end - t_read,
-            "total_s": t_end - t0, "peak_rss_after_read_mb": rss_read, "peak_rss_mb": peak_rss_mb(),
-            "rss_at_start_mb": rss_start}
+    return {
+        "phase": "lenadash",
+        "rows": summary.rows_imported,
+        "rows_read": summary.rows_read,
+        "rows_rejected": summary.rows_rejected,
+        "read_s": t_read - t0,
+        "write_s": t_end - t_read,
+        "total_s": t_end - t0,
+        "peak_rss_after_read_mb": rss_read,
+        "peak_rss_mb": peak_rss_mb(),
+        "rss_at_start_mb": rss_start,
+    }
 
 
 def main() -> int:
@@ -99,9 +124,11 @@ def main() -> int:
 
     paths, generated_s = ensure_clinic(args.patients, args.results)
     n_rows = args.patients * args.results
-    print(f"benchmark clinic: {args.patients} patients x {args.results} results = {n_rows:,} rows "
-          f"({paths['labs'].stat().st_size / 1e6:.1f} MB; "
-          + (f"generated in {generated_s:.1f} s)" if generated_s is not None else "reused)"))
+    print(
+        f"benchmark clinic: {args.patients} patients x {args.results} results = {n_rows:,} rows "
+        f"({paths['labs'].stat().st_size / 1e6:.1f} MB; "
+        + (f"generated in {generated_s:.1f} s)" if generated_s is not None else "reused)")
+    )
     runs: dict[str, list[dict]] = {"floor": [], "lenadash": []}
     for _ in range(args.repeat):  # alternate the phases so that machine load hits both alike
         for phase in ("floor", "lenadash"):
@@ -115,22 +142,47 @@ def main() -> int:
     for r in runs["floor"] + runs["lenadash"]:
         if r["rows"] != n_rows:
             print(f"WARNING: {r['phase']} stored {r['rows']:,} rows, expected {n_rows:,}")
-    labels = {"floor": "floor: pandas.read_csv + sqlite3 executemany", "lenadash": "lenadash: ingest.read_labs + store.save_labs"}
+    labels = {
+        "floor": "floor: pandas.read_csv + sqlite3 executemany",
+        "lenadash": "lenadash: ingest.read_labs + store.save_labs",
+    }
     rows = [
-        [f"{labels[name]}{f' (run {i + 1})' if args.repeat > 1 else ''}", f"{r['read_s']:.2f}", f"{r['write_s']:.2f}",
-         f"{r['total_s']:.2f}", f"{n_rows / r['total_s']:,.0f}", f"{r['peak_rss_mb']:,.0f}"]
-        for name in ("floor", "lenadash") for i, r in enumerate(runs[name])
+        [
+            f"{labels[name]}{f' (run {i + 1})' if args.repeat > 1 else ''}",
+            f"{r['read_s']:.2f}",
+            f"{r['write_s']:.2f}",
+            f"{r['total_s']:.2f}",
+            f"{n_rows / r['total_s']:,.0f}",
+            f"{r['peak_rss_mb']:,.0f}",
+        ]
+        for name in ("floor", "lenadash")
+        for i, r in enumerate(runs[name])
     ]
     print(table(rows, ["path", "read s", "write s", "total s", "rows/s", "peak RSS MB"]))
     ratio = real["total_s"] / floor["total_s"]
     peak = max(r["peak_rss_mb"] for r in runs["lenadash"])
     ok_ratio, ok_rss = ratio <= TARGET_RATIO, peak <= TARGET_RSS_MB
-    print(f"best of {args.repeat}: floor {floor['total_s']:.2f} s, lenadash {real['total_s']:.2f} s "
-          f"({n_rows / real['total_s']:,.0f} rows/s)")
-    print(f"ratio lenadash/floor: {ratio:.2f}x (target <= {TARGET_RATIO:g}x: {'met' if ok_ratio else 'MISSED'}); "
-          f"peak RSS {peak:,.0f} MB (target < {TARGET_RSS_MB:,.0f} MB: {'met' if ok_rss else 'MISSED'})")
-    path = save("bench_import", {"rows": n_rows, "floor": floor, "lenadash": real, "ratio": ratio, "runs": runs,
-                                 "target_ratio": TARGET_RATIO, "target_rss_mb": TARGET_RSS_MB, "machine": machine()})
+    print(
+        f"best of {args.repeat}: floor {floor['total_s']:.2f} s, lenadash {real['total_s']:.2f} s "
+        f"({n_rows / real['total_s']:,.0f} rows/s)"
+    )
+    print(
+        f"ratio lenadash/floor: {ratio:.2f}x (target <= {TARGET_RATIO:g}x: {'met' if ok_ratio else 'MISSED'}); "
+        f"peak RSS {peak:,.0f} MB (target < {TARGET_RSS_MB:,.0f} MB: {'met' if ok_rss else 'MISSED'})"
+    )
+    path = save(
+        "bench_import",
+        {
+            "rows": n_rows,
+            "floor": floor,
+            "lenadash": real,
+            "ratio": ratio,
+            "runs": runs,
+            "target_ratio": TARGET_RATIO,
+            "target_rss_mb": TARGET_RSS_MB,
+            "machine": machine(),
+        },
+    )
     print(f"wrote {path.relative_to(OUT.parent.parent)}")
     return 0
 

@@ -6,8 +6,8 @@ import argparse
 import datetime as dt
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from sqlalchemy.engine import make_url
 
@@ -37,31 +37,48 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"lenadash {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    imp = commands.add_parser("import", help="import lab, patient and event files into the clinic database",
-                              description="Import files; patients files first, then events, then labs.")
+    imp = commands.add_parser(
+        "import",
+        help="import lab, patient and event files into the clinic database",
+        description="Import files; patients files first, then events, then labs.",
+    )
     imp.add_argument("files", nargs="+", metavar="FILE", help="CSV/TSV exports (kind detected from the columns)")
-    imp.add_argument("--db", metavar="URL",
-                     help="database URL (default: LENADASH_DATABASE_URL or the per-user SQLite file)")
+    imp.add_argument(
+        "--db", metavar="URL", help="database URL (default: LENADASH_DATABASE_URL or the per-user SQLite file)"
+    )
     imp.add_argument("--json", action="store_true", help="print the summaries as JSON")
 
-    demo = commands.add_parser("demo", help="load the synthetic sample clinic into the separate demo database",
-                               description="Load every sample_data/ file into the demo database (never the clinic's).")
+    demo = commands.add_parser(
+        "demo",
+        help="load the synthetic sample clinic into the separate demo database",
+        description="Load every sample_data/ file into the demo database (never the clinic's).",
+    )
     demo.add_argument("--reset", action="store_true", help="drop and recreate the demo database first")
-    demo.add_argument("--db", metavar="URL",
-                      help="demo database URL (default: LENADASH_DEMO_DATABASE_URL or demo.sqlite)")
+    demo.add_argument(
+        "--db", metavar="URL", help="demo database URL (default: LENADASH_DEMO_DATABASE_URL or demo.sqlite)"
+    )
     demo.add_argument("--json", action="store_true", help="print the summaries as JSON")
 
-    assess = commands.add_parser("assess", help="grade, apply the dose rules and list what is due, as JSON or CSV",
-                                 description="Assess files (--patients/--labs/--events) or a database (--db).")
+    assess = commands.add_parser(
+        "assess",
+        help="grade, apply the dose rules and list what is due, as JSON or CSV",
+        description="Assess files (--patients/--labs/--events) or a database (--db).",
+    )
     assess.add_argument("--patients", metavar="FILE", help="patients (courses) file")
     assess.add_argument("--labs", metavar="FILE", action="append", default=[], help="lab file; repeat for several")
     assess.add_argument("--events", metavar="FILE", help="clinical events file")
-    assess.add_argument("--db", metavar="URL",
-                        help="assess a database instead of files (default without files: the clinic database)")
-    assess.add_argument("--as-of", required=True, metavar="YYYY-MM-DD",
-                        help="assess as on this date (data after it is ignored)")
-    assess.add_argument("--format", choices=("json", "csv"), default="json",
-                        help="json (default): the full contract; csv: one row per draw")
+    assess.add_argument(
+        "--db", metavar="URL", help="assess a database instead of files (default without files: the clinic database)"
+    )
+    assess.add_argument(
+        "--as-of", required=True, metavar="YYYY-MM-DD", help="assess as on this date (data after it is ignored)"
+    )
+    assess.add_argument(
+        "--format",
+        choices=("json", "csv"),
+        default="json",
+        help="json (default): the full contract; csv: one row per draw",
+    )
     return parser
 
 
@@ -165,7 +182,8 @@ def _existing_database(url: str | None) -> str:
         if not path.is_file():
             raise UsageError(
                 f"no database at {path}: check the --db URL (or LENADASH_DATABASE_URL), or import files first "
-                "with `python -m lenadash import FILE...`")
+                "with `python -m lenadash import FILE...`"
+            )
     return url
 
 

@@ -28,14 +28,13 @@ class Settings:
     rules: str
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         data_dir = Path(env.get("LENADASH_DATA_DIR") or _default_data_dir())
         return cls(
             data_dir=data_dir,
             database_url=env.get("LENADASH_DATABASE_URL") or f"sqlite:///{data_dir / 'lenadash.sqlite'}",
-            demo_database_url=env.get("LENADASH_DEMO_DATABASE_URL")
-            or f"sqlite:///{data_dir / 'demo.sqlite'}",
+            demo_database_url=env.get("LENADASH_DEMO_DATABASE_URL") or f"sqlite:///{data_dir / 'demo.sqlite'}",
             rules=env.get("LENADASH_RULES") or "us_pi",
         )
 
@@ -43,9 +42,15 @@ class Settings:
 # Every setting the environment can carry, with its meaning; the README documents each one
 # and tests/test_docs.py fails when one is missing there.
 SETTINGS_DOC = {
-    "LENADASH_DATA_DIR": "folder for the SQLite databases (default ~/.local/share/lenadash, or $XDG_DATA_HOME/lenadash)",
-    "LENADASH_DATABASE_URL": "SQLAlchemy URL of the clinic database (default: SQLite file lenadash.sqlite in the data folder)",
-    "LENADASH_DEMO_DATABASE_URL": "SQLAlchemy URL of the separate sample-clinic database (default: demo.sqlite in the data folder)",
+    "LENADASH_DATA_DIR": (
+        "folder for the SQLite databases (default ~/.local/share/lenadash, or $XDG_DATA_HOME/lenadash)"
+    ),
+    "LENADASH_DATABASE_URL": (
+        "SQLAlchemy URL of the clinic database (default: SQLite file lenadash.sqlite in the data folder)"
+    ),
+    "LENADASH_DEMO_DATABASE_URL": (
+        "SQLAlchemy URL of the separate sample-clinic database (default: demo.sqlite in the data folder)"
+    ),
     "LENADASH_RULES": "rule profile for the dose engine (default us_pi)",
 }
 

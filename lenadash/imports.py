@@ -49,7 +49,7 @@ def _not_a_text_export(data: bytes) -> bool:
 
 
 def _kind_of_upload(data: bytes, *, file_name: str) -> str:
-    """"labs", "patients" or "events" (ingest.detect_kind). A file that is no text export at all gets
+    """ "labs", "patients" or "events" (ingest.detect_kind). A file that is no text export at all gets
     the readers' own message ("<name> is empty. Export the results as CSV ...", "<name> is an Excel
     workbook ... save it as CSV"), which says more than "could not tell the kind"."""
     try:

@@ -22,8 +22,20 @@ DEFAULT_OUT_DIR = SAMPLE_DIR
 
 CBC = ("wbc", "anc", "alc", "hgb", "plt")
 CMP = (
-    "sodium", "potassium", "chloride", "co2", "bun", "glucose", "creatinine", "calcium",
-    "albumin", "total_protein", "alp", "ast", "alt", "bilirubin",
+    "sodium",
+    "potassium",
+    "chloride",
+    "co2",
+    "bun",
+    "glucose",
+    "creatinine",
+    "calcium",
+    "albumin",
+    "total_protein",
+    "alp",
+    "ast",
+    "alt",
+    "bilirubin",
 )
 
 
@@ -58,125 +70,361 @@ class SamplePatient:
 _D = dt.date
 PATIENTS: tuple[SamplePatient, ...] = (
     SamplePatient(
-        "LD0001", "Alex Example", "M", _D(1958, 4, 17), 82.0, "MM", _D(2026, 3, 9), 25, "21/28",
-        "dexamethasone", False, None, False, "epic", "epic",
-        {"anc": 3.1, "alc": 1.35, "plt": 205, "hgb": 11.8, "creatinine": 0.95}, {"anc": 0.45, "plt": 0.35},
+        "LD0001",
+        "Alex Example",
+        "M",
+        _D(1958, 4, 17),
+        82.0,
+        "MM",
+        _D(2026, 3, 9),
+        25,
+        "21/28",
+        "dexamethasone",
+        False,
+        None,
+        False,
+        "epic",
+        "epic",
+        {"anc": 3.1, "alc": 1.35, "plt": 205, "hgb": 11.8, "creatinine": 0.95},
+        {"anc": 0.45, "plt": 0.35},
         "MM Rd 25 mg with aspirin: first ANC episode in cycle 2 (ANC 0.82 on C2D15, recovered 2 weeks "
         "later, neutropenia the only toxicity -> resume 25 mg), then platelets 26 on C6D18 (unscheduled "
         "draw) -> hold, recovered to 41 after 2 weeks -> resume 20 mg",
     ),
     SamplePatient(
-        "LD0002", "Blake Sample", "F", _D(1952, 1, 23), 62.0, "MM", _D(2026, 2, 9), 10, "21/28",
-        "dexamethasone", False, None, False, "epic", "epic",
-        {"anc": 2.6, "plt": 180, "hgb": 10.9, "creatinine": 1.35}, {"anc": 0.35, "plt": 0.3},
+        "LD0002",
+        "Blake Sample",
+        "F",
+        _D(1952, 1, 23),
+        62.0,
+        "MM",
+        _D(2026, 2, 9),
+        10,
+        "21/28",
+        "dexamethasone",
+        False,
+        None,
+        False,
+        "epic",
+        "epic",
+        {"anc": 2.6, "plt": 180, "hgb": 10.9, "creatinine": 1.35},
+        {"anc": 0.35, "plt": 0.3},
         "MM renally reduced start: CrCl about 36 mL/min at baseline (creatinine 1.35 mg/dL, 74 y, 62 kg, "
         "female) -> 10 mg; enoxaparin; one potassium 6.3 (haemolysed) later corrected to 4.4 in the same file",
     ),
     SamplePatient(
-        "LD0003", "Casey Placeholder", "M", _D(1961, 9, 30), 95.0, "MM", _D(2026, 1, 12), 25, "21/28",
-        "dexamethasone", False, None, False, "epic", "epic",
-        {"anc": 3.4, "plt": 230, "glucose": 168, "alt": 24}, {"anc": 0.4, "plt": 0.3},
+        "LD0003",
+        "Casey Placeholder",
+        "M",
+        _D(1961, 9, 30),
+        95.0,
+        "MM",
+        _D(2026, 1, 12),
+        25,
+        "21/28",
+        "dexamethasone",
+        False,
+        None,
+        False,
+        "epic",
+        "epic",
+        {"anc": 3.4, "plt": 230, "glucose": 168, "alt": 24},
+        {"anc": 0.4, "plt": 0.3},
         "MM on dexamethasone with NO thromboprophylaxis recorded; steroid hyperglycaemia (glucose results "
         "exported with the flag glued on, e.g. '171 H'); ALT 228 U/L (grade 3) on C5D1 -> clinician "
         "hold and toxicity event, ALT back to grade 1 two weeks later -> dose_change 20 mg",
     ),
     SamplePatient(
-        "LD0004", "Dana Mock", "M", _D(1964, 6, 11), 88.0, "MM_MAINT", _D(2025, 12, 15), 10, "28/28",
-        None, False, None, False, "epic", "epic",
-        {"anc": 2.2, "plt": 170}, {"anc": 0.4, "plt": 0.3},
+        "LD0004",
+        "Dana Mock",
+        "M",
+        _D(1964, 6, 11),
+        88.0,
+        "MM_MAINT",
+        _D(2025, 12, 15),
+        10,
+        "28/28",
+        None,
+        False,
+        None,
+        False,
+        "epic",
+        "epic",
+        {"anc": 2.2, "plt": 170},
+        {"anc": 0.4, "plt": 0.3},
         "MM maintenance 10 mg: ANC 0.46 on C3D15 -> hold, 0.67 two weeks later -> resume 5 mg continuous "
         "(dose_change 5 recorded); one cancelled platelet count (clotted sample)",
     ),
     SamplePatient(
-        "LD0005", "Eli Testcase", "M", _D(1949, 12, 2), 71.0, "MM", _D(2026, 3, 9), 5, "21/28",
-        "dexamethasone", False, None, True, "epic", "loinc",
+        "LD0005",
+        "Eli Testcase",
+        "M",
+        _D(1949, 12, 2),
+        71.0,
+        "MM",
+        _D(2026, 3, 9),
+        5,
+        "21/28",
+        "dexamethasone",
+        False,
+        None,
+        True,
+        "epic",
+        "loinc",
         {"anc": 2.4, "plt": 160, "hgb": 9.8, "creatinine": 5.8, "bun": 48, "potassium": 4.9, "co2": 21},
         {"anc": 0.35, "plt": 0.3},
         "MM on haemodialysis -> 5 mg daily after dialysis; aspirin; CBCs in the Epic export, CMPs from the "
         "dialysis unit's LOINC export (creatinine and bilirubin in umol/L)",
     ),
     SamplePatient(
-        "LD0006", "Frankie Specimen", "F", _D(1988, 7, 14), 64.0, "MM_MAINT", _D(2026, 4, 6), 10, "28/28",
-        None, True, "regular", False, "epic", "epic",
-        {"anc": 2.9, "plt": 210, "hgb": 12.4, "creatinine": 0.7, "bilirubin": 0.3}, {"anc": 0.35, "plt": 0.3},
+        "LD0006",
+        "Frankie Specimen",
+        "F",
+        _D(1988, 7, 14),
+        64.0,
+        "MM_MAINT",
+        _D(2026, 4, 6),
+        10,
+        "28/28",
+        None,
+        True,
+        "regular",
+        False,
+        "epic",
+        "epic",
+        {"anc": 2.9, "plt": 210, "hgb": 12.4, "creatinine": 0.7, "bilirubin": 0.3},
+        {"anc": 0.35, "plt": 0.3},
         "MM maintenance, woman of reproductive potential with regular menses: pregnancy tests 12 days and "
         "1 day before start, weekly for 4 weeks, then every 4 weeks (all negative); two bilirubin results "
         "reported as '<0.2'",
     ),
     SamplePatient(
-        "LD0007", "Gray Example", "F", _D(1955, 3, 5), 68.0, "MDS", _D(2026, 5, 4), 10, "28/28",
-        None, False, None, False, "europe", "europe",
-        {"anc": 1.6, "alc": 1.1, "plt": 84, "hgb": 9.1, "creatinine": 0.75}, {"anc": 0.3, "plt": 0.25},
+        "LD0007",
+        "Gray Example",
+        "F",
+        _D(1955, 3, 5),
+        68.0,
+        "MDS",
+        _D(2026, 5, 4),
+        10,
+        "28/28",
+        None,
+        False,
+        None,
+        False,
+        "europe",
+        "europe",
+        {"anc": 1.6, "alc": 1.1, "plt": 84, "hgb": 9.1, "creatinine": 0.75},
+        {"anc": 0.3, "plt": 0.25},
         "del(5q) MDS, baseline platelets 88 (< 100): platelets 38 on day 21 (below 50% of baseline within "
         "4 weeks) -> hold, 57 two weeks later (baseline >= 60, so resume at >= 50) -> 5 mg; marrow "
         "biopsies before start, at week 12 and week 24 (on time)",
     ),
     SamplePatient(
-        "LD0008", "Harper Sample", "M", _D(1950, 10, 28), 77.0, "MDS", _D(2026, 3, 9), 10, "28/28",
-        None, False, None, False, "europe", "europe",
-        {"anc": 1.45, "alc": 1.2, "plt": 165, "hgb": 9.4}, {"anc": 0.3, "plt": 0.3},
+        "LD0008",
+        "Harper Sample",
+        "M",
+        _D(1950, 10, 28),
+        77.0,
+        "MDS",
+        _D(2026, 3, 9),
+        10,
+        "28/28",
+        None,
+        False,
+        None,
+        False,
+        "europe",
+        "europe",
+        {"anc": 1.45, "alc": 1.2, "plt": 165, "hgb": 9.4},
+        {"anc": 0.3, "plt": 0.3},
         "del(5q) MDS: ANC 0.46 in week 6 and 0.41 in week 7 (below 0.5 for 7 days, after week 4) -> hold, "
         "0.58 in week 9 -> resume 5 mg; marrow biopsies before start and at week 12 only: the week-24 "
         "biopsy is OVERDUE",
     ),
     SamplePatient(
-        "LD0009", "Indy Placeholder", "F", _D(1947, 8, 19), 55.0, "MDS", _D(2026, 4, 6), 5, "28/28",
-        None, False, None, False, "europe", "europe",
-        {"anc": 1.8, "plt": 128, "hgb": 9.6, "creatinine": 1.2}, {"anc": 0.25, "plt": 0.3},
+        "LD0009",
+        "Indy Placeholder",
+        "F",
+        _D(1947, 8, 19),
+        55.0,
+        "MDS",
+        _D(2026, 4, 6),
+        5,
+        "28/28",
+        None,
+        False,
+        None,
+        False,
+        "europe",
+        "europe",
+        {"anc": 1.8, "plt": 128, "hgb": 9.6, "creatinine": 1.2},
+        {"anc": 0.25, "plt": 0.3},
         "del(5q) MDS renally reduced start: CrCl about 33 mL/min (creatinine 1.2 mg/dL, 78 y, 55 kg) -> "
         "5 mg; in week 14 platelets 44 with a platelet transfusion -> hold (at 5 mg), 41 a week later "
         "(>= 30) -> resume 2.5 mg, 62 the week after; marrow biopsies on time",
     ),
     SamplePatient(
-        "LD0010", "Jordan Mock", "M", _D(1959, 2, 14), 90.0, "MCL", _D(2026, 2, 9), 25, "21/28",
-        None, False, None, False, "loinc", "loinc",
-        {"anc": 3.0, "plt": 190}, {"anc": 0.4, "plt": 0.35},
-        "MCL 25 mg: ANC 0.86 on C3D15 with fever 38.7 C the same day -> hold, 1.31 two weeks later -> "
-        "resume 20 mg",
+        "LD0010",
+        "Jordan Mock",
+        "M",
+        _D(1959, 2, 14),
+        90.0,
+        "MCL",
+        _D(2026, 2, 9),
+        25,
+        "21/28",
+        None,
+        False,
+        None,
+        False,
+        "loinc",
+        "loinc",
+        {"anc": 3.0, "plt": 190},
+        {"anc": 0.4, "plt": 0.35},
+        "MCL 25 mg: ANC 0.86 on C3D15 with fever 38.7 C the same day -> hold, 1.31 two weeks later -> resume 20 mg",
     ),
     SamplePatient(
-        "LD0011", "Kai Sample", "F", _D(1953, 11, 8), 63.0, "MCL", _D(2026, 1, 12), 25, "21/28",
-        None, False, None, False, "europe", "europe",
-        {"anc": 2.8, "plt": 175, "hgb": 11.6, "creatinine": 0.7}, {"anc": 0.35, "plt": 0.35},
+        "LD0011",
+        "Kai Sample",
+        "F",
+        _D(1953, 11, 8),
+        63.0,
+        "MCL",
+        _D(2026, 1, 12),
+        25,
+        "21/28",
+        None,
+        False,
+        None,
+        False,
+        "europe",
+        "europe",
+        {"anc": 2.8, "plt": 175, "hgb": 11.6, "creatinine": 0.7},
+        {"anc": 0.35, "plt": 0.35},
         "MCL 25 mg (European SI export): platelets 46 on C4D15 -> hold, 39 a week later, 58 after 2 weeks "
         "-> resume 20 mg",
     ),
     SamplePatient(
-        "LD0012", "Lee Example", "M", _D(1966, 5, 21), 79.0, "FL", _D(2025, 12, 8), 20, "21/28",
-        "rituximab", False, None, False, "loinc", "loinc",
-        {"anc": 3.3, "plt": 220}, {"anc": 0.4, "plt": 0.3},
+        "LD0012",
+        "Lee Example",
+        "M",
+        _D(1966, 5, 21),
+        79.0,
+        "FL",
+        _D(2025, 12, 8),
+        20,
+        "21/28",
+        "rituximab",
+        False,
+        None,
+        False,
+        "loinc",
+        "loinc",
+        {"anc": 3.3, "plt": 220},
+        {"anc": 0.4, "plt": 0.3},
         "FL with rituximab 20 mg, uneventful: 12 cycles completed on 2026-11-08 (12-cycle limit alert)",
     ),
     SamplePatient(
-        "LD0013", "Morgan Testcase", "F", _D(1985, 1, 9), 70.0, "FL", _D(2026, 5, 4), 20, "21/28",
-        "rituximab", True, "irregular", False, "loinc", "loinc",
-        {"anc": 3.6, "plt": 240, "hgb": 12.6, "creatinine": 0.72}, {"anc": 0.4, "plt": 0.3},
+        "LD0013",
+        "Morgan Testcase",
+        "F",
+        _D(1985, 1, 9),
+        70.0,
+        "FL",
+        _D(2026, 5, 4),
+        20,
+        "21/28",
+        "rituximab",
+        True,
+        "irregular",
+        False,
+        "loinc",
+        "loinc",
+        {"anc": 3.6, "plt": 240, "hgb": 12.6, "creatinine": 0.72},
+        {"anc": 0.4, "plt": 0.3},
         "FL, woman of reproductive potential with IRREGULAR menses: pregnancy tests weekly for 4 weeks, "
         "then every 2 weeks (all negative)",
     ),
     SamplePatient(
-        "LD0014", "Noel Placeholder", "M", _D(1957, 12, 1), 84.0, "MZL", _D(2026, 4, 6), 20, "21/28",
-        "rituximab", False, None, False, "loinc", "loinc",
-        {"anc": 2.9, "plt": 200}, {"anc": 0.4, "plt": 0.3},
+        "LD0014",
+        "Noel Placeholder",
+        "M",
+        _D(1957, 12, 1),
+        84.0,
+        "MZL",
+        _D(2026, 4, 6),
+        20,
+        "21/28",
+        "rituximab",
+        False,
+        None,
+        False,
+        "loinc",
+        "loinc",
+        {"anc": 2.9, "plt": 200},
+        {"anc": 0.4, "plt": 0.3},
         "MZL 20 mg: ANC 0.44 on 2026-11-09 -> hold (ANC < 0.5); still 0.78 on 2026-11-16: CURRENTLY HELD",
     ),
     SamplePatient(
-        "LD0015", "Oakley Mock", "F", _D(1947, 6, 2), 58.0, "MZL", _D(2026, 3, 2), 10, "21/28",
-        "rituximab", False, None, False, "loinc", "loinc",
-        {"anc": 2.7, "plt": 185, "hgb": 11.9, "creatinine": 1.25}, {"anc": 0.35, "plt": 0.3},
+        "LD0015",
+        "Oakley Mock",
+        "F",
+        _D(1947, 6, 2),
+        58.0,
+        "MZL",
+        _D(2026, 3, 2),
+        10,
+        "21/28",
+        "rituximab",
+        False,
+        None,
+        False,
+        "loinc",
+        "loinc",
+        {"anc": 2.7, "plt": 185, "hgb": 11.9, "creatinine": 1.25},
+        {"anc": 0.35, "plt": 0.3},
         "MZL renally reduced start: CrCl about 33 mL/min (creatinine 1.25 mg/dL, 78 y, 58 kg) -> 10 mg",
     ),
     SamplePatient(
-        "LD0016", "Parker Sample", "M", _D(1962, 2, 27), 86.0, "MM", _D(2026, 5, 4), 25, "21/28",
-        "dexamethasone", False, None, False, "epic", "epic",
-        {"anc": 3.2, "plt": 190}, {"anc": 0.4, "plt": 0.35},
+        "LD0016",
+        "Parker Sample",
+        "M",
+        _D(1962, 2, 27),
+        86.0,
+        "MM",
+        _D(2026, 5, 4),
+        25,
+        "21/28",
+        "dexamethasone",
+        False,
+        None,
+        False,
+        "epic",
+        "epic",
+        {"anc": 3.2, "plt": 190},
+        {"anc": 0.4, "plt": 0.35},
         "MM Rd 25 mg with enoxaparin: platelets 22 on C7D15 (2026-11-02) -> hold, 27 and 28 on the next "
         "weekly CBCs: CURRENTLY HELD (will resume 20 mg once >= 30)",
     ),
     SamplePatient(
-        "LD0017", "Robin Placeholder", "F", _D(1959, 10, 3), 71.0, "MM_MAINT", _D(2026, 1, 5), 10, "28/28",
-        None, False, None, False, "epic", "epic",
-        {"anc": 2.5, "plt": 175, "hgb": 12.1, "creatinine": 0.8}, {"anc": 0.35, "plt": 0.3},
+        "LD0017",
+        "Robin Placeholder",
+        "F",
+        _D(1959, 10, 3),
+        71.0,
+        "MM_MAINT",
+        _D(2026, 1, 5),
+        10,
+        "28/28",
+        None,
+        False,
+        None,
+        False,
+        "epic",
+        "epic",
+        {"anc": 2.5, "plt": 175, "hgb": 12.1, "creatinine": 0.8},
+        {"anc": 0.35, "plt": 0.3},
         "MM maintenance 10 mg, uneventful, but no labs since 2026-09-14 (missed the October and November "
         "CBCs): CBC OVERDUE since 2026-10-12",
         labs_until=_D(2026, 9, 14),
@@ -266,16 +514,46 @@ CMP_EVERY_DAYS = 28  # creatinine and liver tests every 4 weeks (DOMAIN.md §5: 
 
 # Typical steady-state values (canonical units) and the relative noise of each analyte.
 NORMAL_BASE: dict[str, float] = {
-    "anc": 3.0, "alc": 1.4, "other_wbc": 0.6, "hgb": 12.5, "plt": 220,
-    "sodium": 139, "potassium": 4.2, "chloride": 102, "co2": 25, "bun": 15, "glucose": 96,
-    "creatinine": 0.9, "calcium": 9.3, "albumin": 4.0, "total_protein": 6.8, "alp": 78,
-    "ast": 22, "alt": 21, "bilirubin": 0.6,
+    "anc": 3.0,
+    "alc": 1.4,
+    "other_wbc": 0.6,
+    "hgb": 12.5,
+    "plt": 220,
+    "sodium": 139,
+    "potassium": 4.2,
+    "chloride": 102,
+    "co2": 25,
+    "bun": 15,
+    "glucose": 96,
+    "creatinine": 0.9,
+    "calcium": 9.3,
+    "albumin": 4.0,
+    "total_protein": 6.8,
+    "alp": 78,
+    "ast": 22,
+    "alt": 21,
+    "bilirubin": 0.6,
 }
 NOISE_SD: dict[str, float] = {
-    "anc": 0.06, "alc": 0.06, "other_wbc": 0.08, "hgb": 0.025, "plt": 0.05,
-    "sodium": 0.01, "potassium": 0.04, "chloride": 0.01, "co2": 0.04, "bun": 0.08, "glucose": 0.06,
-    "creatinine": 0.03, "calcium": 0.02, "albumin": 0.03, "total_protein": 0.02, "alp": 0.06,
-    "ast": 0.08, "alt": 0.08, "bilirubin": 0.08,
+    "anc": 0.06,
+    "alc": 0.06,
+    "other_wbc": 0.08,
+    "hgb": 0.025,
+    "plt": 0.05,
+    "sodium": 0.01,
+    "potassium": 0.04,
+    "chloride": 0.01,
+    "co2": 0.04,
+    "bun": 0.08,
+    "glucose": 0.06,
+    "creatinine": 0.03,
+    "calcium": 0.02,
+    "albumin": 0.03,
+    "total_protein": 0.02,
+    "alp": 0.06,
+    "ast": 0.08,
+    "alt": 0.08,
+    "bilirubin": 0.08,
 }
 # How deep Hgb and lymphocytes dip at the nadir (counts use the patient's `depth`).
 DEFAULT_DEPTH = {"alc": 0.15, "hgb": 0.06, "other_wbc": 0.3}
@@ -289,17 +567,46 @@ _CYCLE_POINTS = {
 
 # Reference intervals the synthetic US lab prints (typical adult intervals; not used for grading).
 US_REFERENCE: dict[str, tuple[float, float] | dict[str, tuple[float, float]]] = {
-    "wbc": (4.0, 11.0), "anc": (1.8, 7.7), "alc": (1.0, 4.8),
-    "hgb": {"M": (13.5, 17.5), "F": (12.0, 15.5)}, "plt": (150, 400),
-    "sodium": (136, 145), "potassium": (3.5, 5.1), "chloride": (98, 107), "co2": (22, 29),
-    "bun": (7, 20), "glucose": (70, 99), "creatinine": {"M": (0.7, 1.3), "F": (0.6, 1.1)},
-    "calcium": (8.6, 10.3), "albumin": (3.5, 5.0), "total_protein": (6.0, 8.3), "alp": (40, 129),
-    "ast": (10, 40), "alt": (7, 40), "bilirubin": (0.2, 1.2),
+    "wbc": (4.0, 11.0),
+    "anc": (1.8, 7.7),
+    "alc": (1.0, 4.8),
+    "hgb": {"M": (13.5, 17.5), "F": (12.0, 15.5)},
+    "plt": (150, 400),
+    "sodium": (136, 145),
+    "potassium": (3.5, 5.1),
+    "chloride": (98, 107),
+    "co2": (22, 29),
+    "bun": (7, 20),
+    "glucose": (70, 99),
+    "creatinine": {"M": (0.7, 1.3), "F": (0.6, 1.1)},
+    "calcium": (8.6, 10.3),
+    "albumin": (3.5, 5.0),
+    "total_protein": (6.0, 8.3),
+    "alp": (40, 129),
+    "ast": (10, 40),
+    "alt": (7, 40),
+    "bilirubin": (0.2, 1.2),
 }
 DECIMALS_US = {
-    "wbc": 1, "anc": 2, "alc": 2, "hgb": 1, "plt": 0, "sodium": 0, "potassium": 1, "chloride": 0,
-    "co2": 0, "bun": 0, "glucose": 0, "creatinine": 2, "calcium": 1, "albumin": 1,
-    "total_protein": 1, "alp": 0, "ast": 0, "alt": 0, "bilirubin": 1,
+    "wbc": 1,
+    "anc": 2,
+    "alc": 2,
+    "hgb": 1,
+    "plt": 0,
+    "sodium": 0,
+    "potassium": 1,
+    "chloride": 0,
+    "co2": 0,
+    "bun": 0,
+    "glucose": 0,
+    "creatinine": 2,
+    "calcium": 1,
+    "albumin": 1,
+    "total_protein": 1,
+    "alp": 0,
+    "ast": 0,
+    "alt": 0,
+    "bilirubin": 1,
 }
 
 
@@ -318,15 +625,27 @@ class ExportColumn:
 
 
 EPIC_COLUMNS: tuple[ExportColumn, ...] = tuple(
-    ExportColumn(a, n, u, 1.0, DECIMALS_US[a]) for a, n, u in (
-        ("wbc", "WBC", "K/uL"), ("anc", "NEUTROPHILS ABSOLUTE", "K/uL"),
-        ("alc", "LYMPHOCYTES ABSOLUTE", "K/uL"), ("hgb", "HEMOGLOBIN", "g/dL"),
-        ("plt", "PLATELET COUNT", "K/uL"), ("sodium", "SODIUM", "mmol/L"),
-        ("potassium", "POTASSIUM", "mmol/L"), ("chloride", "CHLORIDE", "mmol/L"), ("co2", "CO2", "mmol/L"),
-        ("bun", "BUN", "mg/dL"), ("glucose", "GLUCOSE", "mg/dL"), ("creatinine", "CREATININE", "mg/dL"),
-        ("calcium", "CALCIUM", "mg/dL"), ("albumin", "ALBUMIN", "g/dL"),
-        ("total_protein", "PROTEIN TOTAL", "g/dL"), ("alp", "ALKALINE PHOSPHATASE", "U/L"),
-        ("ast", "AST", "U/L"), ("alt", "ALT", "U/L"), ("bilirubin", "BILIRUBIN TOTAL", "mg/dL"),
+    ExportColumn(a, n, u, 1.0, DECIMALS_US[a])
+    for a, n, u in (
+        ("wbc", "WBC", "K/uL"),
+        ("anc", "NEUTROPHILS ABSOLUTE", "K/uL"),
+        ("alc", "LYMPHOCYTES ABSOLUTE", "K/uL"),
+        ("hgb", "HEMOGLOBIN", "g/dL"),
+        ("plt", "PLATELET COUNT", "K/uL"),
+        ("sodium", "SODIUM", "mmol/L"),
+        ("potassium", "POTASSIUM", "mmol/L"),
+        ("chloride", "CHLORIDE", "mmol/L"),
+        ("co2", "CO2", "mmol/L"),
+        ("bun", "BUN", "mg/dL"),
+        ("glucose", "GLUCOSE", "mg/dL"),
+        ("creatinine", "CREATININE", "mg/dL"),
+        ("calcium", "CALCIUM", "mg/dL"),
+        ("albumin", "ALBUMIN", "g/dL"),
+        ("total_protein", "PROTEIN TOTAL", "g/dL"),
+        ("alp", "ALKALINE PHOSPHATASE", "U/L"),
+        ("ast", "AST", "U/L"),
+        ("alt", "ALT", "U/L"),
+        ("bilirubin", "BILIRUBIN TOTAL", "mg/dL"),
     )
 )
 # European wide export: the column header carries the name and the SI unit; no CO2 column.
@@ -351,13 +670,26 @@ EUROPE_COLUMNS: tuple[ExportColumn, ...] = (
     ExportColumn("alt", "GPT", "U/L", 1.0, 0),
 )
 LOINC_COLUMNS: tuple[ExportColumn, ...] = tuple(
-    ExportColumn(a, code, u, 1.0, DECIMALS_US[a]) for a, code, u in (
-        ("wbc", "6690-2", "10*3/uL"), ("anc", "751-8", "10*3/uL"), ("alc", "731-0", "10*3/uL"),
-        ("hgb", "718-7", "g/dL"), ("plt", "777-3", "10*3/uL"), ("sodium", "2951-2", "mmol/L"),
-        ("potassium", "2823-3", "mmol/L"), ("chloride", "2075-0", "mmol/L"), ("co2", "2028-9", "mmol/L"),
-        ("bun", "3094-0", "mg/dL"), ("glucose", "2345-7", "mg/dL"), ("creatinine", "2160-0", "mg/dL"),
-        ("calcium", "17861-6", "mg/dL"), ("albumin", "1751-7", "g/dL"), ("total_protein", "2885-2", "g/dL"),
-        ("alp", "6768-6", "U/L"), ("ast", "1920-8", "U/L"), ("alt", "1742-6", "U/L"),
+    ExportColumn(a, code, u, 1.0, DECIMALS_US[a])
+    for a, code, u in (
+        ("wbc", "6690-2", "10*3/uL"),
+        ("anc", "751-8", "10*3/uL"),
+        ("alc", "731-0", "10*3/uL"),
+        ("hgb", "718-7", "g/dL"),
+        ("plt", "777-3", "10*3/uL"),
+        ("sodium", "2951-2", "mmol/L"),
+        ("potassium", "2823-3", "mmol/L"),
+        ("chloride", "2075-0", "mmol/L"),
+        ("co2", "2028-9", "mmol/L"),
+        ("bun", "3094-0", "mg/dL"),
+        ("glucose", "2345-7", "mg/dL"),
+        ("creatinine", "2160-0", "mg/dL"),
+        ("calcium", "17861-6", "mg/dL"),
+        ("albumin", "1751-7", "g/dL"),
+        ("total_protein", "2885-2", "g/dL"),
+        ("alp", "6768-6", "U/L"),
+        ("ast", "1920-8", "U/L"),
+        ("alt", "1742-6", "U/L"),
         ("bilirubin", "1975-2", "mg/dL"),
     )
 )
@@ -478,8 +810,11 @@ def simulate_clinic() -> dict[str, list[Draw]]:
 
 
 def _events(p: SamplePatient) -> list[tuple[dt.date, str, str, str]]:
-    rows = [(p.start_date + dt.timedelta(days=d), kind, value, detail)
-            for mrn, d, kind, value, detail in EVENTS if mrn == p.mrn]
+    rows = [
+        (p.start_date + dt.timedelta(days=d), kind, value, detail)
+        for mrn, d, kind, value, detail in EVENTS
+        if mrn == p.mrn
+    ]
     for d in MARROW_BIOPSY_DAYS.get(p.mrn, ()):
         label = "before treatment" if d < 0 else f"week {round(d / 7)}"
         rows.append((p.start_date + dt.timedelta(days=d), "marrow_biopsy", "", f"bone marrow biopsy, {label}"))
@@ -521,12 +856,39 @@ def _flag(value: float, low: float, high: float) -> str:
 
 def patients_csv() -> str:
     """patients.csv: one row per course in the patients contract of docs/architecture.md."""
-    header = ["mrn", "name", "sex", "birth_date", "weight_kg", "indication", "start_date", "starting_dose_mg",
-              "schedule", "combination", "reproductive_potential", "menses", "dialysis"]
-    rows = [[p.mrn, p.name, p.sex, p.birth_date.isoformat(), f"{p.weight_kg:g}", p.indication,
-             p.start_date.isoformat(), f"{p.starting_dose_mg:g}", p.schedule, p.combination or "",
-             "yes" if p.reproductive_potential else "no", p.menses or "", "yes" if p.dialysis else "no"]
-            for p in PATIENTS]
+    header = [
+        "mrn",
+        "name",
+        "sex",
+        "birth_date",
+        "weight_kg",
+        "indication",
+        "start_date",
+        "starting_dose_mg",
+        "schedule",
+        "combination",
+        "reproductive_potential",
+        "menses",
+        "dialysis",
+    ]
+    rows = [
+        [
+            p.mrn,
+            p.name,
+            p.sex,
+            p.birth_date.isoformat(),
+            f"{p.weight_kg:g}",
+            p.indication,
+            p.start_date.isoformat(),
+            f"{p.starting_dose_mg:g}",
+            p.schedule,
+            p.combination or "",
+            "yes" if p.reproductive_potential else "no",
+            p.menses or "",
+            "yes" if p.dialysis else "no",
+        ]
+        for p in PATIENTS
+    ]
     return _csv_text(header, rows)
 
 
@@ -543,8 +905,17 @@ def _epic_name(p: SamplePatient) -> str:
 
 def epic_csv(clinic: dict[str, list[Draw]]) -> str:
     """Epic-like long export with the quirks listed in sample_data/README.md."""
-    header = ["MRN", "Patient Name", "Collection Date/Time", "Component", "Result", "Units",
-              "Reference Range", "Flag", "Result Status"]
+    header = [
+        "MRN",
+        "Patient Name",
+        "Collection Date/Time",
+        "Component",
+        "Result",
+        "Units",
+        "Reference Range",
+        "Flag",
+        "Result Status",
+    ]
     rows: list[list[str]] = []
     for p in PATIENTS:
         bilirubin_seen = 0
@@ -568,8 +939,17 @@ def epic_csv(clinic: dict[str, list[Draw]]) -> str:
                         text, flag = "<0.2", ""  # below the reportable range
                 if p.mrn == "LD0004" and col.analyte == "plt" and i == 4:
                     text, flag, status = "Cancelled", "", "Cancelled"  # clotted sample
-                row = [p.mrn, _epic_name(p), draw.collected_at.strftime("%m/%d/%Y %H:%M"), col.name, text,
-                       col.unit, f"{_fmt(low, col.decimals)}-{_fmt(high, col.decimals)}", flag, status]
+                row = [
+                    p.mrn,
+                    _epic_name(p),
+                    draw.collected_at.strftime("%m/%d/%Y %H:%M"),
+                    col.name,
+                    text,
+                    col.unit,
+                    f"{_fmt(low, col.decimals)}-{_fmt(high, col.decimals)}",
+                    flag,
+                    status,
+                ]
                 if p.mrn == "LD0002" and col.analyte == "potassium" and i == 8:
                     # haemolysed sample reported high, then corrected by the lab
                     rows.append([*row[:4], "6.3", row[5], row[6], "H", "Final"])
@@ -609,9 +989,18 @@ def loinc_csv(clinic: dict[str, list[Draw]]) -> str:
                 if p.mrn in LOINC_SI_PATIENTS:
                     col = LOINC_SI_OVERRIDES.get(col.analyte, col)
                 low, high = _ref(col.analyte, p.sex)
-                rows.append([p.mrn, draw.collected_at.strftime("%Y-%m-%dT%H:%M:00"), col.name,
-                             _fmt(draw.values[col.analyte] * col.factor, col.decimals), col.unit,
-                             _fmt(low * col.factor, col.decimals), _fmt(high * col.factor, col.decimals), "final"])
+                rows.append(
+                    [
+                        p.mrn,
+                        draw.collected_at.strftime("%Y-%m-%dT%H:%M:00"),
+                        col.name,
+                        _fmt(draw.values[col.analyte] * col.factor, col.decimals),
+                        col.unit,
+                        _fmt(low * col.factor, col.decimals),
+                        _fmt(high * col.factor, col.decimals),
+                        "final",
+                    ]
+                )
     return _csv_text(header, rows)
 
 
@@ -642,10 +1031,21 @@ BAD_ROWS: tuple[tuple[str, str, str, str, str, str], ...] = (
 
 def bad_rows_csv() -> str:
     """bad_rows.csv: BAD_ROWS in the Epic long layout; each reject reason at a known line."""
-    header = ["MRN", "Patient Name", "Collection Date/Time", "Component", "Result", "Units",
-              "Reference Range", "Flag", "Result Status"]
-    rows = [[mrn, "BADROW, QUINN" if mrn else "", when, name, result, unit, "", "", "Final"]
-            for _, mrn, when, name, result, unit in BAD_ROWS]
+    header = [
+        "MRN",
+        "Patient Name",
+        "Collection Date/Time",
+        "Component",
+        "Result",
+        "Units",
+        "Reference Range",
+        "Flag",
+        "Result Status",
+    ]
+    rows = [
+        [mrn, "BADROW, QUINN" if mrn else "", when, name, result, unit, "", "", "Final"]
+        for _, mrn, when, name, result, unit in BAD_ROWS
+    ]
     return _csv_text(header, rows)
 
 
@@ -729,10 +1129,21 @@ def _bench_patients(rng, n_patients: int, n_draws: int, today: dt.date) -> _Benc
     ind = [indications[i % len(indications)] for i in idx]
     mrns = [f"LB{i + 1:06d}" for i in idx]
     rows = [
-        [mrns[i], f"Bench Patient {i + 1}", sex[i],
-         dt.date(today.year - int(ages[i]), 1 + i % 12, 1 + i % 28).isoformat(), f"{weights[i]:g}", ind[i],
-         starts[i].isoformat(), f"{_STANDARD_START[ind[i]]:g}", DEFAULT_SCHEDULE[ind[i]],
-         DEFAULT_COMBINATION.get(ind[i], ""), "no", "", "no"]
+        [
+            mrns[i],
+            f"Bench Patient {i + 1}",
+            sex[i],
+            dt.date(today.year - int(ages[i]), 1 + i % 12, 1 + i % 28).isoformat(),
+            f"{weights[i]:g}",
+            ind[i],
+            starts[i].isoformat(),
+            f"{_STANDARD_START[ind[i]]:g}",
+            DEFAULT_SCHEDULE[ind[i]],
+            DEFAULT_COMBINATION.get(ind[i], ""),
+            "no",
+            "",
+            "no",
+        ]
         for i in idx
     ]
     return _BenchPeople(mrns, starts, ind, _csv_text(PATIENT_COLUMNS, rows))
@@ -759,8 +1170,9 @@ def _bench_values(rng, n_patients: int, draw_day: np.ndarray) -> tuple[np.ndarra
     return values, drop
 
 
-def _bench_labs_csv(rng, people: _BenchPeople, values: np.ndarray, draw_day: np.ndarray,
-                    results_per_patient: int) -> str:
+def _bench_labs_csv(
+    rng, people: _BenchPeople, values: np.ndarray, draw_day: np.ndarray, results_per_patient: int
+) -> str:
     """The first `results_per_patient` results of each patient, in draw order, as an Epic long US file."""
     analytes = _BENCH_ANALYTES
     n_patients, n_draws, per_draw = values.shape
@@ -797,15 +1209,22 @@ def _bench_labs_csv(rng, people: _BenchPeople, values: np.ndarray, draw_day: np.
 def _bench_events_csv(people: _BenchPeople, drop: np.ndarray, draw_day: np.ndarray) -> str:
     """Aspirin for most MM patients at the start, and a fever on every fourth deep ANC drop."""
     mrns, starts, ind = people.mrns, people.starts, people.indications
-    events = [[mrns[i], starts[i].isoformat(), "thromboprophylaxis", "aspirin", "aspirin 100 mg"]
-              for i in range(len(mrns)) if ind[i] == "MM" and i % 5]
-    events += [[mrns[i], (starts[i] + dt.timedelta(days=int(draw_day[k]))).isoformat(), "fever", "38.6", "synthetic"]
-               for i, k in np.argwhere(drop)[::4]]
+    events = [
+        [mrns[i], starts[i].isoformat(), "thromboprophylaxis", "aspirin", "aspirin 100 mg"]
+        for i in range(len(mrns))
+        if ind[i] == "MM" and i % 5
+    ]
+    events += [
+        [mrns[i], (starts[i] + dt.timedelta(days=int(draw_day[k]))).isoformat(), "fever", "38.6", "synthetic"]
+        for i, k in np.argwhere(drop)[::4]
+    ]
     events.sort(key=lambda r: (r[0], r[1], r[2]))
     return _csv_text(["mrn", "date", "event", "value", "detail"], events)
 
 
-def write_benchmark_clinic(out_dir: Path | str, n_patients: int = 1000, *, results_per_patient: int = 1000) -> dict[str, Path]:
+def write_benchmark_clinic(
+    out_dir: Path | str, n_patients: int = 1000, *, results_per_patient: int = 1000
+) -> dict[str, Path]:
     """Write the benchmark clinic as patients.csv, events.csv and labs_long_us.csv into `out_dir`."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

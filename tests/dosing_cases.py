@@ -23,13 +23,24 @@ def ctcae(analyte: str, value: float) -> int:
     return 0
 
 
-def course(indication: str, *, dose: float | None = None, schedule: str | None = None, mrn: str = "T1",
-           start: dt.date = START) -> dict:
-    return {"mrn": mrn, "name": "Test Patient", "sex": "F", "birth_date": dt.date(1960, 1, 1), "weight_kg": 70.0,
-            "indication": indication, "start_date": start,
-            "starting_dose_mg": float(dose if dose is not None else START_DOSE[indication]),
-            "schedule": schedule or SCHEDULE[indication], "combination": None,
-            "reproductive_potential": False, "menses": None, "dialysis": False}
+def course(
+    indication: str, *, dose: float | None = None, schedule: str | None = None, mrn: str = "T1", start: dt.date = START
+) -> dict:
+    return {
+        "mrn": mrn,
+        "name": "Test Patient",
+        "sex": "F",
+        "birth_date": dt.date(1960, 1, 1),
+        "weight_kg": 70.0,
+        "indication": indication,
+        "start_date": start,
+        "starting_dose_mg": float(dose if dose is not None else START_DOSE[indication]),
+        "schedule": schedule or SCHEDULE[indication],
+        "combination": None,
+        "reproductive_potential": False,
+        "menses": None,
+        "dialysis": False,
+    }
 
 
 def labs_frame(draws, *, mrn: str = "T1", start: dt.date = START) -> pd.DataFrame:
@@ -39,8 +50,17 @@ def labs_frame(draws, *, mrn: str = "T1", start: dt.date = START) -> pd.DataFram
         when = pd.Timestamp(start) + pd.Timedelta(days=day, hours=8)
         for analyte, v in values.items():
             value, grade = v if isinstance(v, tuple) else (v, ctcae(analyte, v) if analyte in ("anc", "plt") else 0)
-            rows.append({"mrn": mrn, "collected_at": when, "analyte": analyte, "value": float(value),
-                         "unit": "", "comparator": "", "grade": grade})
+            rows.append(
+                {
+                    "mrn": mrn,
+                    "collected_at": when,
+                    "analyte": analyte,
+                    "value": float(value),
+                    "unit": "",
+                    "comparator": "",
+                    "grade": grade,
+                }
+            )
     df = pd.DataFrame(rows, columns=["mrn", "collected_at", "analyte", "value", "unit", "comparator", "grade"])
     df["grade"] = df["grade"].astype("Int64")
     return df
@@ -50,23 +70,44 @@ def events_frame(events, *, mrn: str = "T1", start: dt.date = START) -> pd.DataF
     """events: [(study day, kind, value)] with value a temperature, grade, dose (mg), 'hold' or ''."""
     rows = []
     for day, kind, value in events:
-        rows.append({
-            "mrn": mrn, "date": start + dt.timedelta(days=day), "event": kind, "value": str(value), "detail": "",
-            "temperature_c": float(value) if kind == "fever" and value != "" else float("nan"),
-            "grade": int(value) if kind == "toxicity" else None,
-            "result": None,
-            "dose_mg": float(value) if kind == "dose_change" and value != "hold" else float("nan"),
-            "is_hold": kind == "dose_change" and value == "hold",
-            "agent": None,
-        })
-    df = pd.DataFrame(rows, columns=["mrn", "date", "event", "value", "detail", "temperature_c", "grade", "result",
-                                     "dose_mg", "is_hold", "agent"])
+        rows.append(
+            {
+                "mrn": mrn,
+                "date": start + dt.timedelta(days=day),
+                "event": kind,
+                "value": str(value),
+                "detail": "",
+                "temperature_c": float(value) if kind == "fever" and value != "" else float("nan"),
+                "grade": int(value) if kind == "toxicity" else None,
+                "result": None,
+                "dose_mg": float(value) if kind == "dose_change" and value != "hold" else float("nan"),
+                "is_hold": kind == "dose_change" and value == "hold",
+                "agent": None,
+            }
+        )
+    df = pd.DataFrame(
+        rows,
+        columns=[
+            "mrn",
+            "date",
+            "event",
+            "value",
+            "detail",
+            "temperature_c",
+            "grade",
+            "result",
+            "dose_mg",
+            "is_hold",
+            "agent",
+        ],
+    )
     df["grade"] = df["grade"].astype("Int64")
     return df
 
 
-def run(indication: str, draws, *, events=(), dose: float | None = None, schedule: str | None = None,
-        profile="us_pi") -> pd.DataFrame:
+def run(
+    indication: str, draws, *, events=(), dose: float | None = None, schedule: str | None = None, profile="us_pi"
+) -> pd.DataFrame:
     patients = pd.DataFrame([course(indication, dose=dose, schedule=schedule)])
     return dosing.simulate(labs_frame(draws), patients, events_frame(events) if events else None, profile=profile)
 
@@ -75,8 +116,10 @@ def walk(indication: str, draws, **kw) -> list[tuple]:
     """[(study day, action, dose_mg)] for every step."""
     out = run(indication, draws, **kw)
     start = pd.Timestamp(START)
-    return [((d - start).days, a, None if pd.isna(m) else float(m))
-            for d, a, m in zip(out["date"], out["action"], out["dose_mg"])]
+    return [
+        ((d - start).days, a, None if pd.isna(m) else float(m))
+        for d, a, m in zip(out["date"], out["action"], out["dose_mg"])
+    ]
 
 
 def last(indication: str, draws, **kw) -> tuple:

@@ -10,22 +10,41 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from dosing_cases import course, events_frame
 
 from lenadash.clinical import assess
-from dosing_cases import course, events_frame
 
 START = dt.date(2026, 1, 5)
 AS_OF = dt.date(2026, 3, 1)
 
 CONTRACT = {
-    "mrn": str, "indication": str, "start_date": str, "starting_dose_mg": (int, float),
-    "status": str, "current_dose_mg": (int, float, type(None)), "crcl_ml_min": (int, float, type(None)),
-    "renal_starting_dose_mg": (int, float, type(None)), "next_labs_due": (str, type(None)), "labs_overdue": bool,
-    "next_marrow_biopsy": (str, type(None)), "marrow_biopsies": list, "next_pregnancy_test": (str, type(None)),
-    "alerts": list, "draws": list,
+    "mrn": str,
+    "indication": str,
+    "start_date": str,
+    "starting_dose_mg": (int, float),
+    "status": str,
+    "current_dose_mg": (int, float, type(None)),
+    "crcl_ml_min": (int, float, type(None)),
+    "renal_starting_dose_mg": (int, float, type(None)),
+    "next_labs_due": (str, type(None)),
+    "labs_overdue": bool,
+    "next_marrow_biopsy": (str, type(None)),
+    "marrow_biopsies": list,
+    "next_pregnancy_test": (str, type(None)),
+    "alerts": list,
+    "draws": list,
 }
-DRAW = {"date": str, "cycle": int, "cycle_day": int, "values": dict, "grades": dict, "action": str,
-        "dose_mg": (int, float, type(None)), "schedule": str, "reasons": list}
+DRAW = {
+    "date": str,
+    "cycle": int,
+    "cycle_day": int,
+    "values": dict,
+    "grades": dict,
+    "action": str,
+    "dose_mg": (int, float, type(None)),
+    "schedule": str,
+    "reasons": list,
+}
 
 
 def _labs(mrn: str, draws, start=START) -> pd.DataFrame:
@@ -34,26 +53,57 @@ def _labs(mrn: str, draws, start=START) -> pd.DataFrame:
     rows = []
     for i, (day, values) in enumerate(draws):
         for analyte, value in values.items():
-            rows.append({"mrn": mrn, "collected_at": pd.Timestamp(start) + pd.Timedelta(days=day, hours=8),
-                         "analyte": analyte, "value": float(value), "unit": units[analyte], "comparator": "",
-                         "raw_value": str(value), "raw_unit": units[analyte], "raw_name": analyte, "loinc": None,
-                         "ref_low": np.nan, "ref_high": np.nan, "flag": None, "status": "Final", "line": i + 2})
+            rows.append(
+                {
+                    "mrn": mrn,
+                    "collected_at": pd.Timestamp(start) + pd.Timedelta(days=day, hours=8),
+                    "analyte": analyte,
+                    "value": float(value),
+                    "unit": units[analyte],
+                    "comparator": "",
+                    "raw_value": str(value),
+                    "raw_unit": units[analyte],
+                    "raw_name": analyte,
+                    "loinc": None,
+                    "ref_low": np.nan,
+                    "ref_high": np.nan,
+                    "flag": None,
+                    "status": "Final",
+                    "line": i + 2,
+                }
+            )
     return pd.DataFrame(rows)
 
 
 BASE = {"anc": 3.0, "plt": 220.0, "wbc": 6.0, "hgb": 13.0, "creatinine": 0.9}
-MM_DRAWS = [(-3, BASE), (7, {"anc": 2.5, "plt": 200.0}), (14, {"anc": 0.8, "plt": 180.0}),
-            (21, {"anc": 0.9, "plt": 170.0}), (28, {"anc": 1.4, "plt": 190.0}), (35, {"anc": 2.0, "plt": 200.0})]
+MM_DRAWS = [
+    (-3, BASE),
+    (7, {"anc": 2.5, "plt": 200.0}),
+    (14, {"anc": 0.8, "plt": 180.0}),
+    (21, {"anc": 0.9, "plt": 170.0}),
+    (28, {"anc": 1.4, "plt": 190.0}),
+    (35, {"anc": 2.0, "plt": 200.0}),
+]
 
 
 @pytest.fixture
 def clinic():
     patients = pd.DataFrame([course("MM", mrn="MM1"), {**course("MDS", mrn="MDS1"), "sex": "M"}])
-    labs = pd.concat([_labs("MM1", MM_DRAWS),
-                      _labs("MDS1", [(-3, BASE), (7, {"plt": 150.0, "anc": 2.0})]),
-                      _labs("ORPHAN", [(10, {"anc": 2.0})])], ignore_index=True)
-    events = pd.concat([events_frame([(0, "thromboprophylaxis", "aspirin")], mrn="MM1"),
-                        events_frame([(-20, "marrow_biopsy", "")], mrn="MDS1")], ignore_index=True)
+    labs = pd.concat(
+        [
+            _labs("MM1", MM_DRAWS),
+            _labs("MDS1", [(-3, BASE), (7, {"plt": 150.0, "anc": 2.0})]),
+            _labs("ORPHAN", [(10, {"anc": 2.0})]),
+        ],
+        ignore_index=True,
+    )
+    events = pd.concat(
+        [
+            events_frame([(0, "thromboprophylaxis", "aspirin")], mrn="MM1"),
+            events_frame([(-20, "marrow_biopsy", "")], mrn="MDS1"),
+        ],
+        ignore_index=True,
+    )
     events["agent"] = events["agent"].astype(object)
     return patients, labs, events
 
@@ -63,12 +113,22 @@ def _entry(result, mrn):
 
 
 def test_contract_keys_types_and_json_round_trip(clinic):
-    result = assess.assess(*clinic, as_of=AS_OF, import_report={"rows_read": 40, "rows_rejected": 1,
-                                                                "rejects": [{"file": "a.csv", "line": 7, "reason": "unknown unit"}]})
+    result = assess.assess(
+        *clinic,
+        as_of=AS_OF,
+        import_report={
+            "rows_read": 40,
+            "rows_rejected": 1,
+            "rejects": [{"file": "a.csv", "line": 7, "reason": "unknown unit"}],
+        },
+    )
     assert set(result) >= {"as_of", "rules", "import_report", "patients"}
     assert (result["as_of"], result["rules"]) == ("2026-03-01", "us_pi")
-    assert result["import_report"] == {"rows_read": 40, "rows_rejected": 1,
-                                       "rejects": [{"file": "a.csv", "line": 7, "reason": "unknown unit"}]}
+    assert result["import_report"] == {
+        "rows_read": 40,
+        "rows_rejected": 1,
+        "rejects": [{"file": "a.csv", "line": 7, "reason": "unknown unit"}],
+    }
     text = json.dumps(result, allow_nan=False)  # no NaN anywhere
     assert json.loads(text) == result
     for p in result["patients"]:
@@ -101,12 +161,17 @@ def test_end_to_end_mm_course_against_label(clinic):
     assert hold["reasons"][0].startswith("ANC 0.8 < 1.0: hold (US PI 2.1 Table 1, MM")
     assert (p["status"], p["current_dose_mg"], p["schedule"]) == ("on_treatment", 25.0, "21/28")
     assert (p["cycle"], p["cycle_day"]) == (2, 28)  # 2026-03-01 is day 56 after the start
-    assert p["hold_spans"] == [{"start": "2026-01-19", "end": "2026-02-02", "reason": hold["reasons"][0] + "; " + hold["reasons"][1]}]
+    assert p["hold_spans"] == [
+        {"start": "2026-01-19", "end": "2026-02-02", "reason": hold["reasons"][0] + "; " + hold["reasons"][1]}
+    ]
     # Cockcroft-Gault: (140 - 66) x 70 / (72 x 0.9) x 0.85 (F, born 1960-01-01, 66 on the creatinine's 2026-01-02)
     assert p["crcl_ml_min"] == pytest.approx(round(74 * 70 / (72 * 0.9) * 0.85, 1))
     assert p["renal_starting_dose_mg"] == 25.0
     assert p["next_labs_due"] is not None and p["next_marrow_biopsy"] is None and p["marrow_biopsies"] == []
-    assert {(t["analyte"], t["kind"], t["value"]) for t in p["thresholds"]} >= {("anc", "hold", 1.0), ("plt", "hold", 30.0)}
+    assert {(t["analyte"], t["kind"], t["value"]) for t in p["thresholds"]} >= {
+        ("anc", "hold", 1.0),
+        ("plt", "hold", 30.0),
+    }
 
 
 def test_mds_entry_has_the_biopsy_calendar(clinic):
@@ -134,7 +199,9 @@ def test_only_data_on_or_before_as_of_counts(clinic):
     early = assess.assess(patients, labs, events, as_of=dt.date(2026, 1, 4))
     assert {q["mrn"]: q["status"] for q in early["patients"]} == {"MM1": "review", "MDS1": "review"}
     # time of day does not matter: a draw at 08:00 on as_of counts
-    assert "2026-02-09" in [d["date"] for d in _entry(assess.assess(patients, labs, events, as_of="2026-02-09"), "MM1")["draws"]]
+    assert "2026-02-09" in [
+        d["date"] for d in _entry(assess.assess(patients, labs, events, as_of="2026-02-09"), "MM1")["draws"]
+    ]
 
 
 def test_several_courses_of_one_patient_give_one_entry_each():
@@ -142,7 +209,9 @@ def test_several_courses_of_one_patient_give_one_entry_each():
     labs = pd.concat([_labs("P1", [(10, BASE)], start=dt.date(2025, 6, 2)), _labs("P1", [(10, BASE)])])
     result = assess.assess(patients, labs, None, as_of=AS_OF)
     assert [(p["mrn"], p["start_date"], len(p["draws"])) for p in result["patients"]] == [
-        ("P1", "2025-06-02", 1), ("P1", "2026-01-05", 1)]
+        ("P1", "2025-06-02", 1),
+        ("P1", "2026-01-05", 1),
+    ]
 
 
 def test_bad_as_of_says_how_to_fix_it(clinic):
@@ -189,12 +258,18 @@ def test_many_courses_at_once_match_each_course_alone():
     size = n * per * len(analytes)
     an = np.tile(np.array(analytes, dtype=object), n * per)
     weekly_days = np.tile(np.repeat(np.arange(per) * 7 - 3, len(analytes)), n)
-    labs = pd.DataFrame({
-        "mrn": np.repeat(patients["mrn"].to_numpy(dtype=object), per * len(analytes)),
-        "collected_at": pd.Timestamp(START) + pd.to_timedelta(weekly_days, "D"),
-        "analyte": an, "value": (np.array([normal[a] for a in an]) * rng.normal(1, 0.08, size)).round(2),
-        "unit": "", "comparator": "", "ref_low": np.nan, "ref_high": np.nan,
-    })
+    labs = pd.DataFrame(
+        {
+            "mrn": np.repeat(patients["mrn"].to_numpy(dtype=object), per * len(analytes)),
+            "collected_at": pd.Timestamp(START) + pd.to_timedelta(weekly_days, "D"),
+            "analyte": an,
+            "value": (np.array([normal[a] for a in an]) * rng.normal(1, 0.08, size)).round(2),
+            "unit": "",
+            "comparator": "",
+            "ref_low": np.nan,
+            "ref_high": np.nan,
+        }
+    )
     dips = (labs["analyte"].isin(["anc", "plt"])).to_numpy() & (rng.random(size) < 0.08)
     labs.loc[dips, "value"] = labs.loc[dips, "value"] * 0.1
     as_of = dt.date(2026, 9, 1)
@@ -230,8 +305,15 @@ def test_fl_course_status_is_review_beyond_12_cycles_against_label():
     assert (entry["draws"][-1]["action"], entry["draws"][-1]["dose_mg"]) == ("review", None)
     assert (entry["status"], entry["current_dose_mg"]) == ("review", None)
     # in cycle 12 nothing changes
-    entry = _entry(assess.assess(patients, _labs("FL1", [(-3, BASE), (12 * 28 - 3, BASE)]), None,
-                                 as_of=START + dt.timedelta(days=12 * 28 - 1)), "FL1")
+    entry = _entry(
+        assess.assess(
+            patients,
+            _labs("FL1", [(-3, BASE), (12 * 28 - 3, BASE)]),
+            None,
+            as_of=START + dt.timedelta(days=12 * 28 - 1),
+        ),
+        "FL1",
+    )
     assert entry["status"] == "on_treatment"
 
 
@@ -251,8 +333,13 @@ def test_sample_clinic_cites_real_sources_not_internal_notes(sample_dir):
     # Cockcroft-Gault - never DOMAIN.md, the team's internal notes
     from lenadash import ingest
 
-    labs = pd.concat([ingest.read_labs((sample_dir / n).read_bytes(), file_name=n).results
-                      for n in ("epic_long_us.csv", "europe_wide_si.csv", "loinc_long.csv")], ignore_index=True)
+    labs = pd.concat(
+        [
+            ingest.read_labs((sample_dir / n).read_bytes(), file_name=n).results
+            for n in ("epic_long_us.csv", "europe_wide_si.csv", "loinc_long.csv")
+        ],
+        ignore_index=True,
+    )
     patients = ingest.read_patients((sample_dir / "patients.csv").read_bytes(), file_name="patients.csv").rows
     events = ingest.read_events((sample_dir / "events.csv").read_bytes(), file_name="events.csv").rows
     result = assess.assess(patients, labs, events, as_of=dt.date(2026, 11, 20))
@@ -267,8 +354,14 @@ def test_sample_clinic_cites_real_sources_not_internal_notes(sample_dir):
 def test_draws_list_pre_existing_grades():
     # creatinine grade 3 at baseline and again on day 14: pre-existing, not a new toxicity
     patients = pd.DataFrame([course("MM", mrn="CR1")])
-    labs = _labs("CR1", [(-3, {**BASE, "creatinine": 4.0}), (14, {"anc": 2.5, "plt": 200.0, "creatinine": 4.2}),
-                         (21, {"anc": 2.5, "plt": 200.0, "creatinine": 0.9})])
+    labs = _labs(
+        "CR1",
+        [
+            (-3, {**BASE, "creatinine": 4.0}),
+            (14, {"anc": 2.5, "plt": 200.0, "creatinine": 4.2}),
+            (21, {"anc": 2.5, "plt": 200.0, "creatinine": 0.9}),
+        ],
+    )
     draws = _entry(assess.assess(patients, labs, None, as_of=AS_OF), "CR1")["draws"]
     assert [d["preexisting"] for d in draws] == [[], ["creatinine"], []]
     assert draws[1]["grades"]["creatinine"] >= 3 and draws[1]["action"] == "continue"

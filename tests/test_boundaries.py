@@ -123,7 +123,8 @@ def _package_modules() -> list[Path]:
 )
 def test_only_one_module_imports_each_ui_library(library, allowed):
     offenders = [
-        str(p.relative_to(PACKAGE)) for p in _package_modules()
+        str(p.relative_to(PACKAGE))
+        for p in _package_modules()
         if library in _imported_roots(p) and str(p.relative_to(PACKAGE)) not in allowed
     ]
     assert offenders == [], f"{library} is imported outside {sorted(allowed)}: {offenders}"
@@ -134,9 +135,13 @@ def _mentions(path: Path, dotted: str) -> bool:
     obj, attr = dotted.split(".")
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and node.attr == attr and isinstance(node.value, ast.Name):
-            if node.value.id == obj:
-                return True
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr == attr
+            and isinstance(node.value, ast.Name)
+            and node.value.id == obj
+        ):
+            return True
         if isinstance(node, ast.ImportFrom) and node.module == obj and any(a.name == attr for a in node.names):
             return True
     return False

@@ -5,18 +5,27 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-
-from lenadash.dashboard import charts, present, results, timeline
 from test_views import AS_OF, make_patient
 
-THRESHOLDS = pd.DataFrame({
-    "analyte": ["plt", "anc"], "value": [30.0, 1.0],
-    "label": ["hold plt < 30", "hold ANC < 1.0"], "source": ["US PI 2.1 Table 1"] * 2,
-})
-EVENTS = pd.DataFrame({
-    "mrn": ["MRN001", "MRN001"], "date": [dt.date(2026, 2, 10), dt.date(2026, 2, 12)],
-    "event": ["fever", "platelet_transfusion"], "value": ["38.6", ""], "detail": ["", "1 unit"],
-})
+from lenadash.dashboard import charts, present, results, timeline
+
+THRESHOLDS = pd.DataFrame(
+    {
+        "analyte": ["plt", "anc"],
+        "value": [30.0, 1.0],
+        "label": ["hold plt < 30", "hold ANC < 1.0"],
+        "source": ["US PI 2.1 Table 1"] * 2,
+    }
+)
+EVENTS = pd.DataFrame(
+    {
+        "mrn": ["MRN001", "MRN001"],
+        "date": [dt.date(2026, 2, 10), dt.date(2026, 2, 12)],
+        "event": ["fever", "platelet_transfusion"],
+        "value": ["38.6", ""],
+        "detail": ["", "1 unit"],
+    }
+)
 
 
 def _timeline(**kw):
@@ -27,8 +36,19 @@ def _timeline(**kw):
 def test_timeline_has_one_shared_time_axis_and_a_trace_per_analyte():
     fig = _timeline(thresholds=THRESHOLDS, events=EVENTS)
     names = [t.name for t in fig.data]
-    for expected in ("Dose", "ANC", "Platelets", "Hemoglobin", "WBC", "Creatinine", "ALT", "Hold", "Resume",
-                     "Fever", "Platelet transfusion"):
+    for expected in (
+        "Dose",
+        "ANC",
+        "Platelets",
+        "Hemoglobin",
+        "WBC",
+        "Creatinine",
+        "ALT",
+        "Hold",
+        "Resume",
+        "Fever",
+        "Platelet transfusion",
+    ):
         assert expected in names, expected
     # every x axis matches the bottom one (shared_xaxes)
     xaxes = [k for k in fig.layout.to_plotly_json() if k.startswith("xaxis")]
@@ -58,7 +78,8 @@ def test_hold_span_is_shaded_and_cycles_marked():
     fig = _timeline()
     holds = [s for s in fig.layout.shapes if s.name == "hold"]
     assert [(pd.Timestamp(s.x0).date(), pd.Timestamp(s.x1).date()) for s in holds] == [
-        (dt.date(2026, 2, 9), dt.date(2026, 2, 23))]
+        (dt.date(2026, 2, 9), dt.date(2026, 2, 23))
+    ]
     assert len([s for s in fig.layout.shapes if s.name == "cycle start"]) == 3
     assert len([s for s in fig.layout.shapes if s.name == "dosing days"]) == 3
 
@@ -121,8 +142,9 @@ def _rgb(colour: str) -> tuple[int, int, int]:
 
 
 def test_cycle_overlay_gives_each_cycle_its_own_colour_older_lighter():
-    overlay = pd.DataFrame([{"cycle": c, "cycle_day": d, "value": 50.0 + c + d, "grade": 1}
-                            for c in range(1, 9) for d in (1, 8, 15)])
+    overlay = pd.DataFrame(
+        [{"cycle": c, "cycle_day": d, "value": 50.0 + c + d, "grade": 1} for c in range(1, 9) for d in (1, 8, 15)]
+    )
     fig = charts.cycle_overlay_figure(overlay, "plt")
     assert [t.name for t in fig.data] == [f"Cycle {c}" for c in range(3, 9)]
     lines = [t.line.color for t in fig.data]
@@ -144,13 +166,38 @@ def test_large_timeline_for_the_visit_view():
 def _mds_patient(*, dose, status="on_treatment", current=None):
     start = dt.date(2026, 1, 5)
     draws = [
-        {"date": str(start - dt.timedelta(days=3)), "cycle": 0, "cycle_day": 0, "values": {"anc": 1.4, "plt": 120},
-         "grades": {"anc": 2, "plt": 1}, "action": "continue", "dose_mg": None, "schedule": "28/28", "reasons": []},
-        {"date": str(start + dt.timedelta(days=40)), "cycle": 2, "cycle_day": 13, "values": {"anc": 0.9, "plt": 60},
-         "grades": {"anc": 3, "plt": 2}, "action": "continue", "dose_mg": dose, "schedule": "28/28", "reasons": []},
+        {
+            "date": str(start - dt.timedelta(days=3)),
+            "cycle": 0,
+            "cycle_day": 0,
+            "values": {"anc": 1.4, "plt": 120},
+            "grades": {"anc": 2, "plt": 1},
+            "action": "continue",
+            "dose_mg": None,
+            "schedule": "28/28",
+            "reasons": [],
+        },
+        {
+            "date": str(start + dt.timedelta(days=40)),
+            "cycle": 2,
+            "cycle_day": 13,
+            "values": {"anc": 0.9, "plt": 60},
+            "grades": {"anc": 3, "plt": 2},
+            "action": "continue",
+            "dose_mg": dose,
+            "schedule": "28/28",
+            "reasons": [],
+        },
     ]
-    return make_patient("MDS1", indication="MDS", start=start, status=status, current_dose_mg=current,
-                        baselines={"anc": 1.4, "plt": 120.0, "creatinine": None}, draws=draws)
+    return make_patient(
+        "MDS1",
+        indication="MDS",
+        start=start,
+        status=status,
+        current_dose_mg=current,
+        baselines={"anc": 1.4, "plt": 120.0, "creatinine": None},
+        draws=draws,
+    )
 
 
 def _lines(frame):

@@ -71,8 +71,10 @@ def test_python_dash_m_runs_and_a_missing_command_is_a_usage_error():
         (["assess", "--as-of", AS_OF, "--labs", "x.csv"], "--patients FILE"),
         (["assess", "--as-of", AS_OF, "--db", "sqlite://", "--patients", "p.csv", "--labs", "l.csv"], "not both"),
         (["import", "--db", "nosuchdb://x", str(REPO / "sample_data" / "patients.csv")], "postgresql+psycopg://"),
-        (["assess", "--as-of", AS_OF, "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none"],
-         "check that the server runs"),
+        (
+            ["assess", "--as-of", AS_OF, "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none"],
+            "check that the server runs",
+        ),
     ],
 )
 def test_usage_errors_exit_2_with_one_line_naming_the_fix(capsys, argv, fix):
@@ -261,8 +263,9 @@ def test_a_rule_profile_to_fix_exits_1_with_its_message(capsys, monkeypatch, sam
 
 
 @pytest.mark.parametrize("bug", [KeyError("analyte"), ValueError("Length mismatch: Expected axis has 3 elements")])
-def test_a_bug_while_checking_files_raises_and_is_not_called_unrecognised(capsys, monkeypatch, tmp_path, sample_dir,
-                                                                           bug):
+def test_a_bug_while_checking_files_raises_and_is_not_called_unrecognised(
+    capsys, monkeypatch, tmp_path, sample_dir, bug
+):
     """A pandas ValueError used to be printed as if the file were not recognised (exit 2)."""
     from lenadash import ingest
 

@@ -16,13 +16,21 @@ START = dt.date(2026, 1, 1)
 
 
 def _patients(*courses):
-    return pd.DataFrame([{"mrn": m, "start_date": s, "schedule": sch, "indication": "MM", "starting_dose_mg": 25.0}
-                         for m, s, sch in courses])
+    return pd.DataFrame(
+        [
+            {"mrn": m, "start_date": s, "schedule": sch, "indication": "MM", "starting_dose_mg": 25.0}
+            for m, s, sch in courses
+        ]
+    )
 
 
 def _labs(*rows):
-    return pd.DataFrame([{"mrn": m, "collected_at": pd.Timestamp(d) + pd.Timedelta(hours=9), "analyte": a, "value": v}
-                         for m, d, a, v in rows])
+    return pd.DataFrame(
+        [
+            {"mrn": m, "collected_at": pd.Timestamp(d) + pd.Timedelta(hours=9), "analyte": a, "value": v}
+            for m, d, a, v in rows
+        ]
+    )
 
 
 @pytest.mark.parametrize(
@@ -44,8 +52,16 @@ def test_cycle_and_day_edges(day, cycle, cycle_day):
 
 @pytest.mark.parametrize(
     "schedule, cycle_day, dosing",
-    [("21/28", 1, True), ("21/28", 21, True), ("21/28", 22, False), ("21/28", 28, False),
-     ("28/28", 22, True), ("28/28", 28, True), ("21/28", 0, False), ("28/28", -3, False)],
+    [
+        ("21/28", 1, True),
+        ("21/28", 21, True),
+        ("21/28", 22, False),
+        ("21/28", 28, False),
+        ("28/28", 22, True),
+        ("28/28", 28, True),
+        ("21/28", 0, False),
+        ("28/28", -3, False),
+    ],
 )
 def test_dosing_vs_planned_rest_days(schedule, cycle_day, dosing):
     assert bool(cycles.is_dosing_day(cycle_day, schedule)[0]) is dosing
@@ -63,10 +79,16 @@ def test_unknown_schedule_names_the_fix():
 
 
 def test_draws_go_to_the_latest_course_started_on_or_before_them():
-    patients = _patients(("A", dt.date(2026, 1, 1), "21/28"), ("A", dt.date(2026, 6, 1), "21/28"),
-                         ("B", dt.date(2026, 3, 1), "28/28"))
-    labs = _labs(("A", "2025-12-20", "anc", 2.0), ("A", "2026-05-31", "anc", 2.0), ("A", "2026-06-01", "anc", 2.0),
-                 ("B", "2026-02-01", "anc", 2.0), ("C", "2026-02-01", "anc", 2.0))
+    patients = _patients(
+        ("A", dt.date(2026, 1, 1), "21/28"), ("A", dt.date(2026, 6, 1), "21/28"), ("B", dt.date(2026, 3, 1), "28/28")
+    )
+    labs = _labs(
+        ("A", "2025-12-20", "anc", 2.0),
+        ("A", "2026-05-31", "anc", 2.0),
+        ("A", "2026-06-01", "anc", 2.0),
+        ("B", "2026-02-01", "anc", 2.0),
+        ("C", "2026-02-01", "anc", 2.0),
+    )
     out = cycles.assign_courses(labs, patients)
     assert list(out["course_id"]) == ["A/2026-01-01", "A/2026-01-01", "A/2026-06-01", "B/2026-03-01", None]
     assert list(out["cycle"].astype("Float64").fillna(-9)) == [0, 6, 1, 0, -9]
@@ -98,17 +120,23 @@ def test_duplicate_course_and_missing_columns_are_explained():
 
 
 def test_hold_spans_from_engine_output():
-    steps = pd.DataFrame({
-        "course_id": ["A/x"] * 5 + ["B/x"] * 2,
-        "mrn": ["A"] * 5 + ["B"] * 2,
-        "date": pd.to_datetime(["2026-01-08", "2026-01-15", "2026-01-22", "2026-01-29", "2026-02-05",
-                                "2026-01-08", "2026-01-15"]),
-        "held": [False, True, True, False, True, True, True],
-        "reasons": [[], ["ANC 0.8 < 1.0: hold"], [], [], ["Platelets 20 < 30: hold"], ["x"], []],
-    })
+    steps = pd.DataFrame(
+        {
+            "course_id": ["A/x"] * 5 + ["B/x"] * 2,
+            "mrn": ["A"] * 5 + ["B"] * 2,
+            "date": pd.to_datetime(
+                ["2026-01-08", "2026-01-15", "2026-01-22", "2026-01-29", "2026-02-05", "2026-01-08", "2026-01-15"]
+            ),
+            "held": [False, True, True, False, True, True, True],
+            "reasons": [[], ["ANC 0.8 < 1.0: hold"], [], [], ["Platelets 20 < 30: hold"], ["x"], []],
+        }
+    )
     spans = cycles.hold_spans(steps)
     assert [(r.course_id, str(r.start), None if r.end is None else str(r.end)) for r in spans.itertuples()] == [
-        ("A/x", "2026-01-15", "2026-01-29"), ("A/x", "2026-02-05", None), ("B/x", "2026-01-08", None)]
+        ("A/x", "2026-01-15", "2026-01-29"),
+        ("A/x", "2026-02-05", None),
+        ("B/x", "2026-01-08", None),
+    ]
     assert spans["reason"].iloc[0] == "ANC 0.8 < 1.0: hold"
 
 
@@ -124,11 +152,17 @@ def test_cycle_and_day_reconstruct_the_offset(offset):
 
 def test_assign_courses_is_vectorised_over_many_rows():
     n = 200_000
-    labs = pd.DataFrame({"mrn": np.repeat([f"P{i}" for i in range(1000)], n // 1000),
-                         "collected_at": pd.Timestamp("2026-01-01") + pd.to_timedelta(np.tile(np.arange(n // 1000), 1000), "D"),
-                         "analyte": "anc", "value": 2.0})
-    patients = pd.DataFrame({"mrn": [f"P{i}" for i in range(1000)], "start_date": dt.date(2026, 1, 10),
-                             "schedule": "21/28"})
+    labs = pd.DataFrame(
+        {
+            "mrn": np.repeat([f"P{i}" for i in range(1000)], n // 1000),
+            "collected_at": pd.Timestamp("2026-01-01") + pd.to_timedelta(np.tile(np.arange(n // 1000), 1000), "D"),
+            "analyte": "anc",
+            "value": 2.0,
+        }
+    )
+    patients = pd.DataFrame(
+        {"mrn": [f"P{i}" for i in range(1000)], "start_date": dt.date(2026, 1, 10), "schedule": "21/28"}
+    )
     out = cycles.assign_courses(labs, patients)
     assert out["course_id"].notna().all()
     assert int(out["cycle"].max()) == (199 - 9) // 28 + 1

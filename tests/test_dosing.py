@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from dosing_cases import last, run, walk
 
 from lenadash.clinical import dosing
-from dosing_cases import last, run, walk
 
 # --- boundary tables: one draw (after a normal baseline), just below / at / just above ---------
 
@@ -22,18 +22,35 @@ def _one(indication, day, values, *, baseline=NORMAL, events=(), dose=None):
 @pytest.mark.parametrize(
     "indication, analyte, value, action",
     [
-        ("MM", "plt", 29.9, "hold"), ("MM", "plt", 30.0, "continue"), ("MM", "plt", 30.1, "continue"),
-        ("MM", "anc", 0.99, "hold"), ("MM", "anc", 1.0, "continue"), ("MM", "anc", 1.01, "continue"),
-        ("MM_MAINT", "anc", 0.49, "hold"), ("MM_MAINT", "anc", 0.5, "continue"), ("MM_MAINT", "anc", 0.51, "continue"),
-        ("MM_MAINT", "plt", 29.9, "hold"), ("MM_MAINT", "plt", 30.0, "continue"),
-        ("MCL", "plt", 49.9, "hold"), ("MCL", "plt", 50.0, "continue"), ("MCL", "plt", 50.1, "continue"),
-        ("MCL", "anc", 0.49, "hold"), ("MCL", "anc", 0.5, "continue"), ("MCL", "anc", 0.99, "continue"),
-        ("FL", "plt", 49.9, "hold"), ("FL", "plt", 50.0, "continue"),
-        ("FL", "anc", 0.49, "hold"), ("FL", "anc", 0.5, "continue"),
-        ("MZL", "plt", 49.9, "hold"), ("MZL", "plt", 50.0, "continue"),
-        ("MZL", "anc", 0.49, "hold"), ("MZL", "anc", 0.5, "continue"),
+        ("MM", "plt", 29.9, "hold"),
+        ("MM", "plt", 30.0, "continue"),
+        ("MM", "plt", 30.1, "continue"),
+        ("MM", "anc", 0.99, "hold"),
+        ("MM", "anc", 1.0, "continue"),
+        ("MM", "anc", 1.01, "continue"),
+        ("MM_MAINT", "anc", 0.49, "hold"),
+        ("MM_MAINT", "anc", 0.5, "continue"),
+        ("MM_MAINT", "anc", 0.51, "continue"),
+        ("MM_MAINT", "plt", 29.9, "hold"),
+        ("MM_MAINT", "plt", 30.0, "continue"),
+        ("MCL", "plt", 49.9, "hold"),
+        ("MCL", "plt", 50.0, "continue"),
+        ("MCL", "plt", 50.1, "continue"),
+        ("MCL", "anc", 0.49, "hold"),
+        ("MCL", "anc", 0.5, "continue"),
+        ("MCL", "anc", 0.99, "continue"),
+        ("FL", "plt", 49.9, "hold"),
+        ("FL", "plt", 50.0, "continue"),
+        ("FL", "anc", 0.49, "hold"),
+        ("FL", "anc", 0.5, "continue"),
+        ("MZL", "plt", 49.9, "hold"),
+        ("MZL", "plt", 50.0, "continue"),
+        ("MZL", "anc", 0.49, "hold"),
+        ("MZL", "anc", 0.5, "continue"),
         # MDS after 4 weeks at 10 mg
-        ("MDS", "plt", 29.9, "hold"), ("MDS", "plt", 30.0, "continue"), ("MDS", "plt", 30.1, "continue"),
+        ("MDS", "plt", 29.9, "hold"),
+        ("MDS", "plt", 30.0, "continue"),
+        ("MDS", "plt", 30.1, "continue"),
         ("MDS", "anc", 0.49, "continue"),  # < 0.5 alone (no 7 days, no fever) is not a trigger
     ],
 )
@@ -48,10 +65,17 @@ def test_hold_threshold_boundaries(indication, analyte, value, action):
 @pytest.mark.parametrize(
     "baseline_plt, value, action",
     [
-        (100.0, 49.9, "hold"), (100.0, 50.0, "continue"), (100.0, 50.1, "continue"),  # baseline >= 100: < 50
-        (99.9, 49.9, "hold"), (99.9, 49.95, "hold"), (99.9, 50.0, "continue"),  # < 100: falls to 50% (<= 49.95)
-        (80.0, 40.1, "continue"), (80.0, 40.0, "hold"), (80.0, 39.9, "hold"),
-        (50.0, 25.1, "continue"), (50.0, 25.0, "hold"),
+        (100.0, 49.9, "hold"),
+        (100.0, 50.0, "continue"),
+        (100.0, 50.1, "continue"),  # baseline >= 100: < 50
+        (99.9, 49.9, "hold"),
+        (99.9, 49.95, "hold"),
+        (99.9, 50.0, "continue"),  # < 100: falls to 50% (<= 49.95)
+        (80.0, 40.1, "continue"),
+        (80.0, 40.0, "hold"),
+        (80.0, 39.9, "hold"),
+        (50.0, 25.1, "continue"),
+        (50.0, 25.0, "hold"),
     ],
 )
 def test_mds_platelets_first_4_weeks_boundaries(baseline_plt, value, action):
@@ -61,8 +85,14 @@ def test_mds_platelets_first_4_weeks_boundaries(baseline_plt, value, action):
 
 @pytest.mark.parametrize(
     "baseline_anc, value, action",
-    [(1.0, 0.74, "hold"), (1.0, 0.75, "continue"), (1.0, 0.76, "continue"),
-     (0.99, 0.74, "continue"), (0.99, 0.49, "hold"), (0.99, 0.5, "continue")],
+    [
+        (1.0, 0.74, "hold"),
+        (1.0, 0.75, "continue"),
+        (1.0, 0.76, "continue"),
+        (0.99, 0.74, "continue"),
+        (0.99, 0.49, "hold"),
+        (0.99, 0.5, "continue"),
+    ],
 )
 def test_mds_anc_first_4_weeks_boundaries(baseline_anc, value, action):
     got, _, _, reasons = _one("MDS", 14, {"anc": value}, baseline={"anc": baseline_anc, "plt": 200.0})
@@ -109,8 +139,17 @@ def test_six_vs_seven_days_below_against_label(indication, anc):
 
 
 def test_seven_days_needs_no_draw_at_or_above_in_between():
-    steps = walk("MCL", [(-2, NORMAL), (40, {"anc": 0.9}), (43, {"anc": 1.0}), (47, {"anc": 0.9}),
-                         (50, {"anc": 0.9}), (54, {"anc": 0.9})])
+    steps = walk(
+        "MCL",
+        [
+            (-2, NORMAL),
+            (40, {"anc": 0.9}),
+            (43, {"anc": 1.0}),
+            (47, {"anc": 0.9}),
+            (50, {"anc": 0.9}),
+            (54, {"anc": 0.9}),
+        ],
+    )
     # the 1.0 on day 43 restarts the count: day 47 -> 54 spans 7 days
     assert [a for _, a, _ in steps] == ["continue"] * 5 + ["hold"]
 
@@ -126,14 +165,21 @@ def test_draws_without_the_analyte_do_not_break_the_run():
 @pytest.mark.parametrize(
     "indication, analyte, low, back, action, dose",
     [
-        ("MM", "plt", 20.0, 29.9, "stay_held", None), ("MM", "plt", 20.0, 30.0, "resume", 20.0),
-        ("MM_MAINT", "plt", 20.0, 29.9, "stay_held", None), ("MM_MAINT", "plt", 20.0, 30.0, "resume", 5.0),
-        ("MM_MAINT", "anc", 0.4, 0.49, "stay_held", None), ("MM_MAINT", "anc", 0.4, 0.5, "resume", 5.0),
-        ("MCL", "plt", 40.0, 49.9, "stay_held", None), ("MCL", "plt", 40.0, 50.0, "resume", 20.0),
-        ("MCL", "anc", 0.4, 0.99, "stay_held", None), ("MCL", "anc", 0.4, 1.0, "resume", 20.0),
-        ("FL", "anc", 0.4, 0.99, "stay_held", None), ("FL", "anc", 0.4, 1.0, "resume", 15.0),
+        ("MM", "plt", 20.0, 29.9, "stay_held", None),
+        ("MM", "plt", 20.0, 30.0, "resume", 20.0),
+        ("MM_MAINT", "plt", 20.0, 29.9, "stay_held", None),
+        ("MM_MAINT", "plt", 20.0, 30.0, "resume", 5.0),
+        ("MM_MAINT", "anc", 0.4, 0.49, "stay_held", None),
+        ("MM_MAINT", "anc", 0.4, 0.5, "resume", 5.0),
+        ("MCL", "plt", 40.0, 49.9, "stay_held", None),
+        ("MCL", "plt", 40.0, 50.0, "resume", 20.0),
+        ("MCL", "anc", 0.4, 0.99, "stay_held", None),
+        ("MCL", "anc", 0.4, 1.0, "resume", 20.0),
+        ("FL", "anc", 0.4, 0.99, "stay_held", None),
+        ("FL", "anc", 0.4, 1.0, "resume", 15.0),
         ("MZL", "plt", 40.0, 50.0, "resume", 15.0),
-        ("MDS", "plt", 20.0, 29.9, "stay_held", None), ("MDS", "plt", 20.0, 30.0, "resume", 5.0),
+        ("MDS", "plt", 20.0, 29.9, "stay_held", None),
+        ("MDS", "plt", 20.0, 30.0, "resume", 5.0),
     ],
 )
 def test_resume_threshold_boundaries(indication, analyte, low, back, action, dose):
@@ -165,14 +211,20 @@ def test_mm_platelet_ladder_down_to_the_floor_then_review_against_label():
 
 
 def test_mm_first_anc_episode_only_toxicity_resumes_start_dose_against_label():
-    steps = walk("MM", [(-2, NORMAL), (14, {"anc": 0.8, "plt": 150.0}), (21, {"anc": 0.9, "plt": 140.0}),
-                        (28, {"anc": 1.2, "plt": 160.0})])
+    steps = walk(
+        "MM",
+        [
+            (-2, NORMAL),
+            (14, {"anc": 0.8, "plt": 150.0}),
+            (21, {"anc": 0.9, "plt": 140.0}),
+            (28, {"anc": 1.2, "plt": 160.0}),
+        ],
+    )
     assert [s[1:] for s in steps[1:]] == [("hold", None), ("stay_held", None), ("resume", 25.0)]
 
 
 def test_mm_first_anc_episode_with_other_lab_toxicity_steps_down_against_label():
-    steps = walk("MM", [(-2, NORMAL), (14, {"anc": 0.8}), (21, {"anc": 0.9, "alt": (250.0, 3)}),
-                        (28, {"anc": 1.2})])
+    steps = walk("MM", [(-2, NORMAL), (14, {"anc": 0.8}), (21, {"anc": 0.9, "alt": (250.0, 3)}), (28, {"anc": 1.2})])
     assert steps[-1][1:] == ("resume", 20.0)
 
 
@@ -193,21 +245,32 @@ def test_mm_first_anc_episode_low_wbc_is_not_other_toxicity_against_label():
 
 
 def test_mm_first_anc_episode_with_toxicity_event_steps_down_against_label():
-    steps = walk("MM", [(-2, NORMAL), (14, {"anc": 0.8}), (28, {"anc": 1.2})],
-                 events=[(14, "toxicity", 3), (27, "toxicity", 2)])
+    steps = walk(
+        "MM", [(-2, NORMAL), (14, {"anc": 0.8}), (28, {"anc": 1.2})], events=[(14, "toxicity", 3), (27, "toxicity", 2)]
+    )
     assert steps[-1][1:] == ("resume", 20.0)
 
 
 def test_mm_later_anc_episodes_step_down_against_label():
-    steps = walk("MM", [(-2, NORMAL), (14, {"anc": 0.8}), (21, {"anc": 1.2}),
-                        (35, {"anc": 0.7}), (42, {"anc": 1.1}),
-                        (56, {"anc": 0.6}), (63, {"anc": 1.3})])
+    steps = walk(
+        "MM",
+        [
+            (-2, NORMAL),
+            (14, {"anc": 0.8}),
+            (21, {"anc": 1.2}),
+            (35, {"anc": 0.7}),
+            (42, {"anc": 1.1}),
+            (56, {"anc": 0.6}),
+            (63, {"anc": 1.3}),
+        ],
+    )
     assert [d for _, a, d in steps if a == "resume"] == [25.0, 20.0, 15.0]
 
 
 def test_mm_renally_reduced_start_resumes_at_its_own_dose_against_label():
-    steps = walk("MM", [(-2, NORMAL), (14, {"anc": 0.8}), (21, {"anc": 1.2}), (35, {"anc": 0.8}), (42, {"anc": 1.2})],
-                 dose=10.0)
+    steps = walk(
+        "MM", [(-2, NORMAL), (14, {"anc": 0.8}), (21, {"anc": 1.2}), (35, {"anc": 0.8}), (42, {"anc": 1.2})], dose=10.0
+    )
     assert [d for _, a, d in steps if a == "resume"] == [10.0, 5.0]
 
 
@@ -218,8 +281,11 @@ def test_mm_first_anc_episode_never_escalates_above_the_dose_at_the_hold():
 
 
 def test_mm_toxicity_event_holds_and_restarts_one_step_lower_against_label():
-    steps = walk("MM", [(-2, NORMAL), (14, NORMAL), (21, NORMAL), (35, NORMAL)],
-                 events=[(15, "toxicity", 3), (20, "toxicity", 3), (30, "toxicity", 2)])
+    steps = walk(
+        "MM",
+        [(-2, NORMAL), (14, NORMAL), (21, NORMAL), (35, NORMAL)],
+        events=[(15, "toxicity", 3), (20, "toxicity", 3), (30, "toxicity", 2)],
+    )
     actions = [(day, a, d) for day, a, d in steps]
     assert (15, "hold", None) in actions
     assert (21, "stay_held", None) in actions
@@ -243,15 +309,30 @@ def test_grade_3_already_at_baseline_is_pre_existing_not_review():
 
 
 def test_pre_existing_grade_is_exposed_as_data():
-    out = run("MM", [(-2, {"creatinine": (5.0, 3), "alt": (30.0, 0)}), (14, {"creatinine": (5.1, 3), "alt": (260.0, 3)}),
-                     (21, {"creatinine": (9.0, 4)}), (28, {"creatinine": (0.9, 0)})])
+    out = run(
+        "MM",
+        [
+            (-2, {"creatinine": (5.0, 3), "alt": (30.0, 0)}),
+            (14, {"creatinine": (5.1, 3), "alt": (260.0, 3)}),
+            (21, {"creatinine": (9.0, 4)}),
+            (28, {"creatinine": (0.9, 0)}),
+        ],
+    )
     assert out["preexisting"].tolist() == [[], ["creatinine"], [], []]
     assert out.iloc[1]["action"] == "review"  # the ALT is new: reviewed; the creatinine is only noted
 
 
 def test_mm_maintenance_down_to_days_1_21_then_review_against_label():
-    draws = [(-2, NORMAL), (14, {"anc": 0.4}), (21, {"anc": 0.8}), (35, {"anc": 0.4}), (42, {"anc": 0.8}),
-             (56, {"plt": 20.0}), (63, {"plt": 90.0}), (70, {"plt": 90.0})]
+    draws = [
+        (-2, NORMAL),
+        (14, {"anc": 0.4}),
+        (21, {"anc": 0.8}),
+        (35, {"anc": 0.4}),
+        (42, {"anc": 0.8}),
+        (56, {"plt": 20.0}),
+        (63, {"plt": 90.0}),
+        (70, {"plt": 90.0}),
+    ]
     out = run("MM_MAINT", draws)
     rows = list(zip(out["action"], out["dose_mg"].astype(float).fillna(-1), out["schedule"]))
     assert rows[2] == ("resume", 5.0, "28/28")  # 10 -> 5 continuous
@@ -269,9 +350,12 @@ def test_mm_maintenance_from_15_mg():
 @pytest.mark.parametrize(
     "baseline_plt, low, back, action",
     [
-        (120.0, 45.0, 49.9, "stay_held"), (120.0, 45.0, 50.0, "resume"),  # baseline >= 100: resume >= 50
-        (80.0, 38.0, 49.9, "stay_held"), (80.0, 38.0, 50.0, "resume"),  # 60-99: resume >= 50
-        (50.0, 24.0, 29.9, "stay_held"), (50.0, 24.0, 30.0, "resume"),  # < 60: resume >= 30
+        (120.0, 45.0, 49.9, "stay_held"),
+        (120.0, 45.0, 50.0, "resume"),  # baseline >= 100: resume >= 50
+        (80.0, 38.0, 49.9, "stay_held"),
+        (80.0, 38.0, 50.0, "resume"),  # 60-99: resume >= 50
+        (50.0, 24.0, 29.9, "stay_held"),
+        (50.0, 24.0, 30.0, "resume"),  # < 60: resume >= 30
     ],
 )
 def test_mds_platelets_within_4_weeks_against_label(baseline_plt, low, back, action):
@@ -281,16 +365,33 @@ def test_mds_platelets_within_4_weeks_against_label(baseline_plt, low, back, act
 
 
 def test_mds_after_4_weeks_then_at_5_mg_then_floor_against_label():
-    steps = walk("MDS", [(-2, NORMAL), (35, {"plt": 25.0}), (42, {"plt": 35.0}),
-                         (56, {"plt": 25.0}), (63, {"plt": 35.0}),
-                         (77, {"plt": 25.0}), (84, {"plt": 35.0})])
-    assert [s[1:] for s in steps[1:]] == [("hold", None), ("resume", 5.0), ("hold", None), ("resume", 2.5),
-                                         ("hold", None), ("review", None)]
+    steps = walk(
+        "MDS",
+        [
+            (-2, NORMAL),
+            (35, {"plt": 25.0}),
+            (42, {"plt": 35.0}),
+            (56, {"plt": 25.0}),
+            (63, {"plt": 35.0}),
+            (77, {"plt": 25.0}),
+            (84, {"plt": 35.0}),
+        ],
+    )
+    assert [s[1:] for s in steps[1:]] == [
+        ("hold", None),
+        ("resume", 5.0),
+        ("hold", None),
+        ("resume", 2.5),
+        ("hold", None),
+        ("review", None),
+    ]
 
 
 def test_mds_branch_is_chosen_when_the_trigger_fires():
     # hold in week 3 under the early (baseline >= 100) row: the resume needs >= 50, even on day 35
-    steps = walk("MDS", [(-2, {"anc": 3.0, "plt": 150.0}), (20, {"plt": 45.0}), (35, {"plt": 40.0}), (42, {"plt": 55.0})])
+    steps = walk(
+        "MDS", [(-2, {"anc": 3.0, "plt": 150.0}), (20, {"plt": 45.0}), (35, {"plt": 40.0}), (42, {"plt": 55.0})]
+    )
     assert [s[1] for s in steps[1:]] == ["hold", "stay_held", "resume"]
 
 
@@ -317,8 +418,9 @@ def test_mds_without_baseline_asks_for_review_against_label():
     assert action == "hold"
 
 
-@pytest.mark.parametrize("indication, ladder", [("MCL", [20.0, 15.0, 10.0, 5.0]), ("FL", [15.0, 10.0, 5.0]),
-                                                ("MZL", [15.0, 10.0, 5.0])])
+@pytest.mark.parametrize(
+    "indication, ladder", [("MCL", [20.0, 15.0, 10.0, 5.0]), ("FL", [15.0, 10.0, 5.0]), ("MZL", [15.0, 10.0, 5.0])]
+)
 def test_lymphoma_ladders_to_the_floor_against_label(indication, ladder):
     draws = [(-2, NORMAL)]
     day = 7
@@ -331,13 +433,23 @@ def test_lymphoma_ladders_to_the_floor_against_label(indication, ladder):
 
 
 def test_further_drops_while_held_do_not_step_down_again():
-    steps = walk("MM", [(-2, NORMAL), (7, {"plt": 25.0}), (14, {"plt": 20.0}), (21, {"plt": 10.0}), (28, {"plt": 35.0})])
+    steps = walk(
+        "MM", [(-2, NORMAL), (7, {"plt": 25.0}), (14, {"plt": 20.0}), (21, {"plt": 10.0}), (28, {"plt": 35.0})]
+    )
     assert [s[1:] for s in steps[1:]] == [("hold", None), ("stay_held", None), ("stay_held", None), ("resume", 20.0)]
 
 
 def test_every_triggering_count_must_recover():
-    out = run("MM", [(-2, NORMAL), (7, {"plt": 25.0, "anc": 2.0}), (14, {"plt": 40.0, "anc": 0.8}),
-                     (21, {"plt": 40.0, "anc": 0.9}), (28, {"plt": 40.0, "anc": 1.1})])
+    out = run(
+        "MM",
+        [
+            (-2, NORMAL),
+            (7, {"plt": 25.0, "anc": 2.0}),
+            (14, {"plt": 40.0, "anc": 0.8}),
+            (21, {"plt": 40.0, "anc": 0.9}),
+            (28, {"plt": 40.0, "anc": 1.1}),
+        ],
+    )
     assert list(out["action"])[1:] == ["hold", "stay_held", "stay_held", "resume"]
     assert out["dose_mg"].iloc[-1] == 20.0  # one episode, one step down
     assert any("also triggers while held" in r for r in out["reasons"].iloc[2])
@@ -350,10 +462,17 @@ def test_dose_change_event_overrides_the_simulated_dose():
 
 
 def test_dose_change_hold_stays_held_until_a_recorded_dose():
-    steps = walk("MM", [(-2, NORMAL), (7, NORMAL), (14, NORMAL), (21, NORMAL)],
-                 events=[(7, "dose_change", "hold"), (18, "dose_change", 20)])
-    assert [s[1:] for s in steps if s[0] in (7, 14, 18, 21)] == [("hold", None), ("stay_held", None),
-                                                                 ("resume", 20.0), ("continue", 20.0)]
+    steps = walk(
+        "MM",
+        [(-2, NORMAL), (7, NORMAL), (14, NORMAL), (21, NORMAL)],
+        events=[(7, "dose_change", "hold"), (18, "dose_change", 20)],
+    )
+    assert [s[1:] for s in steps if s[0] in (7, 14, 18, 21)] == [
+        ("hold", None),
+        ("stay_held", None),
+        ("resume", 20.0),
+        ("continue", 20.0),
+    ]
 
 
 def test_dose_change_during_a_hold_resumes_at_the_clinicians_dose():
@@ -377,6 +496,7 @@ def test_planned_rest_days_are_not_holds():
 
 def test_comparator_results_compare_on_the_right_side():
     from dosing_cases import course, labs_frame
+
     labs = labs_frame([(-2, NORMAL), (14, {"anc": 0.5})])
     labs.loc[labs.index[-1], "comparator"] = "<"  # "<0.5" is below 0.5
     out = dosing.simulate(labs, pd.DataFrame([course("MM_MAINT")]))
@@ -390,12 +510,15 @@ def test_reasons_cite_rule_and_source():
 
 def test_labs_without_grade_column_are_rejected_with_the_fix():
     from dosing_cases import course, labs_frame
+
     with pytest.raises(ValueError, match="grading.grade"):
         dosing.simulate(labs_frame([(1, NORMAL)]).drop(columns="grade"), pd.DataFrame([course("MM")]))
 
 
-@pytest.mark.parametrize("baseline_plt, back, action", [(60.0, 49.9, "stay_held"), (60.0, 50.0, "resume"),
-                                                        (59.9, 29.9, "stay_held"), (59.9, 30.0, "resume")])
+@pytest.mark.parametrize(
+    "baseline_plt, back, action",
+    [(60.0, 49.9, "stay_held"), (60.0, 50.0, "resume"), (59.9, 29.9, "stay_held"), (59.9, 30.0, "resume")],
+)
 def test_mds_resume_threshold_switches_at_baseline_60(baseline_plt, back, action):
     steps = walk("MDS", [(-2, {"anc": 3.0, "plt": baseline_plt}), (14, {"plt": 25.0}), (21, {"plt": back})])
     assert steps[1][1] == "hold"
@@ -406,6 +529,7 @@ def test_course_without_rules_or_starting_dose_is_review_with_the_fix():
     action, dose, _, reasons = last("MM", [(-2, NORMAL), (14, NORMAL)], dose=float("nan"))
     assert (action, dose) == ("review", None) and "starting_dose_mg" in reasons[0]
     from dosing_cases import course, labs_frame
+
     out = dosing.simulate(labs_frame([(14, NORMAL)]), pd.DataFrame([{**course("MM"), "indication": "CLL"}]))
     assert out["action"].iloc[0] == "review" and "CLL" in out["reasons"].iloc[0][0]
 
@@ -415,15 +539,17 @@ def test_course_without_rules_or_starting_dose_is_review_with_the_fix():
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-LADDER_DOSES = {ind: {s.dose_mg for s in dosing.load_profile().ladder(ind)} for ind in
-                ("MM", "MM_MAINT", "MDS", "MCL", "FL", "MZL")}
+LADDER_DOSES = {
+    ind: {s.dose_mg for s in dosing.load_profile().ladder(ind)} for ind in ("MM", "MM_MAINT", "MDS", "MCL", "FL", "MZL")
+}
 
 
 @settings(max_examples=40, deadline=None)
 @given(
     indication=st.sampled_from(sorted(LADDER_DOSES)),
-    series=st.lists(st.tuples(st.integers(1, 6), st.floats(0.1, 3.0), st.floats(5, 250),
-                              st.booleans()), min_size=1, max_size=25),
+    series=st.lists(
+        st.tuples(st.integers(1, 6), st.floats(0.1, 3.0), st.floats(5, 250), st.booleans()), min_size=1, max_size=25
+    ),
 )
 def test_walk_invariants(indication, series):
     draws, events, day = [(-2, NORMAL)], [], 0
@@ -454,8 +580,17 @@ def test_walk_invariants(indication, series):
 def test_anc_joining_a_platelet_hold_counts_as_the_first_anc_episode():
     # ANC falls while held for platelets (one episode, one step down); the next ANC drop is a later
     # ANC episode: next lower dose, not the starting dose
-    steps = walk("MM", [(-2, NORMAL), (7, {"plt": 25.0, "anc": 2.0}), (14, {"plt": 40.0, "anc": 0.8}),
-                        (21, {"plt": 60.0, "anc": 1.2}), (35, {"plt": 90.0, "anc": 0.8}), (42, {"plt": 90.0, "anc": 1.2})])
+    steps = walk(
+        "MM",
+        [
+            (-2, NORMAL),
+            (7, {"plt": 25.0, "anc": 2.0}),
+            (14, {"plt": 40.0, "anc": 0.8}),
+            (21, {"plt": 60.0, "anc": 1.2}),
+            (35, {"plt": 90.0, "anc": 0.8}),
+            (42, {"plt": 90.0, "anc": 1.2}),
+        ],
+    )
     assert [d for _, a, d in steps if a == "resume"] == [20.0, 15.0]
 
 
@@ -467,9 +602,17 @@ def test_review_on_an_event_only_date_reaches_the_next_draw():
     assert any("no automatic rule" in r for r in out["reasons"].iloc[-1])
 
 
-@pytest.mark.parametrize("indication, value, action", [("MDS", 0.49, "hold"), ("MDS", 0.5, "continue"),
-                                                       ("MCL", 0.99, "hold"), ("MCL", 1.0, "continue"),
-                                                       ("FL", 0.99, "hold"), ("MZL", 1.0, "continue")])
+@pytest.mark.parametrize(
+    "indication, value, action",
+    [
+        ("MDS", 0.49, "hold"),
+        ("MDS", 0.5, "continue"),
+        ("MCL", 0.99, "hold"),
+        ("MCL", 1.0, "continue"),
+        ("FL", 0.99, "hold"),
+        ("MZL", 1.0, "continue"),
+    ],
+)
 def test_seven_day_and_fever_rules_at_their_threshold(indication, value, action):
     seven = walk(indication, [(-2, NORMAL), (40, {"anc": value}), (47, {"anc": value})])
     assert seven[-1][1] == action
@@ -496,8 +639,13 @@ def test_fl_mzl_beyond_12_cycles_is_a_clinician_review_against_label(indication)
 def test_fl_beyond_12_cycles_follows_a_clinician_dose_change_against_label():
     draws = [(-2, NORMAL), (CYCLE_13 + 2, NORMAL), (CYCLE_13 + 20, NORMAL), (CYCLE_13 + 30, {"anc": 3.0, "plt": 40.0})]
     steps = walk("FL", draws, events=[(CYCLE_13 + 5, "dose_change", 15)])
-    assert steps == [(-2, "continue", 20.0), (CYCLE_13 + 2, "review", None), (CYCLE_13 + 5, "continue", 15.0),
-                     (CYCLE_13 + 20, "continue", 15.0), (CYCLE_13 + 30, "hold", None)]
+    assert steps == [
+        (-2, "continue", 20.0),
+        (CYCLE_13 + 2, "review", None),
+        (CYCLE_13 + 5, "continue", 15.0),
+        (CYCLE_13 + 20, "continue", 15.0),
+        (CYCLE_13 + 30, "hold", None),
+    ]
     _, _, _, reasons = last("FL", draws[:3], events=[(CYCLE_13 + 5, "dose_change", 15)])
     assert any("clinician's decision" in r and "12-cycle limit" in r for r in reasons)
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from lenadash.config import RULES_DIR
-from lenadash.clinical import dosing
 from dosing_cases import NORMAL_VALUES, course, labs_frame
+
+from lenadash.clinical import dosing
+from lenadash.config import RULES_DIR
 
 RULES = RULES_DIR
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "dosing.md"
@@ -32,8 +32,14 @@ def test_default_profile_has_a_source_on_every_row():
 def test_ladders_against_label():
     prof = dosing.load_profile()
     doses = {ind: [s.dose_mg for s in prof.ladder(ind)] for ind in ("MM", "MM_MAINT", "MDS", "MCL", "FL", "MZL")}
-    assert doses == {"MM": [25, 20, 15, 10, 5, 2.5], "MM_MAINT": [15, 10, 5, 5], "MDS": [10, 5, 2.5],
-                     "MCL": [25, 20, 15, 10, 5], "FL": [20, 15, 10, 5], "MZL": [20, 15, 10, 5]}
+    assert doses == {
+        "MM": [25, 20, 15, 10, 5, 2.5],
+        "MM_MAINT": [15, 10, 5, 5],
+        "MDS": [10, 5, 2.5],
+        "MCL": [25, 20, 15, 10, 5],
+        "FL": [20, 15, 10, 5],
+        "MZL": [20, 15, 10, 5],
+    }
     assert [s.schedule for s in prof.ladder("MM_MAINT")] == ["28/28", "28/28", "28/28", "21/28"]
     mm = prof.ladder("MM")
     assert dosing.next_lower(mm, 25, "21/28").dose_mg == 20
@@ -100,7 +106,11 @@ def test_profile_without_ladder_for_an_indication_is_rejected(tmp_path):
 def test_thresholds_for_the_dashboard():
     mm = dosing.thresholds({"indication": "MM"})
     assert {(t["analyte"], t["kind"], t["value"]) for t in mm} == {
-        ("plt", "hold", 30.0), ("plt", "resume", 30.0), ("anc", "hold", 1.0), ("anc", "resume", 1.0)}
+        ("plt", "hold", 30.0),
+        ("plt", "resume", 30.0),
+        ("anc", "hold", 1.0),
+        ("anc", "resume", 1.0),
+    }
     assert all(t["source"].startswith("US PI") and t["label"] for t in mm)
     mds = dosing.thresholds({"indication": "MDS"}, baselines={"plt": 80.0, "anc": 1.2})
     plt_holds = {t["value"] for t in mds if t["analyte"] == "plt" and t["kind"] == "hold"}
@@ -129,8 +139,12 @@ def _lines(rows):
 def test_thresholds_now_mds_after_week_4_at_5_mg_against_label():
     # US PI 2.2 "while at 5 mg": platelets < 30 / back to >= 30; ANC < 0.5 for 7 days or with fever / >= 0.5
     rows = dosing.thresholds({"indication": "MDS"}, dose_mg=5, day=40, baselines={"plt": 88.0, "anc": 1.2})
-    assert _lines(rows) == {("plt", "hold", "<", 30.0), ("plt", "resume", ">=", 30.0),
-                            ("anc", "hold", "<", 0.5), ("anc", "resume", ">=", 0.5)}
+    assert _lines(rows) == {
+        ("plt", "hold", "<", 30.0),
+        ("plt", "resume", ">=", 30.0),
+        ("anc", "hold", "<", 0.5),
+        ("anc", "resume", ">=", 0.5),
+    }
     anc_hold = next(t for t in rows if t["analyte"] == "anc" and t["kind"] == "hold")
     assert anc_hold["rules"] == ["MDS-ANC-AT5-7D", "MDS-ANC-AT5-FEVER"]
     plt_hold = next(t for t in rows if t["analyte"] == "plt" and t["kind"] == "hold")
@@ -168,6 +182,9 @@ def test_thresholds_without_filters_are_unchanged():
 def test_thresholds_filters_use_the_engine_matching():
     # the same rule predicates drive the engine: a draw at day 40 on 5 mg with plt 29 fires MDS-PLT-AT5 only
     prof = dosing.load_profile()
-    applies = [r.rule for r in prof.rules_for("MDS")
-               if r.analyte == "plt" and r.in_window(40) and r.at_dose(5.0) and r.baseline_in_range(88.0)]
+    applies = [
+        r.rule
+        for r in prof.rules_for("MDS")
+        if r.analyte == "plt" and r.in_window(40) and r.at_dose(5.0) and r.baseline_in_range(88.0)
+    ]
     assert applies == ["MDS-PLT-AT5", "MDS-PLT-AT5-TX"]

@@ -17,8 +17,14 @@ REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "tests" / "artifacts"
 DOCS_SHOTS = REPO / "docs" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 pytestmark = pytest.mark.browser
 
@@ -42,31 +48,50 @@ def chromium_path() -> Path:
 def server(tmp_path):
     """`streamlit run app.py` on 127.0.0.1 against an empty temporary clinic database."""
     port = _free_port()
-    env = {**os.environ, "LENADASH_DATA_DIR": str(tmp_path), "LENADASH_DATABASE_URL": f"sqlite:///{tmp_path / 'clinic.sqlite'}",
-           "LENADASH_DEMO_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite'}"}
-    log = open(tmp_path / "server.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
-         "--server.address", "127.0.0.1"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
+    env = {
+        **os.environ,
+        "LENADASH_DATA_DIR": str(tmp_path),
+        "LENADASH_DATABASE_URL": f"sqlite:///{tmp_path / 'clinic.sqlite'}",
+        "LENADASH_DEMO_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite'}",
+    }
+    with open(tmp_path / "server.log", "wb") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.port",
+                str(port),
+                "--server.headless",
+                "true",
+                "--server.address",
+                "127.0.0.1",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            proc.terminate()
+            pytest.fail(f"streamlit did not start: {(tmp_path / 'server.log').read_text(errors='replace')[-2000:]}")
+        yield url
         proc.terminate()
-        pytest.fail(f"streamlit did not start: {(tmp_path / 'server.log').read_text(errors='replace')[-2000:]}")
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def _shot(page, name: str) -> None:
@@ -87,11 +112,17 @@ def _wait_idle(page) -> None:
 def test_upload_to_patient_to_visit(chromium_path, server):
     from playwright.sync_api import sync_playwright
 
-    from lenadash import imports, samples, store
+    from lenadash import imports, samples
 
     exports = imports.sample_files()
-    assert {p.name for p in exports} >= {"patients.csv", "events.csv", "epic_long_us.csv", "europe_wide_si.csv",
-                                         "loinc_long.csv", "bad_rows.csv"}
+    assert {p.name for p in exports} >= {
+        "patients.csv",
+        "events.csv",
+        "epic_long_us.csv",
+        "europe_wide_si.csv",
+        "loinc_long.csv",
+        "bad_rows.csv",
+    }
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1600, "height": 1200})

@@ -22,10 +22,19 @@ def _g(analyte, value, **kw):
 # Expected grades are read off the CTCAE v5.0 tables by hand (DOMAIN.md section 4), not from the CSV.
 
 ANC = [  # LLN 2.0
-    (2.01, 0), (2.0, 0), (1.99, 1),
-    (1.51, 1), (1.5, 1), (1.49, 2),
-    (1.01, 2), (1.0, 2), (0.99, 3),
-    (0.51, 3), (0.5, 3), (0.49, 4), (0.0, 4),
+    (2.01, 0),
+    (2.0, 0),
+    (1.99, 1),
+    (1.51, 1),
+    (1.5, 1),
+    (1.49, 2),
+    (1.01, 2),
+    (1.0, 2),
+    (0.99, 3),
+    (0.51, 3),
+    (0.5, 3),
+    (0.49, 4),
+    (0.0, 4),
 ]
 
 
@@ -35,10 +44,19 @@ def test_neutrophil_count_decreased_against_label(value, expected):
 
 
 PLT = [  # LLN 150
-    (151, 0), (150, 0), (149.9, 1),
-    (75.1, 1), (75, 1), (74.9, 2),
-    (50.1, 2), (50, 2), (49.9, 3),
-    (25.1, 3), (25, 3), (24.9, 4), (1, 4),
+    (151, 0),
+    (150, 0),
+    (149.9, 1),
+    (75.1, 1),
+    (75, 1),
+    (74.9, 2),
+    (50.1, 2),
+    (50, 2),
+    (49.9, 3),
+    (25.1, 3),
+    (25, 3),
+    (24.9, 4),
+    (1, 4),
 ]
 
 
@@ -48,10 +66,18 @@ def test_platelet_count_decreased_against_label(value, expected):
 
 
 WBC = [  # LLN 4.0
-    (4.01, 0), (4.0, 0), (3.99, 1),
-    (3.01, 1), (3.0, 1), (2.99, 2),
-    (2.01, 2), (2.0, 2), (1.99, 3),
-    (1.01, 3), (1.0, 3), (0.99, 4),
+    (4.01, 0),
+    (4.0, 0),
+    (3.99, 1),
+    (3.01, 1),
+    (3.0, 1),
+    (2.99, 2),
+    (2.01, 2),
+    (2.0, 2),
+    (1.99, 3),
+    (1.01, 3),
+    (1.0, 3),
+    (0.99, 4),
 ]
 
 
@@ -61,10 +87,18 @@ def test_white_blood_cell_decreased_against_label(value, expected):
 
 
 ALC = [  # LLN 1.0
-    (1.01, 0), (1.0, 0), (0.99, 1),
-    (0.81, 1), (0.8, 1), (0.79, 2),
-    (0.51, 2), (0.5, 2), (0.49, 3),
-    (0.21, 3), (0.2, 3), (0.19, 4),
+    (1.01, 0),
+    (1.0, 0),
+    (0.99, 1),
+    (0.81, 1),
+    (0.8, 1),
+    (0.79, 2),
+    (0.51, 2),
+    (0.5, 2),
+    (0.49, 3),
+    (0.21, 3),
+    (0.2, 3),
+    (0.19, 4),
 ]
 
 
@@ -74,9 +108,16 @@ def test_lymphocyte_count_decreased_against_label(value, expected):
 
 
 HGB = [  # LLN 12.0; grade 4 is clinical only, so the lab-only ceiling is 3
-    (12.1, 0), (12.0, 0), (11.9, 1),
-    (10.1, 1), (10.0, 1), (9.9, 2),
-    (8.1, 2), (8.0, 2), (7.9, 3), (4.0, 3),
+    (12.1, 0),
+    (12.0, 0),
+    (11.9, 1),
+    (10.1, 1),
+    (10.0, 1),
+    (9.9, 2),
+    (8.1, 2),
+    (8.0, 2),
+    (7.9, 3),
+    (4.0, 3),
 ]
 
 
@@ -92,10 +133,14 @@ def test_anemia_grade_4_needs_clinical_information():
 
 
 CREATININE_ULN = [  # ULN 1.0, no baseline: ULN bands only
-    (1.0, 0), (1.01, 1),
-    (1.5, 1), (1.51, 2),
-    (3.0, 2), (3.01, 3),
-    (6.0, 3), (6.01, 4),
+    (1.0, 0),
+    (1.01, 1),
+    (1.5, 1),
+    (1.51, 2),
+    (3.0, 2),
+    (3.01, 3),
+    (6.0, 3),
+    (6.01, 4),
 ]
 
 
@@ -122,25 +167,41 @@ def test_creatinine_increased_baseline_bands_against_label(value, baseline, expe
 
 TRANSAMINASE = [  # (analyte, ULN, baseline, value, grade)
     # baseline normal or missing: multiples of ULN
-    ("ast", 40, None, 40, 0), ("ast", 40, None, 40.1, 1),
-    ("ast", 40, None, 120, 1), ("ast", 40, None, 120.1, 2),
-    ("ast", 40, None, 200, 2), ("ast", 40, None, 200.1, 3),
-    ("ast", 40, None, 800, 3), ("ast", 40, None, 800.1, 4),
+    ("ast", 40, None, 40, 0),
+    ("ast", 40, None, 40.1, 1),
+    ("ast", 40, None, 120, 1),
+    ("ast", 40, None, 120.1, 2),
+    ("ast", 40, None, 200, 2),
+    ("ast", 40, None, 200.1, 3),
+    ("ast", 40, None, 800, 3),
+    ("ast", 40, None, 800.1, 4),
     ("ast", 40, 30, 120.1, 2),  # baseline normal
     ("ast", 40, 40, 120.1, 2),  # baseline at ULN is normal
     # baseline abnormal (60 > ULN 40): multiples of baseline
-    ("ast", 40, 60, 89.9, 0), ("ast", 40, 60, 90, 1),
-    ("ast", 40, 60, 180, 1), ("ast", 40, 60, 180.1, 2),
-    ("ast", 40, 60, 300, 2), ("ast", 40, 60, 300.1, 3),
-    ("ast", 40, 60, 1200, 3), ("ast", 40, 60, 1200.1, 4),
-    ("alt", 50, None, 50, 0), ("alt", 50, None, 51, 1),
-    ("alt", 50, None, 150, 1), ("alt", 50, None, 151, 2),
-    ("alt", 50, None, 250, 2), ("alt", 50, None, 251, 3),
-    ("alt", 50, None, 1000, 3), ("alt", 50, None, 1001, 4),
-    ("alt", 50, 100, 149, 0), ("alt", 50, 100, 150, 1),
-    ("alt", 50, 100, 300, 1), ("alt", 50, 100, 301, 2),
-    ("alt", 50, 100, 500, 2), ("alt", 50, 100, 501, 3),
-    ("alt", 50, 100, 2000, 3), ("alt", 50, 100, 2001, 4),
+    ("ast", 40, 60, 89.9, 0),
+    ("ast", 40, 60, 90, 1),
+    ("ast", 40, 60, 180, 1),
+    ("ast", 40, 60, 180.1, 2),
+    ("ast", 40, 60, 300, 2),
+    ("ast", 40, 60, 300.1, 3),
+    ("ast", 40, 60, 1200, 3),
+    ("ast", 40, 60, 1200.1, 4),
+    ("alt", 50, None, 50, 0),
+    ("alt", 50, None, 51, 1),
+    ("alt", 50, None, 150, 1),
+    ("alt", 50, None, 151, 2),
+    ("alt", 50, None, 250, 2),
+    ("alt", 50, None, 251, 3),
+    ("alt", 50, None, 1000, 3),
+    ("alt", 50, None, 1001, 4),
+    ("alt", 50, 100, 149, 0),
+    ("alt", 50, 100, 150, 1),
+    ("alt", 50, 100, 300, 1),
+    ("alt", 50, 100, 301, 2),
+    ("alt", 50, 100, 500, 2),
+    ("alt", 50, 100, 501, 3),
+    ("alt", 50, 100, 2000, 3),
+    ("alt", 50, 100, 2001, 4),
 ]
 
 
@@ -150,10 +211,22 @@ def test_ast_alt_increased_against_label(analyte, uln, baseline, value, expected
 
 
 BILIRUBIN = [  # ULN 1.0
-    (None, 1.0, 0), (None, 1.01, 1), (None, 1.5, 1), (None, 1.51, 2),
-    (None, 3.0, 2), (None, 3.01, 3), (None, 10.0, 3), (None, 10.01, 4),
-    (2.0, 2.0, 0), (2.0, 2.01, 1), (2.0, 3.0, 1), (2.0, 3.01, 2),  # baseline abnormal: x baseline
-    (2.0, 6.0, 2), (2.0, 6.01, 3), (2.0, 20.0, 3), (2.0, 20.01, 4),
+    (None, 1.0, 0),
+    (None, 1.01, 1),
+    (None, 1.5, 1),
+    (None, 1.51, 2),
+    (None, 3.0, 2),
+    (None, 3.01, 3),
+    (None, 10.0, 3),
+    (None, 10.01, 4),
+    (2.0, 2.0, 0),
+    (2.0, 2.01, 1),
+    (2.0, 3.0, 1),
+    (2.0, 3.01, 2),  # baseline abnormal: x baseline
+    (2.0, 6.0, 2),
+    (2.0, 6.01, 3),
+    (2.0, 20.0, 3),
+    (2.0, 20.01, 4),
 ]
 
 
@@ -163,10 +236,22 @@ def test_blood_bilirubin_increased_against_label(baseline, value, expected):
 
 
 ALP = [  # ULN 100
-    (None, 100, 0), (None, 101, 1), (None, 250, 1), (None, 251, 2),
-    (None, 500, 2), (None, 501, 3), (None, 2000, 3), (None, 2001, 4),
-    (150, 299, 0), (150, 300, 1), (150, 375, 1), (150, 376, 2),  # baseline abnormal
-    (150, 750, 2), (150, 751, 3), (150, 3000, 3), (150, 3001, 4),
+    (None, 100, 0),
+    (None, 101, 1),
+    (None, 250, 1),
+    (None, 251, 2),
+    (None, 500, 2),
+    (None, 501, 3),
+    (None, 2000, 3),
+    (None, 2001, 4),
+    (150, 299, 0),
+    (150, 300, 1),
+    (150, 375, 1),
+    (150, 376, 2),  # baseline abnormal
+    (150, 750, 2),
+    (150, 751, 3),
+    (150, 3000, 3),
+    (150, 3001, 4),
 ]
 
 
@@ -176,11 +261,23 @@ def test_alkaline_phosphatase_increased_against_label(baseline, value, expected)
 
 
 POTASSIUM = [  # LLN 3.5, ULN 5.0; hypokalemia grade 2 needs symptoms -> lab-only grade 1
-    (3.51, 0), (3.5, 0), (3.49, 1),
-    (3.01, 1), (3.0, 1), (2.99, 3),
-    (2.51, 3), (2.5, 3), (2.49, 4),
-    (5.0, 0), (5.01, 1), (5.5, 1), (5.51, 2),
-    (6.0, 2), (6.01, 3), (7.0, 3), (7.01, 4),
+    (3.51, 0),
+    (3.5, 0),
+    (3.49, 1),
+    (3.01, 1),
+    (3.0, 1),
+    (2.99, 3),
+    (2.51, 3),
+    (2.5, 3),
+    (2.49, 4),
+    (5.0, 0),
+    (5.01, 1),
+    (5.5, 1),
+    (5.51, 2),
+    (6.0, 2),
+    (6.01, 3),
+    (7.0, 3),
+    (7.01, 4),
 ]
 
 
@@ -190,10 +287,23 @@ def test_hypo_hyperkalemia_against_label(value, expected):
 
 
 SODIUM = [  # LLN 135, ULN 145; hyponatremia 125-129 symptomatic (grade 3) needs clinical information
-    (135, 0), (134.9, 1), (130, 1), (129.9, 2), (129, 2),
-    (125, 2), (124.9, 3), (120, 3), (119.9, 4),
-    (145, 0), (145.1, 1), (150, 1), (150.1, 2),
-    (155, 2), (155.1, 3), (160, 3), (160.1, 4),
+    (135, 0),
+    (134.9, 1),
+    (130, 1),
+    (129.9, 2),
+    (129, 2),
+    (125, 2),
+    (124.9, 3),
+    (120, 3),
+    (119.9, 4),
+    (145, 0),
+    (145.1, 1),
+    (150, 1),
+    (150.1, 2),
+    (155, 2),
+    (155.1, 3),
+    (160, 3),
+    (160.1, 4),
 ]
 
 
@@ -203,10 +313,22 @@ def test_hypo_hypernatremia_against_label(value, expected):
 
 
 CALCIUM = [  # LLN 8.5, ULN 10.2, no albumin: uncorrected
-    (8.5, 0), (8.49, 1), (8.0, 1), (7.99, 2),
-    (7.0, 2), (6.99, 3), (6.0, 3), (5.99, 4),
-    (10.2, 0), (10.21, 1), (11.5, 1), (11.51, 2),
-    (12.5, 2), (12.51, 3), (13.5, 3), (13.51, 4),
+    (8.5, 0),
+    (8.49, 1),
+    (8.0, 1),
+    (7.99, 2),
+    (7.0, 2),
+    (6.99, 3),
+    (6.0, 3),
+    (5.99, 4),
+    (10.2, 0),
+    (10.21, 1),
+    (11.5, 1),
+    (11.51, 2),
+    (12.5, 2),
+    (12.51, 3),
+    (13.5, 3),
+    (13.51, 4),
 ]
 
 
@@ -216,7 +338,13 @@ def test_hypo_hypercalcemia_against_label(value, expected):
 
 
 ALBUMIN = [  # LLN 3.5; grade 4 clinical only
-    (3.5, 0), (3.49, 1), (3.0, 1), (2.99, 2), (2.0, 2), (1.99, 3), (1.0, 3),
+    (3.5, 0),
+    (3.49, 1),
+    (3.0, 1),
+    (2.99, 2),
+    (2.0, 2),
+    (1.99, 3),
+    (1.0, 3),
 ]
 
 
@@ -226,8 +354,17 @@ def test_hypoalbuminemia_against_label(value, expected):
 
 
 GLUCOSE = [  # LLN 70, ULN 99; hyperglycemia has no lab threshold in v5
-    (70, 0), (69.9, 1), (55, 1), (54.9, 2), (40, 2), (39.9, 3), (30, 3), (29.9, 4),
-    (99, 0), (99.1, None), (400, None),
+    (70, 0),
+    (69.9, 1),
+    (55, 1),
+    (54.9, 2),
+    (40, 2),
+    (39.9, 3),
+    (30, 3),
+    (29.9, 4),
+    (99, 0),
+    (99.1, None),
+    (400, None),
 ]
 
 
@@ -406,14 +543,24 @@ def test_float_noise_never_moves_a_band(analyte, value, ref_low, ref_high, expec
 
 # --- properties ---------------------------------------------------------------------------------
 
-LOW_ANALYTES = {"anc": (2.0, 7.5), "plt": (150, 400), "wbc": (4.0, 11.0), "alc": (1.0, 4.0), "hgb": (12.0, 16.0),
-                "albumin": (3.5, 5.0), "potassium": (3.5, 5.0), "sodium": (135, 145), "calcium": (8.5, 10.2),
-                "glucose": (70, 99)}
+LOW_ANALYTES = {
+    "anc": (2.0, 7.5),
+    "plt": (150, 400),
+    "wbc": (4.0, 11.0),
+    "alc": (1.0, 4.0),
+    "hgb": (12.0, 16.0),
+    "albumin": (3.5, 5.0),
+    "potassium": (3.5, 5.0),
+    "sodium": (135, 145),
+    "calcium": (8.5, 10.2),
+    "glucose": (70, 99),
+}
 
 
 def _grades(analyte, values, ref_low, ref_high, baseline=NAN):
-    labs = pd.DataFrame({"analyte": analyte, "value": values, "ref_low": ref_low, "ref_high": ref_high,
-                         "baseline_value": baseline})
+    labs = pd.DataFrame(
+        {"analyte": analyte, "value": values, "ref_low": ref_low, "ref_high": ref_high, "baseline_value": baseline}
+    )
     return grade(labs)["grade"]
 
 
@@ -430,7 +577,9 @@ def test_a_lower_count_never_grades_better(analyte, values):
     assert (np.diff(grades) <= 0).all(), list(zip(ordered, grades))
 
 
-@pytest.mark.parametrize("analyte, uln", [("creatinine", 1.0), ("alt", 50), ("ast", 40), ("bilirubin", 1.2), ("alp", 120)])
+@pytest.mark.parametrize(
+    "analyte, uln", [("creatinine", 1.0), ("alt", 50), ("ast", 40), ("bilirubin", 1.2), ("alp", 120)]
+)
 @settings(max_examples=40, deadline=None)
 @given(
     values=st.lists(st.floats(min_value=0, max_value=5000, allow_nan=False), min_size=2, max_size=30),
@@ -456,8 +605,27 @@ def test_every_band_has_source_and_criteria_text():
 
 
 def test_every_canonical_analyte_has_a_rule():
-    keys = {"wbc", "anc", "alc", "hgb", "plt", "creatinine", "bun", "sodium", "potassium", "chloride", "co2",
-            "glucose", "calcium", "albumin", "total_protein", "ast", "alt", "alp", "bilirubin"}
+    keys = {
+        "wbc",
+        "anc",
+        "alc",
+        "hgb",
+        "plt",
+        "creatinine",
+        "bun",
+        "sodium",
+        "potassium",
+        "chloride",
+        "co2",
+        "glucose",
+        "calcium",
+        "albumin",
+        "total_protein",
+        "ast",
+        "alt",
+        "alp",
+        "bilirubin",
+    }
     assert keys <= set(grading.graded_analytes())
     ranges = grading.load_reference_ranges()
     assert keys <= set(ranges["analyte"])
@@ -466,7 +634,9 @@ def test_every_canonical_analyte_has_a_rule():
 
 def test_bad_band_row_names_line_and_fix(tmp_path):
     bad = tmp_path / "bands.csv"
-    header = "analyte,direction,grade,term,lower,lower_closed,upper,upper_closed,when,clinical_note,criteria_text,source\n"
+    header = (
+        "analyte,direction,grade,term,lower,lower_closed,upper,upper_closed,when,clinical_note,criteria_text,source\n"
+    )
     bad.write_text(header + "anc,low,1,X,1.5,true,LLM,false,,,x,CTCAE v5.0\n")
     with pytest.raises(ValueError, match=r"line 2.*'LLM'.*3.0\*ULN"):
         load_bands(bad)
@@ -515,10 +685,13 @@ def test_vectorised_grading_matches_one_row_at_a_time():
     out = grade(labs)
     for row, graded in zip(labs.itertuples(index=False), out.itertuples(index=False)):
         alone = grade_value(
-            row.analyte, row.value, ref_low=None if np.isnan(row.ref_low) else row.ref_low,
+            row.analyte,
+            row.value,
+            ref_low=None if np.isnan(row.ref_low) else row.ref_low,
             ref_high=None if np.isnan(row.ref_high) else row.ref_high,
             baseline=None if np.isnan(row.baseline_value) else row.baseline_value,
-            comparator=row.comparator, sex=row.sex or None,
+            comparator=row.comparator,
+            sex=row.sex or None,
         )
         batch = (None if pd.isna(graded.grade) else int(graded.grade), graded.grade_term, graded.grade_note)
         assert batch == alone, row
@@ -536,7 +709,9 @@ def test_every_rule_row_is_documented():
 
 def test_band_without_inclusive_flag_is_rejected(tmp_path):
     bad = tmp_path / "bands.csv"
-    header = "analyte,direction,grade,term,lower,lower_closed,upper,upper_closed,when,clinical_note,criteria_text,source\n"
+    header = (
+        "analyte,direction,grade,term,lower,lower_closed,upper,upper_closed,when,clinical_note,criteria_text,source\n"
+    )
     bad.write_text(header + "anc,low,1,X,1.5,,LLN,false,,,x,CTCAE v5.0\n")
     with pytest.raises(ValueError, match="true or false"):
         load_bands(bad)
@@ -557,4 +732,6 @@ def test_bands_tile_without_gaps_or_overlaps():
             else:
                 a, b = milder.upper, worse.lower
             assert (a.factor, a.ref) == (b.factor, b.ref), f"{key} grades {milder.grade}/{worse.grade} do not meet"
-            assert a.closed != b.closed, f"{key} grades {milder.grade}/{worse.grade}: the shared bound must be in exactly one band"
+            assert a.closed != b.closed, (
+                f"{key} grades {milder.grade}/{worse.grade}: the shared bound must be in exactly one band"
+            )

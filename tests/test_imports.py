@@ -45,10 +45,18 @@ def test_read_upload_reads_a_utf16_export_like_the_cli_does(sample_dir):
 
 
 def test_commit_uploads_saves_in_order_and_reports_a_refused_file(session, sample_dir):
-    prepared = [imports.read_upload(p.name, p.read_bytes()) for p in (sample_dir / "epic_long_us.csv",
-                                                                       sample_dir / "patients.csv")]
-    refused = imports.PreparedUpload(name="broken.csv", data=b"x", kind="labs", parsed=prepared[0].parsed.__class__(
-        **{**vars(prepared[0].parsed), "results": prepared[0].parsed.results.assign(mrn="")}))
+    prepared = [
+        imports.read_upload(p.name, p.read_bytes())
+        for p in (sample_dir / "epic_long_us.csv", sample_dir / "patients.csv")
+    ]
+    refused = imports.PreparedUpload(
+        name="broken.csv",
+        data=b"x",
+        kind="labs",
+        parsed=prepared[0].parsed.__class__(
+            **{**vars(prepared[0].parsed), "results": prepared[0].parsed.results.assign(mrn="")}
+        ),
+    )
     outcomes = list(imports.commit_uploads(session=session, prepared=[*prepared, refused]))
     assert [o.name for o in outcomes] == ["patients.csv", "epic_long_us.csv", "broken.csv"]
     assert outcomes[0].summary.rows_imported > 0 and outcomes[1].summary.patients_created == 0
@@ -90,12 +98,16 @@ def _errors(at: AppTest) -> str:
     return " ".join(e.value for e in at.error)
 
 
-@pytest.mark.parametrize(("failing_kind", "message", "kinds_saved"), [
-    ("patients", "Something went wrong; nothing was saved.", []),
-    ("labs", "Something went wrong; only patients.csv was saved, nothing from the other files.", ["patients"]),
-])
-def test_a_bug_on_commit_shows_a_generic_message_and_what_was_saved(upload_page, sample_dir, monkeypatch,
-                                                                     failing_kind, message, kinds_saved):
+@pytest.mark.parametrize(
+    ("failing_kind", "message", "kinds_saved"),
+    [
+        ("patients", "Something went wrong; nothing was saved.", []),
+        ("labs", "Something went wrong; only patients.csv was saved, nothing from the other files.", ["patients"]),
+    ],
+)
+def test_a_bug_on_commit_shows_a_generic_message_and_what_was_saved(
+    upload_page, sample_dir, monkeypatch, failing_kind, message, kinds_saved
+):
     at, url = upload_page
     _upload_samples(at, sample_dir, "patients.csv", "epic_long_us.csv")
     real_save = imports.save

@@ -44,9 +44,15 @@ def test_results_and_problems_follow_the_contract():
     r = imp.results
     assert str(r["collected_at"].dtype).startswith("datetime64")
     assert r["value"].dtype == np.float64 and r["line"].dtype == np.int64
-    assert r.iloc[0][["mrn", "analyte", "value", "unit", "comparator", "raw_value", "raw_unit", "raw_name"]].tolist() == [
-        "P1", "wbc", 5.2, "10^9/L", "", "5.2", "K/uL", "WBC"]
-    assert (r.iloc[0]["ref_low"], r.iloc[0]["ref_high"], r.iloc[0]["status"], r.iloc[0]["line"]) == (4.0, 11.0, "Final", 2)
+    assert r.iloc[0][
+        ["mrn", "analyte", "value", "unit", "comparator", "raw_value", "raw_unit", "raw_name"]
+    ].tolist() == ["P1", "wbc", 5.2, "10^9/L", "", "5.2", "K/uL", "WBC"]
+    assert (r.iloc[0]["ref_low"], r.iloc[0]["ref_high"], r.iloc[0]["status"], r.iloc[0]["line"]) == (
+        4.0,
+        11.0,
+        "Final",
+        2,
+    )
     assert imp.shape == "long" and imp.rows_read == 2 and imp.delimiter == ","
     assert imp.column_map["Component"] == "name" and imp.column_map["Result"] == "value"
     assert imp.problems["line"].dtype == np.int64
@@ -69,15 +75,18 @@ def test_accepts_a_binary_stream_like_a_streamlit_upload():
 # --- shapes and column names ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("header", [
-    "MRN,Collection Date/Time,Component,Result,Units",
-    "Patient ID,Collected,Test,Value,UOM",
-    "PID,Specimen Taken,Test Name,Result,Unit",
-    "patient_id,collected_at,analyte,value,unit",
-    "patient_id,effectiveDateTime,code,valueQuantity.value,valueQuantity.unit",
-    "mrn,effective_datetime,loinc,value,unit",
-    "MRN,Sample date,Component,Result,Units",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "MRN,Collection Date/Time,Component,Result,Units",
+        "Patient ID,Collected,Test,Value,UOM",
+        "PID,Specimen Taken,Test Name,Result,Unit",
+        "patient_id,collected_at,analyte,value,unit",
+        "patient_id,effectiveDateTime,code,valueQuantity.value,valueQuantity.unit",
+        "mrn,effective_datetime,loinc,value,unit",
+        "MRN,Sample date,Component,Result,Units",
+    ],
+)
 def test_long_column_names_recognised(header):
     name = "718-7" if "code" in header or "loinc" in header else "Hemoglobin"
     imp = labs(f"{header}\nP1,2026-01-19T08:30:00,{name},12.5,g/dL\n")
@@ -86,9 +95,11 @@ def test_long_column_names_recognised(header):
 
 
 def test_plainest_shape_with_canonical_key_loinc_or_common_name_and_low_high():
-    imp = labs("mrn,collected_at,analyte,value,unit,ref_low,ref_high\n"
-               "P1,2026-01-19,anc,1.2,10^9/L,1.5,8\nP1,2026-01-19,777-3,140,10^9/L,150,400\n"
-               "P1,2026-01-19,Creatinine,88.4,umol/L,45,90\n")
+    imp = labs(
+        "mrn,collected_at,analyte,value,unit,ref_low,ref_high\n"
+        "P1,2026-01-19,anc,1.2,10^9/L,1.5,8\nP1,2026-01-19,777-3,140,10^9/L,150,400\n"
+        "P1,2026-01-19,Creatinine,88.4,umol/L,45,90\n"
+    )
     r = imp.results
     assert r["analyte"].tolist() == ["anc", "plt", "creatinine"]
     assert r["loinc"].tolist()[1] == "777-3"
@@ -97,15 +108,19 @@ def test_plainest_shape_with_canonical_key_loinc_or_common_name_and_low_high():
     assert r["ref_high"].tolist() == pytest.approx([8.0, 400.0, 90 / 88.4])
 
 
-WIDE = ("MRN,Patient Name,Date,Time,WBC (K/uL),ANC [10^9/L],Hb (g/L),PLT [10^9/L],Creatinine (umol/L),MCV (fL)\n"
-        "P1,\"DOE, JANE\",01/19/2026,8:30 AM,5.2,2.1,125,150,88.4,90\n"
-        "P1,\"DOE, JANE\",01/26/2026,9:00 AM,4.0,,118,95,,91\n")
-LONG = (f"{HEADER}\n"
-        "P1,01/19/2026 8:30 AM,WBC,5.2,K/uL,,,\nP1,01/19/2026 8:30 AM,ANC,2.1,10^9/L,,,\n"
-        "P1,01/19/2026 8:30 AM,Hb,125,g/L,,,\nP1,01/19/2026 8:30 AM,PLT,150,10^9/L,,,\n"
-        "P1,01/19/2026 8:30 AM,Creatinine,88.4,umol/L,,,\n"
-        "P1,01/26/2026 9:00 AM,WBC,4.0,K/uL,,,\nP1,01/26/2026 9:00 AM,Hb,118,g/L,,,\n"
-        "P1,01/26/2026 9:00 AM,PLT,95,10^9/L,,,\n")
+WIDE = (
+    "MRN,Patient Name,Date,Time,WBC (K/uL),ANC [10^9/L],Hb (g/L),PLT [10^9/L],Creatinine (umol/L),MCV (fL)\n"
+    'P1,"DOE, JANE",01/19/2026,8:30 AM,5.2,2.1,125,150,88.4,90\n'
+    'P1,"DOE, JANE",01/26/2026,9:00 AM,4.0,,118,95,,91\n'
+)
+LONG = (
+    f"{HEADER}\n"
+    "P1,01/19/2026 8:30 AM,WBC,5.2,K/uL,,,\nP1,01/19/2026 8:30 AM,ANC,2.1,10^9/L,,,\n"
+    "P1,01/19/2026 8:30 AM,Hb,125,g/L,,,\nP1,01/19/2026 8:30 AM,PLT,150,10^9/L,,,\n"
+    "P1,01/19/2026 8:30 AM,Creatinine,88.4,umol/L,,,\n"
+    "P1,01/26/2026 9:00 AM,WBC,4.0,K/uL,,,\nP1,01/26/2026 9:00 AM,Hb,118,g/L,,,\n"
+    "P1,01/26/2026 9:00 AM,PLT,95,10^9/L,,,\n"
+)
 
 
 def test_wide_and_long_give_the_same_results():
@@ -113,8 +128,10 @@ def test_wide_and_long_give_the_same_results():
     assert wide.shape == "wide" and long.shape == "long"
     cols = ["mrn", "collected_at", "analyte", "value", "unit"]
     key = ["collected_at", "analyte"]
-    pd.testing.assert_frame_equal(wide.results[cols].sort_values(key).reset_index(drop=True),
-                                  long.results[cols].sort_values(key).reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        wide.results[cols].sort_values(key).reset_index(drop=True),
+        long.results[cols].sort_values(key).reset_index(drop=True),
+    )
     # the header's unit is the raw unit; empty cells are "not measured", not rejects
     assert set(wide.results["raw_unit"]) == {"K/uL", "10^9/L", "g/L", "umol/L"}
     assert wide.results["line"].tolist() == [2, 2, 2, 2, 2, 3, 3, 3]
@@ -154,8 +171,11 @@ def test_empty_file_is_unrecognised():
 @pytest.mark.parametrize("delimiter", [",", ";", "\t"])
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])
 def test_delimiters_and_line_ends(delimiter, newline):
-    rows = [["MRN", "Collected", "Test", "Result", "Units"], ["P1", "2026-01-19 08:30", "PLT", "150", "K/uL"],
-            ["P1", "2026-01-19 08:30", "WBC", "5.0", "K/uL"]]
+    rows = [
+        ["MRN", "Collected", "Test", "Result", "Units"],
+        ["P1", "2026-01-19 08:30", "PLT", "150", "K/uL"],
+        ["P1", "2026-01-19 08:30", "WBC", "5.0", "K/uL"],
+    ]
     text = newline.join(delimiter.join(r) for r in rows) + newline
     imp = labs(text)
     assert imp.delimiter == delimiter
@@ -164,9 +184,11 @@ def test_delimiters_and_line_ends(delimiter, newline):
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "utf-16"])
 def test_encodings_with_micro_and_times_signs(encoding):
-    text = ("MRN;Datum;Parameter;Wert;Einheit\r\n"
-            "P1;19.01.2026 08:30;Kreatinin;88,4;µmol/L\r\n"
-            "P1;19.01.2026 08:30;Thrombozyten;150;×10^9/L\r\n")
+    text = (
+        "MRN;Datum;Parameter;Wert;Einheit\r\n"
+        "P1;19.01.2026 08:30;Kreatinin;88,4;µmol/L\r\n"
+        "P1;19.01.2026 08:30;Thrombozyten;150;×10^9/L\r\n"
+    )
     imp = read_labs(text.encode(encoding), file_name="eu.csv")
     assert imp.problems.empty, imp.problems.to_dict("records")
     assert imp.results["value"].tolist() == pytest.approx([1.0, 150.0])
@@ -187,7 +209,10 @@ def test_thousands_separator_in_comma_file_is_not_a_decimal():
 
 
 def test_blank_lines_and_quoted_newlines_keep_physical_line_numbers():
-    text = f'{HEADER}\nP1,2026-01-19,WBC,5,K/uL,,,\n\nP1,2026-01-19,"PLT\nsecond line",abc,K/uL,,,\nP1,2026-01-19,Hb,xx,g/dL,,,\n'
+    text = (
+        f"{HEADER}\nP1,2026-01-19,WBC,5,K/uL,,,\n\n"
+        'P1,2026-01-19,"PLT\nsecond line",abc,K/uL,,,\nP1,2026-01-19,Hb,xx,g/dL,,,\n'
+    )
     imp = labs(text)
     assert imp.rows_read == 3
     assert imp.problems[["line", "reason"]].values.tolist() == [[4, "unknown analyte"], [6, "non-numeric result"]]
@@ -202,22 +227,25 @@ def test_preamble_lines_before_the_header_are_skipped():
 # --- dates -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("2026-01-19", "2026-01-19 00:00"),
-    ("2026-01-19 08:30", "2026-01-19 08:30"),
-    ("2026-01-19T08:30:15", "2026-01-19 08:30:15"),
-    ("2026-01-19T08:30:00+01:00", "2026-01-19 08:30"),
-    ("2026-01-19T08:30:00Z", "2026-01-19 08:30"),
-    ("01/19/2026", "2026-01-19 00:00"),
-    ("01/19/2026 8:30 AM", "2026-01-19 08:30"),
-    ("01/19/2026 8:30 PM", "2026-01-19 20:30"),
-    ("01/19/2026 12:05 AM", "2026-01-19 00:05"),
-    ("1/19/26 14:05", "2026-01-19 14:05"),
-    ("19.01.2026", "2026-01-19 00:00"),
-    ("19.01.2026 08:30", "2026-01-19 08:30"),
-    ("202601190830", "2026-01-19 08:30"),
-    ("19-Jan-2026 08:30", "2026-01-19 08:30"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-01-19", "2026-01-19 00:00"),
+        ("2026-01-19 08:30", "2026-01-19 08:30"),
+        ("2026-01-19T08:30:15", "2026-01-19 08:30:15"),
+        ("2026-01-19T08:30:00+01:00", "2026-01-19 08:30"),
+        ("2026-01-19T08:30:00Z", "2026-01-19 08:30"),
+        ("01/19/2026", "2026-01-19 00:00"),
+        ("01/19/2026 8:30 AM", "2026-01-19 08:30"),
+        ("01/19/2026 8:30 PM", "2026-01-19 20:30"),
+        ("01/19/2026 12:05 AM", "2026-01-19 00:05"),
+        ("1/19/26 14:05", "2026-01-19 14:05"),
+        ("19.01.2026", "2026-01-19 00:00"),
+        ("19.01.2026 08:30", "2026-01-19 08:30"),
+        ("202601190830", "2026-01-19 08:30"),
+        ("19-Jan-2026 08:30", "2026-01-19 08:30"),
+    ],
+)
 def test_date_formats(text, expected):
     parsed, notes = parse_dates(pd.Series([text], dtype="str"))
     assert parsed.iloc[0] == pd.Timestamp(expected)
@@ -253,11 +281,23 @@ def test_separate_date_and_time_columns_in_a_long_file():
 # --- values, flags, comparators --------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("raw", "value", "comparator", "flag"), [
-    ("5.2", 5.2, "", None), ("<0.5", 0.5, "<", None), ("> 90", 90.0, ">", None), ("<=1.0", 1.0, "<=", None),
-    ("≥2", 2.0, ">=", None), ("5.2 H", 5.2, "", "H"), ("5.2H", 5.2, "", "H"), ("5.2*", 5.2, "", "*"),
-    ("5.2 (H)", 5.2, "", "H"), ("0.3 LL", 0.3, "", "LL"), (".5", 0.5, "", None), ("1e1", 10.0, "", None),
-])
+@pytest.mark.parametrize(
+    ("raw", "value", "comparator", "flag"),
+    [
+        ("5.2", 5.2, "", None),
+        ("<0.5", 0.5, "<", None),
+        ("> 90", 90.0, ">", None),
+        ("<=1.0", 1.0, "<=", None),
+        ("≥2", 2.0, ">=", None),
+        ("5.2 H", 5.2, "", "H"),
+        ("5.2H", 5.2, "", "H"),
+        ("5.2*", 5.2, "", "*"),
+        ("5.2 (H)", 5.2, "", "H"),
+        ("0.3 LL", 0.3, "", "LL"),
+        (".5", 0.5, "", None),
+        ("1e1", 10.0, "", None),
+    ],
+)
 def test_value_text(raw, value, comparator, flag):
     imp = labs(f"{HEADER}\nP1,2026-01-19,WBC,{raw},K/uL,,,\n")
     r = imp.results.iloc[0]
@@ -270,11 +310,21 @@ def test_flag_column_wins_over_a_glued_flag():
     assert imp.results["flag"].tolist() == ["HH"]
 
 
-@pytest.mark.parametrize(("raw", "reason"), [
-    ("Cancelled", "no result"), ("TNP", "no result"), ("Test not performed", "no result"), ("QNS", "no result"),
-    ("", "no result"), ("see note", "non-numeric result"), ("Positive", "non-numeric result"),
-    ("9999999", "non-numeric result"), ("5..2", "non-numeric result"), ("abc 5", "non-numeric result"),
-])
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("Cancelled", "no result"),
+        ("TNP", "no result"),
+        ("Test not performed", "no result"),
+        ("QNS", "no result"),
+        ("", "no result"),
+        ("see note", "non-numeric result"),
+        ("Positive", "non-numeric result"),
+        ("9999999", "non-numeric result"),
+        ("5..2", "non-numeric result"),
+        ("abc 5", "non-numeric result"),
+    ],
+)
 def test_text_results_are_rejects_never_dropped(raw, reason):
     imp = labs(f"{HEADER}\nP1,2026-01-19,WBC,5,K/uL,,,\nP1,2026-01-19,PLT,{raw},K/uL,,,\n")
     p = one(imp, reason)
@@ -324,9 +374,11 @@ def test_unknown_analyte_rows_are_reported_errors_with_hint():
 
 
 def test_loinc_wins_over_the_name_and_implies_the_unit_scale():
-    imp = labs("MRN,Collected,Test,LOINC,Result,Units\n"
-               "P1,2026-01-19,Creat (SI),14682-9,88.4,\nP1,2026-01-19,Bili,14631-6,17.1,\n"
-               "P1,2026-01-19,Platelets (auto),26515-7,150,K/uL\n")
+    imp = labs(
+        "MRN,Collected,Test,LOINC,Result,Units\n"
+        "P1,2026-01-19,Creat (SI),14682-9,88.4,\nP1,2026-01-19,Bili,14631-6,17.1,\n"
+        "P1,2026-01-19,Platelets (auto),26515-7,150,K/uL\n"
+    )
     r = imp.results
     assert r["analyte"].tolist() == ["creatinine", "bilirubin", "plt"]
     assert r["value"].tolist() == pytest.approx([1.0, 1.0, 150.0])
@@ -344,14 +396,17 @@ def test_unknown_unit_rejected_with_the_known_ones_as_hint():
     assert "g/dL" in p["hint"] and "g/L" in p["hint"]
 
 
-@pytest.mark.parametrize(("name", "value", "unit", "hint"), [
-    ("PLT", "150000", "", "looks like /uL; add the unit"),
-    ("WBC", "17000", "", "looks like /uL; add the unit"),
-    ("Hgb", "125", "g/dL", "looks like g/L, not g/dL"),
-    ("Creatinine", "88", "mg/dL", "looks like umol/L"),
-    ("ANC", "-1", "K/uL", "negative"),
-    ("Potassium", "40", "mmol/L", "Check the value"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "unit", "hint"),
+    [
+        ("PLT", "150000", "", "looks like /uL; add the unit"),
+        ("WBC", "17000", "", "looks like /uL; add the unit"),
+        ("Hgb", "125", "g/dL", "looks like g/L, not g/dL"),
+        ("Creatinine", "88", "mg/dL", "looks like umol/L"),
+        ("ANC", "-1", "K/uL", "negative"),
+        ("Potassium", "40", "mmol/L", "Check the value"),
+    ],
+)
 def test_plausibility_catches_unit_mixups_and_impossible_values(name, value, unit, hint):
     imp = labs(f"{HEADER}\nP1,2026-01-19,WBC,5,K/uL,,,\nP1,2026-01-19,{name},{value},{unit},,,\n")
     p = one(imp, "implausible value")
@@ -368,8 +423,10 @@ def test_missing_unit_assumed_canonical_when_plausible_with_a_warning():
 
 
 def test_reference_ranges_one_sided_and_converted():
-    imp = labs(f"{HEADER}\nP1,2026-01-19,PLT,140,K/uL,<150,,\nP1,2026-01-19,Hb,125,g/L,>120,,\n"
-               "P1,2026-01-19,Creatinine,88.4,umol/L,45 - 90,,\nP1,2026-01-19,WBC,5,K/uL,normal,,\n")
+    imp = labs(
+        f"{HEADER}\nP1,2026-01-19,PLT,140,K/uL,<150,,\nP1,2026-01-19,Hb,125,g/L,>120,,\n"
+        "P1,2026-01-19,Creatinine,88.4,umol/L,45 - 90,,\nP1,2026-01-19,WBC,5,K/uL,normal,,\n"
+    )
     r = imp.results
     assert r["ref_low"].isna().tolist() == [True, False, False, True]
     assert r["ref_high"].tolist()[0] == 150.0 and r["ref_low"].tolist()[1] == 12.0
@@ -407,14 +464,34 @@ def test_same_test_different_value_is_not_a_duplicate():
 
 CELL = st.one_of(
     st.text(max_size=12),
-    st.sampled_from(["<0.5", "5.2 H", "9999999", "", "TNP", "1,5", "-3", "1e400", "nan", "inf", "µmol/L", "%",
-                     "2026-02-30", "13/13/2026", "19.01.2026 08:30", "0", "Neutrophils %", "751-8", "x10E3/uL"]),
+    st.sampled_from(
+        [
+            "<0.5",
+            "5.2 H",
+            "9999999",
+            "",
+            "TNP",
+            "1,5",
+            "-3",
+            "1e400",
+            "nan",
+            "inf",
+            "µmol/L",
+            "%",
+            "2026-02-30",
+            "13/13/2026",
+            "19.01.2026 08:30",
+            "0",
+            "Neutrophils %",
+            "751-8",
+            "x10E3/uL",
+        ]
+    ),
 )
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(CELL, CELL, CELL, CELL, CELL), min_size=1, max_size=8),
-       st.sampled_from([",", ";", "\t"]))
+@given(st.lists(st.tuples(CELL, CELL, CELL, CELL, CELL), min_size=1, max_size=8), st.sampled_from([",", ";", "\t"]))
 def test_arbitrary_cells_never_raise_and_every_row_is_accounted_for(rows, delimiter):
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=delimiter, lineterminator="\n")
@@ -437,15 +514,24 @@ def test_detect_kind_on_lab_files():
 
 
 def test_lab_dates_are_naive_wall_clock():
-    imp = labs("mrn,effectiveDateTime,code,valueQuantity.value,valueQuantity.unit\n"
-               "P1,2026-01-19T23:30:00-05:00,718-7,12,g/dL\n")
+    imp = labs(
+        "mrn,effectiveDateTime,code,valueQuantity.value,valueQuantity.unit\n"
+        "P1,2026-01-19T23:30:00-05:00,718-7,12,g/dL\n"
+    )
     assert imp.results["collected_at"].iloc[0] == pd.Timestamp(dt.datetime(2026, 1, 19, 23, 30))
 
 
-@pytest.mark.parametrize(("header", "analyte", "raw_unit"), [
-    ("Hb (g/L)", "hgb", "g/L"), ("PLT [10^9/L]", "plt", "10^9/L"), ("WBC, K/uL", "wbc", "K/uL"),
-    ("Neutrophils, absolute", "anc", ""), ("Lymphocytes (absolute)", "alc", ""), ("Neut# (x10E3/uL)", "anc", "x10E3/uL"),
-])
+@pytest.mark.parametrize(
+    ("header", "analyte", "raw_unit"),
+    [
+        ("Hb (g/L)", "hgb", "g/L"),
+        ("PLT [10^9/L]", "plt", "10^9/L"),
+        ("WBC, K/uL", "wbc", "K/uL"),
+        ("Neutrophils, absolute", "anc", ""),
+        ("Lymphocytes (absolute)", "alc", ""),
+        ("Neut# (x10E3/uL)", "anc", "x10E3/uL"),
+    ],
+)
 def test_wide_headers_split_only_known_units(header, analyte, raw_unit):
     value = "125" if analyte == "hgb" else "1.5"
     imp = labs(f'MRN,Collected,"{header}"\nP1,2026-01-19,{value}\n')
@@ -467,16 +553,23 @@ def test_collection_date_preferred_over_result_date_whatever_the_column_order():
 def test_unit_is_not_assumed_for_a_test_whose_other_unitless_results_are_implausible():
     imp = labs(f"{HEADER}\nP1,2026-01-19,PLT,150000,,,,\nP1,2026-01-26,PLT,4000,,,,\nP1,2026-01-26,WBC,5,,,,\n")
     assert imp.problems[["line", "reason"]].values.tolist() == [
-        [2, "implausible value"], [3, "unknown unit"], [4, "assumed unit"]]
+        [2, "implausible value"],
+        [3, "unknown unit"],
+        [4, "assumed unit"],
+    ]
     assert imp.results["analyte"].tolist() == ["wbc"]
 
 
 def test_wide_units_row_under_the_header():
-    imp = labs("Patient-ID;Datum;Leukozyten;Hb;Neutrophile;Thrombozyten (G/L)\n"
-               ";;G/L;g/L;%;\nA1;19.01.2026;5,2;125;55;150\n")
+    imp = labs(
+        "Patient-ID;Datum;Leukozyten;Hb;Neutrophile;Thrombozyten (G/L)\n;;G/L;g/L;%;\nA1;19.01.2026;5,2;125;55;150\n"
+    )
     assert imp.rows_read == 1
     assert imp.results[["analyte", "value", "raw_unit", "line"]].values.tolist() == [
-        ["wbc", 5.2, "G/L", 3], ["hgb", 12.5, "g/L", 3], ["plt", 150.0, "G/L", 3]]
+        ["wbc", 5.2, "G/L", 3],
+        ["hgb", 12.5, "g/L", 3],
+        ["plt", 150.0, "G/L", 3],
+    ]
     assert imp.problems[["line", "reason"]].values.tolist() == [[1, "percentage, not a count"]]
     assert imp.column_map["Neutrophile"] == "ignored (percentage, not a count)"
 
@@ -500,8 +593,10 @@ def test_wide_files_with_arbitrary_cells_never_raise(rows):
 
 
 def test_rows_with_too_many_fields_are_reported_and_the_rest_imported():
-    imp = labs("MRN,Patient Name,Collected,Test,Result,Units\n"
-               "P1,\"DOE, JANE\",2026-01-19,WBC,5,K/uL\nP1,DOE, JANE,2026-01-19,PLT,150,K/uL\nP1,,2026-01-19,Hb,12\n")
+    imp = labs(
+        "MRN,Patient Name,Collected,Test,Result,Units\n"
+        'P1,"DOE, JANE",2026-01-19,WBC,5,K/uL\nP1,DOE, JANE,2026-01-19,PLT,150,K/uL\nP1,,2026-01-19,Hb,12\n'
+    )
     assert imp.results[["analyte", "line"]].values.tolist() == [["wbc", 2], ["hgb", 4]]
     p = one(imp, "malformed row")
     assert p["line"] == 3 and "7 fields" in p["message"] and "quote" in p["hint"]
@@ -515,34 +610,46 @@ def test_workbooks_and_pdfs_get_a_save_as_csv_message(magic):
         read_labs(magic, file_name="labs.xlsx")
 
 
-@pytest.mark.parametrize(("delimiter", "cells", "expected"), [
-    (",", ['"5,2"', '"4,25"'], [5.2, 4.25]),               # quoted decimal commas in a comma file
-    (",", ['"150,000"', '"5,2"'], [150000.0, None]),         # thousands groups win; "5,2" is then not a number
-    (";", ["150.000", "5,2"], [150000.0, 5.2]),              # German thousands dot in a decimal-comma column
-    (";", ["1.234,5", "0,8"], [1234.5, 0.8]),
-    (";", ["5.2", "150"], [5.2, 150.0]),                    # no decimal commas: dots are decimals
-])
+@pytest.mark.parametrize(
+    ("delimiter", "cells", "expected"),
+    [
+        (",", ['"5,2"', '"4,25"'], [5.2, 4.25]),  # quoted decimal commas in a comma file
+        (",", ['"150,000"', '"5,2"'], [150000.0, None]),  # thousands groups win; "5,2" is then not a number
+        (";", ["150.000", "5,2"], [150000.0, 5.2]),  # German thousands dot in a decimal-comma column
+        (";", ["1.234,5", "0,8"], [1234.5, 0.8]),
+        (";", ["5.2", "150"], [5.2, 150.0]),  # no decimal commas: dots are decimals
+    ],
+)
 def test_decimal_comma_and_thousands_decided_per_column(delimiter, cells, expected):
     d = delimiter
     rows = "".join(f"P1{d}2026-01-19{d}WBC{d}{c}{d}/uL\n" for c in cells)
     imp = labs(f"MRN{d}Collected{d}Test{d}Result{d}Units\n{rows}")
     got = dict(zip(imp.results["line"], imp.results["value"] * 1000))
     assert [None if got.get(i + 2) is None else pytest.approx(got[i + 2]) for i in range(len(cells))] == [
-        None if e is None else pytest.approx(e) for e in expected]
+        None if e is None else pytest.approx(e) for e in expected
+    ]
 
 
 def test_quoted_newline_without_blank_lines_keeps_physical_line_numbers():
-    text = ('MRN,Collected,Test,Result,Units,Comment\nP1,2026-01-19,WBC,5,K/uL,"two\nlines"\n'
-            "P1,2026-01-19,PLT,abc,K/uL,\nP1,2026-01-19,Hb,12,g/dL,\n")
+    text = (
+        'MRN,Collected,Test,Result,Units,Comment\nP1,2026-01-19,WBC,5,K/uL,"two\nlines"\n'
+        "P1,2026-01-19,PLT,abc,K/uL,\nP1,2026-01-19,Hb,12,g/dL,\n"
+    )
     imp = labs(text)
     assert imp.results[["analyte", "line"]].values.tolist() == [["wbc", 2], ["hgb", 5]]
     assert imp.problems[["line", "reason"]].values.tolist() == [[4, "non-numeric result"]]
 
 
-@pytest.mark.parametrize(("cell", "analyte", "value", "raw_unit"), [
-    ("150 K/uL", "PLT", 150.0, "K/uL"), ("125 g/L", "Hb", 12.5, "g/L"), ("<0.5 x10^9/L", "ANC", 0.5, "x10^9/L"),
-    ("88.4 umol/L", "Creatinine", 1.0, "umol/L"), ("150000/uL", "PLT", 150.0, "/uL"),
-])
+@pytest.mark.parametrize(
+    ("cell", "analyte", "value", "raw_unit"),
+    [
+        ("150 K/uL", "PLT", 150.0, "K/uL"),
+        ("125 g/L", "Hb", 12.5, "g/L"),
+        ("<0.5 x10^9/L", "ANC", 0.5, "x10^9/L"),
+        ("88.4 umol/L", "Creatinine", 1.0, "umol/L"),
+        ("150000/uL", "PLT", 150.0, "/uL"),
+    ],
+)
 def test_unit_written_into_the_result_cell_is_used_when_the_unit_cell_is_empty(cell, analyte, value, raw_unit):
     imp = labs(f"MRN,Collected,Test,Result,Units\nP1,2026-01-19,{analyte},{cell},\n")
     assert imp.problems.empty, imp.problems.to_dict("records")
@@ -555,11 +662,19 @@ def test_text_after_a_number_that_is_not_a_unit_stays_a_reject():
     assert one(imp, "non-numeric result")["line"] == 2
 
 
-@pytest.mark.parametrize(("row", "kept"), [
-    ("Hb,125,g/L,12.0-16.0", False), ("Hb,125,g/L,120-160", True), ("PLT,150,K/uL,150000-400000", False),
-    ("Bili,12,umol/L,<21", True), ("Bili,12,umol/L,<1.2", False), ("ALT,30,U/L,<35", True),
-    ("Creatinine,88,umol/L,45-90", True), ("Glucose,5.5,mmol/L,70-99", False),
-])
+@pytest.mark.parametrize(
+    ("row", "kept"),
+    [
+        ("Hb,125,g/L,12.0-16.0", False),
+        ("Hb,125,g/L,120-160", True),
+        ("PLT,150,K/uL,150000-400000", False),
+        ("Bili,12,umol/L,<21", True),
+        ("Bili,12,umol/L,<1.2", False),
+        ("ALT,30,U/L,<35", True),
+        ("Creatinine,88,umol/L,45-90", True),
+        ("Glucose,5.5,mmol/L,70-99", False),
+    ],
+)
 def test_reference_range_on_another_scale_is_dropped_with_a_warning(row, kept):
     imp = labs(f"MRN,Collected,Test,Result,Units,Reference Range\nP1,2026-01-19,{row}\n")
     r = imp.results.iloc[0]

@@ -57,16 +57,19 @@ def test_patients_contract_and_defaults_against_domain():
     assert set(imp.problems["line"]) == {6}
 
 
-@pytest.mark.parametrize(("field", "bad", "reason", "hint_part"), [
-    ("sex", "X", "invalid sex", "F or M"),
-    ("indication", "CLL", "unknown indication", "MM_MAINT"),
-    ("starting_dose_mg", "12", "invalid dose", "2.5, 5, 10, 15, 20 or 25"),
-    ("starting_dose_mg", "", "invalid dose", "capsule"),
-    ("birth_date", "31.02.1980", "unreadable date", "2026-01-19"),
-    ("start_date", "soon", "unreadable date", "2026-01-19"),
-    ("weight_kg", "-5", "invalid weight", "kg"),
-    ("mrn", "", "missing patient", "MRN"),
-])
+@pytest.mark.parametrize(
+    ("field", "bad", "reason", "hint_part"),
+    [
+        ("sex", "X", "invalid sex", "F or M"),
+        ("indication", "CLL", "unknown indication", "MM_MAINT"),
+        ("starting_dose_mg", "12", "invalid dose", "2.5, 5, 10, 15, 20 or 25"),
+        ("starting_dose_mg", "", "invalid dose", "capsule"),
+        ("birth_date", "31.02.1980", "unreadable date", "2026-01-19"),
+        ("start_date", "soon", "unreadable date", "2026-01-19"),
+        ("weight_kg", "-5", "invalid weight", "kg"),
+        ("mrn", "", "missing patient", "MRN"),
+    ],
+)
 def test_each_patient_field_is_validated_with_reason_and_hint(field, bad, reason, hint_part):
     values = dict(zip(P_HEADER.split(","), GOOD.split(",")))
     values[field] = bad
@@ -78,12 +81,15 @@ def test_each_patient_field_is_validated_with_reason_and_hint(field, bad, reason
     assert imp.rows["mrn"].tolist() == ["P0"]
 
 
-@pytest.mark.parametrize(("field", "bad", "reason"), [
-    ("schedule", "weekly", "invalid schedule"),
-    ("reproductive_potential", "maybe", "invalid value"),
-    ("dialysis", "sometimes", "invalid value"),
-    ("menses", "absent", "invalid value"),
-])
+@pytest.mark.parametrize(
+    ("field", "bad", "reason"),
+    [
+        ("schedule", "weekly", "invalid schedule"),
+        ("reproductive_potential", "maybe", "invalid value"),
+        ("dialysis", "sometimes", "invalid value"),
+        ("menses", "absent", "invalid value"),
+    ],
+)
 def test_optional_patient_fields_are_validated(field, bad, reason):
     imp = patients(f"{P_HEADER},{field}\n{GOOD},{bad}\n")
     assert imp.problems["reason"].tolist() == [reason] and imp.rows.empty
@@ -94,16 +100,27 @@ def test_start_before_birth_is_rejected():
     assert imp.problems["reason"].tolist() == ["start before birth"]
 
 
-@pytest.mark.parametrize(("text", "code"), [("mm", "MM"), ("MM maintenance", "MM_MAINT"), ("mm_maint", "MM_MAINT"),
-                                            ("Mantle cell lymphoma", "MCL"), ("fl", "FL"), ("MZL", "MZL")])
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("mm", "MM"),
+        ("MM maintenance", "MM_MAINT"),
+        ("mm_maint", "MM_MAINT"),
+        ("Mantle cell lymphoma", "MCL"),
+        ("fl", "FL"),
+        ("MZL", "MZL"),
+    ],
+)
 def test_indication_spellings(text, code):
     imp = patients(f"{P_HEADER}\nP1,A,F,1980-02-03,70,{text},2026-01-05,10\n")
     assert imp.rows["indication"].tolist() == [code]
 
 
 def test_patient_column_aliases_and_us_dates_and_units_in_cells():
-    imp = patients("Patient ID,Patient Name,Gender,DOB,Weight (kg),Diagnosis,Start Date,Starting Dose\n"
-                   "P1,A,female,02/23/1980,\"70,5\",MM,01/05/2026,25 mg\n")
+    imp = patients(
+        "Patient ID,Patient Name,Gender,DOB,Weight (kg),Diagnosis,Start Date,Starting Dose\n"
+        'P1,A,female,02/23/1980,"70,5",MM,01/05/2026,25 mg\n'
+    )
     r = imp.rows.iloc[0]
     assert (r["sex"], r["birth_date"], r["weight_kg"], r["starting_dose_mg"]) == ("F", dt.date(1980, 2, 23), 70.5, 25.0)
 
@@ -111,7 +128,9 @@ def test_patient_column_aliases_and_us_dates_and_units_in_cells():
 def test_same_course_twice_collapses_or_conflicts():
     imp = patients(f"{P_HEADER}\n{GOOD}\n{GOOD}\n{GOOD.replace(',25', ',20')}\n")
     assert imp.problems[["line", "reason", "severity"]].values.tolist() == [
-        [3, "duplicate row", "warning"], [4, "duplicate course", "error"]]
+        [3, "duplicate row", "warning"],
+        [4, "duplicate course", "error"],
+    ]
     assert len(imp.rows) == 1
 
 
@@ -141,13 +160,21 @@ def test_events_fixture_parsed_per_kind():
     assert set(imp.rows["event"]) <= set(EVENT_KINDS)
 
 
-@pytest.mark.parametrize(("event", "value", "reason"), [
-    ("fever", "", "invalid value"), ("fever", "hot", "invalid value"), ("fever", "25", "invalid value"),
-    ("toxicity", "6", "invalid value"), ("toxicity", "", "invalid value"),
-    ("pregnancy_test", "maybe", "invalid value"), ("dose_change", "lots", "invalid value"),
-    ("dose_change", "30", "invalid value"), ("thromboprophylaxis", "", "invalid value"),
-    ("party", "1", "unknown event"),
-])
+@pytest.mark.parametrize(
+    ("event", "value", "reason"),
+    [
+        ("fever", "", "invalid value"),
+        ("fever", "hot", "invalid value"),
+        ("fever", "25", "invalid value"),
+        ("toxicity", "6", "invalid value"),
+        ("toxicity", "", "invalid value"),
+        ("pregnancy_test", "maybe", "invalid value"),
+        ("dose_change", "lots", "invalid value"),
+        ("dose_change", "30", "invalid value"),
+        ("thromboprophylaxis", "", "invalid value"),
+        ("party", "1", "unknown event"),
+    ],
+)
 def test_event_values_are_validated(event, value, reason):
     imp = events(f"mrn,date,event,value\nP1,2026-01-20,fever,38.5\nP1,2026-01-21,{event},{value}\n")
     p = imp.problems
@@ -157,8 +184,10 @@ def test_event_values_are_validated(event, value, reason):
 
 
 def test_event_aliases_and_missing_patient_and_date():
-    imp = events("mrn,date,event,value\nP1,2026-01-20,Platelet transfusion,1\n,2026-01-20,fever,39\n"
-                 "P1,someday,fever,39\nP1,2026-01-22,Bone marrow biopsy,\n")
+    imp = events(
+        "mrn,date,event,value\nP1,2026-01-20,Platelet transfusion,1\n,2026-01-20,fever,39\n"
+        "P1,someday,fever,39\nP1,2026-01-22,Bone marrow biopsy,\n"
+    )
     assert imp.rows["event"].tolist() == ["platelet_transfusion", "marrow_biopsy"]
     assert imp.problems[["line", "reason"]].values.tolist() == [[3, "missing patient"], [4, "unreadable date"]]
 
@@ -166,10 +195,16 @@ def test_event_aliases_and_missing_patient_and_date():
 # --- detect_kind and fixture lab exports ----------------------------------------------------------
 
 
-@pytest.mark.parametrize(("name", "kind"), [
-    ("epic_long.csv", "labs"), ("fhir_flat.csv", "labs"), ("europe_wide_cp1252.csv", "labs"),
-    ("patients.csv", "patients"), ("events.csv", "events"),
-])
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("epic_long.csv", "labs"),
+        ("fhir_flat.csv", "labs"),
+        ("europe_wide_cp1252.csv", "labs"),
+        ("patients.csv", "patients"),
+        ("events.csv", "events"),
+    ],
+)
 def test_detect_kind(name, kind):
     assert detect_kind((DATA / name).read_bytes()) == kind
 
@@ -178,7 +213,11 @@ def test_epic_fixture_lands_or_reports_every_row():
     imp = read_labs((DATA / "epic_long.csv").read_bytes(), file_name="epic_long.csv")
     assert imp.results["line"].tolist() == [2, 3, 5, 6, 8, 11]
     assert imp.problems[["line", "reason"]].values.tolist() == [
-        [4, "percentage, not a count"], [7, "unknown analyte"], [9, "non-numeric result"], [10, "no result"]]
+        [4, "percentage, not a count"],
+        [7, "unknown analyte"],
+        [9, "non-numeric result"],
+        [10, "no result"],
+    ]
     assert set(imp.problems["file"]) == {"epic_long.csv"}
     assert imp.results.loc[imp.results["line"] == 8, "flag"].item() == "H"
 
@@ -211,9 +250,34 @@ def test_european_wide_fixture():
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-TABLE_CELL = st.one_of(st.text(max_size=10), st.sampled_from(
-    ["", "F", "M", "MM", "MDS", "25", "2.5", "hold", "fever", "toxicity", "101", "3", "negative", "yes", "no",
-     "2026-01-05", "01/13/2026", "31.02.2026", "dose_change", "thromboprophylaxis", "pregnancy_test"]))
+TABLE_CELL = st.one_of(
+    st.text(max_size=10),
+    st.sampled_from(
+        [
+            "",
+            "F",
+            "M",
+            "MM",
+            "MDS",
+            "25",
+            "2.5",
+            "hold",
+            "fever",
+            "toxicity",
+            "101",
+            "3",
+            "negative",
+            "yes",
+            "no",
+            "2026-01-05",
+            "01/13/2026",
+            "31.02.2026",
+            "dose_change",
+            "thromboprophylaxis",
+            "pregnancy_test",
+        ]
+    ),
+)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -222,8 +286,10 @@ def test_patients_and_events_never_raise_on_arbitrary_cells(rows):
     import csv
     import io
 
-    for header, reader, width in ((P_HEADER.split(","), read_patients, 8),
-                                  (["mrn", "date", "event", "value", "detail"], read_events, 5)):
+    for header, reader, width in (
+        (P_HEADER.split(","), read_patients, 8),
+        (["mrn", "date", "event", "value", "detail"], read_events, 5),
+    ):
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(header)

@@ -72,36 +72,55 @@ def _fill_at_first_revision(engine) -> None:
     with engine.begin() as connection:
         if postgres:
             connection.execute(text("SET LOCAL TIME ZONE 'UTC'"))
-        connection.execute(text(
-            "INSERT INTO patient (id, mrn, name, sex, birth_date, weight_kg) "
-            "VALUES (1, 'SYN001', 'Test One', 'F', '1950-02-03', 61.5), (2, 'SYN002', '', NULL, NULL, NULL)"
-        ))
-        connection.execute(text(
-            "INSERT INTO treatment_course (id, patient_id, indication, start_date, starting_dose_mg, schedule, "
-            "combination, dialysis, reproductive_potential, menses) "
-            "VALUES (1, 1, 'MM', '2026-01-05', 25, '21/28', 'dexamethasone', false, false, NULL)"
-        ))
-        uploaded_at = dt.datetime(2026, 1, 6, tzinfo=dt.timezone.utc)
         connection.execute(
-            text("INSERT INTO upload (id, file_name, kind, content_hash, uploaded_at, rows_read, rows_imported, "
-                 "rows_unchanged, rows_superseding, rows_rejected, rejects_json, content) "
-                 "VALUES (1, 'cbc.csv', 'labs', :hash, :at, 6, 6, 0, 0, 0, '[]', :content)"),
-            {"hash": "a" * 64, "content": b"mrn,anc\n",
-             "at": uploaded_at if postgres else "2026-01-06 00:00:00.000000"},
+            text(
+                "INSERT INTO patient (id, mrn, name, sex, birth_date, weight_kg) "
+                "VALUES (1, 'SYN001', 'Test One', 'F', '1950-02-03', 61.5), (2, 'SYN002', '', NULL, NULL, NULL)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO treatment_course (id, patient_id, indication, start_date, starting_dose_mg, schedule, "
+                "combination, dialysis, reproductive_potential, menses) "
+                "VALUES (1, 1, 'MM', '2026-01-05', 25, '21/28', 'dexamethasone', false, false, NULL)"
+            )
+        )
+        uploaded_at = dt.datetime(2026, 1, 6, tzinfo=dt.UTC)
+        connection.execute(
+            text(
+                "INSERT INTO upload (id, file_name, kind, content_hash, uploaded_at, rows_read, rows_imported, "
+                "rows_unchanged, rows_superseding, rows_rejected, rejects_json, content) "
+                "VALUES (1, 'cbc.csv', 'labs', :hash, :at, 6, 6, 0, 0, 0, '[]', :content)"
+            ),
+            {
+                "hash": "a" * 64,
+                "content": b"mrn,anc\n",
+                "at": uploaded_at if postgres else "2026-01-06 00:00:00.000000",
+            },
         )
         for i, collected in reversed(list(enumerate(OLD_LAB_TIMES, start=1))):
             # row 1 is a corrected result, superseded by row 2 (same key; written first)
             connection.execute(
-                text("INSERT INTO lab_result (id, patient_id, upload_id, collected_at, analyte, value, unit, "
-                     "comparator, raw_value, raw_unit, raw_name, source_line, superseded_by_id) VALUES "
-                     "(:id, 1, 1, :at, 'anc', :value, '10^9/L', '', :raw, 'K/uL', 'ANC', :line, :successor)"),
-                {"id": i, "at": collected.isoformat(sep=" ", timespec="microseconds"), "value": 1.0 + i / 10,
-                 "raw": f"{1.0 + i / 10:g}", "line": i + 1, "successor": 2 if i == 1 else None},
+                text(
+                    "INSERT INTO lab_result (id, patient_id, upload_id, collected_at, analyte, value, unit, "
+                    "comparator, raw_value, raw_unit, raw_name, source_line, superseded_by_id) VALUES "
+                    "(:id, 1, 1, :at, 'anc', :value, '10^9/L', '', :raw, 'K/uL', 'ANC', :line, :successor)"
+                ),
+                {
+                    "id": i,
+                    "at": collected.isoformat(sep=" ", timespec="microseconds"),
+                    "value": 1.0 + i / 10,
+                    "raw": f"{1.0 + i / 10:g}",
+                    "line": i + 1,
+                    "successor": 2 if i == 1 else None,
+                },
             )
-        connection.execute(text(
-            "INSERT INTO clinical_event (id, patient_id, date, kind, temperature_c, is_hold, detail) "
-            "VALUES (1, 1, '2026-01-07', 'fever', 38.7, false, '')"
-        ))
+        connection.execute(
+            text(
+                "INSERT INTO clinical_event (id, patient_id, date, kind, temperature_c, is_hold, detail) "
+                "VALUES (1, 1, '2026-01-07', 'fever', 38.7, false, '')"
+            )
+        )
 
 
 def _at_first_revision(db_url):
@@ -129,7 +148,7 @@ def _wall_clock(value) -> dt.datetime:
     if isinstance(value, str):  # SQLite text
         return dt.datetime.fromisoformat(value)
     if value.tzinfo is not None:  # 0001's timestamptz on PostgreSQL, written as UTC
-        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
     return value
 
 
@@ -174,10 +193,12 @@ def test_upgrading_merges_uploads_doubled_by_a_race(db_url):
         _fill_at_first_revision(engine)
         with engine.begin() as connection:
             connection.execute(
-                text("INSERT INTO upload (id, file_name, kind, content_hash, uploaded_at, rows_read, rows_imported, "
-                     "rows_unchanged, rows_superseding, rows_rejected, rejects_json, content) VALUES "
-                     "(2, 'cbc (1).csv', 'labs', :hash, :at, 1, 1, 0, 0, 0, '[]', :content), "
-                     "(3, 'other.csv', 'events', :hash, :at, 1, 1, 0, 0, 0, '[]', :content)"),
+                text(
+                    "INSERT INTO upload (id, file_name, kind, content_hash, uploaded_at, rows_read, rows_imported, "
+                    "rows_unchanged, rows_superseding, rows_rejected, rejects_json, content) VALUES "
+                    "(2, 'cbc (1).csv', 'labs', :hash, :at, 1, 1, 0, 0, 0, '[]', :content), "
+                    "(3, 'other.csv', 'events', :hash, :at, 1, 1, 0, 0, 0, '[]', :content)"
+                ),
                 {"hash": "a" * 64, "at": "2026-01-06 00:00:01", "content": b"mrn,anc\n"},
             )
             connection.execute(text("UPDATE lab_result SET upload_id = 2 WHERE id = 6"))
@@ -186,7 +207,9 @@ def test_upgrading_merges_uploads_doubled_by_a_race(db_url):
         store.upgrade_schema(engine)
         after = _snapshot(engine)
         assert [row[-2] for row in after["upload"]] == [1, 3]  # (id, content) last: the twin of 1 went
-        assert after["lab_result"] == [row if row[0] != 6 else (6, *row[1:3], 1, *row[4:]) for row in before["lab_result"]]
+        assert after["lab_result"] == [
+            row if row[0] != 6 else (6, *row[1:3], 1, *row[4:]) for row in before["lab_result"]
+        ]
         assert after["clinical_event"] == before["clinical_event"]  # a different kind is no twin
         assert len(after["patient"]) == 2 and len(after["treatment_course"]) == 1
     finally:
@@ -200,10 +223,10 @@ def _snapshot(engine) -> dict:
         "patient": "SELECT * FROM patient",
         "treatment_course": "SELECT * FROM treatment_course",
         "upload": "SELECT file_name, kind, content_hash, uploaded_at, rows_read, rows_imported, rows_unchanged, "
-                  "rows_superseding, rows_rejected, rejects_json, id, content FROM upload",
+        "rows_superseding, rows_rejected, rejects_json, id, content FROM upload",
         "lab_result": "SELECT id, patient_id, collected_at, upload_id, analyte, value, unit, comparator, raw_value, "
-                      "raw_unit, raw_name, loinc, ref_low, ref_high, flag, status, source_line, superseded_by_id "
-                      "FROM lab_result",
+        "raw_unit, raw_name, loinc, ref_low, ref_high, flag, status, source_line, superseded_by_id "
+        "FROM lab_result",
         "clinical_event": "SELECT * FROM clinical_event",
     }
     out = {}

@@ -67,8 +67,19 @@ def _app(**state) -> AppTest:
 def _texts(at: AppTest) -> str:
     """Every piece of text the page rendered (markdown, html, titles, tables, metrics, widgets)."""
     parts = []
-    for kind in ("title", "header", "subheader", "markdown", "caption", "text", "info", "success", "warning",
-                 "error", "metric"):
+    for kind in (
+        "title",
+        "header",
+        "subheader",
+        "markdown",
+        "caption",
+        "text",
+        "info",
+        "success",
+        "warning",
+        "error",
+        "metric",
+    ):
         for el in getattr(at, kind):
             parts.append(str(el.value) + " " + str(getattr(el, "label", "")))
     for el in at.expander:
@@ -259,9 +270,9 @@ def test_patient_time_windows(clinic_env, preset):
 def test_patient_with_stale_data_says_cbc_overdue_and_shows_the_last_draws(clinic_env):
     """As of years after the last draw: the card says the CBC is overdue and how old the advice is (not a
     plain green continue), and the default window is anchored at the latest draw, so the charts show it."""
-    from lenadash import samples
-
     import json
+
+    from lenadash import samples
 
     at = _app(patient_mrn="LD0008", lenadash_as_of=samples.TODAY + dt.timedelta(days=3 * 365))  # MDS
     at.switch_page("app_pages/patient.py").run()
@@ -476,8 +487,10 @@ def test_setup_new_patient_has_no_made_up_values(empty_env):
     assert _stored_patients().empty
 
 
-@pytest.mark.parametrize("indication, label_start", [("MM", 25.0), ("MM_MAINT", 10.0), ("MDS", 10.0),
-                                                     ("MCL", 25.0), ("FL", 20.0), ("MZL", 20.0)])
+@pytest.mark.parametrize(
+    "indication, label_start",
+    [("MM", 25.0), ("MM_MAINT", 10.0), ("MDS", 10.0), ("MCL", 25.0), ("FL", 20.0), ("MZL", 20.0)],
+)
 def test_setup_starting_dose_defaults_to_the_indications_label_start(empty_env, indication, label_start):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.switch_page("app_pages/setup.py").run()
@@ -528,7 +541,10 @@ def test_setup_shows_what_the_user_can_fix(empty_env):
     _fill_person(at, mrn="LONG" * 20)
     _save_course(at)
     errors = " ".join(e.value for e in at.error)
-    assert errors.startswith("Not saved: patient MRN: string should have at most 64 characters") and "at most 64 characters" in errors, errors
+    assert (
+        errors.startswith("Not saved: patient MRN: string should have at most 64 characters")
+        and "at most 64 characters" in errors
+    ), errors
     assert "LONGLONG" not in errors and "Something went wrong" not in errors
     assert _stored_patients(include_without_course=True).empty
 
@@ -575,8 +591,9 @@ def test_welcome_shows_why_the_sample_clinic_cannot_open(empty_env, monkeypatch)
 # --- visit -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("script", ["app_pages/visit.py", "app_pages/patient.py", "app_pages/overview.py",
-                                    "app_pages/setup.py"])
+@pytest.mark.parametrize(
+    "script", ["app_pages/visit.py", "app_pages/patient.py", "app_pages/overview.py", "app_pages/setup.py"]
+)
 def test_visit_view_has_no_identifiers(clinic_env, script):
     """With ?visit=1 every page is the visit view: browser Back from the visit view goes to
     /patient?visit=1, and that must not show the name, MRN or birth date either."""
@@ -631,11 +648,24 @@ def test_overview_sees_another_sessions_edit_without_reload(seeded_dir, monkeypa
 
     engine = store.make_engine(f"sqlite:///{db}")
     with store.open_session(engine) as s:
-        store.upsert_patient_course(session=s, row={
-            "mrn": "T0900", "name": "Other Session", "sex": "M", "birth_date": dt.date(1950, 1, 1),
-            "weight_kg": 70.0, "indication": "MM", "start_date": dt.date(2026, 11, 2),
-            "starting_dose_mg": 25.0, "schedule": "21/28", "combination": "dexamethasone",
-            "reproductive_potential": False, "menses": None, "dialysis": False})
+        store.upsert_patient_course(
+            session=s,
+            row={
+                "mrn": "T0900",
+                "name": "Other Session",
+                "sex": "M",
+                "birth_date": dt.date(1950, 1, 1),
+                "weight_kg": 70.0,
+                "indication": "MM",
+                "start_date": dt.date(2026, 11, 2),
+                "starting_dose_mg": 25.0,
+                "schedule": "21/28",
+                "combination": "dexamethasone",
+                "reproductive_potential": False,
+                "menses": None,
+                "dialysis": False,
+            },
+        )
     engine.dispose()
 
     at.run()

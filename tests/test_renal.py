@@ -12,8 +12,8 @@ from lenadash.clinical.renal import (
     RenalDose,
     age_years,
     age_years_series,
-    creatinine_umol_l_to_mg_dl,
     crcl_ml_min,
+    creatinine_umol_l_to_mg_dl,
     load_renal_rules,
     renal_alerts,
     renal_starting_dose,
@@ -65,13 +65,23 @@ CRCL = [
 
 @pytest.mark.parametrize("age, weight, sex, creat, expected", CRCL)
 def test_cockcroft_gault_worked_examples_against_label(age, weight, sex, creat, expected):
-    assert crcl_ml_min(age_years=age, weight_kg=weight, sex=sex, creatinine_mg_dl=creat) == pytest.approx(expected, abs=1e-5)
+    assert crcl_ml_min(age_years=age, weight_kg=weight, sex=sex, creatinine_mg_dl=creat) == pytest.approx(
+        expected, abs=1e-5
+    )
 
 
 @pytest.mark.parametrize(
     "age, weight, sex, creat",
-    [(None, 70, "M", 1.0), (60, None, "M", 1.0), (60, 70, None, 1.0), (60, 70, "X", 1.0), (60, 70, "M", None),
-     (60, 70, "M", 0.0), (float("nan"), 70, "M", 1.0), (60, float("nan"), "F", 1.0)],
+    [
+        (None, 70, "M", 1.0),
+        (60, None, "M", 1.0),
+        (60, 70, None, 1.0),
+        (60, 70, "X", 1.0),
+        (60, 70, "M", None),
+        (60, 70, "M", 0.0),
+        (float("nan"), 70, "M", 1.0),
+        (60, float("nan"), "F", 1.0),
+    ],
 )
 def test_crcl_unknown_when_an_input_is_missing(age, weight, sex, creat):
     assert crcl_ml_min(age_years=age, weight_kg=weight, sex=sex, creatinine_mg_dl=creat) is None

@@ -1,4 +1,4 @@
-"""The committed sample clinic is the generator's output and imports through ingest and store with the expected counts."""
+"""The committed sample clinic is the generator's output and imports through ingest and store with its counts."""
 
 from __future__ import annotations
 
@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 
 from lenadash import ingest, samples, store
 
-SAMPLE_FILES = ("patients.csv", "events.csv", "epic_long_us.csv", "europe_wide_si.csv", "loinc_long.csv", "bad_rows.csv")
+SAMPLE_FILES = (
+    "patients.csv",
+    "events.csv",
+    "epic_long_us.csv",
+    "europe_wide_si.csv",
+    "loinc_long.csv",
+    "bad_rows.csv",
+)
 
 # Expected counts, derived from the generator's design (sample_data/README.md):
 # - epic: 8 patients; e.g. LD0001 has 19 draws (baseline, 7 weekly, C3D1/D15, 7 x 28-day, the
@@ -28,10 +35,19 @@ EXPECTED_LABS = {
     "epic_long_us.csv": ("long", 1781, 1780, {"no result": 1}),
     "europe_wide_si.csv": ("wide", 72, 867, {}),
     "loinc_long.csv": ("long", 1249, 1249, {}),
-    "bad_rows.csv": ("long", 20, 10, {
-        "missing patient": 2, "unreadable date": 2, "non-numeric result": 2, "unknown unit": 1,
-        "unknown analyte": 1, "implausible value": 2,
-    }),
+    "bad_rows.csv": (
+        "long",
+        20,
+        10,
+        {
+            "missing patient": 2,
+            "unreadable date": 2,
+            "non-numeric result": 2,
+            "unknown unit": 1,
+            "unknown analyte": 1,
+            "implausible value": 2,
+        },
+    ),
 }
 
 
@@ -96,8 +112,12 @@ def test_european_file_detected_as_cp1252_semicolon(files):
 
 
 def _simulated() -> pd.DataFrame:
-    rows = [(mrn, d.collected_at, a, v) for mrn, draws in samples.simulate_clinic().items() for d in draws
-            for a, v in d.values.items()]
+    rows = [
+        (mrn, d.collected_at, a, v)
+        for mrn, draws in samples.simulate_clinic().items()
+        for d in draws
+        for a, v in d.values.items()
+    ]
     return pd.DataFrame(rows, columns=["mrn", "collected_at", "analyte", "sim"])
 
 
@@ -113,7 +133,7 @@ def _export_precision(name: str, results: pd.DataFrame) -> pd.Series:
     out = []
     for analyte, raw_unit in zip(results.analyte, results.raw_unit):
         col = si[raw_unit] if name == "loinc_long.csv" and raw_unit in si else cols[analyte]
-        out.append(0.5 * 10 ** -col.decimals / col.factor + 1e-9)
+        out.append(0.5 * 10**-col.decimals / col.factor + 1e-9)
     return pd.Series(out, index=results.index)
 
 
@@ -128,7 +148,11 @@ def test_imported_values_equal_the_simulated_ones_in_canonical_units(files, name
     merged = got.merge(sim, on=["mrn", "collected_at", "analyte"], how="left", validate="many_to_one")
     assert merged.sim.notna().all(), merged[merged.sim.isna()].head()
     # not compared: '<0.2' results and LD0002's haemolysed potassium and its correction (values set by hand)
-    quirk = (merged.mrn == "LD0002") & (merged.analyte == "potassium") & (merged.collected_at.dt.date == dt.date(2026, 4, 6))
+    quirk = (
+        (merged.mrn == "LD0002")
+        & (merged.analyte == "potassium")
+        & (merged.collected_at.dt.date == dt.date(2026, 4, 6))
+    )
     exact = merged[(merged.comparator == "") & ~quirk]
     assert len(exact) == len(merged) - (4 if name == "epic_long_us.csv" else 0)
     off = (exact.value - exact.sim).abs() > _export_precision(name, exact)
@@ -141,8 +165,11 @@ def test_epic_quirks_are_read_as_a_clinician_means_them(files):
     assert list(bili.value) == [0.2, 0.2]
     glued = results[(results.mrn == "LD0003") & (results.analyte == "glucose")]
     assert len(glued) == 14 and (glued.flag == "H").all() and (glued.value > 99).all()
-    k = results[(results.mrn == "LD0002") & (results.analyte == "potassium")
-                & (results.collected_at.dt.date == dt.date(2026, 4, 6))]
+    k = results[
+        (results.mrn == "LD0002")
+        & (results.analyte == "potassium")
+        & (results.collected_at.dt.date == dt.date(2026, 4, 6))
+    ]
     assert list(k.value) == [6.3, 4.4]
 
 
@@ -157,8 +184,13 @@ def test_patients_and_events_read_without_problems(files):
     assert events.rows_read == 49 and len(events.rows) == 49 and events.problems.empty
     ev = events.rows
     assert ev.event.value_counts().to_dict() == {
-        "pregnancy_test": 31, "marrow_biopsy": 8, "thromboprophylaxis": 4, "dose_change": 3, "fever": 1,
-        "toxicity": 1, "platelet_transfusion": 1,
+        "pregnancy_test": 31,
+        "marrow_biopsy": 8,
+        "thromboprophylaxis": 4,
+        "dose_change": 3,
+        "fever": 1,
+        "toxicity": 1,
+        "platelet_transfusion": 1,
     }
     assert ev[ev.event == "fever"].temperature_c.tolist() == [38.7]
     assert sorted(ev[ev.event == "dose_change"].dose_mg.dropna()) == [5.0, 20.0]
@@ -169,9 +201,12 @@ def test_patients_and_events_read_without_problems(files):
 
 
 def _save_lab_files(session, files) -> dict:
-    return {name: store.save_labs(session=session, file_name=name, data=files[name],
-                                  lab_import=ingest.read_labs(files[name], file_name=name))
-            for name in EXPECTED_LABS}
+    return {
+        name: store.save_labs(
+            session=session, file_name=name, data=files[name], lab_import=ingest.read_labs(files[name], file_name=name)
+        )
+        for name in EXPECTED_LABS
+    }
 
 
 def test_lab_files_save_into_sqlite_with_corrections_and_reimport_stores_nothing(session, files):
@@ -179,7 +214,12 @@ def test_lab_files_save_into_sqlite_with_corrections_and_reimport_stores_nothing
     epic = summaries["epic_long_us.csv"]
     # 1780 accepted: the haemolysed potassium is kept as history, its correction supersedes it
     assert (epic.rows_read, epic.rows_imported, epic.rows_superseding, epic.rows_unchanged, epic.rows_rejected) == (
-        1781, 1779, 1, 0, 1)
+        1781,
+        1779,
+        1,
+        0,
+        1,
+    )
     eu, lo, bad = summaries["europe_wide_si.csv"], summaries["loinc_long.csv"], summaries["bad_rows.csv"]
     assert (eu.rows_read, eu.rows_imported, eu.rows_rejected) == (72, 867, 0)
     assert (lo.rows_read, lo.rows_imported, lo.rows_rejected) == (1249, 1249, 0)
@@ -191,21 +231,35 @@ def test_lab_files_save_into_sqlite_with_corrections_and_reimport_stores_nothing
     labs = store.load_labs(session=session)
     assert len(labs) == 1779 + 867 + 1249 + 10
     assert labs.groupby("mrn").size().to_dict()["LD0005"] == 85 + 140  # CBC from Epic, CMP from LOINC
-    k = labs[(labs.mrn == "LD0002") & (labs.analyte == "potassium") & (labs.collected_at.dt.date == dt.date(2026, 4, 6))]
+    k = labs[
+        (labs.mrn == "LD0002") & (labs.analyte == "potassium") & (labs.collected_at.dt.date == dt.date(2026, 4, 6))
+    ]
     assert list(k.value) == [4.4]
 
-    again = store.save_labs(session=session, file_name="epic_long_us.csv", data=files["epic_long_us.csv"],
-                            lab_import=ingest.read_labs(files["epic_long_us.csv"], file_name="epic_long_us.csv"))
+    again = store.save_labs(
+        session=session,
+        file_name="epic_long_us.csv",
+        data=files["epic_long_us.csv"],
+        lab_import=ingest.read_labs(files["epic_long_us.csv"], file_name="epic_long_us.csv"),
+    )
     assert again.already_imported and again.rows_imported == 0
     assert len(store.load_labs(session=session)) == len(labs)
 
 
 def test_patients_and_events_save_into_sqlite(session, files):
-    p = store.save_patients(session=session, file_name="patients.csv", data=files["patients.csv"],
-                            table_import=ingest.read_patients(files["patients.csv"], file_name="patients.csv"))
+    p = store.save_patients(
+        session=session,
+        file_name="patients.csv",
+        data=files["patients.csv"],
+        table_import=ingest.read_patients(files["patients.csv"], file_name="patients.csv"),
+    )
     assert p.rows_read == 17 and p.rows_rejected == 0
-    e = store.save_events(session=session, file_name="events.csv", data=files["events.csv"],
-                          table_import=ingest.read_events(files["events.csv"], file_name="events.csv"))
+    e = store.save_events(
+        session=session,
+        file_name="events.csv",
+        data=files["events.csv"],
+        table_import=ingest.read_events(files["events.csv"], file_name="events.csv"),
+    )
     assert e.rows_imported == 49 and e.rows_rejected == 0
     summaries = _save_lab_files(session, files)
     assert sum(s.patients_created for s in summaries.values()) == 1  # only LD0099 is unregistered
@@ -221,8 +275,16 @@ def test_patients_and_events_save_into_sqlite(session, files):
 # hold and resume, the status and dose on TODAY. Dates follow from the start dates: LD0001's
 # C2D15 is 2026-03-09 + 42 days = 2026-04-20, and so on.
 DESIGNED = {
-    "LD0001": ("on_treatment", 20.0, [("2026-04-20", "hold", None), ("2026-05-04", "resume", 25.0),
-                                      ("2026-08-13", "hold", None), ("2026-08-27", "resume", 20.0)]),
+    "LD0001": (
+        "on_treatment",
+        20.0,
+        [
+            ("2026-04-20", "hold", None),
+            ("2026-05-04", "resume", 25.0),
+            ("2026-08-13", "hold", None),
+            ("2026-08-27", "resume", 20.0),
+        ],
+    ),
     "LD0002": ("on_treatment", 10.0, []),
     "LD0003": ("on_treatment", 20.0, [("2026-05-04", "hold", None), ("2026-05-18", "resume", 20.0)]),
     "LD0004": ("on_treatment", 5.0, [("2026-02-23", "hold", None), ("2026-03-09", "resume", 5.0)]),
@@ -249,8 +311,13 @@ DESIGNED = {
 def assessed(files) -> dict[str, dict]:
     from lenadash.clinical import assess
 
-    labs = pd.concat([ingest.read_labs(files[n], file_name=n).results
-                      for n in ("epic_long_us.csv", "europe_wide_si.csv", "loinc_long.csv")], ignore_index=True)
+    labs = pd.concat(
+        [
+            ingest.read_labs(files[n], file_name=n).results
+            for n in ("epic_long_us.csv", "europe_wide_si.csv", "loinc_long.csv")
+        ],
+        ignore_index=True,
+    )
     patients = ingest.read_patients(files["patients.csv"], file_name="patients.csv").rows
     events = ingest.read_events(files["events.csv"], file_name="events.csv").rows
     result = assess.assess(patients, labs, events, as_of=samples.TODAY)
@@ -285,6 +352,7 @@ def test_sample_clinic_alerts_and_schedules(assessed):
 
 
 # --- the benchmark clinic imports cleanly ---------------------------------------------------------
+
 
 @settings(max_examples=8, deadline=None)
 @given(n_patients=st.integers(1, 8), per_patient=st.integers(1, 45))

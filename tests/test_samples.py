@@ -1,4 +1,4 @@
-"""The synthetic clinic shows the scenarios it promises (DOMAIN.md §2, §3, §5), and its files hold what was simulated."""
+"""The synthetic clinic shows the scenarios it promises (DOMAIN.md §2, §3, §5); its files hold what was simulated."""
 
 from __future__ import annotations
 
@@ -27,7 +27,9 @@ def labs(clinic) -> pd.DataFrame:
     start = {p.mrn: p.start_date for p in samples.PATIENTS}
     rows = [
         (mrn, d.collected_at, (d.collected_at.date() - start[mrn]).days, a, v)
-        for mrn, draws in clinic.items() for d in draws for a, v in d.values.items()
+        for mrn, draws in clinic.items()
+        for d in draws
+        for a, v in d.values.items()
     ]
     return pd.DataFrame(rows, columns=["mrn", "collected_at", "day", "analyte", "value"])
 
@@ -87,7 +89,12 @@ def test_lab_styles_split_across_the_three_exports():
 
 # Hold triggers per indication outside the first 4 weeks, DOMAIN.md §2 (US PI 2.1-2.4)
 HOLD_BELOW = {  # indication: (ANC, platelets)
-    "MM": (1.0, 30), "MM_MAINT": (0.5, 30), "MDS": (0.5, 30), "MCL": (1.0, 50), "FL": (1.0, 50), "MZL": (1.0, 50),
+    "MM": (1.0, 30),
+    "MM_MAINT": (0.5, 30),
+    "MDS": (0.5, 30),
+    "MCL": (1.0, 50),
+    "FL": (1.0, 50),
+    "MZL": (1.0, 50),
 }
 
 
@@ -114,7 +121,9 @@ def test_counts_cross_hold_thresholds_only_inside_scripted_episodes(labs, mrn):
 
 
 def test_scripted_episodes_do_trigger_holds(labs, events):
-    transfused = set(zip(events[events.event == "platelet_transfusion"].mrn, events[events.event == "platelet_transfusion"].date))
+    transfused = set(
+        zip(events[events.event == "platelet_transfusion"].mrn, events[events.event == "platelet_transfusion"].date)
+    )
     for e in samples.EPISODES:
         if e.analyte not in ("anc", "plt"):
             continue
@@ -125,7 +134,11 @@ def test_scripted_episodes_do_trigger_holds(labs, events):
         if p.indication == "MDS" and e.day < 28:
             base = s[s.day <= 0].value.iloc[-1]
             limit = 0.5 * base if e.analyte == "plt" and base < 100 else limit
-        if p.indication == "MDS" and e.analyte == "plt" and (e.mrn, str(p.start_date + dt.timedelta(days=e.day))) in transfused:
+        if (
+            p.indication == "MDS"
+            and e.analyte == "plt"
+            and (e.mrn, str(p.start_date + dt.timedelta(days=e.day))) in transfused
+        ):
             limit = 50  # DOMAIN.md §2: plt < 50 with platelet transfusions
         assert first < limit, e
 
@@ -217,9 +230,18 @@ def test_fever_and_transfusion_events_fall_on_hold_draws(labs, events):
 # --- renal starting doses (DOMAIN.md §3) -------------------------------------------------------
 
 RENAL_START = {  # (indication group, band) -> starting dose mg; DOMAIN.md §3 table
-    ("MM", ">=60"): None, ("MM", "30-59"): 10, ("MM", "<30"): None, ("MM", "dialysis"): 5,
-    ("FL", ">=60"): None, ("FL", "30-59"): 10, ("FL", "<30"): 5, ("FL", "dialysis"): 5,
-    ("MDS", ">=60"): None, ("MDS", "30-59"): 5, ("MDS", "<30"): 2.5, ("MDS", "dialysis"): 2.5,
+    ("MM", ">=60"): None,
+    ("MM", "30-59"): 10,
+    ("MM", "<30"): None,
+    ("MM", "dialysis"): 5,
+    ("FL", ">=60"): None,
+    ("FL", "30-59"): 10,
+    ("FL", "<30"): 5,
+    ("FL", "dialysis"): 5,
+    ("MDS", ">=60"): None,
+    ("MDS", "30-59"): 5,
+    ("MDS", "<30"): 2.5,
+    ("MDS", "dialysis"): 2.5,
 }
 GROUP = {"MM": "MM", "MCL": "MM", "FL": "FL", "MZL": "FL", "MM_MAINT": "MDS", "MDS": "MDS"}
 STANDARD = {"MM": 25, "MM_MAINT": 10, "MDS": 10, "MCL": 25, "FL": 20, "MZL": 20}
@@ -299,8 +321,12 @@ def test_reproductive_potential_patients_include_irregular_menses():
 
 
 LADDER = {  # DOMAIN.md §1 "next lower dose"
-    "MM": (25, 20, 15, 10, 5, 2.5), "MM_MAINT": (15, 10, 5), "MDS": (10, 5, 2.5), "MCL": (25, 20, 15, 10, 5),
-    "FL": (20, 15, 10, 5), "MZL": (20, 15, 10, 5),
+    "MM": (25, 20, 15, 10, 5, 2.5),
+    "MM_MAINT": (15, 10, 5),
+    "MDS": (10, 5, 2.5),
+    "MCL": (25, 20, 15, 10, 5),
+    "FL": (20, 15, 10, 5),
+    "MZL": (20, 15, 10, 5),
 }
 
 
@@ -320,12 +346,20 @@ def test_recorded_dose_changes_step_one_rung_down(events):
 
 # --- the files hold what was simulated ----------------------------------------------------------
 
-FROM_SI = {"hgb": 10.0, "albumin": 10.0, "total_protein": 10.0, "creatinine": 88.4, "bilirubin": 17.1,
-           "glucose": 1 / 18.0, "calcium": 1 / 4.008, "bun": 1 / 2.8}  # DOMAIN.md §6
+FROM_SI = {
+    "hgb": 10.0,
+    "albumin": 10.0,
+    "total_protein": 10.0,
+    "creatinine": 88.4,
+    "bilirubin": 17.1,
+    "glucose": 1 / 18.0,
+    "calcium": 1 / 4.008,
+    "bun": 1 / 2.8,
+}  # DOMAIN.md §6
 
 
 def _close(a: float, b: float, decimals_of_export: int, factor: float) -> bool:
-    return abs(a - b) <= 0.5 * 10 ** -decimals_of_export / factor + 1e-9
+    return abs(a - b) <= 0.5 * 10**-decimals_of_export / factor + 1e-9
 
 
 def test_epic_file_holds_the_simulated_values(labs):

@@ -34,24 +34,37 @@ CBC = [
         for ind in ("MM", "MM_MAINT")
         for last, due in [
             (None, 0),
-            (0, 7), (7, 14), (49, 56),  # weekly in cycles 1-2 (days 0..49), cycle 3 day 1 = day 56
-            (56, 70), (70, 84),  # cycle 3 days 1 and 15, then cycle 4 day 1
-            (84, 112), (112, 140),  # every 28 days
+            (0, 7),
+            (7, 14),
+            (49, 56),  # weekly in cycles 1-2 (days 0..49), cycle 3 day 1 = day 56
+            (56, 70),
+            (70, 84),  # cycle 3 days 1 and 15, then cycle 4 day 1
+            (84, 112),
+            (112, 140),  # every 28 days
         ]
     ],
-    ("MDS", None, 0), ("MDS", 49, 56),  # weekly weeks 1-8 (days 0..49)
-    ("MDS", 56, 70), ("MDS", 84, 98), ("MDS", 98, 112),  # every 2 weeks weeks 9-16
-    ("MDS", 112, 140), ("MDS", 140, 168),  # every 4 weeks
-    ("MCL", 14, 21), ("MCL", 21, 28),  # weekly in cycle 1
-    ("MCL", 28, 42), ("MCL", 98, 112),  # every 2 weeks cycles 2-4 (days 28..98)
+    ("MDS", None, 0),
+    ("MDS", 49, 56),  # weekly weeks 1-8 (days 0..49)
+    ("MDS", 56, 70),
+    ("MDS", 84, 98),
+    ("MDS", 98, 112),  # every 2 weeks weeks 9-16
+    ("MDS", 112, 140),
+    ("MDS", 140, 168),  # every 4 weeks
+    ("MCL", 14, 21),
+    ("MCL", 21, 28),  # weekly in cycle 1
+    ("MCL", 28, 42),
+    ("MCL", 98, 112),  # every 2 weeks cycles 2-4 (days 28..98)
     ("MCL", 112, 140),  # monthly
     *[
         (ind, last, due)
         for ind in ("FL", "MZL")
         for last, due in [
-            (None, 0), (0, 7), (7, 14),  # weekly for the first 3 weeks of cycle 1
+            (None, 0),
+            (0, 7),
+            (7, 14),  # weekly for the first 3 weeks of cycle 1
             (14, 28),  # nothing in week 4: next is cycle 2 day 1
-            (28, 42), (98, 112),  # every 2 weeks cycles 2-4
+            (28, 42),
+            (98, 112),  # every 2 weeks cycles 2-4
             (112, 140),  # monthly
         ]
     ],
@@ -106,7 +119,9 @@ HELD = [
 
 @pytest.mark.parametrize("last, due", HELD)
 def test_cbc_weekly_while_held_against_label(last, due):
-    got, overdue, reason = next_cbc(indication="MM", start_date=START, cbc_dates=[d(last)], held=True, as_of=d(last + 1))
+    got, overdue, reason = next_cbc(
+        indication="MM", start_date=START, cbc_dates=[d(last)], held=True, as_of=d(last + 1)
+    )
     assert got == d(due)
     assert ("held" in reason) == (due == last + 7)
 
@@ -123,8 +138,10 @@ def test_unknown_indication_for_cbc():
 # --- marrow biopsies -------------------------------------------------------------------------------
 
 BIOPSY_WINDOW = [
-    (84 - 28, True), (84 - 29, False),  # 28 days either side of week 12 (day 84)
-    (84 + 28, True), (84 + 29, False),
+    (84 - 28, True),
+    (84 - 29, False),  # 28 days either side of week 12 (day 84)
+    (84 + 28, True),
+    (84 + 29, False),
     (84, True),
 ]
 
@@ -184,8 +201,12 @@ PREGNANCY = [
 @pytest.mark.parametrize("menses, tests, as_of, due, overdue", PREGNANCY)
 def test_pregnancy_test_schedule_against_label(menses, tests, as_of, due, overdue):
     got, is_overdue, reason = next_pregnancy_test(
-        sex="F", reproductive_potential=True, menses=menses, start_date=START,
-        tests=[(d(day), result) for day, result in tests], as_of=d(as_of),
+        sex="F",
+        reproductive_potential=True,
+        menses=menses,
+        start_date=START,
+        tests=[(d(day), result) for day, result in tests],
+        as_of=d(as_of),
     )
     assert (got, is_overdue) == (d(due), overdue)
     assert "REMS" in reason
@@ -201,13 +222,18 @@ def test_no_pregnancy_test_for_men_or_without_reproductive_potential(sex, potent
 
 def test_positive_pregnancy_test_stops_treatment():
     due, overdue, reason = next_pregnancy_test(
-        sex="F", reproductive_potential=True, menses="regular", start_date=START,
-        tests=[(d(7), "negative"), (d(14), "Positive")], as_of=d(15),
+        sex="F",
+        reproductive_potential=True,
+        menses="regular",
+        start_date=START,
+        tests=[(d(7), "negative"), (d(14), "Positive")],
+        as_of=d(15),
     )
     assert due is None
     assert "stop treatment" in reason and "REMS" in reason
-    alerts = course_alerts(indication="MM", combination=None, thromboprophylaxis_dates=[], cycle=1,
-                           pregnancy_tests=[(d(14), "positive")])
+    alerts = course_alerts(
+        indication="MM", combination=None, thromboprophylaxis_dates=[], cycle=1, pregnancy_tests=[(d(14), "positive")]
+    )
     assert any("stop treatment" in a for a in alerts)
 
 

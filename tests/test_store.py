@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from lenadash import store
 from lenadash.store.models import ClinicalEvent, LabResult, Patient, TreatmentCourse, Upload
@@ -86,10 +87,12 @@ def test_make_engine_names_the_fix_for_an_unusable_url():
 
 def test_foreign_keys_are_enforced(db):
     connection = db.connection()
-    with pytest.raises(Exception):
+    with pytest.raises(IntegrityError):
         connection.execute(
-            text("INSERT INTO treatment_course (indication, start_date, starting_dose_mg, schedule, dialysis, "
-                 "reproductive_potential, patient_id) VALUES ('MM', '2026-01-01', 25, '21/28', false, false, 999)")
+            text(
+                "INSERT INTO treatment_course (indication, start_date, starting_dose_mg, schedule, dialysis, "
+                "reproductive_potential, patient_id) VALUES ('MM', '2026-01-01', 25, '21/28', false, false, 999)"
+            )
         )
         db.flush()
     db.rollback()
@@ -99,12 +102,24 @@ def test_foreign_keys_are_enforced(db):
 
 
 def test_save_labs_then_load_labs_round_trips_the_contract(db, make_lab_import):
-    lab_import = make_lab_import([
-        {**ANC_DAY1, "comparator": "", "raw_value": "1.2", "raw_unit": "K/uL", "raw_name": "Neutrophils Abs",
-         "loinc": "751-8", "ref_low": 1.5, "ref_high": 7.0, "flag": "L", "status": "final"},
-        {**PLT_DAY1, "comparator": "<", "raw_value": "<95"},
-        {"mrn": "SYN002", "collected_at": "2026-01-06 10:15", "analyte": "hgb", "value": 9.1, "unit": "g/dL"},
-    ])
+    lab_import = make_lab_import(
+        [
+            {
+                **ANC_DAY1,
+                "comparator": "",
+                "raw_value": "1.2",
+                "raw_unit": "K/uL",
+                "raw_name": "Neutrophils Abs",
+                "loinc": "751-8",
+                "ref_low": 1.5,
+                "ref_high": 7.0,
+                "flag": "L",
+                "status": "final",
+            },
+            {**PLT_DAY1, "comparator": "<", "raw_value": "<95"},
+            {"mrn": "SYN002", "collected_at": "2026-01-06 10:15", "analyte": "hgb", "value": 9.1, "unit": "g/dL"},
+        ]
+    )
     summary = store.save_labs(session=db, file_name="cbc.csv", data=b"cbc-1", lab_import=lab_import)
     assert (summary.rows_imported, summary.rows_unchanged, summary.rows_superseding) == (3, 0, 0)
     assert summary.patients_created == 2 and not summary.already_imported and summary.kind == "labs"
@@ -122,8 +137,16 @@ def test_save_labs_then_load_labs_round_trips_the_contract(db, make_lab_import):
 
 
 def test_upload_keeps_name_hash_bytes_counts_and_rejects(db, make_lab_import):
-    problem = {"file": "cbc.csv", "line": 7, "column": "Result", "value": "TNP", "reason": "non-numeric result",
-               "message": "TNP is not a number.", "hint": "Remove the row or enter the value.", "severity": "error"}
+    problem = {
+        "file": "cbc.csv",
+        "line": 7,
+        "column": "Result",
+        "value": "TNP",
+        "reason": "non-numeric result",
+        "message": "TNP is not a number.",
+        "hint": "Remove the row or enter the value.",
+        "severity": "error",
+    }
     warning = {**problem, "line": 8, "reason": "assumed unit", "severity": "warning"}
     lab_import = make_lab_import([ANC_DAY1], problems=[problem, warning])
     summary = store.save_labs(session=db, file_name="cbc.csv", data=b"raw,bytes\n", lab_import=lab_import)
@@ -151,16 +174,18 @@ def test_the_same_file_twice_writes_nothing(db, make_lab_import):
 
 def test_same_results_in_a_different_file_are_unchanged(db, make_lab_import):
     store.save_labs(session=db, file_name="a.csv", data=b"v1", lab_import=make_lab_import([ANC_DAY1, PLT_DAY1]))
-    summary = store.save_labs(session=db, file_name="b.csv", data=b"v2",
-                              lab_import=make_lab_import([PLT_DAY1, ANC_DAY1, ANC_DAY8]))
+    summary = store.save_labs(
+        session=db, file_name="b.csv", data=b"v2", lab_import=make_lab_import([PLT_DAY1, ANC_DAY1, ANC_DAY8])
+    )
     assert (summary.rows_imported, summary.rows_unchanged, summary.rows_superseding) == (1, 2, 0)
     assert _count(db, LabResult) == 3
 
 
 def test_a_corrected_value_becomes_current_and_the_old_row_is_kept(db, make_lab_import):
     store.save_labs(session=db, file_name="a.csv", data=b"v1", lab_import=make_lab_import([ANC_DAY1]))
-    summary = store.save_labs(session=db, file_name="a-corrected.csv", data=b"v2",
-                              lab_import=make_lab_import([{**ANC_DAY1, "value": 0.9}]))
+    summary = store.save_labs(
+        session=db, file_name="a-corrected.csv", data=b"v2", lab_import=make_lab_import([{**ANC_DAY1, "value": 0.9}])
+    )
     assert (summary.rows_imported, summary.rows_superseding, summary.rows_unchanged) == (0, 1, 0)
     old, new = _labs(db)
     assert (old.value, new.value) == (1.2, 0.9)
@@ -170,8 +195,9 @@ def test_a_corrected_value_becomes_current_and_the_old_row_is_kept(db, make_lab_
 
 def test_a_changed_comparator_is_a_correction(db, make_lab_import):
     store.save_labs(session=db, file_name="a.csv", data=b"v1", lab_import=make_lab_import([ANC_DAY1]))
-    summary = store.save_labs(session=db, file_name="b.csv", data=b"v2",
-                              lab_import=make_lab_import([{**ANC_DAY1, "comparator": "<"}]))
+    summary = store.save_labs(
+        session=db, file_name="b.csv", data=b"v2", lab_import=make_lab_import([{**ANC_DAY1, "comparator": "<"}])
+    )
     assert summary.rows_superseding == 1
     assert list(store.load_labs(session=db)["comparator"]) == ["<"]
 
@@ -206,8 +232,9 @@ def test_a_file_that_starts_with_the_stored_value_and_corrects_it(db, make_lab_i
 
 
 def test_results_for_an_unregistered_mrn_are_kept_under_a_bare_patient(db, make_lab_import):
-    summary = store.save_labs(session=db, file_name="a.csv", data=b"v1",
-                              lab_import=make_lab_import([{**ANC_DAY1, "mrn": "NEW9"}]))
+    summary = store.save_labs(
+        session=db, file_name="a.csv", data=b"v1", lab_import=make_lab_import([{**ANC_DAY1, "mrn": "NEW9"}])
+    )
     assert summary.patients_created == 1
     patient = db.execute(select(Patient).where(Patient.mrn == "NEW9")).scalars().one()
     assert (patient.sex, patient.birth_date) == (None, None)
@@ -250,23 +277,35 @@ def test_lab_times_are_clinic_wall_clock_times_whatever_the_session_zone(db_url,
         if engine.dialect.name == "postgresql":
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 database = connection.exec_driver_sql("SELECT current_database()").scalar_one()
-                connection.exec_driver_sql(f'ALTER DATABASE "{database}" SET timezone = \'Pacific/Auckland\'')
+                connection.exec_driver_sql(f"ALTER DATABASE \"{database}\" SET timezone = 'Pacific/Auckland'")
             engine.dispose()
         # the last: inside the hour Auckland repeats when its summer time ends
-        times = [dt.datetime(2026, 1, 5, 8, 30), dt.datetime(2026, 1, 5, 23, 59, 59, 250000), dt.datetime(2026, 4, 5, 2, 30)]
+        times = [
+            dt.datetime(2026, 1, 5, 8, 30),
+            dt.datetime(2026, 1, 5, 23, 59, 59, 250000),
+            dt.datetime(2026, 4, 5, 2, 30),
+        ]
         with store.open_session(engine) as session:
-            before = dt.datetime.now(dt.timezone.utc)
-            summary = store.save_labs(session=session, file_name="a.csv", data=b"v1", lab_import=make_lab_import(
-                [{**ANC_DAY1, "collected_at": t} for t in times]))
+            before = dt.datetime.now(dt.UTC)
+            summary = store.save_labs(
+                session=session,
+                file_name="a.csv",
+                data=b"v1",
+                lab_import=make_lab_import([{**ANC_DAY1, "collected_at": t} for t in times]),
+            )
             assert store.load_labs(session=session)["collected_at"].tolist() == [pd.Timestamp(t) for t in times]
             stored = [r.collected_at for r in _labs(session)]
             assert stored == times and stored[0].tzinfo is None
             uploaded_at = session.get(Upload, summary.upload_id).uploaded_at
-            assert uploaded_at.utcoffset() == dt.timedelta(0) and before <= uploaded_at <= dt.datetime.now(dt.timezone.utc)
+            assert uploaded_at.utcoffset() == dt.timedelta(0) and before <= uploaded_at <= dt.datetime.now(dt.UTC)
             listed = store.list_uploads(session=session)["uploaded_at"].iloc[0]
             assert listed == pd.Timestamp(uploaded_at.replace(tzinfo=None))  # naive UTC in the table
-            again = store.save_labs(session=session, file_name="b.csv", data=b"v2", lab_import=make_lab_import(
-                [{**ANC_DAY1, "collected_at": t} for t in times]))
+            again = store.save_labs(
+                session=session,
+                file_name="b.csv",
+                data=b"v2",
+                lab_import=make_lab_import([{**ANC_DAY1, "collected_at": t} for t in times]),
+            )
             assert again.rows_unchanged == 3 and again.rows_imported == 0  # the same keys are found again
     finally:
         engine.dispose()
@@ -289,13 +328,17 @@ def test_a_racing_import_of_the_same_file_is_reported_as_already_imported(db, ma
     assert _count(db, Upload) == 1 and _count(db, LabResult) == 1
     # the same bytes as another kind of file are a different upload
     events = SimpleNamespace(rows=pd.DataFrame(EVENTS[:1]), problems=None, rows_read=1)
-    assert not store.save_events(session=db, file_name="a.csv", data=b"same bytes", table_import=events).already_imported
+    assert not store.save_events(
+        session=db, file_name="a.csv", data=b"same bytes", table_import=events
+    ).already_imported
 
 
 def test_results_without_mrn_time_or_value_are_refused_whole(db, make_lab_import):
     for bad in ({**ANC_DAY1, "mrn": ""}, {**ANC_DAY1, "value": float("nan")}):
         with pytest.raises(store.StoreError, match="ingest should reject them"):
-            store.save_labs(session=db, file_name="a.csv", data=repr(bad).encode(), lab_import=make_lab_import([PLT_DAY1, bad]))
+            store.save_labs(
+                session=db, file_name="a.csv", data=repr(bad).encode(), lab_import=make_lab_import([PLT_DAY1, bad])
+            )
     assert _count(db, Upload) == 0 and _count(db, LabResult) == 0
 
 
@@ -305,16 +348,22 @@ def test_an_empty_file_is_recorded_and_stores_no_results(db, make_lab_import):
 
 
 def test_overlong_raw_text_is_cut_to_the_column_rather_than_failing_the_import(db, make_lab_import):
-    summary = store.save_labs(session=db, file_name="a.csv", data=b"v1",
-                              lab_import=make_lab_import([{**ANC_DAY1, "raw_name": "N" * 400}]))
+    summary = store.save_labs(
+        session=db, file_name="a.csv", data=b"v1", lab_import=make_lab_import([{**ANC_DAY1, "raw_name": "N" * 400}])
+    )
     assert summary.rows_imported == 1
     assert len(store.load_labs(session=db)["raw_name"].iloc[0]) == 128
 
 
 values = st.lists(
-    st.tuples(st.sampled_from(["SYN1", "SYN2"]), st.sampled_from(["anc", "plt"]), st.integers(0, 3),
-              st.sampled_from([0.4, 0.5, 1.0, 30.0])),
-    min_size=1, max_size=12,
+    st.tuples(
+        st.sampled_from(["SYN1", "SYN2"]),
+        st.sampled_from(["anc", "plt"]),
+        st.integers(0, 3),
+        st.sampled_from([0.4, 0.5, 1.0, 30.0]),
+    ),
+    min_size=1,
+    max_size=12,
 )
 
 
@@ -322,13 +371,17 @@ values = st.lists(
 @given(records=values)
 def test_importing_the_same_results_twice_stores_nothing_new(tmp_path_factory, make_lab_import, records):
     engine = store.make_engine(f"sqlite:///{tmp_path_factory.mktemp('prop') / 'p.sqlite'}")
-    rows = [{"mrn": m, "analyte": a, "collected_at": dt.datetime(2026, 1, 1 + d, 8), "value": v} for m, a, d, v in records]
+    rows = [
+        {"mrn": m, "analyte": a, "collected_at": dt.datetime(2026, 1, 1 + d, 8), "value": v} for m, a, d, v in records
+    ]
     try:
         with store.open_session(engine) as session:
             store.save_labs(session=session, file_name="a.csv", data=b"first", lab_import=make_lab_import(rows))
             before = _count(session, LabResult)
             current = store.load_labs(session=session)
-            again = store.save_labs(session=session, file_name="a.csv", data=b"second", lab_import=make_lab_import(rows))
+            again = store.save_labs(
+                session=session, file_name="a.csv", data=b"second", lab_import=make_lab_import(rows)
+            )
             assert again.rows_imported == 0 and again.rows_superseding == 0 and again.rows_unchanged == len(rows)
             assert _count(session, LabResult) == before
             pd.testing.assert_frame_equal(store.load_labs(session=session), current)
@@ -349,32 +402,59 @@ def _patients_import(rows: list[dict]):
 
 
 MM_PATIENT = {
-    "mrn": "SYN001", "name": "Test Patient One", "sex": "F", "birth_date": dt.date(1955, 3, 2), "weight_kg": 70.0,
-    "indication": "MM", "start_date": dt.date(2026, 1, 5), "starting_dose_mg": 25.0, "schedule": "21/28",
-    "combination": "dexamethasone", "reproductive_potential": False, "menses": None, "dialysis": False,
+    "mrn": "SYN001",
+    "name": "Test Patient One",
+    "sex": "F",
+    "birth_date": dt.date(1955, 3, 2),
+    "weight_kg": 70.0,
+    "indication": "MM",
+    "start_date": dt.date(2026, 1, 5),
+    "starting_dose_mg": 25.0,
+    "schedule": "21/28",
+    "combination": "dexamethasone",
+    "reproductive_potential": False,
+    "menses": None,
+    "dialysis": False,
 }
 
 
 def test_save_patients_upserts_by_mrn_and_course_key(db, make_lab_import):
     store.save_labs(session=db, file_name="a.csv", data=b"labs", lab_import=make_lab_import([ANC_DAY1]))
-    summary = store.save_patients(session=db, file_name="patients.csv", data=b"p1", table_import=_patients_import([MM_PATIENT]))
+    summary = store.save_patients(
+        session=db, file_name="patients.csv", data=b"p1", table_import=_patients_import([MM_PATIENT])
+    )
     assert (summary.rows_imported, summary.patients_created, summary.kind) == (1, 0, "patients")
     patients = store.load_patients(session=db)
     assert list(patients.columns) == store.PATIENTS_COLUMNS
     row = patients.iloc[0]
-    assert (row["mrn"], row["sex"], row["birth_date"], row["start_date"]) == ("SYN001", "F", dt.date(1955, 3, 2), dt.date(2026, 1, 5))
+    assert (row["mrn"], row["sex"], row["birth_date"], row["start_date"]) == (
+        "SYN001",
+        "F",
+        dt.date(1955, 3, 2),
+        dt.date(2026, 1, 5),
+    )
     assert row["dialysis"] is False or row["dialysis"] == False  # noqa: E712  (numpy bool)
 
     changed = {**MM_PATIENT, "starting_dose_mg": 10.0, "weight_kg": 68.0}
-    summary = store.save_patients(session=db, file_name="patients.csv", data=b"p2", table_import=_patients_import([changed]))
+    summary = store.save_patients(
+        session=db, file_name="patients.csv", data=b"p2", table_import=_patients_import([changed])
+    )
     assert (summary.rows_imported, summary.rows_superseding, summary.rows_unchanged) == (0, 1, 0)
     patients = store.load_patients(session=db)
     assert len(patients) == 1 and patients.iloc[0]["starting_dose_mg"] == 10.0 and patients.iloc[0]["weight_kg"] == 68.0
 
-    again = store.save_patients(session=db, file_name="patients.csv", data=b"p3", table_import=_patients_import([changed]))
+    again = store.save_patients(
+        session=db, file_name="patients.csv", data=b"p3", table_import=_patients_import([changed])
+    )
     assert (again.rows_imported, again.rows_superseding, again.rows_unchanged) == (0, 0, 1)
-    second_course = {**MM_PATIENT, "indication": "MM_MAINT", "start_date": dt.date(2026, 9, 1), "starting_dose_mg": 10.0,
-                     "schedule": "28/28", "combination": None}
+    second_course = {
+        **MM_PATIENT,
+        "indication": "MM_MAINT",
+        "start_date": dt.date(2026, 9, 1),
+        "starting_dose_mg": 10.0,
+        "schedule": "28/28",
+        "combination": None,
+    }
     store.save_patients(session=db, file_name="p.csv", data=b"p4", table_import=_patients_import([second_course]))
     assert _count(db, Patient) == 1 and _count(db, TreatmentCourse) == 2
 
@@ -398,11 +478,37 @@ def test_upsert_patient_course_validates_through_the_create_models(db):
 # --- events ----------------------------------------------------------------------------------
 
 EVENTS = [
-    {"mrn": "SYN001", "date": dt.date(2026, 1, 12), "event": "fever", "value": "38.6", "detail": "", "temperature_c": 38.6},
-    {"mrn": "SYN001", "date": dt.date(2026, 1, 12), "event": "dose_change", "value": "hold", "detail": "ANC low", "is_hold": True},
+    {
+        "mrn": "SYN001",
+        "date": dt.date(2026, 1, 12),
+        "event": "fever",
+        "value": "38.6",
+        "detail": "",
+        "temperature_c": 38.6,
+    },
+    {
+        "mrn": "SYN001",
+        "date": dt.date(2026, 1, 12),
+        "event": "dose_change",
+        "value": "hold",
+        "detail": "ANC low",
+        "is_hold": True,
+    },
     {"mrn": "SYN001", "date": dt.date(2026, 1, 19), "event": "dose_change", "value": "20", "dose_mg": 20.0},
-    {"mrn": "SYN001", "date": dt.date(2026, 1, 2), "event": "pregnancy_test", "value": "negative", "result": "negative"},
-    {"mrn": "SYN001", "date": dt.date(2026, 1, 5), "event": "thromboprophylaxis", "value": "aspirin", "agent": "aspirin"},
+    {
+        "mrn": "SYN001",
+        "date": dt.date(2026, 1, 2),
+        "event": "pregnancy_test",
+        "value": "negative",
+        "result": "negative",
+    },
+    {
+        "mrn": "SYN001",
+        "date": dt.date(2026, 1, 5),
+        "event": "thromboprophylaxis",
+        "value": "aspirin",
+        "agent": "aspirin",
+    },
     {"mrn": "SYN003", "date": dt.date(2026, 1, 7), "event": "toxicity", "value": "3", "grade": 3},
     {"mrn": "SYN003", "date": dt.date(2026, 1, 8), "event": "platelet_transfusion", "value": ""},
 ]
@@ -416,15 +522,25 @@ def test_save_events_is_idempotent_on_mrn_date_kind_value(db):
     assert (again.rows_imported, again.rows_unchanged) == (0, 7)
     assert _count(db, ClinicalEvent) == 7
     another_dose = [{**EVENTS[2], "value": "15", "dose_mg": 15.0}]
-    store.save_events(session=db, file_name="e2.csv", data=b"e2",
-                      table_import=SimpleNamespace(rows=pd.DataFrame(another_dose), problems=None, rows_read=1))
+    store.save_events(
+        session=db,
+        file_name="e2.csv",
+        data=b"e2",
+        table_import=SimpleNamespace(rows=pd.DataFrame(another_dose), problems=None, rows_read=1),
+    )
     assert _count(db, ClinicalEvent) == 8
 
     events = store.load_events(session=db, mrn="SYN001")
     assert list(events.columns) == store.EVENTS_COLUMNS
     by_kind = {(r.event, r.value) for r in events.itertuples()}
-    assert {("fever", "38.6"), ("dose_change", "hold"), ("dose_change", "20"), ("dose_change", "15"),
-            ("pregnancy_test", "negative"), ("thromboprophylaxis", "aspirin")} == by_kind
+    assert {
+        ("fever", "38.6"),
+        ("dose_change", "hold"),
+        ("dose_change", "20"),
+        ("dose_change", "15"),
+        ("pregnancy_test", "negative"),
+        ("thromboprophylaxis", "aspirin"),
+    } == by_kind
     all_events = store.load_events(session=db)
     toxicity = all_events[all_events["event"] == "toxicity"].iloc[0]
     assert (toxicity["value"], toxicity["grade"]) == ("3", 3)
@@ -459,10 +575,13 @@ def test_data_version_changes_with_every_edit_seen_from_another_session(db_url, 
 
             store.save_labs(session=editor, file_name="a.csv", data=b"v1", lab_import=make_lab_import([ANC_DAY1]))
             assert changed(), "new results"
-            store.save_labs(session=editor, file_name="b.csv", data=b"v2",
-                            lab_import=make_lab_import([{**ANC_DAY1, "value": 0.9}]))
+            store.save_labs(
+                session=editor, file_name="b.csv", data=b"v2", lab_import=make_lab_import([{**ANC_DAY1, "value": 0.9}])
+            )
             assert changed(), "a corrected result"
-            store.save_labs(session=editor, file_name="c.csv", data=b"v3", lab_import=make_lab_import([{**ANC_DAY1, "value": 0.9}]))
+            store.save_labs(
+                session=editor, file_name="c.csv", data=b"v3", lab_import=make_lab_import([{**ANC_DAY1, "value": 0.9}])
+            )
             assert changed(), "an upload that changed no result (the Uploads view lists it)"
             store.save_labs(session=editor, file_name="c.csv", data=b"v3", lab_import=make_lab_import([ANC_DAY1]))
             assert not changed(), "the same file again writes nothing"

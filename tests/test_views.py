@@ -14,38 +14,85 @@ AS_OF = dt.date(2026, 3, 2)
 
 
 def make_draw(date, cycle, day, values, grades, action="continue", dose=25.0, reasons=(), schedule="21/28"):
-    return {"date": str(date), "cycle": cycle, "cycle_day": day, "values": dict(values), "grades": dict(grades),
-            "action": action, "dose_mg": dose, "schedule": schedule, "reasons": list(reasons)}
+    return {
+        "date": str(date),
+        "cycle": cycle,
+        "cycle_day": day,
+        "values": dict(values),
+        "grades": dict(grades),
+        "action": action,
+        "dose_mg": dose,
+        "schedule": schedule,
+        "reasons": list(reasons),
+    }
 
 
-def make_patient(mrn="MRN001", *, indication="MM", start=dt.date(2026, 1, 5), status="on_treatment",
-                 draws=None, **extra) -> dict:
+def make_patient(
+    mrn="MRN001", *, indication="MM", start=dt.date(2026, 1, 5), status="on_treatment", draws=None, **extra
+) -> dict:
     """An assessed MM patient on 21/28: weekly draws, a platelet hold in cycle 2, resume at 20 mg."""
     if draws is None:
         d = lambda n: start + dt.timedelta(days=n)  # noqa: E731
         draws = [
-            make_draw(d(0), 1, 1, {"anc": 2.4, "plt": 180, "hgb": 11.2, "wbc": 4.8, "creatinine": 0.9},
-                      {"anc": 0, "plt": 0, "hgb": 1, "wbc": 0, "creatinine": 0}),
+            make_draw(
+                d(0),
+                1,
+                1,
+                {"anc": 2.4, "plt": 180, "hgb": 11.2, "wbc": 4.8, "creatinine": 0.9},
+                {"anc": 0, "plt": 0, "hgb": 1, "wbc": 0, "creatinine": 0},
+            ),
             make_draw(d(7), 1, 8, {"anc": 1.6, "plt": 120}, {"anc": 1, "plt": 1}),
             make_draw(d(14), 1, 15, {"anc": 1.2, "plt": 60, "alt": 40}, {"anc": 2, "plt": 2, "alt": 0}),
-            make_draw(d(35), 2, 8, {"anc": 1.1, "plt": 28}, {"anc": 2, "plt": 3}, action="hold", dose=None,
-                      reasons=["Platelets 28 < 30 (US PI 2.1 Table 1)"]),
+            make_draw(
+                d(35),
+                2,
+                8,
+                {"anc": 1.1, "plt": 28},
+                {"anc": 2, "plt": 3},
+                action="hold",
+                dose=None,
+                reasons=["Platelets 28 < 30 (US PI 2.1 Table 1)"],
+            ),
             make_draw(d(42), 2, 15, {"anc": 1.3, "plt": 24}, {"anc": 2, "plt": 4}, action="stay_held", dose=None),
-            make_draw(d(49), 2, 22, {"anc": 1.8, "plt": 78}, {"anc": 1, "plt": 1}, action="resume", dose=20.0,
-                      reasons=["Platelets back to >= 30: next lower dose"]),
+            make_draw(
+                d(49),
+                2,
+                22,
+                {"anc": 1.8, "plt": 78},
+                {"anc": 1, "plt": 1},
+                action="resume",
+                dose=20.0,
+                reasons=["Platelets back to >= 30: next lower dose"],
+            ),
         ]
-    p = {"mrn": mrn, "indication": indication, "start_date": str(start), "starting_dose_mg": 25,
-         "status": status, "current_dose_mg": 20, "crcl_ml_min": 72.0, "renal_starting_dose_mg": 25,
-         "next_labs_due": str(AS_OF + dt.timedelta(days=5)), "labs_overdue": False,
-         "next_marrow_biopsy": None, "marrow_biopsies": [], "next_pregnancy_test": None, "alerts": [],
-         "draws": draws}
+    p = {
+        "mrn": mrn,
+        "indication": indication,
+        "start_date": str(start),
+        "starting_dose_mg": 25,
+        "status": status,
+        "current_dose_mg": 20,
+        "crcl_ml_min": 72.0,
+        "renal_starting_dose_mg": 25,
+        "next_labs_due": str(AS_OF + dt.timedelta(days=5)),
+        "labs_overdue": False,
+        "next_marrow_biopsy": None,
+        "marrow_biopsies": [],
+        "next_pregnancy_test": None,
+        "alerts": [],
+        "draws": draws,
+    }
     p.update(extra)
     return p
 
 
 def make_result(patients, as_of=AS_OF) -> dict:
-    return {"as_of": str(as_of), "rules": "us_pi",
-            "import_report": {"rows_read": 0, "rows_rejected": 0, "rejects": []}, "patients": patients}
+    return {
+        "as_of": str(as_of),
+        "rules": "us_pi",
+        "import_report": {"rows_read": 0, "rows_rejected": 0, "rejects": []},
+        "patients": patients,
+    }
 
 
 def _held(mrn):
@@ -92,10 +139,16 @@ def test_worklist_empty_result_has_the_columns():
     assert list(wl.columns) == worklist.WORKLIST_COLUMNS and wl.empty
 
 
-@pytest.mark.parametrize(("field", "days_ahead", "expected"), [
-    ("next_marrow_biopsy", 30, True), ("next_marrow_biopsy", 31, False), ("next_marrow_biopsy", -5, True),
-    ("next_pregnancy_test", 7, True), ("next_pregnancy_test", 8, False),
-])
+@pytest.mark.parametrize(
+    ("field", "days_ahead", "expected"),
+    [
+        ("next_marrow_biopsy", 30, True),
+        ("next_marrow_biopsy", 31, False),
+        ("next_marrow_biopsy", -5, True),
+        ("next_pregnancy_test", 7, True),
+        ("next_pregnancy_test", 8, False),
+    ],
+)
 def test_due_flags_boundaries(field, days_ahead, expected):
     p = make_patient(**{field: str(AS_OF + dt.timedelta(days=days_ahead))})
     key = "marrow_due" if field == "next_marrow_biopsy" else "pregnancy_due"
@@ -114,16 +167,22 @@ def test_filter_worklist_by_indication_flag_and_search():
 def test_hold_spans_and_open_hold():
     spans = timeline.hold_spans(make_patient(), as_of=AS_OF)
     assert spans[["start", "end", "open"]].to_dict("records") == [
-        {"start": dt.date(2026, 2, 9), "end": dt.date(2026, 2, 23), "open": False}]
+        {"start": dt.date(2026, 2, 9), "end": dt.date(2026, 2, 23), "open": False}
+    ]
     assert "US PI 2.1" in spans["reason"].iloc[0]
     open_spans = timeline.hold_spans(_held("H"), as_of=AS_OF)
     assert open_spans[["start", "end", "open"]].to_dict("records") == [
-        {"start": dt.date(2026, 2, 9), "end": AS_OF, "open": True}]
+        {"start": dt.date(2026, 2, 9), "end": AS_OF, "open": True}
+    ]
 
 
 def test_hold_spans_prefer_the_engines():
-    p = make_patient(hold_spans=[{"start": "2026-02-08", "end": "2026-02-20", "reason": "engine"},
-                                 {"start": "2026-02-27", "end": None, "reason": "open"}])
+    p = make_patient(
+        hold_spans=[
+            {"start": "2026-02-08", "end": "2026-02-20", "reason": "engine"},
+            {"start": "2026-02-27", "end": None, "reason": "open"},
+        ]
+    )
     spans = timeline.hold_spans(p, as_of=AS_OF)
     assert list(spans["start"]) == [dt.date(2026, 2, 8), dt.date(2026, 2, 27)]
     assert list(spans["end"]) == [dt.date(2026, 2, 20), AS_OF] and list(spans["open"]) == [False, True]
@@ -135,14 +194,17 @@ def test_engine_cycle_day_wins():
 
 
 def test_thresholds_frame_merges_hold_and_resume_lines():
-    rows = [{"analyte": "plt", "kind": "hold", "op": "<", "value": 30.0, "source": "US PI 2.1 Table 1"},
-            {"analyte": "plt", "kind": "resume", "op": ">=", "value": 30.0, "source": "US PI 2.1 Table 1"},
-            {"analyte": "anc", "kind": "hold", "op": "<", "value": 0.5, "source": "US PI 2.2"},
-            {"analyte": "anc", "kind": "hold", "op": "<", "value": None, "source": "x"}]
+    rows = [
+        {"analyte": "plt", "kind": "hold", "op": "<", "value": 30.0, "source": "US PI 2.1 Table 1"},
+        {"analyte": "plt", "kind": "resume", "op": ">=", "value": 30.0, "source": "US PI 2.1 Table 1"},
+        {"analyte": "anc", "kind": "hold", "op": "<", "value": 0.5, "source": "US PI 2.2"},
+        {"analyte": "anc", "kind": "hold", "op": "<", "value": None, "source": "x"},
+    ]
     df = results.thresholds_frame(rows)
     assert df.to_dict("records") == [
         {"analyte": "plt", "value": 30.0, "label": "hold < 30 / resume >= 30", "source": "US PI 2.1 Table 1"},
-        {"analyte": "anc", "value": 0.5, "label": "hold < 0.5", "source": "US PI 2.2"}]
+        {"analyte": "anc", "value": 0.5, "label": "hold < 0.5", "source": "US PI 2.2"},
+    ]
     assert results.thresholds_frame([]) is None
 
 
@@ -181,13 +243,19 @@ def test_cycle_table_anchors_on_draws_and_extends_to_as_of():
 
 def test_results_long_joins_labs_raw_values_and_grades():
     p = make_patient()
-    labs = pd.DataFrame({
-        "mrn": ["MRN001", "MRN001", "OTHER"],
-        "collected_at": pd.to_datetime(["2026-02-09 08:10", "2026-02-09 08:10", "2026-02-09 08:10"]),
-        "analyte": ["plt", "anc", "plt"], "value": [28.0, 1.1, 300.0], "unit": ["10^9/L"] * 3,
-        "raw_value": ["28", "1100", "300"], "raw_unit": ["K/uL", "/uL", "K/uL"],
-        "ref_low": [150.0, 1.8, 150.0], "ref_high": [400.0, 7.7, 400.0],
-    })
+    labs = pd.DataFrame(
+        {
+            "mrn": ["MRN001", "MRN001", "OTHER"],
+            "collected_at": pd.to_datetime(["2026-02-09 08:10", "2026-02-09 08:10", "2026-02-09 08:10"]),
+            "analyte": ["plt", "anc", "plt"],
+            "value": [28.0, 1.1, 300.0],
+            "unit": ["10^9/L"] * 3,
+            "raw_value": ["28", "1100", "300"],
+            "raw_unit": ["K/uL", "/uL", "K/uL"],
+            "ref_low": [150.0, 1.8, 150.0],
+            "ref_high": [400.0, 7.7, 400.0],
+        }
+    )
     res = results.results_long(p, labs)
     assert len(res) == 2
     plt_row = res[res["analyte"] == "plt"].iloc[0]
@@ -238,22 +306,34 @@ def test_next_action_card():
 
 
 def test_upcoming_lists_biopsies_with_week_labels():
-    p = make_patient(indication="MDS", next_pregnancy_test=str(AS_OF - dt.timedelta(days=1)),
-                     marrow_biopsies=[{"due": "2026-03-30", "week": 12, "done": False},
-                                      {"due": "2026-06-22", "week": 24, "done": False},
-                                      {"due": "2026-01-04", "week": 0, "done": True}])
+    p = make_patient(
+        indication="MDS",
+        next_pregnancy_test=str(AS_OF - dt.timedelta(days=1)),
+        marrow_biopsies=[
+            {"due": "2026-03-30", "week": 12, "done": False},
+            {"due": "2026-06-22", "week": 24, "done": False},
+            {"due": "2026-01-04", "week": 0, "done": True},
+        ],
+    )
     up = cards.upcoming(p, as_of=AS_OF)
-    assert list(up["what"]) == ["Pregnancy test (REMS)", "Next CBC", "Marrow biopsy (week 12)",
-                                "Marrow biopsy (week 24)"]
+    assert list(up["what"]) == [
+        "Pregnancy test (REMS)",
+        "Next CBC",
+        "Marrow biopsy (week 12)",
+        "Marrow biopsy (week 24)",
+    ]
     assert list(up["overdue"]) == [True, False, False, False]
 
 
-@pytest.mark.parametrize(("name", "born", "initials", "age"), [
-    ("Ada Lovelace", "1950-03-02", "A.L.", 76),
-    ("Ada Lovelace", "1950-03-03", "A.L.", 75),
-    ("", None, "Patient", None),
-    ("Mary Ann Smith-Jones", dt.date(1960, 1, 1), "M.A.S.", 66),
-])
+@pytest.mark.parametrize(
+    ("name", "born", "initials", "age"),
+    [
+        ("Ada Lovelace", "1950-03-02", "A.L.", 76),
+        ("Ada Lovelace", "1950-03-03", "A.L.", 75),
+        ("", None, "Patient", None),
+        ("Mary Ann Smith-Jones", dt.date(1960, 1, 1), "M.A.S.", 66),
+    ],
+)
 def test_visit_identity_initials_and_age(name, born, initials, age):
     ident = cards.visit_identity(name, born, "F", as_of=AS_OF)
     assert (ident["initials"], ident["age"]) == (initials, age)
@@ -262,14 +342,16 @@ def test_visit_identity_initials_and_age(name, born, initials, age):
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-_patient_flags = st.fixed_dictionaries({
-    "status": st.sampled_from(["on_treatment", "held", "review"]),
-    "action": st.sampled_from(["continue", "hold", "stay_held", "resume", "review"]),
-    "plt_grade": st.integers(0, 4),
-    "labs_overdue": st.booleans(),
-    "marrow_in": st.one_of(st.none(), st.integers(-10, 90)),
-    "labs_in": st.integers(-20, 40),
-})
+_patient_flags = st.fixed_dictionaries(
+    {
+        "status": st.sampled_from(["on_treatment", "held", "review"]),
+        "action": st.sampled_from(["continue", "hold", "stay_held", "resume", "review"]),
+        "plt_grade": st.integers(0, 4),
+        "labs_overdue": st.booleans(),
+        "marrow_in": st.one_of(st.none(), st.integers(-10, 90)),
+        "labs_in": st.integers(-20, 40),
+    }
+)
 
 
 @settings(max_examples=40, deadline=None)
@@ -277,10 +359,13 @@ _patient_flags = st.fixed_dictionaries({
 def test_worklist_is_sorted_by_its_most_urgent_flag(specs):
     patients = []
     for i, spec in enumerate(specs):
-        p = make_patient(f"P{i:03d}", status=spec["status"], labs_overdue=spec["labs_overdue"],
-                         next_labs_due=str(AS_OF + dt.timedelta(days=spec["labs_in"])),
-                         next_marrow_biopsy=None if spec["marrow_in"] is None
-                         else str(AS_OF + dt.timedelta(days=spec["marrow_in"])))
+        p = make_patient(
+            f"P{i:03d}",
+            status=spec["status"],
+            labs_overdue=spec["labs_overdue"],
+            next_labs_due=str(AS_OF + dt.timedelta(days=spec["labs_in"])),
+            next_marrow_biopsy=None if spec["marrow_in"] is None else str(AS_OF + dt.timedelta(days=spec["marrow_in"])),
+        )
         p["draws"][-1]["action"] = spec["action"]
         p["draws"][-1]["grades"] = {"plt": spec["plt_grade"]}
         patients.append(p)
@@ -301,9 +386,16 @@ def test_visit_summary_html_is_self_contained_escaped_and_anonymous():
     p = make_patient(alerts=["<script>alert(1)</script>"])
     ident = cards.visit_identity("Ada Lovelace", "1950-03-02", "F", as_of=AS_OF)
     html = visit.visit_summary_html(
-        identity=ident, indication="Multiple myeloma (Rd)", cycle_text="cycle 3, day 1", as_of=AS_OF,
-        card=cards.next_action(_held("H")) | {"alerts": p["alerts"]}, upcoming=cards.upcoming(p, as_of=AS_OF),
-        flowsheet=results.flowsheet(p), figures=[("Labs", "<div id='fig'>FIGURE</div>")], sample=True)
+        identity=ident,
+        indication="Multiple myeloma (Rd)",
+        cycle_text="cycle 3, day 1",
+        as_of=AS_OF,
+        card=cards.next_action(_held("H")) | {"alerts": p["alerts"]},
+        upcoming=cards.upcoming(p, as_of=AS_OF),
+        flowsheet=results.flowsheet(p),
+        figures=[("Labs", "<div id='fig'>FIGURE</div>")],
+        sample=True,
+    )
     assert html.startswith("<!DOCTYPE html>") and "@media print" in html and "FIGURE" in html
     assert "<h1>A.L., 76 y, F</h1>" in html and "SAMPLE CLINIC - synthetic data" in html
     assert "Platelets 28 &lt; 30" in html and "<script>alert" not in html
@@ -324,21 +416,35 @@ def test_visit_summary_flowsheet_fits_the_printed_page():
     ident = cards.visit_identity("Ada Lovelace", "1950-03-02", "F", as_of=AS_OF)
     p = make_patient()
     html = visit.visit_summary_html(
-        identity=ident, indication="MM", cycle_text="cycle 2", as_of=AS_OF, card=cards.next_action(p),
-        upcoming=cards.upcoming(p, as_of=AS_OF), flowsheet=(values, grades), figures=[])
-    table = html[html.index("<table"):html.index("</table>")]
+        identity=ident,
+        indication="MM",
+        cycle_text="cycle 2",
+        as_of=AS_OF,
+        card=cards.next_action(p),
+        upcoming=cards.upcoming(p, as_of=AS_OF),
+        flowsheet=(values, grades),
+        figures=[],
+    )
+    table = html[html.index("<table") : html.index("</table>")]
     shown = re.findall(r"<th>(\d\d Jan 26 C1D\d+)</th>", table)
     assert shown == cols[: visit.FLOWSHEET_MAX_DRAWS] and visit.FLOWSHEET_MAX_DRAWS <= 12, shown
     assert f"latest {visit.FLOWSHEET_MAX_DRAWS} of 30 draws" in html
     assert '<div class="flowsheet">' in html and re.search(r"\.flowsheet \{[^}]*overflow-x: auto", html)
-    print_css = html[html.index("@media print"):]
+    print_css = html[html.index("@media print") :]
     assert re.search(r"\.flowsheet table \{[^}]*width: 100%[^}]*table-layout: fixed", print_css), print_css
 
 
-@pytest.mark.parametrize("indication, standard, allowed", [
-    ("MM", 25, (25, 20, 15, 10, 5, 2.5)), ("MM_MAINT", 10, (15, 10, 5, 2.5)), ("MDS", 10, (10, 5, 2.5)),
-    ("MCL", 25, (25, 20, 15, 10, 5)), ("FL", 20, (20, 15, 10, 5)), ("MZL", 20, (20, 15, 10, 5)),
-])
+@pytest.mark.parametrize(
+    "indication, standard, allowed",
+    [
+        ("MM", 25, (25, 20, 15, 10, 5, 2.5)),
+        ("MM_MAINT", 10, (15, 10, 5, 2.5)),
+        ("MDS", 10, (10, 5, 2.5)),
+        ("MCL", 25, (25, 20, 15, 10, 5)),
+        ("FL", 20, (20, 15, 10, 5)),
+        ("MZL", 20, (20, 15, 10, 5)),
+    ],
+)
 def test_starting_doses_from_the_rule_tables_against_label(indication, standard, allowed):
     doses = setup_form.starting_doses(indication)
     assert doses.standard_mg == standard and doses.allowed_mg == allowed
@@ -348,7 +454,10 @@ def test_starting_doses_from_the_rule_tables_against_label(indication, standard,
 
 def test_missing_setup_fields_names_the_cockcroft_gault_inputs():
     assert setup_form.missing_setup_fields({"birth_date": None, "sex": None, "weight_kg": None}) == [
-        "birth date", "sex", "weight"]
+        "birth date",
+        "sex",
+        "weight",
+    ]
     no_weight = {"birth_date": dt.date(1950, 1, 1), "sex": "M", "weight_kg": float("nan")}
     assert setup_form.missing_setup_fields(no_weight) == ["weight"]
     assert setup_form.and_join(["birth date", "sex", "weight"]) == "birth date, sex and weight"
@@ -423,14 +532,27 @@ def test_grade3_flag_names_analytes_and_skips_pre_existing_ones():
     assert list(wl.index) == ["B1", "N1", "O1", "D1"]
 
 
-@pytest.mark.parametrize("dose, expected", [
-    (25.0, "Resume at 20 mg when Platelets >= 30 (next lower dose)"),
-    (2.5, "Held at the lowest dose: when Platelets >= 30, a clinician decides whether to resume"),
-])
+@pytest.mark.parametrize(
+    "dose, expected",
+    [
+        (25.0, "Resume at 20 mg when Platelets >= 30 (next lower dose)"),
+        (2.5, "Held at the lowest dose: when Platelets >= 30, a clinician decides whether to resume"),
+    ],
+)
 def test_resume_plan_of_a_held_mm_course_against_label(dose, expected):
     p = make_patient(status="held", current_dose_mg=None)
-    p["draws"] = p["draws"][:3] + [make_draw("2026-02-09", 2, 8, {"plt": 28}, {"plt": 3}, action="hold", dose=None,
-                                             reasons=["Platelets 28 < 30: hold (US PI 2.1 Table 1, MM; rule MM-PLT)"])]
+    p["draws"] = p["draws"][:3] + [
+        make_draw(
+            "2026-02-09",
+            2,
+            8,
+            {"plt": 28},
+            {"plt": 3},
+            action="hold",
+            dose=None,
+            reasons=["Platelets 28 < 30: hold (US PI 2.1 Table 1, MM; rule MM-PLT)"],
+        )
+    ]
     for d in p["draws"][:3]:
         d["dose_mg"] = dose
     assert cards.resume_plan(p) == expected
@@ -481,35 +603,74 @@ def test_cycle_table_dosing_days_follow_the_schedule(schedule, rest_band):
 
 def test_course_record_uses_the_indications_defaults():
     record = setup_form.course_record(
-        mrn=" T1 ", name=" Ada ", sex="F", birth_date=dt.date(1950, 1, 1), weight_kg=60.0, indication="FL",
-        start_date=AS_OF, starting_dose_mg=20.0, schedule=setup_form.SCHEDULE_DEFAULT, combination=" ",
-        reproductive_potential=False, menses="-", dialysis=False)
+        mrn=" T1 ",
+        name=" Ada ",
+        sex="F",
+        birth_date=dt.date(1950, 1, 1),
+        weight_kg=60.0,
+        indication="FL",
+        start_date=AS_OF,
+        starting_dose_mg=20.0,
+        schedule=setup_form.SCHEDULE_DEFAULT,
+        combination=" ",
+        reproductive_potential=False,
+        menses="-",
+        dialysis=False,
+    )
     assert (record["mrn"], record["name"], record["schedule"], record["combination"], record["menses"]) == (
-        "T1", "Ada", "21/28", "rituximab", None)
+        "T1",
+        "Ada",
+        "21/28",
+        "rituximab",
+        None,
+    )
 
 
-@pytest.mark.parametrize("change, problem", [
-    ({"mrn": ""}, "enter the patient's MRN"),
-    ({"weight_kg": None, "sex": None}, "enter the patient's sex and weight"),
-    ({"starting_dose_mg": 25.0, "indication": "MDS"}, "25 mg is not a starting dose for MDS"),
-    ({}, None),
-])
+@pytest.mark.parametrize(
+    "change, problem",
+    [
+        ({"mrn": ""}, "enter the patient's MRN"),
+        ({"weight_kg": None, "sex": None}, "enter the patient's sex and weight"),
+        ({"starting_dose_mg": 25.0, "indication": "MDS"}, "25 mg is not a starting dose for MDS"),
+        ({}, None),
+    ],
+)
 def test_course_problem_names_the_fix(change, problem):
-    record = {"mrn": "T1", "sex": "F", "birth_date": dt.date(1950, 1, 1), "weight_kg": 60.0, "indication": "MM",
-              "starting_dose_mg": 25.0, **change}
+    record = {
+        "mrn": "T1",
+        "sex": "F",
+        "birth_date": dt.date(1950, 1, 1),
+        "weight_kg": 60.0,
+        "indication": "MM",
+        "starting_dose_mg": 25.0,
+        **change,
+    }
     found = setup_form.course_problem(record)
     assert (found is None) if problem is None else (problem in found), found
 
 
-@pytest.mark.parametrize("event, problem", [
-    ({"event": "toxicity", "grade": None}, "a toxicity event needs its value: CTCAE grade 1-5."),
-    ({"event": "dose_change", "dose_mg": None, "is_hold": True}, None),
-    ({"event": "thromboprophylaxis", "agent": None}, "a thromboprophylaxis event needs its value"),
-    ({"event": "marrow_biopsy"}, None),
-])
+@pytest.mark.parametrize(
+    "event, problem",
+    [
+        ({"event": "toxicity", "grade": None}, "a toxicity event needs its value: CTCAE grade 1-5."),
+        ({"event": "dose_change", "dose_mg": None, "is_hold": True}, None),
+        ({"event": "thromboprophylaxis", "agent": None}, "a thromboprophylaxis event needs its value"),
+        ({"event": "marrow_biopsy"}, None),
+    ],
+)
 def test_event_problem_names_the_missing_value(event, problem):
-    row = setup_form.event_record(mrn="T1", date=AS_OF, kind="fever", detail="", temperature_c=38.5, grade=2,
-                                  result="negative", dose_mg=10.0, is_hold=False, agent="aspirin")
+    row = setup_form.event_record(
+        mrn="T1",
+        date=AS_OF,
+        kind="fever",
+        detail="",
+        temperature_c=38.5,
+        grade=2,
+        result="negative",
+        dose_mg=10.0,
+        is_hold=False,
+        agent="aspirin",
+    )
     row.update(event)
     found = setup_form.event_problem(row)
     assert (found is None) if problem is None else found.startswith(problem), found
@@ -519,10 +680,12 @@ def test_header_line_leaves_out_what_is_unknown():
     p = make_patient(indication="MDS")
     ident = {"age": 71, "sex": "F"}
     assert cards.header_line("MRN001", p, ident, cycle=2, cycle_day=8) == (
-        "MRN MRN001  |  71 y  |  F  |  del(5q) MDS  |  started 2026-01-05  |  cycle 2 day 8  |  CrCl 72 mL/min")
+        "MRN MRN001  |  71 y  |  F  |  del(5q) MDS  |  started 2026-01-05  |  cycle 2 day 8  |  CrCl 72 mL/min"
+    )
     bare = {"mrn": "BIG0001", "draws": []}
     assert cards.header_line("BIG0001", bare, {"age": None, "sex": None}, cycle=pd.NA, cycle_day=pd.NA) == (
-        "MRN BIG0001  |  no treatment course")
+        "MRN BIG0001  |  no treatment course"
+    )
 
 
 def test_flag_counts_count_rows_per_flag():

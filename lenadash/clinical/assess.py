@@ -78,14 +78,29 @@ def _as_date(value) -> dt.date:
 
 
 def _empty_patients() -> pd.DataFrame:
-    return pd.DataFrame(columns=["mrn", "name", "sex", "birth_date", "weight_kg", "indication", "start_date",
-                                 "starting_dose_mg", "schedule", "combination", "reproductive_potential",
-                                 "menses", "dialysis"])
+    return pd.DataFrame(
+        columns=[
+            "mrn",
+            "name",
+            "sex",
+            "birth_date",
+            "weight_kg",
+            "indication",
+            "start_date",
+            "starting_dose_mg",
+            "schedule",
+            "combination",
+            "reproductive_potential",
+            "menses",
+            "dialysis",
+        ]
+    )
 
 
 @_gc_paused()
-def assess_frames(patients: pd.DataFrame | None, labs: pd.DataFrame | None, events: pd.DataFrame | None, *,
-                  as_of, rules="us_pi") -> AssessFrames:
+def assess_frames(
+    patients: pd.DataFrame | None, labs: pd.DataFrame | None, events: pd.DataFrame | None, *, as_of, rules="us_pi"
+) -> AssessFrames:
     """Grade, assign to courses and run the dose engine on everything dated on or before `as_of`.
 
     Courses starting after `as_of` are left out (data after as_of does not count). Sources: CTCAE
@@ -101,13 +116,17 @@ def assess_frames(patients: pd.DataFrame | None, labs: pd.DataFrame | None, even
     courses = cycles.courses_frame(patients)
     if labs is None:
         labs = pd.DataFrame(columns=["mrn", "collected_at", "analyte", "value", "unit", "comparator"])
-    for name, frame, needed in (("labs", labs, ("mrn", "collected_at", "analyte", "value")),
-                                ("patients", patients, ("mrn", "indication", "start_date", "starting_dose_mg")),
-                                ("events", events, ("mrn", "date", "event"))):
+    for name, frame, needed in (
+        ("labs", labs, ("mrn", "collected_at", "analyte", "value")),
+        ("patients", patients, ("mrn", "indication", "start_date", "starting_dose_mg")),
+        ("events", events, ("mrn", "date", "event")),
+    ):
         missing = [c for c in needed if frame is not None and c not in frame.columns]
         if missing:
-            raise ValueError(f"{name} table lacks column(s) {missing}; pass the frame from ingest.read_{name} or "
-                             f"store.load_{name} (docs/architecture.md, '{name}')")
+            raise ValueError(
+                f"{name} table lacks column(s) {missing}; pass the frame from ingest.read_{name} or "
+                f"store.load_{name} (docs/architecture.md, '{name}')"
+            )
     # copy-on-write: a shallow copy is enough, the columns set below never reach the caller's frame
     if len(labs):
         keep = (pd.to_datetime(labs["collected_at"]) < cut).to_numpy()
@@ -138,8 +157,15 @@ def assess_frames(patients: pd.DataFrame | None, labs: pd.DataFrame | None, even
     for a in ("anc", "plt", "creatinine"):
         b = baselines[baselines["analyte"] == a].set_index("course_id")["baseline_value"]
         courses[f"baseline_{a}"] = courses["course_id"].map(b)
-    return AssessFrames(as_of=as_of, rules=profile.id, courses=courses, labs=lab, steps=steps,
-                        hold_spans=cycles.hold_spans(steps), unassigned=unassigned)
+    return AssessFrames(
+        as_of=as_of,
+        rules=profile.id,
+        courses=courses,
+        labs=lab,
+        steps=steps,
+        hold_spans=cycles.hold_spans(steps),
+        unassigned=unassigned,
+    )
 
 
 def _add_crcl(courses: pd.DataFrame, labs: pd.DataFrame, as_of: dt.date) -> None:
@@ -153,26 +179,49 @@ def _add_crcl(courses: pd.DataFrame, labs: pd.DataFrame, as_of: dt.date) -> None
         return
     c = labs.loc[(labs["analyte"] == "creatinine") & labs["value"].notna(), ["mrn", "collected_at", "date", "value"]]
     c = c.sort_values("collected_at", kind="stable").drop_duplicates(["mrn", "date"], keep="last")
-    c = pd.DataFrame({"mrn": c["mrn"].astype(object).to_numpy(), "cdate": c["date"].to_numpy("datetime64[us]"),
-                      "creatinine": c["value"].to_numpy(dtype=float)})
+    c = pd.DataFrame(
+        {
+            "mrn": c["mrn"].astype(object).to_numpy(),
+            "cdate": c["date"].to_numpy("datetime64[us]"),
+            "creatinine": c["value"].to_numpy(dtype=float),
+        }
+    )
     if not len(c):
         return
     latest = c.groupby("mrn", sort=False).last()
-    key = pd.DataFrame({"mrn": courses["mrn"].astype(object).to_numpy(), "start": courses["start"].to_numpy("datetime64[us]"),
-                        "_i": np.arange(len(courses))})
-    at_start = pd.merge_asof(key.sort_values("start"), c.sort_values("cdate"), left_on="start", right_on="cdate",
-                             by="mrn", direction="backward").sort_values("_i")
+    key = pd.DataFrame(
+        {
+            "mrn": courses["mrn"].astype(object).to_numpy(),
+            "start": courses["start"].to_numpy("datetime64[us]"),
+            "_i": np.arange(len(courses)),
+        }
+    )
+    at_start = pd.merge_asof(
+        key.sort_values("start"),
+        c.sort_values("cdate"),
+        left_on="start",
+        right_on="cdate",
+        by="mrn",
+        direction="backward",
+    ).sort_values("_i")
     for col, cdate, creat in (
         ("crcl_ml_min", key["mrn"].map(latest["cdate"]), key["mrn"].map(latest["creatinine"])),
-        ("crcl_at_start_ml_min", at_start["cdate"].reset_index(drop=True), at_start["creatinine"].reset_index(drop=True)),
+        (
+            "crcl_at_start_ml_min",
+            at_start["cdate"].reset_index(drop=True),
+            at_start["creatinine"].reset_index(drop=True),
+        ),
     ):
         birth = courses["birth_date"] if "birth_date" in courses else pd.Series(pd.NaT, index=courses.index)
         age = renal.age_years_series(birth.reset_index(drop=True), pd.Series(cdate.to_numpy()))
         crcl = renal.crcl_ml_min(
             age_years=age.astype(float),
             weight_kg=pd.to_numeric(courses["weight_kg"], errors="coerce").reset_index(drop=True)
-            if "weight_kg" in courses else pd.Series(np.nan, index=age.index),
-            sex=courses["sex"].astype(object).reset_index(drop=True) if "sex" in courses else pd.Series(None, index=age.index),
+            if "weight_kg" in courses
+            else pd.Series(np.nan, index=age.index),
+            sex=courses["sex"].astype(object).reset_index(drop=True)
+            if "sex" in courses
+            else pd.Series(None, index=age.index),
             creatinine_mg_dl=pd.Series(creat.to_numpy(dtype=float)),
         )
         courses[col] = crcl.to_numpy(dtype=float)
@@ -185,7 +234,9 @@ def _draws_table(labs: pd.DataFrame, steps: pd.DataFrame) -> pd.DataFrame:
     d = steps[steps["is_draw"]].copy()
     if not len(labs):
         return d
-    last = labs.sort_values("collected_at", kind="stable").drop_duplicates(["course_id", "date", "analyte"], keep="last")
+    last = labs.sort_values("collected_at", kind="stable").drop_duplicates(
+        ["course_id", "date", "analyte"], keep="last"
+    )
     vals = last.pivot(index=["course_id", "date"], columns="analyte", values="value")
     grades = last.pivot(index=["course_id", "date"], columns="analyte", values="grade")
     grades.columns = [f"{c}_grade" for c in grades.columns]
@@ -261,7 +312,9 @@ class _DrawValues:
         self.values = np.full((len(d_uniq), len(a_uniq)), np.nan)
         self.grades = np.full((len(d_uniq), len(a_uniq)), np.nan)
         self.values[d_code[pick], a_code[pick]] = labs["value"].to_numpy(dtype=float, na_value=np.nan)[pick]
-        self.grades[d_code[pick], a_code[pick]] = pd.to_numeric(labs["grade"]).to_numpy(dtype=float, na_value=np.nan)[pick]
+        self.grades[d_code[pick], a_code[pick]] = pd.to_numeric(labs["grade"]).to_numpy(dtype=float, na_value=np.nan)[
+            pick
+        ]
         first = np.unique(d_code, return_index=True)[1]
         keys = np.asarray(k_uniq, dtype=object)[k_code[first]]
         days = day[first].astype("datetime64[D]").astype(object)
@@ -272,7 +325,9 @@ class _DrawValues:
         self._rows: list = [None] * len(d_uniq)
         present = ~np.isnan(self.values)
         if present.shape[1] <= 62:  # one int64 bit mask per draw, hashed (np.unique(axis=0) sorts rows: slower)
-            which, patterns = pd.factorize(present.astype(np.int64) @ (np.int64(1) << np.arange(present.shape[1], dtype=np.int64)))
+            which, patterns = pd.factorize(
+                present.astype(np.int64) @ (np.int64(1) << np.arange(present.shape[1], dtype=np.int64))
+            )
             patterns = (patterns[:, None] >> np.arange(present.shape[1])) & 1 == 1
         else:
             patterns, which = np.unique(present, axis=0, return_inverse=True)
@@ -301,8 +356,15 @@ class _DrawValues:
 
 
 @_gc_paused()
-def assess(patients: pd.DataFrame | None, labs: pd.DataFrame | None, events: pd.DataFrame | None, *,
-           as_of, rules="us_pi", import_report: dict | None = None) -> dict:
+def assess(
+    patients: pd.DataFrame | None,
+    labs: pd.DataFrame | None,
+    events: pd.DataFrame | None,
+    *,
+    as_of,
+    rules="us_pi",
+    import_report: dict | None = None,
+) -> dict:
     """The assessment JSON contract (docs/assess.md): one entry per course, every draw with its action.
 
     Values are in canonical units (counts 10^9/L), dates ISO, no NaN (null instead). Sources: the
@@ -320,13 +382,18 @@ def _import_report(report: dict | None) -> dict:
         {"file": str(r.get("file", "")), "line": _int(r.get("line")) or 0, "reason": str(r.get("reason", ""))}
         for r in (report.get("rejects") or [])
     ]
-    return {"rows_read": _int(report.get("rows_read")) or 0, "rows_rejected": _int(report.get("rows_rejected")) or 0,
-            "rejects": rejects, **{k: v for k, v in report.items() if k not in ("rows_read", "rows_rejected", "rejects")}}
+    return {
+        "rows_read": _int(report.get("rows_read")) or 0,
+        "rows_rejected": _int(report.get("rows_rejected")) or 0,
+        "rejects": rejects,
+        **{k: v for k, v in report.items() if k not in ("rows_read", "rows_rejected", "rejects")},
+    }
 
 
 @_gc_paused()
-def result_from_frames(frames: AssessFrames, *, events: pd.DataFrame | None = None,
-                       import_report: dict | None = None) -> dict:
+def result_from_frames(
+    frames: AssessFrames, *, events: pd.DataFrame | None = None, import_report: dict | None = None
+) -> dict:
     """Build the JSON contract from `assess_frames` output (assess() = assess_frames + this)."""
     as_of = frames.as_of
     vals = _DrawValues(frames.labs)
@@ -341,25 +408,40 @@ def result_from_frames(frames: AssessFrames, *, events: pd.DataFrame | None = No
     spans_by_course: dict = {}  # {course_id: [hold span dict, ...]} in the order of frames.hold_spans
     hs = frames.hold_spans
     if len(hs):
-        for cid, start, end, reason in zip(hs["course_id"].tolist(), hs["start"].tolist(), hs["end"].tolist(),
-                                           hs["reason"].tolist()):
+        for cid, start, end, reason in zip(
+            hs["course_id"].tolist(), hs["start"].tolist(), hs["end"].tolist(), hs["reason"].tolist()
+        ):
             spans_by_course.setdefault(cid, []).append({"start": _iso(start), "end": _iso(end), "reason": reason})
     ev_by_mrn: dict = {}  # {mrn: {event kind: [(date, result or value text)]}}
     if ev is not None and len(ev):
         result = ev["result"].astype(object) if "result" in ev else pd.Series(None, index=ev.index, dtype=object)
         text = result.where(result.notna(), ev["value"].astype(object) if "value" in ev else None)
-        for m, kind, day, r in zip(ev["mrn"], ev["event"].astype(object), ev["date"].to_numpy("datetime64[D]").astype(object), text):
+        for m, kind, day, r in zip(
+            ev["mrn"], ev["event"].astype(object), ev["date"].to_numpy("datetime64[D]").astype(object), text
+        ):
             ev_by_mrn.setdefault(m, {}).setdefault(kind, []).append((day, r))
     profile = dosing.load_profile(frames.rules)
     draws_by_course = _draw_dicts(steps, vals)
-    cols = {c: steps[c].to_numpy(dtype=object) for c in ("action", "dose_mg", "schedule", "reasons", "needs_review", "cycle")}
+    cols = {
+        c: steps[c].to_numpy(dtype=object)
+        for c in ("action", "dose_mg", "schedule", "reasons", "needs_review", "cycle")
+    }
     patients_out = []
     for course in frames.courses.to_dict("records"):
         cid = course["course_id"]
         rows = step_rows.get(cid)
         last = None if rows is None else {c: v[rows[-1]] for c, v in cols.items()}
-        patients_out.append(_course_entry(course, draws_by_course.get(cid, []), last, spans_by_course.get(cid, []),
-                                          ev_by_mrn.get(course["mrn"]), as_of, profile))
+        patients_out.append(
+            _course_entry(
+                course,
+                draws_by_course.get(cid, []),
+                last,
+                spans_by_course.get(cid, []),
+                ev_by_mrn.get(course["mrn"]),
+                as_of,
+                profile,
+            )
+        )
     if len(frames.unassigned):
         for mrn, g in frames.unassigned.groupby("mrn", sort=True):
             patients_out.append(_orphan_entry(str(mrn), g, vals))
@@ -377,26 +459,51 @@ def _draw_dicts(steps: pd.DataFrame, vals: _DrawValues) -> dict[str, list[dict]]
     out: dict[str, list[dict]] = {}
     days = d["date"].to_numpy("datetime64[D]")
     for cid, day_, iso, cycle, day, action, dose, sched, reasons, review, dosing_day, pre in zip(
-        d["course_id"].tolist(), days.astype(object), days.astype(str).tolist(), d["cycle"].tolist(),
-        d["cycle_day"].tolist(), d["action"].tolist(), d["dose_mg"].tolist(), d["schedule"].tolist(),
-        d["reasons"].tolist(), d["needs_review"].tolist(), d["dosing_day"].tolist(), d["preexisting"].tolist(),
+        d["course_id"].tolist(),
+        days.astype(object),
+        days.astype(str).tolist(),
+        d["cycle"].tolist(),
+        d["cycle_day"].tolist(),
+        d["action"].tolist(),
+        d["dose_mg"].tolist(),
+        d["schedule"].tolist(),
+        d["reasons"].tolist(),
+        d["needs_review"].tolist(),
+        d["dosing_day"].tolist(),
+        d["preexisting"].tolist(),
     ):
         values, grades = vals.get(cid, day_)
         draws = out.get(cid)
         if draws is None:
             draws = out[cid] = []
-        draws.append({
-            "date": iso, "cycle": int(cycle), "cycle_day": int(day),
-            "values": values, "grades": grades,
-            "action": action, "dose_mg": None if dose is None or dose != dose else float(dose), "schedule": sched,
-            "reasons": list(reasons), "needs_review": bool(review), "dosing_day": bool(dosing_day),
-            "preexisting": list(pre),
-        })
+        draws.append(
+            {
+                "date": iso,
+                "cycle": int(cycle),
+                "cycle_day": int(day),
+                "values": values,
+                "grades": grades,
+                "action": action,
+                "dose_mg": None if dose is None or dose != dose else float(dose),
+                "schedule": sched,
+                "reasons": list(reasons),
+                "needs_review": bool(review),
+                "dosing_day": bool(dosing_day),
+                "preexisting": list(pre),
+            }
+        )
     return out
 
 
-def _course_entry(course: dict, draws: list[dict], last: dict | None, spans: list[dict], events, as_of: dt.date,
-                  profile: dosing.Profile) -> dict:
+def _course_entry(
+    course: dict,
+    draws: list[dict],
+    last: dict | None,
+    spans: list[dict],
+    events,
+    as_of: dt.date,
+    profile: dosing.Profile,
+) -> dict:
     """One contract entry; `last` is the course's latest engine step (a draw or an event-only date);
     `spans` its hold spans as contract dicts (start, end, reason)."""
     start = pd.Timestamp(course["start"]).date()
@@ -421,8 +528,12 @@ def _course_entry(course: dict, draws: list[dict], last: dict | None, spans: lis
     # past the label's cycle limit (rules/monitoring.csv) with no engine step beyond it yet: the
     # engine has not seen a clinician decision there, so continuing is the clinician's call
     limit = schedule.cycle_limit(_text(course.get("indication")))
-    if limit is not None and cycle is not None and cycle > int(limit["count"]) and (
-            last is None or int(last["cycle"]) <= int(limit["count"])):
+    if (
+        limit is not None
+        and cycle is not None
+        and cycle > int(limit["count"])
+        and (last is None or int(last["cycle"]) <= int(limit["count"]))
+    ):
         status, current = "review", None
     entry = {
         "mrn": str(course["mrn"]),
@@ -449,9 +560,13 @@ def _course_entry(course: dict, draws: list[dict], last: dict | None, spans: lis
         "cycle_day": cycle_day,
         "schedule": sched_now,
         "hold_spans": spans,
-        "thresholds": dosing.thresholds(course, profile, baselines={
-            a: course.get(f"baseline_{a}") for a in ("anc", "plt") if _num(course.get(f"baseline_{a}")) is not None
-        }),
+        "thresholds": dosing.thresholds(
+            course,
+            profile,
+            baselines={
+                a: course.get(f"baseline_{a}") for a in ("anc", "plt") if _num(course.get(f"baseline_{a}")) is not None
+            },
+        ),
         "baselines": {a: _num(course.get(f"baseline_{a}")) for a in ("anc", "plt", "creatinine")},
     }
     _fill_clinic_fields(entry, course, events, as_of, status)
@@ -462,18 +577,51 @@ def _orphan_entry(mrn: str, labs: pd.DataFrame, vals: _DrawValues) -> dict:
     draws = []
     for d in sorted(labs["date"].unique()):
         values, grades = vals.get(f"mrn:{mrn}", d)
-        draws.append({"date": _iso(d), "cycle": None, "cycle_day": None, "values": dict(values),
-                      "grades": dict(grades), "action": "review", "dose_mg": None, "schedule": None,
-                      "reasons": ["no treatment course for this MRN: no dose rule can apply"],
-                      "needs_review": True, "dosing_day": False, "preexisting": []})
+        draws.append(
+            {
+                "date": _iso(d),
+                "cycle": None,
+                "cycle_day": None,
+                "values": dict(values),
+                "grades": dict(grades),
+                "action": "review",
+                "dose_mg": None,
+                "schedule": None,
+                "reasons": ["no treatment course for this MRN: no dose rule can apply"],
+                "needs_review": True,
+                "dosing_day": False,
+                "preexisting": [],
+            }
+        )
     return {
-        "mrn": mrn, "indication": None, "start_date": None, "starting_dose_mg": None, "status": "review",
-        "current_dose_mg": None, "crcl_ml_min": None, "renal_starting_dose_mg": None, "next_labs_due": None,
-        "labs_overdue": False, "next_marrow_biopsy": None, "marrow_biopsies": [], "next_pregnancy_test": None,
-        "alerts": [f"labs for MRN {mrn} but no treatment course started on or before the assessment date: add the "
-                   "patient's course (patients file: indication, start_date, starting_dose_mg)"],
-        "draws": draws, "name": "", "sex": None, "age": None, "course_id": None, "cycle": None,
-        "cycle_day": None, "schedule": None, "hold_spans": [], "thresholds": [], "baselines": {},
+        "mrn": mrn,
+        "indication": None,
+        "start_date": None,
+        "starting_dose_mg": None,
+        "status": "review",
+        "current_dose_mg": None,
+        "crcl_ml_min": None,
+        "renal_starting_dose_mg": None,
+        "next_labs_due": None,
+        "labs_overdue": False,
+        "next_marrow_biopsy": None,
+        "marrow_biopsies": [],
+        "next_pregnancy_test": None,
+        "alerts": [
+            f"labs for MRN {mrn} but no treatment course started on or before the assessment date: add the "
+            "patient's course (patients file: indication, start_date, starting_dose_mg)"
+        ],
+        "draws": draws,
+        "name": "",
+        "sex": None,
+        "age": None,
+        "course_id": None,
+        "cycle": None,
+        "cycle_day": None,
+        "schedule": None,
+        "hold_spans": [],
+        "thresholds": [],
+        "baselines": {},
     }
 
 
@@ -495,9 +643,12 @@ def _event_rows(events, kind: str) -> list[tuple]:
 def _fill_schedule(entry: dict, course: dict, events, start: dt.date, as_of: dt.date, status: str) -> None:
     """Next CBC, marrow biopsies (MDS), REMS pregnancy tests and course alerts (DOMAIN.md §5 via schedule.py)."""
     indication = entry["indication"]
-    cbc_dates = [dt.date.fromisoformat(d["date"]) for d in entry["draws"] if any(a in d["values"] for a in CBC_ANALYTES)]
-    due, overdue, why = schedule.next_cbc(indication=indication, start_date=start, cbc_dates=cbc_dates,
-                                          held=status == "held", as_of=as_of)
+    cbc_dates = [
+        dt.date.fromisoformat(d["date"]) for d in entry["draws"] if any(a in d["values"] for a in CBC_ANALYTES)
+    ]
+    due, overdue, why = schedule.next_cbc(
+        indication=indication, start_date=start, cbc_dates=cbc_dates, held=status == "held", as_of=as_of
+    )
     entry["next_labs_due"] = _iso(due)
     entry["labs_overdue"] = bool(overdue)
     entry["next_labs_reason"] = why
@@ -506,26 +657,40 @@ def _fill_schedule(entry: dict, course: dict, events, start: dt.date, as_of: dt.
     if indication == "MDS":  # the biopsy calendar comes from the MDS patient guide (DOMAIN.md §5)
         biopsies = [d for d, _ in _event_rows(events, "marrow_biopsy")]
         plan = schedule.marrow_biopsies(start_date=start, biopsy_dates=biopsies, as_of=as_of)
-        entry["marrow_biopsies"] = [{"due": _iso(b["due"]), "week": int(b["week"]), "done": bool(b["done"])} for b in plan]
+        entry["marrow_biopsies"] = [
+            {"due": _iso(b["due"]), "week": int(b["week"]), "done": bool(b["done"])} for b in plan
+        ]
         nxt, late = schedule.next_marrow_biopsy(start_date=start, biopsy_dates=biopsies, as_of=as_of)
         entry["next_marrow_biopsy"] = _iso(nxt)
         entry["marrow_biopsy_overdue"] = bool(late)
         if late:
-            entry["alerts"].append(f"marrow biopsy overdue since {_iso(nxt)} (MDS patient guide: 12 and 24 weeks, "
-                                   "then every 24 weeks)")
+            entry["alerts"].append(
+                f"marrow biopsy overdue since {_iso(nxt)} (MDS patient guide: 12 and 24 weeks, then every 24 weeks)"
+            )
     tests = _event_rows(events, "pregnancy_test")
-    when, late, why = schedule.next_pregnancy_test(sex=entry["sex"], reproductive_potential=_bool(course.get("reproductive_potential")),
-                                                   menses=_text(course.get("menses")), start_date=start, tests=tests,
-                                                   as_of=as_of)
+    when, late, why = schedule.next_pregnancy_test(
+        sex=entry["sex"],
+        reproductive_potential=_bool(course.get("reproductive_potential")),
+        menses=_text(course.get("menses")),
+        start_date=start,
+        tests=tests,
+        as_of=as_of,
+    )
     entry["next_pregnancy_test"] = _iso(when)
     entry["pregnancy_test_overdue"] = bool(late)
     entry["next_pregnancy_test_reason"] = why
     if late:
         entry["alerts"].append(f"pregnancy test overdue since {_iso(when)}: {why}")
     thrombo = [d for d, _ in _event_rows(events, "thromboprophylaxis")]
-    entry["alerts"].extend(schedule.course_alerts(indication=indication, combination=_text(course.get("combination")),
-                                                  thromboprophylaxis_dates=thrombo, cycle=entry["cycle"],
-                                                  pregnancy_tests=tests))
+    entry["alerts"].extend(
+        schedule.course_alerts(
+            indication=indication,
+            combination=_text(course.get("combination")),
+            thromboprophylaxis_dates=thrombo,
+            cycle=entry["cycle"],
+            pregnancy_tests=tests,
+        )
+    )
 
 
 def _fill_renal(entry: dict, course: dict, start: dt.date) -> None:
@@ -547,10 +712,18 @@ def _fill_renal(entry: dict, course: dict, start: dt.date) -> None:
     if drawn is not None and (start - drawn).days > cycles.BASELINE_LOOKBACK_DAYS:
         entry["alerts"].append(
             f"the creatinine used for the renal starting dose is from {drawn.isoformat()}, more than "
-            f"{cycles.BASELINE_LOOKBACK_DAYS} days before the start: check a current value (US PI renal starting dose: CrCl at the start)"
+            f"{cycles.BASELINE_LOOKBACK_DAYS} days before the start: check a current value "
+            "(US PI renal starting dose: CrCl at the start)"
         )
-    entry["alerts"].extend(renal.renal_alerts(indication=indication, starting_dose_mg=entry["starting_dose_mg"],
-                                              crcl_at_start=crcl_start, crcl_latest=crcl_latest, dialysis=dialysis))
+    entry["alerts"].extend(
+        renal.renal_alerts(
+            indication=indication,
+            starting_dose_mg=entry["starting_dose_mg"],
+            crcl_at_start=crcl_start,
+            crcl_latest=crcl_latest,
+            dialysis=dialysis,
+        )
+    )
 
 
 def assessment_csv(result: dict) -> str:
@@ -568,8 +741,16 @@ def assessment_csv(result: dict) -> str:
 
     for p in result.get("patients", []):
         for d in p.get("draws", []):
-            row = [p.get("mrn"), d.get("date"), d.get("cycle"), d.get("cycle_day"), d.get("action"),
-                   d.get("dose_mg"), d.get("schedule"), "; ".join(d.get("reasons") or [])]
+            row = [
+                p.get("mrn"),
+                d.get("date"),
+                d.get("cycle"),
+                d.get("cycle_day"),
+                d.get("action"),
+                d.get("dose_mg"),
+                d.get("schedule"),
+                "; ".join(d.get("reasons") or []),
+            ]
             for a in analytes:
                 row += [(d.get("values") or {}).get(a), (d.get("grades") or {}).get(a)]
             w.writerow([cell(v) for v in row])

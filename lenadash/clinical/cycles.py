@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 # 28-day cycles; days of each cycle on which a capsule is taken (DOMAIN.md §1: days 22-28 of 21/28 are planned rest)
-from lenadash.vocab.course import CYCLE_DAYS, DOSING_DAYS  # noqa: F401  (re-exported: cycles.CYCLE_DAYS)
+from lenadash.vocab.course import CYCLE_DAYS, DOSING_DAYS
 
 BASELINE_LOOKBACK_DAYS = 30  # baseline = latest value on or before start, up to 30 days before (DOMAIN.md §2)
 # A course recorded without a schedule is taken as continuous: every day of the cycle is a dosing day.
@@ -49,7 +49,9 @@ def courses_frame(patients: pd.DataFrame) -> pd.DataFrame:
     if out["start"].isna().any():
         bad = out.loc[out["start"].isna(), "mrn"].tolist()
         raise ValueError(f"course(s) without a start date for MRN {bad}: fill in start_date (YYYY-MM-DD)")
-    out["course_id"] = pd.Series([course_id(m, s) for m, s in zip(out["mrn"], out["start"])], index=out.index, dtype=object)
+    out["course_id"] = pd.Series(
+        [course_id(m, s) for m, s in zip(out["mrn"], out["start"])], index=out.index, dtype=object
+    )
     out["mrn"] = out["mrn"].astype(object)
     if out["course_id"].duplicated().any():
         dup = out.loc[out["course_id"].duplicated(), "course_id"].tolist()
@@ -111,9 +113,13 @@ def assign_courses(labs: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
     has = ~np.isnan(chosen.astype(float))
     take = np.where(has, chosen, 0).astype(np.int64)
     cid = courses["course_id"].to_numpy(dtype=object)
-    out["course_id"] = pd.Series(np.where(has, cid[take] if len(courses) else None, None), index=out.index, dtype=object)
+    out["course_id"] = pd.Series(
+        np.where(has, cid[take] if len(courses) else None, None), index=out.index, dtype=object
+    )
     starts = courses["start"].to_numpy(dtype="datetime64[us]")
-    out["start"] = np.where(has, starts[take] if len(courses) else np.datetime64("NaT"), np.datetime64("NaT")).astype("datetime64[us]")
+    out["start"] = np.where(has, starts[take] if len(courses) else np.datetime64("NaT"), np.datetime64("NaT")).astype(
+        "datetime64[us]"
+    )
     offset = np.where(has, l_day - (c_day[take] if len(courses) else 0), 0)
     cycle = np.where(offset < 0, 0, offset // CYCLE_DAYS + 1)
     day = np.where(offset < 0, offset, offset % CYCLE_DAYS + 1)
@@ -211,8 +217,13 @@ def hold_spans(steps: pd.DataFrame) -> pd.DataFrame:
             open_span = None
         if starts[i]:
             why = "; ".join(reasons[i]) if isinstance(reasons[i], (list, tuple)) else str(reasons[i])
-            open_span = {"course_id": course[i], "mrn": mrns[i], "start": pd.Timestamp(dates[i]).date(),
-                         "end": None, "reason": why}
+            open_span = {
+                "course_id": course[i],
+                "mrn": mrns[i],
+                "start": pd.Timestamp(dates[i]).date(),
+                "end": None,
+                "reason": why,
+            }
     if open_span is not None:
         rows.append(open_span)
     return pd.DataFrame(rows, columns=cols)

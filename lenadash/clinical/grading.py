@@ -26,7 +26,9 @@ _SCALE = 10.0**DECIMALS
 # Reference bits: which limits a band's bounds refer to.
 _LLN, _ULN, _BASELINE = 1, 2, 4
 _REF_BITS = {"LLN": _LLN, "ULN": _ULN, "BASELINE": _BASELINE}
-_BOUND = re.compile(r"^\s*(?:(?P<k>\d+(?:\.\d+)?)\s*\*\s*)?(?P<ref>LLN|ULN|BASELINE)\s*$|^\s*(?P<num>\d+(?:\.\d+)?)\s*$")
+_BOUND = re.compile(
+    r"^\s*(?:(?P<k>\d+(?:\.\d+)?)\s*\*\s*)?(?P<ref>LLN|ULN|BASELINE)\s*$|^\s*(?P<num>\d+(?:\.\d+)?)\s*$"
+)
 _WHEN = ("", "baseline", "baseline_normal", "baseline_abnormal")
 _TRUE = {"true": True, "false": False}
 
@@ -267,8 +269,9 @@ def _note_text(key: int, reasons: list[str]) -> str:
 _NO_VALUE, _NOT_GRADED = 1, 2  # reason ids fixed in grade()
 
 
-def _grade_analyte(rules: list[Band], v: np.ndarray, comparator_code: np.ndarray, lln, uln, base, terms: _Texts,
-                   reasons: _Texts) -> dict[str, np.ndarray]:
+def _grade_analyte(
+    rules: list[Band], v: np.ndarray, comparator_code: np.ndarray, lln, uln, base, terms: _Texts, reasons: _Texts
+) -> dict[str, np.ndarray]:
     """Run one analyte's bands over its rows: grade (-1 = none), NA mask, term/reason ids, refs used."""
     m = len(v)
     v_s = _scaled(v)
@@ -343,8 +346,9 @@ def _grade1_refs(rules: list[Band]) -> int:
     return refs
 
 
-def _baseline_codes(rules: list[Band], refs: np.ndarray, base: np.ndarray, uln: np.ndarray, base_s: np.ndarray,
-                    uln_s: np.ndarray) -> np.ndarray:
+def _baseline_codes(
+    rules: list[Band], refs: np.ndarray, base: np.ndarray, uln: np.ndarray, base_s: np.ndarray, uln_s: np.ndarray
+) -> np.ndarray:
     """Per row, what the baseline did (_BASELINE_WORDS keys): picked the bands, gave a band, or was missing."""
     if any(b.when.startswith("baseline_") for b in rules):  # baseline normal/abnormal picks the bands
         has_base = ~np.isnan(base)
@@ -446,8 +450,9 @@ class _Grading:
         r = _grade_analyte(rules, v, self.comparator_code[idx], lln, uln, self.baseline[idx], self.terms, self.reasons)
         lln_src = np.where(~np.isnan(own_lln), 1, np.where(np.isnan(default_lln), 0, 2))
         uln_src = np.where(~np.isnan(own_uln), 1, np.where(np.isnan(default_uln), 0, 2))
-        self.limit_code[idx] = (np.where((r["refs"] & _LLN) != 0, lln_src, 0) * 3
-                                + np.where((r["refs"] & _ULN) != 0, uln_src, 0))
+        self.limit_code[idx] = np.where((r["refs"] & _LLN) != 0, lln_src, 0) * 3 + np.where(
+            (r["refs"] & _ULN) != 0, uln_src, 0
+        )
         self.grade[idx], self.na[idx] = r["grade"], r["na"]
         self.term_id[idx], self.reason_id[idx], self.baseline_code[idx] = r["term"], r["reason"], r["baseline"]
 
@@ -458,8 +463,13 @@ class _Grading:
         calcium_code = np.where(bare, 0, self.calcium_code)
         comparator_code = np.where(bare, 0, self.comparator_code)
         # one note text per distinct combination of parts, then spread to the rows
-        key = (reason_id * 1_000_000 + self.limit_code * 1_000 + self.baseline_code * 100 + calcium_code * 10
-               + comparator_code)
+        key = (
+            reason_id * 1_000_000
+            + self.limit_code * 1_000
+            + self.baseline_code * 100
+            + calcium_code * 10
+            + comparator_code
+        )
         combo, combos = pd.factorize(key)
         notes = _Texts(*[_note_text(int(c), self.reasons.items) for c in combos])
         out["grade"] = pd.arrays.IntegerArray(np.where(self.na, 0, self.grade), self.na)
@@ -502,8 +512,17 @@ def grade_value(
         }
     ]
     if albumin is not None and not (isinstance(albumin, float) and math.isnan(albumin)):
-        rows.append({**rows[0], "analyte": "albumin", "value": float(albumin), "comparator": "", "ref_low": nan,
-                     "ref_high": nan, "baseline_value": nan})
+        rows.append(
+            {
+                **rows[0],
+                "analyte": "albumin",
+                "value": float(albumin),
+                "comparator": "",
+                "ref_low": nan,
+                "ref_high": nan,
+                "baseline_value": nan,
+            }
+        )
     graded = grade(pd.DataFrame(rows)).iloc[0]
     g = graded["grade"]
     return (None if pd.isna(g) else int(g)), str(graded["grade_term"]), str(graded["grade_note"])

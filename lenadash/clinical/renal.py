@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -114,7 +114,9 @@ def crcl_ml_min(*, age_years, weight_kg, sex, creatinine_mg_dl):
 @lru_cache(maxsize=2)
 def load_renal_rules(path: str | Path = RENAL_FILE) -> pd.DataFrame:
     """The renal starting-dose table: one row per indication and band, each with its source."""
-    rules = pd.read_csv(path, dtype={"indication": str, "band": str, "regimen": str, "source": str}, keep_default_na=False)
+    rules = pd.read_csv(
+        path, dtype={"indication": str, "band": str, "regimen": str, "source": str}, keep_default_na=False
+    )
     for col in ("crcl_low", "crcl_high", "dose_mg", "interval_h", "not_studied_below"):
         rules[col] = pd.to_numeric(rules[col].replace("", np.nan))
     rules["dialysis"] = rules["dialysis"].astype(str).str.lower().eq("true")
@@ -137,7 +139,7 @@ class _Band:
     source: str
 
 
-@lru_cache(maxsize=None)
+@cache
 def _bands_by_indication() -> dict[str, tuple[_Band, ...]]:
     """rules/renal.csv parsed once into {indication: rows in file order}: the per-course lookups
     are then plain comparisons, not DataFrame filters (assess calls them thousands of times)."""
@@ -145,12 +147,18 @@ def _bands_by_indication() -> dict[str, tuple[_Band, ...]]:
     out: dict[str, list[_Band]] = {}
     for r in rules.itertuples(index=False):
         lo, hi = float(r.crcl_low), float(r.crcl_high)
-        out.setdefault(r.indication, []).append(_Band(
-            band=str(r.band), dialysis=bool(r.dialysis),
-            crcl_low=-math.inf if math.isnan(lo) else lo, crcl_high=math.inf if math.isnan(hi) else hi,
-            dose_mg=float(r.dose_mg), regimen=str(r.regimen), not_studied_below=float(r.not_studied_below),
-            source=str(r.source),
-        ))
+        out.setdefault(r.indication, []).append(
+            _Band(
+                band=str(r.band),
+                dialysis=bool(r.dialysis),
+                crcl_low=-math.inf if math.isnan(lo) else lo,
+                crcl_high=math.inf if math.isnan(hi) else hi,
+                dose_mg=float(r.dose_mg),
+                regimen=str(r.regimen),
+                not_studied_below=float(r.not_studied_below),
+                source=str(r.source),
+            )
+        )
     return {k: tuple(v) for k, v in out.items()}
 
 
@@ -224,7 +232,8 @@ def renal_alerts(
     src = start.source.split(";")[0]
     if start.dose_mg is None:
         alerts.append(
-            f"No CrCl at the start (creatinine, weight, age or sex missing): the renal starting dose cannot be checked ({src})."
+            "No CrCl at the start (creatinine, weight, age or sex missing): "
+            f"the renal starting dose cannot be checked ({src})."
         )
     elif starting_dose_mg is not None and not pd.isna(starting_dose_mg) and float(starting_dose_mg) > start.dose_mg:
         where = "on dialysis" if dialysis else f"CrCl {_fmt(crcl_at_start)} mL/min ({start.band})"
@@ -246,7 +255,8 @@ def renal_alerts(
             and BAND_ORDER.index(latest.band) > BAND_ORDER.index(start.band)
         ):
             alerts.append(
-                f"CrCl fell from {_fmt(crcl_at_start)} mL/min ({start.band}) at the start to {_fmt(crcl_latest)} mL/min "
+                f"CrCl fell from {_fmt(crcl_at_start)} mL/min ({start.band}) at the start "
+                f"to {_fmt(crcl_latest)} mL/min "
                 f"({latest.band}): review the dose; the PI adjusts the starting dose only, so this is not an automatic "
                 f"change ({src})."
             )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from functools import lru_cache
+from collections.abc import Iterable, Mapping
+from functools import cache, lru_cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Iterable, Mapping
 
 import pandas as pd
 
@@ -36,7 +36,7 @@ def load_monitoring(path: str | Path = MONITORING_FILE) -> pd.DataFrame:
     return rules
 
 
-@lru_cache(maxsize=None)
+@cache
 def _rows(kind: str, indication: str = "*") -> tuple[Mapping, ...]:
     """Rows of one kind for an indication (its own and the "*" rows) in file order, as read-only
     mappings of plain values (a blank number is NaN). Parsed once per (kind, indication): assess
@@ -55,7 +55,13 @@ def _day(x) -> dt.date:
 
 
 def _dates(values: Iterable | None, as_of: dt.date | None = None) -> list[dt.date]:
-    out = sorted({_day(v) for v in (values or []) if v is not None and not (isinstance(v, float) and math.isnan(v)) and not pd.isna(v)})
+    out = sorted(
+        {
+            _day(v)
+            for v in (values or [])
+            if v is not None and not (isinstance(v, float) and math.isnan(v)) and not pd.isna(v)
+        }
+    )
     return [d for d in out if as_of is None or d <= as_of]
 
 
@@ -179,9 +185,13 @@ def next_pregnancy_test(
     recorded = [t for t in recorded if t[0] <= as_of]
     positives = [d for d, r in recorded if r == "positive"]
     if positives:
-        return None, False, (
-            f"positive pregnancy test on {positives[-1].isoformat()}: stop treatment and contact the prescriber "
-            "(Lenalidomide REMS)"
+        return (
+            None,
+            False,
+            (
+                f"positive pregnancy test on {positives[-1].isoformat()}: stop treatment and contact the prescriber "
+                "(Lenalidomide REMS)"
+            ),
         )
     negatives = [d for d, r in recorded if r == "negative"]
     rows = {r["condition"]: r for r in _rows("pregnancy_test")}

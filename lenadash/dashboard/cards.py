@@ -48,10 +48,11 @@ def next_action(patient: dict, *, rules: str = "", as_of: dt.date | None = None)
         "dose_mg": dose,
         "schedule": schedule or None,
         "date": as_date(last.get("date")),
-        "reasons": [r for r in (last.get("reasons") or []) if r] or (
-            ["No hold or resume rule applies to the latest draw."] if action == "continue" else []),
-        "source": "; ".join(sources) if sources else (
-            f"rule profile {rules}; each reason names its label section and rule" if rules else None),
+        "reasons": [r for r in (last.get("reasons") or []) if r]
+        or (["No hold or resume rule applies to the latest draw."] if action == "continue" else []),
+        "source": "; ".join(sources)
+        if sources
+        else (f"rule profile {rules}; each reason names its label section and rule" if rules else None),
         "alerts": [a for a in (patient.get("alerts") or []) if a],
         "overdue": _overdue_text(patient, last, as_of),
         "resume": resume_plan(patient, profile=rules or "us_pi") if action in HELD else None,
@@ -106,8 +107,9 @@ def resume_plan(patient: dict, *, profile: str = "us_pi") -> str | None:
     start = patient.get("renal_starting_dose_mg") or patient.get("starting_dose_mg")
     held_at = dose_now(patient)
     targets = [_resume_target(r, ladder=ladder, held_at=held_at, schedule=schedule, start=start) for r in rules]
-    when = " and ".join(dict.fromkeys(
-        f"{analyte_label(r.analyte)} {r.resume_op} {_threshold_text(r.resume_value)}" for r in rules))
+    when = " and ".join(
+        dict.fromkeys(f"{analyte_label(r.analyte)} {r.resume_op} {_threshold_text(r.resume_value)}" for r in rules)
+    )
     if any(t[0] is None for t in targets):
         return f"Held at the lowest dose: when {when}, a clinician decides whether to resume"
     dose, sched, why = min(targets, key=lambda t: t[0])
@@ -158,8 +160,12 @@ def _biopsy_rows(patient: dict, *, as_of: dt.date) -> list[dict]:
     rows = []
     if overdue:
         first, others = overdue[0], overdue[1:]
-        why = (f"{len(others)} later marrow biops{'y' if len(others) == 1 else 'ies'} also overdue "
-               f"(up to week {others[-1].get('week')}, due {as_date(others[-1]['due']):%d %b %Y})" if others else "")
+        why = (
+            f"{len(others)} later marrow biops{'y' if len(others) == 1 else 'ies'} also overdue "
+            f"(up to week {others[-1].get('week')}, due {as_date(others[-1]['due']):%d %b %Y})"
+            if others
+            else ""
+        )
         rows.append({"what": _biopsy_label(first), "due": as_date(first["due"]), "why": why})
     for b in biopsies:
         if as_date(b["due"]) >= as_of:
@@ -172,14 +178,20 @@ def upcoming(patient: dict, *, as_of: dt.date) -> pd.DataFrame:
     `overdue` when the date is before as_of (DOMAIN.md section 5)."""
     rows = []
     if patient.get("next_labs_due"):
-        rows.append({"what": "Next CBC", "due": as_date(patient["next_labs_due"]),
-                     "why": patient.get("next_labs_reason") or ""})
+        rows.append(
+            {"what": "Next CBC", "due": as_date(patient["next_labs_due"]), "why": patient.get("next_labs_reason") or ""}
+        )
     rows += _biopsy_rows(patient, as_of=as_of)
     if not any(r["what"].startswith("Marrow") for r in rows) and patient.get("next_marrow_biopsy"):
         rows.append({"what": "Marrow biopsy", "due": as_date(patient["next_marrow_biopsy"])})
     if patient.get("next_pregnancy_test"):
-        rows.append({"what": "Pregnancy test (REMS)", "due": as_date(patient["next_pregnancy_test"]),
-                     "why": patient.get("next_pregnancy_test_reason") or ""})
+        rows.append(
+            {
+                "what": "Pregnancy test (REMS)",
+                "due": as_date(patient["next_pregnancy_test"]),
+                "why": patient.get("next_pregnancy_test_reason") or "",
+            }
+        )
     df = pd.DataFrame(rows, columns=["what", "due", "why"])
     df["why"] = df["why"].fillna("")
     df["overdue"] = [d is not None and d < as_of for d in df["due"]]
@@ -210,11 +222,15 @@ def header_line(mrn: str, patient: dict, identity: dict, *, cycle: Any, cycle_da
     """The patient page's line under the name: MRN, age, sex, indication, start, cycle day and CrCl,
     '  |  '-separated; what is unknown is left out ("no treatment course" when there is no start)."""
     indication = patient.get("indication")
-    facts = [f"MRN {mrn}", f"{identity['age']} y" if identity["age"] is not None else "", identity["sex"] or "",
-             INDICATION_NAMES.get(indication, indication or ""),
-             f"started {patient['start_date']}" if patient.get("start_date") else "no treatment course",
-             f"cycle {cycle} day {cycle_day}" if pd.notna(cycle) else "",
-             f"CrCl {patient['crcl_ml_min']:.0f} mL/min" if patient.get("crcl_ml_min") else ""]
+    facts = [
+        f"MRN {mrn}",
+        f"{identity['age']} y" if identity["age"] is not None else "",
+        identity["sex"] or "",
+        INDICATION_NAMES.get(indication, indication or ""),
+        f"started {patient['start_date']}" if patient.get("start_date") else "no treatment course",
+        f"cycle {cycle} day {cycle_day}" if pd.notna(cycle) else "",
+        f"CrCl {patient['crcl_ml_min']:.0f} mL/min" if patient.get("crcl_ml_min") else "",
+    ]
     return "  |  ".join(f for f in facts if f)
 
 

@@ -9,8 +9,25 @@ from lenadash.vocab.analytes import CANONICAL_UNIT, LABEL
 
 # Row order of the flowsheet (a presentation choice: counts first, then kidney, liver, chemistry).
 FLOWSHEET_ORDER: tuple[str, ...] = (
-    "anc", "plt", "hgb", "wbc", "alc", "creatinine", "ast", "alt", "alp", "bilirubin", "sodium", "potassium",
-    "chloride", "co2", "bun", "glucose", "calcium", "albumin", "total_protein",
+    "anc",
+    "plt",
+    "hgb",
+    "wbc",
+    "alc",
+    "creatinine",
+    "ast",
+    "alt",
+    "alp",
+    "bilirubin",
+    "sodium",
+    "potassium",
+    "chloride",
+    "co2",
+    "bun",
+    "glucose",
+    "calcium",
+    "albumin",
+    "total_protein",
 )
 # Display name and canonical unit per analyte, in flowsheet order (both from vocab.analytes).
 ANALYTE_LABELS: dict[str, tuple[str, str]] = {a: (LABEL[a], CANONICAL_UNIT[a]) for a in FLOWSHEET_ORDER}
@@ -73,5 +90,11 @@ EVENT_LABELS = {
 # The worklist's dose/status cell.
 STATUS_LABELS = {"on_treatment": "on treatment", "held": "HELD", "review": "REVIEW"}
 # The course status in words (the card's "Status:" line), not the engine's raw keys.
-STATUS_WORDS = {"on_treatment": "on treatment", "held": "held", "review": "review",
-                "not_started": "not started", "stopped": "stopped", "completed": "completed"}
+STATUS_WORDS = {
+    "on_treatment": "on treatment",
+    "held": "held",
+    "review": "review",
+    "not_started": "not started",
+    "stopped": "stopped",
+    "completed": "completed",
+}

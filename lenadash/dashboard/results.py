@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -13,8 +13,19 @@ from lenadash.dashboard.present import ACTION_LABELS, FLOWSHEET_ORDER, analyte_l
 
 DRAW_COLUMNS = ["date", "cycle", "cycle_day", "action", "dose_mg", "schedule", "recommendation"]
 RESULT_COLUMNS = [
-    "date", "analyte", "value", "unit", "raw_value", "raw_unit", "ref_low", "ref_high", "grade",
-    "action", "recommendation", "cycle", "cycle_day",
+    "date",
+    "analyte",
+    "value",
+    "unit",
+    "raw_value",
+    "raw_unit",
+    "ref_low",
+    "ref_high",
+    "grade",
+    "action",
+    "recommendation",
+    "cycle",
+    "cycle_day",
 ]
 
 
@@ -45,9 +56,14 @@ def draws_frame(patient: dict) -> pd.DataFrame:
 def _graded(patient: dict) -> pd.DataFrame:
     """The engine's value and grade of every result in the draws (date, analyte, draw_value, grade)."""
     graded = [
-        {"date": pd.Timestamp(d["date"]), "analyte": a, "draw_value": v,
-         "grade": grade_or_none((d.get("grades") or {}).get(a))}
-        for d in patient.get("draws") or [] for a, v in (d.get("values") or {}).items()
+        {
+            "date": pd.Timestamp(d["date"]),
+            "analyte": a,
+            "draw_value": v,
+            "grade": grade_or_none((d.get("grades") or {}).get(a)),
+        }
+        for d in patient.get("draws") or []
+        for a, v in (d.get("values") or {}).items()
     ]
     g = pd.DataFrame(graded, columns=["date", "analyte", "draw_value", "grade"])
     g["date"] = pd.to_datetime(g["date"])
@@ -83,10 +99,7 @@ def results_long(patient: dict, labs: pd.DataFrame | None = None) -> pd.DataFram
     to the engine's grade and the draw's recommendation. `labs` None: values from the draws only."""
     draws = draws_frame(patient)
     graded = _graded(patient)
-    if labs is not None and len(labs):
-        out = _stored_results(patient, labs, graded)
-    else:
-        out = _results_from_draws(graded)
+    out = _stored_results(patient, labs, graded) if labs is not None and len(labs) else _results_from_draws(graded)
     out = out.merge(draws[["date", "action", "recommendation", "cycle", "cycle_day"]], on="date", how="left")
     out["value"] = pd.to_numeric(out["value"], errors="coerce").astype("float64")
     for col in ("ref_low", "ref_high"):
@@ -100,10 +113,16 @@ def results_long(patient: dict, labs: pd.DataFrame | None = None) -> pd.DataFram
 def cycle_overlay(patient: dict, analyte: str) -> pd.DataFrame:
     """Values of one analyte by day of cycle, one group per cycle (cycle, cycle_day, value, grade, date)."""
     rows = [
-        {"cycle": d.get("cycle"), "cycle_day": d.get("cycle_day"), "value": (d.get("values") or {}).get(analyte),
-         "grade": grade_or_none((d.get("grades") or {}).get(analyte)), "date": as_date(d.get("date"))}
+        {
+            "cycle": d.get("cycle"),
+            "cycle_day": d.get("cycle_day"),
+            "value": (d.get("values") or {}).get(analyte),
+            "grade": grade_or_none((d.get("grades") or {}).get(analyte)),
+            "date": as_date(d.get("date")),
+        }
         for d in patient.get("draws") or []
-        if (d.get("values") or {}).get(analyte) is not None and d.get("cycle") is not None
+        if (d.get("values") or {}).get(analyte) is not None
+        and d.get("cycle") is not None
         and (d.get("cycle_day") or 0) >= 1
     ]
     df = pd.DataFrame(rows, columns=["cycle", "cycle_day", "value", "grade", "date"])
@@ -119,8 +138,9 @@ def _draw_heading(draw: dict) -> str:
     return f"{as_date(draw['date']):%d %b %y} {when}"
 
 
-def flowsheet(patient: dict, *, since: dt.date | None = None,
-              analytes: Iterable[str] = FLOWSHEET_ORDER) -> tuple[pd.DataFrame, pd.DataFrame]:
+def flowsheet(
+    patient: dict, *, since: dt.date | None = None, analytes: Iterable[str] = FLOWSHEET_ORDER
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Analytes x draws: (values, grades), rows labelled 'ANC (10^9/L)', columns by draw date
     (newest first). Only analytes with at least one value; `since` drops older draws."""
     draws = [d for d in patient.get("draws") or [] if since is None or as_date(d.get("date")) >= since]
@@ -130,9 +150,11 @@ def flowsheet(patient: dict, *, since: dt.date | None = None,
     extra = sorted({a for d in draws for a in (d.get("values") or {})} - set(wanted) - set(analytes))
     keys = wanted + extra
     values = pd.DataFrame(
-        [[(d.get("values") or {}).get(a) for d in draws] for a in keys], columns=cols, dtype="float64")
+        [[(d.get("values") or {}).get(a) for d in draws] for a in keys], columns=cols, dtype="float64"
+    )
     grades = pd.DataFrame(
-        [[grade_or_none((d.get("grades") or {}).get(a)) for d in draws] for a in keys], columns=cols, dtype=object)
+        [[grade_or_none((d.get("grades") or {}).get(a)) for d in draws] for a in keys], columns=cols, dtype=object
+    )
     index = [f"{analyte_label(a)} ({analyte_unit(a)})".replace(" ()", "") for a in keys]
     values.index = grades.index = pd.Index(index, name="analyte")
     # Draw dates can repeat in the label only if the engine emitted two draws on one day.
@@ -148,7 +170,8 @@ def thresholds_frame(rows: list[dict] | None) -> pd.DataFrame | None:
         return None
     df["label"] = [f"{k} {op} {v:g}" for k, op, v in zip(df["kind"], df["op"], df["value"])]
     return df.groupby(["analyte", "value"], as_index=False, sort=False).agg(
-        label=("label", " / ".join), source=("source", lambda s: "; ".join(dict.fromkeys(s))))
+        label=("label", " / ".join), source=("source", lambda s: "; ".join(dict.fromkeys(s)))
+    )
 
 
 def crcl_series(labs: pd.DataFrame, person: dict) -> pd.DataFrame | None:
@@ -166,8 +189,12 @@ def crcl_series(labs: pd.DataFrame, person: dict) -> pd.DataFrame | None:
         return None
     dates = pd.to_datetime(cr["collected_at"]).dt.normalize()
     ages = renal.age_years_series(pd.Series([person["birth_date"]] * len(cr), index=cr.index), dates.dt.date)
-    crcl = renal.crcl_ml_min(age_years=ages, weight_kg=pd.Series(float(weight), index=cr.index),
-                             sex=pd.Series(person["sex"], index=cr.index), creatinine_mg_dl=cr["value"])
+    crcl = renal.crcl_ml_min(
+        age_years=ages,
+        weight_kg=pd.Series(float(weight), index=cr.index),
+        sex=pd.Series(person["sex"], index=cr.index),
+        creatinine_mg_dl=cr["value"],
+    )
     crcl_values = pd.Series(crcl, index=cr.index).to_numpy(dtype="float64")
     out = pd.DataFrame({"date": dates.to_numpy(), "crcl_ml_min": crcl_values}).dropna()
     return out if len(out) else None

@@ -42,6 +42,7 @@ SETUP_REQUIRED = {"birth_date": "birth date", "sex": "sex", "weight_kg": "weight
 def missing_setup_fields(record: dict) -> list[str]:
     """The Cockcroft-Gault inputs (DOMAIN.md section 3) a setup record lacks, in clinic words;
     [] when birth date, sex and weight are all given."""
+
     def blank(v) -> bool:
         return v is None or v == "" or (isinstance(v, float) and np.isnan(v))
 
@@ -60,9 +61,11 @@ def dose_problem(indication: str, dose_mg: float | None, profile: str = "us_pi")
     if dose_mg is None:
         return f"Enter the starting dose ({indication} label start {doses.standard_mg:g} mg)."
     if float(dose_mg) not in doses.allowed_mg:
-        return (f"{float(dose_mg):g} mg is not a starting dose for {indication}: choose a capsule strength on its "
-                f"dose ladder ({listed} mg). The label start is {doses.standard_mg:g} mg; a renally reduced "
-                "start is a lower step.")
+        return (
+            f"{float(dose_mg):g} mg is not a starting dose for {indication}: choose a capsule strength on its "
+            f"dose ladder ({listed} mg). The label start is {doses.standard_mg:g} mg; a renally reduced "
+            "start is a lower step."
+        )
     return None
 
 
@@ -75,19 +78,37 @@ SCHEDULE_DEFAULT = "default for indication"  # the schedule picker's first choic
 MENSES_CHOICES = ("-", "regular", "irregular")  # "-": not recorded
 
 
-def course_record(*, mrn: str | None, name: str, sex: str | None, birth_date: dt.date | None,
-                  weight_kg: float | None, indication: str, start_date: dt.date, starting_dose_mg: float | None,
-                  schedule: str, combination: str, reproductive_potential: bool, menses: str,
-                  dialysis: bool) -> dict:
+def course_record(
+    *,
+    mrn: str | None,
+    name: str,
+    sex: str | None,
+    birth_date: dt.date | None,
+    weight_kg: float | None,
+    indication: str,
+    start_date: dt.date,
+    starting_dose_mg: float | None,
+    schedule: str,
+    combination: str,
+    reproductive_potential: bool,
+    menses: str,
+    dialysis: bool,
+) -> dict:
     """The patients-contract row of the course form: text trimmed, the indication's default schedule
     and combination (vocab.course) where the form leaves them to the default."""
     return {
-        "mrn": (mrn or "").strip(), "name": name.strip(), "sex": sex, "birth_date": birth_date,
-        "weight_kg": weight_kg, "indication": indication, "start_date": start_date,
+        "mrn": (mrn or "").strip(),
+        "name": name.strip(),
+        "sex": sex,
+        "birth_date": birth_date,
+        "weight_kg": weight_kg,
+        "indication": indication,
+        "start_date": start_date,
         "starting_dose_mg": starting_dose_mg,
         "schedule": DEFAULT_SCHEDULE[indication] if schedule == SCHEDULE_DEFAULT else schedule,
         "combination": combination.strip() or DEFAULT_COMBINATION.get(indication),
-        "reproductive_potential": reproductive_potential, "menses": None if menses == "-" else menses,
+        "reproductive_potential": reproductive_potential,
+        "menses": None if menses == "-" else menses,
         "dialysis": dialysis,
     }
 
@@ -99,8 +120,10 @@ def course_problem(record: dict, profile: str = "us_pi") -> str | None:
         return "enter the patient's MRN (the identifier used in your lab exports)."
     missing = missing_setup_fields(record)
     if missing:
-        return (f"enter the patient's {and_join(missing)} "
-                "(needed for the Cockcroft-Gault creatinine clearance and the renal starting dose).")
+        return (
+            f"enter the patient's {and_join(missing)} "
+            "(needed for the Cockcroft-Gault creatinine clearance and the renal starting dose)."
+        )
     return dose_problem(record["indication"], record["starting_dose_mg"], profile)
 
 
@@ -112,33 +135,63 @@ def save_course(record: dict, *, session: Any, profile: str = "us_pi") -> None:
     problem = course_problem(record, profile)
     if problem:
         raise InputError(problem)
-    store.upsert_patient_course(session=session, row=record)  # a value the models refuse is a StoreError naming the field
+    store.upsert_patient_course(
+        session=session, row=record
+    )  # a value the models refuse is a StoreError naming the field
 
 
 # --- clinical events --------------------------------------------------------------------------
 
 # What each event kind's value is, in the words of the form's hint.
 EVENT_HELP = {
-    "fever": "temperature in C", "platelet_transfusion": "", "toxicity": "CTCAE grade 1-5",
-    "pregnancy_test": "negative or positive", "marrow_biopsy": "", "dose_change": "new dose in mg, or hold",
+    "fever": "temperature in C",
+    "platelet_transfusion": "",
+    "toxicity": "CTCAE grade 1-5",
+    "pregnancy_test": "negative or positive",
+    "marrow_biopsy": "",
+    "dose_change": "new dose in mg, or hold",
     "thromboprophylaxis": "agent, e.g. aspirin, LMWH, warfarin",
 }
 
 
-def event_record(*, mrn: str, date: dt.date, kind: str, detail: str, temperature_c: float | None,
-                 grade: int | None, result: str, dose_mg: float | None, is_hold: bool, agent: str) -> dict:
+def event_record(
+    *,
+    mrn: str,
+    date: dt.date,
+    kind: str,
+    detail: str,
+    temperature_c: float | None,
+    grade: int | None,
+    result: str,
+    dose_mg: float | None,
+    is_hold: bool,
+    agent: str,
+) -> dict:
     """The events-contract row of the event form; blank text becomes None."""
-    return {"mrn": mrn, "date": date, "event": kind, "detail": detail, "temperature_c": temperature_c,
-            "grade": grade, "result": result or None, "dose_mg": dose_mg, "is_hold": is_hold,
-            "agent": agent.strip() or None}
+    return {
+        "mrn": mrn,
+        "date": date,
+        "event": kind,
+        "detail": detail,
+        "temperature_c": temperature_c,
+        "grade": grade,
+        "result": result or None,
+        "dose_mg": dose_mg,
+        "is_hold": is_hold,
+        "agent": agent.strip() or None,
+    }
 
 
 def event_problem(event: dict) -> str | None:
     """Why an event cannot be recorded: its kind needs a value the form left empty; None when it can."""
     kind = event["event"]
-    missing = {"fever": event["temperature_c"] is None, "toxicity": event["grade"] is None,
-               "pregnancy_test": not event["result"], "dose_change": event["dose_mg"] is None and not event["is_hold"],
-               "thromboprophylaxis": not event["agent"]}
+    missing = {
+        "fever": event["temperature_c"] is None,
+        "toxicity": event["grade"] is None,
+        "pregnancy_test": not event["result"],
+        "dose_change": event["dose_mg"] is None and not event["is_hold"],
+        "thromboprophylaxis": not event["agent"],
+    }
     if missing.get(kind):
         return f"a {EVENT_LABELS[kind].lower()} event needs its value: {EVENT_HELP[kind]}."
     return None

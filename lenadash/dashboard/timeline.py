@@ -62,8 +62,14 @@ def dose_steps(patient: dict, *, as_of: dt.date) -> pd.DataFrame:
             held = True
         elif action in DOSING_AGAIN:
             held = False
-        rows.append({"date": as_date(d.get("date")), "dose_mg": 0.0 if held else (float(dose) if dose else np.nan),
-                     "schedule": d.get("schedule"), "action": action})
+        rows.append(
+            {
+                "date": as_date(d.get("date")),
+                "dose_mg": 0.0 if held else (float(dose) if dose else np.nan),
+                "schedule": d.get("schedule"),
+                "action": action,
+            }
+        )
     if rows:
         last = rows[-1]
         rows.append({**last, "date": max(as_of, last["date"]), "action": "as_of"})
@@ -87,7 +93,8 @@ def _dosing_days(patient: dict) -> int:
     """Dosing days per cycle of the course's schedule (the latest draw's when the course names none);
     21/28 when neither does, and a whole cycle for a schedule the vocabulary does not know."""
     schedule = patient.get("schedule") or next(
-        (d.get("schedule") for d in reversed(patient.get("draws") or []) if d.get("schedule")), "21/28")
+        (d.get("schedule") for d in reversed(patient.get("draws") or []) if d.get("schedule")), "21/28"
+    )
     return dosing_days(schedule) if schedule in DOSING_DAYS else CYCLE_DAYS
 
 
@@ -147,5 +154,7 @@ def empty_window_note(preset: str, patient: dict, window: tuple[dt.date, dt.date
     how to see it); None when the window shows draws or the patient has none."""
     if not patient.get("draws") or draws_in_window(patient, window):
         return None
-    return (f"No draws between {window[0]:%d %b %Y} and {window[1]:%d %b %Y} ({preset.lower()}); the latest draw "
-            f"is from {window_anchor(patient, as_of=as_of):%d %b %Y}. Choose 'All' to see every draw.")
+    return (
+        f"No draws between {window[0]:%d %b %Y} and {window[1]:%d %b %Y} ({preset.lower()}); the latest draw "
+        f"is from {window_anchor(patient, as_of=as_of):%d %b %Y}. Choose 'All' to see every draw."
+    )

@@ -6,8 +6,9 @@ import contextlib
 import datetime as dt
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -231,8 +232,14 @@ def clinic() -> Clinic:
         result = {"as_of": str(as_of()), "rules": get_settings().rules, "patients": []}
     t2 = time.perf_counter()
     built = Clinic(
-        key=key, as_of=as_of(), patients=patients, events=events, result=result,
-        worklist=worklist(result, patients), load_seconds=t1 - t0, assess_seconds=t2 - t1,
+        key=key,
+        as_of=as_of(),
+        patients=patients,
+        events=events,
+        result=result,
+        worklist=worklist(result, patients),
+        load_seconds=t1 - t0,
+        assess_seconds=t2 - t1,
         by_mrn={str(p["mrn"]): p for p in result.get("patients") or []},
     )
     st.session_state[CLINIC] = built
@@ -268,7 +275,7 @@ def baselines_of(patient: dict) -> dict:
     engine's own 30-day window applies to the dose rules); {} when there is none."""
     start = as_date(patient.get("start_date"))
     before = [d for d in patient.get("draws") or [] if start and as_date(d.get("date")) <= start]
-    return dict((before[-1].get("values") or {})) if before else {}
+    return dict(before[-1].get("values") or {}) if before else {}
 
 
 def thresholds_for(patient: dict, person: dict, *, as_of: dt.date) -> pd.DataFrame | None:
@@ -283,8 +290,13 @@ def thresholds_for(patient: dict, person: dict, *, as_of: dt.date) -> pd.DataFra
     start = as_date(patient.get("start_date"))
     baselines = {k: v for k, v in (patient.get("baselines") or baselines_of(patient)).items() if v is not None}
     course = {**person, "indication": patient.get("indication")}
-    rows = dosing.thresholds(course, rules_profile(), baselines=baselines, dose_mg=cards.dose_now(patient),
-                             day=(as_of - start).days if start is not None and as_of >= start else None)
+    rows = dosing.thresholds(
+        course,
+        rules_profile(),
+        baselines=baselines,
+        dose_mg=cards.dose_now(patient),
+        day=(as_of - start).days if start is not None and as_of >= start else None,
+    )
     return thresholds_frame(rows)
 
 
@@ -318,8 +330,10 @@ def page_style() -> None:
 
 def hide_sidebar() -> None:
     """Visit view: no sidebar and no control to open it (the visit view shows no navigation)."""
-    st.html('<style>[data-testid="stSidebar"], [data-testid="stExpandSidebarButton"], '
-            '[data-testid="stSidebarCollapsedControl"] {display: none !important;}</style>')
+    st.html(
+        '<style>[data-testid="stSidebar"], [data-testid="stExpandSidebarButton"], '
+        '[data-testid="stSidebarCollapsedControl"] {display: none !important;}</style>'
+    )
 
 
 def sample_banner() -> None:
@@ -372,9 +386,16 @@ def timeline_figure(clinic: Clinic, mrn: str, preset: str, *, large: bool = Fals
         events = clinic.events[clinic.events["mrn"] == mrn] if len(clinic.events) else None
         thresholds = thresholds_for(patient, person, as_of=clinic.as_of)
         figs[fig_key] = {
-            "timeline": charts.patient_timeline(patient, results_long(patient, labs), as_of=clinic.as_of,
-                                                thresholds=thresholds, events=events,
-                                                crcl=crcl_series(labs, person), window=window, large=large),
+            "timeline": charts.patient_timeline(
+                patient,
+                results_long(patient, labs),
+                as_of=clinic.as_of,
+                thresholds=thresholds,
+                events=events,
+                crcl=crcl_series(labs, person),
+                window=window,
+                large=large,
+            ),
             "thresholds": thresholds,
         }
     return figs[fig_key]
@@ -387,8 +408,13 @@ def open_patient(mrn: str) -> None:
 
 
 def _card_class(action: str | None) -> str:
-    return {"hold": "ld-hold", "stay_held": "ld-hold", "review": "ld-review", "continue": "ld-ok",
-            "resume": "ld-ok"}.get(action or "", "ld-none")
+    return {
+        "hold": "ld-hold",
+        "stay_held": "ld-hold",
+        "review": "ld-review",
+        "continue": "ld-ok",
+        "resume": "ld-ok",
+    }.get(action or "", "ld-none")
 
 
 def _esc(text: Any) -> str:
@@ -420,12 +446,16 @@ def next_action_card(card: dict) -> None:
 
 def upcoming_card(upcoming: pd.DataFrame) -> None:
     """Upcoming dates (cards.upcoming): next CBC, marrow biopsies with week labels, pregnancy test."""
-    rows = "".join(
-        f"<li><b>{_esc(r.what)}</b>: {r.due:%a %d %b %Y}"
-        + (" - <b>OVERDUE</b>" if r.overdue else f" ({cards.in_days_text(r.in_days)})")
-        + (f'<br><span class="ld-src">{_esc(r.why)}</span>' if r.why else "") + "</li>"
-        for r in upcoming.itertuples(index=False)
-    ) or "<li>Nothing scheduled.</li>"
+    rows = (
+        "".join(
+            f"<li><b>{_esc(r.what)}</b>: {r.due:%a %d %b %Y}"
+            + (" - <b>OVERDUE</b>" if r.overdue else f" ({cards.in_days_text(r.in_days)})")
+            + (f'<br><span class="ld-src">{_esc(r.why)}</span>' if r.why else "")
+            + "</li>"
+            for r in upcoming.itertuples(index=False)
+        )
+        or "<li>Nothing scheduled.</li>"
+    )
     st.html(f'<div class="ld-card ld-none"><h2>Upcoming</h2><ul>{rows}</ul></div>')
 
 
@@ -437,9 +467,16 @@ def flowsheet_table(values: pd.DataFrame, grades: pd.DataFrame):
     return text.style.apply(lambda _: fills, axis=None).set_properties(**{"text-align": "right"})
 
 
-FLAG_FILLS = {"hold": "#ffcdd2", "review": "#ffe0b2", "grade3": "#ffcdd2", "cbc_overdue": "#fff8d6",
-              "marrow_due": "#fff8d6", "pregnancy_due": "#fff8d6", "vte_missing": "#fff8d6",
-              "grade3_baseline": "#f4f4f4"}
+FLAG_FILLS = {
+    "hold": "#ffcdd2",
+    "review": "#ffe0b2",
+    "grade3": "#ffcdd2",
+    "cbc_overdue": "#fff8d6",
+    "marrow_due": "#fff8d6",
+    "pregnancy_due": "#fff8d6",
+    "vte_missing": "#fff8d6",
+    "grade3_baseline": "#f4f4f4",
+}
 
 
 def worklist_table(shown: pd.DataFrame):
@@ -448,8 +485,7 @@ def worklist_table(shown: pd.DataFrame):
     css = pd.DataFrame("", index=display.index, columns=display.columns)
     css["Flags"] = [f"background-color: {FLAG_FILLS[f[0]]}; font-weight: 600" if f else "" for f in shown["flags"]]
     for col, grade in (("ANC", "anc_grade"), ("Platelets", "plt_grade"), ("Hgb", "hgb_grade")):
-        css[col] = [f"background-color: {GRADE_FILLS[int(g)]}" if pd.notna(g) and g >= 2 else ""
-                    for g in shown[grade]]
+        css[col] = [f"background-color: {GRADE_FILLS[int(g)]}" if pd.notna(g) and g >= 2 else "" for g in shown[grade]]
     return display.style.apply(lambda _: css, axis=None)
 
 

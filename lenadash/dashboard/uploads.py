@@ -40,8 +40,10 @@ def counts_line(item: PreparedUpload) -> str:
 def problems_heading(item: PreparedUpload) -> str:
     problems = item.parsed.problems
     errors = int((problems["severity"] == "error").sum())
-    return (f"**Problems ({errors} rejected, {len(problems) - errors} warnings)** - "
-            "fix them in the source file and upload it again")
+    return (
+        f"**Problems ({errors} rejected, {len(problems) - errors} warnings)** - "
+        "fix them in the source file and upload it again"
+    )
 
 
 def interrupted(saved: Sequence[Committed]) -> str:
@@ -50,8 +52,10 @@ def interrupted(saved: Sequence[Committed]) -> str:
     names = [c.name for c in saved if c.summary is not None]
     if not names:
         return SOMETHING_WENT_WRONG
-    return (f"Something went wrong; only {', '.join(names)} "
-            f"{'was' if len(names) == 1 else 'were'} saved, nothing from the other files.")
+    return (
+        f"Something went wrong; only {', '.join(names)} "
+        f"{'was' if len(names) == 1 else 'were'} saved, nothing from the other files."
+    )
 
 
 def upload_history(*, session: Session) -> pd.DataFrame:

@@ -77,17 +77,23 @@ def _card_html(card: dict) -> str:
         headline = f"Last advice: {headline}"
         card_class = "stale" if card_class in ("ok", "") else card_class
     resume = f"<p><b>{_e(card['resume'])}</b></p>" if card.get("resume") else ""
-    return (f'<div class="card {card_class}">{overdue}<h2>{_e(headline)}</h2>{resume}\n'
-            f"<ul>{reasons}{alerts}</ul>{source}</div>")
+    return (
+        f'<div class="card {card_class}">{overdue}<h2>{_e(headline)}</h2>{resume}\n'
+        f"<ul>{reasons}{alerts}</ul>{source}</div>"
+    )
 
 
 def _dates_html(upcoming: pd.DataFrame) -> str:
-    return "".join(
-        f"<li><b>{_e(r.what)}</b>: {r.due:%a %d %b %Y}"
-        + (' <span class="overdue">OVERDUE</span>' if r.overdue else f" ({in_days_text(r.in_days)})")
-        + (f'<br><span class="src">{_e(r.why)}</span>' if r.why else "") + "</li>"
-        for r in upcoming.itertuples(index=False)
-    ) or "<li>None scheduled.</li>"
+    return (
+        "".join(
+            f"<li><b>{_e(r.what)}</b>: {r.due:%a %d %b %Y}"
+            + (' <span class="overdue">OVERDUE</span>' if r.overdue else f" ({in_days_text(r.in_days)})")
+            + (f'<br><span class="src">{_e(r.why)}</span>' if r.why else "")
+            + "</li>"
+            for r in upcoming.itertuples(index=False)
+        )
+        or "<li>None scheduled.</li>"
+    )
 
 
 def _flowsheet_html(flowsheet: tuple[pd.DataFrame, pd.DataFrame]) -> str:
@@ -97,8 +103,11 @@ def _flowsheet_html(flowsheet: tuple[pd.DataFrame, pd.DataFrame]) -> str:
     if not n_draws:
         return "<p>No draws.</p>"
     keep = list(values.columns[:FLOWSHEET_MAX_DRAWS])  # newest first (results.flowsheet)
-    note = (f'<p class="src">The latest {FLOWSHEET_MAX_DRAWS} of {n_draws} draws; the dashboard shows them all.</p>'
-            if n_draws > FLOWSHEET_MAX_DRAWS else "")
+    note = (
+        f'<p class="src">The latest {FLOWSHEET_MAX_DRAWS} of {n_draws} draws; the dashboard shows them all.</p>'
+        if n_draws > FLOWSHEET_MAX_DRAWS
+        else ""
+    )
     return f'{note}<div class="flowsheet">{_flowsheet_table(values[keep], grades[keep])}</div>'
 
 
@@ -123,10 +132,10 @@ def visit_summary_html(
     banner = '<p class="sample">SAMPLE CLINIC - synthetic data</p>' if sample else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Visit summary {_e(identity.get('initials', ''))} {as_of:%Y-%m-%d}</title>
+<title>Visit summary {_e(identity.get("initials", ""))} {as_of:%Y-%m-%d}</title>
 <style>{PRINT_CSS}</style></head><body>
 {banner}
-<h1>{_e(identity.get('initials', 'Patient'))}{_e(age)}{_e(sex)}</h1>
+<h1>{_e(identity.get("initials", "Patient"))}{_e(age)}{_e(sex)}</h1>
 <p class="sub">{_e(indication)} - {_e(cycle_text)} - as of {as_of:%d %B %Y}</p>
 {_card_html(card)}
 <h2>Upcoming</h2><ul>{_dates_html(upcoming)}</ul>

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,16 +32,32 @@ FLAG_RULES: tuple[FlagRule, ...] = (
     FlagRule("review", "Review", "status_or_action_in", ("review",), "US PI 2.1 (clinician decision)"),
     FlagRule("grade3", "Grade >= 3", "last_grade_at_least", 3, "CTCAE v5.0"),
     FlagRule("cbc_overdue", "CBC overdue", "truthy", "labs_overdue", "US PI 5.3 monitoring schedule"),
-    FlagRule("marrow_due", "Marrow biopsy due", "date_within_days", ("next_marrow_biopsy", 30),
-             "MDS patient guide: marrow at 12 and 24 weeks"),
-    FlagRule("pregnancy_due", "Pregnancy test due", "date_within_days", ("next_pregnancy_test", 7),
-             "Lenalidomide REMS pregnancy testing"),
-    FlagRule("vte_missing", "No thromboprophylaxis", "alert_mentions", ("thrombo", "vte"),
-             "US PI 5.4 venous thromboembolism"),
+    FlagRule(
+        "marrow_due",
+        "Marrow biopsy due",
+        "date_within_days",
+        ("next_marrow_biopsy", 30),
+        "MDS patient guide: marrow at 12 and 24 weeks",
+    ),
+    FlagRule(
+        "pregnancy_due",
+        "Pregnancy test due",
+        "date_within_days",
+        ("next_pregnancy_test", 7),
+        "Lenalidomide REMS pregnancy testing",
+    ),
+    FlagRule(
+        "vte_missing", "No thromboprophylaxis", "alert_mentions", ("thrombo", "vte"), "US PI 5.4 venous thromboembolism"
+    ),
     # Last: graded >= 3 but already so at baseline (e.g. creatinine on dialysis); the engine calls it
     # pre-existing, not a new toxicity (draw `preexisting`), so it is named but not ranked as one.
-    FlagRule("grade3_baseline", "Grade >= 3 as at baseline", "last_grade_preexisting", 3,
-             "CTCAE v5.0; dose engine: graded the same at baseline - pre-existing"),
+    FlagRule(
+        "grade3_baseline",
+        "Grade >= 3 as at baseline",
+        "last_grade_preexisting",
+        3,
+        "CTCAE v5.0; dose engine: graded the same at baseline - pre-existing",
+    ),
 )
 FLAG_LABELS = {r.key: r.label for r in FLAG_RULES}
 
@@ -123,9 +140,26 @@ def flag_text(patient: dict, flags: list[str]) -> str:
 
 
 WORKLIST_COLUMNS = [
-    "urgency", "mrn", "name", "indication", "cycle", "cycle_day", "status", "current_dose_mg",
-    "anc", "anc_grade", "plt", "plt_grade", "hgb", "hgb_grade", "last_draw",
-    "next_labs_due", "next_marrow_biopsy", "next_pregnancy_test", "flags", "flag_text",
+    "urgency",
+    "mrn",
+    "name",
+    "indication",
+    "cycle",
+    "cycle_day",
+    "status",
+    "current_dose_mg",
+    "anc",
+    "anc_grade",
+    "plt",
+    "plt_grade",
+    "hgb",
+    "hgb_grade",
+    "last_draw",
+    "next_labs_due",
+    "next_marrow_biopsy",
+    "next_pregnancy_test",
+    "flags",
+    "flag_text",
 ]
 
 
@@ -173,10 +207,16 @@ def _worklist_row(patient: dict, *, as_of: dt.date, names: dict[str, str]) -> di
         "mrn": str(patient.get("mrn", "")),
         "name": names.get(str(patient.get("mrn", "")), ""),
         "indication": patient.get("indication") or "",
-        "cycle": cycle, "cycle_day": day,
+        "cycle": cycle,
+        "cycle_day": day,
         "status": patient.get("status") or "",
         "current_dose_mg": patient.get("current_dose_mg"),
-        "anc": anc, "anc_grade": anc_g, "plt": plt, "plt_grade": plt_g, "hgb": hgb, "hgb_grade": hgb_g,
+        "anc": anc,
+        "anc_grade": anc_g,
+        "plt": plt,
+        "plt_grade": plt_g,
+        "hgb": hgb,
+        "hgb_grade": hgb_g,
         "last_draw": as_date(draws[-1].get("date")) if draws else None,
         "next_labs_due": as_date(patient.get("next_labs_due")),
         "next_marrow_biopsy": as_date(patient.get("next_marrow_biopsy")),
@@ -214,8 +254,9 @@ def flag_counts(df: pd.DataFrame) -> dict[str, int]:
     return {key: int(df["flags"].map(lambda fs, k=key: k in fs).sum()) for key in FLAG_LABELS}
 
 
-def filter_worklist(df: pd.DataFrame, *, indications: Iterable[str] = (), flags: Iterable[str] = (),
-                    search: str = "") -> pd.DataFrame:
+def filter_worklist(
+    df: pd.DataFrame, *, indications: Iterable[str] = (), flags: Iterable[str] = (), search: str = ""
+) -> pd.DataFrame:
     """Rows whose indication is in `indications` and that carry any of `flags` (empty = all);
     `search` matches MRN or name, case-insensitive."""
     keep = pd.Series(True, index=df.index)
@@ -227,7 +268,8 @@ def filter_worklist(df: pd.DataFrame, *, indications: Iterable[str] = (), flags:
     if search.strip():
         needle = search.strip().lower()
         keep &= df["mrn"].str.lower().str.contains(needle, regex=False) | df["name"].str.lower().str.contains(
-            needle, regex=False)
+            needle, regex=False
+        )
     return df[keep].reset_index(drop=True)
 
 
@@ -251,18 +293,20 @@ def _dose_and_status(row) -> str:
 
 def worklist_display(df: pd.DataFrame) -> pd.DataFrame:
     """The worklist as the overview table shows it: one text column per clinical question."""
-    return pd.DataFrame({
-        "Flags": df["flag_text"],
-        "MRN": df["mrn"],
-        "Name": df["name"],
-        "Indication": df["indication"],
-        "Cycle": [f"C{c} D{d}" if pd.notna(c) else "" for c, d in zip(df["cycle"], df["cycle_day"])],
-        "Dose / status": [_dose_and_status(r) for _, r in df.iterrows()] if len(df) else [],
-        "ANC": [_with_grade(v, g) for v, g in zip(df["anc"], df["anc_grade"])],
-        "Platelets": [_with_grade(v, g) for v, g in zip(df["plt"], df["plt_grade"])],
-        "Hgb": [_with_grade(v, g) for v, g in zip(df["hgb"], df["hgb_grade"])],
-        # ISO text: sorts correctly, and a missing date shows blank rather than "None"
-        "Next CBC": [_iso_or_blank(d) for d in df["next_labs_due"]],
-        "Marrow biopsy": [_iso_or_blank(d) for d in df["next_marrow_biopsy"]],
-        "Pregnancy test": [_iso_or_blank(d) for d in df["next_pregnancy_test"]],
-    })
+    return pd.DataFrame(
+        {
+            "Flags": df["flag_text"],
+            "MRN": df["mrn"],
+            "Name": df["name"],
+            "Indication": df["indication"],
+            "Cycle": [f"C{c} D{d}" if pd.notna(c) else "" for c, d in zip(df["cycle"], df["cycle_day"])],
+            "Dose / status": [_dose_and_status(r) for _, r in df.iterrows()] if len(df) else [],
+            "ANC": [_with_grade(v, g) for v, g in zip(df["anc"], df["anc_grade"])],
+            "Platelets": [_with_grade(v, g) for v, g in zip(df["plt"], df["plt_grade"])],
+            "Hgb": [_with_grade(v, g) for v, g in zip(df["hgb"], df["hgb_grade"])],
+            # ISO text: sorts correctly, and a missing date shows blank rather than "None"
+            "Next CBC": [_iso_or_blank(d) for d in df["next_labs_due"]],
+            "Marrow biopsy": [_iso_or_blank(d) for d in df["next_marrow_biopsy"]],
+            "Pregnancy test": [_iso_or_blank(d) for d in df["next_pregnancy_test"]],
+        }
+    )

@@ -21,7 +21,21 @@ from lenadash.vocab.frames import (
 )
 
 __all__ = [
-    "CAPSULE_MG", "EPIC_TEXT_SENTINEL", "EVENT_COLUMNS", "FEVER_C", "LAB_COLUMNS", "PATIENT_COLUMNS",
-    "PROBLEM_COLUMNS", "REASONS", "LabImport", "TableImport", "UnrecognisedFile", "as_bytes", "detect_kind",
-    "parse_dates", "read_events", "read_labs", "read_patients",
+    "CAPSULE_MG",
+    "EPIC_TEXT_SENTINEL",
+    "EVENT_COLUMNS",
+    "FEVER_C",
+    "LAB_COLUMNS",
+    "PATIENT_COLUMNS",
+    "PROBLEM_COLUMNS",
+    "REASONS",
+    "LabImport",
+    "TableImport",
+    "UnrecognisedFile",
+    "as_bytes",
+    "detect_kind",
+    "parse_dates",
+    "read_events",
+    "read_labs",
+    "read_patients",
 ]

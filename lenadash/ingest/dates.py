@@ -26,9 +26,31 @@ _DATE_PATTERNS = {
     "mdy_name": re.compile(r"^(?P<mon>[A-Za-z]{3,9})\.?\s+(?P<d>\d{1,2}),?\s+(?P<y>\d{4})" + _TIME + r"$"),
 }
 _MONTHS = {
-    "jan": 1, "feb": 2, "mar": 3, "mär": 3, "apr": 4, "may": 5, "mai": 5, "jun": 6, "jul": 7, "aug": 8,
-    "sep": 9, "oct": 10, "okt": 10, "nov": 11, "dec": 12, "dez": 12, "fév": 2, "fev": 2, "avr": 4, "jui": 7,
-    "aoû": 8, "aou": 8, "déc": 12, "mrt": 3, "mei": 5,
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "mär": 3,
+    "apr": 4,
+    "may": 5,
+    "mai": 5,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "oct": 10,
+    "okt": 10,
+    "nov": 11,
+    "dec": 12,
+    "dez": 12,
+    "fév": 2,
+    "fev": 2,
+    "avr": 4,
+    "jui": 7,
+    "aoû": 8,
+    "aou": 8,
+    "déc": 12,
+    "mrt": 3,
+    "mei": 5,
 }
 US_SLASH_NOTE = (
     "dates like 01/02/2026 were read as US month/day/year (MM/DD/YYYY) because no day "
@@ -51,7 +73,7 @@ def _extract(text: pd.Series, pattern: re.Pattern) -> pd.DataFrame:
         cols = {name: pc.struct_field(res, name).to_numpy(zero_copy_only=False) for name in res.type.names}
         out = pd.DataFrame(cols, index=text.index)[valid]
         return out.replace("", np.nan).astype(object)
-    except Exception:  # noqa: BLE001 - RE2 rejects some Python patterns; fall back to re
+    except Exception:
         ex = text.str.extract(pattern)
         return ex[text.str.match(pattern).to_numpy(dtype=bool, na_value=False)]
 
@@ -125,10 +147,16 @@ class _DateParts:
         hour = parts["H"].fillna(0)
         bad_ampm = (pm | am) & ((hour < 1) | (hour > 12))
         hour = hour.where(~pm | (hour == 12), hour + 12).where(~(am & (hour == 12)), 0)
-        frame = pd.DataFrame({
-            "year": _two_digit_year(parts["y"]), "month": parts["m"], "day": parts["d"], "hour": hour,
-            "minute": parts["M"].fillna(0), "second": parts["S"].fillna(0),
-        })
+        frame = pd.DataFrame(
+            {
+                "year": _two_digit_year(parts["y"]),
+                "month": parts["m"],
+                "day": parts["d"],
+                "hour": hour,
+                "minute": parts["M"].fillna(0),
+                "second": parts["S"].fillna(0),
+            }
+        )
         valid = self.done & frame.notna().all(axis=1) & ~bad_ampm & (frame["hour"] < 24) & (frame["minute"] < 60)
         valid &= (frame["second"] < 60) & frame["year"].between(1900, 2200) & frame["month"].between(1, 12)
         valid &= frame["day"].between(1, 31)

@@ -18,19 +18,40 @@ from lenadash.vocab.frames import EVENT_COLUMNS
 
 _EVENT_ALIASES: dict[str, str] = {
     **{k: k for k in EVENT_KINDS},
-    "temperature": "fever", "temp": "fever", "febrile": "fever",
-    "transfusion": "platelet_transfusion", "platelet transfusion": "platelet_transfusion",
-    "plt transfusion": "platelet_transfusion", "platelets transfusion": "platelet_transfusion",
-    "tox": "toxicity", "adverse event": "toxicity", "ae": "toxicity",
-    "pregnancy test": "pregnancy_test", "pregnancy": "pregnancy_test", "hcg": "pregnancy_test",
-    "bone marrow biopsy": "marrow_biopsy", "marrow biopsy": "marrow_biopsy", "bmb": "marrow_biopsy",
-    "bone marrow": "marrow_biopsy", "dose change": "dose_change", "dose": "dose_change",
-    "vte prophylaxis": "thromboprophylaxis", "anticoagulation": "thromboprophylaxis",
+    "temperature": "fever",
+    "temp": "fever",
+    "febrile": "fever",
+    "transfusion": "platelet_transfusion",
+    "platelet transfusion": "platelet_transfusion",
+    "plt transfusion": "platelet_transfusion",
+    "platelets transfusion": "platelet_transfusion",
+    "tox": "toxicity",
+    "adverse event": "toxicity",
+    "ae": "toxicity",
+    "pregnancy test": "pregnancy_test",
+    "pregnancy": "pregnancy_test",
+    "hcg": "pregnancy_test",
+    "bone marrow biopsy": "marrow_biopsy",
+    "marrow biopsy": "marrow_biopsy",
+    "bmb": "marrow_biopsy",
+    "bone marrow": "marrow_biopsy",
+    "dose change": "dose_change",
+    "dose": "dose_change",
+    "vte prophylaxis": "thromboprophylaxis",
+    "anticoagulation": "thromboprophylaxis",
     "thrombosis prophylaxis": "thromboprophylaxis",
 }
 _HOLD_WORDS = {"hold", "held", "interrupt", "interrupted", "pause", "paused", "stop", "stopped"}
-_PREGNANCY = {"negative": "negative", "neg": "negative", "-": "negative", "negativ": "negative",
-              "positive": "positive", "pos": "positive", "+": "positive", "positiv": "positive"}
+_PREGNANCY = {
+    "negative": "negative",
+    "neg": "negative",
+    "-": "negative",
+    "negativ": "negative",
+    "positive": "positive",
+    "pos": "positive",
+    "+": "positive",
+    "positiv": "positive",
+}
 FEVER_C = (30.0, 45.0)  # plausible body temperature, degrees C; above 50 the value is read as Fahrenheit
 _FAHRENHEIT_ABOVE = 50
 _CTCAE_GRADES = [1, 2, 3, 4, 5]
@@ -71,9 +92,15 @@ class _EventValues:
         if mask.any():
             sheet, shown = self.sheet, self.raw[mask]
             head, _, tail = message.partition("{}")
-            sheet.problems.add(line=sheet.lines[mask], column=sheet.col("value"), value=shown, reason=reason,
-                               message=cat(head, shown, tail), hint=hint,
-                               severity=severity)
+            sheet.problems.add(
+                line=sheet.lines[mask],
+                column=sheet.col("value"),
+                value=shown,
+                reason=reason,
+                message=cat(head, shown, tail),
+                hint=hint,
+                severity=severity,
+            )
             if severity == "error":
                 sheet.bad |= mask
 
@@ -87,26 +114,34 @@ def read_events(data: bytes | BinaryIO, *, file_name: str = "") -> TableImport:
     """
     sheet = Sheet.read(data, file_name=file_name, kind="events", fields=EVENT_FIELDS, required=("mrn", "date", "event"))
     mrn = sheet["mrn"]
-    sheet.check(mrn, mrn.uniques != "", name="mrn", reason="missing patient", message="The row has no MRN{}.",
-                hint="Fill in the MRN or delete the row.")
+    sheet.check(
+        mrn,
+        mrn.uniques != "",
+        name="mrn",
+        reason="missing patient",
+        message="The row has no MRN{}.",
+        hint="Fill in the MRN or delete the row.",
+    )
     when = sheet.dates(sheet["date"], name="date")
     values = _EventValues(sheet, _event_kind(sheet), sheet["value"])
     for read_value in (_fever, _toxicity, _pregnancy_test, _dose_change, _thromboprophylaxis):
         read_value(values)
-    rows = pd.DataFrame({
-        "mrn": mrn.column(slice(None)),
-        "date": as_dates(when),
-        "event": values.event,
-        "value": values.raw,
-        "detail": sheet["detail"].column(slice(None)),
-        "temperature_c": values.temperature,
-        "grade": values.grade,
-        "result": values.result,
-        "dose_mg": values.dose,
-        "is_hold": values.is_hold,
-        "agent": values.agent,
-        "line": sheet.lines,
-    })
+    rows = pd.DataFrame(
+        {
+            "mrn": mrn.column(slice(None)),
+            "date": as_dates(when),
+            "event": values.event,
+            "value": values.raw,
+            "detail": sheet["detail"].column(slice(None)),
+            "temperature_c": values.temperature,
+            "grade": values.grade,
+            "result": values.result,
+            "dose_mg": values.dose,
+            "is_hold": values.is_hold,
+            "agent": values.agent,
+            "line": sheet.lines,
+        }
+    )
     sheet.drop_repeats(rows, what="event")
     return sheet.result(_contract_types(rows.loc[~sheet.bad].reset_index(drop=True)))
 
@@ -114,10 +149,19 @@ def read_events(data: bytes | BinaryIO, *, file_name: str = "") -> TableImport:
 def _event_kind(sheet: Sheet) -> np.ndarray:
     """The event kind (vocab.course.EVENT_KINDS), from the kind or a common name."""
     ev_c = sheet["event"]
-    ev_u = ev_c.uniques.str.lower().str.replace("_", " ").map(
-        lambda s: _EVENT_ALIASES.get(s) or _EVENT_ALIASES.get(s.replace(" ", "_")))
-    sheet.check(ev_c, ev_u.notna(), name="event", reason="unknown event", message="Event '{}' is not known.",
-                hint="Use one of: " + ", ".join(EVENT_KINDS) + ".")
+    ev_u = (
+        ev_c.uniques.str.lower()
+        .str.replace("_", " ")
+        .map(lambda s: _EVENT_ALIASES.get(s) or _EVENT_ALIASES.get(s.replace(" ", "_")))
+    )
+    sheet.check(
+        ev_c,
+        ev_u.notna(),
+        name="event",
+        reason="unknown event",
+        message="Event '{}' is not known.",
+        hint="Use one of: " + ", ".join(EVENT_KINDS) + ".",
+    )
     return ev_c.take(ev_u.to_numpy(dtype=object))
 
 
@@ -128,19 +172,30 @@ def _fever(v: _EventValues) -> None:
     fahrenheit = fever & (num > _FAHRENHEIT_ABOVE)
     temp = np.where(fahrenheit, (num - 32.0) * 5.0 / 9.0, num)
     plausible = (temp >= FEVER_C[0]) & (temp <= FEVER_C[1])
-    v.report(fahrenheit & plausible, "assumed unit",
-             "Temperature '{}' was read as Fahrenheit and converted to Celsius.", "Record temperatures in °C.",
-             "warning")
-    v.report(fever & ~plausible, "invalid value", "Fever value '{}' is not a body temperature.",
-             "Enter the temperature in °C, e.g. 38.6.")
+    v.report(
+        fahrenheit & plausible,
+        "assumed unit",
+        "Temperature '{}' was read as Fahrenheit and converted to Celsius.",
+        "Record temperatures in °C.",
+        "warning",
+    )
+    v.report(
+        fever & ~plausible,
+        "invalid value",
+        "Fever value '{}' is not a body temperature.",
+        "Enter the temperature in °C, e.g. 38.6.",
+    )
     v.temperature[fever] = np.round(temp[fever], 2)
 
 
 def _toxicity(v: _EventValues) -> None:
     """A CTCAE grade 1-5 (`3`, `grade 3`, `G3`, `CTCAE gr. 3`)."""
     tox = v.event == "toxicity"
-    graded = v.coded.take(pd.to_numeric(v.low.str.replace(r"^(?:ctcae\s*)?(?:grade|gr\.?|g)\s*", "", regex=True),
-                                        errors="coerce").to_numpy(dtype="float64"))
+    graded = v.coded.take(
+        pd.to_numeric(
+            v.low.str.replace(r"^(?:ctcae\s*)?(?:grade|gr\.?|g)\s*", "", regex=True), errors="coerce"
+        ).to_numpy(dtype="float64")
+    )
     g_ok = tox & np.isin(graded, _CTCAE_GRADES)
     v.report(tox & ~g_ok, "invalid value", "Toxicity grade '{}' is not 1-5.", "Enter the CTCAE grade, 1 to 5.")
     v.grade[g_ok] = graded[g_ok].astype(int)
@@ -149,8 +204,12 @@ def _toxicity(v: _EventValues) -> None:
 def _pregnancy_test(v: _EventValues) -> None:
     preg = v.event == "pregnancy_test"
     pres = v.coded.take(v.low.map(_PREGNANCY).to_numpy(dtype=object))
-    v.report(preg & pd.isna(pres), "invalid value", "Pregnancy test result '{}' is not negative or positive.",
-             "Write negative or positive.")
+    v.report(
+        preg & pd.isna(pres),
+        "invalid value",
+        "Pregnancy test result '{}' is not negative or positive.",
+        "Write negative or positive.",
+    )
     v.result[preg] = pres[preg]
 
 
@@ -158,11 +217,18 @@ def _dose_change(v: _EventValues) -> None:
     """The new daily dose in mg (up to the largest capsule), or a hold."""
     dc = v.event == "dose_change"
     hold = dc & v.coded.where(v.low.isin(_HOLD_WORDS))
-    mg = v.coded.take(pd.to_numeric(v.low.str.replace(r"\s*mg$", "", regex=True).str.replace(",", "."),
-                                    errors="coerce").to_numpy(dtype="float64"))
+    mg = v.coded.take(
+        pd.to_numeric(v.low.str.replace(r"\s*mg$", "", regex=True).str.replace(",", "."), errors="coerce").to_numpy(
+            dtype="float64"
+        )
+    )
     dose_ok = dc & ~hold & (mg > 0) & (mg <= max(CAPSULE_MG))
-    v.report(dc & ~hold & ~dose_ok, "invalid value", "Dose change '{}' is not a dose in mg or 'hold'.",
-             "Enter the new daily dose in mg (e.g. 15) or 'hold'.")
+    v.report(
+        dc & ~hold & ~dose_ok,
+        "invalid value",
+        "Dose change '{}' is not a dose in mg or 'hold'.",
+        "Enter the new daily dose in mg (e.g. 15) or 'hold'.",
+    )
     v.dose[dose_ok] = mg[dose_ok]
     v.is_hold[hold] = True
 
@@ -170,8 +236,12 @@ def _dose_change(v: _EventValues) -> None:
 def _thromboprophylaxis(v: _EventValues) -> None:
     """The agent's name, in lower case."""
     tp = v.event == "thromboprophylaxis"
-    v.report(tp & (v.raw == ""), "invalid value", "Thromboprophylaxis has no agent{}.",
-             "Name the agent, e.g. aspirin, enoxaparin, warfarin, apixaban.")
+    v.report(
+        tp & (v.raw == ""),
+        "invalid value",
+        "Thromboprophylaxis has no agent{}.",
+        "Name the agent, e.g. aspirin, enoxaparin, warfarin, apixaban.",
+    )
     named = tp & (v.raw != "")
     v.agent[named] = np.char.lower(v.raw[named].astype(str)).astype(object)
 

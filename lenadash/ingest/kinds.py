@@ -25,7 +25,7 @@ def _header(data: bytes | BinaryIO) -> pd.DataFrame:
 
 
 def detect_kind(data: bytes | BinaryIO) -> str:
-    """"labs", "patients" or "events", from the file's columns; raises UnrecognisedFile otherwise."""
+    """ "labs", "patients" or "events", from the file's columns; raises UnrecognisedFile otherwise."""
     df = _header(data)
     found_events = table_columns(df, EVENT_FIELDS)
     if {"mrn", "date", "event"} <= set(found_events):
@@ -38,6 +38,7 @@ def detect_kind(data: bytes | BinaryIO) -> str:
         return "labs"
     except UnrecognisedFile as exc:
         raise UnrecognisedFile(
-            "Could not tell whether this is a lab, patients or events file. " + str(exc)
+            "Could not tell whether this is a lab, patients or events file. "
+            + str(exc)
             + f" A patients file {expected_message('patients')}; an events file {expected_message('events')}."
         ) from exc

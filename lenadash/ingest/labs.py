@@ -73,8 +73,14 @@ def read_labs(data: bytes | BinaryIO, *, file_name: str = "") -> LabImport:
     table.df = None  # the coded columns hold everything needed; free the parsed text early
     results, conversions = normalise(rows, lines, colnames, problems, delimiter=table.delimiter)
     return LabImport(
-        results=results, problems=problems.frame(), shape=shape, column_map=col_map,
-        delimiter=table.delimiter, encoding=table.encoding, rows_read=rows_read, conversions=conversions,
+        results=results,
+        problems=problems.frame(),
+        shape=shape,
+        column_map=col_map,
+        delimiter=table.delimiter,
+        encoding=table.encoding,
+        rows_read=rows_read,
+        conversions=conversions,
     )
 
 
@@ -100,9 +106,13 @@ def first_of_duplicates(df: pd.DataFrame, key: list[np.ndarray], lines: np.ndarr
     group = sub.groupby(list(sub.columns), sort=False, dropna=False).ngroup().to_numpy()
     first_line = pd.Series(lines[maybe]).groupby(group).transform("min").to_numpy()
     problems.add(
-        line=lines[maybe][dup], column="", value="", reason="duplicate row",
+        line=lines[maybe][dup],
+        column="",
+        value="",
+        reason="duplicate row",
         message=cat("Row is identical to line ", first_line[dup], "; imported once."),
-        hint="Nothing to fix; the export repeats this row.", severity="warning",
+        hint="Nothing to fix; the export repeats this row.",
+        severity="warning",
     )
     keep = np.ones(n, bool)
     keep[np.flatnonzero(maybe)[dup]] = False
@@ -136,8 +146,9 @@ def collection_when(df: pd.DataFrame, roles: dict[str, str]) -> tuple[pd.Series,
     return when, column
 
 
-def _long_results(df: pd.DataFrame, lines: np.ndarray, roles: dict[str, str],
-                  problems: Problems) -> tuple[dict[str, Coded], dict[str, str], np.ndarray]:
+def _long_results(
+    df: pd.DataFrame, lines: np.ndarray, roles: dict[str, str], problems: Problems
+) -> tuple[dict[str, Coded], dict[str, str], np.ndarray]:
     rows, colnames = _long_rows(df, roles)
     keep = first_of_duplicates(df, [rows[f].codes for f in _LONG_KEY], lines, problems)
     if not keep.all():
@@ -163,8 +174,9 @@ def _long_rows(df: pd.DataFrame, roles: dict[str, str]) -> tuple[dict[str, Coded
 # --- wide files: one row per draw, a column per test -----------------------------------------
 
 
-def _wide_results(df: pd.DataFrame, lines: np.ndarray, roles: dict[str, str], wide_cols: dict[str, WideColumn],
-                  problems: Problems) -> tuple[dict[str, Coded], dict[str, str], np.ndarray]:
+def _wide_results(
+    df: pd.DataFrame, lines: np.ndarray, roles: dict[str, str], wide_cols: dict[str, WideColumn], problems: Problems
+) -> tuple[dict[str, Coded], dict[str, str], np.ndarray]:
     key_cols = [c for c in (roles.get("mrn"), roles.get("datetime"), roles.get("time")) if c]
     keep = first_of_duplicates(df, [Coded.of(df[c]).codes for c in key_cols], lines, problems)
     df, lines = df.loc[keep].reset_index(drop=True), lines[keep]
@@ -180,8 +192,10 @@ def _report_untracked_columns(wide_cols: dict[str, WideColumn], problems: Proble
             hint = "Export the absolute count (e.g. 'Neutrophils, absolute' in 10^9/L) instead of the percentage."
         else:
             msg = f"Column '{col}' is not one of the tests lenadash tracks; not imported."
-            hint = ("Nothing to fix if the test is not needed. If it is WBC, ANC, lymphocytes, Hgb, platelets "
-                    "or a CMP test under another name, rename the column (e.g. 'ANC (10^9/L)').")
+            hint = (
+                "Nothing to fix if the test is not needed. If it is WBC, ANC, lymphocytes, Hgb, platelets "
+                "or a CMP test under another name, rename the column (e.g. 'ANC (10^9/L)')."
+            )
         problems.add(line=[1], column=col, value=col, reason=spec.reason, message=msg, hint=hint, severity="warning")
 
 
@@ -206,8 +220,9 @@ def _stack_tests(df: pd.DataFrame, tests: list[tuple[str, WideColumn]]) -> tuple
     return row[order], np.concatenate(test_index)[order], value
 
 
-def _wide_rows(df: pd.DataFrame, roles: dict[str, str], wide_cols: dict[str, WideColumn], lines: np.ndarray,
-               problems: Problems) -> tuple[dict[str, Coded], dict[str, str], np.ndarray]:
+def _wide_rows(
+    df: pd.DataFrame, roles: dict[str, str], wide_cols: dict[str, WideColumn], lines: np.ndarray, problems: Problems
+) -> tuple[dict[str, Coded], dict[str, str], np.ndarray]:
     """One row per draw and a column per test -> one row per (draw, test); empty cells = not measured."""
     _report_untracked_columns(wide_cols, problems)
     when, when_col = collection_when(df, roles)

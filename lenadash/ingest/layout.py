@@ -61,21 +61,27 @@ def _test_columns(columns: list[str], mapping: dict[str, str]) -> dict[str, Wide
     return wide_cols
 
 
-def _refuse_unless_complete(columns: list[str], roles: dict[str, str], long: bool,
-                            wide_cols: dict[str, WideColumn]) -> None:
+def _refuse_unless_complete(
+    columns: list[str], roles: dict[str, str], long: bool, wide_cols: dict[str, WideColumn]
+) -> None:
     missing = []
     if "mrn" not in roles:
         missing.append("a patient column (MRN, Patient ID, PID, patient_id)")
     if "datetime" not in roles:
-        missing.append("a collection date column (Collected, Collection Date/Time, Specimen Taken, Sample date, "
-                       "collected_at, effectiveDateTime, or Date + Time)")
+        missing.append(
+            "a collection date column (Collected, Collection Date/Time, Specimen Taken, Sample date, "
+            "collected_at, effectiveDateTime, or Date + Time)"
+        )
     if not long and not wide_cols:
-        missing.append("test results: either test name + result columns (Component/Test/analyte + Result/Value) "
-                       "or one column per test (WBC, ANC, Hgb, PLT, Creatinine, ...)")
+        missing.append(
+            "test results: either test name + result columns (Component/Test/analyte + Result/Value) "
+            "or one column per test (WBC, ANC, Hgb, PLT, Creatinine, ...)"
+        )
     if missing:
         found = ", ".join(f"'{c}'" for c in columns) or "none"
         raise UnrecognisedFile(
-            "The lab file's columns were not recognised. Missing: " + "; ".join(missing)
+            "The lab file's columns were not recognised. Missing: "
+            + "; ".join(missing)
             + f". Columns found: {found}. Lenadash {expected_message('labs')}. Rename the columns in the "
             "export (or the spreadsheet header) and upload again."
         )

@@ -51,14 +51,25 @@ _RANGE_SCALE_TOLERANCE = 5.0  # a lab's own range is within 5x of the usual one;
 
 # result kinds without a number: (kind, reason, message (None: quote the text), hint)
 _NO_NUMBER = (
-    ("blank", "no result", "The result is empty.",
-     "Delete the row, or fill in the result if the test was done."),
-    ("no result", "no result", "The test has no result (cancelled or not performed).",
-     "Nothing to fix; the row is skipped. Delete it to silence this message."),
-    ("sentinel", "non-numeric result", "9999999 is the placeholder some systems use for a text result.",
-     "Look up the text result in the lab system; enter a number if there is one."),
-    ("text", "non-numeric result", None,
-     "Enter the result as a number (e.g. 5.2, <0.5); text results cannot be graded."),
+    ("blank", "no result", "The result is empty.", "Delete the row, or fill in the result if the test was done."),
+    (
+        "no result",
+        "no result",
+        "The test has no result (cancelled or not performed).",
+        "Nothing to fix; the row is skipped. Delete it to silence this message.",
+    ),
+    (
+        "sentinel",
+        "non-numeric result",
+        "9999999 is the placeholder some systems use for a text result.",
+        "Look up the text result in the lab system; enter a number if there is one.",
+    ),
+    (
+        "text",
+        "non-numeric result",
+        None,
+        "Enter the result as a number (e.g. 5.2, <0.5); text results cannot be graded.",
+    ),
 )
 
 
@@ -133,8 +144,9 @@ class _Normalising:
         return self.cn.get(f) or self.rows["value_col"].rows(mask)
 
 
-def normalise(rows: dict[str, Coded], lines: np.ndarray, cn: dict[str, str], problems: Problems, *,
-              delimiter: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def normalise(
+    rows: dict[str, Coded], lines: np.ndarray, cn: dict[str, str], problems: Problems, *, delimiter: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The shared core: coded raw text columns -> canonical results and unit conversions; problems appended."""
     s = _Normalising(rows, lines, cn, problems, delimiter)
     _identify_patients(s)
@@ -161,9 +173,14 @@ def _identify_patients(s: _Normalising) -> None:
     s.mrn = Coded(raw.codes, raw.uniques.str.replace(r"^Patient/", "", regex=True))  # FHIR references
     s.row_bad = s.mrn.blank
     if s.row_bad.any():
-        s.problems.add(line=s.lines[s.row_bad], column=s.cn["mrn"], value="", reason="missing patient",
-                       message="The row has no patient identifier (MRN).",
-                       hint=f"Fill in the MRN in column '{s.cn['mrn']}' or delete the row.")
+        s.problems.add(
+            line=s.lines[s.row_bad],
+            column=s.cn["mrn"],
+            value="",
+            reason="missing patient",
+            message="The row has no patient identifier (MRN).",
+            hint=f"Fill in the MRN in column '{s.cn['mrn']}' or delete the row.",
+        )
 
 
 def _read_collection_dates(s: _Normalising) -> None:
@@ -175,17 +192,29 @@ def _read_collection_dates(s: _Normalising) -> None:
     if nat.any():
         raw_when = when_c.rows(nat)
         s.problems.add(
-            line=lines[nat], column=s.cn["when"], value=raw_when, reason="unreadable date",
-            message=np.where(raw_when == "", "The row has no collection date.",
-                             cat("Collection date '", raw_when, "' could not be read.")),
+            line=lines[nat],
+            column=s.cn["when"],
+            value=raw_when,
+            reason="unreadable date",
+            message=np.where(
+                raw_when == "",
+                "The row has no collection date.",
+                cat("Collection date '", raw_when, "' could not be read."),
+            ),
             hint="Use a date like 2026-01-19 08:30 (ISO), 01/19/2026 8:30 AM (US) or 19.01.2026 08:30.",
         )
         s.row_bad = s.row_bad | nat
     for note in notes:
         first = lines[~nat][:1] if (~nat).any() else lines[:1]
-        s.problems.add(line=first, column=s.cn["when"], value="", reason="ambiguous date",
-                       message=note[0].upper() + note[1:] + ".", hint="Check one result against the lab system.",
-                       severity="warning")
+        s.problems.add(
+            line=first,
+            column=s.cn["when"],
+            value="",
+            reason="ambiguous date",
+            message=note[0].upper() + note[1:] + ".",
+            hint="Check one result against the lab system.",
+            severity="warning",
+        )
 
 
 # --- test ------------------------------------------------------------------------------------
@@ -224,19 +253,31 @@ def _identify_tests(s: _Normalising) -> None:
     unknown = (tests.reason == "unknown analyte")[tests.pair]
     if pct.any():
         s.problems.add(
-            line=s.lines[pct], column=name_col or s.rows["value_col"].rows(pct), value=tests.label_of(pct),
+            line=s.lines[pct],
+            column=name_col or s.rows["value_col"].rows(pct),
+            value=tests.label_of(pct),
             reason=PERCENTAGE,
-            message=cat("'", tests.label_of(pct), "' is a percentage of the white cells, not an absolute count; "
-                        "not imported."),
-            hint="Export the absolute count (e.g. 'Neutrophils, absolute' in 10^9/L); percentages are not used.")
+            message=cat(
+                "'", tests.label_of(pct), "' is a percentage of the white cells, not an absolute count; not imported."
+            ),
+            hint="Export the absolute count (e.g. 'Neutrophils, absolute' in 10^9/L); percentages are not used.",
+        )
     if unknown.any():
         s.problems.add(
-            line=s.lines[unknown], column=name_col or s.rows["value_col"].rows(unknown),
-            value=tests.label_of(unknown), reason="unknown analyte",
-            message=cat("'", tests.label_of(unknown), f"' is not one of the {len(ANALYTES)} tests lenadash tracks; "
-                        "not imported."),
-            hint=("Nothing to fix if the test is not needed (e.g. MCV, RDW). If it is WBC, ANC, "
-                  "lymphocytes, Hgb, platelets or a CMP test under another name, use that name or its LOINC."))
+            line=s.lines[unknown],
+            column=name_col or s.rows["value_col"].rows(unknown),
+            value=tests.label_of(unknown),
+            reason="unknown analyte",
+            message=cat(
+                "'",
+                tests.label_of(unknown),
+                f"' is not one of the {len(ANALYTES)} tests lenadash tracks; not imported.",
+            ),
+            hint=(
+                "Nothing to fix if the test is not needed (e.g. MCV, RDW). If it is WBC, ANC, "
+                "lymphocytes, Hgb, platelets or a CMP test under another name, use that name or its LOINC."
+            ),
+        )
     s.bad = pct | unknown
     s.known = ~s.bad
 
@@ -254,8 +295,14 @@ def _read_results(s: _Normalising) -> None:
         m = (kind == VALUE_KINDS.index(k)) & s.known
         if m.any():
             shown = value_c.rows(m)
-            s.problems.add(line=s.lines[m], column=s.column_of("value", m), value=shown, reason=reason,
-                           message=message if message else cat("Result '", shown, "' is not a number."), hint=hint)
+            s.problems.add(
+                line=s.lines[m],
+                column=s.column_of("value", m),
+                value=shown,
+                reason=reason,
+                message=message if message else cat("Result '", shown, "' is not a number."),
+                hint=hint,
+            )
             s.bad |= m
 
 
@@ -264,9 +311,14 @@ def _skip_cancelled(s: _Normalising) -> None:
     cancelled = status_c.where(status_c.uniques.str.match(_CANCELLED_STATUS)) & ~s.bad
     if cancelled.any():
         shown = status_c.rows(cancelled)
-        s.problems.add(line=s.lines[cancelled], column=s.cn["status"], value=shown, reason="no result",
-                       message=cat("Result status '", shown, "' means there is no valid result."),
-                       hint="Nothing to fix; the row is skipped.")
+        s.problems.add(
+            line=s.lines[cancelled],
+            column=s.cn["status"],
+            value=shown,
+            reason="no result",
+            message=cat("Result status '", shown, "' means there is no valid result."),
+            hint="Nothing to fix; the row is skipped.",
+        )
         s.bad |= cancelled
 
 
@@ -281,8 +333,11 @@ def _unit_column(unit_c: Coded, value_c: Coded, parsed: pd.DataFrame) -> Coded:
     from_value = value_c.where(in_value) & unit_c.blank
     if not from_value.any():
         return unit_c
-    unit_text = np.where(from_value, value_c.take(parsed["unit"].to_numpy(dtype=object)), unit_c.take(
-        unit_c.uniques.to_numpy(dtype=object)))
+    unit_text = np.where(
+        from_value,
+        value_c.take(parsed["unit"].to_numpy(dtype=object)),
+        unit_c.take(unit_c.uniques.to_numpy(dtype=object)),
+    )
     return Coded.of(pd.Series(unit_text, dtype="str"))
 
 
@@ -297,11 +352,20 @@ def _units_of(tests: _Tests, unit_c: Coded) -> _Units:
     assumed = blank & (implied == "") & (measure >= 0) & ~ambiguous
     canon = _CANON_OF[measure]
     used = np.where(blank & (implied != ""), implied, np.where(assumed, canon, raw))
-    factor = np.array([units.factor(_MEASURES[m], u) if m >= 0 else None for m, u in zip(measure, used)],
-                      dtype=object)
+    factor = np.array([units.factor(_MEASURES[m], u) if m >= 0 else None for m, u in zip(measure, used)], dtype=object)
     factor = np.array([np.nan if f is None else f for f in factor], dtype="float64")
-    return _Units(combo=combo, measure=measure, raw=raw, blank=blank, implied=implied, ambiguous=ambiguous,
-                  assumed=assumed, canon=canon, used=used, factor=factor)
+    return _Units(
+        combo=combo,
+        measure=measure,
+        raw=raw,
+        blank=blank,
+        implied=implied,
+        ambiguous=ambiguous,
+        assumed=assumed,
+        canon=canon,
+        used=used,
+        factor=factor,
+    )
 
 
 def _convert_units(s: _Normalising) -> None:
@@ -318,27 +382,41 @@ def _check_units(s: _Normalising) -> None:
     u, lines, label_of = s.unit_combos, s.lines, s.tests.label_of
     unit_pct = (u.raw == "%")[u.combo] & s.known & ~s.bad
     if unit_pct.any():
-        s.problems.add(line=lines[unit_pct], column=s.column_of("unit", unit_pct), value=s.unit_cells.rows(unit_pct),
-                       reason=PERCENTAGE,
-                       message=cat("'", label_of(unit_pct), "' is in %, a share of the white cells, not an absolute "
-                                   "count; not imported."),
-                       hint="Export the absolute count (10^9/L); percentages are not used.")
+        s.problems.add(
+            line=lines[unit_pct],
+            column=s.column_of("unit", unit_pct),
+            value=s.unit_cells.rows(unit_pct),
+            reason=PERCENTAGE,
+            message=cat(
+                "'", label_of(unit_pct), "' is in %, a share of the white cells, not an absolute count; not imported."
+            ),
+            hint="Export the absolute count (10^9/L); percentages are not used.",
+        )
         s.bad |= unit_pct
     no_unit_amb = (u.blank & (u.implied == "") & u.ambiguous)[u.combo] & s.known & ~s.bad
     if no_unit_amb.any():
-        s.problems.add(line=lines[no_unit_amb], column=s.column_of("unit", no_unit_amb), value="",
-                       reason="unknown unit",
-                       message=cat("'", label_of(no_unit_amb), "' has no unit, and this name is used both for "
-                                   "percentages and for counts."),
-                       hint="Add the unit (10^9/L or K/uL for a count; % rows are not imported).")
+        s.problems.add(
+            line=lines[no_unit_amb],
+            column=s.column_of("unit", no_unit_amb),
+            value="",
+            reason="unknown unit",
+            message=cat(
+                "'", label_of(no_unit_amb), "' has no unit, and this name is used both for percentages and for counts."
+            ),
+            hint="Add the unit (10^9/L or K/uL for a count; % rows are not imported).",
+        )
         s.bad |= no_unit_amb
     unk_unit = s.known & ~u.blank[u.combo] & np.isnan(s.factor) & ~s.bad
     if unk_unit.any():
         shown = s.unit_cells.rows(unk_unit)
-        s.problems.add(line=lines[unk_unit], column=s.column_of("unit", unk_unit), value=shown,
-                       reason="unknown unit",
-                       message=cat("Unit '", shown, "' is not known for '", label_of(unk_unit), "'."),
-                       hint=_UNIT_HINT_OF[s.measure_idx[unk_unit]])
+        s.problems.add(
+            line=lines[unk_unit],
+            column=s.column_of("unit", unk_unit),
+            value=shown,
+            reason="unknown unit",
+            message=cat("Unit '", shown, "' is not known for '", label_of(unk_unit), "'."),
+            hint=_UNIT_HINT_OF[s.measure_idx[unk_unit]],
+        )
         s.bad |= unk_unit
 
 
@@ -358,14 +436,24 @@ def _check_plausibility(s: _Normalising) -> None:
     lab, can = s.tests.label_of(idx), s.unit_combos.canon_of(idx)
     blank_unit = s.unit_combos.blank[s.unit_combos.combo]
     s.problems.add(
-        line=s.lines[idx], column=s.column_of("value", idx), value=cat(rv, np.where(ru != "", " ", ""), ru),
+        line=s.lines[idx],
+        column=s.column_of("value", idx),
+        value=cat(rv, np.where(ru != "", " ", ""), ru),
         reason="implausible value",
-        message=np.array([
-            f"'{lab[j]}' {rv[j]} " + (str(ru[j]) if ru[j] else "(no unit)")
-            + f" is outside the possible range {lo[i]:g}-{hi[i]:g} {can[j]}." for j, i in enumerate(idx)],
-            dtype=object),
-        hint=np.array([_unit_hint(_MEASURES[s.measure_idx[i]], s.value_raw[i], ru[j], blank_unit[i])
-                       for j, i in enumerate(idx)], dtype=object))
+        message=np.array(
+            [
+                f"'{lab[j]}' {rv[j]} "
+                + (str(ru[j]) if ru[j] else "(no unit)")
+                + f" is outside the possible range {lo[i]:g}-{hi[i]:g} {can[j]}."
+                for j, i in enumerate(idx)
+            ],
+            dtype=object,
+        ),
+        hint=np.array(
+            [_unit_hint(_MEASURES[s.measure_idx[i]], s.value_raw[i], ru[j], blank_unit[i]) for j, i in enumerate(idx)],
+            dtype=object,
+        ),
+    )
     s.bad |= s.implausible
 
 
@@ -399,20 +487,42 @@ def _check_assumed_units(s: _Normalising) -> None:
     doubtful_combo[u.combo[s.implausible & assumed]] = True
     withdrawn = assumed & doubtful_combo[u.combo] & ~s.bad
     if withdrawn.any():
-        s.problems.add(line=s.lines[withdrawn], column=s.column_of("unit", withdrawn), value="",
-                       reason="unknown unit",
-                       message=cat("No unit for '", label_of(withdrawn), "' ", s.rows["value"].rows(withdrawn),
-                                   "; other unit-less results of this test in the file are not in ",
-                                   u.canon_of(withdrawn), ", so no unit can be assumed."),
-                       hint="Add the unit to the export (see the implausible-value rows of this test for the "
-                            "likely one).")
+        s.problems.add(
+            line=s.lines[withdrawn],
+            column=s.column_of("unit", withdrawn),
+            value="",
+            reason="unknown unit",
+            message=cat(
+                "No unit for '",
+                label_of(withdrawn),
+                "' ",
+                s.rows["value"].rows(withdrawn),
+                "; other unit-less results of this test in the file are not in ",
+                u.canon_of(withdrawn),
+                ", so no unit can be assumed.",
+            ),
+            hint="Add the unit to the export (see the implausible-value rows of this test for the likely one).",
+        )
         s.bad |= withdrawn
     warn = assumed & ~s.bad & ~s.row_bad
     if warn.any():
-        s.problems.add(line=s.lines[warn], column=s.column_of("unit", warn), value="", reason="assumed unit",
-                       message=cat("No unit for '", label_of(warn), "' ", s.rows["value"].rows(warn),
-                                   "; read as ", u.canon_of(warn), ", where the value is plausible."),
-                       hint="Add the unit to the export to be certain.", severity="warning")
+        s.problems.add(
+            line=s.lines[warn],
+            column=s.column_of("unit", warn),
+            value="",
+            reason="assumed unit",
+            message=cat(
+                "No unit for '",
+                label_of(warn),
+                "' ",
+                s.rows["value"].rows(warn),
+                "; read as ",
+                u.canon_of(warn),
+                ", where the value is plausible.",
+            ),
+            hint="Add the unit to the export to be certain.",
+            severity="warning",
+        )
 
 
 # --- reference range -------------------------------------------------------------------------
@@ -434,10 +544,15 @@ def _read_reference_ranges(s: _Normalising) -> None:
     bad_range = ref_c.where(~rr["ok"].to_numpy(dtype=bool)) & s.keep
     if bad_range.any():
         shown = ref_c.rows(bad_range)
-        s.problems.add(line=s.lines[bad_range], column=s.cn["ref_range"], value=shown,
-                       reason="unreadable reference range",
-                       message=cat("Reference range '", shown, "' could not be read; the default range is used."),
-                       hint="Write ranges as 3.5-5.0, <150 or >60.", severity="warning")
+        s.problems.add(
+            line=s.lines[bad_range],
+            column=s.cn["ref_range"],
+            value=shown,
+            reason="unreadable reference range",
+            message=cat("Reference range '", shown, "' could not be read; the default range is used."),
+            hint="Write ranges as 3.5-5.0, <150 or >60.",
+            severity="warning",
+        )
 
 
 def _range_text(low: float, high: float) -> str:
@@ -455,17 +570,30 @@ def _drop_ranges_on_another_scale(s: _Normalising) -> None:
         conv_low, conv_high = s.ref_low * s.factor, s.ref_high * s.factor
         usual_low, usual_high = _USUAL_LOW_OF[s.measure_idx], _USUAL_HIGH_OF[s.measure_idx]
         ratio = np.where(~np.isnan(conv_high) & (usual_high > 0), conv_high / usual_high, conv_low / usual_low)
-        off_scale = s.keep & ~np.isnan(ratio) & ((ratio > _RANGE_SCALE_TOLERANCE)
-                                                 | (ratio < 1 / _RANGE_SCALE_TOLERANCE))
+        off_scale = (
+            s.keep & ~np.isnan(ratio) & ((ratio > _RANGE_SCALE_TOLERANCE) | (ratio < 1 / _RANGE_SCALE_TOLERANCE))
+        )
     if not off_scale.any():
         return
     idx = np.flatnonzero(off_scale)
     shown = np.array([_range_text(s.ref_low[i], s.ref_high[i]) for i in idx], dtype=object)
-    s.problems.add(line=s.lines[idx], column=s.cn["ref_range"] or s.cn["ref_low"] or s.cn["ref_high"], value=shown,
-                   reason="reference range on another scale",
-                   message=cat("Reference range ", shown, " does not fit '", s.tests.label_of(idx), "' in ",
-                               s.unit_cells.rows(idx), "; the default range is used for grading."),
-                   hint="Export the range in the same unit as the result.", severity="warning")
+    s.problems.add(
+        line=s.lines[idx],
+        column=s.cn["ref_range"] or s.cn["ref_low"] or s.cn["ref_high"],
+        value=shown,
+        reason="reference range on another scale",
+        message=cat(
+            "Reference range ",
+            shown,
+            " does not fit '",
+            s.tests.label_of(idx),
+            "' in ",
+            s.unit_cells.rows(idx),
+            "; the default range is used for grading.",
+        ),
+        hint="Export the range in the same unit as the result.",
+        severity="warning",
+    )
     s.ref_low = np.where(off_scale, np.nan, s.ref_low)
     s.ref_high = np.where(off_scale, np.nan, s.ref_high)
 
@@ -485,24 +613,28 @@ def _results(s: _Normalising) -> pd.DataFrame:
     """The accepted rows in the labs contract (vocab.frames.LAB_COLUMNS)."""
     keep, value_c = s.keep, s.rows["value"]
     kept_pairs = s.tests.pair[keep]
-    results = pd.DataFrame({
-        "mrn": s.mrn.column(keep),
-        "collected_at": s.when[keep],
-        "analyte": pd.Series(_ANALYTE_OF.take(s.measure_idx[keep]), dtype="str"),
-        "value": s.value[keep],
-        "unit": pd.Series(pd.array(s.unit_combos.canon, dtype="str").take(s.unit_combos.combo[keep]), dtype="str"),
-        "comparator": pd.Series(pd.array(s.parsed["comparator"].to_numpy(dtype=object), dtype="str")
-                                .take(value_c.codes[keep]), dtype="str"),
-        "raw_value": value_c.column(keep),
-        "raw_unit": s.unit_cells.column(keep),
-        "raw_name": pd.Series(pd.array(s.tests.label, dtype="str").take(kept_pairs), dtype="str"),
-        "loinc": pd.Series(s.tests.loinc.take(kept_pairs), dtype="str"),
-        "ref_low": np.round(s.ref_low * s.factor, 9)[keep],
-        "ref_high": np.round(s.ref_high * s.factor, 9)[keep],
-        "flag": _flags(s).astype("str"),
-        "status": s.rows["status"].column(keep, blank_as_na=True),
-        "line": s.lines[keep].astype("int64"),
-    })
+    results = pd.DataFrame(
+        {
+            "mrn": s.mrn.column(keep),
+            "collected_at": s.when[keep],
+            "analyte": pd.Series(_ANALYTE_OF.take(s.measure_idx[keep]), dtype="str"),
+            "value": s.value[keep],
+            "unit": pd.Series(pd.array(s.unit_combos.canon, dtype="str").take(s.unit_combos.combo[keep]), dtype="str"),
+            "comparator": pd.Series(
+                pd.array(s.parsed["comparator"].to_numpy(dtype=object), dtype="str").take(value_c.codes[keep]),
+                dtype="str",
+            ),
+            "raw_value": value_c.column(keep),
+            "raw_unit": s.unit_cells.column(keep),
+            "raw_name": pd.Series(pd.array(s.tests.label, dtype="str").take(kept_pairs), dtype="str"),
+            "loinc": pd.Series(s.tests.loinc.take(kept_pairs), dtype="str"),
+            "ref_low": np.round(s.ref_low * s.factor, 9)[keep],
+            "ref_high": np.round(s.ref_high * s.factor, 9)[keep],
+            "flag": _flags(s).astype("str"),
+            "status": s.rows["status"].column(keep, blank_as_na=True),
+            "line": s.lines[keep].astype("int64"),
+        }
+    )
     results["collected_at"] = results["collected_at"].astype("datetime64[us]")
     return results[LAB_COLUMNS]
 
@@ -512,12 +644,13 @@ def _conversions(s: _Normalising) -> pd.DataFrame:
     u = s.unit_combos
     counts = np.bincount(u.combo[s.keep], minlength=len(u.measure))
     used = counts > 0
-    conversions = pd.DataFrame({
-        "analyte": pd.array([str(_ANALYTE_OF[m]) for m in u.measure[used]], dtype="str"),
-        "raw_unit": pd.array(list(u.used[used]), dtype="str"),
-        "unit": pd.array(list(u.canon[used]), dtype="str"),
-        "factor": u.factor[used],
-        "count": counts[used].astype("int64"),
-    })
-    return (conversions.groupby(["analyte", "raw_unit", "unit", "factor"], sort=True)["count"].sum()
-            .reset_index())
+    conversions = pd.DataFrame(
+        {
+            "analyte": pd.array([str(_ANALYTE_OF[m]) for m in u.measure[used]], dtype="str"),
+            "raw_unit": pd.array(list(u.used[used]), dtype="str"),
+            "unit": pd.array(list(u.canon[used]), dtype="str"),
+            "factor": u.factor[used],
+            "count": counts[used].astype("int64"),
+        }
+    )
+    return conversions.groupby(["analyte", "raw_unit", "unit", "factor"], sort=True)["count"].sum().reset_index()

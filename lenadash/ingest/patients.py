@@ -22,16 +22,44 @@ from lenadash.vocab.frames import PATIENT_COLUMNS
 _REQUIRED = ("mrn", "sex", "birth_date", "indication", "start_date", "starting_dose_mg")
 _INDICATION_ALIASES: dict[str, str] = {
     **{code.lower(): code for code in INDICATIONS},
-    "mm maint": "MM_MAINT", "mm maintenance": "MM_MAINT", "maintenance": "MM_MAINT", "mm-maint": "MM_MAINT",
-    "multiple myeloma": "MM", "myeloma": "MM", "mds del(5q)": "MDS", "del(5q) mds": "MDS", "del5q mds": "MDS",
-    "mantle cell lymphoma": "MCL", "follicular lymphoma": "FL", "marginal zone lymphoma": "MZL",
+    "mm maint": "MM_MAINT",
+    "mm maintenance": "MM_MAINT",
+    "maintenance": "MM_MAINT",
+    "mm-maint": "MM_MAINT",
+    "multiple myeloma": "MM",
+    "myeloma": "MM",
+    "mds del(5q)": "MDS",
+    "del(5q) mds": "MDS",
+    "del5q mds": "MDS",
+    "mantle cell lymphoma": "MCL",
+    "follicular lymphoma": "FL",
+    "marginal zone lymphoma": "MZL",
 }
-_SCHEDULE_ALIASES = {"21/28": "21/28", "28/28": "28/28", "21 of 28": "21/28", "d1-21": "21/28", "days 1-21": "21/28",
-                     "21/7": "21/28", "continuous": "28/28", "daily": "28/28", "28 of 28": "28/28"}
+_SCHEDULE_ALIASES = {
+    "21/28": "21/28",
+    "28/28": "28/28",
+    "21 of 28": "21/28",
+    "d1-21": "21/28",
+    "days 1-21": "21/28",
+    "21/7": "21/28",
+    "continuous": "28/28",
+    "daily": "28/28",
+    "28 of 28": "28/28",
+}
 _YES = {"yes", "y", "true", "1", "ja", "oui", "x"}
 _NO = {"no", "n", "false", "0", "nein", "non", ""}
-_SEX = {"f": "F", "female": "F", "w": "F", "weiblich": "F", "femme": "F", "m": "M", "male": "M", "männlich": "M",
-        "maennlich": "M", "homme": "M"}
+_SEX = {
+    "f": "F",
+    "female": "F",
+    "w": "F",
+    "weiblich": "F",
+    "femme": "F",
+    "m": "M",
+    "male": "M",
+    "männlich": "M",
+    "maennlich": "M",
+    "homme": "M",
+}
 _MAX_WEIGHT_KG = 500  # above any adult's weight: a typo or another unit
 _CAPSULES_TEXT = ", ".join(f"{mg:g}" for mg in CAPSULE_MG[:-1]) + f" or {CAPSULE_MG[-1]:g}"  # "2.5, 5, ... or 25"
 _SCHEDULES_TEXT = " or ".join(SCHEDULES)
@@ -46,8 +74,14 @@ def read_patients(data: bytes | BinaryIO, *, file_name: str = "") -> TableImport
     """
     sheet = Sheet.read(data, file_name=file_name, kind="patients", fields=tuple(PATIENT_COLUMNS), required=_REQUIRED)
     mrn = sheet["mrn"]
-    sheet.check(mrn, mrn.uniques != "", name="mrn", reason="missing patient", message="The row has no MRN{}.",
-                hint="Fill in the MRN or delete the row.")
+    sheet.check(
+        mrn,
+        mrn.uniques != "",
+        name="mrn",
+        reason="missing patient",
+        message="The row has no MRN{}.",
+        hint="Fill in the MRN or delete the row.",
+    )
     sex = _sex(sheet)
     birth = sheet.dates(sheet["birth_date"], name="birth_date")
     start_c = sheet["start_date"]
@@ -60,22 +94,24 @@ def read_patients(data: bytes | BinaryIO, *, file_name: str = "") -> TableImport
     flags = {name: _yes_no(sheet, name) for name in ("reproductive_potential", "dialysis")}
     menses = _menses(sheet)
     _reject_start_before_birth(sheet, birth, start, start_c)
-    rows = pd.DataFrame({
-        "mrn": mrn.column(slice(None)),
-        "name": sheet["name"].column(slice(None)),
-        "sex": sex,
-        "birth_date": as_dates(birth),
-        "weight_kg": weight,
-        "indication": indication,
-        "start_date": as_dates(start),
-        "starting_dose_mg": dose,
-        "schedule": schedule,
-        "combination": combination,
-        "reproductive_potential": flags["reproductive_potential"],
-        "menses": menses,
-        "dialysis": flags["dialysis"],
-        "line": sheet.lines,
-    })
+    rows = pd.DataFrame(
+        {
+            "mrn": mrn.column(slice(None)),
+            "name": sheet["name"].column(slice(None)),
+            "sex": sex,
+            "birth_date": as_dates(birth),
+            "weight_kg": weight,
+            "indication": indication,
+            "start_date": as_dates(start),
+            "starting_dose_mg": dose,
+            "schedule": schedule,
+            "combination": combination,
+            "reproductive_potential": flags["reproductive_potential"],
+            "menses": menses,
+            "dialysis": flags["dialysis"],
+            "line": sheet.lines,
+        }
+    )
     _reject_repeated_courses(sheet, rows, start_c)
     return sheet.result(_contract_types(rows.loc[~sheet.bad].reset_index(drop=True)))
 
@@ -83,8 +119,14 @@ def read_patients(data: bytes | BinaryIO, *, file_name: str = "") -> TableImport
 def _sex(sheet: Sheet) -> np.ndarray:
     sex_c = sheet["sex"]
     sex_u = sex_c.uniques.str.lower().map(_SEX)
-    sheet.check(sex_c, sex_u.notna(), name="sex", reason="invalid sex", message="Sex '{}' is not F or M.",
-                hint="Write F or M (needed for creatinine clearance and REMS pregnancy testing).")
+    sheet.check(
+        sex_c,
+        sex_u.notna(),
+        name="sex",
+        reason="invalid sex",
+        message="Sex '{}' is not F or M.",
+        hint="Write F or M (needed for creatinine clearance and REMS pregnancy testing).",
+    )
     return sex_c.take(sex_u.to_numpy(dtype=object))
 
 
@@ -92,20 +134,36 @@ def _weight_kg(sheet: Sheet) -> np.ndarray:
     """Weight in kg (`72,5` and `72.5 kg` read too); NaN when blank."""
     weight_c = sheet["weight_kg"]
     wv = parse_values(weight_c.uniques.str.replace(r"\s*kg$", "", regex=True), decimal_comma=True)
-    w_ok = (weight_c.uniques == "") | (wv["value"].between(0, _MAX_WEIGHT_KG, inclusive="neither")
-                                       & (wv["comparator"] == ""))
-    sheet.check(weight_c, w_ok, name="weight_kg", reason="invalid weight", message="Weight '{}' is not a number of kg.",
-                hint="Enter the weight in kg, e.g. 72.5 (leave blank if unknown).")
+    w_ok = (weight_c.uniques == "") | (
+        wv["value"].between(0, _MAX_WEIGHT_KG, inclusive="neither") & (wv["comparator"] == "")
+    )
+    sheet.check(
+        weight_c,
+        w_ok,
+        name="weight_kg",
+        reason="invalid weight",
+        message="Weight '{}' is not a number of kg.",
+        hint="Enter the weight in kg, e.g. 72.5 (leave blank if unknown).",
+    )
     return weight_c.take(wv["value"].where(w_ok & (weight_c.uniques != "")).to_numpy(dtype="float64"))
 
 
 def _indication(sheet: Sheet) -> np.ndarray:
     """The indication code (vocab.course.INDICATIONS), from the code or a common name."""
     ind_c = sheet["indication"]
-    ind_u = ind_c.uniques.str.lower().str.replace("_", " ").map(
-        lambda s: _INDICATION_ALIASES.get(s) or _INDICATION_ALIASES.get(s.replace(" ", "_")))
-    sheet.check(ind_c, ind_u.notna(), name="indication", reason="unknown indication",
-                message="Indication '{}' is not known.", hint="Use one of: " + ", ".join(INDICATIONS) + ".")
+    ind_u = (
+        ind_c.uniques.str.lower()
+        .str.replace("_", " ")
+        .map(lambda s: _INDICATION_ALIASES.get(s) or _INDICATION_ALIASES.get(s.replace(" ", "_")))
+    )
+    sheet.check(
+        ind_c,
+        ind_u.notna(),
+        name="indication",
+        reason="unknown indication",
+        message="Indication '{}' is not known.",
+        hint="Use one of: " + ", ".join(INDICATIONS) + ".",
+    )
     return ind_c.take(ind_u.to_numpy(dtype=object))
 
 
@@ -113,22 +171,34 @@ def _starting_dose_mg(sheet: Sheet) -> np.ndarray:
     dose_c = sheet["starting_dose_mg"]
     dv = parse_values(dose_c.uniques.str.replace(r"\s*mg$", "", regex=True, case=False), decimal_comma=True)
     d_ok = dv["value"].isin(CAPSULE_MG) & (dv["comparator"] == "")
-    sheet.check(dose_c, d_ok, name="starting_dose_mg", reason="invalid dose",
-                message="Starting dose '{}' is not a capsule strength.",
-                hint=f"Use a capsule strength in mg: {_CAPSULES_TEXT}.")
+    sheet.check(
+        dose_c,
+        d_ok,
+        name="starting_dose_mg",
+        reason="invalid dose",
+        message="Starting dose '{}' is not a capsule strength.",
+        hint=f"Use a capsule strength in mg: {_CAPSULES_TEXT}.",
+    )
     return dose_c.take(dv["value"].to_numpy(dtype="float64"))
 
 
 def _schedule(sheet: Sheet, indication: np.ndarray) -> np.ndarray:
     """The schedule key; blank takes the indication's default (vocab.course.DEFAULT_SCHEDULE)."""
     sched_c = sheet["schedule"]
-    sched_u = sched_c.uniques.str.lower().str.replace(" ", "", regex=False).map(
-        lambda s: _SCHEDULE_ALIASES.get(s) or _SCHEDULE_ALIASES.get(s.replace("of", " of ")))
+    sched_u = (
+        sched_c.uniques.str.lower()
+        .str.replace(" ", "", regex=False)
+        .map(lambda s: _SCHEDULE_ALIASES.get(s) or _SCHEDULE_ALIASES.get(s.replace("of", " of ")))
+    )
     sched_u = sched_u.mask(sched_c.uniques == "", "")  # blank: the indication's default, below
-    sheet.check(sched_c, sched_u.notna(), name="schedule", reason="invalid schedule",
-                message=f"Schedule '{{}}' is not {_SCHEDULES_TEXT}.",
-                hint="Write 21/28 (days 1-21 of 28) or 28/28 (continuous), or leave blank for the indication's "
-                     "default.")
+    sheet.check(
+        sched_c,
+        sched_u.notna(),
+        name="schedule",
+        reason="invalid schedule",
+        message=f"Schedule '{{}}' is not {_SCHEDULES_TEXT}.",
+        hint="Write 21/28 (days 1-21 of 28) or 28/28 (continuous), or leave blank for the indication's default.",
+    )
     schedule = sched_c.take(sched_u.fillna("").to_numpy(dtype=object))
     return np.where(schedule == "", [DEFAULT_SCHEDULE.get(i, "") if i else "" for i in indication], schedule)
 
@@ -145,17 +215,28 @@ def _yes_no(sheet: Sheet, name: str) -> np.ndarray:
     """True for yes; blank means no."""
     c = sheet[name]
     low = c.uniques.str.lower()
-    sheet.check(c, low.isin(_YES | _NO), name=name, reason="invalid value", message=f"{name} '{{}}' is not yes or no.",
-                hint="Write yes or no (blank means no).")
+    sheet.check(
+        c,
+        low.isin(_YES | _NO),
+        name=name,
+        reason="invalid value",
+        message=f"{name} '{{}}' is not yes or no.",
+        hint="Write yes or no (blank means no).",
+    )
     return c.where(low.isin(_YES))
 
 
 def _menses(sheet: Sheet) -> np.ndarray:
     men_c = sheet["menses"]
     men_u = men_c.uniques.str.lower()
-    sheet.check(men_c, men_u.isin(["regular", "irregular", ""]), name="menses", reason="invalid value",
-                message="Menses '{}' is not regular or irregular.",
-                hint="Write regular or irregular (REMS test interval), or leave blank.")
+    sheet.check(
+        men_c,
+        men_u.isin(["regular", "irregular", ""]),
+        name="menses",
+        reason="invalid value",
+        message="Menses '{}' is not regular or irregular.",
+        hint="Write regular or irregular (REMS test interval), or leave blank.",
+    )
     return men_c.take(men_u.where(men_u != "").to_numpy(dtype=object))
 
 
@@ -163,9 +244,14 @@ def _reject_start_before_birth(sheet: Sheet, birth: np.ndarray, start: np.ndarra
     with np.errstate(invalid="ignore"):
         before = ~np.isnat(birth) & ~np.isnat(start) & (start < birth)
     if before.any():
-        sheet.problems.add(line=sheet.lines[before], column=sheet.col("start_date"), value=start_c.rows(before),
-                           reason="start before birth", message="The start date is before the birth date.",
-                           hint="Check both dates (US files: MM/DD/YYYY).")
+        sheet.problems.add(
+            line=sheet.lines[before],
+            column=sheet.col("start_date"),
+            value=start_c.rows(before),
+            reason="start before birth",
+            message="The start date is before the birth date.",
+            hint="Check both dates (US files: MM/DD/YYYY).",
+        )
         sheet.bad |= before
 
 
@@ -179,14 +265,24 @@ def _reject_repeated_courses(sheet: Sheet, rows: pd.DataFrame, start_c: Coded) -
     exact = dup_key & same
     conflict = dup_key & ~same
     if exact.any():
-        sheet.problems.add(line=sheet.lines[exact], column="", value="", reason="duplicate row",
-                           message="The same course appears twice; imported once.", hint="Nothing to fix.",
-                           severity="warning")
+        sheet.problems.add(
+            line=sheet.lines[exact],
+            column="",
+            value="",
+            reason="duplicate row",
+            message="The same course appears twice; imported once.",
+            hint="Nothing to fix.",
+            severity="warning",
+        )
     if conflict.any():
-        sheet.problems.add(line=sheet.lines[conflict], column=sheet.col("start_date"), value=start_c.rows(conflict),
-                           reason="duplicate course",
-                           message="Another row has the same MRN, indication and start date with different details.",
-                           hint="Keep one row per course; delete or correct the other.")
+        sheet.problems.add(
+            line=sheet.lines[conflict],
+            column=sheet.col("start_date"),
+            value=start_c.rows(conflict),
+            reason="duplicate course",
+            message="Another row has the same MRN, indication and start date with different details.",
+            hint="Keep one row per course; delete or correct the other.",
+        )
     sheet.bad |= dup_key
 
 

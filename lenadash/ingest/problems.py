@@ -30,7 +30,7 @@ REASONS: dict[str, str] = {
     "assumed unit": "no unit given; the canonical unit was assumed because the value is plausible (warning)",
     "unreadable reference range": "a reference range that cannot be read; the default range is used (warning)",
     "reference range on another scale": "a range that does not fit the result's unit (e.g. g/dL range beside g/L); "
-                                        "the default range is used (warning)",
+    "the default range is used (warning)",
     "duplicate row": "an exact repeat of an earlier row; imported once (warning)",
     "malformed row": "a row with more fields than the header (an unquoted delimiter inside a value)",
     "invalid sex": "patients: sex is not F or M",
@@ -81,11 +81,20 @@ class Problems:
         n = len(line)
         if n == 0:
             return
-        self.parts.append(pd.DataFrame({
-            "file": self.file_name, "line": line, "column": _object_column(column, n),
-            "value": _object_column(value, n), "reason": reason, "message": _object_column(message, n),
-            "hint": _object_column(hint, n), "severity": severity,
-        }))
+        self.parts.append(
+            pd.DataFrame(
+                {
+                    "file": self.file_name,
+                    "line": line,
+                    "column": _object_column(column, n),
+                    "value": _object_column(value, n),
+                    "reason": reason,
+                    "message": _object_column(message, n),
+                    "hint": _object_column(hint, n),
+                    "severity": severity,
+                }
+            )
+        )
 
     def frame(self) -> pd.DataFrame:
         if not self.parts:
@@ -99,6 +108,4 @@ class Problems:
 
 
 def empty_problems() -> pd.DataFrame:
-    return pd.DataFrame({
-        c: pd.Series([], dtype="int64" if c == "line" else "str") for c in PROBLEM_COLUMNS
-    })
+    return pd.DataFrame({c: pd.Series([], dtype="int64" if c == "line" else "str") for c in PROBLEM_COLUMNS})

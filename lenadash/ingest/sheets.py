@@ -37,8 +37,9 @@ class Sheet:
         self.bad = np.zeros(self.n, dtype=bool)
 
     @classmethod
-    def read(cls, data: bytes | BinaryIO, *, file_name: str, kind: str, fields: tuple[str, ...],
-             required: tuple[str, ...]) -> Sheet:
+    def read(
+        cls, data: bytes | BinaryIO, *, file_name: str, kind: str, fields: tuple[str, ...], required: tuple[str, ...]
+    ) -> Sheet:
         """Read the file and find its fields; raises UnrecognisedFile when a required one is missing."""
         table = read_table(data, file_name=file_name)
         found = table_columns(table.df, fields)
@@ -62,8 +63,14 @@ class Sheet:
         if fail.any():
             shown = coded.rows(fail)
             head, _, tail = message.partition("{}")
-            self.problems.add(line=self.lines[fail], column=self.col(name), value=shown, reason=reason,
-                              message=cat(head, shown, tail), hint=hint)
+            self.problems.add(
+                line=self.lines[fail],
+                column=self.col(name),
+                value=shown,
+                reason=reason,
+                message=cat(head, shown, tail),
+                hint=hint,
+            )
             self.bad |= fail
 
     def dates(self, coded: Coded, *, name: str) -> np.ndarray:
@@ -74,31 +81,52 @@ class Sheet:
         if np.any(nat):
             shown = coded.rows(nat)
             self.problems.add(
-                line=self.lines[nat], column=self.col(name), value=shown, reason="unreadable date",
+                line=self.lines[nat],
+                column=self.col(name),
+                value=shown,
+                reason="unreadable date",
                 message=np.where(shown == "", f"{name} is empty.", cat(f"{name} '", shown, "' could not be read.")),
-                hint="Use a date like 2026-01-19 (ISO), 01/19/2026 (US) or 19.01.2026.")
+                hint="Use a date like 2026-01-19 (ISO), 01/19/2026 (US) or 19.01.2026.",
+            )
             self.bad |= nat
         for note in notes:
-            self.problems.add(line=self.lines[:1], column=self.col(name), value="", reason="ambiguous date",
-                              message=note[0].upper() + note[1:] + ".", hint="Check one row against the source.",
-                              severity="warning")
+            self.problems.add(
+                line=self.lines[:1],
+                column=self.col(name),
+                value="",
+                reason="ambiguous date",
+                message=note[0].upper() + note[1:] + ".",
+                hint="Check one row against the source.",
+                severity="warning",
+            )
         return when
 
     def drop_repeats(self, rows: pd.DataFrame, *, what: str) -> None:
         """Reject exact repeats of an earlier accepted row (a warning: the first is imported)."""
         dup = rows.drop(columns="line").astype(str).duplicated(keep="first").to_numpy() & ~self.bad
         if dup.any():
-            self.problems.add(line=self.lines[dup], column="", value="", reason="duplicate row",
-                              message=f"The same {what} appears twice; imported once.", hint="Nothing to fix.",
-                              severity="warning")
+            self.problems.add(
+                line=self.lines[dup],
+                column="",
+                value="",
+                reason="duplicate row",
+                message=f"The same {what} appears twice; imported once.",
+                hint="Nothing to fix.",
+                severity="warning",
+            )
             self.bad |= dup
 
     def result(self, rows: pd.DataFrame) -> TableImport:
         """The accepted rows, the problems, and how the file was read."""
         table = self.table
-        return TableImport(rows=rows, problems=self.problems.frame(), rows_read=self.n + len(table.malformed),
-                           column_map={v: k for k, v in self.found.items()}, delimiter=table.delimiter,
-                           encoding=table.encoding)
+        return TableImport(
+            rows=rows,
+            problems=self.problems.frame(),
+            rows_read=self.n + len(table.malformed),
+            column_map={v: k for k, v in self.found.items()},
+            delimiter=table.delimiter,
+            encoding=table.encoding,
+        )
 
 
 def none_for_missing(s: pd.Series) -> pd.Series:

@@ -49,7 +49,7 @@ def decode(data: bytes) -> tuple[bytes, str, str]:
             text = data.decode(enc)
             return text.encode("utf-8"), enc, text[:HEAD_BYTES]
     if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
+        data = data[len(codecs.BOM_UTF8) :]
         enc = "utf-8-sig"
     else:
         enc = "utf-8"
@@ -170,16 +170,32 @@ def _parse_with_arrow(utf8: bytes, delimiter: str, header_idx: int) -> pd.DataFr
     keeps line numbers.
     """
     try:
-        return pd.read_csv(io.BytesIO(utf8), sep=delimiter, dtype=str, keep_default_na=False, na_values=[],
-                           skiprows=header_idx, encoding="utf-8", engine="pyarrow")
+        return pd.read_csv(
+            io.BytesIO(utf8),
+            sep=delimiter,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[],
+            skiprows=header_idx,
+            encoding="utf-8",
+            engine="pyarrow",
+        )
     except (pd.errors.ParserError, ValueError, TypeError):
         return None
 
 
 def _parse_with_c(utf8: bytes, delimiter: str, header_idx: int) -> pd.DataFrame:
     return pd.read_csv(
-        io.BytesIO(utf8), sep=delimiter, dtype=str, na_filter=False, keep_default_na=False,
-        skip_blank_lines=False, skiprows=header_idx, encoding="utf-8", index_col=False, engine="c",
+        io.BytesIO(utf8),
+        sep=delimiter,
+        dtype=str,
+        na_filter=False,
+        keep_default_na=False,
+        skip_blank_lines=False,
+        skiprows=header_idx,
+        encoding="utf-8",
+        index_col=False,
+        engine="c",
     )
 
 
@@ -243,8 +259,11 @@ def read_records(utf8: bytes, delimiter: str, header_idx: int, encoding: str, fi
         raise UnrecognisedFile(f"{file_name or 'The file'} could not be read as a table ({exc}).") from exc
     if header is None:
         raise UnrecognisedFile(f"{file_name or 'The file'} has no header row.")
-    df = pd.DataFrame(rows, columns=header, dtype="str") if rows else pd.DataFrame(
-        {c: pd.Series([], dtype="str") for c in header})
+    df = (
+        pd.DataFrame(rows, columns=header, dtype="str")
+        if rows
+        else pd.DataFrame({c: pd.Series([], dtype="str") for c in header})
+    )
     table = Table(df, np.asarray(lines, dtype=np.int64), delimiter, encoding, header_idx + 1)
     table.malformed = malformed
     table.header_fields = len(header)
@@ -256,8 +275,13 @@ def report_malformed(table: Table, problems: Problems) -> None:
     if table.malformed:
         got = np.array([n for _, n in table.malformed])
         problems.add(
-            line=[line for line, _ in table.malformed], column="", value=got.astype(str), reason="malformed row",
+            line=[line for line, _ in table.malformed],
+            column="",
+            value=got.astype(str),
+            reason="malformed row",
             message=cat("The row has ", got, f" fields but the header has {table.header_fields}; not imported."),
-            hint=(f"A value probably contains the delimiter '{table.delimiter}' without double quotes (e.g. a name "
-                  "written LAST, FIRST); quote it or export again."),
+            hint=(
+                f"A value probably contains the delimiter '{table.delimiter}' without double quotes (e.g. a name "
+                "written LAST, FIRST); quote it or export again."
+            ),
         )

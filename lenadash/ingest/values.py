@@ -30,9 +30,7 @@ _NO_RESULT = re.compile(
 EPIC_TEXT_SENTINEL = 9999999.0  # Epic puts 9999999 in the numeric column of text results
 VALUE_KINDS = ("", "blank", "no result", "sentinel", "text")  # "" is a number
 
-_RANGE_RE = re.compile(
-    r"^\(?\s*(?P<lo>" + _NUMBER + r")\s*(?:-|–|—|to|\.\.|bis|à|a)\s*(?P<hi>" + _NUMBER + r")\s*\)?"
-)
+_RANGE_RE = re.compile(r"^\(?\s*(?P<lo>" + _NUMBER + r")\s*(?:-|–|—|to|\.\.|bis|à|a)\s*(?P<hi>" + _NUMBER + r")\s*\)?")
 _ONE_SIDED_RE = re.compile(r"^\(?\s*(?P<op><=|>=|<|>|≤|≥)\s*(?P<num>" + _NUMBER + r")")
 
 

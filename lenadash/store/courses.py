@@ -58,13 +58,17 @@ def _update_course(session: Session, patient: Patient, row: dict) -> tuple[Treat
     course_fields = {k: v for k, v in course_fields.items() if v is not None}
     course_fields["patient_id"] = patient.id
     checked_course = validated(TreatmentCourseCreate, course_fields, what="treatment course")
-    course = session.execute(
-        select(TreatmentCourse).where(
-            TreatmentCourse.patient_id == patient.id,
-            TreatmentCourse.indication == checked_course.indication,
-            TreatmentCourse.start_date == checked_course.start_date,
+    course = (
+        session.execute(
+            select(TreatmentCourse).where(
+                TreatmentCourse.patient_id == patient.id,
+                TreatmentCourse.indication == checked_course.indication,
+                TreatmentCourse.start_date == checked_course.start_date,
+            )
         )
-    ).scalars().first()
+        .scalars()
+        .first()
+    )
     course_created = course is None
     if course is None:
         course = TreatmentCourse.model_validate(checked_course)
@@ -120,7 +124,11 @@ def save_patients(*, session: Session, file_name: str, data: bytes, table_import
         upload.rows_imported, upload.rows_superseding, upload.rows_unchanged = created, updated, same
         session.add(upload)
     return finished(
-        started, file_name=file_name, rows_imported=created, rows_superseding=updated, rows_unchanged=same,
+        started,
+        file_name=file_name,
+        rows_imported=created,
+        rows_superseding=updated,
+        rows_unchanged=same,
         patients_created=patients_created,
     )
 
@@ -143,15 +151,19 @@ def _course_snapshot(session: Session, row: dict) -> tuple | None:
             start = dt.date.fromisoformat(start)
         except ValueError:
             return None
-    course = session.execute(
-        select(TreatmentCourse)
-        .join(Patient, Patient.id == TreatmentCourse.patient_id)
-        .where(
-            Patient.mrn == mrn,
-            TreatmentCourse.indication == field(row, "indication"),
-            TreatmentCourse.start_date == start,
+    course = (
+        session.execute(
+            select(TreatmentCourse)
+            .join(Patient, Patient.id == TreatmentCourse.patient_id)
+            .where(
+                Patient.mrn == mrn,
+                TreatmentCourse.indication == field(row, "indication"),
+                TreatmentCourse.start_date == start,
+            )
         )
-    ).scalars().first()
+        .scalars()
+        .first()
+    )
     return None if course is None else _snapshot(course, session)
 
 

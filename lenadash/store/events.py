@@ -49,13 +49,17 @@ def _event_key(event_row) -> tuple:
 
 
 def _find_event(session: Session, checked: ClinicalEventCreate) -> ClinicalEvent | None:
-    candidates = session.execute(
-        select(ClinicalEvent).where(
-            ClinicalEvent.patient_id == checked.patient_id,
-            ClinicalEvent.date == checked.date,
-            ClinicalEvent.kind == checked.kind,
+    candidates = (
+        session.execute(
+            select(ClinicalEvent).where(
+                ClinicalEvent.patient_id == checked.patient_id,
+                ClinicalEvent.date == checked.date,
+                ClinicalEvent.kind == checked.kind,
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     key = _event_key(checked)
     return next((c for c in candidates if _event_key(c) == key), None)
 
@@ -109,7 +113,11 @@ def save_events(*, session: Session, file_name: str, data: bytes, table_import) 
         upload.rows_imported, upload.rows_unchanged = imported, same
         session.add(upload)
     return finished(
-        started, file_name=file_name, rows_imported=imported, rows_unchanged=same, patients_created=patients_created,
+        started,
+        file_name=file_name,
+        rows_imported=imported,
+        rows_unchanged=same,
+        patients_created=patients_created,
     )
 
 
@@ -139,10 +147,17 @@ def load_events(*, session: Session, mrn: str | None = None) -> pd.DataFrame:
         row = stored.model_dump()
         records.append(
             {
-                "mrn": patient_mrn, "date": row["date"], "event": row["kind"],
-                "value": _event_value(row["kind"], row), "detail": row["detail"] or "",
-                "temperature_c": row["temperature_c"], "grade": row["grade"], "result": row["result"],
-                "dose_mg": row["dose_mg"], "is_hold": bool(row["is_hold"]), "agent": row["agent"],
+                "mrn": patient_mrn,
+                "date": row["date"],
+                "event": row["kind"],
+                "value": _event_value(row["kind"], row),
+                "detail": row["detail"] or "",
+                "temperature_c": row["temperature_c"],
+                "grade": row["grade"],
+                "result": row["result"],
+                "dose_mg": row["dose_mg"],
+                "is_hold": bool(row["is_hold"]),
+                "agent": row["agent"],
             }
         )
     df = pd.DataFrame.from_records(records, columns=EVENT_COLUMNS)

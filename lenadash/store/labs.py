@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -54,8 +54,12 @@ def save_labs(*, session: Session, file_name: str, data: bytes, lab_import) -> I
         upload.rows_imported, upload.rows_superseding, upload.rows_unchanged = imported, superseding, unchanged
         session.add(upload)
     return finished(
-        started, file_name=file_name, rows_imported=imported, rows_superseding=superseding,
-        rows_unchanged=unchanged, patients_created=patients_created,
+        started,
+        file_name=file_name,
+        rows_imported=imported,
+        rows_superseding=superseding,
+        rows_unchanged=unchanged,
+        patients_created=patients_created,
     )
 
 
@@ -114,8 +118,10 @@ def _write_labs(connection, results: pd.DataFrame, upload_id: int) -> tuple[tupl
     else:  # nothing stored for these patients in this time span (a first import): no merge copy
         chain["old_id"], chain["old_value"], chain["old_comparator"] = np.nan, np.nan, None
     has_old = chain["old_id"].notna().to_numpy()
-    equals_old = has_old & (chain["value"].to_numpy() == chain["old_value"].to_numpy()) & (
-        chain["comparator"].to_numpy() == chain["old_comparator"].fillna("").astype("str").to_numpy()
+    equals_old = (
+        has_old
+        & (chain["value"].to_numpy() == chain["old_value"].to_numpy())
+        & (chain["comparator"].to_numpy() == chain["old_comparator"].fillna("").astype("str").to_numpy())
     )
     is_first = np.r_[True, group[1:] != group[:-1]]
     is_last = np.r_[group[1:] != group[:-1], True]
@@ -164,15 +170,17 @@ def _current_labs(connection, chain: pd.DataFrame) -> pd.DataFrame:
     patient_ids = sorted(int(p) for p in chain["patient_id"].unique())
     for chunk in chunks(patient_ids, IN_CHUNK):
         marks = ", ".join([ph] * len(chunk))
-        frames.append(fetch_frame(
-            connection,
-            "SELECT patient_id, analyte, collected_at, id, value, comparator FROM lab_result "
-            f"WHERE superseded_by_id IS NULL AND collected_at >= {ph} AND collected_at <= {ph} "
-            f"AND patient_id IN ({marks})",
-            (lo, hi, *chunk),
-            columns,
-            convert=_current_dtypes,
-        ))
+        frames.append(
+            fetch_frame(
+                connection,
+                "SELECT patient_id, analyte, collected_at, id, value, comparator FROM lab_result "
+                f"WHERE superseded_by_id IS NULL AND collected_at >= {ph} AND collected_at <= {ph} "
+                f"AND patient_id IN ({marks})",
+                (lo, hi, *chunk),
+                columns,
+                convert=_current_dtypes,
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -187,8 +195,23 @@ def _current_dtypes(old: pd.DataFrame) -> pd.DataFrame:
 
 
 _LAB_INSERT_COLUMNS = [
-    "id", "patient_id", "upload_id", "collected_at", "analyte", "value", "unit", "comparator",
-    "raw_value", "raw_unit", "raw_name", "loinc", "ref_low", "ref_high", "flag", "status", "source_line",
+    "id",
+    "patient_id",
+    "upload_id",
+    "collected_at",
+    "analyte",
+    "value",
+    "unit",
+    "comparator",
+    "raw_value",
+    "raw_unit",
+    "raw_name",
+    "loinc",
+    "ref_low",
+    "ref_high",
+    "flag",
+    "status",
+    "source_line",
 ]
 
 

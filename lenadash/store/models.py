@@ -8,7 +8,6 @@ leaves the store. Any change to a table needs an Alembic revision in migrations/
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 from pydantic import NaiveDatetime
 from sqlalchemy import Column, Index, LargeBinary, Text
@@ -20,7 +19,7 @@ from lenadash.vocab.course import EVENT_KINDS, INDICATIONS, SCHEDULES  # noqa: F
 def _utcnow() -> dt.datetime:
     # aware: a plain `datetime` field is sqlmodel's UTCDateTime (timestamp with time zone), which
     # refuses naive values
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 # --- patients --------------------------------------------------------------------------------
@@ -31,13 +30,13 @@ class PatientBase(SQLModel):
     name: str = Field(default="", max_length=200)
     # Optional because lab exports may arrive before the patient is registered: such results are
     # kept under a bare patient (MRN only) until patients.csv or the Setup page completes it.
-    sex: Optional[str] = Field(default=None, max_length=1, description="F or M")
-    birth_date: Optional[dt.date] = None
-    weight_kg: Optional[float] = Field(default=None, gt=0, lt=500)
+    sex: str | None = Field(default=None, max_length=1, description="F or M")
+    birth_date: dt.date | None = None
+    weight_kg: float | None = Field(default=None, gt=0, lt=500)
 
 
 class Patient(PatientBase, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
 
 
 class PatientCreate(PatientBase):
@@ -56,15 +55,15 @@ class TreatmentCourseBase(SQLModel):
     start_date: dt.date
     starting_dose_mg: float = Field(gt=0, le=25)
     schedule: str = Field(max_length=8, description="21/28 or 28/28")
-    combination: Optional[str] = Field(default=None, max_length=64, description="dexamethasone, rituximab, ...")
+    combination: str | None = Field(default=None, max_length=64, description="dexamethasone, rituximab, ...")
     dialysis: bool = False
     reproductive_potential: bool = False
-    menses: Optional[str] = Field(default=None, max_length=16, description="regular or irregular")
+    menses: str | None = Field(default=None, max_length=16, description="regular or irregular")
 
 
 class TreatmentCourse(TreatmentCourseBase, table=True):
     __tablename__ = "treatment_course"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     patient_id: int = Field(foreign_key="patient.id", index=True)
 
 
@@ -100,7 +99,7 @@ class Upload(UploadBase, table=True):
     # table (a rebuild of `upload` cannot run with foreign keys enforced inside the upgrade's
     # transaction - results and events reference it).
     __table_args__ = (Index("uq_upload_content_hash_kind", "content_hash", "kind", unique=True),)
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
@@ -122,12 +121,12 @@ class LabResultBase(SQLModel):
     raw_value: str = Field(default="", max_length=64)
     raw_unit: str = Field(default="", max_length=32)
     raw_name: str = Field(default="", max_length=128)
-    loinc: Optional[str] = Field(default=None, max_length=16)
-    ref_low: Optional[float] = None
-    ref_high: Optional[float] = None
-    flag: Optional[str] = Field(default=None, max_length=8)
-    status: Optional[str] = Field(default=None, max_length=32)
-    source_line: Optional[int] = None
+    loinc: str | None = Field(default=None, max_length=16)
+    ref_low: float | None = None
+    ref_high: float | None = None
+    flag: str | None = Field(default=None, max_length=8)
+    status: str | None = Field(default=None, max_length=32)
+    source_line: int | None = None
 
 
 class LabResult(LabResultBase, table=True):
@@ -137,17 +136,17 @@ class LabResult(LabResultBase, table=True):
         Index("ix_lab_result_patient_collected", "patient_id", "collected_at"),
         Index("ix_lab_result_patient_analyte_collected", "patient_id", "analyte", "collected_at"),
     )
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     patient_id: int = Field(foreign_key="patient.id")
-    upload_id: Optional[int] = Field(default=None, foreign_key="upload.id", index=True)
-    superseded_by_id: Optional[int] = Field(default=None, foreign_key="lab_result.id")
+    upload_id: int | None = Field(default=None, foreign_key="upload.id", index=True)
+    superseded_by_id: int | None = Field(default=None, foreign_key="lab_result.id")
 
 
 class LabResultRead(LabResultBase):
     id: int
     patient_id: int
-    upload_id: Optional[int]
-    superseded_by_id: Optional[int]
+    upload_id: int | None
+    superseded_by_id: int | None
 
 
 # --- clinical events -------------------------------------------------------------------------
@@ -156,21 +155,21 @@ class LabResultRead(LabResultBase):
 class ClinicalEventBase(SQLModel):
     date: dt.date
     kind: str = Field(max_length=32, description="one of EVENT_KINDS")
-    temperature_c: Optional[float] = Field(default=None, description="fever")
-    grade: Optional[int] = Field(default=None, ge=1, le=5, description="toxicity")
-    result: Optional[str] = Field(default=None, max_length=16, description="pregnancy_test: negative/positive")
-    dose_mg: Optional[float] = Field(default=None, description="dose_change: new dose; None with is_hold")
+    temperature_c: float | None = Field(default=None, description="fever")
+    grade: int | None = Field(default=None, ge=1, le=5, description="toxicity")
+    result: str | None = Field(default=None, max_length=16, description="pregnancy_test: negative/positive")
+    dose_mg: float | None = Field(default=None, description="dose_change: new dose; None with is_hold")
     is_hold: bool = Field(default=False, description="dose_change recorded as a hold")
-    agent: Optional[str] = Field(default=None, max_length=64, description="thromboprophylaxis agent")
+    agent: str | None = Field(default=None, max_length=64, description="thromboprophylaxis agent")
     detail: str = Field(default="", max_length=500)
 
 
 class ClinicalEvent(ClinicalEventBase, table=True):
     __tablename__ = "clinical_event"
     __table_args__ = (Index("ix_clinical_event_patient_date", "patient_id", "date"),)
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     patient_id: int = Field(foreign_key="patient.id")
-    upload_id: Optional[int] = Field(default=None, foreign_key="upload.id")
+    upload_id: int | None = Field(default=None, foreign_key="upload.id")
 
 
 class ClinicalEventCreate(ClinicalEventBase):

@@ -6,7 +6,8 @@ import contextlib
 import datetime as dt
 import hashlib
 import math
-from typing import Any, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,10 +41,9 @@ def insert_chunk(connection, sql: str, rows: list[tuple]) -> None:
     fail mid-import."""
     if sql.startswith("COPY "):
         # psycopg's COPY is about ten times faster than executemany; same connection and transaction.
-        with connection.connection.dbapi_connection.cursor() as cursor:
-            with cursor.copy(sql) as copy:
-                for row in rows:
-                    copy.write_row(row)
+        with connection.connection.dbapi_connection.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
         return
     connection.exec_driver_sql(sql, rows)
 

@@ -17,8 +17,16 @@ from lenadash.store.sql import clean_text, content_hash, to_datetime
 from lenadash.vocab.frames import REJECT_FIELDS
 
 UPLOADS_COLUMNS = [
-    "id", "file_name", "kind", "content_hash", "uploaded_at", "rows_read", "rows_imported",
-    "rows_unchanged", "rows_superseding", "rows_rejected",
+    "id",
+    "file_name",
+    "kind",
+    "content_hash",
+    "uploaded_at",
+    "rows_read",
+    "rows_imported",
+    "rows_unchanged",
+    "rows_superseding",
+    "rows_rejected",
 ]
 
 
@@ -92,9 +100,11 @@ def start_upload(session: Session, *, kind: str, file_name: str, data: bytes, pa
 
 
 def _existing_upload(session: Session, content_hash: str, kind: str) -> Upload | None:
-    return session.execute(
-        select(Upload).where(Upload.content_hash == content_hash, Upload.kind == kind)
-    ).scalars().first()
+    return (
+        session.execute(select(Upload).where(Upload.content_hash == content_hash, Upload.kind == kind))
+        .scalars()
+        .first()
+    )
 
 
 def _new_or_earlier_upload(
@@ -148,15 +158,27 @@ def _already(upload: Upload, *, file_name: str, rows_read: int, accepted: int, r
 
 
 def finished(
-    started: StartedUpload, *, file_name: str, rows_imported: int = 0, rows_superseding: int = 0,
-    rows_unchanged: int = 0, patients_created: int = 0,
+    started: StartedUpload,
+    *,
+    file_name: str,
+    rows_imported: int = 0,
+    rows_superseding: int = 0,
+    rows_unchanged: int = 0,
+    patients_created: int = 0,
 ) -> ImportSummary:
     """The summary of a file just stored: its upload, what ingest read and rejected, and the counts."""
     upload = started.upload
     return ImportSummary(
-        upload_id=upload.id, kind=upload.kind, file_name=file_name, rows_read=int(started.rows_read or 0),
-        rows_imported=rows_imported, rows_unchanged=rows_unchanged, rows_superseding=rows_superseding,
-        rows_rejected=len(started.rejects), rejects=started.rejects, patients_created=patients_created,
+        upload_id=upload.id,
+        kind=upload.kind,
+        file_name=file_name,
+        rows_read=int(started.rows_read or 0),
+        rows_imported=rows_imported,
+        rows_unchanged=rows_unchanged,
+        rows_superseding=rows_superseding,
+        rows_rejected=len(started.rejects),
+        rejects=started.rejects,
+        patients_created=patients_created,
     )
 
 

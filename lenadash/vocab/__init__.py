@@ -1,4 +1,4 @@
-"""What the clinic's words mean: analytes (LOINC, synonyms, unit factors, plausibility, labels), units, course vocabulary."""
+"""What the clinic's words mean: analytes (LOINC, synonyms, units, plausibility, labels), course, frame columns."""
 
 from lenadash.vocab import analytes, course, frames, units
 

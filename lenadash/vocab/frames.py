@@ -7,22 +7,52 @@ ingest produces these frames, store saves and loads them, clinical reads them (d
 from __future__ import annotations
 
 LAB_COLUMNS = [
-    "mrn", "collected_at", "analyte", "value", "unit", "comparator", "raw_value", "raw_unit", "raw_name",
-    "loinc", "ref_low", "ref_high", "flag", "status", "line",
+    "mrn",
+    "collected_at",
+    "analyte",
+    "value",
+    "unit",
+    "comparator",
+    "raw_value",
+    "raw_unit",
+    "raw_name",
+    "loinc",
+    "ref_low",
+    "ref_high",
+    "flag",
+    "status",
+    "line",
 ]
 PATIENT_REQUIRED = ("mrn", "name", "sex", "birth_date", "weight_kg", "indication", "start_date", "starting_dose_mg")
 PATIENT_OPTIONAL = ("schedule", "combination", "reproductive_potential", "menses", "dialysis")
 PATIENT_COLUMNS = list(PATIENT_REQUIRED + PATIENT_OPTIONAL)
 EVENT_COLUMNS = [
-    "mrn", "date", "event", "value", "detail", "temperature_c", "grade", "result", "dose_mg", "is_hold", "agent",
+    "mrn",
+    "date",
+    "event",
+    "value",
+    "detail",
+    "temperature_c",
+    "grade",
+    "result",
+    "dose_mg",
+    "is_hold",
+    "agent",
 ]
 PROBLEM_COLUMNS = ["file", "line", "column", "value", "reason", "message", "hint", "severity"]
 # What a stored upload keeps of each rejected row (the problem without its severity).
 REJECT_FIELDS = PROBLEM_COLUMNS[:-1]
 
 # A contract column in the words a form or a message uses ("MRN: string should have at most 64 characters").
-FIELD_WORDS = {"mrn": "MRN", "weight_kg": "weight", "birth_date": "birth date", "start_date": "start date",
-               "starting_dose_mg": "starting dose", "temperature_c": "temperature", "dose_mg": "dose"}
+FIELD_WORDS = {
+    "mrn": "MRN",
+    "weight_kg": "weight",
+    "birth_date": "birth date",
+    "start_date": "start date",
+    "starting_dose_mg": "starting dose",
+    "temperature_c": "temperature",
+    "dose_mg": "dose",
+}
 
 
 def field_words(field: str) -> str:

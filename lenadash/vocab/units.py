@@ -8,9 +8,9 @@ from functools import lru_cache
 
 from lenadash.vocab.analytes import (
     BY_LOINC,
-    PERCENT_LOINC,
     CANONICAL_UNIT,
     MEASURE_ANALYTE,
+    PERCENT_LOINC,
     PERCENT_NAME_WORDS,
     SYNONYMS,
     UNIT_FACTORS,
@@ -103,9 +103,17 @@ def _folded_synonyms() -> dict[str, str]:
 
 
 # Names that are a percentage in some exports and a count in others: never assume a unit for them.
-AMBIGUOUS_NAMES = frozenset({
-    "neutrophils", "lymphocytes", "neutrophiles", "neutrophile", "lymphozyten", "lymfocyten", "neutrofielen",
-})
+AMBIGUOUS_NAMES = frozenset(
+    {
+        "neutrophils",
+        "lymphocytes",
+        "neutrophiles",
+        "neutrophile",
+        "lymphozyten",
+        "lymfocyten",
+        "neutrofielen",
+    }
+)
 
 
 @lru_cache(maxsize=8192)

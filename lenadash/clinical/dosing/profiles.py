@@ -24,9 +24,26 @@ EPISODES = ("any", "first", "later")
 OTHER_TOXICITY = ("any", "yes", "no")
 
 RULE_COLUMNS = (
-    "rule", "indication", "analyte", "window", "at_dose", "baseline_min", "baseline_below", "episode",
-    "other_toxicity", "hold_op", "hold_value", "hold_ref", "persist_days", "with_fever", "with_transfusion",
-    "resume_op", "resume_value", "resume_dose", "source", "text",
+    "rule",
+    "indication",
+    "analyte",
+    "window",
+    "at_dose",
+    "baseline_min",
+    "baseline_below",
+    "episode",
+    "other_toxicity",
+    "hold_op",
+    "hold_value",
+    "hold_ref",
+    "persist_days",
+    "with_fever",
+    "with_transfusion",
+    "resume_op",
+    "resume_value",
+    "resume_dose",
+    "source",
+    "text",
 )
 LADDER_COLUMNS = ("indication", "step", "dose_mg", "schedule", "source")
 PROFILE_COLUMNS = ("id", "name", "source", "files")
@@ -186,7 +203,7 @@ def _parse_rule(row: dict, *, file: str, line: int) -> DoseRule:
     at_op = at_mg = None
     if at_dose:
         at_op = next((op for op in ("<=", ">=", "<", ">") if at_dose.startswith(op)), "==")
-        at_mg = _num(at_dose[len(at_op):] if at_op != "==" else at_dose, column="at_dose", **kw)
+        at_mg = _num(at_dose[len(at_op) :] if at_op != "==" else at_dose, column="at_dose", **kw)
         at_op = "==" if at_op == "==" else at_op
     resume_dose = row["resume_dose"]
     if resume_dose not in ("next_lower", "start"):
@@ -284,8 +301,15 @@ def _read_ladder(d: Path, name: str) -> list[LadderStep]:
         sched = row["schedule"] or None
         if sched is not None and sched not in DOSING_DAYS:
             raise ProfileError(f"{name} line {line}: schedule {sched!r}; use 21/28, 28/28 or leave empty")
-        steps.append(LadderStep(row["indication"], int(_num(row["step"], column="step", blank_ok=False, **kw)),
-                                _num(row["dose_mg"], column="dose_mg", blank_ok=False, **kw), sched, row["source"]))
+        steps.append(
+            LadderStep(
+                row["indication"],
+                int(_num(row["step"], column="step", blank_ok=False, **kw)),
+                _num(row["dose_mg"], column="dose_mg", blank_ok=False, **kw),
+                sched,
+                row["source"],
+            )
+        )
     return steps
 
 

@@ -27,7 +27,7 @@ def label(analyte: str) -> str:
 
 
 def value_text(analyte: str, value) -> str:
-    """"ANC 0.4", "Platelets 28", "Toxicity grade 3"."""
+    """ "ANC 0.4", "Platelets 28", "Toxicity grade 3"."""
     return f"{label(analyte)} {_fmt_value(analyte, value)}"
 
 
@@ -57,8 +57,10 @@ def no_starting_dose() -> str:
 
 
 def no_rules_for(profile_id: str, indication, indications: Iterable[str]) -> str:
-    return (f"profile {profile_id} has no dose rules or ladder for indication {indication!r}: "
-            f"use one of {sorted(indications)}")
+    return (
+        f"profile {profile_id} has no dose rules or ladder for indication {indication!r}: "
+        f"use one of {sorted(indications)}"
+    )
 
 
 def unusable_course(problem: str) -> str:
@@ -103,10 +105,19 @@ def missing_baseline(analyte: str, value: float, rule: DoseRule, indication: str
     )
 
 
-def trigger(analyte: str, value: float, rule: DoseRule, threshold: float, *, baseline: float | None = None,
-            below_since: dt.date | None = None, below_days: int | None = None, fever_c: float | None = None,
-            transfusion: bool = False) -> str:
-    """"ANC 0.4 < 0.5 for 8 days (below since ...) with fever 38.9 C": the count, the rule's threshold and
+def trigger(
+    analyte: str,
+    value: float,
+    rule: DoseRule,
+    threshold: float,
+    *,
+    baseline: float | None = None,
+    below_since: dt.date | None = None,
+    below_days: int | None = None,
+    fever_c: float | None = None,
+    transfusion: bool = False,
+) -> str:
+    """ "ANC 0.4 < 0.5 for 8 days (below since ...) with fever 38.9 C": the count, the rule's threshold and
     whichever extra condition (share of baseline, persistence, fever, transfusion) the rule needed."""
     extra = ""
     if baseline is not None:
@@ -145,19 +156,20 @@ def held_by_clinician(start: dt.date) -> str:
 
 def waiting_for_count(start: dt.date, analyte: str, value, rule: DoseRule, indication: str) -> str:
     shown = "not measured yet" if value is None else _fmt_value(analyte, value)
-    return (f"{_held_since(start)}: {label(analyte)} {shown}, resume when {rule.resume_op} "
-            f"{_fmt_value(analyte, rule.resume_value)} {cite(rule, indication)}")
-
-
-def recovered(counts: Iterable[tuple[str, float, DoseRule]]) -> str:
-    """"ANC 1.2 >= 1.0; Platelets 45 >= 30": each triggering count with the threshold it reached."""
-    return "; ".join(
-        f"{value_text(a, v)} {r.resume_op} {_fmt_value(a, r.resume_value)}" for a, v, r in counts
+    return (
+        f"{_held_since(start)}: {label(analyte)} {shown}, resume when {rule.resume_op} "
+        f"{_fmt_value(analyte, rule.resume_value)} {cite(rule, indication)}"
     )
 
 
-def recovered_at_floor(recovered_text: str, dose_mg: float, schedule: str, sources: Iterable[str],
-                       indication: str) -> str:
+def recovered(counts: Iterable[tuple[str, float, DoseRule]]) -> str:
+    """ "ANC 1.2 >= 1.0; Platelets 45 >= 30": each triggering count with the threshold it reached."""
+    return "; ".join(f"{value_text(a, v)} {r.resume_op} {_fmt_value(a, r.resume_value)}" for a, v, r in counts)
+
+
+def recovered_at_floor(
+    recovered_text: str, dose_mg: float, schedule: str, sources: Iterable[str], indication: str
+) -> str:
     return (
         f"{recovered_text}: counts recovered, but the hold began at the floor "
         f"({_mg(dose_mg)} mg {schedule}): clinician decision "
@@ -173,8 +185,11 @@ def resume_basis(basis: str, ladder_source: str | None = None) -> str:
     """Why this resume dose: the words for a ResumePlan's `basis`."""
     if basis == "next_lower":
         return f"next lower dose ({ladder_source})"
-    return {"starting_dose": "starting dose", "dose_at_hold": "dose at the hold (not above it)",
-            "table": "dose the table gives"}[basis]
+    return {
+        "starting_dose": "starting dose",
+        "dose_at_hold": "dose at the hold (not above it)",
+        "table": "dose the table gives",
+    }[basis]
 
 
 def resume(recovered_text: str, dose_mg: float, schedule: str, why: str, rule: DoseRule, indication: str) -> str:
@@ -182,8 +197,7 @@ def resume(recovered_text: str, dose_mg: float, schedule: str, why: str, rule: D
 
 
 def awaiting_decision(since: dt.date) -> str:
-    return (f"awaiting a clinician decision since {since.isoformat()} "
-            "(record a dose_change event with the new dose)")
+    return f"awaiting a clinician decision since {since.isoformat()} (record a dose_change event with the new dose)"
 
 
 # --- the clinician's dose_change events --------------------------------------------------------
@@ -198,8 +212,10 @@ def clinician_hold_while_held(when: dt.date) -> str:
 
 
 def clinician_dose(dose_mg: float, when: dt.date) -> str:
-    return (f"clinician recorded {_mg(dose_mg)} mg on {when.isoformat()} (dose_change event): "
-            "overrides the simulated dose from this date on")
+    return (
+        f"clinician recorded {_mg(dose_mg)} mg on {when.isoformat()} (dose_change event): "
+        "overrides the simulated dose from this date on"
+    )
 
 
 # --- dates and cycles --------------------------------------------------------------------------

@@ -14,15 +14,34 @@ from lenadash.clinical.dosing.values import TOXICITY
 from lenadash.clinical.dosing.walk import CourseWalk
 
 STEP_COLUMNS = (
-    "course_id", "mrn", "date", "is_draw", "cycle", "cycle_day", "action", "dose_mg", "schedule",
-    "dosing_day", "reasons", "needs_review", "held", "rules", "preexisting",
+    "course_id",
+    "mrn",
+    "date",
+    "is_draw",
+    "cycle",
+    "cycle_day",
+    "action",
+    "dose_mg",
+    "schedule",
+    "dosing_day",
+    "reasons",
+    "needs_review",
+    "held",
+    "rules",
+    "preexisting",
 )
 EVENT_COLUMNS = ("fever_c", "fever_no_temp", "transfusion", "tox_grade", "dose_changes")
 _KEY = ["course_id", "date"]
 
 
-def simulate(labs: pd.DataFrame, patients: pd.DataFrame, events: pd.DataFrame | None = None, *,
-             profile=DEFAULT_PROFILE, baselines: pd.DataFrame | None = None) -> pd.DataFrame:
+def simulate(
+    labs: pd.DataFrame,
+    patients: pd.DataFrame,
+    events: pd.DataFrame | None = None,
+    *,
+    profile=DEFAULT_PROFILE,
+    baselines: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Walk every course's draws and events in date order through the dose rules of `profile`.
 
     Sources: the profile's rule rows (default `us_pi`: US PI 2.1-2.4 as in DOMAIN.md §2) and
@@ -56,8 +75,9 @@ def simulate(labs: pd.DataFrame, patients: pd.DataFrame, events: pd.DataFrame | 
     return result
 
 
-def _prepare_steps(labs: pd.DataFrame, patients: pd.DataFrame, events: pd.DataFrame | None,
-                   rule_analytes: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, dict, dict]:
+def _prepare_steps(
+    labs: pd.DataFrame, patients: pd.DataFrame, events: pd.DataFrame | None, rule_analytes: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame, dict, dict]:
     """One row per (course, date) with the values, grades and events the walk needs.
 
     Returns (steps, courses, baseline grade by (course, analyte), [(analyte, grade >= 3)] by (course, date)).
@@ -79,8 +99,11 @@ def _prepare_steps(labs: pd.DataFrame, patients: pd.DataFrame, events: pd.DataFr
 def _course_results(labs: pd.DataFrame, courses: pd.DataFrame) -> pd.DataFrame:
     """Results with a value, assigned to a course, the last of each (course, date, analyte), with `eff`."""
     assigned = {"course_id", "date", "start"} <= set(labs.columns)  # already through cycles.assign_courses
-    keep = [c for c in ("mrn", "collected_at", "analyte", "value", "comparator", "grade", "date", "course_id", "start")
-            if c in labs.columns]
+    keep = [
+        c
+        for c in ("mrn", "collected_at", "analyte", "value", "comparator", "grade", "date", "course_id", "start")
+        if c in labs.columns
+    ]
     lab = labs[keep]
     lab = lab.assign(mrn=lab["mrn"].astype(object), analyte=lab["analyte"].astype(object))
     if "comparator" in lab:
@@ -90,8 +113,9 @@ def _course_results(labs: pd.DataFrame, courses: pd.DataFrame) -> pd.DataFrame:
     lab = lab[lab["course_id"].notna() & lab["value"].notna()]
     lab = lab.sort_values("collected_at", kind="stable")
     lab = lab.drop_duplicates(["course_id", "date", "analyte"], keep="last")
-    return lab.assign(eff=_effective_values(lab), analyte=lab["analyte"].astype(object),
-                      course_id=lab["course_id"].astype(object))
+    return lab.assign(
+        eff=_effective_values(lab), analyte=lab["analyte"].astype(object), course_id=lab["course_id"].astype(object)
+    )
 
 
 def _effective_values(lab: pd.DataFrame) -> np.ndarray:
@@ -119,8 +143,12 @@ def _grade3_by_draw(lab: pd.DataFrame) -> dict:
     g = lab[lab["grade"].fillna(0).astype(int) >= 3]
     g = g.sort_values(["course_id", "date", "analyte"], kind="stable")
     g3: dict = {}
-    for c, d, a, gr in zip(g["course_id"].to_numpy(dtype=object), g["date"].to_numpy("datetime64[D]").astype(object),
-                           g["analyte"].to_numpy(dtype=object), g["grade"].to_numpy(dtype=int)):
+    for c, d, a, gr in zip(
+        g["course_id"].to_numpy(dtype=object),
+        g["date"].to_numpy("datetime64[D]").astype(object),
+        g["analyte"].to_numpy(dtype=object),
+        g["grade"].to_numpy(dtype=int),
+    ):
         g3.setdefault((c, d), []).append((a, int(gr)))
     return g3
 
@@ -148,23 +176,36 @@ def _events_by_day(events: pd.DataFrame, courses: pd.DataFrame) -> pd.DataFrame:
     ev = cycles.assign_courses(ev, courses)
     ev = ev[ev["course_id"].notna()]
     kind = ev["event"].astype(object)
-    temp, grade, dose = (pd.to_numeric(ev[c], errors="coerce") if c in ev else pd.Series(np.nan, index=ev.index)
-                         for c in ("temperature_c", "grade", "dose_mg"))
+    temp, grade, dose = (
+        pd.to_numeric(ev[c], errors="coerce") if c in ev else pd.Series(np.nan, index=ev.index)
+        for c in ("temperature_c", "grade", "dose_mg")
+    )
     is_hold = ev["is_hold"].fillna(False).astype(bool) if "is_hold" in ev else pd.Series(False, index=ev.index)
-    e = pd.DataFrame({
-        "course_id": ev["course_id"].astype(object), "date": ev["date"],
-        "fever_c": temp.where(kind == "fever"),
-        "fever_no_temp": (kind == "fever") & temp.isna(),
-        "transfusion": kind == "platelet_transfusion",
-        "tox_grade": grade.where(kind == "toxicity"),
-        "dc": [(None if np.isnan(d) else float(d), bool(h)) if k == "dose_change" else None
-               for k, d, h in zip(kind, dose.to_numpy(dtype=float), is_hold)],
-    })
-    return e.groupby(_KEY).agg(
-        fever_c=("fever_c", "max"), fever_no_temp=("fever_no_temp", "any"),
-        transfusion=("transfusion", "any"), tox_grade=("tox_grade", "max"),
-        dose_changes=("dc", lambda s: tuple(x for x in s if x is not None)),
-    ).reset_index()
+    e = pd.DataFrame(
+        {
+            "course_id": ev["course_id"].astype(object),
+            "date": ev["date"],
+            "fever_c": temp.where(kind == "fever"),
+            "fever_no_temp": (kind == "fever") & temp.isna(),
+            "transfusion": kind == "platelet_transfusion",
+            "tox_grade": grade.where(kind == "toxicity"),
+            "dc": [
+                (None if np.isnan(d) else float(d), bool(h)) if k == "dose_change" else None
+                for k, d, h in zip(kind, dose.to_numpy(dtype=float), is_hold)
+            ],
+        }
+    )
+    return (
+        e.groupby(_KEY)
+        .agg(
+            fever_c=("fever_c", "max"),
+            fever_no_temp=("fever_no_temp", "any"),
+            transfusion=("transfusion", "any"),
+            tox_grade=("tox_grade", "max"),
+            dose_changes=("dc", lambda s: tuple(x for x in s if x is not None)),
+        )
+        .reset_index()
+    )
 
 
 def _baseline_grades(lab: pd.DataFrame) -> dict:

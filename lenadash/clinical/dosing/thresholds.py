@@ -6,8 +6,15 @@ from lenadash.clinical.dosing.profiles import DEFAULT_PROFILE, DoseRule, _as_pro
 from lenadash.clinical.dosing.values import TOXICITY, _fmt, _missing
 
 
-def thresholds(course, profile=DEFAULT_PROFILE, baselines: dict | None = None, *, dose_mg: float | None = None,
-               day: int | None = None, transfusion: bool | None = None) -> list[dict]:
+def thresholds(
+    course,
+    profile=DEFAULT_PROFILE,
+    baselines: dict | None = None,
+    *,
+    dose_mg: float | None = None,
+    day: int | None = None,
+    transfusion: bool | None = None,
+) -> list[dict]:
     """Hold/resume lines that apply to a course: [{analyte, kind, op, value, label, rules, condition, source}].
 
     `course` needs `indication` (dict or Series). Source: the profile's rule rows; toxicity-event
@@ -46,21 +53,36 @@ def thresholds(course, profile=DEFAULT_PROFILE, baselines: dict | None = None, *
             continue
         for kind, op, value in (("hold", r.hold_op, r.hold_threshold(b)), ("resume", r.resume_op, r.resume_value)):
             key = (r.analyte, kind, op, value)
-            item = out.setdefault(key, {"analyte": r.analyte, "kind": kind, "op": op, "value": value,
-                                        "rules": [], "condition": [], "source": []})
+            item = out.setdefault(
+                key,
+                {
+                    "analyte": r.analyte,
+                    "kind": kind,
+                    "op": op,
+                    "value": value,
+                    "rules": [],
+                    "condition": [],
+                    "source": [],
+                },
+            )
             item["rules"].append(r.rule)
             item["condition"].append(r.condition())
             if r.source not in item["source"]:
                 item["source"].append(r.source)
     return [
-        {**v, "condition": "; ".join(dict.fromkeys(v["condition"])), "source": "; ".join(v["source"]),
-         "label": f"{v['kind']} {v['op']} {_fmt(v['value'])}"}
+        {
+            **v,
+            "condition": "; ".join(dict.fromkeys(v["condition"])),
+            "source": "; ".join(v["source"]),
+            "label": f"{v['kind']} {v['op']} {_fmt(v['value'])}",
+        }
         for v in out.values()
     ]
 
 
-def _applies(r: DoseRule, baseline: float | None, *, day: int | None, dose_mg: float | None,
-             transfusion: bool | None) -> bool:
+def _applies(
+    r: DoseRule, baseline: float | None, *, day: int | None, dose_mg: float | None, transfusion: bool | None
+) -> bool:
     """The rule's line is valid for this baseline, day, dose and transfusion (None = not filtered)."""
     if not r.baseline_in_range(baseline):
         return False

@@ -112,8 +112,10 @@ class CourseWalk:
         self.has_tox_rule = TOXICITY in self.by_analyte
         self.clear_above = self._clear_above()
         # record positions, looked up once per course rather than once per step
-        self.at = {c: idx[c] for c in ("date", "is_draw", "fever_c", "fever_no_temp", "transfusion", "tox_grade",
-                                       "dose_changes")}
+        self.at = {
+            c: idx[c]
+            for c in ("date", "is_draw", "fever_c", "fever_no_temp", "transfusion", "tox_grade", "dose_changes")
+        }
         self.value_at = [(a, idx[a]) for a in self.by_analyte if a != TOXICITY]
         # the label's cycle limit (FL/MZL: 12 cycles, rules/monitoring.csv): from the next cycle on,
         # continuing is a clinician decision unless a dose_change event on/after that cycle records one
@@ -208,16 +210,61 @@ class CourseWalk:
         dosing_day = s.action in ("continue", "resume") and 1 <= s.cycle_day <= last_dosing_day
         if s.action == "continue" and not dosing_day:
             s.reasons.append(reasons.planned_rest(s.cycle_day, self.schedule))
-        return (self.cid, self.mrn, s.date, s.is_draw, s.cycle, s.cycle_day, s.action, s.dose_out, self.schedule,
-                dosing_day, s.reasons, s.review or s.action == "review", self.held, s.fired, s.preexisting)
+        return (
+            self.cid,
+            self.mrn,
+            s.date,
+            s.is_draw,
+            s.cycle,
+            s.cycle_day,
+            s.action,
+            s.dose_out,
+            self.schedule,
+            dosing_day,
+            s.reasons,
+            s.review or s.action == "review",
+            self.held,
+            s.fired,
+            s.preexisting,
+        )
 
     def _before_start(self, s: Step) -> tuple:
-        return (self.cid, self.mrn, s.date, s.is_draw, s.cycle, s.cycle_day, "continue", self.start_dose,
-                self.schedule, False, [reasons.before_start()], False, False, [], [])
+        return (
+            self.cid,
+            self.mrn,
+            s.date,
+            s.is_draw,
+            s.cycle,
+            s.cycle_day,
+            "continue",
+            self.start_dose,
+            self.schedule,
+            False,
+            [reasons.before_start()],
+            False,
+            False,
+            [],
+            [],
+        )
 
     def _unusable_row(self, s: Step) -> tuple:
-        return (self.cid, self.mrn, s.date, s.is_draw, s.cycle, s.cycle_day, "review", None, self.schedule, False,
-                [reasons.unusable_course(self.unusable)], True, False, [], [])
+        return (
+            self.cid,
+            self.mrn,
+            s.date,
+            s.is_draw,
+            s.cycle,
+            s.cycle_day,
+            "review",
+            None,
+            self.schedule,
+            False,
+            [reasons.unusable_course(self.unusable)],
+            True,
+            False,
+            [],
+            [],
+        )
 
     # --- what the date shows -------------------------------------------------------------------
 
@@ -294,10 +341,22 @@ class CourseWalk:
                 continue
             if r.with_transfusion and not s.transfusion:
                 continue
-            fired.append((r, reasons.trigger(
-                a, v, r, thr, baseline=b if r.hold_ref == "baseline" else None, below_since=since,
-                below_days=None if since is None else (s.date - since).days,
-                fever_c=s.fever_c if r.with_fever else None, transfusion=r.with_transfusion)))
+            fired.append(
+                (
+                    r,
+                    reasons.trigger(
+                        a,
+                        v,
+                        r,
+                        thr,
+                        baseline=b if r.hold_ref == "baseline" else None,
+                        below_since=since,
+                        below_days=None if since is None else (s.date - since).days,
+                        fever_c=s.fever_c if r.with_fever else None,
+                        transfusion=r.with_transfusion,
+                    ),
+                )
+            )
         return fired, review
 
     # --- transitions ---------------------------------------------------------------------------
@@ -323,8 +382,9 @@ class CourseWalk:
     def _hold(self, s: Step, all_fired: list[tuple[str, DoseRule, str]]) -> None:
         """A rule fired: a hold episode begins at today's dose."""
         floor = at_floor(self.ladder, self.dose, self.schedule)
-        ep = Episode(start=s.date, dose_mg=self.dose, schedule=self.schedule, at_floor=floor,
-                     other_toxicity=s.other_toxicity)
+        ep = Episode(
+            start=s.date, dose_mg=self.dose, schedule=self.schedule, at_floor=floor, other_toxicity=s.other_toxicity
+        )
         texts: dict[str, list[DoseRule]] = {}
         for a, r, t in all_fired:
             ep.triggers.setdefault(a, []).append(r)
@@ -409,8 +469,9 @@ class CourseWalk:
             if self.held:
                 s.reasons.append(reasons.clinician_hold_while_held(s.date))
             else:
-                self.episode = Episode(start=s.date, dose_mg=self.dose, schedule=self.schedule, at_floor=False,
-                                       clinician=True)
+                self.episode = Episode(
+                    start=s.date, dose_mg=self.dose, schedule=self.schedule, at_floor=False, clinician=True
+                )
                 self.state = State.HELD
                 s.action, s.dose_out = "hold", None
                 s.reasons.append(reasons.clinician_hold(s.date))
