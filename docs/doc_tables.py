@@ -348,3 +348,21 @@ def cli_commands() -> str:
         if isinstance(action, argparse._SubParsersAction):
             helps = {c.dest: c.help for c in action._choices_actions}
     return table(["command", "what it does"], [(_code(name), helps.get(name, "")) for name in _subcommands(parser)])
+
+
+# --- docs/architecture.md: the package's modules ----------------------------------------------------
+
+
+def _first_docstring_line(path: Path) -> str:
+    import ast
+
+    doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def modules() -> str:
+    """Every module of lenadash/ (migrations' revisions left out) with the first line of its docstring."""
+    package = RULES_DIR.parent
+    paths = sorted(p for p in package.rglob("*.py") if "versions" not in p.parts)
+    rows = [(_code(str(p.relative_to(package.parent))), _first_docstring_line(p)) for p in paths]
+    return table(["module", "what it owns"], rows)
