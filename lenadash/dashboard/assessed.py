@@ -24,6 +24,13 @@ def as_date(value: Any) -> dt.date | None:
     return None if pd.isna(ts) else ts.date()
 
 
+def required_date(value: Any) -> dt.date:
+    """`as_date` of a date the data always has (a draw's date, an open biopsy's due date)."""
+    date = as_date(value)
+    assert date is not None, f"not a date: {value!r}"
+    return date
+
+
 def grade_or_none(grade: Any) -> int | None:
     """A CTCAE grade as 0-4 (5 shows as 4, the worst colour); None when not graded (None, NaN, NA, text)."""
     if grade is None or (isinstance(grade, float) and np.isnan(grade)) or grade is pd.NA:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from lenadash.dashboard.assessed import as_date, last_draw
+from lenadash.dashboard.assessed import as_date, last_draw, required_date
 from lenadash.dashboard.present import ACTION_LABELS, analyte_label
 from lenadash.vocab.course import INDICATION_NAMES
 
@@ -156,7 +156,7 @@ def _biopsy_rows(patient: dict, *, as_of: dt.date) -> list[dict]:
     """Open marrow biopsies: one line for the overdue ones (the earliest, with the count of the
     others - not 17 lines), then each one still ahead with its week label."""
     biopsies = [b for b in patient.get("marrow_biopsies") or [] if not b.get("done") and b.get("due")]
-    overdue = sorted((b for b in biopsies if as_date(b["due"]) < as_of), key=lambda b: as_date(b["due"]))
+    overdue = sorted((b for b in biopsies if required_date(b["due"]) < as_of), key=lambda b: required_date(b["due"]))
     rows = []
     if overdue:
         first, others = overdue[0], overdue[1:]
@@ -168,7 +168,7 @@ def _biopsy_rows(patient: dict, *, as_of: dt.date) -> list[dict]:
         )
         rows.append({"what": _biopsy_label(first), "due": as_date(first["due"]), "why": why})
     for b in biopsies:
-        if as_date(b["due"]) >= as_of:
+        if required_date(b["due"]) >= as_of:
             rows.append({"what": _biopsy_label(b), "due": as_date(b["due"])})
     return rows
 
@@ -176,7 +176,7 @@ def _biopsy_rows(patient: dict, *, as_of: dt.date) -> list[dict]:
 def upcoming(patient: dict, *, as_of: dt.date) -> pd.DataFrame:
     """Upcoming dates: next CBC, each open marrow biopsy with its week label, next pregnancy test;
     `overdue` when the date is before as_of (DOMAIN.md section 5)."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     if patient.get("next_labs_due"):
         rows.append(
             {"what": "Next CBC", "due": as_date(patient["next_labs_due"]), "why": patient.get("next_labs_reason") or ""}
@@ -197,6 +197,11 @@ def upcoming(patient: dict, *, as_of: dt.date) -> pd.DataFrame:
     df["overdue"] = [d is not None and d < as_of for d in df["due"]]
     df["in_days"] = [None if d is None else (d - as_of).days for d in df["due"]]
     return df.sort_values("due", key=lambda s: pd.to_datetime(s)).reset_index(drop=True)
+
+
+def days_or_none(value: Any) -> int | None:
+    """A table's in-days cell as whole days; None when unknown (None, NaN, NA)."""
+    return None if value is None or pd.isna(value) else int(value)
 
 
 def in_days_text(days: int | None) -> str:
@@ -226,7 +231,7 @@ def header_line(mrn: str, patient: dict, identity: dict, *, cycle: Any, cycle_da
         f"MRN {mrn}",
         f"{identity['age']} y" if identity["age"] is not None else "",
         identity["sex"] or "",
-        INDICATION_NAMES.get(indication, indication or ""),
+        INDICATION_NAMES.get(indication, indication) if indication else "",
         f"started {patient['start_date']}" if patient.get("start_date") else "no treatment course",
         f"cycle {cycle} day {cycle_day}" if pd.notna(cycle) else "",
         f"CrCl {patient['crcl_ml_min']:.0f} mL/min" if patient.get("crcl_ml_min") else "",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import cast
 
 import pandas as pd
 import plotly.colors
@@ -267,7 +268,8 @@ def _add_event_markers(
     """One marker trace per recorded event kind; hover says the kind, value and detail."""
     ev = events.copy()
     ev["date"] = pd.to_datetime(ev["date"])
-    for kind, grp in ev.groupby("event", sort=False):
+    for group_key, grp in ev.groupby("event", sort=False):
+        kind = cast(str, group_key)  # the "event" column holds kind names (text)
         symbol, colour = EVENT_MARKERS.get(kind, ("circle", "#37474f"))
         label = EVENT_LABELS.get(kind, str(kind))
         details = grp.get("detail", pd.Series("", index=grp.index)).fillna("").astype(str)
@@ -342,15 +344,17 @@ def _threshold_lines(
     """The course's label thresholds as dashed lines (shapes) with their labels (annotations), each on
     its analyte's row and axis; analytes not shown are skipped."""
     row_of = {a: (i, a in p.right) for i, p in enumerate(shown, start=2) for a in p.left + p.right}
-    shapes, notes = [], []
+    shapes: list[dict] = []
+    notes: list[dict] = []
     for t in thresholds.itertuples(index=False) if thresholds is not None and len(thresholds) else ():
-        if t.analyte not in row_of:
+        analyte, value = cast(str, t.analyte), cast(float, t.value)  # the thresholds frame's columns
+        if analyte not in row_of:
             continue
-        row, right = row_of[t.analyte]
+        row, right = row_of[analyte]
         sub = fig.get_subplot(row, 1, secondary_y=right) if right else fig.get_subplot(row, 1)
         yref = sub.yaxis.plotly_name.replace("axis", "")
         xref = sub.xaxis.plotly_name.replace("axis", "")
-        label = getattr(t, "label", "") or f"{t.value:g}"
+        label = getattr(t, "label", "") or f"{value:g}"
         shapes.append(
             dict(
                 type="line",
@@ -358,10 +362,10 @@ def _threshold_lines(
                 x0=0,
                 x1=1,
                 yref=yref,
-                y0=t.value,
-                y1=t.value,
+                y0=value,
+                y1=value,
                 line=dict(color="#c62828", width=1.5, dash="dash"),
-                name=f"threshold {t.analyte}",
+                name=f"threshold {analyte}",
             )
         )
         notes.append(
@@ -370,7 +374,7 @@ def _threshold_lines(
                 x=1,
                 xanchor="right",
                 yref=yref,
-                y=t.value,
+                y=value,
                 yanchor="bottom",
                 text=f"{label}",
                 showarrow=False,
@@ -382,7 +386,8 @@ def _threshold_lines(
 
 def _cycle_bands(patient: dict, *, as_of: dt.date, scale: float) -> tuple[list[dict], list[dict]]:
     """Dosing days, cycle starts (with their C1, C2 labels) and hold spans across every row (paper y)."""
-    shapes, notes = [], []
+    shapes: list[dict] = []
+    notes: list[dict] = []
     for c in timeline.cycle_table(patient, as_of=as_of).itertuples(index=False):
         shapes.append(
             dict(

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from lenadash.dashboard.assessed import as_date, grade_or_none
+from lenadash.dashboard.assessed import as_date, grade_or_none, required_date
 from lenadash.dashboard.present import ACTION_LABELS, FLOWSHEET_ORDER, analyte_label, analyte_unit
 
 DRAW_COLUMNS = ["date", "cycle", "cycle_day", "action", "dose_mg", "schedule", "recommendation"]
@@ -31,7 +31,8 @@ RESULT_COLUMNS = [
 
 def _draw_row(draw: dict) -> dict:
     reasons = [r for r in (draw.get("reasons") or []) if r]
-    label = ACTION_LABELS.get(draw.get("action"), str(draw.get("action") or ""))
+    action = draw.get("action")
+    label = ACTION_LABELS.get(action, str(action)) if action else ""
     return {
         "date": pd.Timestamp(draw["date"]),
         "cycle": draw.get("cycle"),
@@ -143,7 +144,7 @@ def flowsheet(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Analytes x draws: (values, grades), rows labelled 'ANC (10^9/L)', columns by draw date
     (newest first). Only analytes with at least one value; `since` drops older draws."""
-    draws = [d for d in patient.get("draws") or [] if since is None or as_date(d.get("date")) >= since]
+    draws = [d for d in patient.get("draws") or [] if since is None or required_date(d.get("date")) >= since]
     draws = list(reversed(draws))
     cols = [_draw_heading(d) for d in draws]
     wanted = [a for a in analytes if any(a in (d.get("values") or {}) for d in draws)]

@@ -29,6 +29,7 @@ def starting_doses(indication: str, profile: str = "us_pi") -> StartingDoses:
     from lenadash.clinical import dosing, renal
 
     standard = renal.renal_starting_dose(indication=indication, crcl_ml_min=1000.0, dialysis=False)
+    assert standard.dose_mg is not None  # a known CrCl always falls in a band with a dose
     ladder = dosing.load_profile(profile).ladder(indication)
     table = renal.load_renal_rules()
     renal_doses = table.loc[table["indication"] == indication, "dose_mg"].dropna()

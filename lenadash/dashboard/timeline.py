@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from lenadash.dashboard.assessed import as_date
+from lenadash.dashboard.assessed import as_date, required_date
 from lenadash.vocab.course import CYCLE_DAYS, DOSING_DAYS, dosing_days
 
 HELD = ("hold", "stay_held")
@@ -48,12 +49,12 @@ def dose_steps(patient: dict, *, as_of: dt.date) -> pd.DataFrame:
     draw's dose where the engine gives one, else the dose carried from before."""
     start = as_date(patient.get("start_date"))
     dose = patient.get("renal_starting_dose_mg") or patient.get("starting_dose_mg")
-    rows = []
+    rows: list[dict[str, Any]] = []
     if start is not None and dose:
         rows.append({"date": start, "dose_mg": float(dose), "schedule": None, "action": "start"})
     held = False
     for d in patient.get("draws") or []:
-        if start is not None and as_date(d.get("date")) < start:
+        if start is not None and required_date(d.get("date")) < start:
             continue  # baseline draws before the start: no dose yet
         action = d.get("action")
         if d.get("dose_mg") is not None and action not in HELD:
@@ -81,7 +82,7 @@ def _cycle_starts(patient: dict) -> dict[int, dt.date]:
     starts: dict[int, dt.date] = {}
     for d in patient.get("draws") or []:
         if d.get("cycle") and d.get("cycle_day") and int(d["cycle_day"]) >= 1:  # not baseline draws
-            s = as_date(d["date"]) - dt.timedelta(days=int(d["cycle_day"]) - 1)
+            s = required_date(d["date"]) - dt.timedelta(days=int(d["cycle_day"]) - 1)
             starts[int(d["cycle"])] = min(starts.get(int(d["cycle"]), s), s)
     start = as_date(patient.get("start_date"))
     if start is not None:

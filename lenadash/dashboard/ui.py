@@ -8,14 +8,14 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import streamlit as st
 
 from lenadash.config import get_settings
 from lenadash.dashboard import cards, timeline
-from lenadash.dashboard.assessed import as_date
+from lenadash.dashboard.assessed import as_date, required_date
 from lenadash.dashboard.present import GRADE_COLOURS, GRADE_FILLS, STATUS_WORDS
 from lenadash.dashboard.results import crcl_series, results_long, thresholds_frame
 from lenadash.dashboard.worklist import worklist, worklist_display
@@ -274,7 +274,7 @@ def baselines_of(patient: dict) -> dict:
     """Counts from the latest draw on or before the start date (DOMAIN.md section 2 baseline; the
     engine's own 30-day window applies to the dose rules); {} when there is none."""
     start = as_date(patient.get("start_date"))
-    before = [d for d in patient.get("draws") or [] if start and as_date(d.get("date")) <= start]
+    before = [d for d in patient.get("draws") or [] if start and required_date(d.get("date")) <= start]
     return dict(before[-1].get("values") or {}) if before else {}
 
 
@@ -381,6 +381,7 @@ def timeline_figure(clinic: Clinic, mrn: str, preset: str, *, large: bool = Fals
         if len(figs) > 8:
             figs.clear()  # a few patients' figures at a time, not the whole clinic's
         patient, person = clinic.patient(mrn), clinic.person(mrn)
+        assert patient is not None, f"no patient {mrn}"  # callers pass the MRN of a loaded patient
         labs = patient_labs(mrn)
         window = timeline.window_range(preset, patient, as_of=clinic.as_of)
         events = clinic.events[clinic.events["mrn"] == mrn] if len(clinic.events) else None
@@ -436,7 +437,8 @@ def next_action_card(card: dict) -> None:
         headline = f"Last advice: {headline}"
         if css in ("ld-ok", "ld-none"):
             css = "ld-stale"
-    status = STATUS_WORDS.get(card.get("status"), card.get("status") or "unknown")
+    status_key = card.get("status")
+    status = STATUS_WORDS.get(status_key, status_key) if status_key else "unknown"
     resume = f"<p><b>{_esc(card['resume'])}</b></p>" if card.get("resume") else ""
     st.html(
         f'<div class="ld-card {css}">{overdue}<h2>{_esc(headline)}</h2>{resume}'
@@ -449,7 +451,7 @@ def upcoming_card(upcoming: pd.DataFrame) -> None:
     rows = (
         "".join(
             f"<li><b>{_esc(r.what)}</b>: {r.due:%a %d %b %Y}"
-            + (" - <b>OVERDUE</b>" if r.overdue else f" ({cards.in_days_text(r.in_days)})")
+            + (" - <b>OVERDUE</b>" if r.overdue else f" ({cards.in_days_text(cards.days_or_none(r.in_days))})")
             + (f'<br><span class="ld-src">{_esc(r.why)}</span>' if r.why else "")
             + "</li>"
             for r in upcoming.itertuples(index=False)
@@ -464,7 +466,7 @@ def flowsheet_table(values: pd.DataFrame, grades: pd.DataFrame):
     fills = grades.map(lambda g: f"background-color: {GRADE_FILLS.get(g if g is None else int(g), '#fff')}")
     # text cells: st.dataframe shows a missing float as "None" whatever the Styler says
     text = values.map(lambda v: "" if pd.isna(v) else f"{v:g}")
-    return text.style.apply(lambda _: fills, axis=None).set_properties(**{"text-align": "right"})
+    return text.style.apply(lambda _: fills, axis=None).set_properties(**cast(dict[str, Any], {"text-align": "right"}))
 
 
 FLAG_FILLS = {

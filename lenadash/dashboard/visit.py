@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from typing import cast
 
 import pandas as pd
 
-from lenadash.dashboard.cards import in_days_text
+from lenadash.dashboard.cards import days_or_none, in_days_text
 from lenadash.dashboard.present import GRADE_FILLS
 
 PRINT_CSS = """
@@ -59,7 +60,8 @@ def _flowsheet_table(values: pd.DataFrame, grades: pd.DataFrame) -> str:
     for name in values.index:
         cells = []
         for col in values.columns:
-            v, g = values.at[name, col], grades.at[name, col]
+            # flowsheet cells: values are numbers (NaN when not measured), grades numbers or None
+            v, g = cast(float, values.at[name, col]), cast("float | None", grades.at[name, col])
             fill = GRADE_FILLS.get(None if g is None or pd.isna(g) else int(g), "#fff")
             cells.append(f'<td style="background:{fill}">{"" if pd.isna(v) else f"{v:g}"}</td>')
         body.append(f'<tr><td class="name">{_e(name)}</td>{"".join(cells)}</tr>')
@@ -87,7 +89,7 @@ def _dates_html(upcoming: pd.DataFrame) -> str:
     return (
         "".join(
             f"<li><b>{_e(r.what)}</b>: {r.due:%a %d %b %Y}"
-            + (' <span class="overdue">OVERDUE</span>' if r.overdue else f" ({in_days_text(r.in_days)})")
+            + (' <span class="overdue">OVERDUE</span>' if r.overdue else f" ({in_days_text(days_or_none(r.in_days))})")
             + (f'<br><span class="src">{_e(r.why)}</span>' if r.why else "")
             + "</li>"
             for r in upcoming.itertuples(index=False)

@@ -183,10 +183,11 @@ def current_cycle_day(patient: dict, *, as_of: dt.date) -> tuple[int | None, int
         cycle_start = anchor - dt.timedelta(days=int(last.get("cycle_day") or 1) - 1)
         cycle = int(last["cycle"])
     else:
-        cycle_start = as_date(patient.get("start_date"))
+        start = as_date(patient.get("start_date"))
         cycle = 1
-        if cycle_start is None or as_of < cycle_start:
+        if start is None or as_of < start:
             return None, None
+        cycle_start = start
     elapsed = (as_of - cycle_start).days
     if elapsed < 0:
         return cycle, int(last.get("cycle_day") or 1)
