@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO, NamedTuple, SupportsInt, cast
 
 import pandas as pd
 from sqlalchemy.engine import make_url
@@ -276,7 +276,9 @@ def load_assess_inputs(*, session: Session) -> AssessInputs:
     uploads = store.list_uploads(session=session)
     rejects = []
     for upload in uploads.itertuples():
-        for r in store.upload_rejects(session=session, upload_id=int(upload.id)):
+        # list_uploads makes "id" int64; pandas-stubs types a row's fields as any scalar
+        upload_id = int(cast(SupportsInt, upload.id))
+        for r in store.upload_rejects(session=session, upload_id=upload_id):
             file_name = r.get("file") or upload.file_name
             rejects.append({"file": file_name, "line": r.get("line"), "reason": r.get("reason")})
     report = {"rows_read": int(uploads["rows_read"].sum()), "rows_rejected": len(rejects), "rejects": rejects}

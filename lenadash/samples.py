@@ -1158,7 +1158,8 @@ def _bench_values(rng, n_patients: int, draw_day: np.ndarray) -> tuple[np.ndarra
     sd = np.array([NOISE_SD.get(a, 0.06) for a in analytes])
     patient_sd = np.where(np.isin(np.array(analytes), ("wbc", "anc", "alc", "plt")), 0.15, 1.5 * sd)
     patient_scale = np.exp(rng.normal(0.0, 1.0, (n_patients, 1, per_draw)) * patient_sd)
-    shape21 = np.interp(np.maximum(draw_day, 0) % 28, *zip(*_CYCLE_POINTS["21/28"])) * (draw_day >= 0)
+    days, levels = zip(*_CYCLE_POINTS["21/28"])
+    shape21 = np.interp(np.maximum(draw_day, 0) % 28, days, levels) * (draw_day >= 0)
     depth = np.zeros(per_draw)
     depth[[0, 1, 4]] = (0.35, 0.4, 0.3)
     nadir = 1 - depth[None, None, :] * shape21[None, :, None]

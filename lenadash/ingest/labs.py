@@ -70,7 +70,7 @@ def read_labs(data: bytes | BinaryIO, *, file_name: str = "") -> LabImport:
             col_map.update(wide_roles(wide_cols))
         rows, colnames, lines = _wide_results(df, lines, roles, wide_cols, problems)
     del df
-    table.df = None  # the coded columns hold everything needed; free the parsed text early
+    del table.df  # the coded columns hold everything needed; free the parsed text early
     results, conversions = normalise(rows, lines, colnames, problems, delimiter=table.delimiter)
     return LabImport(
         results=results,

@@ -6,18 +6,18 @@ import datetime as dt
 
 import pandas as pd
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from lenadash.errors import StoreError
 from lenadash.store.models import Patient, PatientCreate, TreatmentCourse, TreatmentCourseCreate
-from lenadash.store.sql import as_date, clean_text, committing, field, validated
+from lenadash.store.sql import as_date, clean_text, committing, field, table_of, validated
 from lenadash.store.uploads import ImportSummary, finished, start_upload
 from lenadash.vocab.frames import PATIENT_COLUMNS
 
 
 def get_or_create_patient(session: Session, mrn: str) -> tuple[Patient, bool]:
     """The patient with this MRN and False, or a new bare patient (MRN only), flushed, and True."""
-    patient = session.execute(select(Patient).where(Patient.mrn == mrn)).scalars().first()
+    patient = session.execute(select(Patient).where(col(Patient.mrn) == mrn)).scalars().first()
     if patient is not None:
         return patient, False
     patient = Patient.model_validate(validated(PatientCreate, {"mrn": mrn}, what="patient"))
@@ -61,9 +61,9 @@ def _update_course(session: Session, patient: Patient, row: dict) -> tuple[Treat
     course = (
         session.execute(
             select(TreatmentCourse).where(
-                TreatmentCourse.patient_id == patient.id,
-                TreatmentCourse.indication == checked_course.indication,
-                TreatmentCourse.start_date == checked_course.start_date,
+                col(TreatmentCourse.patient_id) == patient.id,
+                col(TreatmentCourse.indication) == checked_course.indication,
+                col(TreatmentCourse.start_date) == checked_course.start_date,
             )
         )
         .scalars()
@@ -154,11 +154,11 @@ def _course_snapshot(session: Session, row: dict) -> tuple | None:
     course = (
         session.execute(
             select(TreatmentCourse)
-            .join(Patient, Patient.id == TreatmentCourse.patient_id)
+            .join(Patient, col(Patient.id) == col(TreatmentCourse.patient_id))
             .where(
-                Patient.mrn == mrn,
-                TreatmentCourse.indication == field(row, "indication"),
-                TreatmentCourse.start_date == start,
+                col(Patient.mrn) == mrn,
+                col(TreatmentCourse.indication) == field(row, "indication"),
+                col(TreatmentCourse.start_date) == start,
             )
         )
         .scalars()
@@ -173,7 +173,7 @@ def load_patients(*, session: Session, include_without_course: bool = False) -> 
     Patients known only from lab files (bare MRN, no course) are left out unless
     `include_without_course=True`, where their course columns are None/NaN.
     """
-    patient, course = Patient.__table__, TreatmentCourse.__table__
+    patient, course = table_of(Patient), table_of(TreatmentCourse)
     columns = [patient.c[n] if n in patient.c else course.c[n] for n in PATIENT_COLUMNS]
     statement = (
         select(*columns)

@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from lenadash.errors import StoreError
 from lenadash.store.courses import get_or_create_patient
@@ -52,9 +52,9 @@ def _find_event(session: Session, checked: ClinicalEventCreate) -> ClinicalEvent
     candidates = (
         session.execute(
             select(ClinicalEvent).where(
-                ClinicalEvent.patient_id == checked.patient_id,
-                ClinicalEvent.date == checked.date,
-                ClinicalEvent.kind == checked.kind,
+                col(ClinicalEvent.patient_id) == checked.patient_id,
+                col(ClinicalEvent.date) == checked.date,
+                col(ClinicalEvent.kind) == checked.kind,
             )
         )
         .scalars()
@@ -69,6 +69,7 @@ def _add_event(session: Session, row: dict, upload_id: int | None) -> tuple[Clin
     if mrn is None:
         raise StoreError("an event needs an MRN; fill the mrn column")
     patient, patient_created = get_or_create_patient(session, mrn)
+    assert patient.id is not None, "get_or_create_patient flushed the patient, so it has an id"
     checked = _event_fields(row, patient.id)
     existing = _find_event(session, checked)
     if existing is not None:
@@ -138,10 +139,10 @@ def load_events(*, session: Session, mrn: str | None = None) -> pd.DataFrame:
 
     `mrn=None` loads every patient.
     """
-    statement = select(Patient.mrn, ClinicalEvent).join(Patient, Patient.id == ClinicalEvent.patient_id)
+    statement = select(col(Patient.mrn), ClinicalEvent).join(Patient, col(Patient.id) == col(ClinicalEvent.patient_id))
     if mrn is not None:
-        statement = statement.where(Patient.mrn == mrn)
-    statement = statement.order_by(Patient.mrn, ClinicalEvent.date, ClinicalEvent.id)
+        statement = statement.where(col(Patient.mrn) == mrn)
+    statement = statement.order_by(col(Patient.mrn), col(ClinicalEvent.date), col(ClinicalEvent.id))
     records = []
     for patient_mrn, stored in session.execute(statement).all():
         row = stored.model_dump()

@@ -21,6 +21,7 @@ from lenadash.store.sql import (
     insert_chunk,
     none_if_missing,
     placeholder,
+    table_of,
     to_datetime,
 )
 from lenadash.store.uploads import ImportSummary, finished, start_upload
@@ -50,7 +51,9 @@ def save_labs(*, session: Session, file_name: str, data: bytes, lab_import) -> I
         return started.already
     upload = started.upload
     with committing(session):
-        (imported, superseding, unchanged), patients_created = _write_labs(session.connection(), results, upload.id)
+        (imported, superseding, unchanged), patients_created = _write_labs(
+            session.connection(), results, started.upload_id
+        )
         upload.rows_imported, upload.rows_superseding, upload.rows_unchanged = imported, superseding, unchanged
         session.add(upload)
     return finished(
@@ -230,7 +233,7 @@ def _insert_labs(connection, write: pd.DataFrame, ids: np.ndarray, upload_id: in
 
 
 def _lab_chunk_values(connection, part: pd.DataFrame, ids: np.ndarray, upload_id: int) -> dict[str, list]:
-    lengths = column_lengths(LabResult.__table__)
+    lengths = column_lengths(table_of(LabResult))
     values: dict[str, list] = {
         "id": ids.tolist(),
         "patient_id": part["patient_id"].tolist(),

@@ -7,12 +7,14 @@ import datetime as dt
 import hashlib
 import math
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 from pydantic import ValidationError
-from sqlmodel import Session
+from pydantic_core import ErrorDetails
+from sqlalchemy import Table, inspect
+from sqlmodel import Session, SQLModel
 
 from lenadash.errors import StoreError
 from lenadash.vocab.frames import field_words
@@ -119,6 +121,12 @@ def datetime_params(connection, series: pd.Series) -> list:
     return series.dt.to_pydatetime().tolist() if len(series) else []
 
 
+def table_of(model: type[SQLModel]) -> Table:
+    """The Table a SQLModel table class is mapped to (its `__table__`, which sqlmodel's types do not
+    declare; the mapper's `local_table` is that same object)."""
+    return cast(Table, inspect(model).local_table)
+
+
 def column_lengths(table) -> dict[str, int]:
     return {c.name: c.type.length for c in table.columns if getattr(c.type, "length", None)}
 
@@ -144,7 +152,7 @@ def validated(model, fields: dict, *, what: str):
         raise StoreError(f"{problems}; correct it and save again") from exc
 
 
-def _field_of(error: dict) -> str:
+def _field_of(error: ErrorDetails) -> str:
     """The refused field of one pydantic error, in people's words (vocab.frames.FIELD_WORDS)."""
     loc = error.get("loc") or ()
     return field_words(str(loc[0])) if loc else "value"

@@ -10,10 +10,10 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel, col
 
 from lenadash.store.models import ClinicalEvent, LabResult, Patient, TreatmentCourse, Upload
-from lenadash.store.sql import clean_text, content_hash, to_datetime
+from lenadash.store.sql import clean_text, content_hash, table_of, to_datetime
 from lenadash.vocab.frames import REJECT_FIELDS
 
 UPLOADS_COLUMNS = [
@@ -61,6 +61,16 @@ class StartedUpload:
     rejects: list[dict]
     already: ImportSummary | None
 
+    @property
+    def upload_id(self) -> int:
+        """The upload row's id: the row was flushed or read back, so the database has assigned it."""
+        return _upload_id(self.upload)
+
+
+def _upload_id(upload: Upload) -> int:
+    assert upload.id is not None, "the upload row is flushed or loaded, so it has an id"
+    return upload.id
+
 
 def rejected_rows(problems: pd.DataFrame | None, file_name: str) -> list[dict]:
     """Error rows of a problems table as plain dicts (warnings keep their row and are not rejects)."""
@@ -77,7 +87,7 @@ def _reject(record: dict, file_name: str) -> dict:
     for key in REJECT_FIELDS:
         value = record.get(key)
         if key == "line":
-            item[key] = None if clean_text(value) is None else int(value)
+            item[key] = None if value is None or clean_text(value) is None else int(value)
         elif key == "file":
             item[key] = clean_text(value) or file_name
         else:
@@ -101,7 +111,7 @@ def start_upload(session: Session, *, kind: str, file_name: str, data: bytes, pa
 
 def _existing_upload(session: Session, content_hash: str, kind: str) -> Upload | None:
     return (
-        session.execute(select(Upload).where(Upload.content_hash == content_hash, Upload.kind == kind))
+        session.execute(select(Upload).where(col(Upload.content_hash) == content_hash, col(Upload.kind) == kind))
         .scalars()
         .first()
     )
@@ -146,7 +156,7 @@ def _new_or_earlier_upload(
 
 def _already(upload: Upload, *, file_name: str, rows_read: int, accepted: int, rejects: list[dict]) -> ImportSummary:
     return ImportSummary(
-        upload_id=upload.id,
+        upload_id=_upload_id(upload),
         kind=upload.kind,
         file_name=file_name,
         rows_read=int(rows_read or 0),
@@ -169,7 +179,7 @@ def finished(
     """The summary of a file just stored: its upload, what ingest read and rejected, and the counts."""
     upload = started.upload
     return ImportSummary(
-        upload_id=upload.id,
+        upload_id=started.upload_id,
         kind=upload.kind,
         file_name=file_name,
         rows_read=int(started.rows_read or 0),
@@ -184,7 +194,7 @@ def finished(
 
 def list_uploads(*, session: Session) -> pd.DataFrame:
     """Every upload, newest first (without the stored file bytes)."""
-    table = Upload.__table__
+    table = table_of(Upload)
     statement = select(*(table.c[name] for name in UPLOADS_COLUMNS)).order_by(table.c.id.desc())
     df = pd.DataFrame.from_records(session.connection().execute(statement).all(), columns=UPLOADS_COLUMNS)
     for name in ("file_name", "kind", "content_hash"):
@@ -206,15 +216,16 @@ def data_version(*, session: Session) -> str:
     """
     connection = session.connection()
     parts: list = []
+    model: type[SQLModel]
     for model in (LabResult, ClinicalEvent, Upload):
-        table = model.__table__
+        table = table_of(model)
         # two scalar subqueries: SQLite answers max(id) from the primary key and count(*) from the
         # smallest index (~6 ms for a million results); asked together it scans the table (~50 ms)
         highest = select(func.max(table.c.id)).scalar_subquery()
         count = select(func.count()).select_from(table).scalar_subquery()
         parts.append(tuple(connection.execute(select(highest, count)).one()))
     for model in (Patient, TreatmentCourse):
-        table = model.__table__
+        table = table_of(model)
         columns = sorted(table.c, key=lambda c: c.name)
         parts.append([tuple(row) for row in connection.execute(select(*columns).order_by(table.c.id))])
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
