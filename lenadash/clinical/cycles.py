@@ -114,7 +114,10 @@ def assign_courses(labs: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
     take = np.where(has, chosen, 0).astype(np.int64)
     cid = courses["course_id"].to_numpy(dtype=object)
     out["course_id"] = pd.Series(
-        np.where(has, cid[take] if len(courses) else None, None), index=out.index, dtype=object
+        # numpy's stub: None as x/y of where (an object None, not "omitted") is not ArrayLike
+        np.where(has, cid[take] if len(courses) else None, None),  # type: ignore[arg-type]
+        index=out.index,
+        dtype=object,
     )
     starts = courses["start"].to_numpy(dtype="datetime64[us]")
     out["start"] = np.where(has, starts[take] if len(courses) else np.datetime64("NaT"), np.datetime64("NaT")).astype(
@@ -166,9 +169,9 @@ def baseline(labs: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
     lab = lab[lab["value"].notna()]
     # only results in some course's window can be a baseline: cut the table before the merge
     first = courses.groupby("mrn")["start"].min() - pd.Timedelta(days=BASELINE_LOOKBACK_DAYS)
-    last = courses.groupby("mrn")["start"].max()
+    last_start = courses.groupby("mrn")["start"].max()
     lo = map_keys(lab["mrn"], first).to_numpy("datetime64[us]")
-    hi = map_keys(lab["mrn"], last).to_numpy("datetime64[us]")
+    hi = map_keys(lab["mrn"], last_start).to_numpy("datetime64[us]")
     day = lab["date"].to_numpy("datetime64[us]")
     lab = lab[(day >= lo) & (day <= hi)]
     merged = lab.merge(courses, on="mrn")

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import overload
 
 import numpy as np
 import pandas as pd
@@ -149,7 +150,11 @@ _COMPARATOR_WORDS = {
 }
 
 
-def _scaled(x: np.ndarray) -> np.ndarray:
+@overload
+def _scaled(x: np.ndarray) -> np.ndarray: ...
+@overload
+def _scaled(x: np.float64) -> np.float64: ...
+def _scaled(x: np.ndarray | np.float64) -> np.ndarray | np.float64:
     return np.rint(x * _SCALE)
 
 
@@ -165,6 +170,7 @@ def _compare(value: np.ndarray, bound: Bound | None, limit: np.ndarray | None, l
     if bound is None:
         ones = np.ones(value.shape, dtype=bool)
         return ones, ones
+    assert limit is not None, "a band's bound always comes with its limit values (_bound_values)"
     missing = np.isnan(limit)
     if lower:
         ok = value >= limit if bound.closed else value > limit
@@ -286,7 +292,7 @@ def _grade_analyte(
     term = np.zeros(m, dtype=np.int32)
     no_threshold = np.zeros(m, dtype=np.int32)  # reason id of a matched 'no lab threshold' row
     no_threshold_term = np.zeros(m, dtype=np.int32)
-    evaluated = []
+    evaluated: list[tuple[int, int, np.ndarray, np.ndarray]] = []  # (grade, refs, certain, possible)
     for band in rules:
         w_t, w_p = _when_masks(band.when, base, uln, base_s, uln_s)
         lo = _bound_values(band.lower, lln, uln, base) if band.lower else None
@@ -304,12 +310,12 @@ def _grade_analyte(
         refs[worse] = band.refs
         note[worse] = reasons.id(band.clinical_note) if band.clinical_note else 0
         term[worse] = terms.id(band.term)
-        evaluated.append((band, certain, possible))
+        evaluated.append((band.grade, band.refs, certain, possible))
 
     # A band that might match (one of its limits is missing) and would grade worse leaves the grade unknown.
     doubt_refs = np.zeros(m, dtype=np.int64)
-    for band, certain, possible in evaluated:
-        doubt_refs[possible & ~certain & (band.grade > grade)] |= band.refs
+    for band_grade, band_refs, certain, possible in evaluated:
+        doubt_refs[possible & ~certain & (band_grade > grade)] |= band_refs
     unknown = doubt_refs != 0
     missing_lln = ((doubt_refs & _LLN) != 0) & np.isnan(lln)
     missing_uln = ((doubt_refs & _ULN) != 0) & np.isnan(uln)

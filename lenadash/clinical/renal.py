@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -50,8 +52,9 @@ def age_years(birth_date: dt.date | None, on_date: dt.date | None) -> int | None
 
 def age_years_series(birth_dates, on_dates) -> pd.Series:
     """Vectorised age_years: whole years per row as Int64 (NA where a date is missing)."""
-    b = pd.to_datetime(pd.Series(birth_dates), errors="coerce")
-    d = pd.to_datetime(pd.Series(on_dates), errors="coerce")
+    # plain pd.Series: the one-date side is rebuilt from a datetime64 array below, which the stubs cannot follow
+    b: pd.Series = pd.to_datetime(pd.Series(birth_dates), errors="coerce")
+    d: pd.Series = pd.to_datetime(pd.Series(on_dates), errors="coerce")
     if len(b) != len(d) and len(b) != 1 and len(d) != 1:
         raise ValueError(f"age_years_series: {len(b)} birth dates but {len(d)} dates; pass one per row")
     if len(b) == 1 and len(d) > 1:
@@ -145,7 +148,8 @@ def _bands_by_indication() -> dict[str, tuple[_Band, ...]]:
     are then plain comparisons, not DataFrame filters (assess calls them thousands of times)."""
     rules = load_renal_rules()
     out: dict[str, list[_Band]] = {}
-    for r in rules.itertuples(index=False):
+    # the stubs type each cell as any scalar; renal.csv's columns are read with known dtypes (load_renal_rules)
+    for r in cast(Iterable[Any], rules.itertuples(index=False)):
         lo, hi = float(r.crcl_low), float(r.crcl_high)
         out.setdefault(r.indication, []).append(
             _Band(
@@ -207,7 +211,9 @@ def renal_starting_dose(*, indication: str, crcl_ml_min: float | None, dialysis:
     )
 
 
-def _fmt(x: float) -> str:
+def _fmt(x: float | None) -> str:
+    # renal_alerts formats a start CrCl only where one was known (a band, a not-studied range or a fall)
+    assert x is not None, "a CrCl is formatted only where it is known"
     return f"{x:.0f}" if x >= 10 else f"{x:.1f}"
 
 

@@ -7,6 +7,7 @@ import functools
 import operator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, TypedDict, overload
 
 import pandas as pd
 
@@ -92,7 +93,10 @@ class DoseRule:
 
     def at_dose(self, dose_mg: float) -> bool:
         """The rule's `at_dose` condition holds for the dose at the trigger (no condition: always)."""
-        return not self.at_dose_op or OPS.get(self.at_dose_op, operator.eq)(dose_mg, self.at_dose_mg)
+        if not self.at_dose_op:
+            return True
+        assert self.at_dose_mg is not None, "an at_dose condition always has its dose (rules/*.csv)"
+        return OPS.get(self.at_dose_op, operator.eq)(dose_mg, self.at_dose_mg)
 
     def baseline_in_range(self, baseline: float | None) -> bool:
         """The rule's baseline branch holds (False when the rule needs a baseline and it is None)."""
@@ -149,10 +153,10 @@ class Profile:
     rules: tuple[DoseRule, ...]
     ladders: dict = field(hash=False, compare=False)
 
-    def rules_for(self, indication: str) -> tuple[DoseRule, ...]:
+    def rules_for(self, indication: str | None) -> tuple[DoseRule, ...]:
         return tuple(r for r in self.rules if r.indication == indication)
 
-    def ladder(self, indication: str) -> tuple[LadderStep, ...]:
+    def ladder(self, indication: str | None) -> tuple[LadderStep, ...]:
         return self.ladders.get(indication, ())
 
 
@@ -167,6 +171,17 @@ def _read_csv(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict]]:
         return [(i + 2, {k: (v or "").strip() for k, v in row.items() if k}) for i, row in enumerate(reader)]
 
 
+class _Where(TypedDict):
+    """Where a cell is (for ProfileError messages): the keyword arguments every parser takes."""
+
+    file: str
+    line: int
+
+
+@overload
+def _num(value: str, *, file: str, line: int, column: str, blank_ok: Literal[False]) -> float: ...
+@overload
+def _num(value: str, *, file: str, line: int, column: str, blank_ok: bool = True) -> float | None: ...
 def _num(value: str, *, file: str, line: int, column: str, blank_ok: bool = True) -> float | None:
     if value == "":
         if blank_ok:
@@ -195,7 +210,7 @@ def _bool(value: str, *, file: str, line: int, column: str) -> bool:
 
 
 def _parse_rule(row: dict, *, file: str, line: int) -> DoseRule:
-    kw = dict(file=file, line=line)
+    kw: _Where = {"file": file, "line": line}
     for col in ("rule", "indication", "analyte", "source"):
         if not row[col]:
             raise ProfileError(f"{file} line {line}: column {col} is empty; every rule row needs a {col}")
@@ -295,7 +310,7 @@ def _profile_row(profile: str, d: Path) -> dict:
 def _read_ladder(d: Path, name: str) -> list[LadderStep]:
     steps = []
     for line, row in _read_csv(d / name, LADDER_COLUMNS):
-        kw = dict(file=name, line=line)
+        kw: _Where = {"file": name, "line": line}
         if not row["indication"] or not row["source"]:
             raise ProfileError(f"{name} line {line}: indication and source must not be empty")
         sched = row["schedule"] or None

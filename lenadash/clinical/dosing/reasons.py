@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from lenadash.clinical.dosing.profiles import DoseRule
 from lenadash.clinical.dosing.values import TOXICITY, _fmt, _fmt_value, _mg
@@ -34,11 +34,11 @@ def value_text(analyte: str, value) -> str:
 # --- citations ---------------------------------------------------------------------------------
 
 
-def cite(rule: DoseRule, indication: str) -> str:
+def cite(rule: DoseRule, indication: str | None) -> str:
     return f"({rule.source}, {indication}; rule {rule.rule})"
 
 
-def cite_many(rules: Sequence[DoseRule], indication: str) -> str:
+def cite_many(rules: Sequence[DoseRule], indication: str | None) -> str:
     if len(rules) == 1:
         return cite(rules[0], indication)
     sources = ", ".join(dict.fromkeys(r.source for r in rules))
@@ -96,7 +96,7 @@ def toxicity_without_rule(grade: float, profile_id: str, indication) -> str:
     )
 
 
-def missing_baseline(analyte: str, value: float, rule: DoseRule, indication: str) -> str:
+def missing_baseline(analyte: str, value: float, rule: DoseRule, indication: str | None) -> str:
     name = label(analyte)
     return (
         f"{name} {_fmt(round(value, 3))}: rule {rule.rule} ({rule.condition()}) needs a baseline "
@@ -134,7 +134,7 @@ def trigger(
 # --- hold, stay held, recover, resume ----------------------------------------------------------
 
 
-def hold(trigger_text: str, rules: Sequence[DoseRule], indication: str) -> str:
+def hold(trigger_text: str, rules: Sequence[DoseRule], indication: str | None) -> str:
     return f"{trigger_text}: hold {cite_many(rules, indication)}"
 
 
@@ -142,7 +142,7 @@ def hold_at_floor(dose_mg: float, schedule: str) -> str:
     return f"already at the floor ({_mg(dose_mg)} mg {schedule}): on recovery the clinician decides"
 
 
-def also_triggers(trigger_text: str, rules: Sequence[DoseRule], indication: str) -> str:
+def also_triggers(trigger_text: str, rules: Sequence[DoseRule], indication: str | None) -> str:
     return f"{trigger_text}: also triggers while held - no further step down {cite_many(rules, indication)}"
 
 
@@ -154,7 +154,7 @@ def held_by_clinician(start: dt.date) -> str:
     return f"{_held_since(start)} by a clinician (dose_change hold): resume needs a recorded dose"
 
 
-def waiting_for_count(start: dt.date, analyte: str, value, rule: DoseRule, indication: str) -> str:
+def waiting_for_count(start: dt.date, analyte: str, value, rule: DoseRule, indication: str | None) -> str:
     shown = "not measured yet" if value is None else _fmt_value(analyte, value)
     return (
         f"{_held_since(start)}: {label(analyte)} {shown}, resume when {rule.resume_op} "
@@ -168,7 +168,7 @@ def recovered(counts: Iterable[tuple[str, float, DoseRule]]) -> str:
 
 
 def recovered_at_floor(
-    recovered_text: str, dose_mg: float, schedule: str, sources: Iterable[str], indication: str
+    recovered_text: str, dose_mg: float, schedule: str, sources: Iterable[str], indication: str | None
 ) -> str:
     return (
         f"{recovered_text}: counts recovered, but the hold began at the floor "
@@ -192,7 +192,7 @@ def resume_basis(basis: str, ladder_source: str | None = None) -> str:
     }[basis]
 
 
-def resume(recovered_text: str, dose_mg: float, schedule: str, why: str, rule: DoseRule, indication: str) -> str:
+def resume(recovered_text: str, dose_mg: float, schedule: str, why: str, rule: DoseRule, indication: str | None) -> str:
     return f"{recovered_text}: resume at {_mg(dose_mg)} mg {schedule} ({why}) {cite(rule, indication)}"
 
 
@@ -226,14 +226,14 @@ def on_event_date(when: dt.date, text: str) -> str:
     return f"{when.isoformat()}: {text}"
 
 
-def beyond_cycle_limit(cycle: int, limit: int, limit_row: dict) -> str:
+def beyond_cycle_limit(cycle: int, limit: int, limit_row: Mapping) -> str:
     return (
         f"cycle {cycle}: beyond the {limit}-cycle limit - {limit_row['reason']} "
         f"[{limit_row['source']}]: continuing is a clinician decision (record a dose_change event)"
     )
 
 
-def continued_beyond_cycle_limit(cycle: int, limit: int, limit_row: dict, decided_on: dt.date) -> str:
+def continued_beyond_cycle_limit(cycle: int, limit: int, limit_row: Mapping, decided_on: dt.date) -> str:
     return (
         f"cycle {cycle}: beyond the {limit}-cycle limit [{limit_row['source']}]: continued by the "
         f"clinician's decision (dose_change event on {decided_on.isoformat()})"

@@ -42,13 +42,13 @@ def thresholds(
     baselines = baselines or {}
     if transfusion is None and (dose_mg is not None or day is not None):
         transfusion = False
-    dose_mg = None if _missing(dose_mg) else float(dose_mg)
+    dose_mg = None if dose_mg is None or _missing(dose_mg) else float(dose_mg)
     out: dict[tuple, dict] = {}
     for r in prof.rules_for(indication):
         if r.analyte == TOXICITY:
             continue
-        b = baselines.get(r.analyte)
-        b = None if _missing(b) else float(b)
+        raw = baselines.get(r.analyte)
+        b = None if raw is None or _missing(raw) else float(raw)
         if not _applies(r, b, day=day, dose_mg=dose_mg, transfusion=transfusion):
             continue
         for kind, op, value in (("hold", r.hold_op, r.hold_threshold(b)), ("resume", r.resume_op, r.resume_value)):

@@ -69,8 +69,8 @@ class Step:
     """
 
     values: dict[str, float]  # analyte -> value of this date (set by CourseWalk._read)
-    fever_c = None
-    fever_no_temp = None
+    fever_c: float | None = None
+    fever_no_temp: bool | None = None
     transfusion = False
     dose_changes: tuple = ()
     review = False
@@ -100,8 +100,10 @@ class CourseWalk:
         self.prof, self.base_grade, self.g3 = prof, base_grade, g3
         self.rules = prof.rules_for(self.indication)
         self.ladder = prof.ladder(self.indication)
-        self.course_schedule = course.get("schedule") if not _missing(course.get("schedule")) else UNKNOWN_SCHEDULE
-        start_dose = pd.to_numeric(course.get("starting_dose_mg"), errors="coerce")
+        sched = course.get("schedule")
+        self.course_schedule: str = UNKNOWN_SCHEDULE if sched is None or _missing(sched) else sched
+        raw_dose = course.get("starting_dose_mg")
+        start_dose = None if raw_dose is None else pd.to_numeric(raw_dose, errors="coerce")
         self.start_dose = None if start_dose is None or pd.isna(start_dose) else float(start_dose)
         self.unusable = self._unusable()
         self.by_analyte: dict[str, list[DoseRule]] = {}
@@ -123,7 +125,8 @@ class CourseWalk:
         self.limit = None if self.limit_row is None else int(self.limit_row["count"])
         # what changes along the walk
         self.state = State.ON_TREATMENT
-        self.dose, self.schedule = self.start_dose, self.course_schedule
+        self.dose: float | None = self.start_dose  # None only in an unusable course, which is never walked
+        self.schedule: str = self.course_schedule
         self.episode: Episode | None = None
         self.awaiting_since: dt.date | None = None
         self.episodes: dict[str, int] = {}  # analyte -> hold episodes it triggered (MM: first vs later)
@@ -144,13 +147,20 @@ class CourseWalk:
         out = {}
         for a, rs in self.by_analyte.items():
             thr = [r.hold_threshold(self.baseline[a]) for r in rs]
-            if all(r.hold_op in ("<", "<=") for r in rs) and None not in thr:
-                out[a] = max(thr)
+            known = [t for t in thr if t is not None]
+            if all(r.hold_op in ("<", "<=") for r in rs) and len(known) == len(thr):
+                out[a] = max(known)
         return out
 
     @property
     def held(self) -> bool:
         return self.state is State.HELD
+
+    @property
+    def dose_now(self) -> float:
+        """The current dose; always set once the course is walked (`_unusable` stops a course without one)."""
+        assert self.dose is not None, "a usable course has a starting dose"
+        return self.dose
 
     # --- the loop ------------------------------------------------------------------------------
 
@@ -164,7 +174,7 @@ class CourseWalk:
         if s.offset < 0:
             return self._before_start(s)
         if self.unusable:
-            return self._unusable_row(s)
+            return self._unusable_row(s, self.unusable)
         if self.persist_rules:
             self._track_runs(s)
         self._note_toxicities(s)
@@ -177,11 +187,11 @@ class CourseWalk:
         for dose_mg, is_hold in s.dose_changes:
             self._dose_change(s, dose_mg, is_hold)
         if s.action == "continue":
-            s.dose_out = self.dose
+            s.dose_out = self.dose_now
         if not s.is_draw:
             self._keep_for_next_draw(s)
         if self.limit is not None and s.cycle > self.limit:
-            self._beyond_cycle_limit(s)
+            self._beyond_cycle_limit(s, self.limit)
         return self._row(s)
 
     def _read(self, rec: tuple) -> Step:
@@ -247,7 +257,7 @@ class CourseWalk:
             [],
         )
 
-    def _unusable_row(self, s: Step) -> tuple:
+    def _unusable_row(self, s: Step, problem: str) -> tuple:
         return (
             self.cid,
             self.mrn,
@@ -259,7 +269,7 @@ class CourseWalk:
             None,
             self.schedule,
             False,
-            [reasons.unusable_course(self.unusable)],
+            [reasons.unusable_course(problem)],
             True,
             False,
             [],
@@ -337,7 +347,7 @@ class CourseWalk:
             since = self.runs.get(r.rule) if r.persist_days else None
             if r.persist_days and (since is None or (s.date - since).days < r.persist_days):
                 continue
-            if r.with_fever and (_missing(s.fever_c) or s.fever_c < FEVER_C):
+            if r.with_fever and (s.fever_c is None or _missing(s.fever_c) or s.fever_c < FEVER_C):
                 continue
             if r.with_transfusion and not s.transfusion:
                 continue
@@ -367,7 +377,7 @@ class CourseWalk:
         for a, v in s.values.items():
             if v > self.clear_above.get(a, math.inf):
                 continue
-            fired, rv = self._fires(a, v, self.dose, s)
+            fired, rv = self._fires(a, v, self.dose_now, s)
             all_fired += [(a, r, t) for r, t in fired]
             base_review += rv
         if all_fired:
@@ -377,13 +387,16 @@ class CourseWalk:
             s.review = True
         if self.state is State.AWAITING_DECISION:
             s.action, s.dose_out = "review", None
-            s.reasons.append(reasons.awaiting_decision(self.awaiting_since))
+            since = self.awaiting_since
+            assert since is not None, "_await_decision sets the date with the state"
+            s.reasons.append(reasons.awaiting_decision(since))
 
     def _hold(self, s: Step, all_fired: list[tuple[str, DoseRule, str]]) -> None:
         """A rule fired: a hold episode begins at today's dose."""
-        floor = at_floor(self.ladder, self.dose, self.schedule)
+        dose = self.dose_now
+        floor = at_floor(self.ladder, dose, self.schedule)
         ep = Episode(
-            start=s.date, dose_mg=self.dose, schedule=self.schedule, at_floor=floor, other_toxicity=s.other_toxicity
+            start=s.date, dose_mg=dose, schedule=self.schedule, at_floor=floor, other_toxicity=s.other_toxicity
         )
         texts: dict[str, list[DoseRule]] = {}
         for a, r, t in all_fired:
@@ -395,7 +408,7 @@ class CourseWalk:
         for a in ep.triggers:
             self.episodes[a] = self.episodes.get(a, 0) + 1
         if floor:
-            s.reasons.append(reasons.hold_at_floor(self.dose, self.schedule))
+            s.reasons.append(reasons.hold_at_floor(dose, self.schedule))
         self.episode, self.state = ep, State.HELD
         s.action, s.dose_out = "hold", None
         if s.is_draw:
@@ -445,7 +458,9 @@ class CourseWalk:
         """Every triggering count recovered: resume at the dose the rules give, or ask the clinician."""
         recovered = reasons.recovered((a, ep.last[a], _resume_rule(rs)) for a, rs in ep.triggers.items())
         self.episode, self.state = None, State.ON_TREATMENT
-        plan = None if ep.at_floor else _resume_plan(ep, self.ladder, self.start_dose, self.course_schedule)
+        start_dose = self.start_dose
+        assert start_dose is not None, "a usable course has a starting dose"
+        plan = None if ep.at_floor else _resume_plan(ep, self.ladder, start_dose, self.course_schedule)
         if ep.at_floor:
             self._await_decision(s)
             sources = (r.source for rs in ep.triggers.values() for r in rs)
@@ -470,7 +485,7 @@ class CourseWalk:
                 s.reasons.append(reasons.clinician_hold_while_held(s.date))
             else:
                 self.episode = Episode(
-                    start=s.date, dose_mg=self.dose, schedule=self.schedule, at_floor=False, clinician=True
+                    start=s.date, dose_mg=self.dose_now, schedule=self.schedule, at_floor=False, clinician=True
                 )
                 self.state = State.HELD
                 s.action, s.dose_out = "hold", None
@@ -489,14 +504,16 @@ class CourseWalk:
         self.pending.extend(reasons.on_event_date(s.date, t) for t in s.reasons)
         self.pending_review = self.pending_review or s.review
 
-    def _beyond_cycle_limit(self, s: Step) -> None:
+    def _beyond_cycle_limit(self, s: Step, limit: int) -> None:
+        row = self.limit_row
+        assert row is not None, "the limit is read from this row"
         if self.beyond_by is None and len(s.dose_changes):
             self.beyond_by = s.date
         if self.beyond_by is None:
             s.action, s.dose_out, s.review = "review", None, True
-            s.reasons.append(reasons.beyond_cycle_limit(s.cycle, self.limit, self.limit_row))
+            s.reasons.append(reasons.beyond_cycle_limit(s.cycle, limit, row))
         else:
-            s.reasons.append(reasons.continued_beyond_cycle_limit(s.cycle, self.limit, self.limit_row, self.beyond_by))
+            s.reasons.append(reasons.continued_beyond_cycle_limit(s.cycle, limit, row, self.beyond_by))
 
 
 def _counts_not_recovered(ep: Episode) -> list[tuple[str, float | None, DoseRule]]:
@@ -517,15 +534,18 @@ def _resume_rule(rules: list[DoseRule]) -> DoseRule:
 
 def _resume_plan(ep: Episode, ladder, start_dose: float, course_schedule: str) -> ResumePlan | None:
     """The lowest resume dose any triggering rule gives; None when a rule steps down past the floor."""
-    best = None
+    best: ResumePlan | None = None
     for rs in ep.triggers.values():
         chosen = [r for r in rs if r.other_toxicity in ("any", "yes" if ep.other_toxicity else "no")] or rs
         for r in chosen:
             plan = _plan_of(r, ep, ladder, start_dose, course_schedule)
             if plan is None:
                 return None
-            lower = best is None or plan.dose_mg < best.dose_mg
-            if lower or (plan.dose_mg == best.dose_mg and plan.schedule == "21/28"):
+            if (
+                best is None
+                or plan.dose_mg < best.dose_mg
+                or (plan.dose_mg == best.dose_mg and plan.schedule == "21/28")
+            ):
                 best = plan
     return best
 
