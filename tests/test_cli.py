@@ -304,3 +304,55 @@ def test_a_bug_while_reading_files_for_assess_raises(capsys, monkeypatch, sample
     with pytest.raises(ValueError, match="duplicate labels"):
         cli.main(["assess", *_sample_args(sample_dir), "--as-of", AS_OF])
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    ("database_says", "told"),
+    [
+        ("database is locked", "busy"),
+        ("database or disk is full", "disk holding the database is full"),
+        ("attempt to write a readonly database", "read-only"),
+    ],
+)
+def test_a_database_that_cannot_take_the_import_is_a_message_not_a_traceback(
+    capsys, monkeypatch, tmp_path, sample_dir, database_says, told
+):
+    """The store's write fails the way SQLite fails (the statement and an MRN in the error): the CLI says
+    what happened and how to fix it, never the SQL or its parameters, and nothing of that file is saved."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from lenadash.store import labs as store_labs
+
+    def refuse(*args, **kwargs):
+        raise OperationalError(
+            "INSERT INTO lab_result VALUES (?)", ("LD0001",), sqlite3.OperationalError(database_says)
+        )
+
+    monkeypatch.setattr(store_labs, "insert_chunk", refuse)
+    url = f"sqlite:///{tmp_path / 'clinic.sqlite'}"
+    code, out, err = run(capsys, "import", "--db", url, str(sample_dir / "epic_long_us.csv"))
+    assert code != 0 and told in err and "nothing was saved" in err
+    assert "LD0001" not in out + err and "INSERT" not in out + err and "Traceback" not in err
+    engine = store.make_engine(url)
+    with store.open_session(engine) as session:
+        assert len(store.list_uploads(session=session)) == 0 and len(store.load_labs(session=session)) == 0
+    engine.dispose()
+
+
+def test_a_database_error_that_is_a_bug_still_raises(monkeypatch, tmp_path, sample_dir):
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from lenadash.store import labs as store_labs
+
+    def broken(*args, **kwargs):
+        raise OperationalError(
+            "INSERT INTO lab_result (no_such) VALUES (?)", (1,), sqlite3.OperationalError("no such column")
+        )
+
+    monkeypatch.setattr(store_labs, "insert_chunk", broken)
+    with pytest.raises(OperationalError):
+        cli.main(["import", "--db", f"sqlite:///{tmp_path / 'c.sqlite'}", str(sample_dir / "epic_long_us.csv")])

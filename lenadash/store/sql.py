@@ -14,6 +14,7 @@ import pandas as pd
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 from sqlalchemy import Table, inspect
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel
 
 from lenadash.errors import StoreError
@@ -133,13 +134,59 @@ def column_lengths(table) -> dict[str, int]:
 
 @contextlib.contextmanager
 def committing(session: Session) -> Iterator[None]:
-    """Commit what the block wrote, or roll all of it back: an import is all or nothing."""
+    """Commit what the block wrote, or roll all of it back: an import is all or nothing.
+
+    A database that cannot take the write (locked, full, read-only, gone) is the user's to fix: a
+    StoreError that says which and how, never the SQL or its parameters (they carry MRNs). Any other
+    error is a bug and propagates as it is."""
     try:
         yield
         session.commit()
+    except OperationalError as exc:
+        session.rollback()
+        failure = database_failure(exc)
+        if failure is None:
+            raise
+        raise failure from None  # the chained error would print the statement and its parameters
     except Exception:
         session.rollback()
         raise
+
+
+# What a database says when it cannot take a write, lower-cased -> what to tell the user (nothing was saved).
+_FAILURES = (
+    (
+        ("database is locked", "lock timeout"),
+        "the database is busy (locked by another import or program); nothing was saved - try again in a moment",
+    ),
+    (
+        ("database or disk is full", "disk full", "no space left on device", "could not extend file"),
+        "the disk holding the database is full; nothing was saved - free some space and import again",
+    ),
+    (
+        ("readonly database", "read-only", "read only"),
+        "the database is read-only here; nothing was saved - check the file's permissions or the database user's",
+    ),
+    (
+        (
+            "server closed the connection",
+            "connection refused",
+            "could not connect",
+            "terminating connection",
+            "unable to open database file",
+        ),
+        "the database went away during the import; nothing was saved - check that it runs and import again",
+    ),
+)
+
+
+def database_failure(exc: OperationalError) -> StoreError | None:
+    """The StoreError for a database that cannot take a write, or None when the error is not one of those."""
+    text = str(exc.orig if exc.orig is not None else exc).lower()
+    for needles, message in _FAILURES:
+        if any(n in text for n in needles):
+            return StoreError(message)
+    return None
 
 
 def validated(model, fields: dict, *, what: str):
