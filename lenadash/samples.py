@@ -856,21 +856,7 @@ def _flag(value: float, low: float, high: float) -> str:
 
 def patients_csv() -> str:
     """patients.csv: one row per course in the patients contract of docs/architecture.md."""
-    header = [
-        "mrn",
-        "name",
-        "sex",
-        "birth_date",
-        "weight_kg",
-        "indication",
-        "start_date",
-        "starting_dose_mg",
-        "schedule",
-        "combination",
-        "reproductive_potential",
-        "menses",
-        "dialysis",
-    ]
+    header = PATIENT_COLUMNS
     rows = [
         [
             p.mrn,

@@ -16,6 +16,8 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
+from lenadash.vocab.frames import LAB_COLUMNS
+
 pytest_plugins = ["pytester"]  # tests/test_store.py checks the PostgreSQL skip/fail behaviour with it
 
 REPO = Path(__file__).resolve().parents[1]
@@ -242,23 +244,7 @@ def make_lab_import():
             rows.append(row)
         results = pd.DataFrame(
             rows,
-            columns=[
-                "mrn",
-                "collected_at",
-                "analyte",
-                "value",
-                "unit",
-                "comparator",
-                "raw_value",
-                "raw_unit",
-                "raw_name",
-                "loinc",
-                "ref_low",
-                "ref_high",
-                "flag",
-                "status",
-                "line",
-            ],
+            columns=LAB_COLUMNS,
         )
         results["collected_at"] = pd.to_datetime(results["collected_at"])
         problem_frame = pd.DataFrame(

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from lenadash.clinical import cycles, dosing, grading, renal, schedule
+from lenadash.vocab.frames import PATIENT_COLUMNS
 
 CBC_ANALYTES = ("wbc", "anc", "alc", "hgb", "plt")
 STATUSES = ("on_treatment", "held", "review")  # the contract's patient statuses (docs/assess.md)
@@ -78,23 +79,7 @@ def _as_date(value) -> dt.date:
 
 
 def _empty_patients() -> pd.DataFrame:
-    return pd.DataFrame(
-        columns=[
-            "mrn",
-            "name",
-            "sex",
-            "birth_date",
-            "weight_kg",
-            "indication",
-            "start_date",
-            "starting_dose_mg",
-            "schedule",
-            "combination",
-            "reproductive_potential",
-            "menses",
-            "dialysis",
-        ]
-    )
+    return pd.DataFrame(columns=PATIENT_COLUMNS)
 
 
 @_gc_paused()
