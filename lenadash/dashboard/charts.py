@@ -72,6 +72,8 @@ EVENT_MARKERS = {
     "platelet_transfusion": ("diamond-tall", "#ad1457"),
     "toxicity": ("x-thin-open", "#6a1b9a"),
     "marrow_biopsy": ("star", "#283593"),
+    "marrow_biopsy_planned": ("star-open", "#283593"),
+    "missed_period": ("hexagon-open", "#c62828"),
     "pregnancy_test": ("circle-open", "#00838f"),
     "dose_change": ("line-ns-open", "#37474f"),
     "thromboprophylaxis": ("square-open", "#455a64"),

@@ -83,6 +83,8 @@ EVENT_LABELS = {
     "toxicity": "Toxicity",
     "pregnancy_test": "Pregnancy test",
     "marrow_biopsy": "Marrow biopsy",
+    "marrow_biopsy_planned": "Marrow biopsy planned",
+    "missed_period": "Missed period",
     "dose_change": "Dose change",
     "thromboprophylaxis": "Thromboprophylaxis",
 }

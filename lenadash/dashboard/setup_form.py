@@ -150,6 +150,8 @@ EVENT_HELP = {
     "toxicity": "CTCAE grade 1-5",
     "pregnancy_test": "negative or positive",
     "marrow_biopsy": "",
+    "marrow_biopsy_planned": "",
+    "missed_period": "",
     "dose_change": "new dose in mg, or hold",
     "thromboprophylaxis": "agent, e.g. aspirin, LMWH, warfarin",
 }

@@ -24,6 +24,8 @@ EVENT_VALUE_FIELD = {
     "thromboprophylaxis": "agent",
     "platelet_transfusion": None,
     "marrow_biopsy": None,
+    "marrow_biopsy_planned": None,
+    "missed_period": None,
 }
 assert set(EVENT_VALUE_FIELD) == set(EVENT_KINDS), "every event kind needs its value field"
 # The fields that, with patient and date, identify one event (mrn+date+kind+value).

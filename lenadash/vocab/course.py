@@ -30,8 +30,10 @@ EVENT_KINDS = (
     "toxicity",
     "pregnancy_test",
     "marrow_biopsy",
+    "marrow_biopsy_planned",  # its date is the planned date (any indication)
     "dose_change",
     "thromboprophylaxis",
+    "missed_period",  # its date is the day the period was missed (REMS: stop, as a positive test)
 )
 
 
