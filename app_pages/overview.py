@@ -17,9 +17,9 @@ if clinic.empty:
 
 wl = clinic.worklist
 counts = worklist.flag_counts(wl)
-cols = st.columns(6)
+cols = st.columns(7)
 cols[0].metric("Patients", len(wl))
-for col, key in zip(cols[1:], ("hold", "review", "grade3", "cbc_overdue", "marrow_due")):
+for col, key in zip(cols[1:], ("stopped", "hold", "review", "grade3", "cbc_overdue", "marrow_due")):
     col.metric(worklist.FLAG_LABELS[key], counts[key])
 
 f1, f2, f3 = st.columns([2, 3, 2])
@@ -28,11 +28,7 @@ flags = f2.multiselect("Flag", list(worklist.FLAG_LABELS), format_func=worklist.
 search = f3.text_input("Find MRN or name", key="filter_search")
 shown = worklist.filter_worklist(wl, indications=indications, flags=flags, search=search)
 
-st.caption(
-    "Most urgent first: hold now, review, grade >= 3, CBC overdue, marrow biopsy due, pregnancy "
-    "test due, no thromboprophylaxis, grade >= 3 as at baseline (pre-existing). "
-    "Click a row to open the patient."
-)
+st.caption(f"Most urgent first: {worklist.urgency_order_text()}. Click a row to open the patient.")
 event = st.dataframe(
     ui.worklist_table(shown),
     hide_index=True,
@@ -65,7 +61,9 @@ if len(shown):
     # last three cycles, so the worklist is never more than one click from the charts.
     preview = clinic.patient(choice)
     st.subheader(f"{names.get(choice) or choice}: what the label says now")
-    ui.next_action_card(cards.next_action(preview, rules=clinic.result.get("rules", ""), as_of=clinic.as_of))
+    ui.next_action_card(
+        cards.next_action(preview, rules=clinic.result.get("rules", ""), as_of=clinic.as_of, events=clinic.events)
+    )
     st.plotly_chart(
         ui.timeline_figure(clinic, choice, "3 cycles")["timeline"],
         key="overview_preview",

@@ -36,16 +36,13 @@ st.markdown("#### " + cards.header_line(mrn, patient, ident, cycle=row["cycle"],
 
 left, right = st.columns([3, 2], gap="large")
 with left:
-    ui.next_action_card(cards.next_action(patient, rules=clinic.result.get("rules", ""), as_of=clinic.as_of))
+    ui.next_action_card(
+        cards.next_action(patient, rules=clinic.result.get("rules", ""), as_of=clinic.as_of, events=clinic.events)
+    )
     ui.upcoming_card(cards.upcoming(patient, as_of=clinic.as_of))
 with right:
     m1, m2, m3 = st.columns(3)
-    m1.metric(
-        "Dose now",
-        "held"
-        if patient.get("status") == "held"
-        else (f"{patient['current_dose_mg']:g} mg" if patient.get("current_dose_mg") else "-"),
-    )
+    m1.metric("Dose now", cards.dose_text(patient))
     for col, key in ((m2, "anc"), (m3, "plt")):
         grade = row[f"{key}_grade"]
         col.metric(

@@ -22,7 +22,7 @@ ident = cards.visit_identity(person.get("name"), person.get("birth_date"), perso
 row = clinic.worklist[clinic.worklist["mrn"] == mrn].iloc[0]
 indication = INDICATION_NAMES.get(patient.get("indication"), patient.get("indication") or "")
 cycle_text = f"cycle {row['cycle']}, day {row['cycle_day']}" if pd.notna(row["cycle"]) else "not started"
-card = cards.next_action(patient, rules=clinic.result.get("rules", ""), as_of=clinic.as_of)
+card = cards.next_action(patient, rules=clinic.result.get("rules", ""), as_of=clinic.as_of, events=clinic.events)
 upcoming = cards.upcoming(patient, as_of=clinic.as_of)
 
 head, end = st.columns([5, 1], vertical_alignment="center")
@@ -34,7 +34,7 @@ if end.button("End visit", key="end_visit", width="stretch"):
 
 left, right = st.columns([3, 2], gap="large")
 with left:
-    ui.next_action_card(card)
+    ui.next_action_card(card, visit=True)
 with right:
     ui.upcoming_card(upcoming)
 

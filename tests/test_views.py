@@ -80,9 +80,22 @@ def make_patient(
         "marrow_biopsies": [],
         "next_pregnancy_test": None,
         "alerts": [],
+        "notices": [],
+        "resume_plan": None,
         "draws": draws,
     }
     p.update(extra)
+    return p
+
+
+def notice(kind, severity="action", text=None, source="", due=None) -> dict:
+    """One assess-contract notice; its text says nothing the dashboard may read."""
+    return {"kind": kind, "severity": severity, "text": text or f"notice {kind}", "source": source, "due": due}
+
+
+def with_notices(p: dict, *notices: dict) -> dict:
+    p["notices"] = list(notices)
+    p["alerts"] = [n["text"] for n in notices]
     return p
 
 
@@ -102,6 +115,38 @@ def _held(mrn):
     return p
 
 
+STOP_DAY = dt.date(2026, 2, 20)
+
+
+def _stopped(mrn, *, later_draws=1):
+    """A woman on MM treatment whose positive pregnancy test on STOP_DAY stopped it (REMS): the stop
+    draw and `later_draws` weekly draws after it are `stop`, dose null."""
+    p = make_patient(mrn, status="stopped", current_dose_mg=None)
+    p["draws"] = p["draws"][:3] + [
+        make_draw(
+            STOP_DAY + dt.timedelta(days=7 * i),
+            2,
+            4 + 7 * i,
+            {"anc": 1.9, "plt": 150},
+            {"anc": 1, "plt": 0},
+            action="stop",
+            dose=None,
+            reasons=["words the dashboard must not read"],
+        )
+        for i in range(later_draws + 1)
+    ]
+    for d in p["draws"][3:]:
+        d["rules"] = ["REMS-STOP"]
+    return with_notices(p, notice("stopped", "urgent", source="Lenalidomide REMS", due=str(STOP_DAY)))
+
+
+def _events(*rows) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"mrn": m, "date": d, "event": e, "value": v, "result": r} for m, d, e, v, r in rows],
+        columns=["mrn", "date", "event", "value", "result"],
+    )
+
+
 def test_worklist_orders_by_urgency_table():
     quiet = make_patient("Q1")
     overdue = make_patient("O1", labs_overdue=True)
@@ -109,11 +154,52 @@ def test_worklist_orders_by_urgency_table():
     review = make_patient("R1", status="review")
     marrow = make_patient("B1", indication="MDS", next_marrow_biopsy=str(AS_OF + dt.timedelta(days=20)))
     marrow_far = make_patient("B2", indication="MDS", next_marrow_biopsy=str(AS_OF + dt.timedelta(days=60)))
-    vte = make_patient("V1", alerts=["No thromboprophylaxis recorded (dexamethasone combination)"])
-    wl = worklist.worklist(make_result([quiet, marrow_far, vte, overdue, marrow, review, held]))
-    assert list(wl["mrn"]) == ["H1", "R1", "O1", "B1", "V1", "B2", "Q1"]
+    vte = with_notices(make_patient("V1"), notice("thromboprophylaxis_missing", text="no anticoagulant"))
+    stopped = _stopped("S1")
+    wl = worklist.worklist(make_result([quiet, marrow_far, vte, overdue, marrow, review, held, stopped]))
+    assert list(wl["mrn"]) == ["S1", "H1", "R1", "O1", "B1", "V1", "B2", "Q1"]
     assert wl.loc[wl["mrn"] == "B2", "flags"].iloc[0] == []
-    assert wl.loc[0, "flag_text"].startswith("Hold now")
+    assert wl.loc[0, "flag_text"].startswith("Stopped (REMS)")
+    assert wl.loc[1, "flag_text"].startswith("Hold now")
+
+
+def test_worklist_flags_come_from_notice_kinds_not_their_words():
+    """The thromboprophylaxis flag follows the notice kind; an alert that only mentions it raises nothing."""
+    worded = make_patient("W1", alerts=["No thromboprophylaxis recorded: VTE risk (dexamethasone)"])
+    worded["notices"] = [notice("renal_no_crcl", "info", text=worded["alerts"][0])]
+    kind = with_notices(make_patient("K1"), notice("thromboprophylaxis_missing", text="x"))
+    assert worklist.patient_flags(worded, as_of=AS_OF) == []
+    assert worklist.patient_flags(kind, as_of=AS_OF) == ["vte_missing"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "severity", "flag"),
+    [
+        ("stopped", "urgent", "stopped"),
+        ("hold", "urgent", "hold"),
+        ("review", "action", "review"),
+        ("cycle_limit", "action", "review"),
+        ("labs_without_course", "action", "review"),
+        ("grade3", "action", "grade3"),
+        ("cbc_overdue", "action", "cbc_overdue"),
+        ("biopsy_overdue", "action", "marrow_due"),
+        ("pregnancy_test_overdue", "action", "pregnancy_due"),
+        ("rems_pretreatment_missing", "action", "rems_missing"),
+        ("thromboprophylaxis_missing", "action", "vte_missing"),
+        ("renal_dose_above_label", "action", "renal"),
+        ("renal_band_fall", "action", "renal"),
+        ("renal_not_studied", "action", "renal"),
+        ("a_kind_added_later", "action", "other_notice"),
+        ("a_kind_added_later", "urgent", "other_notice"),
+        ("a_kind_added_later", "info", None),
+        ("cbc_due", "info", None),
+        ("renal_no_crcl", "info", None),
+        ("stale_creatinine", "info", None),
+    ],
+)
+def test_each_notice_kind_raises_its_flag(kind, severity, flag):
+    p = with_notices(make_patient("N1"), notice(kind, severity))
+    assert worklist.patient_flags(p, as_of=AS_OF) == ([flag] if flag else [])
 
 
 def test_worklist_grade3_outranks_overdue():
@@ -532,32 +618,80 @@ def test_grade3_flag_names_analytes_and_skips_pre_existing_ones():
     assert list(wl.index) == ["B1", "N1", "O1", "D1"]
 
 
-@pytest.mark.parametrize(
-    "dose, expected",
-    [
-        (25.0, "Resume at 20 mg when Platelets >= 30 (next lower dose)"),
-        (2.5, "Held at the lowest dose: when Platelets >= 30, a clinician decides whether to resume"),
-    ],
-)
-def test_resume_plan_of_a_held_mm_course_against_label(dose, expected):
-    p = make_patient(status="held", current_dose_mg=None)
+def _plan(dose, *when, schedule="21/28", rule="MM-ANC-FIRST", basis="start", source="US PI 2.1 Table 1") -> dict:
+    return {
+        "dose_mg": dose,
+        "schedule": schedule,
+        "when": [{"analyte": a, "op": ">=", "value": v} for a, v in when],
+        "rule": rule,
+        "source": source,
+        "basis": basis,
+    }
+
+
+def _held_with(plan: dict, *, rules=("MM-ANC-FIRST",), schedule="21/28") -> dict:
+    """A held MM patient whose hold draw's reason names a different rule than the plan (the card must
+    follow the plan, not the words)."""
+    p = make_patient(status="held", current_dose_mg=None, resume_plan=plan, schedule=schedule)
     p["draws"] = p["draws"][:3] + [
         make_draw(
             "2026-02-09",
             2,
             8,
-            {"plt": 28},
-            {"plt": 3},
+            {"anc": 0.8, "plt": 28},
+            {"anc": 3, "plt": 3},
             action="hold",
             dose=None,
             reasons=["Platelets 28 < 30: hold (US PI 2.1 Table 1, MM; rule MM-PLT)"],
+            schedule=schedule,
         )
     ]
-    for d in p["draws"][:3]:
-        d["dose_mg"] = dose
+    p["draws"][-1]["rules"] = list(rules)
+    return p
+
+
+@pytest.mark.parametrize(
+    ("plan", "schedule", "expected"),
+    [
+        # MM, first neutropenia episode, neutropenia the only toxicity: back to the starting dose
+        (_plan(25.0, ("anc", 1.0)), "21/28", "Resume at 25 mg when ANC >= 1.0"),
+        (
+            _plan(20.0, ("plt", 30.0), rule="MM-PLT", basis="next_lower"),
+            "21/28",
+            "Resume at 20 mg when Platelets >= 30",
+        ),
+        # an episode with two triggering counts: both must recover
+        (_plan(20.0, ("anc", 1.0), ("plt", 30)), "21/28", "Resume at 20 mg when ANC >= 1.0 and Platelets >= 30"),
+        # at the 2.5 mg floor the label leaves the dose to the clinician
+        (
+            _plan(None, ("plt", 30.0), basis="clinician"),
+            "21/28",
+            "Resume dose: clinician decision when Platelets >= 30",
+        ),
+        # MM maintenance at 5 mg continuous resumes 5 mg on days 1-21: the schedule change is said
+        (_plan(5.0, ("anc", 0.5), schedule="21/28"), "28/28", "Resume at 5 mg (21/28) when ANC >= 0.5"),
+        (_plan(5.0, ("anc", 0.75), schedule="28/28"), "28/28", "Resume at 5 mg when ANC >= 0.75"),
+        (_plan(2.5, ("plt", 50)), "21/28", "Resume at 2.5 mg when Platelets >= 50"),
+    ],
+)
+def test_resume_plan_formats_the_engines_plan_against_label(plan, schedule, expected):
+    p = _held_with(plan, schedule=schedule)
     assert cards.resume_plan(p) == expected
     assert cards.next_action(p, rules="us_pi")["resume"] == expected
+
+
+def test_resume_plan_is_none_without_a_plan():
     assert cards.resume_plan(make_patient()) is None  # not held
+    assert cards.next_action(_held_with(None))["resume"] is None  # held, but the engine gave no plan
+
+
+def test_held_card_names_the_rules_and_source_from_data():
+    p = _held_with(_plan(25.0, ("anc", 1.0)), rules=("MM-ANC-FIRST", "MM-ANC-FIRST-TOX"))
+    card = cards.next_action(p, rules="us_pi")
+    assert card["rules"] == ["MM-ANC-FIRST", "MM-ANC-FIRST-TOX"]
+    assert card["resume_rule"] == "MM-ANC-FIRST: the starting dose"
+    assert card["source"] == "US PI 2.1 Table 1"
+    assert card["headline"] == "HOLD lenalidomide" and card["dose_text"] == "held"
 
 
 def test_patient_label_says_no_course_yet_instead_of_a_trailing_dash():
@@ -693,3 +827,98 @@ def test_flag_counts_count_rows_per_flag():
     counts = worklist.flag_counts(df)
     assert list(counts) == list(worklist.FLAG_LABELS)
     assert (counts["hold"], counts["grade3"], counts["review"]) == (1, 2, 0)
+
+
+# --- stop (REMS), planned biopsies, notices on the cards ----------------------------------------
+
+
+def test_stopped_card_says_why_and_when_from_data():
+    p = _stopped("S1")
+    events = _events(
+        ("S1", STOP_DAY - dt.timedelta(days=28), "pregnancy_test", "negative", "negative"),
+        ("S1", STOP_DAY, "pregnancy_test", "positive", "positive"),
+        ("OTHER", STOP_DAY, "missed_period", "", None),  # another patient's event is not this one's cause
+    )
+    card = cards.next_action(p, rules="us_pi", as_of=AS_OF, events=events)
+    assert card["headline"] == "Stopped (REMS): positive pregnancy test on 20 Feb 2026"
+    assert (card["action"], card["status"], card["dose_mg"], card["dose_text"]) == ("stop", "stopped", None, "stopped")
+    assert card["source"] == "Lenalidomide REMS" and card["resume"] is None
+    assert present.ACTION_TONES[card["action"]] == present.ACTION_TONES["hold"]  # red, like a hold
+    missed = _events(("S1", STOP_DAY, "missed_period", "", None))
+    assert cards.next_action(p, events=missed)["headline"] == "Stopped (REMS): missed period on 20 Feb 2026"
+    # without the events the date still comes from the notice; without the notice's date, from the draws
+    assert cards.next_action(p)["headline"] == "Stopped (REMS) on 20 Feb 2026"
+    p["notices"][0]["due"] = None
+    assert cards.next_action(p)["headline"] == "Stopped (REMS) on 20 Feb 2026"
+
+
+def test_stopped_patient_is_first_on_the_worklist_with_dose_stopped():
+    patients = pd.DataFrame({"mrn": ["H1", "S1"], "name": ["Held Person", "Stopped Person"]})
+    wl = worklist.worklist(make_result([_held("H1"), _stopped("S1")]), patients)
+    assert list(wl["mrn"]) == ["S1", "H1"] and wl.loc[0, "flags"][0] == "stopped"
+    shown = worklist.worklist_display(wl)
+    assert shown.loc[0, "Dose / status"] == "STOPPED"
+    assert cards.dose_text(_stopped("S2")) == "stopped" and cards.dose_text(make_patient()) == "20 mg"
+
+
+def test_dose_steps_drop_to_zero_from_a_stop():
+    steps = timeline.dose_steps(_stopped("S1", later_draws=2), as_of=AS_OF)
+    stops = steps[steps["action"] == "stop"]
+    assert len(stops) == 3 and (stops["dose_mg"] == 0).all()
+    assert steps["dose_mg"].iloc[-1] == 0  # still stopped on the as-of date
+
+
+def test_upcoming_shows_a_planned_biopsy_for_any_indication():
+    planned = {"due": str(AS_OF + dt.timedelta(days=10)), "week": None, "done": False, "planned": True}
+    p = make_patient(indication="MM", marrow_biopsies=[planned], next_marrow_biopsy=planned["due"])
+    up = cards.upcoming(p, as_of=AS_OF)
+    row = up[up["what"] == "Marrow biopsy (planned)"]
+    assert len(row) == 1 and row["due"].iloc[0] == AS_OF + dt.timedelta(days=10) and not row["overdue"].iloc[0]
+    assert "marrow_due" in worklist.patient_flags(p, as_of=AS_OF)
+    # an MDS calendar overdue, and a planned one overdue after it: one line, the later one named
+    calendar = {"due": "2026-01-05", "week": 12, "done": False}
+    late = {"due": "2026-02-02", "week": None, "done": False, "planned": True}
+    up = cards.upcoming(make_patient(indication="MDS", marrow_biopsies=[late, calendar]), as_of=AS_OF)
+    marrow = up[up["what"].str.startswith("Marrow")]
+    assert list(marrow["what"]) == ["Marrow biopsy (week 12)"]
+    assert marrow["why"].iloc[0] == "1 later marrow biopsy also overdue (up to the planned one, due 02 Feb 2026)"
+
+
+def test_card_alerts_are_the_notices_texts_most_urgent_first():
+    p = with_notices(
+        make_patient(),
+        notice("thromboprophylaxis_missing", text="Dexamethasone with no thromboprophylaxis recorded"),
+        notice("cbc_due", "info", text="CBC due on 07 Mar 2026"),
+    )
+    p["alerts"] = ["an old alert list the card does not use when notices are given"]
+    card = cards.next_action(p)
+    assert card["alerts"] == ["Dexamethasone with no thromboprophylaxis recorded", "CBC due on 07 Mar 2026"]
+    assert [n["kind"] for n in card["notices"]] == ["thromboprophylaxis_missing", "cbc_due"]
+
+
+def test_visit_summary_shows_notices_but_no_rule_ids_or_sources():
+    from lenadash.dashboard import visit
+
+    p = _held_with(_plan(25.0, ("anc", 1.0), source="US PI 2.1 Table 1 (MM)"), rules=("MM-ANC-FIRST",))
+    with_notices(p, notice("hold", "urgent", text="Held: <ANC> below 1.0", source="US PI 2.1 Table 1 (MM)"))
+    p["draws"][-1]["reasons"] = ["ANC 0.8 < 1.0: hold"]
+    card = cards.next_action(p, rules="us_pi", as_of=AS_OF)
+    html = visit.visit_summary_html(
+        identity=cards.visit_identity("Ada Lovelace", "1950-03-02", "F", as_of=AS_OF),
+        indication="Multiple myeloma (Rd)",
+        cycle_text="cycle 2, day 8",
+        as_of=AS_OF,
+        card=card,
+        upcoming=cards.upcoming(p, as_of=AS_OF),
+        flowsheet=results.flowsheet(p),
+        figures=[],
+    )
+    assert "Resume at 25 mg when ANC &gt;= 1.0" in html and "Held: &lt;ANC&gt; below 1.0" in html
+    assert "MM-ANC-FIRST" not in html and "US PI 2.1 Table 1 (MM)" not in html and "Source:" not in html
+    assert 'class="card hold"' in html
+
+
+def test_every_flag_has_a_fill_on_the_overview():
+    from lenadash.dashboard import ui
+
+    assert set(ui.FLAG_FILLS) == set(worklist.FLAG_LABELS)

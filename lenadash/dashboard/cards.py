@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 import pandas as pd
@@ -13,6 +12,15 @@ from lenadash.dashboard.present import ACTION_LABELS, analyte_label
 from lenadash.vocab.course import INDICATION_NAMES
 
 HELD = ("hold", "stay_held")
+# REMS stop (DOMAIN.md section 5): the recorded events that stop treatment, in the card's words.
+STOP_EVENTS = {"pregnancy_test": "positive pregnancy test", "missed_period": "missed period"}
+# The resume plan's `basis` (assess contract) in words.
+RESUME_BASIS = {
+    "start": "the starting dose",
+    "next_lower": "the next lower dose",
+    "same": "the same dose",
+    "clinician": "a clinician decision",
+}
 
 
 def _headline(action: str | None, dose: float | None, schedule: str) -> str:
@@ -29,91 +37,157 @@ def _headline(action: str | None, dose: float | None, schedule: str) -> str:
     return "No lab draw yet"
 
 
-def next_action(patient: dict, *, rules: str = "", as_of: dt.date | None = None) -> dict:
+def notices_of(patient: dict, *kinds: str) -> list[dict]:
+    """The patient's notices (assess `notices`), only those of `kinds` when given; [] when none."""
+    return [n for n in patient.get("notices") or [] if not kinds or n.get("kind") in kinds]
+
+
+def _stop_run_start(patient: dict) -> dt.date | None:
+    """The first draw of the latest run of `stop` draws; None when the latest draw is no stop."""
+    first = None
+    for d in reversed(patient.get("draws") or []):
+        if d.get("action") != "stop":
+            break
+        first = as_date(d.get("date"))
+    return first
+
+
+def _stop_event(
+    events: pd.DataFrame | None, *, on: dt.date | None, until: dt.date | None
+) -> tuple[str, dt.date] | None:
+    """(event kind, date) of the recorded REMS stop: a positive pregnancy test or a missed period, the one
+    on `on` when there is one, else the latest on or before `until`; None when none is recorded."""
+    if events is None or events.empty:
+        return None
+    kind = events["event"].astype(str)
+    result = events["result"] if "result" in events.columns else pd.Series(None, index=events.index, dtype=object)
+    stops = events[(kind.eq("pregnancy_test") & result.eq("positive")) | kind.eq("missed_period")]
+    found = [(str(e), d) for e, d in zip(stops["event"], stops["date"].map(as_date)) if d is not None]
+    exact = [f for f in found if f[1] == on]
+    earlier = [f for f in found if until is None or f[1] <= until]
+    return exact[-1] if exact else max(earlier, key=lambda f: f[1], default=None)
+
+
+def stop_text(patient: dict, *, events: pd.DataFrame | None = None, as_of: dt.date | None = None) -> str:
+    """A stopped course's headline, from data: "Stopped (REMS): positive pregnancy test on 12 Nov 2026".
+    The date is the `stopped` notice's `due`, else the first draw of the stop; the cause is the patient's
+    recorded event (pregnancy_test with result positive, or missed_period; `events`, store.load_events)
+    on that date, else the latest before it. Without events the cause is left out."""
+    notice = next(iter(notices_of(patient, "stopped")), {})
+    on = as_date(notice.get("due")) or _stop_run_start(patient)
+    if events is not None and "mrn" in events.columns:
+        events = events[events["mrn"].astype(str) == str(patient.get("mrn"))]
+    event = _stop_event(events, on=on, until=as_of)
+    if event is not None:
+        return f"Stopped (REMS): {STOP_EVENTS[event[0]]} on {event[1]:%d %b %Y}"
+    return "Stopped (REMS)" + (f" on {on:%d %b %Y}" if on is not None else "")
+
+
+def is_stopped(patient: dict) -> bool:
+    """The course is stopped (REMS): status `stopped` or the latest draw's action `stop`."""
+    return patient.get("status") == "stopped" or last_draw(patient).get("action") == "stop"
+
+
+def dose_text(patient: dict) -> str:
+    """The dose now in words: "stopped", "held", "25 mg", or "-" when unknown."""
+    if is_stopped(patient):
+        return "stopped"
+    if patient.get("status") == "held":
+        return "held"
+    dose = patient.get("current_dose_mg")
+    return f"{dose:g} mg" if dose else "-"
+
+
+def _card_source(patient: dict, last: dict, *, rules: str, stopped: bool) -> str | None:
+    """Where the advice comes from: the stop notice's or the resume plan's `source`, else the draw's
+    sources, else the rule profile."""
+    if stopped and (source := next((n.get("source") for n in notices_of(patient, "stopped") if n.get("source")), None)):
+        return str(source)
+    plan = patient.get("resume_plan") or {}
+    if last.get("action") in HELD and plan.get("source"):
+        return str(plan["source"])
+    sources = last.get("sources") or ([last["source"]] if last.get("source") else [])
+    if sources:
+        return "; ".join(sources)
+    return f"rule profile {rules}; each reason names its label section and rule" if rules else None
+
+
+def next_action(
+    patient: dict, *, rules: str = "", as_of: dt.date | None = None, events: pd.DataFrame | None = None
+) -> dict:
     """What the label says now for the patient: headline, dose, reasons and source, from the
     latest draw's action (None fields when the patient has no draw yet).
 
-    When the CBC is overdue (assess `labs_overdue`, US PI 5.3 schedule) the advice is stale:
-    `overdue` holds "CBC overdue since <date>; the last advice is from a draw N days old" (N counted
-    to `as_of`), and the card must not read as a plain continue. None when the CBC is not overdue."""
+    A stopped course (REMS) reads "Stopped (REMS): positive pregnancy test on <date>" (`stop_text`;
+    `events` are the patient's recorded events) with dose None. A held one carries the resume line
+    (`resume_plan`) and the rule ids: `rules` of the latest draw, `resume_rule` of the plan. `alerts` are
+    the notices' texts, most urgent first. When the CBC is overdue (assess `labs_overdue`, US PI 5.3)
+    the advice is stale: `overdue` holds "CBC overdue since <date>; the last advice is from a draw N days
+    old" (N counted to `as_of`), and the card must not read as a plain continue. None when not overdue."""
     last = last_draw(patient)
-    action = last.get("action")
-    dose = last.get("dose_mg") if last.get("dose_mg") is not None else patient.get("current_dose_mg")
+    stopped = is_stopped(patient)
+    action = "stop" if stopped else last.get("action")
+    dose = (
+        None
+        if stopped
+        else (last.get("dose_mg") if last.get("dose_mg") is not None else patient.get("current_dose_mg"))
+    )
     schedule = last.get("schedule") or ""
-    sources = last.get("sources") or ([last["source"]] if last.get("source") else [])
+    notices = notices_of(patient)
     return {
         "action": action,
-        "headline": _headline(action, dose, schedule),
+        "headline": stop_text(patient, events=events, as_of=as_of) if stopped else _headline(action, dose, schedule),
         "status": patient.get("status"),
         "dose_mg": dose,
+        "dose_text": dose_text(patient),
         "schedule": schedule or None,
         "date": as_date(last.get("date")),
         "reasons": [r for r in (last.get("reasons") or []) if r]
         or (["No hold or resume rule applies to the latest draw."] if action == "continue" else []),
-        "source": "; ".join(sources)
-        if sources
-        else (f"rule profile {rules}; each reason names its label section and rule" if rules else None),
-        "alerts": [a for a in (patient.get("alerts") or []) if a],
+        "rules": [str(r) for r in last.get("rules") or []],
+        "source": _card_source(patient, last, rules=rules, stopped=stopped),
+        "alerts": [n.get("text") for n in notices if n.get("text")]
+        if notices
+        else [a for a in (patient.get("alerts") or []) if a],
+        "notices": notices,
         "overdue": _overdue_text(patient, last, as_of),
-        "resume": resume_plan(patient, profile=rules or "us_pi") if action in HELD else None,
+        "resume": resume_plan(patient) if action in HELD else None,
+        "resume_rule": resume_rule(patient) if action in HELD else None,
     }
 
 
-# A reason names the rule that fired as "(... rule MM-PLT)"; the draw carries no rule-id field, so the
-# resume plan reads the ids back from the sentences.
-_RULE_ID = re.compile(r"\brule ([A-Za-z0-9_.-]+)\)")
+def _condition_text(when: dict) -> str:
+    """One resume condition as the label writes it: "ANC >= 1.0", "Platelets >= 30"."""
+    return f"{analyte_label(str(when.get('analyte')))} {when.get('op')} {_threshold_text(float(when['value']))}"
 
 
-def _hold_episode(draws: list[dict]) -> list[dict]:
-    """The draws of the current hold, latest first (back to its first hold draw)."""
-    episode = []
-    for d in reversed(draws):
-        if d.get("action") not in HELD:
-            break
-        episode.append(d)
-    return episode
-
-
-def _resume_target(rule, *, ladder, held_at: float | None, schedule: str, start) -> tuple:
-    """(dose_mg, schedule, why) one hold rule resumes at; dose None when the hold is at the ladder's floor."""
-    from lenadash.clinical import dosing
-
-    if rule.resume_dose == "next_lower":
-        step = dosing.next_lower(ladder, held_at, schedule) if held_at is not None else None
-        return (step.dose_mg, step.schedule, "next lower dose") if step else (None, None, "at the floor")
-    if rule.resume_dose == "start":
-        dose = min(float(start), held_at) if start and held_at is not None else (float(start) if start else None)
-        return dose, None, "starting dose"
-    return float(rule.resume_dose), None, "the dose the table gives"
-
-
-def resume_plan(patient: dict, *, profile: str = "us_pi") -> str | None:
-    """For a held course: the dose it resumes at and when, from the rules the engine named in the
-    hold's reasons ("rule MM-PLT") and the dose ladder - e.g. "Resume at 20 mg when Platelets >= 30
-    (next lower dose)". None when the patient is not held or no rule is named."""
-    from lenadash.clinical import dosing
-
-    draws = patient.get("draws") or []
-    if not draws or draws[-1].get("action") not in HELD:
+def resume_plan(patient: dict) -> str | None:
+    """The held course's resume plan in words, formatted from the engine's `resume_plan` (assess; computed
+    by the same walk that will resume): "Resume at 25 mg when ANC >= 1.0", several conditions joined with
+    "and", the schedule named when it changes ("Resume at 5 mg (21/28) when ..."), and "Resume dose:
+    clinician decision when ..." where the label leaves the dose to the clinician (`dose_mg` null).
+    None when the patient has no plan (not held)."""
+    plan = patient.get("resume_plan")
+    if not plan:
         return None
-    episode = _hold_episode(draws)
-    ids = list(dict.fromkeys(m for d in reversed(episode) for r in d.get("reasons") or [] for m in _RULE_ID.findall(r)))
-    prof = dosing.load_profile(profile)
-    rules = [r for r in prof.rules_for(patient.get("indication") or "") if r.rule in ids]
-    if not rules:
+    conditions = " and ".join(dict.fromkeys(_condition_text(w) for w in plan.get("when") or []))
+    when = f" when {conditions}" if conditions else ""
+    if plan.get("dose_mg") is None:
+        return f"Resume dose: clinician decision{when}"
+    schedule = plan.get("schedule")
+    changes = schedule and schedule != (patient.get("schedule") or last_draw(patient).get("schedule"))
+    return f"Resume at {float(plan['dose_mg']):g} mg{f' ({schedule})' if changes else ''}{when}"
+
+
+def resume_rule(patient: dict) -> str | None:
+    """Which rule the resume plan follows and why that dose: "MM-ANC-FIRST: the starting dose"
+    (plan `rule` and `basis`); None when there is no plan."""
+    plan = patient.get("resume_plan")
+    if not plan:
         return None
-    ladder = prof.ladder(patient.get("indication") or "")
-    schedule = patient.get("schedule") or episode[-1].get("schedule") or ""
-    start = patient.get("renal_starting_dose_mg") or patient.get("starting_dose_mg")
-    held_at = dose_now(patient)
-    targets = [_resume_target(r, ladder=ladder, held_at=held_at, schedule=schedule, start=start) for r in rules]
-    when = " and ".join(
-        dict.fromkeys(f"{analyte_label(r.analyte)} {r.resume_op} {_threshold_text(r.resume_value)}" for r in rules)
-    )
-    if any(t[0] is None for t in targets):
-        return f"Held at the lowest dose: when {when}, a clinician decides whether to resume"
-    dose, sched, why = min(targets, key=lambda t: t[0])
-    return f"Resume at {dose:g} mg{f' ({sched})' if sched else ''} when {when} ({why})"
+    basis = RESUME_BASIS.get(str(plan.get("basis")), "")
+    rule = str(plan.get("rule") or "")
+    return ": ".join(p for p in (rule, basis) if p) or None
 
 
 def _threshold_text(value: float) -> str:
@@ -148,21 +222,34 @@ def dose_now(patient: dict) -> float | None:
 
 
 def _biopsy_label(biopsy: dict) -> str:
+    """Marrow biopsy (week 12) on the MDS calendar, Marrow biopsy (planned) for a clinician's plan."""
+    return f"Marrow biopsy ({_biopsy_when(biopsy)})" if _biopsy_when(biopsy) else "Marrow biopsy"
+
+
+def _biopsy_when(biopsy: dict) -> str:
     week = biopsy.get("week")
-    return f"Marrow biopsy (week {week})" if week else "Marrow biopsy"
+    if week is not None:
+        return f"week {week}"
+    return "planned" if biopsy.get("planned") else ""
+
+
+def _later_label(biopsy: dict) -> str:
+    return f"week {biopsy['week']}" if biopsy.get("week") is not None else "the planned one"
 
 
 def _biopsy_rows(patient: dict, *, as_of: dt.date) -> list[dict]:
-    """Open marrow biopsies: one line for the overdue ones (the earliest, with the count of the
-    others - not 17 lines), then each one still ahead with its week label."""
+    """Open marrow biopsies, calendar and planned (assess `marrow_biopsies`, any indication): one line for
+    the overdue ones (the earliest, with the count of the others - not 17 lines), then each one still
+    ahead with its week label, or "planned"."""
     biopsies = [b for b in patient.get("marrow_biopsies") or [] if not b.get("done") and b.get("due")]
-    overdue = sorted((b for b in biopsies if required_date(b["due"]) < as_of), key=lambda b: required_date(b["due"]))
+    biopsies.sort(key=lambda b: required_date(b["due"]))
+    overdue = [b for b in biopsies if required_date(b["due"]) < as_of]
     rows = []
     if overdue:
         first, others = overdue[0], overdue[1:]
         why = (
             f"{len(others)} later marrow biops{'y' if len(others) == 1 else 'ies'} also overdue "
-            f"(up to week {others[-1].get('week')}, due {as_date(others[-1]['due']):%d %b %Y})"
+            f"(up to {_later_label(others[-1])}, due {as_date(others[-1]['due']):%d %b %Y})"
             if others
             else ""
         )
@@ -174,16 +261,18 @@ def _biopsy_rows(patient: dict, *, as_of: dt.date) -> list[dict]:
 
 
 def upcoming(patient: dict, *, as_of: dt.date) -> pd.DataFrame:
-    """Upcoming dates: next CBC, each open marrow biopsy with its week label, next pregnancy test;
-    `overdue` when the date is before as_of (DOMAIN.md section 5)."""
+    """Upcoming dates: next CBC, each open marrow biopsy (MDS calendar with its week label, or planned by
+    the clinician for any indication; else `next_marrow_biopsy`), next pregnancy test; `overdue` when the
+    date is before as_of (DOMAIN.md section 5)."""
     rows: list[dict[str, Any]] = []
     if patient.get("next_labs_due"):
         rows.append(
             {"what": "Next CBC", "due": as_date(patient["next_labs_due"]), "why": patient.get("next_labs_reason") or ""}
         )
-    rows += _biopsy_rows(patient, as_of=as_of)
-    if not any(r["what"].startswith("Marrow") for r in rows) and patient.get("next_marrow_biopsy"):
-        rows.append({"what": "Marrow biopsy", "due": as_date(patient["next_marrow_biopsy"])})
+    biopsies = _biopsy_rows(patient, as_of=as_of)
+    if not biopsies and patient.get("next_marrow_biopsy"):
+        biopsies = [{"what": "Marrow biopsy", "due": as_date(patient["next_marrow_biopsy"])}]
+    rows += biopsies
     if patient.get("next_pregnancy_test"):
         rows.append(
             {

@@ -64,6 +64,7 @@ LINE_COLOURS = {
 # Markers on the dose row: engine actions, then recorded clinical events.
 ACTION_MARKERS = {
     "hold": ("x", "#c62828", "Hold"),
+    "stop": ("square-x", "#b71c1c", "Stop (REMS)"),
     "resume": ("triangle-up", "#2e7d32", "Resume"),
     "review": ("diamond", "#ef6c00", "Review"),
 }
@@ -244,9 +245,11 @@ def _add_dose_row(
 def _add_action_markers(
     fig: go.Figure, draws: pd.DataFrame, *, y: float, window: tuple[dt.date, dt.date] | None
 ) -> None:
-    """One marker trace per engine action (hold, resume, review), its recommendation on hover."""
+    """One marker trace per engine action (hold, stop, resume, review), its recommendation on hover; a stop
+    is marked where it starts (every later draw is a stop too, until the clinician restarts)."""
+    repeated_stop = draws["action"].eq("stop") & draws["action"].shift().eq("stop")
     for action, (symbol, colour, label) in ACTION_MARKERS.items():
-        hit = draws[draws["action"] == action]
+        hit = draws[draws["action"].eq(action) & ~repeated_stop]
         if len(hit):
             fig.add_trace(
                 go.Scatter(

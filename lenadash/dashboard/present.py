@@ -74,6 +74,16 @@ ACTION_LABELS = {
     "stay_held": "Stay on hold",
     "resume": "Resume",
     "review": "Clinician review",
+    "stop": "STOP",
+}
+# The card's colour per latest action: red for hold and stop (REMS), orange for review, green to dose.
+ACTION_TONES = {
+    "hold": "hold",
+    "stay_held": "hold",
+    "stop": "hold",
+    "review": "review",
+    "continue": "ok",
+    "resume": "ok",
 }
 
 # Words for vocab.course.EVENT_KINDS (tests hold the two to the same keys).
@@ -90,7 +100,7 @@ EVENT_LABELS = {
 }
 
 # The worklist's dose/status cell.
-STATUS_LABELS = {"on_treatment": "on treatment", "held": "HELD", "review": "REVIEW"}
+STATUS_LABELS = {"on_treatment": "on treatment", "held": "HELD", "review": "REVIEW", "stopped": "STOPPED"}
 # The course status in words (the card's "Status:" line), not the engine's raw keys.
 STATUS_WORDS = {
     "on_treatment": "on treatment",

@@ -12,6 +12,8 @@ from lenadash.dashboard.assessed import as_date, required_date
 from lenadash.vocab.course import CYCLE_DAYS, DOSING_DAYS, dosing_days
 
 HELD = ("hold", "stay_held")
+# No capsules after these draws: held, or stopped (REMS) until the clinician restarts.
+NOT_DOSING = (*HELD, "stop")
 DOSING_AGAIN = ("resume", "continue")
 
 
@@ -45,8 +47,8 @@ def hold_spans(patient: dict, *, as_of: dt.date) -> pd.DataFrame:
 
 
 def dose_steps(patient: dict, *, as_of: dt.date) -> pd.DataFrame:
-    """Dose in effect over time as steps (date, dose_mg, schedule, action): 0 mg while held; the
-    draw's dose where the engine gives one, else the dose carried from before."""
+    """Dose in effect over time as steps (date, dose_mg, schedule, action): 0 mg while held or stopped
+    (REMS); the draw's dose where the engine gives one, else the dose carried from before."""
     start = as_date(patient.get("start_date"))
     dose = patient.get("renal_starting_dose_mg") or patient.get("starting_dose_mg")
     rows: list[dict[str, Any]] = []
@@ -57,9 +59,9 @@ def dose_steps(patient: dict, *, as_of: dt.date) -> pd.DataFrame:
         if start is not None and required_date(d.get("date")) < start:
             continue  # baseline draws before the start: no dose yet
         action = d.get("action")
-        if d.get("dose_mg") is not None and action not in HELD:
+        if d.get("dose_mg") is not None and action not in NOT_DOSING:
             dose = float(d["dose_mg"])
-        if action in HELD:
+        if action in NOT_DOSING:
             held = True
         elif action in DOSING_AGAIN:
             held = False

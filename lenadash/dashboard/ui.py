@@ -16,7 +16,7 @@ import streamlit as st
 from lenadash.config import get_settings
 from lenadash.dashboard import cards, timeline
 from lenadash.dashboard.assessed import as_date, required_date
-from lenadash.dashboard.present import GRADE_COLOURS, GRADE_FILLS, STATUS_WORDS
+from lenadash.dashboard.present import ACTION_TONES, GRADE_COLOURS, GRADE_FILLS, STATUS_WORDS
 from lenadash.dashboard.results import crcl_series, results_long, thresholds_frame
 from lenadash.dashboard.worklist import worklist, worklist_display
 from lenadash.errors import LenadashError
@@ -409,13 +409,8 @@ def open_patient(mrn: str) -> None:
 
 
 def _card_class(action: str | None) -> str:
-    return {
-        "hold": "ld-hold",
-        "stay_held": "ld-hold",
-        "review": "ld-review",
-        "continue": "ld-ok",
-        "resume": "ld-ok",
-    }.get(action or "", "ld-none")
+    """ld-hold (red: hold, stop), ld-review, ld-ok, or ld-none without a draw (present.ACTION_TONES)."""
+    return "ld-" + ACTION_TONES.get(action or "", "none")
 
 
 def _esc(text: Any) -> str:
@@ -424,12 +419,34 @@ def _esc(text: Any) -> str:
     return html.escape(str(text))
 
 
-def next_action_card(card: dict) -> None:
-    """The large 'what the label says now' card: headline, reasons, alerts and the rule's source."""
+def _alert_items(card: dict) -> str:
+    """The notices' texts (cards.next_action `alerts`, most urgent first), urgent and action ones bold."""
+    notices = card.get("notices") or [{"text": a, "severity": "action"} for a in card.get("alerts") or []]
+    return "".join(
+        f"<li><b>{_esc(n['text'])}</b></li>" if n.get("severity") != "info" else f"<li>{_esc(n['text'])}</li>"
+        for n in notices
+        if n.get("text")
+    )
+
+
+def _rule_lines(card: dict) -> str:
+    """Rule ids and source for the clinician: the latest draw's `rules`, the resume plan's rule, the source."""
+    lines = []
+    if card.get("rules"):
+        lines.append(f"Rules: {', '.join(card['rules'])}")
+    if card.get("resume_rule"):
+        lines.append(f"Resumes by {card['resume_rule']}")
+    if card.get("source"):
+        lines.append(f"Source: {card['source']}")
+    return "".join(f'<p class="ld-src">{_esc(line)}</p>' for line in lines)
+
+
+def next_action_card(card: dict, *, visit: bool = False) -> None:
+    """The large 'what the label says now' card (cards.next_action): headline, resume line, status,
+    reasons, the notices' texts, and for the clinician the rule ids and source - left out in the visit
+    view (`visit=True`), which is screen-shared with the patient."""
     when = f" - last draw {card['date']:%d %b %Y}" if card.get("date") else ""
     reasons = "".join(f"<li>{_esc(r)}</li>" for r in card["reasons"]) or "<li>No rule fired.</li>"
-    source = f'<p class="ld-src">Source: {_esc(card["source"])}</p>' if card.get("source") else ""
-    alerts = "".join(f"<li><b>{_esc(a)}</b></li>" for a in card.get("alerts") or [])
     css, headline, overdue = _card_class(card.get("action")), card["headline"], ""
     if card.get("overdue"):
         # Stale advice must not read as a plain green "continue": say the CBC is overdue first.
@@ -442,7 +459,8 @@ def next_action_card(card: dict) -> None:
     resume = f"<p><b>{_esc(card['resume'])}</b></p>" if card.get("resume") else ""
     st.html(
         f'<div class="ld-card {css}">{overdue}<h2>{_esc(headline)}</h2>{resume}'
-        f"<p>Status: {_esc(status)}{_esc(when)}</p><ul>{reasons}{alerts}</ul>{source}</div>"
+        f"<p>Status: {_esc(status)}{_esc(when)}</p><ul>{reasons}{_alert_items(card)}</ul>"
+        f"{'' if visit else _rule_lines(card)}</div>"
     )
 
 
@@ -470,13 +488,17 @@ def flowsheet_table(values: pd.DataFrame, grades: pd.DataFrame):
 
 
 FLAG_FILLS = {
+    "stopped": "#ffcdd2",
     "hold": "#ffcdd2",
     "review": "#ffe0b2",
     "grade3": "#ffcdd2",
     "cbc_overdue": "#fff8d6",
     "marrow_due": "#fff8d6",
     "pregnancy_due": "#fff8d6",
+    "rems_missing": "#fff8d6",
     "vte_missing": "#fff8d6",
+    "renal": "#fff8d6",
+    "other_notice": "#fff8d6",
     "grade3_baseline": "#f4f4f4",
 }
 

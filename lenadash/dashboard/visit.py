@@ -9,7 +9,7 @@ from typing import cast
 import pandas as pd
 
 from lenadash.dashboard.cards import days_or_none, in_days_text
-from lenadash.dashboard.present import GRADE_FILLS
+from lenadash.dashboard.present import ACTION_TONES, GRADE_FILLS
 
 PRINT_CSS = """
 body {font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; font-size: 18px; color: #1a1a1a;
@@ -47,8 +47,6 @@ footer {margin-top: 2rem; font-size: .85rem; color: #555}
 # readable size (the dashboard's flowsheet has every draw).
 FLOWSHEET_MAX_DRAWS = 10
 
-_CARD = {"hold": "hold", "stay_held": "hold", "review": "review", "continue": "ok", "resume": "ok"}
-
 
 def _e(text) -> str:
     return html.escape(str(text))
@@ -69,20 +67,17 @@ def _flowsheet_table(values: pd.DataFrame, grades: pd.DataFrame) -> str:
 
 
 def _card_html(card: dict) -> str:
-    """The next-action card: headline (stale advice said first), resume plan, reasons, alerts, source."""
+    """The next-action card (cards.next_action): headline (stale advice said first), resume line, reasons
+    and the notices' texts; as in the visit view, no rule ids and no source (the patient reads it)."""
     reasons = "".join(f"<li>{_e(r)}</li>" for r in card.get("reasons") or []) or "<li>No rule fired.</li>"
     alerts = "".join(f"<li><b>{_e(a)}</b></li>" for a in card.get("alerts") or [])
-    source = f'<p class="src">Source: {_e(card["source"])}</p>' if card.get("source") else ""
-    card_class, headline, overdue = _CARD.get(card.get("action") or "", ""), card.get("headline", ""), ""
+    card_class, headline, overdue = ACTION_TONES.get(card.get("action") or "", ""), card.get("headline", ""), ""
     if card.get("overdue"):  # stale advice: not a plain green continue (cards.next_action)
         overdue = f'<p class="overdue">{_e(card["overdue"])}. Draw a CBC before acting on this advice.</p>'
         headline = f"Last advice: {headline}"
         card_class = "stale" if card_class in ("ok", "") else card_class
     resume = f"<p><b>{_e(card['resume'])}</b></p>" if card.get("resume") else ""
-    return (
-        f'<div class="card {card_class}">{overdue}<h2>{_e(headline)}</h2>{resume}\n'
-        f"<ul>{reasons}{alerts}</ul>{source}</div>"
-    )
+    return f'<div class="card {card_class}">{overdue}<h2>{_e(headline)}</h2>{resume}\n<ul>{reasons}{alerts}</ul></div>'
 
 
 def _dates_html(upcoming: pd.DataFrame) -> str:
@@ -126,7 +121,7 @@ def visit_summary_html(
     sample: bool = False,
 ) -> str:
     """One HTML file for the visit: initials and age (identity from cards.visit_identity), the next
-    action with its reasons and source, upcoming dates, figures (charts.figure_html fragments, the
+    action with its reasons and the notices' texts, upcoming dates, figures (charts.figure_html fragments, the
     first with plotly.js inline) and the flowsheet. Carries no MRN, name or birth date."""
     age = f", {identity['age']} y" if identity.get("age") is not None else ""
     sex = f", {identity['sex']}" if identity.get("sex") else ""

@@ -17,49 +17,108 @@ from lenadash.vocab.course import CYCLE_DAYS
 
 @dataclass(frozen=True)
 class FlagRule:
-    """One worklist flag: a test on the patient's assessment, most urgent first."""
+    """One worklist flag, most urgent first: raised by any of the engine's notice `kinds` (assess
+    `notices[].kind`), or by a test on the assessment's data fields (`test` names an interpreter in
+    _FLAG_TESTS, `arg` its argument). Never by the words of a reason or notice."""
 
     key: str
     label: str
-    test: str  # name of an interpreter in _FLAG_TESTS
+    kinds: tuple[str, ...]
+    test: str | None
     arg: Any
     source: str
 
 
 # Ordered by urgency: the first flag a patient has sets its place in the worklist.
 FLAG_RULES: tuple[FlagRule, ...] = (
-    FlagRule("hold", "Hold now", "last_action_in", ("hold", "stay_held"), "US PI 2.1 dose modification tables"),
-    FlagRule("review", "Review", "status_or_action_in", ("review",), "US PI 2.1 (clinician decision)"),
-    FlagRule("grade3", "Grade >= 3", "last_grade_at_least", 3, "CTCAE v5.0"),
-    FlagRule("cbc_overdue", "CBC overdue", "truthy", "labs_overdue", "US PI 5.3 monitoring schedule"),
+    FlagRule(
+        "stopped",
+        "Stopped (REMS)",
+        ("stopped",),
+        "status_or_action_in",
+        ("stopped", "stop"),
+        "Lenalidomide REMS: a positive pregnancy test or a missed period stops treatment",
+    ),
+    FlagRule(
+        "hold", "Hold now", ("hold",), "last_action_in", ("hold", "stay_held"), "US PI 2.1 dose modification tables"
+    ),
+    FlagRule(
+        "review",
+        "Review",
+        ("review", "cycle_limit", "labs_without_course"),
+        "status_or_action_in",
+        ("review",),
+        "US PI 2.1 (clinician decision)",
+    ),
+    FlagRule("grade3", "Grade >= 3", ("grade3",), "last_grade_at_least", 3, "CTCAE (the profile's grading version)"),
+    FlagRule("cbc_overdue", "CBC overdue", ("cbc_overdue",), "truthy", "labs_overdue", "US PI 5.3 monitoring schedule"),
     FlagRule(
         "marrow_due",
         "Marrow biopsy due",
+        ("biopsy_overdue",),
         "date_within_days",
         ("next_marrow_biopsy", 30),
-        "MDS patient guide: marrow at 12 and 24 weeks",
+        "MDS patient guide calendar (weeks 12, 24, ...) or the clinician's planned date",
     ),
     FlagRule(
         "pregnancy_due",
         "Pregnancy test due",
+        ("pregnancy_test_overdue",),
         "date_within_days",
         ("next_pregnancy_test", 7),
         "Lenalidomide REMS pregnancy testing",
     ),
     FlagRule(
-        "vte_missing", "No thromboprophylaxis", "alert_mentions", ("thrombo", "vte"), "US PI 5.4 venous thromboembolism"
+        "rems_missing",
+        "No pre-treatment pregnancy tests",
+        ("rems_pretreatment_missing",),
+        None,
+        None,
+        "Lenalidomide REMS: two negative tests before the first prescription",
     ),
+    FlagRule(
+        "vte_missing",
+        "No thromboprophylaxis",
+        ("thromboprophylaxis_missing",),
+        None,
+        None,
+        "US PI 5.4 venous thromboembolism",
+    ),
+    FlagRule(
+        "renal",
+        "Renal dose check",
+        ("renal_dose_above_label", "renal_band_fall", "renal_not_studied"),
+        None,
+        None,
+        "US PI 2.6 renal impairment (Cockcroft-Gault)",
+    ),
+    # Any other notice the engine marks urgent or action (a kind no row above claims, e.g. one added
+    # after this table was written): named, never dropped.
+    FlagRule("other_notice", "Other alert", (), "unclaimed_notice", ("urgent", "action"), "the engine's notices"),
     # Last: graded >= 3 but already so at baseline (e.g. creatinine on dialysis); the engine calls it
     # pre-existing, not a new toxicity (draw `preexisting`), so it is named but not ranked as one.
     FlagRule(
         "grade3_baseline",
         "Grade >= 3 as at baseline",
+        (),
         "last_grade_preexisting",
         3,
-        "CTCAE v5.0; dose engine: graded the same at baseline - pre-existing",
+        "CTCAE; dose engine: graded the same at baseline - pre-existing",
     ),
 )
 FLAG_LABELS = {r.key: r.label for r in FLAG_RULES}
+# Notice kinds a flag row claims; `other_notice` takes the urgent/action ones outside this set.
+CLAIMED_KINDS = frozenset(k for r in FLAG_RULES for k in r.kinds)
+
+
+def urgency_order_text() -> str:
+    """The flags in urgency order, for the overview's caption: "Stopped (REMS), Hold now, Review, ..."."""
+    return ", ".join(r.label for r in FLAG_RULES)
+
+
+def notice_kinds(patient: dict) -> set[str]:
+    """The kinds of the patient's notices (assess `notices[].kind`)."""
+    return {str(n.get("kind")) for n in patient.get("notices") or [] if n.get("kind")}
 
 
 def _test_last_action_in(patient: dict, arg, as_of: dt.date) -> bool:
@@ -99,9 +158,8 @@ def _test_date_within_days(patient: dict, arg, as_of: dt.date) -> bool:
     return due is not None and due <= as_of + dt.timedelta(days=days)
 
 
-def _test_alert_mentions(patient: dict, arg, as_of: dt.date) -> bool:
-    text = " ".join(patient.get("alerts") or []).lower()
-    return any(word in text for word in arg)
+def _test_unclaimed_notice(patient: dict, arg, as_of: dt.date) -> bool:
+    return any(n.get("severity") in arg and n.get("kind") not in CLAIMED_KINDS for n in patient.get("notices") or [])
 
 
 _FLAG_TESTS = {
@@ -111,13 +169,21 @@ _FLAG_TESTS = {
     "last_grade_preexisting": _test_last_grade_preexisting,
     "truthy": _test_truthy,
     "date_within_days": _test_date_within_days,
-    "alert_mentions": _test_alert_mentions,
+    "unclaimed_notice": _test_unclaimed_notice,
 }
 
 
+def _raises(rule: FlagRule, patient: dict, kinds: set[str], as_of: dt.date) -> bool:
+    if kinds.intersection(rule.kinds):
+        return True
+    return rule.test is not None and _FLAG_TESTS[rule.test](patient, rule.arg, as_of)
+
+
 def patient_flags(patient: dict, *, as_of: dt.date) -> list[str]:
-    """Worklist flag keys that apply to one assessed patient, most urgent first (FLAG_RULES)."""
-    return [r.key for r in FLAG_RULES if _FLAG_TESTS[r.test](patient, r.arg, as_of)]
+    """Worklist flag keys that apply to one assessed patient, most urgent first (FLAG_RULES): from
+    the notices' kinds, the status, the latest draw's action and grades, and the due dates."""
+    kinds = notice_kinds(patient)
+    return [r.key for r in FLAG_RULES if _raises(r, patient, kinds, as_of)]
 
 
 def _analyte_names(analytes: list[str]) -> str:
@@ -130,7 +196,7 @@ def flag_text(patient: dict, flags: list[str]) -> str:
     new, known = grade3_analytes(patient) if {"grade3", "grade3_baseline"} & set(flags) else ([], [])
     parts = []
     for f in flags:
-        if f == "grade3":
+        if f == "grade3" and new:
             parts.append(f"Grade >= 3: {_analyte_names(new)}")
         elif f == "grade3_baseline":
             parts.append(f"Grade >= 3: {_analyte_names(known)} (as at baseline)")
