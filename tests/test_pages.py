@@ -399,7 +399,7 @@ def test_card_status_in_words_and_held_card_says_the_resume_dose(clinic_env):
     at.switch_page("app_pages/patient.py").run()
     _no_exception(at)
     card = next(h.proto.body for h in at.get("html") if "ld-card ld-hold" in h.proto.body)
-    assert "Resume at 20 mg when Platelets &gt;= 30 (next lower dose)" in card, card
+    assert "Resume at 20 mg when Platelets &gt;= 30" in card, card
     assert "Status: held" in card
     at = _app(patient_mrn="LD0001")
     at.switch_page("app_pages/patient.py").run()
@@ -414,6 +414,129 @@ def test_worklist_name_column_is_wide_enough(clinic_env):
 
     config = json.loads(at.dataframe[0].proto.columns)
     assert config["Name"]["width"] == "medium", config
+
+
+# --- issue 8: the engine's decisions as the clinician reads them --------------------------------
+
+FIRST_ANC_HOLD = dt.date(2026, 4, 28)  # LD0001 (MM, 25 mg): ANC 0.82 on 20 Apr and 0.91 on 27 Apr
+
+
+def _card(at: AppTest) -> str:
+    return next(
+        h.proto.body for h in at.get("html") if "ld-card" in h.proto.body and "<h2>Upcoming" not in h.proto.body
+    )
+
+
+def _upcoming(at: AppTest) -> str:
+    return next(h.proto.body for h in at.get("html") if "<h2>Upcoming" in h.proto.body)
+
+
+def test_mm_first_neutropenia_hold_card_resumes_at_the_starting_dose(clinic_env):
+    """Issue 8, done when: an MM first-ANC hold (neutropenia the only toxicity) shows "Resume at 25 mg when
+    ANC >= 1.0" on the card, with the rule ids and the source for the clinician."""
+    at = _app(patient_mrn="LD0001", lenadash_as_of=FIRST_ANC_HOLD)
+    at.switch_page("app_pages/patient.py").run()
+    _no_exception(at)
+    card = _card(at)
+    assert "ld-card ld-hold" in card and "Status: held" in card
+    assert "Resume at 25 mg when ANC &gt;= 1.0" in card, card
+    assert "Rules: MM-ANC-FIRST" in card and "Source: " in card
+    assert "held" in [m.value for m in at.metric]
+
+
+def test_visit_view_of_the_first_neutropenia_hold_leaves_out_rule_ids_and_sources(clinic_env):
+    at = _app(patient_mrn="LD0001", lenadash_as_of=FIRST_ANC_HOLD)
+    at.query_params["visit"] = "1"
+    at.switch_page("app_pages/visit.py").run()
+    _no_exception(at)
+    card, export = _card(at), at.session_state["lenadash_visit_html"]
+    for shown in (card, export):
+        assert "Resume at 25 mg when ANC &gt;= 1.0" in shown
+        assert "MM-ANC-FIRST" not in shown and "Source:" not in shown
+
+
+@pytest.fixture(scope="module")
+def rems_dir(seeded_dir, tmp_path_factory) -> Path:
+    """The sample clinic plus, through the importer: a positive pregnancy test for LD0006 (MM maintenance,
+    a woman of reproductive potential) and a planned marrow biopsy for LD0016 (myeloma)."""
+    import shutil
+
+    from lenadash import imports, store
+
+    folder = tmp_path_factory.mktemp("rems")
+    shutil.copy(seeded_dir / "lenadash.sqlite", folder / "lenadash.sqlite")
+    events = folder / "events_issue8.csv"
+    events.write_text(
+        "mrn,date,event,value,detail\n"
+        "LD0006,2026-11-10,pregnancy_test,positive,\n"
+        "LD0016,2026-12-07,marrow_biopsy_planned,,response assessment\n",
+        encoding="utf-8",
+    )
+    engine = store.make_engine(f"sqlite:///{folder / 'lenadash.sqlite'}")
+    with store.open_session(engine) as s:
+        imports.import_paths(session=s, paths=[events])
+    engine.dispose()
+    return folder
+
+
+@pytest.fixture
+def rems_env(rems_dir, monkeypatch, tmp_path):
+    monkeypatch.setenv("LENADASH_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("LENADASH_DATABASE_URL", f"sqlite:///{rems_dir / 'lenadash.sqlite'}")
+    monkeypatch.setenv("LENADASH_DEMO_DATABASE_URL", f"sqlite:///{tmp_path / 'demo.sqlite'}")
+    return rems_dir
+
+
+def test_positive_pregnancy_test_is_first_on_the_worklist_as_stopped(rems_env):
+    at = _app()
+    at.switch_page("app_pages/overview.py").run()
+    _no_exception(at)
+    table = at.dataframe[0].value
+    first = table.iloc[0]
+    assert first["MRN"] == "LD0006", list(zip(table["MRN"], table["Flags"]))[:3]
+    assert first["Flags"].startswith("Stopped (REMS)") and first["Dose / status"] == "STOPPED"
+    assert not table["Flags"].iloc[1:].str.startswith("Stopped").any()
+
+
+def test_stopped_card_says_why_from_the_recorded_test(rems_env):
+    at = _app(patient_mrn="LD0006")
+    at.switch_page("app_pages/patient.py").run()
+    _no_exception(at)
+    card = _card(at)
+    assert "ld-card ld-hold" in card, card  # red, like a hold
+    assert "Stopped (REMS): positive pregnancy test on 10 Nov 2026" in card and "Status: stopped" in card
+    assert "Resume at" not in card
+    assert "stopped" in [m.value for m in at.metric]
+    assert "Pregnancy test (REMS)" in _upcoming(at)  # REMS: tests stay scheduled through a stop
+
+
+def test_myeloma_planned_biopsy_shows_as_upcoming(rems_env):
+    at = _app(patient_mrn="LD0016")
+    at.switch_page("app_pages/patient.py").run()
+    _no_exception(at)
+    assert "<b>Marrow biopsy (planned)</b>: Mon 07 Dec 2026" in _upcoming(at), _upcoming(at)
+    at = _app()
+    at.switch_page("app_pages/overview.py").run()
+    table = at.dataframe[0].value.set_index("MRN")
+    assert table.loc["LD0016", "Marrow biopsy"] == "2026-12-07"
+    assert "Marrow biopsy due" in table.loc["LD0016", "Flags"]
+
+
+def test_visit_view_and_export_show_the_notices_texts_without_identifiers(rems_env):
+    at = _app(patient_mrn="LD0006")
+    at.query_params["visit"] = "1"
+    at.switch_page("app_pages/visit.py").run()
+    _no_exception(at)
+    import html
+
+    card, export = _card(at), at.session_state["lenadash_visit_html"]
+    notices = at.session_state["lenadash_clinic"].patient("LD0006")["notices"]
+    assert "stopped" in [n["kind"] for n in notices]
+    for shown in (card, export):
+        assert "Stopped (REMS): positive pregnancy test on 10 Nov 2026" in shown
+        assert all(html.escape(n["text"]) in shown for n in notices)
+        assert "LD0006" not in shown and "Frankie" not in shown and "1988-07-14" not in shown
+        assert "Source:" not in shown
 
 
 # --- setup -------------------------------------------------------------------------------------
