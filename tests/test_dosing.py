@@ -669,5 +669,5 @@ def test_dosing_package_keeps_the_0_1_names():
     for name in ("load_profile", "list_profiles", "thresholds", "simulate", "next_lower", "at_floor"):
         assert callable(getattr(dosing, name)) and not isinstance(getattr(dosing, name), type(dosing)), name
     assert issubclass(dosing.ProfileError, ValueError)
-    assert dosing.ACTIONS == ("continue", "hold", "stay_held", "resume", "review")
+    assert dosing.ACTIONS == ("continue", "hold", "stay_held", "resume", "review", "stop")
     assert set(dosing.STEP_COLUMNS) >= {"action", "dose_mg", "reasons", "rules", "held"}

@@ -194,8 +194,8 @@ def test_every_indication_has_every_band_with_source():
 
 def test_alert_when_prescribed_start_exceeds_renal_dose():
     alerts = renal_alerts(indication="MM", starting_dose_mg=25, crcl_at_start=45, crcl_latest=45, dialysis=False)
-    assert len(alerts) == 1
-    assert "exceeds" in alerts[0] and "10 mg daily" in alerts[0] and "PI" in alerts[0]
+    assert [(n.kind, n.severity) for n in alerts] == [("renal_dose_above_label", "action")]
+    assert "exceeds" in alerts[0].text and "10 mg daily" in alerts[0].text and "PI" in alerts[0].source
     assert renal_alerts(indication="MM", starting_dose_mg=10, crcl_at_start=45, crcl_latest=45, dialysis=False) == []
 
 
@@ -205,24 +205,25 @@ def test_no_alert_for_a_normal_start():
 
 def test_alert_when_crcl_falls_into_a_lower_band():
     alerts = renal_alerts(indication="MDS", starting_dose_mg=10, crcl_at_start=65, crcl_latest=28, dialysis=False)
-    assert len(alerts) == 1
-    assert "fell" in alerts[0] and "review" in alerts[0] and "PI" in alerts[0]
+    assert [n.kind for n in alerts] == ["renal_band_fall"]
+    assert "fell" in alerts[0].text and "review" in alerts[0].text and "PI" in alerts[0].source
     # a fall within a band is no alert
     assert renal_alerts(indication="MDS", starting_dose_mg=5, crcl_at_start=55, crcl_latest=31, dialysis=False) == []
 
 
 def test_not_studied_alerts():
     start = renal_alerts(indication="MM", starting_dose_mg=15, crcl_at_start=10, crcl_latest=None, dialysis=False)
-    assert any("not studied below 11" in a for a in start)
+    assert any(n.kind == "renal_not_studied" and "not studied below 11" in n.text for n in start)
     later = renal_alerts(indication="MM", starting_dose_mg=15, crcl_at_start=25, crcl_latest=9, dialysis=False)
-    assert any("not studied below 11" in a for a in later)
+    assert any(n.kind == "renal_not_studied" and "not studied below 11" in n.text for n in later)
     dialysis = renal_alerts(indication="MM", starting_dose_mg=5, crcl_at_start=6, crcl_latest=6, dialysis=True)
-    assert any("not studied below 7" in a for a in dialysis)
+    assert any(n.kind == "renal_not_studied" and "not studied below 7" in n.text for n in dialysis)
 
 
 def test_missing_crcl_at_start_is_an_alert():
     alerts = renal_alerts(indication="MM", starting_dose_mg=25, crcl_at_start=None, crcl_latest=None, dialysis=False)
-    assert len(alerts) == 1 and "cannot be checked" in alerts[0]
+    assert [(n.kind, n.severity) for n in alerts] == [("renal_no_crcl", "info")]
+    assert "cannot be checked" in alerts[0].text
 
 
 def test_every_renal_row_is_documented():

@@ -15,6 +15,7 @@ from lenadash.clinical.schedule import (
     next_cbc,
     next_marrow_biopsy,
     next_pregnancy_test,
+    pretreatment_tests_missing,
 )
 
 START = dt.date(2026, 1, 5)
@@ -179,6 +180,58 @@ def test_next_marrow_biopsy_and_overdue():
     assert next_marrow_biopsy(start_date=START, biopsy_dates=[d(84), d(150)], as_of=d(100)) == (d(336), False)
 
 
+def test_biopsy_calendar_is_for_mds_only_against_label():
+    # DOMAIN.md §5: the 12/24-week calendar is the MDS patient guide's; myeloma and lymphoma biopsies are planned
+    for indication in ("MM", "MM_MAINT", "MCL", "FL", "MZL"):
+        assert marrow_biopsies(start_date=START, biopsy_dates=[], as_of=d(400), indication=indication) == []
+        assert next_marrow_biopsy(start_date=START, biopsy_dates=[], as_of=d(400), indication=indication) == (
+            None,
+            False,
+        )
+    assert load_monitoring().query("kind == 'marrow_biopsy'")["indication"].eq("MDS").all()
+
+
+PLANNED = [
+    # (indication, planned days, biopsy days, as_of, next due day or None, overdue)
+    ("MM", [100], [], 50, 100, False),
+    ("MM", [100], [], 100, 100, False),  # due today is not overdue
+    ("MM", [100], [], 101, 100, True),
+    ("MM", [100], [72], 101, None, False),  # 28 days before counts
+    ("MM", [100], [71], 101, 100, True),  # 29 days before does not
+    ("MM", [100], [128], 130, None, False),  # 28 days after counts
+    ("MM", [100], [129], 130, 100, True),
+    ("FL", [100, 200], [100], 150, 200, False),
+    ("FL", [100, 200], [], 150, 100, True),  # the earliest not done
+    ("MDS", [60], [], 50, 60, False),  # a planned date before the calendar's week 12 (day 84)
+    ("MDS", [120], [], 90, 84, True),  # the calendar date is earlier and past
+    ("MDS", [90], [88], 100, 168, False),  # one biopsy counts for the calendar date and the plan near it
+]
+
+
+@pytest.mark.parametrize("indication, planned, done, as_of, due, overdue", PLANNED)
+def test_planned_marrow_biopsies_for_any_indication(indication, planned, done, as_of, due, overdue):
+    kw = dict(
+        start_date=START,
+        biopsy_dates=[d(x) for x in done],
+        as_of=d(as_of),
+        indication=indication,
+        planned_dates=[d(x) for x in planned],
+    )
+    assert next_marrow_biopsy(**kw) == (None if due is None else d(due), overdue)
+    listed = [b for b in marrow_biopsies(**kw) if b.get("planned")]
+    assert [b["due"] for b in listed] == [d(x) for x in sorted(planned)]
+    assert all(b["week"] is None for b in listed)
+
+
+def test_marrow_biopsies_list_calendar_and_planned_in_date_order():
+    got = marrow_biopsies(start_date=START, biopsy_dates=[], as_of=d(100), indication="MDS", planned_dates=[d(90)])
+    assert got == [
+        {"due": d(84), "week": 12, "done": False},
+        {"due": d(90), "week": None, "done": False, "planned": True},
+        {"due": d(168), "week": 24, "done": False},
+    ]
+
+
 # --- REMS pregnancy tests ----------------------------------------------------------------------------
 
 PREGNANCY = [
@@ -220,7 +273,7 @@ def test_no_pregnancy_test_for_men_or_without_reproductive_potential(sex, potent
     assert (due, overdue) == (None, False)
 
 
-def test_positive_pregnancy_test_stops_treatment():
+def test_positive_pregnancy_test_answers_the_question():
     due, overdue, reason = next_pregnancy_test(
         sex="F",
         reproductive_potential=True,
@@ -231,10 +284,92 @@ def test_positive_pregnancy_test_stops_treatment():
     )
     assert due is None
     assert "stop treatment" in reason and "REMS" in reason
-    alerts = course_alerts(
+    # the stop itself is the dose engine's (action stop); course notices no longer repeat it
+    notices = course_alerts(
         indication="MM", combination=None, thromboprophylaxis_dates=[], cycle=1, pregnancy_tests=[(d(14), "positive")]
     )
-    assert any("stop treatment" in a for a in alerts)
+    assert notices == []
+
+
+def test_a_negative_test_after_a_positive_one_starts_the_clock_again():
+    due, overdue, _ = next_pregnancy_test(
+        sex="F",
+        reproductive_potential=True,
+        menses="regular",
+        start_date=START,
+        tests=[(d(7), "negative"), (d(14), "positive"), (d(16), "negative")],
+        as_of=d(17),
+    )
+    assert (due, overdue) == (d(23), False)
+
+
+@pytest.mark.parametrize(
+    "tests, missed, as_of, due, overdue",
+    [
+        ([(40, "negative")], [50], 50, 50, False),  # a missed period after the last negative: a test now
+        ([(40, "negative")], [50], 52, 50, True),
+        ([(40, "negative")], [38], 50, 54, False),  # before the last negative: answered by it (irregular: + 14)
+        ([(40, "negative"), (51, "negative")], [50], 52, 65, False),  # tested after it: the clock runs on
+        ([(40, "negative")], [60], 50, 54, False),  # after as_of: not yet
+    ],
+)
+def test_missed_period_asks_for_a_test_now_against_label(tests, missed, as_of, due, overdue):
+    got = next_pregnancy_test(
+        sex="F",
+        reproductive_potential=True,
+        menses="irregular",
+        start_date=START,
+        tests=[(d(t), r) for t, r in tests],
+        as_of=d(as_of),
+        missed_periods=[d(m) for m in missed],
+    )
+    assert got[:2] == (d(due), overdue)
+    assert "REMS" in got[2]
+
+
+@pytest.mark.parametrize("held_or_stopped", ["held", "stopped"])
+def test_pregnancy_tests_stay_scheduled_through_holds_and_stops(held_or_stopped):
+    # REMS: "the same during holds". next_pregnancy_test takes no treatment state at all, so a hold or a stop
+    # (the walk's business) cannot move it; here the dates a held or stopped patient sees, as the calendar gives.
+    due, overdue, _ = next_pregnancy_test(
+        sex="F",
+        reproductive_potential=True,
+        menses="regular",
+        start_date=START,
+        tests=[(d(35), "negative")],
+        as_of=d(40),
+    )
+    assert (due, overdue) == (d(63), False)
+    assert "held" not in next_pregnancy_test.__code__.co_varnames
+
+
+PRETREATMENT = [
+    # (negative test days relative to the start, kinds missing)
+    ([-14, 0], []),
+    ([-10, -1], []),  # the day before the start is within 24 hours of the first prescription
+    ([-12], ["24_hours"]),
+    ([0], ["10_14_days"]),
+    ([-15, 0], ["10_14_days"]),  # 15 days before: outside 10-14
+    ([-9, 0], ["10_14_days"]),  # 9 days before: outside 10-14
+    ([-12, -2], ["24_hours"]),  # 2 days before: not within 24 hours
+    ([-12, 1], ["24_hours"]),  # after the start: not before it
+    ([], ["10_14_days", "24_hours"]),
+]
+
+
+@pytest.mark.parametrize("days, missing", PRETREATMENT)
+def test_rems_pretreatment_tests_against_label(days, missing):
+    rows = pretreatment_tests_missing(
+        sex="F", reproductive_potential=True, start_date=START, tests=[(d(x), "negative") for x in days]
+    )
+    assert [r["condition"] for r in rows] == missing
+
+
+def test_rems_pretreatment_positive_or_other_results_do_not_count_and_only_women_of_potential():
+    tests = [(d(-12), "positive"), (d(0), "indeterminate")]
+    assert len(pretreatment_tests_missing(sex="F", reproductive_potential=True, start_date=START, tests=tests)) == 2
+    assert pretreatment_tests_missing(sex="F", reproductive_potential=False, start_date=START, tests=[]) == []
+    assert pretreatment_tests_missing(sex="M", reproductive_potential=True, start_date=START, tests=[]) == []
 
 
 # --- course alerts -----------------------------------------------------------------------------------
@@ -242,7 +377,8 @@ def test_positive_pregnancy_test_stops_treatment():
 
 def test_thromboprophylaxis_alert_for_dexamethasone_without_prophylaxis_against_label():
     alerts = course_alerts(indication="MM", combination="dexamethasone", thromboprophylaxis_dates=[], cycle=2)
-    assert len(alerts) == 1 and "thromboprophylaxis" in alerts[0] and "PI" in alerts[0]
+    assert [(n.kind, n.severity) for n in alerts] == [("thromboprophylaxis_missing", "action")]
+    assert "thromboprophylaxis" in alerts[0].text and "PI" in alerts[0].source
     assert course_alerts(indication="MM", combination="Dexamethasone", thromboprophylaxis_dates=[d(1)], cycle=2) == []
     assert course_alerts(indication="FL", combination="rituximab", thromboprophylaxis_dates=[], cycle=2) == []
     assert course_alerts(indication="MM_MAINT", combination=None, thromboprophylaxis_dates=None, cycle=2) == []
@@ -256,7 +392,7 @@ def test_fl_mzl_twelve_cycle_limit_against_label(indication, cycle, n_alerts):
     alerts = course_alerts(indication=indication, combination="rituximab", thromboprophylaxis_dates=[], cycle=cycle)
     assert len(alerts) == n_alerts
     if n_alerts:
-        assert "12 cycles" in alerts[0] and "PI" in alerts[0]
+        assert alerts[0].kind == "cycle_limit" and "12 cycles" in alerts[0].text and "PI" in alerts[0].source
 
 
 def test_every_monitoring_row_has_a_source():

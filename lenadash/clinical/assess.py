@@ -15,10 +15,13 @@ import numpy as np
 import pandas as pd
 
 from lenadash.clinical import cycles, dosing, grading, renal, schedule
+from lenadash.clinical.dosing import values as engine
+from lenadash.clinical.dosing.reasons import label as analyte_label
+from lenadash.clinical.notices import Notice, ordered
 from lenadash.vocab.frames import PATIENT_COLUMNS
 
 CBC_ANALYTES = ("wbc", "anc", "alc", "hgb", "plt")
-STATUSES = ("on_treatment", "held", "review")  # the contract's patient statuses (docs/assess.md)
+STATUSES = ("on_treatment", "held", "review", "stopped")  # the contract's patient statuses (docs/assess.md)
 
 
 @dataclass
@@ -409,7 +412,8 @@ def result_from_frames(
     draws_by_course = _draw_dicts(steps, vals)
     cols = {
         c: steps[c].to_numpy(dtype=object)
-        for c in ("action", "dose_mg", "schedule", "reasons", "needs_review", "cycle")
+        for c in ("action", "dose_mg", "schedule", "reasons", "needs_review", "cycle", "rules", "reviews")
+        + ("resume_plan", "stop", "date")
     }
     patients_out = []
     for course in frames.courses.to_dict("records"):
@@ -443,7 +447,7 @@ def _draw_dicts(steps: pd.DataFrame, vals: _DrawValues) -> dict[str, list[dict]]
     d = steps[steps["is_draw"].to_numpy(dtype=bool)]
     out: dict[str, list[dict]] = {}
     days = d["date"].to_numpy("datetime64[D]")
-    for cid, day_, iso, cycle, day, action, dose, sched, reasons, review, dosing_day, pre in zip(
+    for cid, day_, iso, cycle, day, action, dose, sched, reasons, review, dosing_day, pre, rules in zip(
         d["course_id"].tolist(),
         days.astype(object),
         days.astype(str).tolist(),
@@ -456,6 +460,7 @@ def _draw_dicts(steps: pd.DataFrame, vals: _DrawValues) -> dict[str, list[dict]]
         d["needs_review"].tolist(),
         d["dosing_day"].tolist(),
         d["preexisting"].tolist(),
+        d["rules"].tolist(),
     ):
         values, grades = vals.get(cid, day_)
         draws = out.get(cid)
@@ -475,6 +480,7 @@ def _draw_dicts(steps: pd.DataFrame, vals: _DrawValues) -> dict[str, list[dict]]
                 "needs_review": bool(review),
                 "dosing_day": bool(dosing_day),
                 "preexisting": list(pre),
+                "rules": list(rules),
             }
         )
     return out
@@ -492,23 +498,11 @@ def _course_entry(
     """One contract entry; `last` is the course's latest engine step (a draw or an event-only date);
     `spans` its hold spans as contract dicts (start, end, reason)."""
     start = pd.Timestamp(course["start"]).date()
-    alerts: list[str] = []
     starting = _num(course.get("starting_dose_mg"))
     sched = _text(course.get("schedule")) or cycles.UNKNOWN_SCHEDULE
-    if last is None:
-        status, current, sched_now = "on_treatment", starting, sched
-    else:
-        sched_now = last["schedule"]
-        if last["action"] in ("hold", "stay_held"):
-            status, current = "held", None
-        elif last["action"] == "review" or bool(last["needs_review"]):
-            status, current = "review", _num(last["dose_mg"])
-        else:
-            status, current = "on_treatment", _num(last["dose_mg"])
-    if last is not None and last["action"] == "review":
-        alerts.append(f"clinician review: {'; '.join(last['reasons'])}")
-    elif last is not None and bool(last["needs_review"]):
-        alerts.append(f"clinician review: {'; '.join(r for r in last['reasons'] if 'review' in r)}")
+    status, current = _status(last, starting)
+    sched_now = sched if last is None else last["schedule"]
+    notices = [] if last is None else _engine_notices(last, status, profile)
     cycle, cycle_day = cycles.cycle_of(start, as_of)
     # past the label's cycle limit (rules/monitoring.csv) with no engine step beyond it yet: the
     # engine has not seen a clinician decision there, so continuing is the clinician's call
@@ -534,7 +528,9 @@ def _course_entry(
         "next_marrow_biopsy": None,
         "marrow_biopsies": [],
         "next_pregnancy_test": None,
-        "alerts": alerts,
+        "alerts": [],
+        "notices": notices,
+        "resume_plan": _resume_plan(last) if status == "held" else None,
         "draws": draws,
         # extra keys (allowed by the contract)
         "name": _text(course.get("name")) or "",
@@ -555,7 +551,80 @@ def _course_entry(
         "baselines": {a: _num(course.get(f"baseline_{a}")) for a in ("anc", "plt", "creatinine")},
     }
     _fill_clinic_fields(entry, course, events, as_of, status)
+    _publish_notices(entry)
     return entry
+
+
+def _status(last: dict | None, starting) -> tuple[str, float | None]:
+    """(patient status, current dose) from the course's latest engine step (docs/assess.md `status`)."""
+    if last is None:
+        return "on_treatment", starting
+    if last["action"] == "stop":
+        return "stopped", None
+    if last["action"] in ("hold", "stay_held"):
+        return "held", None
+    if last["action"] == "review" or bool(last["needs_review"]):
+        return "review", _num(last["dose_mg"])
+    return "on_treatment", _num(last["dose_mg"])
+
+
+def _resume_plan(last: dict | None) -> dict | None:
+    """The open episode's resume plan the walk left on the course's last step (None when it has none)."""
+    plan = None if last is None else last["resume_plan"]
+    return None if plan is None or (isinstance(plan, float) and math.isnan(plan)) else dict(plan)
+
+
+def _rule_source(rule_id: str, profile: dosing.Profile) -> str:
+    if rule_id in engine.ENGINE_RULES:
+        return engine.ENGINE_RULES[rule_id][0]
+    return next((r.source for r in profile.rules if r.rule == rule_id), profile.id)
+
+
+def _engine_notices(last: dict, status: str, profile: dosing.Profile) -> list[Notice]:
+    """What the dose engine's latest step flags: stopped, held (with the plan), and the reviews it marked."""
+    out: list[Notice] = []
+    stop = last["stop"]
+    if status == "stopped" and isinstance(stop, dict):
+        out.append(Notice("stopped", _stopped_text(stop), engine.ENGINE_RULES[engine.REMS_STOP][0]))
+    plan = _resume_plan(last)
+    if status == "held" and plan is not None:
+        out.append(Notice("hold", _hold_text(plan), plan["source"]))
+    if last["action"] == "review" or bool(last["needs_review"]):
+        sources = "; ".join(dict.fromkeys(_rule_source(r, profile) for r in last["rules"])) or profile.id
+        for kind in dict.fromkeys(k for k, _ in last["reviews"]):
+            texts = [t for k, t in last["reviews"] if k == kind]
+            out.append(Notice(kind, f"clinician review: {'; '.join(texts)}", sources))
+    return out
+
+
+def _stopped_text(stop: dict) -> str:
+    event = dosing.reasons.STOP_EVENT_WORDS.get(stop["event"], stop["event"])
+    return (
+        f"stopped since {stop['since']} ({event}): no count-based resume; the prescriber decides "
+        "(record a dose_change event to restart at a dose, or to hold)"
+    )
+
+
+def _hold_text(plan: dict) -> str:
+    """ "held since 2026-04-06 for ANC 0.4; resume at 25 mg 21/28 when ANC >= 1.0", from the plan's data."""
+    fmt = dosing.values._fmt_value
+    why = ", ".join(f"{analyte_label(t['analyte'])} {fmt(t['analyte'], t['value'])}" for t in plan["triggers"])
+    when = " and ".join(
+        f"{analyte_label(c['analyte'])} {c['op']} {fmt(c['analyte'], c['value'])}" for c in plan["when"]
+    )
+    since = f"held since {plan['since']}" + (f" for {why}" if why else " by the clinician")
+    if plan["dose_mg"] is not None:
+        return f"{since}; resume at {plan['dose_mg']:g} mg {plan['schedule']} when {when}"
+    if not plan["when"]:
+        return f"{since}; resume needs a recorded dose (dose_change event)"
+    return f"{since}; when {when} the clinician decides the dose (no lower dose the label gives)"
+
+
+def _publish_notices(entry: dict) -> None:
+    """Notices in the contract's order (most severe first) as dicts; `alerts` = their texts, same order."""
+    notices = ordered(entry["notices"])
+    entry["notices"] = [n.as_dict() for n in notices]
+    entry["alerts"] = [n.text for n in notices]
 
 
 def _orphan_entry(mrn: str, labs: pd.DataFrame, vals: _DrawValues) -> dict:
@@ -572,12 +641,19 @@ def _orphan_entry(mrn: str, labs: pd.DataFrame, vals: _DrawValues) -> dict:
                 "action": "review",
                 "dose_mg": None,
                 "schedule": None,
-                "reasons": ["no treatment course for this MRN: no dose rule can apply"],
+                "reasons": ["no treatment course for this patient: no dose rule can apply"],
                 "needs_review": True,
                 "dosing_day": False,
                 "preexisting": [],
+                "rules": [engine.NO_COURSE],
             }
         )
+    notice = Notice(
+        "labs_without_course",
+        "labs but no treatment course started on or before the assessment date: add the patient's course "
+        "(patients file: indication, start_date, starting_dose_mg)",
+        engine.ENGINE_RULES[engine.NO_COURSE][0],
+    )
     return {
         "mrn": mrn,
         "indication": None,
@@ -592,10 +668,9 @@ def _orphan_entry(mrn: str, labs: pd.DataFrame, vals: _DrawValues) -> dict:
         "next_marrow_biopsy": None,
         "marrow_biopsies": [],
         "next_pregnancy_test": None,
-        "alerts": [
-            f"labs for MRN {mrn} but no treatment course started on or before the assessment date: add the "
-            "patient's course (patients file: indication, start_date, starting_dose_mg)"
-        ],
+        "alerts": [notice.text],
+        "notices": [notice.as_dict()],
+        "resume_plan": None,
         "draws": draws,
         "name": "",
         "sex": None,
@@ -626,56 +701,95 @@ def _event_rows(events, kind: str) -> list[tuple]:
 
 
 def _fill_schedule(entry: dict, course: dict, events, start: dt.date, as_of: dt.date, status: str) -> None:
-    """Next CBC, marrow biopsies (MDS), REMS pregnancy tests and course alerts (DOMAIN.md §5 via schedule.py)."""
-    indication = entry["indication"]
+    """Next CBC, marrow biopsies, REMS pregnancy tests and course notices (DOMAIN.md §5 via schedule.py)."""
     cbc_dates = [
         dt.date.fromisoformat(d["date"]) for d in entry["draws"] if any(a in d["values"] for a in CBC_ANALYTES)
     ]
     due, overdue, why = schedule.next_cbc(
-        indication=indication, start_date=start, cbc_dates=cbc_dates, held=status == "held", as_of=as_of
+        indication=entry["indication"], start_date=start, cbc_dates=cbc_dates, held=status == "held", as_of=as_of
     )
     entry["next_labs_due"] = _iso(due)
     entry["labs_overdue"] = bool(overdue)
     entry["next_labs_reason"] = why
-    if overdue:
-        entry["alerts"].append(f"CBC overdue since {_iso(due)}: {why}")
-    if indication == "MDS":  # the biopsy calendar comes from the MDS patient guide (DOMAIN.md §5)
-        biopsies = [d for d, _ in _event_rows(events, "marrow_biopsy")]
-        plan = schedule.marrow_biopsies(start_date=start, biopsy_dates=biopsies, as_of=as_of)
-        entry["marrow_biopsies"] = [
-            {"due": _iso(b["due"]), "week": int(b["week"]), "done": bool(b["done"])} for b in plan
-        ]
-        nxt, late = schedule.next_marrow_biopsy(start_date=start, biopsy_dates=biopsies, as_of=as_of)
-        entry["next_marrow_biopsy"] = _iso(nxt)
-        entry["marrow_biopsy_overdue"] = bool(late)
-        if late:
-            entry["alerts"].append(
-                f"marrow biopsy overdue since {_iso(nxt)} (MDS patient guide: 12 and 24 weeks, then every 24 weeks)"
-            )
+    text = f"CBC overdue since {_iso(due)}: {why}" if overdue else f"CBC due {_iso(due)}: {why}"
+    entry["notices"].append(Notice("cbc_overdue" if overdue else "cbc_due", text, _source_of(why), due))
+    _fill_biopsies(entry, events, start, as_of)
+    _fill_pregnancy_tests(entry, course, events, start, as_of)
+    thrombo = [d for d, _ in _event_rows(events, "thromboprophylaxis")]
+    entry["notices"].extend(
+        schedule.course_alerts(
+            indication=entry["indication"],
+            combination=_text(course.get("combination")),
+            thromboprophylaxis_dates=thrombo,
+            cycle=entry["cycle"],
+        )
+    )
+
+
+def _source_of(why: str) -> str:
+    """The source of a schedule reason "what [source]" (schedule._why puts it there, from the row's data)."""
+    return why[why.rfind("[") + 1 : -1] if why.endswith("]") else why
+
+
+def _fill_biopsies(entry: dict, events, start: dt.date, as_of: dt.date) -> None:
+    """Calendar (MDS) and planned marrow biopsies, the next one, and its notice (DOMAIN.md §5)."""
+    done = [d for d, _ in _event_rows(events, "marrow_biopsy")]
+    planned = [d for d, _ in _event_rows(events, "marrow_biopsy_planned")]
+    kw = dict(start_date=start, biopsy_dates=done, as_of=as_of, indication=entry["indication"], planned_dates=planned)
+    entry["marrow_biopsies"] = [
+        {**b, "due": _iso(b["due"]), "week": None if b["week"] is None else int(b["week"]), "done": bool(b["done"])}
+        for b in schedule.marrow_biopsies(**kw)
+    ]
+    nxt, late = schedule.next_marrow_biopsy(**kw)
+    entry["next_marrow_biopsy"] = _iso(nxt)
+    entry["marrow_biopsy_overdue"] = bool(late)
+    if nxt is None:
+        return
+    is_planned = nxt in planned and not any(
+        b["due"] == _iso(nxt) and not b.get("planned") for b in entry["marrow_biopsies"]
+    )
+    what = (
+        "planned bone-marrow biopsy"
+        if is_planned
+        else "bone-marrow biopsy (MDS patient guide: 12 and 24 weeks, then every 24 weeks)"
+    )
+    source = "clinician plan (marrow_biopsy_planned event)" if is_planned else "MDS patient guide"
+    text = f"{what} overdue since {_iso(nxt)}" if late else f"{what} due {_iso(nxt)}"
+    entry["notices"].append(Notice("biopsy_overdue" if late else "biopsy_due", text, source, nxt))
+
+
+def _fill_pregnancy_tests(entry: dict, course: dict, events, start: dt.date, as_of: dt.date) -> None:
+    """The next REMS pregnancy test (through holds and stops) and the pre-treatment tests (DOMAIN.md §5)."""
     tests = _event_rows(events, "pregnancy_test")
+    potential = _bool(course.get("reproductive_potential"))
     when, late, why = schedule.next_pregnancy_test(
         sex=entry["sex"],
-        reproductive_potential=_bool(course.get("reproductive_potential")),
+        reproductive_potential=potential,
         menses=_text(course.get("menses")),
         start_date=start,
         tests=tests,
         as_of=as_of,
+        missed_periods=[d for d, _ in _event_rows(events, "missed_period")],
     )
     entry["next_pregnancy_test"] = _iso(when)
     entry["pregnancy_test_overdue"] = bool(late)
     entry["next_pregnancy_test_reason"] = why
-    if late:
-        entry["alerts"].append(f"pregnancy test overdue since {_iso(when)}: {why}")
-    thrombo = [d for d, _ in _event_rows(events, "thromboprophylaxis")]
-    entry["alerts"].extend(
-        schedule.course_alerts(
-            indication=indication,
-            combination=_text(course.get("combination")),
-            thromboprophylaxis_dates=thrombo,
-            cycle=entry["cycle"],
-            pregnancy_tests=tests,
+    if when is not None:
+        text = (
+            f"pregnancy test overdue since {_iso(when)}: {why}" if late else f"pregnancy test due {_iso(when)}: {why}"
         )
+        kind = "pregnancy_test_overdue" if late else "pregnancy_test_due"
+        entry["notices"].append(Notice(kind, text, _source_of(why), when))
+    missing = schedule.pretreatment_tests_missing(
+        sex=entry["sex"], reproductive_potential=potential, start_date=start, tests=tests
     )
+    if missing:
+        what = " and ".join(str(row["reason"]) for row in missing)
+        text = (
+            f"no {what} ({start.isoformat()}) on record: two negative tests before the first prescription "
+            "(Lenalidomide REMS)"
+        )
+        entry["notices"].append(Notice("rems_pretreatment_missing", text, str(missing[0]["source"])))
 
 
 def _fill_renal(entry: dict, course: dict, start: dt.date) -> None:
@@ -695,12 +809,13 @@ def _fill_renal(entry: dict, course: dict, start: dt.date) -> None:
     entry["renal_starting_dose_mg"] = rd.dose_mg
     entry["renal_regimen"] = rd.regimen
     if drawn is not None and (start - drawn).days > cycles.BASELINE_LOOKBACK_DAYS:
-        entry["alerts"].append(
+        text = (
             f"the creatinine used for the renal starting dose is from {drawn.isoformat()}, more than "
             f"{cycles.BASELINE_LOOKBACK_DAYS} days before the start: check a current value "
             "(US PI renal starting dose: CrCl at the start)"
         )
-    entry["alerts"].extend(
+        entry["notices"].append(Notice("stale_creatinine", text, "US PI renal starting dose: CrCl at the start"))
+    entry["notices"].extend(
         renal.renal_alerts(
             indication=indication,
             starting_dose_mg=entry["starting_dose_mg"],

@@ -13,6 +13,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
+from lenadash.clinical.notices import Notice
 from lenadash.config import RULES_DIR
 
 RENAL_FILE = RULES_DIR / "renal.csv"
@@ -224,35 +225,36 @@ def renal_alerts(
     crcl_at_start: float | None,
     crcl_latest: float | None,
     dialysis: bool,
-) -> list[str]:
-    """Renal alerts for one course (DOMAIN.md section 3); each text names its source.
+) -> list[Notice]:
+    """Renal notices for one course (DOMAIN.md section 3), each with its kind and source.
 
-    - the prescribed starting dose (mg per administration) is above the PI renal starting dose;
-    - CrCl unknown at the start (the check cannot be made);
-    - CrCl fell into a lower band during treatment: review, not an automatic change (the PI
-      adjusts the starting dose only);
-    - CrCl in a range where lenalidomide was not studied.
+    - `renal_dose_above_label`: the prescribed starting dose (mg per administration) is above the PI
+      renal starting dose;
+    - `renal_no_crcl`: CrCl unknown at the start (the check cannot be made);
+    - `renal_band_fall`: CrCl fell into a lower band during treatment: review, not an automatic change
+      (the PI adjusts the starting dose only);
+    - `renal_not_studied`: CrCl in a range where lenalidomide was not studied (at the start, or later).
     """
-    alerts: list[str] = []
+    out: list[Notice] = []
     start = renal_starting_dose(indication=indication, crcl_ml_min=crcl_at_start, dialysis=dialysis)
     src = start.source.split(";")[0]
     if start.dose_mg is None:
-        alerts.append(
-            "No CrCl at the start (creatinine, weight, age or sex missing): "
-            f"the renal starting dose cannot be checked ({src})."
+        text = (
+            "No CrCl at the start (creatinine, weight, age or sex missing): the renal starting dose cannot be checked."
         )
+        out.append(Notice("renal_no_crcl", f"{text[:-1]} ({src}).", src))
     elif starting_dose_mg is not None and not pd.isna(starting_dose_mg) and float(starting_dose_mg) > start.dose_mg:
         where = "on dialysis" if dialysis else f"CrCl {_fmt(crcl_at_start)} mL/min ({start.band})"
-        alerts.append(
-            f"Starting dose {float(starting_dose_mg):g} mg exceeds the renal starting dose for {indication} {where}: "
-            f"{start.regimen if start.regimen != 'no change' else f'{start.dose_mg:g} mg daily'} ({src})."
+        label = start.regimen if start.regimen != "no change" else f"{start.dose_mg:g} mg daily"
+        text = (
+            f"Starting dose {float(starting_dose_mg):g} mg exceeds the renal starting dose for {indication} "
+            f"{where}: {label}."
         )
+        out.append(Notice("renal_dose_above_label", f"{text[:-1]} ({src}).", src))
+    limit, on = (7, " on dialysis") if dialysis else (11, " without dialysis")
     if start.not_studied:
-        limit = 7 if dialysis else 11
-        alerts.append(
-            f"CrCl {_fmt(crcl_at_start)} mL/min at the start: lenalidomide was not studied below {limit} mL/min"
-            f"{' on dialysis' if dialysis else ' without dialysis'} ({src})."
-        )
+        text = f"CrCl {_fmt(crcl_at_start)} mL/min at the start: lenalidomide was not studied below {limit} mL/min{on}."
+        out.append(Notice("renal_not_studied", f"{text[:-1]} ({src}).", src))
     if crcl_latest is not None and not pd.isna(crcl_latest):
         latest = renal_starting_dose(indication=indication, crcl_ml_min=crcl_latest, dialysis=dialysis)
         if (
@@ -260,16 +262,13 @@ def renal_alerts(
             and latest.band in BAND_ORDER
             and BAND_ORDER.index(latest.band) > BAND_ORDER.index(start.band)
         ):
-            alerts.append(
-                f"CrCl fell from {_fmt(crcl_at_start)} mL/min ({start.band}) at the start "
-                f"to {_fmt(crcl_latest)} mL/min "
-                f"({latest.band}): review the dose; the PI adjusts the starting dose only, so this is not an automatic "
-                f"change ({src})."
+            text = (
+                f"CrCl fell from {_fmt(crcl_at_start)} mL/min ({start.band}) at the start to "
+                f"{_fmt(crcl_latest)} mL/min ({latest.band}): review the dose; the PI adjusts the starting dose "
+                "only, so this is not an automatic change."
             )
+            out.append(Notice("renal_band_fall", f"{text[:-1]} ({src}).", src))
         if latest.not_studied and not start.not_studied:
-            limit = 7 if dialysis else 11
-            alerts.append(
-                f"Latest CrCl {_fmt(crcl_latest)} mL/min: lenalidomide was not studied below {limit} mL/min"
-                f"{' on dialysis' if dialysis else ' without dialysis'} ({src})."
-            )
-    return alerts
+            text = f"Latest CrCl {_fmt(crcl_latest)} mL/min: lenalidomide was not studied below {limit} mL/min{on}."
+            out.append(Notice("renal_not_studied", f"{text[:-1]} ({src}).", src))
+    return out

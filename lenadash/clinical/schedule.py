@@ -11,10 +11,21 @@ from types import MappingProxyType
 
 import pandas as pd
 
+from lenadash.clinical.notices import Notice
 from lenadash.config import RULES_DIR
 
 MONITORING_FILE = RULES_DIR / "monitoring.csv"
-KINDS = ("cbc", "cbc_hold", "marrow_biopsy", "pregnancy_test", "thromboprophylaxis", "cycle_limit")
+KINDS = (
+    "cbc",
+    "cbc_hold",
+    "marrow_biopsy",
+    "marrow_biopsy_planned",
+    "pregnancy_test",
+    "pregnancy_test_pre",
+    "pregnancy_test_missed",
+    "thromboprophylaxis",
+    "cycle_limit",
+)
 
 
 @lru_cache(maxsize=2)
@@ -122,39 +133,76 @@ def next_cbc(
     return due, due < as_of, reason
 
 
-def marrow_biopsies(*, start_date: dt.date, biopsy_dates: Iterable, as_of: dt.date) -> list[dict]:
-    """Scheduled bone-marrow biopsies (MDS patient guide, DOMAIN.md section 5): 12 weeks, 24 weeks,
-    then every 24 weeks after the start, through the first scheduled date after as_of.
+def marrow_biopsies(
+    *,
+    start_date: dt.date,
+    biopsy_dates: Iterable,
+    as_of: dt.date,
+    indication: str | None = "MDS",
+    planned_dates: Iterable = (),
+) -> list[dict]:
+    """Bone-marrow biopsies: the indication's calendar (rules/monitoring.csv; only MDS has one, from the MDS
+    patient guide, DOMAIN.md section 5: 12 weeks, 24 weeks, then every 24 weeks after the start, listed
+    through the first date after as_of) and the clinician's planned dates (`marrow_biopsy_planned`
+    events, any indication).
 
-    A recorded biopsy within `window_days` (28) before or after a scheduled date counts for it; one
-    biopsy counts for at most one date (earliest unused biopsy first). Returns
-    [{"due": date, "week": int, "done": bool}] in date order.
+    A recorded biopsy within `window_days` (28) before or after a due date counts for it; one biopsy
+    counts for at most one calendar date (earliest unused biopsy first) and, separately, for at most one
+    planned date (a plan is usually the plan for a calendar biopsy). Returns [{"due": date, "week": int,
+    "done": bool}] for calendar dates and [{"due", "week": None, "done", "planned": True}] for planned
+    ones, in date order (a calendar date before a planned one on the same day).
     """
     start, as_of = _day(start_date), _day(as_of)
-    rows = _rows("marrow_biopsy")
-    unused = _dates(biopsy_dates)
+    rows = _rows("marrow_biopsy", (indication or "").strip().upper())
     out = []
+    unused = _dates(biopsy_dates)
     after = None
-    while True:
+    while rows:
         due, row = _next_in_calendar(rows, start, after, windows=False)
-        window = dt.timedelta(days=int(row["window_days"]))
-        match = next((b for b in unused if abs(b - due) <= window), None)
-        if match is not None:
-            unused.remove(match)
-        out.append({"due": due, "week": (due - start).days // 7, "done": match is not None})
+        match = _take(unused, due, int(row["window_days"]))
+        out.append({"due": due, "week": (due - start).days // 7, "done": match})
         after = (due - start).days
         if due > as_of:
-            return out
+            break
+    unused = _dates(biopsy_dates)
+    window = int(_rows("marrow_biopsy_planned")[0]["window_days"])
+    for due in _dates(planned_dates):
+        out.append({"due": due, "week": None, "done": _take(unused, due, window), "planned": True})
+    return sorted(out, key=lambda b: (b["due"], "planned" in b))
 
 
-def next_marrow_biopsy(*, start_date: dt.date, biopsy_dates: Iterable, as_of: dt.date) -> tuple[dt.date, bool]:
-    """Earliest scheduled marrow biopsy not done (see marrow_biopsies); overdue when it is before as_of."""
-    schedule = marrow_biopsies(start_date=start_date, biopsy_dates=biopsy_dates, as_of=as_of)
-    due = next(s["due"] for s in schedule if not s["done"]) if any(not s["done"] for s in schedule) else None
-    if due is None:  # every date through the first one after as_of is done: the one after that
-        rows = _rows("marrow_biopsy")
-        due, _ = _next_in_calendar(rows, _day(start_date), (schedule[-1]["due"] - _day(start_date)).days, windows=False)
-    return due, due < _day(as_of)
+def _take(unused: list[dt.date], due: dt.date, window_days: int) -> bool:
+    """Take the earliest unused biopsy within window_days of `due` (it counts for that date); found or not."""
+    match = next((b for b in unused if abs(b - due) <= dt.timedelta(days=window_days)), None)
+    if match is not None:
+        unused.remove(match)
+    return match is not None
+
+
+def next_marrow_biopsy(
+    *,
+    start_date: dt.date,
+    biopsy_dates: Iterable,
+    as_of: dt.date,
+    indication: str | None = "MDS",
+    planned_dates: Iterable = (),
+) -> tuple[dt.date | None, bool]:
+    """Earliest calendar or planned marrow biopsy not done (see marrow_biopsies); overdue when it is before
+    as_of. None when nothing is due: no calendar for the indication and every planned date done (or none)."""
+    listed = marrow_biopsies(
+        start_date=start_date,
+        biopsy_dates=biopsy_dates,
+        as_of=as_of,
+        indication=indication,
+        planned_dates=planned_dates,
+    )
+    due = min((b["due"] for b in listed if not b["done"]), default=None)
+    calendar = [b for b in listed if not b.get("planned")]
+    if due is None and calendar:  # every date through the first one after as_of is done: the one after that
+        rows = _rows("marrow_biopsy", (indication or "").strip().upper())
+        start = _day(start_date)
+        due, _ = _next_in_calendar(rows, start, (calendar[-1]["due"] - start).days, windows=False)
+    return due, due is not None and due < _day(as_of)
 
 
 def _result(x) -> str:
@@ -169,31 +217,36 @@ def next_pregnancy_test(
     start_date: dt.date,
     tests: Iterable[tuple],
     as_of: dt.date,
+    missed_periods: Iterable = (),
 ) -> tuple[dt.date | None, bool, str]:
     """Next REMS pregnancy test for a female of reproductive potential (DOMAIN.md section 5).
 
     Next = last negative test + 7 days when that test was fewer than 28 days after the start,
     else + 28 days (regular menses) or + 14 days (irregular, or menses not recorded); start + 7
-    days when no negative test is recorded. overdue = due < as_of. Returns (None, False, reason)
-    for everyone else, and (None, False, "... stop treatment ...") when a positive test is recorded.
-    Results other than negative/positive are ignored (they neither restart nor satisfy the clock).
+    days when no negative test is recorded. A missed period after the last negative test asks for a
+    test on the day it was recorded. Holds and stops change nothing: the tests go on the same
+    (REMS). overdue = due < as_of. Returns (None, False, reason) for everyone else, and
+    (None, False, "... stop treatment ...") when the latest test is positive (it answers the question;
+    a later negative test starts the clock again). Results other than negative/positive are ignored.
     """
     start, as_of = _day(start_date), _day(as_of)
     if (sex or "").strip().upper() != "F" or not reproductive_potential:
         return None, False, "no pregnancy testing: only females of reproductive potential are tested (REMS)"
     recorded = sorted(((_day(d), _result(r)) for d, r in (tests or []) if d is not None), key=lambda t: t[0])
-    recorded = [t for t in recorded if t[0] <= as_of]
-    positives = [d for d, r in recorded if r == "positive"]
-    if positives:
+    recorded = [t for t in recorded if t[0] <= as_of and t[1] in ("negative", "positive")]
+    if recorded and recorded[-1][1] == "positive":
         return (
             None,
             False,
             (
-                f"positive pregnancy test on {positives[-1].isoformat()}: stop treatment and contact the prescriber "
+                f"positive pregnancy test on {recorded[-1][0].isoformat()}: stop treatment and contact the prescriber "
                 "(Lenalidomide REMS)"
             ),
         )
     negatives = [d for d, r in recorded if r == "negative"]
+    missed = [d for d in _dates(missed_periods, as_of) if not negatives or d > negatives[-1]]
+    if missed:
+        return missed[0], missed[0] < as_of, _why(_rows("pregnancy_test_missed")[0])
     rows = {r["condition"]: r for r in _rows("pregnancy_test")}
     if not negatives:
         row = rows["none"]
@@ -207,6 +260,26 @@ def next_pregnancy_test(
         row = rows[condition]
         due = last + dt.timedelta(days=int(row["interval_days"]))
     return due, due < as_of, _why(row)
+
+
+def pretreatment_tests_missing(
+    *, sex: str | None, reproductive_potential: bool, start_date: dt.date, tests: Iterable[tuple]
+) -> list[Mapping]:
+    """The REMS pre-treatment pregnancy tests not on record (DOMAIN.md section 5): a negative test 10-14
+    days before the start and one within 24 hours before it (on the start date or the day before), the
+    windows being the `pregnancy_test_pre` rows of rules/monitoring.csv (days before the start, both ends
+    included). Both are asked for, as the label does; one negative test in the 14 days does not stand for
+    the other. Returns the rows of the missing tests ([] when both are recorded, or the patient is not a
+    female of reproductive potential)."""
+    if (sex or "").strip().upper() != "F" or not reproductive_potential:
+        return []
+    start = _day(start_date)
+    before = [(start - _day(d)).days for d, r in (tests or []) if d is not None and _result(r) == "negative"]
+    return [
+        row
+        for row in _rows("pregnancy_test_pre")
+        if not any(int(row["from_day"]) <= b <= int(row["to_day"]) for b in before)
+    ]
 
 
 def cycle_limit(indication: str | None) -> Mapping | None:
@@ -223,27 +296,24 @@ def course_alerts(
     thromboprophylaxis_dates: Iterable,
     cycle: int | None,
     pregnancy_tests: Iterable[tuple] | None = None,
-) -> list[str]:
-    """Course-level alerts from rules/monitoring.csv, each naming its source:
-    thromboprophylaxis expected with a dexamethasone combination and none recorded (US PI boxed
-    warning); the FL/MZL 12-cycle limit (alert in cycle 12 and beyond; cycle None = not known,
-    no alert); a positive pregnancy test (REMS: stop treatment).
+) -> list[Notice]:
+    """Course-level notices from rules/monitoring.csv, each with its kind and source:
+    `thromboprophylaxis_missing` (a dexamethasone combination and none recorded; US PI boxed warning) and
+    `cycle_limit` (FL/MZL: in cycle 12 and beyond; cycle None = not known, nothing). A positive pregnancy
+    test is not here: it stops treatment in the dose engine, and assess raises the `stopped` notice.
+    `pregnancy_tests` is accepted for 0.1 callers and not used.
     """
-    alerts: list[str] = []
+    out: list[Notice] = []
     ind = (indication or "").strip().upper()
     combo = (combination or "").strip().lower()
     for row in _rows("thromboprophylaxis"):
         if row["condition"] in combo and not _dates(thromboprophylaxis_dates):
-            alerts.append(f"{row['reason'][0].upper()}{row['reason'][1:]} [{row['source']}].")
+            text = f"{row['reason'][0].upper()}{row['reason'][1:]} [{row['source']}]."
+            out.append(Notice("thromboprophylaxis_missing", text, row["source"]))
     for row in _rows("cycle_limit", ind):
         limit = int(row["count"])
         if cycle is not None and not pd.isna(cycle) and int(cycle) >= limit:
             where = "the last cycle" if int(cycle) == limit else f"beyond the {limit}-cycle limit"
-            alerts.append(f"Cycle {int(cycle)}: {where}; {row['reason']} [{row['source']}].")
-    positives = [_day(d) for d, r in (pregnancy_tests or []) if d is not None and _result(r) == "positive"]
-    if positives:
-        alerts.append(
-            f"Positive pregnancy test on {max(positives).isoformat()}: stop treatment and contact the prescriber "
-            "(Lenalidomide REMS)."
-        )
-    return alerts
+            text = f"Cycle {int(cycle)}: {where}; {row['reason']} [{row['source']}]."
+            out.append(Notice("cycle_limit", text, row["source"]))
+    return out

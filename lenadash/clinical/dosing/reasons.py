@@ -218,6 +218,22 @@ def clinician_dose(dose_mg: float, when: dt.date) -> str:
     )
 
 
+# --- REMS stop ---------------------------------------------------------------------------------
+
+STOP_EVENT_WORDS = {"pregnancy_test": "positive pregnancy test", "missed_period": "missed period"}
+
+
+def rems_stop(event_kind: str, when: dt.date) -> str:
+    return (
+        f"{STOP_EVENT_WORDS.get(event_kind, event_kind)} on {when.isoformat()}: stop treatment, no count-based "
+        "resume; the prescriber decides (record a dose_change event) (Lenalidomide REMS)"
+    )
+
+
+def still_stopped(since: dt.date) -> str:
+    return f"stopped since {since.isoformat()} (Lenalidomide REMS): restarts only with a recorded dose_change"
+
+
 # --- dates and cycles --------------------------------------------------------------------------
 
 

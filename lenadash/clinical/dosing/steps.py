@@ -29,8 +29,11 @@ STEP_COLUMNS = (
     "held",
     "rules",
     "preexisting",
+    "reviews",
+    "resume_plan",
+    "stop",
 )
-EVENT_COLUMNS = ("fever_c", "fever_no_temp", "transfusion", "tox_grade", "dose_changes")
+EVENT_COLUMNS = ("fever_c", "fever_no_temp", "transfusion", "tox_grade", "dose_changes", "stop")
 _KEY = ["course_id", "date"]
 
 
@@ -161,7 +164,7 @@ def _with_events(draws: pd.DataFrame, events: pd.DataFrame | None, courses: pd.D
             steps[c] = None
         return steps
     agg = _events_by_day(events, courses)
-    relevant = agg[agg["tox_grade"].notna() | (agg["dose_changes"].map(len) > 0)][_KEY]
+    relevant = agg[agg["tox_grade"].notna() | (agg["dose_changes"].map(len) > 0) | agg["stop"].notna()][_KEY]
     steps = draws.merge(agg, on=_KEY, how="left")
     extra = relevant.merge(draws[_KEY], on=_KEY, how="left", indicator=True)
     extra = extra[extra["_merge"] == "left_only"][_KEY].merge(agg, on=_KEY)
@@ -181,6 +184,13 @@ def _events_by_day(events: pd.DataFrame, courses: pd.DataFrame) -> pd.DataFrame:
         for c in ("temperature_c", "grade", "dose_mg")
     )
     is_hold = ev["is_hold"].fillna(False).astype(bool) if "is_hold" in ev else pd.Series(False, index=ev.index)
+    result = ev["result"].astype(object) if "result" in ev else pd.Series(None, index=ev.index, dtype=object)
+    result = result.where(result.notna(), ev["value"].astype(object) if "value" in ev else None)
+    positive = (kind == "pregnancy_test") & (result.astype(str).str.strip().str.lower() == "positive")
+    # a positive test outranks a missed period on the same day (the walk words the stronger reason)
+    stop = pd.Series(None, index=ev.index, dtype=object)
+    stop[(kind == "missed_period").to_numpy()] = "missed_period"
+    stop[positive.to_numpy()] = "pregnancy_test"
     e = pd.DataFrame(
         {
             "course_id": ev["course_id"].astype(object),
@@ -189,6 +199,7 @@ def _events_by_day(events: pd.DataFrame, courses: pd.DataFrame) -> pd.DataFrame:
             "fever_no_temp": (kind == "fever") & temp.isna(),
             "transfusion": kind == "platelet_transfusion",
             "tox_grade": grade.where(kind == "toxicity"),
+            "stop": stop,
             "dc": [
                 (None if np.isnan(d) else float(d), bool(h)) if k == "dose_change" else None
                 for k, d, h in zip(kind, dose.to_numpy(dtype=float), is_hold)
@@ -203,6 +214,7 @@ def _events_by_day(events: pd.DataFrame, courses: pd.DataFrame) -> pd.DataFrame:
             transfusion=("transfusion", "any"),
             tox_grade=("tox_grade", "max"),
             dose_changes=("dc", lambda s: tuple(x for x in s if x is not None)),
+            stop=("stop", lambda s: max(s.dropna(), default=None)),
         )
         .reset_index()
     )

@@ -11,6 +11,7 @@ import enum
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -18,7 +19,16 @@ from lenadash.clinical import schedule as monitoring
 from lenadash.clinical.cycles import UNKNOWN_SCHEDULE
 from lenadash.clinical.dosing import reasons
 from lenadash.clinical.dosing.profiles import OPS, DoseRule, Profile, _schedule_for, at_floor, next_lower
-from lenadash.clinical.dosing.values import TOXICITY, _missing
+from lenadash.clinical.dosing.values import (
+    CLINICIAN_DOSE,
+    CLINICIAN_HOLD,
+    CYCLE_LIMIT,
+    ENGINE_RULES,
+    GRADE3_REVIEW,
+    REMS_STOP,
+    TOXICITY,
+    _missing,
+)
 from lenadash.vocab.course import CYCLE_DAYS, DOSING_DAYS
 
 FEVER_C = 38.5  # fever for the dose rules: >= 38.5 C recorded on the draw's date (DOMAIN.md §2)
@@ -28,13 +38,17 @@ HAEMATOLOGIC = frozenset({"anc", "plt", "wbc", "alc", "hgb"})
 # Labs that measure the neutropenia itself, so they never count as "other toxicity" in an MM ANC
 # episode: the ANC, and the WBC, which falls with it because it contains the neutrophils.
 NEUTROPENIA_ITSELF = frozenset({"anc", "wbc"})
-ACTIONS = ("continue", "hold", "stay_held", "resume", "review")
+ACTIONS = ("continue", "hold", "stay_held", "resume", "review", "stop")
+# what a resume plan's dose rests on (docs/assess.md): the starting dose, the same dose as at the hold,
+# the next lower dose (a ladder step or the table's lower dose), or a clinician's decision (no dose given)
+BASES = ("start", "same", "next_lower", "clinician")
 
 
 class State(enum.Enum):
     ON_TREATMENT = "on_treatment"
     HELD = "held"  # one hold episode: ends when every triggering count recovered (or a clinician's dose)
     AWAITING_DECISION = "awaiting_decision"  # recovered, but only a clinician can say at what dose
+    STOPPED = "stopped"  # REMS stop: no count-based resume; only a clinician's dose_change dated after it ends it
 
 
 @dataclass
@@ -46,6 +60,7 @@ class Episode:
     schedule: str
     at_floor: bool
     triggers: dict = field(default_factory=dict)  # analyte -> [DoseRule] that fired
+    first: dict = field(default_factory=dict)  # analyte -> its value when it triggered
     last: dict = field(default_factory=dict)  # analyte -> latest value during the episode
     other_toxicity: bool = False
     clinician: bool = False  # a dose_change "hold" event; only a recorded dose ends it
@@ -73,6 +88,9 @@ class Step:
     fever_no_temp: bool | None = None
     transfusion = False
     dose_changes: tuple = ()
+    stop = False  # a REMS stop event on this date (positive pregnancy test, missed period)
+    stop_kind = ""  # its event kind: "pregnancy_test" (positive) or "missed_period"
+    restart = False  # a clinician's dose_change ends a stop on this date
     review = False
     hold_notes: Sequence[str] = ()  # the "still held" sentences, dropped when a clinician's dose replaces them
     other_toxicity = False
@@ -87,8 +105,17 @@ class Step:
             cycle, day = divmod(offset, CYCLE_DAYS)
             self.cycle, self.cycle_day = cycle + 1, day + 1
         self.reasons: list[str] = []
-        self.fired: list[str] = []  # ids of the rules that fired
+        self.fired: list[str] = []  # ids of the rules that decided this step (profile rule ids, engine ids)
+        self.reviews: list[tuple[str, str]] = []  # (notice kind, reason) of each reason that asks for review
         self.preexisting: list[str] = []
+
+    def ask_review(self, text: str, kind: str = "review", rule: str | None = None) -> None:
+        """A reason that asks for a clinician's review, marked as such (assess reads the mark, not the text)."""
+        self.reasons.append(text)
+        self.reviews.append((kind, text))
+        self.review = True
+        if rule is not None:
+            self.fired.append(rule)
 
 
 class CourseWalk:
@@ -106,6 +133,7 @@ class CourseWalk:
         start_dose = None if raw_dose is None else pd.to_numeric(raw_dose, errors="coerce")
         self.start_dose = None if start_dose is None or pd.isna(start_dose) else float(start_dose)
         self.unusable = self._unusable()
+        self.stops_on = _stop_events(course)
         self.by_analyte: dict[str, list[DoseRule]] = {}
         for r in self.rules:
             self.by_analyte.setdefault(r.analyte, []).append(r)
@@ -116,7 +144,7 @@ class CourseWalk:
         # record positions, looked up once per course rather than once per step
         self.at = {
             c: idx[c]
-            for c in ("date", "is_draw", "fever_c", "fever_no_temp", "transfusion", "tox_grade", "dose_changes")
+            for c in ("date", "is_draw", "fever_c", "fever_no_temp", "transfusion", "tox_grade", "dose_changes", "stop")
         }
         self.value_at = [(a, idx[a]) for a in self.by_analyte if a != TOXICITY]
         # the label's cycle limit (FL/MZL: 12 cycles, rules/monitoring.csv): from the next cycle on,
@@ -133,6 +161,11 @@ class CourseWalk:
         self.runs: dict[str, dt.date] = {}  # persistence rule -> first date of the current run below
         self.pending: list[str] = []  # reasons of event-only dates, shown on the next draw
         self.pending_review = False
+        self.pending_rules: list[str] = []  # and the rule ids that decided them
+        self.pending_reviews: list[tuple[str, str]] = []
+        self.awaiting_rules: list[str] = []  # the rules of the episode whose recovery awaits a decision
+        self.stopped_since: dt.date | None = None  # date of the REMS stop in force
+        self.stop_kind = ""  # and the event that stopped it
         self.beyond_by: dt.date | None = None  # date of the clinician's dose_change that decided beyond the limit
 
     def _unusable(self) -> str | None:
@@ -165,12 +198,52 @@ class CourseWalk:
     # --- the loop ------------------------------------------------------------------------------
 
     def run(self, recs: Iterable[tuple]) -> list[tuple]:
-        """The course's step records (prepared by steps._prepare_steps, in date order) -> output rows."""
-        return [self.step(rec) for rec in recs]
+        """The course's step records (prepared by steps._prepare_steps, in date order) -> output rows.
+
+        The last row carries the resume plan of the episode still open after it (None unless held)."""
+        rows = [self.step(rec) for rec in recs]
+        if rows and self.state is State.HELD and self.episode is not None:
+            rows[-1] = (*rows[-1][:-2], self.open_plan(self.episode), rows[-1][-1])
+        return rows
+
+    def open_plan(self, ep: Episode) -> dict:
+        """The open episode's resume plan as data (docs/assess.md `resume_plan`), from the code `_recover` runs."""
+        assert self.start_dose is not None, "a usable course has a starting dose"
+        plan = None if ep.at_floor else _resume_plan(ep, self.ladder, self.start_dose, self.course_schedule)
+        when = [
+            {"analyte": a, "op": r.resume_op, "value": float(r.resume_value)}
+            for a, r in ((a, _resume_rule(rs)) for a, rs in ep.triggers.items())
+        ]
+        first = next((_resume_rule(rs) for rs in ep.triggers.values()), None)
+        out: dict[str, Any] = {
+            "dose_mg": None,
+            "schedule": ep.schedule,
+            "when": when,
+            "rule": CLINICIAN_HOLD if first is None else first.rule,
+            "source": ENGINE_RULES[CLINICIAN_HOLD][0] if first is None else first.source,
+            "basis": "clinician",
+            "since": ep.start.isoformat(),
+            "triggers": [{"analyte": a, "value": float(v)} for a, v in ep.first.items()],
+        }
+        if ep.clinician:  # only a recorded dose ends a clinician's hold: no count condition
+            out.update(when=[], rule=CLINICIAN_HOLD, source=ENGINE_RULES[CLINICIAN_HOLD][0])
+        elif plan is not None:
+            out.update(
+                dose_mg=plan.dose_mg,
+                schedule=plan.schedule,
+                rule=plan.rule.rule,
+                source=plan.rule.source,
+                basis=_contract_basis(plan, ep),
+            )
+        return out
 
     def step(self, rec: tuple) -> tuple:
         """One date: what it shows, the transition it causes, the clinician's overrides, the output row."""
         s = self._read(rec)
+        if self.state is State.STOPPED and len(s.dose_changes) and not s.stop:
+            self._restart(s)
+        if s.stop or self.state is State.STOPPED:
+            return self._stopped(s)
         if s.offset < 0:
             return self._before_start(s)
         if self.unusable:
@@ -209,10 +282,15 @@ class CourseWalk:
         dcs = rec[at["dose_changes"]]
         s.dose_changes = () if _missing(dcs) else dcs
         s.fever_no_temp = rec[at["fever_no_temp"]]
+        stop = rec[at["stop"]]
+        if not _missing(stop) and stop in self.stops_on:
+            s.stop, s.stop_kind = True, stop
         if s.is_draw and self.pending:
             s.reasons.extend(self.pending)
             s.review = self.pending_review  # a review raised on an event-only date shows on the next draw
-            self.pending, self.pending_review = [], False
+            s.fired.extend(self.pending_rules)
+            s.reviews.extend(self.pending_reviews)
+            self.pending, self.pending_review, self.pending_rules, self.pending_reviews = [], False, [], []
         return s
 
     def _row(self, s: Step) -> tuple:
@@ -234,9 +312,18 @@ class CourseWalk:
             s.reasons,
             s.review or s.action == "review",
             self.held,
-            s.fired,
+            list(dict.fromkeys(s.fired)),
             s.preexisting,
+            s.reviews,
+            None,
+            self._stop_info(),
         )
+
+    def _stop_info(self) -> dict | None:
+        """The stop in force after this step, as data: {"since": ISO date, "event": event kind}; else None."""
+        if self.state is not State.STOPPED or self.stopped_since is None:
+            return None
+        return {"since": self.stopped_since.isoformat(), "event": self.stop_kind}
 
     def _before_start(self, s: Step) -> tuple:
         return (
@@ -255,6 +342,9 @@ class CourseWalk:
             False,
             [],
             [],
+            [],
+            None,
+            None,
         )
 
     def _unusable_row(self, s: Step, problem: str) -> tuple:
@@ -274,7 +364,33 @@ class CourseWalk:
             False,
             [],
             [],
+            [("review", reasons.unusable_course(problem))],
+            None,
+            None,
         )
+
+    # --- REMS stop ----------------------------------------------------------------------------
+
+    def _stopped(self, s: Step) -> tuple:
+        """A stop event today, or a stop in force: no dose, no count-based resume (DOMAIN.md §5, REMS)."""
+        if s.stop and self.state is not State.STOPPED:
+            self.state, self.stopped_since, self.episode, self.stop_kind = State.STOPPED, s.date, None, s.stop_kind
+            s.reasons.append(reasons.rems_stop(s.stop_kind, s.date))
+        else:
+            since = self.stopped_since
+            assert since is not None, "STOPPED always has a date"
+            s.reasons.append(reasons.still_stopped(since))
+        s.action, s.dose_out, s.review = "stop", None, False
+        s.fired[:] = [REMS_STOP]
+        s.reviews.clear()
+        if not s.is_draw:
+            self._keep_for_next_draw(s)
+        return self._row(s)
+
+    def _restart(self, s: Step) -> None:
+        """A clinician's dose_change dated after the stop ends it: the dose (or a hold) the clinician recorded."""
+        self.state, self.stopped_since, self.episode = State.ON_TREATMENT, None, None
+        s.restart = True
 
     # --- what the date shows -------------------------------------------------------------------
 
@@ -291,8 +407,7 @@ class CourseWalk:
     def _note_toxicities(self, s: Step) -> None:
         """Fever without a temperature, labs graded >= 3, toxicity events: reviews and the 'other toxicity' flag."""
         if s.is_draw and not _missing(s.fever_no_temp) and s.fever_no_temp:
-            s.reasons.append(reasons.fever_without_temperature())
-            s.review = True
+            s.ask_review(reasons.fever_without_temperature())
         bad = self.g3.get((self.cid, s.date), ())
         tox = s.values.get(TOXICITY)
         if not bad and tox is None:
@@ -311,11 +426,9 @@ class CourseWalk:
         if known:
             s.reasons.append(reasons.preexisting(known))
         if new:
-            s.review = True
-            s.reasons.append(reasons.non_haematologic_review(new))
+            s.ask_review(reasons.non_haematologic_review(new), "grade3", GRADE3_REVIEW)
         if tox is not None and tox >= 3 and not self.has_tox_rule:
-            s.review = True
-            s.reasons.append(reasons.toxicity_without_rule(tox, self.prof.id, self.indication))
+            s.ask_review(reasons.toxicity_without_rule(tox, self.prof.id, self.indication), "grade3", GRADE3_REVIEW)
         # other toxicity during an episode (MM ANC): any other lab graded >= 3, or a toxicity event >= 3.
         # The WBC is not "other": it is the total that contains the low neutrophils (docs/dosing.md).
         s.other_toxicity = any(a not in NEUTROPENIA_ITSELF for a, _ in bad) or (tox is not None and tox >= 3)
@@ -332,12 +445,12 @@ class CourseWalk:
             yield r
 
     def _fires(self, a: str, v: float, dose_now: float, s: Step) -> tuple[list, list]:
-        """(fired rules with their trigger text, review texts for missing baselines)."""
+        """(fired rules with their trigger text, (rule, review text) for missing baselines)."""
         fired, review = [], []
         b = self.baseline.get(a)
         for r in self._candidates(a, dose_now, s.offset):
             if r.needs_baseline and b is None:
-                review.append(reasons.missing_baseline(a, v, r, self.indication))
+                review.append((r, reasons.missing_baseline(a, v, r, self.indication)))
                 continue
             if not r.baseline_in_range(b):
                 continue
@@ -382,14 +495,15 @@ class CourseWalk:
             base_review += rv
         if all_fired:
             self._hold(s, all_fired)
-        elif base_review:
-            s.reasons += base_review
-            s.review = True
+        else:
+            for r, text in base_review:
+                s.ask_review(text, rule=r.rule)
         if self.state is State.AWAITING_DECISION:
             s.action, s.dose_out = "review", None
             since = self.awaiting_since
             assert since is not None, "_await_decision sets the date with the state"
-            s.reasons.append(reasons.awaiting_decision(since))
+            s.fired += self.awaiting_rules
+            s.ask_review(reasons.awaiting_decision(since))
 
     def _hold(self, s: Step, all_fired: list[tuple[str, DoseRule, str]]) -> None:
         """A rule fired: a hold episode begins at today's dose."""
@@ -401,7 +515,7 @@ class CourseWalk:
         texts: dict[str, list[DoseRule]] = {}
         for a, r, t in all_fired:
             ep.triggers.setdefault(a, []).append(r)
-            ep.last[a] = s.values[a]
+            ep.last[a] = ep.first[a] = s.values[a]
             s.fired.append(r.rule)
             texts.setdefault(t, []).append(r)
         s.reasons += [reasons.hold(t, rs, self.indication) for t, rs in texts.items()]
@@ -435,7 +549,7 @@ class CourseWalk:
             fired, _ = self._fires(a, v, ep.dose_mg, s)
             if fired:
                 ep.triggers[a] = [r for r, _ in fired]
-                ep.last[a] = v
+                ep.last[a] = ep.first[a] = v
                 self.episodes[a] = self.episodes.get(a, 0) + 1  # it joins this episode: a later one is not "first"
                 s.fired += [r.rule for r, _ in fired]
                 texts: dict[str, list[DoseRule]] = {}
@@ -448,8 +562,10 @@ class CourseWalk:
         s.action, s.dose_out = "stay_held", None
         if ep.clinician:
             s.reasons.append(reasons.held_by_clinician(ep.start))
+            s.fired.append(CLINICIAN_HOLD)
         for a, v, r in waiting:
             s.reasons.append(reasons.waiting_for_count(ep.start, a, v, r, self.indication))
+            s.fired.append(r.rule)
         if s.is_draw:
             s.reasons.append(reasons.CBC_WEEKLY)
         s.hold_notes = s.reasons[n_before:]
@@ -461,22 +577,25 @@ class CourseWalk:
         start_dose = self.start_dose
         assert start_dose is not None, "a usable course has a starting dose"
         plan = None if ep.at_floor else _resume_plan(ep, self.ladder, start_dose, self.course_schedule)
+        resume_rules = [_resume_rule(rs).rule for rs in ep.triggers.values()]
         if ep.at_floor:
-            self._await_decision(s)
+            self._await_decision(s, resume_rules)
             sources = (r.source for rs in ep.triggers.values() for r in rs)
-            s.reasons.append(reasons.recovered_at_floor(recovered, ep.dose_mg, ep.schedule, sources, self.indication))
+            s.ask_review(reasons.recovered_at_floor(recovered, ep.dose_mg, ep.schedule, sources, self.indication))
         elif plan is None:
-            self._await_decision(s)
-            s.reasons.append(reasons.no_lower_dose(recovered, self.indication))
+            self._await_decision(s, resume_rules)
+            s.ask_review(reasons.no_lower_dose(recovered, self.indication))
         else:
             self.dose, self.schedule = plan.dose_mg, plan.schedule
             s.action, s.dose_out = "resume", plan.dose_mg
+            s.fired.append(plan.rule.rule)
             why = reasons.resume_basis(plan.basis, plan.ladder_source)
             s.reasons.append(reasons.resume(recovered, plan.dose_mg, plan.schedule, why, plan.rule, self.indication))
 
-    def _await_decision(self, s: Step) -> None:
-        self.state, self.awaiting_since = State.AWAITING_DECISION, s.date
+    def _await_decision(self, s: Step, rules: list[str]) -> None:
+        self.state, self.awaiting_since, self.awaiting_rules = State.AWAITING_DECISION, s.date, rules
         s.action, s.dose_out = "review", None
+        s.fired += rules
 
     def _dose_change(self, s: Step, dose_mg: float | None, is_hold: bool) -> None:
         """A clinician's dose_change event overrides the simulated dose from its date on."""
@@ -490,19 +609,23 @@ class CourseWalk:
                 self.state = State.HELD
                 s.action, s.dose_out = "hold", None
                 s.reasons.append(reasons.clinician_hold(s.date))
+            s.fired.append(CLINICIAN_HOLD)
         elif dose_mg is not None:
             if s.action == "stay_held":  # the clinician's decision replaces the "still held" notes
                 s.reasons[:] = [t for t in s.reasons if t not in s.hold_notes]
-            was_held = self.held or s.action in ("hold", "stay_held", "resume")
+            was_held = self.held or s.action in ("hold", "stay_held", "resume") or s.restart
             self.schedule = _schedule_for(self.ladder, dose_mg, self.schedule)
             self.dose, self.episode, self.state = dose_mg, None, State.ON_TREATMENT
             s.action, s.dose_out = ("resume" if was_held else "continue"), dose_mg
             s.reasons.append(reasons.clinician_dose(dose_mg, s.date))
+            s.fired.append(CLINICIAN_DOSE)
 
     def _keep_for_next_draw(self, s: Step) -> None:
         """An event-only date has no row a clinician reads: its reasons go with the next draw."""
         self.pending.extend(reasons.on_event_date(s.date, t) for t in s.reasons)
         self.pending_review = self.pending_review or s.review
+        self.pending_rules.extend(s.fired)
+        self.pending_reviews.extend((kind, reasons.on_event_date(s.date, t)) for kind, t in s.reviews)
 
     def _beyond_cycle_limit(self, s: Step, limit: int) -> None:
         row = self.limit_row
@@ -510,8 +633,8 @@ class CourseWalk:
         if self.beyond_by is None and len(s.dose_changes):
             self.beyond_by = s.date
         if self.beyond_by is None:
-            s.action, s.dose_out, s.review = "review", None, True
-            s.reasons.append(reasons.beyond_cycle_limit(s.cycle, limit, row))
+            s.action, s.dose_out = "review", None
+            s.ask_review(reasons.beyond_cycle_limit(s.cycle, limit, row), rule=CYCLE_LIMIT)
         else:
             s.reasons.append(reasons.continued_beyond_cycle_limit(s.cycle, limit, row, self.beyond_by))
 
@@ -564,3 +687,24 @@ def _plan_of(r: DoseRule, ep: Episode, ladder, start_dose: float, course_schedul
             return None
         return ResumePlan(step.dose_mg, step.schedule or ep.schedule, "next_lower", r, step.source)
     return ResumePlan(float(r.resume_dose), ep.schedule, "table", r)
+
+
+def _contract_basis(plan: ResumePlan, ep: Episode) -> str:
+    """The contract's `basis` (BASES) for a plan: the table's fixed lower dose (MDS) is a next lower dose."""
+    if plan.basis == "starting_dose":
+        return "start"
+    if plan.basis == "dose_at_hold" or plan.dose_mg == ep.dose_mg:
+        return "same"
+    return "next_lower" if plan.dose_mg < ep.dose_mg else "start"
+
+
+def _stop_events(course: dict) -> frozenset[str]:
+    """The events that stop this patient's treatment (DOMAIN.md §5, REMS): a positive pregnancy test for a
+    woman (the test itself shows reproductive potential, whatever the record says), a missed period for a
+    woman recorded as of reproductive potential. Nothing for anyone else."""
+    if str(course.get("sex") or "").strip().upper() != "F":
+        return frozenset()
+    potential = course.get("reproductive_potential")
+    if not _missing(potential) and bool(potential):
+        return frozenset({"pregnancy_test", "missed_period"})
+    return frozenset({"pregnancy_test"})
