@@ -44,7 +44,7 @@ preset = (
 window = timeline.window_range(preset, patient, as_of=clinic.as_of)
 if note := timeline.empty_window_note(preset, patient, window, as_of=clinic.as_of):
     st.info(note)
-built = ui.timeline_figure(clinic, mrn, preset, large=True)
+built = ui.timeline_figure(clinic, mrn, preset, large=True, visit=True)
 thresholds = built["thresholds"]
 timeline_fig = charts.without_event_details(built["timeline"])  # event notes can name other people
 st.plotly_chart(timeline_fig, key="visit_timeline", theme=None, config={"displaylogo": False, "displayModeBar": False})

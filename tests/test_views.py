@@ -484,7 +484,8 @@ def test_visit_summary_html_is_self_contained_escaped_and_anonymous():
     )
     assert html.startswith("<!DOCTYPE html>") and "@media print" in html and "FIGURE" in html
     assert "<h1>A.L., 76 y, F</h1>" in html and "SAMPLE CLINIC - synthetic data" in html
-    assert "Platelets 28 &lt; 30" in html and "<script>alert" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert" not in html
+    assert "Platelets 28 &lt; 30" not in html  # the reasons are the clinician's (rule ids, label sections)
     assert "MRN001" not in html and "Lovelace" not in html and "1950" not in html
     assert present.GRADE_FILLS[4] in html  # the C2D15 platelet cell (grade 4) is coloured
 
@@ -915,6 +916,7 @@ def test_visit_summary_shows_notices_but_no_rule_ids_or_sources():
     )
     assert "Resume at 25 mg when ANC &gt;= 1.0" in html and "Held: &lt;ANC&gt; below 1.0" in html
     assert "MM-ANC-FIRST" not in html and "US PI 2.1 Table 1 (MM)" not in html and "Source:" not in html
+    assert "ANC 0.8 &lt; 1.0: hold" not in html
     assert 'class="card hold"' in html
 
 

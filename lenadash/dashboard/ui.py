@@ -18,6 +18,7 @@ from lenadash.dashboard import cards, timeline
 from lenadash.dashboard.assessed import as_date, required_date
 from lenadash.dashboard.present import ACTION_TONES, GRADE_COLOURS, GRADE_FILLS, STATUS_WORDS
 from lenadash.dashboard.results import crcl_series, results_long, thresholds_frame
+from lenadash.dashboard.visit import patient_for_visit
 from lenadash.dashboard.worklist import worklist, worklist_display
 from lenadash.errors import LenadashError
 
@@ -369,19 +370,20 @@ def sidebar(*, show_data_source: bool = True) -> None:
             st.rerun()
 
 
-def timeline_figure(clinic: Clinic, mrn: str, preset: str, *, large: bool = False) -> dict:
+def timeline_figure(clinic: Clinic, mrn: str, preset: str, *, large: bool = False, visit: bool = False) -> dict:
     """One patient's timeline figure (and the thresholds drawn on it) for a time-window preset, built
     once per data version and kept in this session; used by the patient page, the overview and (large
-    type) the visit view."""
+    type, `visit=True`: hover without the reasons' rule ids and sources) the visit view."""
     from lenadash.dashboard import charts
 
-    fig_key = (clinic.key, mrn, preset, large)
+    fig_key = (clinic.key, mrn, preset, large, visit)
     figs = st.session_state.setdefault("lenadash_figs", {})
     if fig_key not in figs:
         if len(figs) > 8:
             figs.clear()  # a few patients' figures at a time, not the whole clinic's
         patient, person = clinic.patient(mrn), clinic.person(mrn)
         assert patient is not None, f"no patient {mrn}"  # callers pass the MRN of a loaded patient
+        patient = patient_for_visit(patient) if visit else patient
         labs = patient_labs(mrn)
         window = timeline.window_range(preset, patient, as_of=clinic.as_of)
         events = clinic.events[clinic.events["mrn"] == mrn] if len(clinic.events) else None
@@ -442,11 +444,12 @@ def _rule_lines(card: dict) -> str:
 
 
 def next_action_card(card: dict, *, visit: bool = False) -> None:
-    """The large 'what the label says now' card (cards.next_action): headline, resume line, status,
-    reasons, the notices' texts, and for the clinician the rule ids and source - left out in the visit
-    view (`visit=True`), which is screen-shared with the patient."""
+    """The large 'what the label says now' card (cards.next_action): headline, resume line, status, the
+    engine's reasons, the notices' texts, and the rule ids and source. The visit view (`visit=True`,
+    screen-shared with the patient) shows the notices' texts only: the reasons, which name rule ids and
+    label sections, and the rule and source lines are the clinician's."""
     when = f" - last draw {card['date']:%d %b %Y}" if card.get("date") else ""
-    reasons = "".join(f"<li>{_esc(r)}</li>" for r in card["reasons"]) or "<li>No rule fired.</li>"
+    reasons = "" if visit else "".join(f"<li>{_esc(r)}</li>" for r in card["reasons"]) or "<li>No rule fired.</li>"
     css, headline, overdue = _card_class(card.get("action")), card["headline"], ""
     if card.get("overdue"):
         # Stale advice must not read as a plain green "continue": say the CBC is overdue first.

@@ -48,6 +48,12 @@ footer {margin-top: 2rem; font-size: .85rem; color: #555}
 FLOWSHEET_MAX_DRAWS = 10
 
 
+def patient_for_visit(patient: dict) -> dict:
+    """The patient as the visit view charts it: each draw without its reasons, so hover text says the
+    action ("Hold") but not the rule ids and label sections the reasons name (they are the clinician's)."""
+    return {**patient, "draws": [{**d, "reasons": []} for d in patient.get("draws") or []]}
+
+
 def _e(text) -> str:
     return html.escape(str(text))
 
@@ -67,17 +73,22 @@ def _flowsheet_table(values: pd.DataFrame, grades: pd.DataFrame) -> str:
 
 
 def _card_html(card: dict) -> str:
-    """The next-action card (cards.next_action): headline (stale advice said first), resume line, reasons
-    and the notices' texts; as in the visit view, no rule ids and no source (the patient reads it)."""
-    reasons = "".join(f"<li>{_e(r)}</li>" for r in card.get("reasons") or []) or "<li>No rule fired.</li>"
-    alerts = "".join(f"<li><b>{_e(a)}</b></li>" for a in card.get("alerts") or [])
+    """The next-action card (cards.next_action): headline (stale advice said first), resume line and the
+    notices' texts; as in the visit view, not the reasons (they name rule ids and label sections), no
+    rule ids and no source (the patient reads it)."""
+    notices = card.get("notices") or [{"text": a, "severity": "action"} for a in card.get("alerts") or []]
+    alerts = "".join(
+        f"<li>{_e(n['text'])}</li>" if n.get("severity") == "info" else f"<li><b>{_e(n['text'])}</b></li>"
+        for n in notices
+        if n.get("text")
+    )
     card_class, headline, overdue = ACTION_TONES.get(card.get("action") or "", ""), card.get("headline", ""), ""
     if card.get("overdue"):  # stale advice: not a plain green continue (cards.next_action)
         overdue = f'<p class="overdue">{_e(card["overdue"])}. Draw a CBC before acting on this advice.</p>'
         headline = f"Last advice: {headline}"
         card_class = "stale" if card_class in ("ok", "") else card_class
     resume = f"<p><b>{_e(card['resume'])}</b></p>" if card.get("resume") else ""
-    return f'<div class="card {card_class}">{overdue}<h2>{_e(headline)}</h2>{resume}\n<ul>{reasons}{alerts}</ul></div>'
+    return f'<div class="card {card_class}">{overdue}<h2>{_e(headline)}</h2>{resume}\n<ul>{alerts}</ul></div>'
 
 
 def _dates_html(upcoming: pd.DataFrame) -> str:
@@ -121,7 +132,7 @@ def visit_summary_html(
     sample: bool = False,
 ) -> str:
     """One HTML file for the visit: initials and age (identity from cards.visit_identity), the next
-    action with its reasons and the notices' texts, upcoming dates, figures (charts.figure_html fragments, the
+    action with its resume line and the notices' texts, upcoming dates, figures (charts.figure_html fragments, the
     first with plotly.js inline) and the flowsheet. Carries no MRN, name or birth date."""
     age = f", {identity['age']} y" if identity.get("age") is not None else ""
     sex = f", {identity['sex']}" if identity.get("sex") else ""
