@@ -745,16 +745,15 @@ def _fill_biopsies(entry: dict, events, start: dt.date, as_of: dt.date) -> None:
     entry["marrow_biopsy_overdue"] = bool(late)
     if nxt is None:
         return
-    is_planned = nxt in planned and not any(
-        b["due"] == _iso(nxt) and not b.get("planned") for b in entry["marrow_biopsies"]
-    )
-    what = (
-        "planned bone-marrow biopsy"
+    is_planned = not any(b["due"] == _iso(nxt) and not b.get("planned") for b in entry["marrow_biopsies"])
+    what, source = (
+        ("planned marrow biopsy", "clinician plan (marrow_biopsy_planned event)")
         if is_planned
-        else "bone-marrow biopsy (MDS patient guide: 12 and 24 weeks, then every 24 weeks)"
+        else ("marrow biopsy", "MDS patient guide")
     )
-    source = "clinician plan (marrow_biopsy_planned event)" if is_planned else "MDS patient guide"
-    text = f"{what} overdue since {_iso(nxt)}" if late else f"{what} due {_iso(nxt)}"
+    when = f"overdue since {_iso(nxt)}" if late else f"due {_iso(nxt)}"
+    guide = "" if is_planned else " (MDS patient guide: 12 and 24 weeks, then every 24 weeks)"
+    text = f"{what} {when}{guide}"
     entry["notices"].append(Notice("biopsy_overdue" if late else "biopsy_due", text, source, nxt))
 
 
@@ -828,9 +827,10 @@ def _fill_renal(entry: dict, course: dict, start: dt.date) -> None:
 
 def assessment_csv(result: dict) -> str:
     """The assessment as CSV text, one row per draw: mrn, date, cycle, cycle_day, action, dose_mg,
-    schedule, reasons ("; "-joined), then `<analyte>` and `<analyte>_grade` for every analyte seen."""
+    schedule, reasons ("; "-joined), rules (the rule ids, " "-joined), then `<analyte>` and `<analyte>_grade` for
+    every analyte seen."""
     analytes = sorted({a for p in result.get("patients", []) for d in p.get("draws", []) for a in d.get("values", {})})
-    header = ["mrn", "date", "cycle", "cycle_day", "action", "dose_mg", "schedule", "reasons"]
+    header = ["mrn", "date", "cycle", "cycle_day", "action", "dose_mg", "schedule", "reasons", "rules"]
     header += [c for a in analytes for c in (a, f"{a}_grade")]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -850,6 +850,7 @@ def assessment_csv(result: dict) -> str:
                 d.get("dose_mg"),
                 d.get("schedule"),
                 "; ".join(d.get("reasons") or []),
+                " ".join(d.get("rules") or []),
             ]
             for a in analytes:
                 row += [(d.get("values") or {}).get(a), (d.get("grades") or {}).get(a)]
