@@ -366,3 +366,20 @@ def modules() -> str:
     paths = sorted(p for p in package.rglob("*.py") if "versions" not in p.parts)
     rows = [(_code(str(p.relative_to(package.parent))), _first_docstring_line(p)) for p in paths]
     return table(["module", "what it owns"], rows)
+
+
+# --- assess: notice kinds and engine rule ids (docs/assess.md) ------------------------------------
+
+
+def notice_kinds() -> str:
+    """The closed list of notice kinds with their default severity and meaning (clinical/notices.py)."""
+    from lenadash.clinical.notices import KINDS
+
+    return table(["kind", "default severity", "meaning"], [(_code(k), sev, what) for k, (sev, what) in KINDS.items()])
+
+
+def engine_rules() -> str:
+    """The engine's own rule ids that a draw's `rules` may list beside the profile's (clinical/dosing/values.py)."""
+    from lenadash.clinical.dosing.values import ENGINE_RULES
+
+    return table(["id", "source", "meaning"], [(_code(k), src, what) for k, (src, what) in ENGINE_RULES.items()])

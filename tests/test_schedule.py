@@ -76,7 +76,7 @@ CBC = [
 def test_cbc_calendar_transitions_against_label(indication, last, due):
     cbcs = [] if last is None else [d(last)]
     as_of = d(last if last is not None else 0)
-    got, overdue, reason = next_cbc(indication=indication, start_date=START, cbc_dates=cbcs, held=False, as_of=as_of)
+    got, overdue, reason, _ = next_cbc(indication=indication, start_date=START, cbc_dates=cbcs, held=False, as_of=as_of)
     assert got == d(due)
     assert not overdue
     assert "PI" in reason or "patient guide" in reason
@@ -120,7 +120,7 @@ HELD = [
 
 @pytest.mark.parametrize("last, due", HELD)
 def test_cbc_weekly_while_held_against_label(last, due):
-    got, overdue, reason = next_cbc(
+    got, overdue, reason, _ = next_cbc(
         indication="MM", start_date=START, cbc_dates=[d(last)], held=True, as_of=d(last + 1)
     )
     assert got == d(due)
@@ -253,7 +253,7 @@ PREGNANCY = [
 
 @pytest.mark.parametrize("menses, tests, as_of, due, overdue", PREGNANCY)
 def test_pregnancy_test_schedule_against_label(menses, tests, as_of, due, overdue):
-    got, is_overdue, reason = next_pregnancy_test(
+    got, is_overdue, reason, _ = next_pregnancy_test(
         sex="F",
         reproductive_potential=True,
         menses=menses,
@@ -267,14 +267,14 @@ def test_pregnancy_test_schedule_against_label(menses, tests, as_of, due, overdu
 
 @pytest.mark.parametrize("sex, potential", [("M", False), ("M", True), ("F", False), (None, True)])
 def test_no_pregnancy_test_for_men_or_without_reproductive_potential(sex, potential):
-    due, overdue, reason = next_pregnancy_test(
+    due, overdue, reason, _ = next_pregnancy_test(
         sex=sex, reproductive_potential=potential, menses="regular", start_date=START, tests=[], as_of=d(30)
     )
     assert (due, overdue) == (None, False)
 
 
 def test_positive_pregnancy_test_answers_the_question():
-    due, overdue, reason = next_pregnancy_test(
+    due, overdue, reason, _ = next_pregnancy_test(
         sex="F",
         reproductive_potential=True,
         menses="regular",
@@ -292,7 +292,7 @@ def test_positive_pregnancy_test_answers_the_question():
 
 
 def test_a_negative_test_after_a_positive_one_starts_the_clock_again():
-    due, overdue, _ = next_pregnancy_test(
+    due, overdue, _, _ = next_pregnancy_test(
         sex="F",
         reproductive_potential=True,
         menses="regular",
@@ -331,7 +331,7 @@ def test_missed_period_asks_for_a_test_now_against_label(tests, missed, as_of, d
 def test_pregnancy_tests_stay_scheduled_through_holds_and_stops(held_or_stopped):
     # REMS: "the same during holds". next_pregnancy_test takes no treatment state at all, so a hold or a stop
     # (the walk's business) cannot move it; here the dates a held or stopped patient sees, as the calendar gives.
-    due, overdue, _ = next_pregnancy_test(
+    due, overdue, _, _ = next_pregnancy_test(
         sex="F",
         reproductive_potential=True,
         menses="regular",
@@ -421,7 +421,9 @@ def test_every_monitoring_kind_and_reason_is_documented():
     held=st.booleans(),
 )
 def test_next_cbc_is_never_far_and_never_before_the_last(indication, last, held):
-    due, overdue, _ = next_cbc(indication=indication, start_date=START, cbc_dates=[d(last)], held=held, as_of=d(last))
+    due, overdue, _, _ = next_cbc(
+        indication=indication, start_date=START, cbc_dates=[d(last)], held=held, as_of=d(last)
+    )
     gap = (due - d(last)).days
     assert 4 <= gap <= 7 if held else 4 <= gap <= 31  # the early window is 3 days; the longest interval 28
     assert not overdue

@@ -390,7 +390,9 @@ def result_from_frames(
         ev = events.copy()
         ev["mrn"] = ev["mrn"].astype(str)
         ev["date"] = cycles.to_day(ev["date"]).to_numpy()
-        ev = ev[ev["date"] <= pd.Timestamp(as_of)]
+        # a planned biopsy's date is the date it is planned for, not the date it was recorded: plans count
+        # whatever their date (every other event counts only on or before as_of)
+        ev = ev[(ev["date"] <= pd.Timestamp(as_of)) | (ev["event"] == "marrow_biopsy_planned")]
     steps = frames.steps
     step_rows = steps.groupby("course_id", sort=False).indices if len(steps) else {}
     spans_by_course: dict = {}  # {course_id: [hold span dict, ...]} in the order of frames.hold_spans
@@ -705,14 +707,14 @@ def _fill_schedule(entry: dict, course: dict, events, start: dt.date, as_of: dt.
     cbc_dates = [
         dt.date.fromisoformat(d["date"]) for d in entry["draws"] if any(a in d["values"] for a in CBC_ANALYTES)
     ]
-    due, overdue, why = schedule.next_cbc(
+    due, overdue, why, source = schedule.next_cbc(
         indication=entry["indication"], start_date=start, cbc_dates=cbc_dates, held=status == "held", as_of=as_of
     )
     entry["next_labs_due"] = _iso(due)
     entry["labs_overdue"] = bool(overdue)
     entry["next_labs_reason"] = why
     text = f"CBC overdue since {_iso(due)}: {why}" if overdue else f"CBC due {_iso(due)}: {why}"
-    entry["notices"].append(Notice("cbc_overdue" if overdue else "cbc_due", text, _source_of(why), due))
+    entry["notices"].append(Notice("cbc_overdue" if overdue else "cbc_due", text, source, due))
     _fill_biopsies(entry, events, start, as_of)
     _fill_pregnancy_tests(entry, course, events, start, as_of)
     thrombo = [d for d, _ in _event_rows(events, "thromboprophylaxis")]
@@ -724,11 +726,6 @@ def _fill_schedule(entry: dict, course: dict, events, start: dt.date, as_of: dt.
             cycle=entry["cycle"],
         )
     )
-
-
-def _source_of(why: str) -> str:
-    """The source of a schedule reason "what [source]" (schedule._why puts it there, from the row's data)."""
-    return why[why.rfind("[") + 1 : -1] if why.endswith("]") else why
 
 
 def _fill_biopsies(entry: dict, events, start: dt.date, as_of: dt.date) -> None:
@@ -761,7 +758,7 @@ def _fill_pregnancy_tests(entry: dict, course: dict, events, start: dt.date, as_
     """The next REMS pregnancy test (through holds and stops) and the pre-treatment tests (DOMAIN.md §5)."""
     tests = _event_rows(events, "pregnancy_test")
     potential = _bool(course.get("reproductive_potential"))
-    when, late, why = schedule.next_pregnancy_test(
+    when, late, why, source = schedule.next_pregnancy_test(
         sex=entry["sex"],
         reproductive_potential=potential,
         menses=_text(course.get("menses")),
@@ -778,7 +775,7 @@ def _fill_pregnancy_tests(entry: dict, course: dict, events, start: dt.date, as_
             f"pregnancy test overdue since {_iso(when)}: {why}" if late else f"pregnancy test due {_iso(when)}: {why}"
         )
         kind = "pregnancy_test_overdue" if late else "pregnancy_test_due"
-        entry["notices"].append(Notice(kind, text, _source_of(why), when))
+        entry["notices"].append(Notice(kind, text, source, when))
     missing = schedule.pretreatment_tests_missing(
         sex=entry["sex"], reproductive_potential=potential, start_date=start, tests=tests
     )

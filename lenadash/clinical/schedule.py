@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from functools import cache, lru_cache
 from pathlib import Path
 from types import MappingProxyType
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -76,6 +77,20 @@ def _dates(values: Iterable | None, as_of: dt.date | None = None) -> list[dt.dat
     return [d for d in out if as_of is None or d <= as_of]
 
 
+class Due(NamedTuple):
+    """What is due next: the date (None = nothing due), whether it is past, the reason (for people, citing
+    the source) and the source itself (data: the monitoring row's `source`)."""
+
+    date: dt.date | None
+    overdue: bool
+    reason: str
+    source: str
+
+
+def _due(date: dt.date | None, as_of: dt.date, reason: str, row: Mapping | None) -> Due:
+    return Due(date, date is not None and date < as_of, reason, "" if row is None else str(row["source"]))
+
+
 def _why(row) -> str:
     return f"{row['reason']} [{row['source']}]"
 
@@ -107,7 +122,7 @@ def next_cbc(
     cbc_dates: Iterable,
     held: bool,
     as_of: dt.date,
-) -> tuple[dt.date, bool, str]:
+) -> Due:
     """Next CBC due from the indication's calendar (DOMAIN.md section 5, rules/monitoring.csv).
 
     Calendar dates are start + the phase offsets in nominal 28-day cycles (day 0 = cycle 1 day 1).
@@ -129,8 +144,8 @@ def next_cbc(
         hold = _rows("cbc_hold")[0]
         hold_due = last + dt.timedelta(days=int(hold["interval_days"]))
         if hold_due <= due:
-            due, reason = hold_due, _why(hold)
-    return due, due < as_of, reason
+            due, reason, row = hold_due, _why(hold), hold
+    return _due(due, as_of, reason, row)
 
 
 def marrow_biopsies(
@@ -218,7 +233,7 @@ def next_pregnancy_test(
     tests: Iterable[tuple],
     as_of: dt.date,
     missed_periods: Iterable = (),
-) -> tuple[dt.date | None, bool, str]:
+) -> Due:
     """Next REMS pregnancy test for a female of reproductive potential (DOMAIN.md section 5).
 
     Next = last negative test + 7 days when that test was fewer than 28 days after the start,
@@ -231,22 +246,20 @@ def next_pregnancy_test(
     """
     start, as_of = _day(start_date), _day(as_of)
     if (sex or "").strip().upper() != "F" or not reproductive_potential:
-        return None, False, "no pregnancy testing: only females of reproductive potential are tested (REMS)"
+        return _due(None, as_of, "no pregnancy testing: only females of reproductive potential are tested (REMS)", None)
     recorded = sorted(((_day(d), _result(r)) for d, r in (tests or []) if d is not None), key=lambda t: t[0])
     recorded = [t for t in recorded if t[0] <= as_of and t[1] in ("negative", "positive")]
     if recorded and recorded[-1][1] == "positive":
-        return (
-            None,
-            False,
-            (
-                f"positive pregnancy test on {recorded[-1][0].isoformat()}: stop treatment and contact the prescriber "
-                "(Lenalidomide REMS)"
-            ),
+        why = (
+            f"positive pregnancy test on {recorded[-1][0].isoformat()}: stop treatment and contact the prescriber "
+            "(Lenalidomide REMS)"
         )
+        return _due(None, as_of, why, _rows("pregnancy_test_missed")[0])
     negatives = [d for d, r in recorded if r == "negative"]
     missed = [d for d in _dates(missed_periods, as_of) if not negatives or d > negatives[-1]]
     if missed:
-        return missed[0], missed[0] < as_of, _why(_rows("pregnancy_test_missed")[0])
+        row = _rows("pregnancy_test_missed")[0]
+        return _due(missed[0], as_of, _why(row), row)
     rows = {r["condition"]: r for r in _rows("pregnancy_test")}
     if not negatives:
         row = rows["none"]
@@ -259,7 +272,7 @@ def next_pregnancy_test(
             condition = "regular" if (menses or "").strip().lower() == "regular" else "irregular"
         row = rows[condition]
         due = last + dt.timedelta(days=int(row["interval_days"]))
-    return due, due < as_of, _why(row)
+    return _due(due, as_of, _why(row), row)
 
 
 def pretreatment_tests_missing(

@@ -1,4 +1,4 @@
-"""Single values in the dose engine: what counts as missing, and numbers as a clinician writes them."""
+"""Single values in the dose engine: what counts as missing, numbers as a clinician writes them, engine rule ids."""
 
 from __future__ import annotations
 

@@ -693,6 +693,8 @@ def _contract_basis(plan: ResumePlan, ep: Episode) -> str:
     """The contract's `basis` (BASES) for a plan: the table's fixed lower dose (MDS) is a next lower dose."""
     if plan.basis == "starting_dose":
         return "start"
+    if plan.basis == "next_lower":  # a ladder step: a lower dose, or the same dose on fewer days (5 mg -> 5 mg 21/28)
+        return "next_lower"
     if plan.basis == "dose_at_hold" or plan.dose_mg == ep.dose_mg:
         return "same"
     return "next_lower" if plan.dose_mg < ep.dose_mg else "start"
