@@ -225,3 +225,31 @@ def test_mds_thresholds_follow_the_course_state():
     assert lines == [("anc", 0.75), ("anc", 1.0), ("plt", 50.0)]
     held = _mds_patient(dose=5.0, status="held")  # held: the dose it was held at (5 mg) decides
     assert _lines(ui.thresholds_for(held, {}, as_of=dt.date(2026, 2, 20))) == [("anc", 0.5), ("plt", 30.0)]
+
+
+def test_a_stop_is_marked_once_where_it_starts_and_the_dose_row_drops_to_zero():
+    from test_views import _stopped
+
+    p = _stopped("S1", later_draws=2)
+    fig = charts.patient_timeline(p, results.results_long(p), as_of=AS_OF)
+    stops = [t for t in fig.data if t.name == "Stop (REMS)"]
+    assert len(stops) == 1 and len(stops[0].x) == 1
+    assert pd.Timestamp(stops[0].x[0]).date() == dt.date(2026, 2, 20)
+    dose = next(t for t in fig.data if t.name == "Dose")
+    tail = [y for x, y in zip(dose.x, dose.y) if pd.Timestamp(x).date() >= dt.date(2026, 2, 20)]
+    assert tail and all(y == 0 for y in tail)
+
+
+def test_visit_timeline_hover_names_the_action_without_the_reasons():
+    from lenadash.dashboard import visit
+
+    def hover_texts(patient) -> list[str]:
+        fig = charts.patient_timeline(patient, results.results_long(patient), as_of=AS_OF)
+        return [str(v) for t in fig.data if t.customdata is not None for row in t.customdata for v in row]
+
+    p = make_patient()
+    reason = "Platelets 28 < 30 (US PI 2.1 Table 1)"
+    assert any(reason in h for h in hover_texts(p))  # the clinician's timeline shows it
+    shown = hover_texts(visit.patient_for_visit(p))
+    assert not any(reason in h for h in shown) and any(h.startswith("HOLD") for h in shown)
+    assert p["draws"][3]["reasons"] == ["Platelets 28 < 30 (US PI 2.1 Table 1)"]  # the clinic's copy is untouched
