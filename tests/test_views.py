@@ -924,3 +924,25 @@ def test_every_flag_has_a_fill_on_the_overview():
     from lenadash.dashboard import ui
 
     assert set(ui.FLAG_FILLS) == set(worklist.FLAG_LABELS)
+
+
+def test_a_hold_or_stop_recorded_after_the_latest_draw_shows_on_the_card():
+    """The status is newer than the latest draw (a clinician's hold, a positive test after the last CBC):
+    the card follows the status, and the superseded draw's reasons and rules are not shown."""
+    held = make_patient(
+        status="held",
+        current_dose_mg=None,
+        resume_plan=_plan(None, rule="CLINICIAN-HOLD", basis="clinician", source="clinician (dose_change event)"),
+    )
+    held["draws"][-1]["rules"] = ["MM-PLT"]
+    card = cards.next_action(held, rules="us_pi")
+    assert (card["action"], card["headline"], card["dose_mg"]) == ("hold", "HOLD lenalidomide", None)
+    assert (
+        card["resume"] == "Resume dose: clinician decision"
+        and card["resume_rule"] == "CLINICIAN-HOLD: a clinician decision"
+    )
+    assert card["reasons"] == [] and card["rules"] == [] and card["source"] == "clinician (dose_change event)"
+    stopped = with_notices(make_patient(status="stopped", current_dose_mg=None), notice("stopped", "urgent"))
+    card = cards.next_action(stopped, events=_events(("MRN001", STOP_DAY, "pregnancy_test", "positive", "positive")))
+    assert card["action"] == "stop" and card["headline"] == "Stopped (REMS): positive pregnancy test on 20 Feb 2026"
+    assert card["reasons"] == [] and card["resume"] is None

@@ -98,13 +98,33 @@ def dose_text(patient: dict) -> str:
     return f"{dose:g} mg" if dose else "-"
 
 
-def _card_source(patient: dict, last: dict, *, rules: str, stopped: bool) -> str | None:
+def card_action(patient: dict) -> str | None:
+    """The action the card shows: `stop` for a stopped course, `hold` for a held one whose latest draw
+    is no hold (a clinician's hold, or a stop lifted to a hold, recorded after the draw: the status is
+    newer than the draw), else the latest draw's action; None without a draw."""
+    last = last_draw(patient).get("action")
+    if is_stopped(patient):
+        return "stop"
+    if patient.get("status") == "held" and last not in HELD:
+        return "hold"
+    return last
+
+
+def _draw_reasons(draw: dict) -> list[str]:
+    reasons = [r for r in (draw.get("reasons") or []) if r]
+    if not reasons and draw.get("action") == "continue":
+        return ["No hold or resume rule applies to the latest draw."]
+    return reasons
+
+
+def _card_source(patient: dict, last: dict, *, rules: str, action: str | None) -> str | None:
     """Where the advice comes from: the stop notice's or the resume plan's `source`, else the draw's
     sources, else the rule profile."""
+    stopped = action == "stop"
     if stopped and (source := next((n.get("source") for n in notices_of(patient, "stopped") if n.get("source")), None)):
         return str(source)
     plan = patient.get("resume_plan") or {}
-    if last.get("action") in HELD and plan.get("source"):
+    if action in HELD and plan.get("source"):
         return str(plan["source"])
     sources = last.get("sources") or ([last["source"]] if last.get("source") else [])
     if sources:
@@ -119,17 +139,20 @@ def next_action(
     latest draw's action (None fields when the patient has no draw yet).
 
     A stopped course (REMS) reads "Stopped (REMS): positive pregnancy test on <date>" (`stop_text`;
-    `events` are the patient's recorded events) with dose None. A held one carries the resume line
-    (`resume_plan`) and the rule ids: `rules` of the latest draw, `resume_rule` of the plan. `alerts` are
-    the notices' texts, most urgent first. When the CBC is overdue (assess `labs_overdue`, US PI 5.3)
-    the advice is stale: `overdue` holds "CBC overdue since <date>; the last advice is from a draw N days
-    old" (N counted to `as_of`), and the card must not read as a plain continue. None when not overdue."""
+    `events` are the patient's recorded events) with dose None; a stop or hold recorded after the latest
+    draw (status newer than the draw, `card_action`) supersedes that draw's reasons and rule ids. A held
+    one carries the resume line (`resume_plan`) and the rule ids: `rules` of the latest draw,
+    `resume_rule` of the plan. `alerts` are the notices' texts, most urgent first. When the CBC is
+    overdue (assess `labs_overdue`, US PI 5.3) the advice is stale: `overdue` holds "CBC overdue since
+    <date>; the last advice is from a draw N days old" (N counted to `as_of`), and the card must not
+    read as a plain continue. None when not overdue."""
     last = last_draw(patient)
-    stopped = is_stopped(patient)
-    action = "stop" if stopped else last.get("action")
+    action = card_action(patient)
+    stopped = action == "stop"
+    current = action == last.get("action")  # else a stop or hold recorded after the draw supersedes it
     dose = (
         None
-        if stopped
+        if action in (*HELD, "stop")
         else (last.get("dose_mg") if last.get("dose_mg") is not None else patient.get("current_dose_mg"))
     )
     schedule = last.get("schedule") or ""
@@ -142,10 +165,9 @@ def next_action(
         "dose_text": dose_text(patient),
         "schedule": schedule or None,
         "date": as_date(last.get("date")),
-        "reasons": [r for r in (last.get("reasons") or []) if r]
-        or (["No hold or resume rule applies to the latest draw."] if action == "continue" else []),
-        "rules": [str(r) for r in last.get("rules") or []],
-        "source": _card_source(patient, last, rules=rules, stopped=stopped),
+        "reasons": _draw_reasons(last) if current else [],
+        "rules": [str(r) for r in last.get("rules") or []] if current else [],
+        "source": _card_source(patient, last, rules=rules, action=action),
         "alerts": [n.get("text") for n in notices if n.get("text")]
         if notices
         else [a for a in (patient.get("alerts") or []) if a],

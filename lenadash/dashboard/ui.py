@@ -449,7 +449,9 @@ def next_action_card(card: dict, *, visit: bool = False) -> None:
     screen-shared with the patient) shows the notices' texts only: the reasons, which name rule ids and
     label sections, and the rule and source lines are the clinician's."""
     when = f" - last draw {card['date']:%d %b %Y}" if card.get("date") else ""
-    reasons = "" if visit else "".join(f"<li>{_esc(r)}</li>" for r in card["reasons"]) or "<li>No rule fired.</li>"
+    reasons = "" if visit else "".join(f"<li>{_esc(r)}</li>" for r in card["reasons"])
+    if not visit and not reasons and not card.get("alerts"):
+        reasons = "<li>No rule fired.</li>"
     css, headline, overdue = _card_class(card.get("action")), card["headline"], ""
     if card.get("overdue"):
         # Stale advice must not read as a plain green "continue": say the CBC is overdue first.
