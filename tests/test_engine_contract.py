@@ -427,7 +427,7 @@ def _sample(sample_dir):
     return patients, labs, events
 
 
-SAMPLE_DATES = [dt.date(2026, 4, 20), dt.date(2026, 4, 27), dt.date(2026, 8, 20), dt.date(2026, 11, 20)]
+SAMPLE_DATES = [dt.date(2026, m, d) for m, d in ((4, 20), (4, 27), (5, 4), (5, 11), (7, 13), (8, 20), (11, 20))]
 
 
 @pytest.fixture(scope="module")
@@ -531,14 +531,56 @@ def _decisions(result):
     return out
 
 
-def test_no_decision_is_read_from_text(sample_dir, monkeypatch):
+def _synthetic_clinic():
+    """Courses that walk every path a reason or notice is written on: reviews on continue draws (ALT grade 3,
+    fever without a temperature, a missing baseline), the floor, a clinician's hold and dose, a stop."""
+    woman = {"sex": "F", "reproductive_potential": True, "menses": "irregular"}
+    cases = [
+        ("A1", "MM", {}, [(0, NORMAL), (7, {**NORMAL, "alt": 300.0}), (14, NORMAL)], []),
+        ("A2", "MM", {}, [(0, NORMAL), (7, NORMAL)], [(7, "fever", "")]),
+        ("A3", "MDS", {}, [(7, {"anc": 3.0, "plt": 40.0}), (14, {"anc": 3.0, "plt": 60.0})], []),
+        ("A4", "MM", {"dose": 2.5}, [(0, NORMAL), (7, {"anc": 3.0, "plt": 20.0}), (14, NORMAL)], []),
+        ("A5", "MM", {}, [(0, NORMAL), (7, NORMAL), (14, NORMAL)], [(7, "dose_change", "hold")]),
+        (
+            "A6",
+            "MM",
+            woman,
+            [(0, NORMAL), (7, NORMAL), (21, NORMAL)],
+            [(10, "missed_period", ""), (20, "dose_change", "10")],
+        ),
+        ("A7", "MCL", {}, [(0, NORMAL), (7, {"anc": 0.8, "plt": 200.0})], [(7, "fever", "38.9")]),
+    ]
+    patients, labs, events = [], [], []
+    for mrn, indication, kw, draws, evs in cases:
+        kw = dict(kw)
+        patients.append({**course(indication, dose=kw.pop("dose", None), mrn=mrn), **kw})
+        labs.append(labs_frame(draws, mrn=mrn).drop(columns=["grade"]))
+        if evs:
+            events.append(_events(evs, mrn=mrn))
+    lab = pd.concat(labs, ignore_index=True)
+    lab["unit"] = ["U/L" if a == "alt" else "10^9/L" for a in lab["analyte"]]
+    return pd.DataFrame(patients), lab, pd.concat(events, ignore_index=True)
+
+
+@pytest.mark.parametrize("clinic", ["sample", "synthetic"])
+def test_no_decision_is_read_from_text(clinic, sample_dir, monkeypatch):
     # every reason sentence and every notice text replaced by one placeholder: no action, status, dose, rule,
     # resume plan or notice kind/severity/due may change (the engine and assess never parse their own words)
+    if clinic == "synthetic":
+        patients, labs, events = _synthetic_clinic()
+        dates = [START + dt.timedelta(days=x) for x in (7, 8, 12, 14, 15, 20, 22)]
+        _compare_with_placeholders(patients, labs, events, dates, monkeypatch)
+        return
     patients, labs, events = _sample(sample_dir)
     more = _events([(0, "pregnancy_test", "negative"), (40, "missed_period", "")], mrn="LD0006")  # a stop in the mix
     more["date"] = [pd.Timestamp("2026-04-06").date() + dt.timedelta(days=x) for x in (0, 40)]
     events = pd.concat([events, more.reindex(columns=events.columns)], ignore_index=True)
-    before = {d: _decisions(assess.assess(patients, labs, events, as_of=d)) for d in SAMPLE_DATES}
+    after = _compare_with_placeholders(patients, labs, events, SAMPLE_DATES, monkeypatch)
+    assert any(p["status"] == "stopped" for p in after[dt.date(2026, 11, 20)]["patients"])
+
+
+def _compare_with_placeholders(patients, labs, events, dates, monkeypatch):
+    before = {d: _decisions(assess.assess(patients, labs, events, as_of=d)) for d in dates}
     import inspect
 
     from lenadash.clinical.dosing import reasons
@@ -554,7 +596,8 @@ def test_no_decision_is_read_from_text(sample_dir, monkeypatch):
         object.__setattr__(self, "text", "PLACEHOLDER")
 
     monkeypatch.setattr(notices.Notice, "__post_init__", placeholder)
-    after = {d: assess.assess(patients, labs, events, as_of=d) for d in SAMPLE_DATES}
+    after = {d: assess.assess(patients, labs, events, as_of=d) for d in dates}
     assert all(n["text"] == "PLACEHOLDER" for r in after.values() for p in r["patients"] for n in p["notices"])
     assert {d: _decisions(r) for d, r in after.items()} == before
-    assert any(p["status"] == "stopped" for p in after[dt.date(2026, 11, 20)]["patients"])
+    monkeypatch.undo()
+    return after
