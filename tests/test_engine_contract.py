@@ -122,6 +122,30 @@ def test_stopped_patient_keeps_pregnancy_tests_scheduled():
     assert any(n["kind"] == "pregnancy_test_overdue" for n in p["notices"])
 
 
+def test_stop_outranks_the_cycle_limit_review():
+    # FL stopped in cycle 12, assessed in cycle 13 with no draw there: still stopped (not review)
+    p = _assess(
+        "FL",
+        [(0, NORMAL), (11 * 28 + 1, NORMAL)],
+        [(11 * 28 + 2, "missed_period", "")],
+        as_of=START + dt.timedelta(days=12 * 28 + 3),
+        **WOMAN,
+    )
+    assert (p["cycle"], p["status"], p["notices"][0]["kind"]) == (13, "stopped", "stopped")
+
+
+def test_pregnancy_tests_are_the_same_while_held_against_label():
+    # REMS: tests "the same during holds"; a held and a treated woman with the same tests get the same date
+    tests = [(-12, "pregnancy_test", "negative"), (0, "pregnancy_test", "negative"), (35, "pregnancy_test", "negative")]
+    as_of = START + dt.timedelta(days=44)
+    held = _assess("MM", [(0, NORMAL), (42, {"anc": 0.5, "plt": 200.0})], tests, as_of=as_of, **WOMAN)
+    treated = _assess("MM", [(0, NORMAL), (42, NORMAL)], tests, as_of=as_of, **WOMAN)
+    assert held["status"] == "held" and treated["status"] == "on_treatment"
+    assert held["next_pregnancy_test"] == treated["next_pregnancy_test"] == str(START + dt.timedelta(days=63))
+    due = [n for n in held["notices"] if n["kind"] == "pregnancy_test_due"]
+    assert [n["due"] for n in due] == [held["next_pregnancy_test"]]
+
+
 # --- rules per draw --------------------------------------------------------------------------------
 
 

@@ -510,7 +510,8 @@ def _course_entry(
     # engine has not seen a clinician decision there, so continuing is the clinician's call
     limit = schedule.cycle_limit(_text(course.get("indication")))
     if (
-        limit is not None
+        status != "stopped"  # a REMS stop outranks every other status
+        and limit is not None
         and cycle is not None
         and cycle > int(limit["count"])
         and (last is None or int(last["cycle"]) <= int(limit["count"]))
