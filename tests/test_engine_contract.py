@@ -625,3 +625,34 @@ def _compare_with_placeholders(patients, labs, events, dates, monkeypatch):
     assert {d: _decisions(r) for d, r in after.items()} == before
     monkeypatch.undo()
     return after
+
+
+SAMPLE_HOLDS = [
+    # (mrn, as_of, dose_mg, schedule, rule, when) - each checked by hand against DOMAIN.md §2 / the US PI
+    # LD0003 MM 25 mg, grade 3 ALT judged related (toxicity event): restart one step lower once grade <= 2
+    ("LD0003", "2026-05-11", 20.0, "21/28", "MM-TOX", [("toxicity", "<=", 2.0)]),
+    # LD0004 MM maintenance 10 mg, ANC 0.46 < 0.5: resume at the next lower dose, 5 mg continuous, once >= 0.5
+    ("LD0004", "2026-02-23", 5.0, "28/28", "MMM-ANC", [("anc", ">=", 0.5)]),
+    # LD0007 MDS 10 mg, day 21, baseline platelets 88 (60-100): 38 <= 50% of baseline; baseline >= 60 -> back to
+    # >= 50, resume at 5 mg
+    ("LD0007", "2026-05-25", 5.0, "28/28", "MDS-PLT-EARLY-B60", [("plt", ">=", 50.0)]),
+    # LD0008 MDS 10 mg after 4 weeks, ANC < 0.5 for 7 days: resume at 5 mg once >= 0.5
+    ("LD0008", "2026-04-27", 5.0, "28/28", "MDS-ANC-LATE-7D", [("anc", ">=", 0.5)]),
+    # LD0009 MDS at 5 mg, platelets 44 < 50 with a transfusion: resume at 2.5 mg once >= 30
+    ("LD0009", "2026-07-13", 2.5, "28/28", "MDS-PLT-AT5-TX", [("plt", ">=", 30.0)]),
+    # LD0010 MCL 25 mg, ANC 0.86 < 1.0 with fever 38.7 C: resume 5 mg lower (20 mg) once ANC >= 1.0
+    ("LD0010", "2026-04-20", 20.0, "21/28", "MCL-ANC-FEVER", [("anc", ">=", 1.0)]),
+    # LD0011 MCL 25 mg, platelets 46 < 50: resume 5 mg lower (20 mg) once >= 50
+    ("LD0011", "2026-04-20", 20.0, "21/28", "MCL-PLT", [("plt", ">=", 50.0)]),
+]
+
+
+@pytest.mark.parametrize("mrn, as_of, dose, schedule, rule, when", SAMPLE_HOLDS, ids=[r[0] for r in SAMPLE_HOLDS])
+def test_sample_hold_plans_against_label(sample_dir, mrn, as_of, dose, schedule, rule, when):
+    patients, labs, events = _sample(sample_dir)
+    result = assess.assess(patients, labs, events, as_of=dt.date.fromisoformat(as_of))
+    p = next(p for p in result["patients"] if p["mrn"] == mrn)
+    plan = p["resume_plan"]
+    assert p["status"] == "held" and p["notices"][0]["kind"] == "hold"
+    assert (plan["dose_mg"], plan["schedule"], plan["basis"], plan["rule"]) == (dose, schedule, "next_lower", rule)
+    assert [(c["analyte"], c["op"], c["value"]) for c in plan["when"]] == when
