@@ -1,8 +1,11 @@
 """The walk: one course's draws and events in date order through the dose rules, as a small state machine."""
 
-# A course is on treatment, held (one hold episode, DOMAIN.md §2), or awaiting a clinician's decision (the
-# counts recovered at the floor, or no lower dose exists). Each step reads one date, decides the transition,
-# and words the decision through `reasons`; the sentences never feed back into a decision.
+# A course is on treatment, held (one hold episode, DOMAIN.md §2), awaiting a clinician's decision (the
+# counts recovered at the floor, or no lower dose exists), or stopped (REMS, DOMAIN.md §5: a positive
+# pregnancy test or a missed period; only a clinician's later dose_change leaves it). Each step reads one
+# date, decides the transition, records the ids of the rules that decided it (`Step.fired`) and which reasons
+# ask for review (`Step.reviews`), and words the decision through `reasons`; the sentences never feed back
+# into a decision.
 
 from __future__ import annotations
 
