@@ -122,6 +122,30 @@ def test_stopped_patient_keeps_pregnancy_tests_scheduled():
     assert any(n["kind"] == "pregnancy_test_overdue" for n in p["notices"])
 
 
+def test_stop_outranks_the_cycle_limit_review():
+    # FL stopped in cycle 12, assessed in cycle 13 with no draw there: still stopped (not review)
+    p = _assess(
+        "FL",
+        [(0, NORMAL), (11 * 28 + 1, NORMAL)],
+        [(11 * 28 + 2, "missed_period", "")],
+        as_of=START + dt.timedelta(days=12 * 28 + 3),
+        **WOMAN,
+    )
+    assert (p["cycle"], p["status"], p["notices"][0]["kind"]) == (13, "stopped", "stopped")
+
+
+def test_pregnancy_tests_are_the_same_while_held_against_label():
+    # REMS: tests "the same during holds"; a held and a treated woman with the same tests get the same date
+    tests = [(-12, "pregnancy_test", "negative"), (0, "pregnancy_test", "negative"), (35, "pregnancy_test", "negative")]
+    as_of = START + dt.timedelta(days=44)
+    held = _assess("MM", [(0, NORMAL), (42, {"anc": 0.5, "plt": 200.0})], tests, as_of=as_of, **WOMAN)
+    treated = _assess("MM", [(0, NORMAL), (42, NORMAL)], tests, as_of=as_of, **WOMAN)
+    assert held["status"] == "held" and treated["status"] == "on_treatment"
+    assert held["next_pregnancy_test"] == treated["next_pregnancy_test"] == str(START + dt.timedelta(days=63))
+    due = [n for n in held["notices"] if n["kind"] == "pregnancy_test_due"]
+    assert [n["due"] for n in due] == [held["next_pregnancy_test"]]
+
+
 # --- rules per draw --------------------------------------------------------------------------------
 
 
@@ -427,7 +451,7 @@ def _sample(sample_dir):
     return patients, labs, events
 
 
-SAMPLE_DATES = [dt.date(2026, 4, 20), dt.date(2026, 4, 27), dt.date(2026, 8, 20), dt.date(2026, 11, 20)]
+SAMPLE_DATES = [dt.date(2026, m, d) for m, d in ((4, 20), (4, 27), (5, 4), (5, 11), (7, 13), (8, 20), (11, 20))]
 
 
 @pytest.fixture(scope="module")
@@ -531,14 +555,56 @@ def _decisions(result):
     return out
 
 
-def test_no_decision_is_read_from_text(sample_dir, monkeypatch):
+def _synthetic_clinic():
+    """Courses that walk every path a reason or notice is written on: reviews on continue draws (ALT grade 3,
+    fever without a temperature, a missing baseline), the floor, a clinician's hold and dose, a stop."""
+    woman = {"sex": "F", "reproductive_potential": True, "menses": "irregular"}
+    cases = [
+        ("A1", "MM", {}, [(0, NORMAL), (7, {**NORMAL, "alt": 300.0}), (14, NORMAL)], []),
+        ("A2", "MM", {}, [(0, NORMAL), (7, NORMAL)], [(7, "fever", "")]),
+        ("A3", "MDS", {}, [(7, {"anc": 3.0, "plt": 40.0}), (14, {"anc": 3.0, "plt": 60.0})], []),
+        ("A4", "MM", {"dose": 2.5}, [(0, NORMAL), (7, {"anc": 3.0, "plt": 20.0}), (14, NORMAL)], []),
+        ("A5", "MM", {}, [(0, NORMAL), (7, NORMAL), (14, NORMAL)], [(7, "dose_change", "hold")]),
+        (
+            "A6",
+            "MM",
+            woman,
+            [(0, NORMAL), (7, NORMAL), (21, NORMAL)],
+            [(10, "missed_period", ""), (20, "dose_change", "10")],
+        ),
+        ("A7", "MCL", {}, [(0, NORMAL), (7, {"anc": 0.8, "plt": 200.0})], [(7, "fever", "38.9")]),
+    ]
+    patients, labs, events = [], [], []
+    for mrn, indication, kw, draws, evs in cases:
+        kw = dict(kw)
+        patients.append({**course(indication, dose=kw.pop("dose", None), mrn=mrn), **kw})
+        labs.append(labs_frame(draws, mrn=mrn).drop(columns=["grade"]))
+        if evs:
+            events.append(_events(evs, mrn=mrn))
+    lab = pd.concat(labs, ignore_index=True)
+    lab["unit"] = ["U/L" if a == "alt" else "10^9/L" for a in lab["analyte"]]
+    return pd.DataFrame(patients), lab, pd.concat(events, ignore_index=True)
+
+
+@pytest.mark.parametrize("clinic", ["sample", "synthetic"])
+def test_no_decision_is_read_from_text(clinic, sample_dir, monkeypatch):
     # every reason sentence and every notice text replaced by one placeholder: no action, status, dose, rule,
     # resume plan or notice kind/severity/due may change (the engine and assess never parse their own words)
+    if clinic == "synthetic":
+        patients, labs, events = _synthetic_clinic()
+        dates = [START + dt.timedelta(days=x) for x in (7, 8, 12, 14, 15, 20, 22)]
+        _compare_with_placeholders(patients, labs, events, dates, monkeypatch)
+        return
     patients, labs, events = _sample(sample_dir)
     more = _events([(0, "pregnancy_test", "negative"), (40, "missed_period", "")], mrn="LD0006")  # a stop in the mix
     more["date"] = [pd.Timestamp("2026-04-06").date() + dt.timedelta(days=x) for x in (0, 40)]
     events = pd.concat([events, more.reindex(columns=events.columns)], ignore_index=True)
-    before = {d: _decisions(assess.assess(patients, labs, events, as_of=d)) for d in SAMPLE_DATES}
+    after = _compare_with_placeholders(patients, labs, events, SAMPLE_DATES, monkeypatch)
+    assert any(p["status"] == "stopped" for p in after[dt.date(2026, 11, 20)]["patients"])
+
+
+def _compare_with_placeholders(patients, labs, events, dates, monkeypatch):
+    before = {d: _decisions(assess.assess(patients, labs, events, as_of=d)) for d in dates}
     import inspect
 
     from lenadash.clinical.dosing import reasons
@@ -554,7 +620,39 @@ def test_no_decision_is_read_from_text(sample_dir, monkeypatch):
         object.__setattr__(self, "text", "PLACEHOLDER")
 
     monkeypatch.setattr(notices.Notice, "__post_init__", placeholder)
-    after = {d: assess.assess(patients, labs, events, as_of=d) for d in SAMPLE_DATES}
+    after = {d: assess.assess(patients, labs, events, as_of=d) for d in dates}
     assert all(n["text"] == "PLACEHOLDER" for r in after.values() for p in r["patients"] for n in p["notices"])
     assert {d: _decisions(r) for d, r in after.items()} == before
-    assert any(p["status"] == "stopped" for p in after[dt.date(2026, 11, 20)]["patients"])
+    monkeypatch.undo()
+    return after
+
+
+SAMPLE_HOLDS = [
+    # (mrn, as_of, dose_mg, schedule, rule, when) - each checked by hand against DOMAIN.md §2 / the US PI
+    # LD0003 MM 25 mg, grade 3 ALT judged related (toxicity event): restart one step lower once grade <= 2
+    ("LD0003", "2026-05-11", 20.0, "21/28", "MM-TOX", [("toxicity", "<=", 2.0)]),
+    # LD0004 MM maintenance 10 mg, ANC 0.46 < 0.5: resume at the next lower dose, 5 mg continuous, once >= 0.5
+    ("LD0004", "2026-02-23", 5.0, "28/28", "MMM-ANC", [("anc", ">=", 0.5)]),
+    # LD0007 MDS 10 mg, day 21, baseline platelets 88 (60-100): 38 <= 50% of baseline; baseline >= 60 -> back to
+    # >= 50, resume at 5 mg
+    ("LD0007", "2026-05-25", 5.0, "28/28", "MDS-PLT-EARLY-B60", [("plt", ">=", 50.0)]),
+    # LD0008 MDS 10 mg after 4 weeks, ANC < 0.5 for 7 days: resume at 5 mg once >= 0.5
+    ("LD0008", "2026-04-27", 5.0, "28/28", "MDS-ANC-LATE-7D", [("anc", ">=", 0.5)]),
+    # LD0009 MDS at 5 mg, platelets 44 < 50 with a transfusion: resume at 2.5 mg once >= 30
+    ("LD0009", "2026-07-13", 2.5, "28/28", "MDS-PLT-AT5-TX", [("plt", ">=", 30.0)]),
+    # LD0010 MCL 25 mg, ANC 0.86 < 1.0 with fever 38.7 C: resume 5 mg lower (20 mg) once ANC >= 1.0
+    ("LD0010", "2026-04-20", 20.0, "21/28", "MCL-ANC-FEVER", [("anc", ">=", 1.0)]),
+    # LD0011 MCL 25 mg, platelets 46 < 50: resume 5 mg lower (20 mg) once >= 50
+    ("LD0011", "2026-04-20", 20.0, "21/28", "MCL-PLT", [("plt", ">=", 50.0)]),
+]
+
+
+@pytest.mark.parametrize("mrn, as_of, dose, schedule, rule, when", SAMPLE_HOLDS, ids=[r[0] for r in SAMPLE_HOLDS])
+def test_sample_hold_plans_against_label(sample_dir, mrn, as_of, dose, schedule, rule, when):
+    patients, labs, events = _sample(sample_dir)
+    result = assess.assess(patients, labs, events, as_of=dt.date.fromisoformat(as_of))
+    p = next(p for p in result["patients"] if p["mrn"] == mrn)
+    plan = p["resume_plan"]
+    assert p["status"] == "held" and p["notices"][0]["kind"] == "hold"
+    assert (plan["dose_mg"], plan["schedule"], plan["basis"], plan["rule"]) == (dose, schedule, "next_lower", rule)
+    assert [(c["analyte"], c["op"], c["value"]) for c in plan["when"]] == when

@@ -510,7 +510,8 @@ def _course_entry(
     # engine has not seen a clinician decision there, so continuing is the clinician's call
     limit = schedule.cycle_limit(_text(course.get("indication")))
     if (
-        limit is not None
+        status != "stopped"  # a REMS stop outranks every other status
+        and limit is not None
         and cycle is not None
         and cycle > int(limit["count"])
         and (last is None or int(last["cycle"]) <= int(limit["count"]))
@@ -780,10 +781,10 @@ def _fill_pregnancy_tests(entry: dict, course: dict, events, start: dt.date, as_
         sex=entry["sex"], reproductive_potential=potential, start_date=start, tests=tests
     )
     if missing:
-        what = " and ".join(str(row["reason"]) for row in missing)
+        what = "; ".join(str(row["reason"]) for row in missing)
         text = (
-            f"no {what} ({start.isoformat()}) on record: two negative tests before the first prescription "
-            "(Lenalidomide REMS)"
+            f"not on record before the start on {start.isoformat()}: {what} (the REMS asks for two negative "
+            "tests before the first prescription)"
         )
         entry["notices"].append(Notice("rems_pretreatment_missing", text, str(missing[0]["source"])))
 

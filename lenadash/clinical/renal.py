@@ -218,6 +218,11 @@ def _fmt(x: float | None) -> str:
     return f"{x:.0f}" if x >= 10 else f"{x:.1f}"
 
 
+def _cited(text: str, source: str) -> str:
+    """The notice text with its source, as 0.1's alerts read: "... daily (US PI 2.5)."."""
+    return f"{text.removesuffix('.')} ({source})."
+
+
 def renal_alerts(
     *,
     indication: str,
@@ -242,7 +247,7 @@ def renal_alerts(
         text = (
             "No CrCl at the start (creatinine, weight, age or sex missing): the renal starting dose cannot be checked."
         )
-        out.append(Notice("renal_no_crcl", f"{text[:-1]} ({src}).", src))
+        out.append(Notice("renal_no_crcl", _cited(text, src), src))
     elif starting_dose_mg is not None and not pd.isna(starting_dose_mg) and float(starting_dose_mg) > start.dose_mg:
         where = "on dialysis" if dialysis else f"CrCl {_fmt(crcl_at_start)} mL/min ({start.band})"
         label = start.regimen if start.regimen != "no change" else f"{start.dose_mg:g} mg daily"
@@ -250,11 +255,11 @@ def renal_alerts(
             f"Starting dose {float(starting_dose_mg):g} mg exceeds the renal starting dose for {indication} "
             f"{where}: {label}."
         )
-        out.append(Notice("renal_dose_above_label", f"{text[:-1]} ({src}).", src))
+        out.append(Notice("renal_dose_above_label", _cited(text, src), src))
     limit, on = (7, " on dialysis") if dialysis else (11, " without dialysis")
     if start.not_studied:
         text = f"CrCl {_fmt(crcl_at_start)} mL/min at the start: lenalidomide was not studied below {limit} mL/min{on}."
-        out.append(Notice("renal_not_studied", f"{text[:-1]} ({src}).", src))
+        out.append(Notice("renal_not_studied", _cited(text, src), src))
     if crcl_latest is not None and not pd.isna(crcl_latest):
         latest = renal_starting_dose(indication=indication, crcl_ml_min=crcl_latest, dialysis=dialysis)
         if (
@@ -267,8 +272,8 @@ def renal_alerts(
                 f"{_fmt(crcl_latest)} mL/min ({latest.band}): review the dose; the PI adjusts the starting dose "
                 "only, so this is not an automatic change."
             )
-            out.append(Notice("renal_band_fall", f"{text[:-1]} ({src}).", src))
+            out.append(Notice("renal_band_fall", _cited(text, src), src))
         if latest.not_studied and not start.not_studied:
             text = f"Latest CrCl {_fmt(crcl_latest)} mL/min: lenalidomide was not studied below {limit} mL/min{on}."
-            out.append(Notice("renal_not_studied", f"{text[:-1]} ({src}).", src))
+            out.append(Notice("renal_not_studied", _cited(text, src), src))
     return out

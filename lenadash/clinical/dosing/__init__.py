@@ -30,9 +30,19 @@ from lenadash.clinical.dosing.steps import STEP_COLUMNS, simulate
 
 # the function, bound after the submodule of the same name was imported, so `dosing.thresholds(...)` works
 from lenadash.clinical.dosing.thresholds import thresholds
-from lenadash.clinical.dosing.values import TOXICITY
+from lenadash.clinical.dosing.values import (
+    CLINICIAN_DOSE,
+    CLINICIAN_HOLD,
+    CYCLE_LIMIT,
+    ENGINE_RULES,
+    GRADE3_REVIEW,
+    NO_COURSE,
+    REMS_STOP,
+    TOXICITY,
+)
 from lenadash.clinical.dosing.walk import (
     ACTIONS,
+    BASES,
     FEVER_C,
     HAEMATOLOGIC,
     NEUTROPENIA_ITSELF,
@@ -44,6 +54,14 @@ from lenadash.clinical.dosing.walk import (
 
 __all__ = [
     "ACTIONS",
+    "BASES",
+    "CLINICIAN_DOSE",
+    "CLINICIAN_HOLD",
+    "CYCLE_LIMIT",
+    "ENGINE_RULES",
+    "GRADE3_REVIEW",
+    "NO_COURSE",
+    "REMS_STOP",
     "DEFAULT_PROFILE",
     "EARLY_WINDOW_DAYS",
     "EPISODES",

@@ -49,16 +49,20 @@ def simulate(
 
     Sources: the profile's rule rows (default `us_pi`: US PI 2.1-2.4 as in DOMAIN.md §2) and
     ladders. `labs` follow the labs contract plus a `grade` column (grading.grade); `patients` are
-    courses; `events` the events contract (fever, platelet_transfusion, toxicity, dose_change used).
+    courses; `events` the events contract (fever, platelet_transfusion, toxicity, dose_change, and the REMS
+    stop events - a positive pregnancy_test, missed_period - used).
     `baselines` defaults to `cycles.baseline(labs, patients)`.
 
     Returns one row per course and step date (every draw, plus event-only dates of a toxicity or
-    dose_change event, `is_draw` False): `action` (continue | hold | stay_held | resume | review),
+    dose_change or stop event, `is_draw` False): `action` (continue | hold | stay_held | resume | review | stop),
     `dose_mg` to take after this step (None while held or when the clinician must decide), the
     `schedule` in effect, `dosing_day` (False on planned rest days and before the start), `reasons`
     (list of strings citing rule and source), `needs_review`, `held` (state after the step),
-    `rules` (ids of the rules that fired) and `preexisting` (non-haematologic analytes graded >= 3
-    on this draw that were already at least that grade at baseline: noted, not reviewed).
+    `rules` (ids of the rules that decided the step: profile rule ids and the engine's ids, values.ENGINE_RULES),
+    `preexisting` (non-haematologic analytes graded >= 3 on this draw that were already at least that grade
+    at baseline: noted, not reviewed), `reviews` ([(notice kind, reason)] of the reasons that ask for review),
+    `resume_plan` (on a course's last step while held: the plan the walk will resume by, else None) and
+    `stop` ({"since", "event"} while a REMS stop is in force, else None).
     """
     prof = _as_profile(profile)
     rule_analytes = sorted({r.analyte for r in prof.rules if r.analyte != TOXICITY})

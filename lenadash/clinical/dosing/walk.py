@@ -1,8 +1,11 @@
 """The walk: one course's draws and events in date order through the dose rules, as a small state machine."""
 
-# A course is on treatment, held (one hold episode, DOMAIN.md §2), or awaiting a clinician's decision (the
-# counts recovered at the floor, or no lower dose exists). Each step reads one date, decides the transition,
-# and words the decision through `reasons`; the sentences never feed back into a decision.
+# A course is on treatment, held (one hold episode, DOMAIN.md §2), awaiting a clinician's decision (the
+# counts recovered at the floor, or no lower dose exists), or stopped (REMS, DOMAIN.md §5: a positive
+# pregnancy test or a missed period; only a clinician's later dose_change leaves it). Each step reads one
+# date, decides the transition, records the ids of the rules that decided it (`Step.fired`) and which reasons
+# ask for review (`Step.reviews`), and words the decision through `reasons`; the sentences never feed back
+# into a decision.
 
 from __future__ import annotations
 
@@ -90,6 +93,7 @@ class Step:
     dose_changes: tuple = ()
     stop = False  # a REMS stop event on this date (positive pregnancy test, missed period)
     stop_kind = ""  # its event kind: "pregnancy_test" (positive) or "missed_period"
+    reviews: Sequence[tuple[str, str]] = ()  # (notice kind, reason) of each reason that asks for review
     restart = False  # a clinician's dose_change ends a stop on this date
     review = False
     hold_notes: Sequence[str] = ()  # the "still held" sentences, dropped when a clinician's dose replaces them
@@ -106,13 +110,12 @@ class Step:
             self.cycle, self.cycle_day = cycle + 1, day + 1
         self.reasons: list[str] = []
         self.fired: list[str] = []  # ids of the rules that decided this step (profile rule ids, engine ids)
-        self.reviews: list[tuple[str, str]] = []  # (notice kind, reason) of each reason that asks for review
         self.preexisting: list[str] = []
 
     def ask_review(self, text: str, kind: str = "review", rule: str | None = None) -> None:
         """A reason that asks for a clinician's review, marked as such (assess reads the mark, not the text)."""
         self.reasons.append(text)
-        self.reviews.append((kind, text))
+        self.reviews = [*self.reviews, (kind, text)]
         self.review = True
         if rule is not None:
             self.fired.append(rule)
@@ -165,7 +168,7 @@ class CourseWalk:
         self.pending_reviews: list[tuple[str, str]] = []
         self.awaiting_rules: list[str] = []  # the rules of the episode whose recovery awaits a decision
         self.stopped_since: dt.date | None = None  # date of the REMS stop in force
-        self.stop_kind = ""  # and the event that stopped it
+        self.stop_info: dict | None = None  # {"since": ISO date, "event": event kind} while stopped
         self.beyond_by: dt.date | None = None  # date of the clinician's dose_change that decided beyond the limit
 
     def _unusable(self) -> str | None:
@@ -282,14 +285,15 @@ class CourseWalk:
         dcs = rec[at["dose_changes"]]
         s.dose_changes = () if _missing(dcs) else dcs
         s.fever_no_temp = rec[at["fever_no_temp"]]
-        stop = rec[at["stop"]]
-        if not _missing(stop) and stop in self.stops_on:
-            s.stop, s.stop_kind = True, stop
+        if self.stops_on:  # only women can be stopped: most courses skip the lookup
+            stop = rec[at["stop"]]
+            if not _missing(stop) and stop in self.stops_on:
+                s.stop, s.stop_kind = True, stop
         if s.is_draw and self.pending:
             s.reasons.extend(self.pending)
             s.review = self.pending_review  # a review raised on an event-only date shows on the next draw
             s.fired.extend(self.pending_rules)
-            s.reviews.extend(self.pending_reviews)
+            s.reviews = list(self.pending_reviews)
             self.pending, self.pending_review, self.pending_rules, self.pending_reviews = [], False, [], []
         return s
 
@@ -312,18 +316,12 @@ class CourseWalk:
             s.reasons,
             s.review or s.action == "review",
             self.held,
-            list(dict.fromkeys(s.fired)),
+            list(dict.fromkeys(s.fired)) if len(s.fired) > 1 else s.fired,
             s.preexisting,
             s.reviews,
             None,
-            self._stop_info(),
+            self.stop_info,
         )
-
-    def _stop_info(self) -> dict | None:
-        """The stop in force after this step, as data: {"since": ISO date, "event": event kind}; else None."""
-        if self.state is not State.STOPPED or self.stopped_since is None:
-            return None
-        return {"since": self.stopped_since.isoformat(), "event": self.stop_kind}
 
     def _before_start(self, s: Step) -> tuple:
         return (
@@ -374,7 +372,8 @@ class CourseWalk:
     def _stopped(self, s: Step) -> tuple:
         """A stop event today, or a stop in force: no dose, no count-based resume (DOMAIN.md §5, REMS)."""
         if s.stop and self.state is not State.STOPPED:
-            self.state, self.stopped_since, self.episode, self.stop_kind = State.STOPPED, s.date, None, s.stop_kind
+            self.state, self.stopped_since, self.episode = State.STOPPED, s.date, None
+            self.stop_info = {"since": s.date.isoformat(), "event": s.stop_kind}
             s.reasons.append(reasons.rems_stop(s.stop_kind, s.date))
         else:
             since = self.stopped_since
@@ -382,14 +381,14 @@ class CourseWalk:
             s.reasons.append(reasons.still_stopped(since))
         s.action, s.dose_out, s.review = "stop", None, False
         s.fired[:] = [REMS_STOP]
-        s.reviews.clear()
+        s.reviews = []
         if not s.is_draw:
             self._keep_for_next_draw(s)
         return self._row(s)
 
     def _restart(self, s: Step) -> None:
         """A clinician's dose_change dated after the stop ends it: the dose (or a hold) the clinician recorded."""
-        self.state, self.stopped_since, self.episode = State.ON_TREATMENT, None, None
+        self.state, self.stopped_since, self.episode, self.stop_info = State.ON_TREATMENT, None, None, None
         s.restart = True
 
     # --- what the date shows -------------------------------------------------------------------
