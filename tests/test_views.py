@@ -430,8 +430,8 @@ from hypothesis import strategies as st  # noqa: E402
 
 _patient_flags = st.fixed_dictionaries(
     {
-        "status": st.sampled_from(["on_treatment", "held", "review"]),
-        "action": st.sampled_from(["continue", "hold", "stay_held", "resume", "review"]),
+        "status": st.sampled_from(["on_treatment", "held", "review", "stopped"]),
+        "action": st.sampled_from(["continue", "hold", "stay_held", "resume", "review", "stop"]),
         "plt_grade": st.integers(0, 4),
         "labs_overdue": st.booleans(),
         "marrow_in": st.one_of(st.none(), st.integers(-10, 90)),
