@@ -90,7 +90,7 @@ FLAG_RULES: tuple[FlagRule, ...] = (
         ("renal_dose_above_label", "renal_band_fall", "renal_not_studied"),
         None,
         None,
-        "US PI 2.6 renal impairment (Cockcroft-Gault)",
+        "US PI Starting Dose for Renal Impairment (Cockcroft-Gault CrCl)",
     ),
     # Any other notice the engine marks urgent or action (a kind no row above claims, e.g. one added
     # after this table was written): named, never dropped.
