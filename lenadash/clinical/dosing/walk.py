@@ -18,6 +18,7 @@ from lenadash.clinical import schedule as monitoring
 from lenadash.clinical.cycles import UNKNOWN_SCHEDULE
 from lenadash.clinical.dosing import reasons
 from lenadash.clinical.dosing.profiles import OPS, DoseRule, Profile, _schedule_for, at_floor, next_lower
+from lenadash.clinical.dosing.start import start_decision
 from lenadash.clinical.dosing.values import TOXICITY, _missing
 from lenadash.vocab.course import CYCLE_DAYS, DOSING_DAYS
 
@@ -134,6 +135,8 @@ class CourseWalk:
         self.pending: list[str] = []  # reasons of event-only dates, shown on the next draw
         self.pending_review = False
         self.beyond_by: dt.date | None = None  # date of the clinician's dose_change that decided beyond the limit
+        # the profile's start criteria on the baseline counts (dosing/start.py; None = nothing to say)
+        self.start_check = start_decision(prof, self.indication, lambda a: base.get((self.cid, a)))
 
     def _unusable(self) -> str | None:
         if self.start_dose is None:
@@ -175,6 +178,8 @@ class CourseWalk:
             return self._before_start(s)
         if self.unusable:
             return self._unusable_row(s, self.unusable)
+        if self.start_check is not None and self._start_criteria(s):
+            return self._row(s)
         if self.persist_rules:
             self._track_runs(s)
         self._note_toxicities(s)
@@ -193,6 +198,23 @@ class CourseWalk:
         if self.limit is not None and s.cycle > self.limit:
             self._beyond_cycle_limit(s, self.limit)
         return self._row(s)
+
+    def _start_criteria(self, s: Step) -> bool:
+        """Start criteria (dosing/start.py) on the first steps; True when they decide the step alone.
+
+        do_not_start: every step is review with no dose (treatment not assumed started) until a
+        clinician's dose_change starts it; review: the first step on or after the start is review.
+        """
+        check = self.start_check
+        assert check is not None
+        s.reasons.extend(check.reasons)
+        s.fired.extend(check.rules)
+        s.review = True
+        if check.blocks and not s.dose_changes:
+            s.action, s.dose_out = "review", None
+            return True
+        self.start_check = None
+        return False
 
     def _read(self, rec: tuple) -> Step:
         """The step's values and events; a draw also takes the reasons kept from event-only dates."""
