@@ -207,14 +207,15 @@ class CourseWalk:
         """
         check = self.start_check
         assert check is not None
+        self.start_check = None if s.dose_changes or not check.blocks else check
+        if check.blocks and s.dose_changes:
+            return False  # the clinician's recorded dose starts the treatment
         s.reasons.extend(check.reasons)
         s.fired.extend(check.rules)
         s.review = True
-        if check.blocks and not s.dose_changes:
+        if check.blocks:
             s.action, s.dose_out = "review", None
-            return True
-        self.start_check = None
-        return False
+        return check.blocks
 
     def _read(self, rec: tuple) -> Step:
         """The step's values and events; a draw also takes the reasons kept from event-only dates."""
