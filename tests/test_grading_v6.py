@@ -184,3 +184,13 @@ def test_v6_baseline_below_lln_uses_the_default_lln():
     out = grade(labs.assign(analyte="creatinine"), version=V6)
     # the default range gives the LLN (0.6): baseline 0.5 is below it, 0.9 = 1.8 x baseline -> grade 2
     assert int(out["grade"].iloc[0]) == 2
+
+
+@pytest.mark.parametrize("analyte", ["anc", "plt", "wbc", "hgb", "sodium", "albumin"])
+def test_v6_a_lower_count_never_gets_a_better_grade(analyte):
+    values = np.round(np.linspace(0.0, 200.0, 4001), 2)
+    graded = grade(pd.DataFrame({"analyte": analyte, "value": values}), version=V6)["grade"]
+    low_grades = graded.fillna(0).astype(int).to_numpy()
+    if analyte == "sodium":  # hyponatremia only below the LLN; above it hypernatremia rises again
+        low_grades = low_grades[values < 135]
+    assert (np.diff(low_grades) <= 0).all()
