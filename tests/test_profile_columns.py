@@ -370,3 +370,16 @@ def test_a_v6_profile_holds_and_resumes_exactly_where_v5_does(tmp_path):
         f6.labs[["mrn", "collected_at", "analyte", "grade"]], on=["mrn", "collected_at", "analyte"]
     )
     assert (merged["grade_x"].fillna(-1) != merged["grade_y"].fillna(-1)).sum() >= 5
+
+
+def test_other_toxicity_is_a_grade_so_it_follows_the_version(tmp_path):
+    """Documented difference: an ALC < 0.5 is grade 3 by v5.0 (other toxicity: resume lower), no grade by v6.0."""
+    for name in ("profiles.csv", "dose_us_pi.csv", "ladders.csv"):
+        shutil.copy(RULES_DIR / name, tmp_path / name)
+    with open(tmp_path / "profiles.csv", "a") as f:
+        f.write("us_pi_v6,US PI graded by CTCAE v6.0,REVLIMID US PI (current),dose_us_pi.csv ladders.csv,ctcae_v6,,\n")
+    v6 = dosing.load_profile("us_pi_v6", rules_dir=tmp_path)
+    labs = _labs([(-2, {"anc": 3.0, "plt": 200.0, "alc": 1.5}), (7, {"anc": 0.8, "alc": 0.3}), (14, {"anc": 1.2})])
+    patients = pd.DataFrame([course("MM")])
+    assert _steps("us_pi", patients, labs)["dose_mg"].iloc[-1] == 20.0
+    assert _steps(v6, patients, labs)["dose_mg"].iloc[-1] == 25.0
