@@ -57,10 +57,18 @@ def _read_rules(name: str) -> list[dict[str, str]]:
 def profiles() -> str:
     """Every rule profile of rules/profiles.csv."""
     rows = [
-        (_code(p["id"]), p["name"], " ".join(_code(f) for f in p["files"].split()), p["source"])
+        (
+            _code(p["id"]),
+            p["name"],
+            " ".join(_code(f) for f in p["files"].split()),
+            _code(p.get("grading") or "ctcae_v5"),
+            p.get("indications") or "(those its rules name)",
+            p.get("capsules_mg") or "(2.5 5 10 15 20 25)",
+            p["source"],
+        )
         for p in _read_rules("profiles.csv")
     ]
-    return table(["profile", "name", "files", "source"], rows)
+    return table(["profile", "name", "files", "grading", "indications", "capsules (mg)", "source"], rows)
 
 
 def _profile_files(profile: str, prefix: str) -> list[str]:
@@ -241,7 +249,7 @@ def plausibility() -> str:
     return table(["test", "limits", "stored unit"], rows)
 
 
-# --- docs/grading.md: CTCAE v5.0 bands -------------------------------------------------------------
+# --- docs/grading.md: CTCAE v5.0 and v6.0 bands ----------------------------------------------------
 
 
 _WHEN = {
@@ -249,6 +257,11 @@ _WHEN = {
     "baseline": "with a baseline",
     "baseline_normal": "baseline normal (or none)",
     "baseline_abnormal": "baseline abnormal",
+    "baseline_below_lln": "baseline below LLN",
+    "baseline_not_above_uln": "baseline <= ULN (or none)",
+    "baseline_above_uln": "baseline > ULN",
+    "fasting": "fasting sample (never: no flag)",
+    "not_known_fasting": "not known fasting",
 }
 
 
@@ -273,22 +286,51 @@ class _Term:
 
     bands: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    name: str = "-"
 
 
-def ctcae_bands() -> str:
-    """One row per CTCAE v5.0 term and condition of rules/ctcae_v5.csv, one column per grade."""
+def _terms(version: str, by: str = "term") -> dict[tuple[str, str, str], _Term]:
+    """The bands of rules/<version>.csv by (analyte, term or direction, when)."""
     terms: dict[tuple[str, str, str], _Term] = {}
-    for row in _read_rules("ctcae_v5.csv"):
-        term = terms.setdefault((row["analyte"], row["term"] or "-", row["when"]), _Term())
+    for row in _read_rules(f"{version}.csv"):
+        term = terms.setdefault((row["analyte"], row[by] or "-", row["when"]), _Term())
+        term.name = row["term"] or term.name
         if row["grade"]:
             term.bands[row["grade"]] = _band(row)
         if row["clinical_note"]:
             term.notes.append(row["clinical_note"])
+    return terms
+
+
+def ctcae_bands(version: str = "ctcae_v5") -> str:
+    """One row per CTCAE term and condition of rules/<version>.csv, one column per grade."""
     rows = [
         (analyte, name, _WHEN[when], *(_code(t.bands[g]) if t.bands.get(g) else "" for g in "1234"), "; ".join(t.notes))
-        for (analyte, name, when), t in terms.items()
+        for (analyte, name, when), t in _terms(version).items()
     ]
     return table(["analyte", "term", "applies when", "G1", "G2", "G3", "G4", "note"], rows)
+
+
+def _grades(t: _Term | None) -> str:
+    if t is None:
+        return "-"
+    cells = [f"G{g} {_code(t.bands[g])}" for g in "1234" if t.bands.get(g)]
+    return "<br>".join(cells) or ("no grade: " + "; ".join(t.notes) if t.notes else "no grade")
+
+
+def ctcae_v6_beside_v5() -> str:
+    """Per analyte and direction, v6.0's bands beside v5.0's (rules/ctcae_v6.csv, rules/ctcae_v5.csv)."""
+    v5, v6 = _terms("ctcae_v5", by="direction"), _terms("ctcae_v6", by="direction")
+    rows = []
+    for analyte, direction in dict.fromkeys(k[:2] for k in [*v5, *v6]):
+        five = {k[2]: t for k, t in v5.items() if k[:2] == (analyte, direction)}
+        six = {k[2]: t for k, t in v6.items() if k[:2] == (analyte, direction)}
+        for when in dict.fromkeys([*five, *six]):
+            t5, t6 = five.get(when), six.get(when)
+            same = t5 is not None and t6 is not None and t5.bands == t6.bands
+            name = t6.name if t6 is not None and t6.name != "-" else (t5.name if t5 is not None else "-")
+            rows.append((analyte, name, _WHEN[when], _grades(t5), _grades(t6), "same" if same else ""))
+    return table(["analyte", "term (v6)", "applies when", "CTCAE v5.0", "CTCAE v6.0", "bands"], rows)
 
 
 # --- docs/cli.md: commands and options -------------------------------------------------------------

@@ -134,7 +134,7 @@ def assess_frames(
         if "sex" in courses:
             sex = courses.drop_duplicates("mrn").set_index("mrn")["sex"]
             lab["sex"] = cycles.map_keys(lab["mrn"], sex)
-        lab = grading.grade(lab)
+        lab = grading.grade(lab, version=profile.grading)
     else:
         for c in ("baseline_value", "grade", "grade_term", "grade_note"):
             lab[c] = pd.Series(dtype=object)
@@ -439,6 +439,7 @@ def result_from_frames(
     return {
         "as_of": as_of.isoformat(),
         "rules": frames.rules,
+        "grading": profile.grading,
         "import_report": _import_report(import_report),
         "patients": patients_out,
     }

@@ -1,4 +1,4 @@
-"""CTCAE v5.0 grading of lab results, vectorised; the bands are rows of rules/ctcae_v5.csv."""
+"""CTCAE grading of lab results, vectorised; the bands of each version are rows of rules/ctcae_<version>.csv."""
 
 from __future__ import annotations
 
@@ -16,7 +16,10 @@ import pyarrow as pa
 
 from lenadash.config import RULES_DIR
 
-CTCAE_FILE = RULES_DIR / "ctcae_v5.csv"
+DEFAULT_VERSION = "ctcae_v5"
+# Grading versions a rule profile can pin (profiles.csv `grading`): each is one table of bands.
+VERSIONS = {"ctcae_v5": "CTCAE v5.0", "ctcae_v6": "CTCAE v6.0"}
+CTCAE_FILE = RULES_DIR / f"{DEFAULT_VERSION}.csv"
 REFERENCE_FILE = RULES_DIR / "reference_ranges.csv"
 
 # Values and thresholds are compared as integers in millionths: any float noise
@@ -30,7 +33,20 @@ _REF_BITS = {"LLN": _LLN, "ULN": _ULN, "BASELINE": _BASELINE}
 _BOUND = re.compile(
     r"^\s*(?:(?P<k>\d+(?:\.\d+)?)\s*\*\s*)?(?P<ref>LLN|ULN|BASELINE)\s*$|^\s*(?P<num>\d+(?:\.\d+)?)\s*$"
 )
-_WHEN = ("", "baseline", "baseline_normal", "baseline_abnormal")
+# `when` values: v5's baseline paths, and v6's (docs/ctcae_v6_transcription.md). lenadash has no
+# fasting flag, so `fasting` rows never apply and every glucose is `not_known_fasting`.
+_WHEN = (
+    "",
+    "baseline",
+    "baseline_normal",
+    "baseline_abnormal",
+    "baseline_below_lln",
+    "baseline_not_above_uln",
+    "baseline_above_uln",
+    "fasting",
+    "not_known_fasting",
+)
+_WHEN_ABOVE_ULN = ("baseline_abnormal", "baseline_above_uln")  # bands that are multiples of an abnormal baseline
 _TRUE = {"true": True, "false": False}
 
 
@@ -122,9 +138,21 @@ def load_reference_ranges(path: str | Path = REFERENCE_FILE) -> pd.DataFrame:
     return ranges
 
 
-def graded_analytes() -> tuple[str, ...]:
-    """Analyte keys that rules/ctcae_v5.csv knows (with or without a lab threshold)."""
-    return tuple(dict.fromkeys(b.analyte for b in load_bands()))
+def check_version(version: str) -> str:
+    """`version` if lenadash has its table, else ValueError naming the versions it has."""
+    if version not in VERSIONS:
+        raise ValueError(f"unknown grading version {version!r}; use one of {', '.join(VERSIONS)}")
+    return version
+
+
+def bands(version: str = DEFAULT_VERSION) -> tuple[Band, ...]:
+    """The bands of one grading version (rules/<version>.csv), read once per version."""
+    return load_bands(RULES_DIR / f"{check_version(version)}.csv")
+
+
+def graded_analytes(version: str = DEFAULT_VERSION) -> tuple[str, ...]:
+    """Analyte keys that the version's table knows (with or without a lab threshold)."""
+    return tuple(dict.fromkeys(b.analyte for b in bands(version)))
 
 
 # --- the interpreter --------------------------------------------------------------------------
@@ -136,6 +164,8 @@ _BASELINE_WORDS = {
     2: "baseline normal: ULN bands",
     3: "baseline abnormal: bands are multiples of baseline",
     4: "baseline-relative band (x baseline)",
+    5: "baseline not above ULN: ULN bands",
+    6: "baseline above ULN: bands are multiples of baseline",
 }
 _CALCIUM_WORDS = {
     0: "",
@@ -180,18 +210,27 @@ def _compare(value: np.ndarray, bound: Bound | None, limit: np.ndarray | None, l
     return ok, ok | missing
 
 
-def _when_masks(when: str, base: np.ndarray, uln: np.ndarray, base_s: np.ndarray, uln_s: np.ndarray):
+def _when_masks(when: str, base: np.ndarray, lln: np.ndarray, uln: np.ndarray, base_s: np.ndarray):
+    """(certainly applies, possibly applies) per row for a band's `when`; a missing limit leaves it possible."""
     has_base = ~np.isnan(base)
-    if when == "":
+    if when in ("", "not_known_fasting"):  # no fasting flag in lenadash: no result is known to be fasting
         t = np.ones(base.shape, dtype=bool)
         return t, t
+    if when == "fasting":
+        f = np.zeros(base.shape, dtype=bool)
+        return f, f
     if when == "baseline":
         return has_base, has_base
+    if when == "baseline_below_lln":
+        no_lln = np.isnan(lln)
+        certain = has_base & ~no_lln & (base_s < _scaled(lln))
+        return certain, certain | (has_base & no_lln)
     no_uln = np.isnan(uln)
-    if when == "baseline_normal":
+    uln_s = _scaled(uln)
+    if when in ("baseline_normal", "baseline_not_above_uln"):
         certain = ~has_base | (~no_uln & (base_s <= uln_s))
         return certain, certain | (has_base & no_uln)
-    # baseline_abnormal
+    # baseline_abnormal, baseline_above_uln
     certain = has_base & ~no_uln & (base_s > uln_s)
     return certain, certain | (has_base & no_uln)
 
@@ -294,7 +333,7 @@ def _grade_analyte(
     no_threshold_term = np.zeros(m, dtype=np.int32)
     evaluated: list[tuple[int, int, np.ndarray, np.ndarray]] = []  # (grade, refs, certain, possible)
     for band in rules:
-        w_t, w_p = _when_masks(band.when, base, uln, base_s, uln_s)
+        w_t, w_p = _when_masks(band.when, base, lln, uln, base_s)
         lo = _bound_values(band.lower, lln, uln, base) if band.lower else None
         hi = _bound_values(band.upper, lln, uln, base) if band.upper else None
         lo_t, lo_p = _compare(v_s, band.lower, lo, lower=True)
@@ -347,7 +386,7 @@ def _grade1_refs(rules: list[Band]) -> int:
     """The limits (reference bits) the grade 1 bands use: what a grade 0 note names."""
     refs = 0
     for b in rules:
-        if b.grade == 1 and b.when != "baseline_abnormal":
+        if b.grade == 1 and b.when not in _WHEN_ABOVE_ULN:
             refs |= b.refs
     return refs
 
@@ -356,24 +395,34 @@ def _baseline_codes(
     rules: list[Band], refs: np.ndarray, base: np.ndarray, uln: np.ndarray, base_s: np.ndarray, uln_s: np.ndarray
 ) -> np.ndarray:
     """Per row, what the baseline did (_BASELINE_WORDS keys): picked the bands, gave a band, or was missing."""
-    if any(b.when.startswith("baseline_") for b in rules):  # baseline normal/abnormal picks the bands
+    whens = {b.when for b in rules}
+    if whens & {"baseline_normal", "baseline_abnormal"}:  # v5: baseline normal/abnormal picks the bands
         has_base = ~np.isnan(base)
         abnormal = has_base & ~np.isnan(uln) & (base_s > uln_s)
         return np.select([~has_base, abnormal], [1, 3], 2)
-    if any(b.when == "baseline" for b in rules):  # baseline bands beside the ULN bands
+    if whens & {"baseline_not_above_uln", "baseline_above_uln"}:  # v6: a baseline above the ULN picks them
+        has_base = ~np.isnan(base)
+        above = has_base & ~np.isnan(uln) & (base_s > uln_s)
+        return np.select([~has_base, above], [1, 6], 5)
+    if "baseline_below_lln" in whens:  # v6 creatinine: x-baseline bands only for a baseline below the LLN
+        return np.where((refs & _BASELINE) != 0, 4, np.where(np.isnan(base), 1, 0))
+    if "baseline" in whens:  # baseline bands beside the ULN bands
         return np.where((refs & _BASELINE) != 0, 4, np.where(np.isnan(base), 1, 0))
     return np.zeros(len(base), dtype=np.int64)
 
 
-def grade(labs: pd.DataFrame) -> pd.DataFrame:
-    """Grade every result by CTCAE v5.0 (rules/ctcae_v5.csv); returns a copy of labs with added columns.
+def grade(labs: pd.DataFrame, version: str = DEFAULT_VERSION) -> pd.DataFrame:
+    """Grade every result by a CTCAE version (rules/<version>.csv, default v5.0); returns a copy of labs.
+
+    `version` is `ctcae_v5` or `ctcae_v6` (the rule profile pins it: profiles.csv `grading`).
 
     Added: `grade` (Int64; NA = no grade possible, `grade_note` says why), `grade_term` (CTCAE term),
     `grade_note` (why NA, or which LLN/ULN/baseline was used, or what clinical information a higher
     grade needs), `graded_value` (the number compared with the bands: corrected calcium).
     Optional inputs: `baseline_value` (the patient's baseline of the same analyte; NaN = none: ULN
     bands apply), `sex` (F/M, picks the sex-specific default range), `mrn` + `collected_at` (pair
-    calcium with the same-date albumin). Source: NCI CTCAE v5.0; every choice in docs/grading.md.
+    calcium with the same-date albumin). Source: NCI CTCAE v5.0 / v6.0; every choice in docs/grading.md.
+    A term the version lacks (v6: lymphocyte count decreased) grades NA with that reason.
     """
     missing = [c for c in ("analyte", "value") if c not in labs]
     if missing:
@@ -382,9 +431,9 @@ def grade(labs: pd.DataFrame) -> pd.DataFrame:
             "or store.load_labs() (docs/architecture.md, 'labs')"
         )
     out = labs.copy(deep=False)  # copy-on-write: the added columns never reach the caller's frame
-    g = _Grading(out)
+    g = _Grading(out, check_version(version))
     by_analyte: dict[str, list[Band]] = {}
-    for b in load_bands():
+    for b in bands(version):
         by_analyte.setdefault(b.analyte, []).append(b)
     albumin_codes = [k for k, a in enumerate(g.analytes) if a == "albumin"]
     albumin_of = _albumin_lookup(out, g.values, np.isin(g.codes, albumin_codes))
@@ -422,7 +471,7 @@ def _sex_codes(frame: pd.DataFrame) -> np.ndarray:
 class _Grading:
     """The inputs of grade() as arrays, and the per-row results it fills in analyte by analyte."""
 
-    def __init__(self, out: pd.DataFrame):
+    def __init__(self, out: pd.DataFrame, version: str = DEFAULT_VERSION):
         n = len(out)
         self.values, self.baseline = _numeric(out, "value"), _numeric(out, "baseline_value")
         self.ref_low, self.ref_high = _numeric(out, "ref_low"), _numeric(out, "ref_high")
@@ -433,7 +482,8 @@ class _Grading:
         self.na = np.ones(n, dtype=bool)
         self.graded_value = np.round(self.values, DECIMALS)
         self.terms = _Texts("")
-        self.reasons = _Texts("", "no numeric value", "analyte not graded: no CTCAE v5 rule in rules/ctcae_v5.csv")
+        label = "CTCAE v5" if version == DEFAULT_VERSION else VERSIONS[version]
+        self.reasons = _Texts("", "no numeric value", f"analyte not graded: no {label} rule in rules/{version}.csv")
         self.term_id = np.zeros(n, dtype=np.int64)
         self.reason_id = np.full(n, _NOT_GRADED, dtype=np.int64)
         self.limit_code = np.zeros(n, dtype=np.int64)  # LLN source x 3 + ULN source (0 none, 1 result, 2 default)
@@ -495,8 +545,11 @@ def grade_value(
     albumin: float | None = None,
     comparator: str = "",
     sex: str | None = None,
+    version: str = DEFAULT_VERSION,
 ) -> tuple[int | None, str, str]:
-    """Grade one result by CTCAE v5.0 through the same interpreter as grade(): (grade, term, note).
+    """Grade one result by a CTCAE version (default v5.0) through the same interpreter as grade().
+
+    Returns (grade, term, note).
 
     grade None = no grade possible (the note says why: no lab threshold, no LLN/ULN, no value).
     `baseline` None = no baseline (ULN bands); `albumin` (g/dL, same date) corrects calcium;
@@ -529,6 +582,6 @@ def grade_value(
                 "baseline_value": nan,
             }
         )
-    graded = grade(pd.DataFrame(rows)).iloc[0]
+    graded = grade(pd.DataFrame(rows), version=version).iloc[0]
     g = graded["grade"]
     return (None if pd.isna(g) else int(g)), str(graded["grade_term"]), str(graded["grade_note"])

@@ -14,7 +14,7 @@ import pandas as pd
 from lenadash.clinical.dosing.values import TOXICITY, _fmt, _mg  # noqa: F401  (TOXICITY re-exported)
 from lenadash.config import RULES_DIR
 from lenadash.errors import ProfileError
-from lenadash.vocab.course import DOSING_DAYS
+from lenadash.vocab.course import CAPSULE_MG, DOSING_DAYS, INDICATIONS
 
 DEFAULT_PROFILE = "us_pi"
 EARLY_WINDOW_DAYS = 28  # "within the first 4 weeks" = fewer than 28 days after the start (DOMAIN.md §2)
@@ -48,6 +48,14 @@ RULE_COLUMNS = (
 )
 LADDER_COLUMNS = ("indication", "step", "dose_mg", "schedule", "source")
 PROFILE_COLUMNS = ("id", "name", "source", "files")
+# Optional profiles.csv columns (blank or absent = the default): the grading version the profile was
+# written against, the indications it covers (space-separated; blank = those its rules name), and
+# its capsule strengths in mg (space-separated; blank = vocab.course.CAPSULE_MG).
+PROFILE_OPTIONAL = ("grading", "indications", "capsules_mg")
+DEFAULT_GRADING = "ctcae_v5"
+GRADING_VERSIONS = ("ctcae_v5", "ctcae_v6")  # the tables in rules/ (clinical.grading.VERSIONS)
+START_COLUMNS = ("rule", "indication", "analyte", "op", "value", "action", "source", "text")
+START_ACTIONS = ("do_not_start", "review")
 
 
 # --- rule data -------------------------------------------------------------------------------
@@ -144,20 +152,61 @@ class LadderStep:
 
 
 @dataclass(frozen=True)
+class StartCriterion:
+    """One row of a profile's start criteria (start_<profile>.csv), read on the baseline counts.
+
+    It fires when `baseline <op> value` (e.g. anc < 1.0); `action` do_not_start: the course is not
+    started (review, no dose); review: a clinician reviews at the start. indication "any" = every one.
+    """
+
+    rule: str
+    indication: str
+    analyte: str
+    op: str
+    value: float
+    action: str
+    source: str
+    text: str
+
+    def applies_to(self, indication: str | None) -> bool:
+        return self.indication in ("any", indication)
+
+    def fires(self, baseline: float) -> bool:
+        return OPS[self.op](baseline, self.value)
+
+
+@dataclass(frozen=True)
 class Profile:
-    """A named, versioned rule set: dose rules plus ladders, each row with its source."""
+    """A named, versioned rule set: dose rules plus ladders, each row with its source.
+
+    `grading` is the CTCAE version it was written against; `indications` the ones it covers (a course
+    of another indication has no rules here: review); `capsules_mg` the strengths its ladders may use;
+    `start` its start criteria.
+    """
 
     id: str
     name: str
     source: str
     rules: tuple[DoseRule, ...]
     ladders: dict = field(hash=False, compare=False)
+    grading: str = DEFAULT_GRADING
+    indications: tuple[str, ...] = ()
+    capsules_mg: tuple[float, ...] = CAPSULE_MG
+    start: tuple[StartCriterion, ...] = ()
+
+    def covers(self, indication: str | None) -> bool:
+        return indication in self.indications
 
     def rules_for(self, indication: str | None) -> tuple[DoseRule, ...]:
+        if not self.covers(indication):
+            return ()
         return tuple(r for r in self.rules if r.indication == indication)
 
     def ladder(self, indication: str | None) -> tuple[LadderStep, ...]:
-        return self.ladders.get(indication, ())
+        return self.ladders.get(indication, ()) if self.covers(indication) else ()
+
+    def start_for(self, indication: str | None) -> tuple[StartCriterion, ...]:
+        return tuple(c for c in self.start if c.applies_to(indication)) if self.covers(indication) else ()
 
 
 def _read_csv(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict]]:
@@ -252,18 +301,21 @@ def _parse_rule(row: dict, *, file: str, line: int) -> DoseRule:
 
 
 def list_profiles(rules_dir: Path | str | None = None) -> pd.DataFrame:
-    """The rule profiles a clinic can choose (rules/profiles.csv): id, name, source, files."""
+    """The rule profiles a clinic can choose (rules/profiles.csv): id, name, source, files, grading, ..."""
     d = Path(rules_dir) if rules_dir else RULES_DIR
     rows = _read_csv(d / "profiles.csv", PROFILE_COLUMNS)
-    return pd.DataFrame([r for _, r in rows], columns=list(PROFILE_COLUMNS))
+    columns = list(PROFILE_COLUMNS + PROFILE_OPTIONAL)
+    return pd.DataFrame([{c: r.get(c, "") for c in columns} for _, r in rows], columns=columns)
 
 
 def load_profile(profile: str = DEFAULT_PROFILE, rules_dir: Path | str | None = None) -> Profile:
     """Read one rule profile listed in `<rules_dir>/profiles.csv` (default: the package's rules/).
 
     `files` lists the profile's tables, space-separated: names starting with `ladders` are dose
-    ladders, names starting with `dose_` are dose rule tables. Raises ProfileError naming the file,
-    line and fix when the profile is unknown or a row is malformed.
+    ladders, names starting with `dose_` are dose rule tables, names starting with `start_` are start
+    criteria. The optional columns `grading`, `indications` and `capsules_mg` are read as
+    PROFILE_OPTIONAL says. Raises ProfileError naming the file, line and fix when the profile is
+    unknown or a row is malformed (a ladder dose that is not one of the profile's capsule strengths).
     """
     d = Path(rules_dir) if rules_dir else RULES_DIR
     return _load_profile(profile, str(d.resolve()))
@@ -273,20 +325,96 @@ def load_profile(profile: str = DEFAULT_PROFILE, rules_dir: Path | str | None = 
 def _load_profile(profile: str, rules_dir: str) -> Profile:
     d = Path(rules_dir)
     meta = _profile_row(profile, d)
+    capsules = _capsules(profile, meta.get("capsules_mg", ""))
     rules: list[DoseRule] = []
     ladders: dict[str, list[LadderStep]] = {}
+    start: list[StartCriterion] = []
     for name in meta["files"].split():
         if name.startswith("ladders"):
-            for step in _read_ladder(d, name):
+            for step in _read_ladder(d, name, capsules):
                 ladders.setdefault(step.indication, []).append(step)
         elif name.startswith("dose_"):
             for line, row in _read_csv(d / name, RULE_COLUMNS):
                 rules.append(_parse_rule(row, file=name, line=line))
+        elif name.startswith("start_"):
+            start.extend(_parse_start(row, file=name, line=line) for line, row in _read_csv(d / name, START_COLUMNS))
         else:
-            raise ProfileError(f"profiles.csv, profile {profile!r}: file {name!r} must start with dose_ or ladders")
+            raise ProfileError(
+                f"profiles.csv, profile {profile!r}: file {name!r} must start with dose_, ladders or start_"
+            )
     _check_rules_fit_ladders(profile, rules, ladders)
     ladder_t = {k: tuple(sorted(v, key=lambda s: s.step)) for k, v in ladders.items()}
-    return Profile(id=profile, name=meta["name"], source=meta["source"], rules=tuple(rules), ladders=ladder_t)
+    return Profile(
+        id=profile,
+        name=meta["name"],
+        source=meta["source"],
+        rules=tuple(rules),
+        ladders=ladder_t,
+        grading=_grading(profile, meta.get("grading", "")),
+        indications=_indications(profile, meta.get("indications", ""), rules),
+        capsules_mg=capsules,
+        start=tuple(start),
+    )
+
+
+def _grading(profile: str, value: str) -> str:
+    if value and value not in GRADING_VERSIONS:
+        raise ProfileError(
+            f"profiles.csv, profile {profile!r}: grading = {value!r}; use one of {list(GRADING_VERSIONS)} "
+            f"or leave it empty ({DEFAULT_GRADING})"
+        )
+    return value or DEFAULT_GRADING
+
+
+def _indications(profile: str, value: str, rules: list[DoseRule]) -> tuple[str, ...]:
+    """The indications the profile covers: its column, else every indication its rules name."""
+    if not value:
+        return tuple(dict.fromkeys(r.indication for r in rules))
+    listed = tuple(value.split())
+    unknown = [i for i in listed if i not in INDICATIONS]
+    if unknown:
+        raise ProfileError(
+            f"profiles.csv, profile {profile!r}: indications {unknown} unknown; use codes from {list(INDICATIONS)}"
+        )
+    stray = sorted({r.indication for r in rules} - set(listed))
+    if stray:
+        raise ProfileError(
+            f"profiles.csv, profile {profile!r}: dose rules for {stray} but indications = {value!r}; "
+            "add them to indications or remove their rules"
+        )
+    return listed
+
+
+def _capsules(profile: str, value: str) -> tuple[float, ...]:
+    if not value:
+        return CAPSULE_MG
+    try:
+        return tuple(sorted(float(v) for v in value.split()))
+    except ValueError:
+        raise ProfileError(
+            f"profiles.csv, profile {profile!r}: capsules_mg = {value!r}; write the strengths in mg "
+            "separated by spaces (2.5 5 10)"
+        ) from None
+
+
+def _parse_start(row: dict, *, file: str, line: int) -> StartCriterion:
+    kw: _Where = {"file": file, "line": line}
+    for col in ("rule", "analyte", "source"):
+        if not row[col]:
+            raise ProfileError(f"{file} line {line}: column {col} is empty; every start criterion needs a {col}")
+    indication = row["indication"] or "any"
+    if indication != "any" and indication not in INDICATIONS:
+        raise ProfileError(f"{file} line {line}: indication {indication!r}; use any or one of {list(INDICATIONS)}")
+    return StartCriterion(
+        rule=row["rule"],
+        indication=indication,
+        analyte=row["analyte"],
+        op=_choice(row["op"], OPS, column="op", **kw),
+        value=_num(row["value"], column="value", blank_ok=False, **kw),
+        action=_choice(row["action"], START_ACTIONS, column="action", **kw),
+        source=row["source"],
+        text=row["text"],
+    )
 
 
 def _profile_row(profile: str, d: Path) -> dict:
@@ -307,12 +435,18 @@ def _profile_row(profile: str, d: Path) -> dict:
     return meta
 
 
-def _read_ladder(d: Path, name: str) -> list[LadderStep]:
+def _read_ladder(d: Path, name: str, capsules: tuple[float, ...] = CAPSULE_MG) -> list[LadderStep]:
     steps = []
     for line, row in _read_csv(d / name, LADDER_COLUMNS):
         kw: _Where = {"file": name, "line": line}
         if not row["indication"] or not row["source"]:
             raise ProfileError(f"{name} line {line}: indication and source must not be empty")
+        dose = _num(row["dose_mg"], column="dose_mg", blank_ok=False, **kw)
+        if dose not in capsules:
+            raise ProfileError(
+                f"{name} line {line}: dose_mg {_mg(dose)} is not a capsule strength of this profile "
+                f"({', '.join(_mg(c) for c in capsules)} mg); use one, or add it to capsules_mg in profiles.csv"
+            )
         sched = row["schedule"] or None
         if sched is not None and sched not in DOSING_DAYS:
             raise ProfileError(f"{name} line {line}: schedule {sched!r}; use 21/28, 28/28 or leave empty")
@@ -320,7 +454,7 @@ def _read_ladder(d: Path, name: str) -> list[LadderStep]:
             LadderStep(
                 row["indication"],
                 int(_num(row["step"], column="step", blank_ok=False, **kw)),
-                _num(row["dose_mg"], column="dose_mg", blank_ok=False, **kw),
+                dose,
                 sched,
                 row["source"],
             )

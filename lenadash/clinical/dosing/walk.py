@@ -22,6 +22,7 @@ from lenadash.clinical import schedule as monitoring
 from lenadash.clinical.cycles import UNKNOWN_SCHEDULE
 from lenadash.clinical.dosing import reasons
 from lenadash.clinical.dosing.profiles import OPS, DoseRule, Profile, _schedule_for, at_floor, next_lower
+from lenadash.clinical.dosing.start import start_decision
 from lenadash.clinical.dosing.values import (
     CLINICIAN_DOSE,
     CLINICIAN_HOLD,
@@ -170,6 +171,8 @@ class CourseWalk:
         self.stopped_since: dt.date | None = None  # date of the REMS stop in force
         self.stop_info: dict | None = None  # {"since": ISO date, "event": event kind} while stopped
         self.beyond_by: dt.date | None = None  # date of the clinician's dose_change that decided beyond the limit
+        # the profile's start criteria on the baseline counts (dosing/start.py; None = nothing to say)
+        self.start_check = start_decision(prof, self.indication, lambda a: base.get((self.cid, a)))
 
     def _unusable(self) -> str | None:
         if self.start_dose is None:
@@ -251,6 +254,8 @@ class CourseWalk:
             return self._before_start(s)
         if self.unusable:
             return self._unusable_row(s, self.unusable)
+        if self.start_check is not None and self._start_criteria(s):
+            return self._row(s)
         if self.persist_rules:
             self._track_runs(s)
         self._note_toxicities(s)
@@ -269,6 +274,24 @@ class CourseWalk:
         if self.limit is not None and s.cycle > self.limit:
             self._beyond_cycle_limit(s, self.limit)
         return self._row(s)
+
+    def _start_criteria(self, s: Step) -> bool:
+        """Start criteria (dosing/start.py) on the first steps; True when they decide the step alone.
+
+        do_not_start: every step is review with no dose (treatment not assumed started) until a
+        clinician's dose_change starts it; review: the first step on or after the start is review.
+        """
+        check = self.start_check
+        assert check is not None
+        self.start_check = None if s.dose_changes or not check.blocks else check
+        if check.blocks and s.dose_changes:
+            return False  # the clinician's recorded dose starts the treatment
+        for text in check.reasons:
+            s.ask_review(text)  # marked as asking for review, so assess makes a review notice of it
+        s.fired.extend(check.rules)
+        if check.blocks:
+            s.action, s.dose_out = "review", None
+        return check.blocks
 
     def _read(self, rec: tuple) -> Step:
         """The step's values and events; a draw also takes the reasons kept from event-only dates."""
