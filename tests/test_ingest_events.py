@@ -81,6 +81,8 @@ TEMPERATURES = [
     ("38.7 K", None, REJECTED),
     ("<38", None, REJECTED),
     ("38.7 °C 39", None, REJECTED),
+    ("٣٨", None, REJECTED),  # digits of another script are not read as a temperature
+    ("1e2 F", None, REJECTED),
 ]
 
 

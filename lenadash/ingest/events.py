@@ -199,7 +199,7 @@ _FEVER_HINT = (
     "Write the temperature in °C (38.6, 38,6 or 38.6 °C) or in °F with its unit (101.5 °F); "
     "a number without a unit above 50 is read as °F."
 )
-_TEMPERATURE_RE = re.compile(r"^(?P<number>\d{1,3}(?:[.,]\d+)?)\s*(?:[°º˚]\s*)?(?P<unit>[cf])?$", re.IGNORECASE)
+_TEMPERATURE_RE = re.compile(r"^(?P<number>[0-9]{1,3}(?:[.,][0-9]+)?)\s*(?:[°º˚]\s*)?(?P<unit>[cf])?$", re.IGNORECASE)
 
 
 def temperature_c(text: str) -> tuple[float, str | None]:
