@@ -7,9 +7,12 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lenadash.clinical.assess import assess
 from lenadash.ingest import read_events, read_labs, read_patients
+from lenadash.ingest.events import temperature_c
 
 
 def events(text: str):
@@ -189,3 +192,19 @@ def test_mcl_anc_below_one_with_fever_written_in_any_unit_holds(fever):
 def test_mcl_anc_below_one_without_fever_does_not_hold(events_text):
     draw = assessed_draw(events_text)
     assert draw["action"] != "hold"
+
+
+TENTHS_F = st.integers(860, 1130)  # 86.0-113.0 °F, in tenths
+
+
+@given(TENTHS_F, TENTHS_F)
+def test_a_higher_fahrenheit_never_reads_as_a_lower_celsius(a, b):
+    lo, hi = sorted((a, b))
+    assert temperature_c(f"{lo / 10:.1f} °F")[0] <= temperature_c(f"{hi / 10:.1f} °F")[0]
+
+
+@given(TENTHS_F)
+def test_fahrenheit_reads_within_half_a_written_decimal_of_the_exact_conversion(tenths):
+    celsius, unit = temperature_c(f"{tenths / 10:.1f}F")
+    assert unit == "F" and abs(celsius - (tenths / 10 - 32) * 5 / 9) <= 0.05 + 1e-9
+    assert (celsius >= 38.5) == (tenths >= 1013)  # 101.3 °F is the first fever, at reported precision
