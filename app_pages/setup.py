@@ -132,8 +132,16 @@ with event_tab:
         with st.form("event_form", clear_on_submit=True):
             e1, e2, e3 = st.columns(3)
             who = e1.selectbox("Patient", all_mrns, index=_index(all_mrns, current))
-            when = e2.date_input("Date", value=ui.as_of(), format="YYYY-MM-DD")
-            kind = e3.selectbox("Event", EVENT_KINDS, key="event_kind", format_func=EVENT_LABELS.get)
+            when = e2.date_input(
+                "Date", value=ui.as_of(), format="YYYY-MM-DD", key="event_date", help=setup_form.EVENT_DATE_HELP
+            )
+            kind = e3.selectbox(
+                "Event",
+                EVENT_KINDS,
+                key="event_kind",
+                format_func=EVENT_LABELS.get,
+                help=setup_form.event_kinds_help(),
+            )
             v1, v2, v3 = st.columns(3)
             temperature = v1.number_input(
                 "Temperature (C) - fever", min_value=30.0, max_value=45.0, value=None, key="event_temperature"

@@ -196,6 +196,10 @@ FIXES: dict[str, tuple[str, str]] = {
     "invalid dose": ("error", "2.5, 5, 10, 15, 20 or 25"),
     "invalid schedule": ("error", "write 21/28 or 28/28, or leave blank"),
     "invalid value": ("error", 'follow the hint (e.g. "negative or positive", "grade 1-5")'),
+    "value ignored": (
+        "warning",
+        "leave the value empty; the date column is the planned or missed date; notes go in detail",
+    ),
     "start before birth": ("error", "check both dates (US files: MM/DD/YYYY)"),
     "duplicate course": ("error", "keep one row per course"),
     "unknown event": ("error", "use one of the event names"),

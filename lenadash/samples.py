@@ -15,7 +15,8 @@ from lenadash.config import SAMPLE_DIR
 from lenadash.vocab.course import DEFAULT_COMBINATION, DEFAULT_SCHEDULE
 from lenadash.vocab.frames import PATIENT_COLUMNS
 
-# The clinic's fixed "today": every sample draw and event lies before it.
+# The clinic's fixed "today": every sample draw and event lies before it, except a planned biopsy
+# (its date is the planned date, after today).
 TODAY = dt.date(2026, 11, 20)
 SEED = 20261120
 DEFAULT_OUT_DIR = SAMPLE_DIR
@@ -89,7 +90,8 @@ PATIENTS: tuple[SamplePatient, ...] = (
         {"anc": 0.45, "plt": 0.35},
         "MM Rd 25 mg with aspirin: first ANC episode in cycle 2 (ANC 0.82 on C2D15, recovered 2 weeks "
         "later, neutropenia the only toxicity -> resume 25 mg), then platelets 26 on C6D18 (unscheduled "
-        "draw) -> hold, recovered to 41 after 2 weeks -> resume 20 mg",
+        "draw) -> hold, recovered to 41 after 2 weeks -> resume 20 mg; a marrow biopsy (response, MRD) "
+        "planned for 2026-12-14",
     ),
     SamplePatient(
         "LD0002",
@@ -344,7 +346,8 @@ PATIENTS: tuple[SamplePatient, ...] = (
         {"anc": 3.6, "plt": 240, "hgb": 12.6, "creatinine": 0.72},
         {"anc": 0.4, "plt": 0.3},
         "FL, woman of reproductive potential with IRREGULAR menses: pregnancy tests weekly for 4 weeks, "
-        "then every 2 weeks (all negative)",
+        "then every 2 weeks, all negative up to 2026-11-16; a positive serum hCG on 2026-11-18 stops "
+        "treatment (REMS)",
     ),
     SamplePatient(
         "LD0014",
@@ -474,6 +477,12 @@ EVENTS: tuple[tuple[str, int, str, str, str], ...] = (
     ("LD0009", 98, "platelet_transfusion", "1", "one adult dose of apheresis platelets (epistaxis)"),
     ("LD0010", 70, "fever", "38.7", "febrile neutropenia, admitted for IV antibiotics"),
     ("LD0016", 0, "thromboprophylaxis", "enoxaparin", "enoxaparin 40 mg daily (high-risk combination)"),
+    # LD0001 (MM): a marrow biopsy planned by the clinician (myeloma has no biopsy calendar) for
+    # 2026-12-14, C11D1, three and a half weeks after TODAY: an upcoming biopsy on his card
+    ("LD0001", 280, "marrow_biopsy_planned", "", "bone marrow biopsy for response and MRD, before cycle 11"),
+    # LD0013 (FL, irregular menses): a positive test on 2026-11-18, two days after her last negative
+    # one and after her last draw: REMS stop (stop, not hold; the prescriber decides what follows)
+    ("LD0013", 198, "pregnancy_test", "positive", "serum hCG at an unscheduled visit (nausea)"),
 )
 
 # Marrow biopsies actually done, in study days (the MDS guide asks for one before treatment and at

@@ -181,17 +181,19 @@ def test_patients_and_events_read_without_problems(files):
     assert rows.loc["LD0013", "menses"] == "irregular" and rows.loc["LD0013", "reproductive_potential"]
     assert rows.loc["LD0004", "combination"] is None or pd.isna(rows.loc["LD0004", "combination"])
     events = ingest.read_events(files["events.csv"], file_name="events.csv")
-    assert events.rows_read == 49 and len(events.rows) == 49 and events.problems.empty
+    assert events.rows_read == 51 and len(events.rows) == 51 and events.problems.empty
     ev = events.rows
     assert ev.event.value_counts().to_dict() == {
-        "pregnancy_test": 31,
+        "pregnancy_test": 32,
         "marrow_biopsy": 8,
         "thromboprophylaxis": 4,
         "dose_change": 3,
         "fever": 1,
         "toxicity": 1,
         "platelet_transfusion": 1,
+        "marrow_biopsy_planned": 1,
     }
+    assert ev[ev.event == "pregnancy_test"].result.value_counts().to_dict() == {"negative": 31, "positive": 1}
     assert ev[ev.event == "fever"].temperature_c.tolist() == [38.7]
     assert sorted(ev[ev.event == "dose_change"].dose_mg.dropna()) == [5.0, 20.0]
     assert ev.is_hold.sum() == 1
@@ -260,12 +262,15 @@ def test_patients_and_events_save_into_sqlite(session, files):
         data=files["events.csv"],
         table_import=ingest.read_events(files["events.csv"], file_name="events.csv"),
     )
-    assert e.rows_imported == 49 and e.rows_rejected == 0
+    assert e.rows_imported == 51 and e.rows_rejected == 0
     summaries = _save_lab_files(session, files)
     assert sum(s.patients_created for s in summaries.values()) == 1  # only LD0099 is unregistered
     assert len(store.load_patients(session=session)) == 17
     events = store.load_events(session=session)
-    assert len(events) == 49
+    assert len(events) == 51
+    assert events[events.event == "marrow_biopsy_planned"][["mrn", "date"]].values.tolist() == [
+        ["LD0001", dt.date(2026, 12, 14)]
+    ]
     assert events[events.event == "dose_change"].is_hold.sum() == 1
 
 
@@ -299,7 +304,9 @@ DESIGNED = {
     # is a clinician decision, so the course is `review` with no dose (deliberate change; it was
     # "on_treatment" at 20 mg with only an alert before the engine read the cycle_limit rows)
     "LD0012": ("review", None, []),
-    "LD0013": ("on_treatment", 20.0, []),
+    # LD0013: a positive pregnancy test on 2026-11-18, after her last draw: REMS stop, no dose
+    # (issue 8; until the engine stops on it, see engine_stops below, she reads on_treatment 20 mg)
+    "LD0013": ("stopped", None, []),
     "LD0014": ("held", None, [("2026-11-09", "hold", None)]),
     "LD0015": ("on_treatment", 10.0, []),
     "LD0016": ("held", None, [("2026-11-02", "hold", None)]),
@@ -324,9 +331,38 @@ def assessed(files) -> dict[str, dict]:
     return {p["mrn"]: p for p in result["patients"]}
 
 
+def _probe(events_text: str) -> dict:
+    """A one-patient clinic (FL, woman of reproductive potential) assessed on 2026-11-20."""
+    from lenadash.clinical import assess
+
+    patients = ingest.read_patients(
+        b"mrn,name,sex,birth_date,weight_kg,indication,start_date,starting_dose_mg,reproductive_potential,menses\n"
+        b"P1,Probe,F,1985-01-09,70,FL,2026-10-05,20,yes,regular\n",
+        file_name="patients.csv",
+    ).rows
+    labs = ingest.read_labs(b"mrn,collected_at,analyte,value,unit\nP1,2026-11-16 08:00,anc,3.0,10^9/L\n").results
+    events = ingest.read_events(events_text.encode(), file_name="events.csv").rows
+    return assess.assess(patients, labs, events, as_of=samples.TODAY)["patients"][0]
+
+
+@pytest.fixture(scope="module")
+def engine_stops() -> bool:
+    """Whether this tree's engine stops on a positive pregnancy test (issue 8 item 2, the engine's part)."""
+    return _probe("mrn,date,event,value\nP1,2026-11-18,pregnancy_test,positive\n")["status"] == "stopped"
+
+
+@pytest.fixture(scope="module")
+def engine_plans_biopsies() -> bool:
+    """Whether this tree's engine reads marrow_biopsy_planned events (issue 8 item 4, the engine's part)."""
+    probe = _probe("mrn,date,event,value\nP1,2026-12-14,marrow_biopsy_planned,\n")
+    return probe.get("next_marrow_biopsy") == "2026-12-14"
+
+
 @pytest.mark.parametrize("mrn", list(DESIGNED))
-def test_sample_clinic_is_assessed_as_designed(assessed, mrn):
+def test_sample_clinic_is_assessed_as_designed(assessed, mrn, engine_stops):
     status, dose, actions = DESIGNED[mrn]
+    if status == "stopped" and not engine_stops:
+        pytest.xfail("the engine in this tree does not stop on a positive pregnancy test yet (issue 8 item 2)")
     entry = assessed[mrn]
     got = [(d["date"], d["action"], d["dose_mg"]) for d in entry["draws"] if d["action"] in ("hold", "resume")]
     assert got == actions
@@ -345,10 +381,35 @@ def test_sample_clinic_alerts_and_schedules(assessed):
     assert "12" in alerts("LD0012") and "cycle" in alerts("LD0012")
     renal = {m: assessed[m]["renal_starting_dose_mg"] for m in ("LD0002", "LD0005", "LD0009", "LD0015")}
     assert renal == {"LD0002": 10.0, "LD0005": 5.0, "LD0009": 5.0, "LD0015": 10.0}
-    assert {m for m in DESIGNED if assessed[m]["next_pregnancy_test"]} == {"LD0006", "LD0013"}
+    # REMS: tests stay scheduled through holds and stops, so LD0013 may keep hers after the positive one
+    assert {"LD0006"} <= {m for m in DESIGNED if assessed[m]["next_pregnancy_test"]} <= {"LD0006", "LD0013"}
+    assert "pregnancy" in alerts("LD0013") and "stop" in alerts("LD0013")
     assert not any(assessed[m]["pregnancy_test_overdue"] for m in DESIGNED)
     assert {m for m in DESIGNED if assessed[m]["labs_overdue"]} == {"LD0017"}
     assert assessed["LD0017"]["next_labs_due"] == "2026-10-12"
+
+
+def test_a_myeloma_patient_with_a_planned_biopsy_shows_it_as_upcoming(assessed, engine_plans_biopsies):
+    """Issue 8 "Done when": LD0001 (MM) has a marrow biopsy planned for 2026-12-14, after TODAY."""
+    if not engine_plans_biopsies:
+        pytest.xfail(
+            "the engine in this tree does not show a marrow_biopsy_planned date after as_of "
+            "(issue 8 item 4; assess_frames drops events dated after as_of, and a planned date lies ahead)"
+        )
+    ld1 = assessed["LD0001"]
+    assert (ld1["next_marrow_biopsy"], ld1["marrow_biopsy_overdue"]) == ("2026-12-14", False)
+    assert {"due": "2026-12-14", "week": None, "done": False, "planned": True} in [
+        {k: b.get(k) for k in ("due", "week", "done", "planned")} for b in ld1["marrow_biopsies"]
+    ]
+
+
+def test_the_positive_pregnancy_test_stops_ld0013(assessed, engine_stops):
+    """Issue 8 "Done when": the patient with a positive pregnancy test is stopped, with no dose."""
+    if not engine_stops:
+        pytest.xfail("the engine in this tree does not stop on a positive pregnancy test yet (issue 8 item 2)")
+    ld13 = assessed["LD0013"]
+    assert (ld13["status"], ld13["current_dose_mg"]) == ("stopped", None)
+    assert not any(m != "LD0013" and assessed[m]["status"] == "stopped" for m in DESIGNED)
 
 
 # --- the benchmark clinic imports cleanly ---------------------------------------------------------

@@ -305,7 +305,7 @@ def test_exactly_one_dexamethasone_patient_lacks_thromboprophylaxis(events):
 @pytest.mark.parametrize("mrn", [p.mrn for p in samples.PATIENTS if p.reproductive_potential])
 def test_pregnancy_tests_follow_rems(events, mrn):
     p = patient(mrn)
-    tests = events[(events.mrn == mrn) & (events.event == "pregnancy_test")]
+    tests = events[(events.mrn == mrn) & (events.event == "pregnancy_test") & (events.value == "negative")]
     days = sorted((dt.date.fromisoformat(d) - p.start_date).days for d in tests.date)
     assert any(-14 <= d <= -10 for d in days) and -1 in days
     assert {7, 14, 21, 28} <= set(days)
@@ -313,7 +313,27 @@ def test_pregnancy_tests_follow_rems(events, mrn):
     later = [d for d in days if d >= 28]
     assert max(b - a for a, b in zip(later, later[1:])) <= gap
     assert (TODAY - p.start_date).days - later[-1] <= gap
-    assert set(tests.value) == {"negative"}
+
+
+def test_one_woman_has_a_positive_pregnancy_test_after_her_last_negative_one(events):
+    """Issue 8: a positive test stops treatment (REMS); LD0013's comes after her last negative test and draw."""
+    preg = events[events.event == "pregnancy_test"]
+    positive = preg[preg.value == "positive"]
+    assert positive[["mrn", "date"]].values.tolist() == [["LD0013", "2026-11-18"]]
+    assert patient("LD0013").reproductive_potential and patient("LD0013").start_date < TODAY
+    negatives = preg[(preg.mrn == "LD0013") & (preg.value == "negative")]
+    assert negatives.date.max() < "2026-11-18" < TODAY.isoformat()
+    assert set(preg.value) == {"negative", "positive"}
+
+
+def test_a_myeloma_patient_has_a_marrow_biopsy_planned_after_today(events):
+    """Issue 8: biopsies in myeloma come from a planned date (no calendar); LD0001's is weeks ahead."""
+    planned = events[events.event == "marrow_biopsy_planned"]
+    assert planned[["mrn", "date", "value"]].values.tolist() == [["LD0001", "2026-12-14", ""]]
+    assert patient("LD0001").indication == "MM"
+    assert 14 <= (dt.date(2026, 12, 14) - TODAY).days <= 42
+    others = events[events.event != "marrow_biopsy_planned"]
+    assert (others.date < TODAY.isoformat()).all()
 
 
 def test_reproductive_potential_patients_include_irregular_menses():

@@ -150,11 +150,28 @@ EVENT_HELP = {
     "toxicity": "CTCAE grade 1-5",
     "pregnancy_test": "negative or positive",
     "marrow_biopsy": "",
-    "marrow_biopsy_planned": "",
-    "missed_period": "",
+    "marrow_biopsy_planned": "no value; the date is the planned date (any indication, may be after today)",
+    "missed_period": "no value; the date is the day the period was missed (stops treatment, REMS)",
     "dose_change": "new dose in mg, or hold",
     "thromboprophylaxis": "agent, e.g. aspirin, LMWH, warfarin",
 }
+# The value fields of the form that belong to each kind; the others are not stored with it.
+_EVENT_VALUE_FIELDS = {
+    "fever": ("temperature_c",),
+    "toxicity": ("grade",),
+    "pregnancy_test": ("result",),
+    "dose_change": ("dose_mg", "is_hold"),
+    "thromboprophylaxis": ("agent",),
+}
+EVENT_DATE_HELP = (
+    "The day it happened. For a planned marrow biopsy, the planned date (it may be after today); "
+    "for a missed period, the day the period was missed."
+)
+
+
+def event_kinds_help() -> str:
+    """The help of the form's event picker: what each kind records (EVENT_HELP), one line per kind."""
+    return "\n".join(f"- **{EVENT_LABELS[kind]}**: {EVENT_HELP[kind] or 'no value'}" for kind in EVENT_HELP)
 
 
 def event_record(
@@ -170,12 +187,9 @@ def event_record(
     is_hold: bool,
     agent: str,
 ) -> dict:
-    """The events-contract row of the event form; blank text becomes None."""
-    return {
-        "mrn": mrn,
-        "date": date,
-        "event": kind,
-        "detail": detail,
+    """The events-contract row of the event form; blank text becomes None, and a value typed in a field
+    of another kind (a temperature with a missed period) is not kept."""
+    values = {
         "temperature_c": temperature_c,
         "grade": grade,
         "result": result or None,
@@ -183,6 +197,9 @@ def event_record(
         "is_hold": is_hold,
         "agent": agent.strip() or None,
     }
+    own = _EVENT_VALUE_FIELDS.get(kind, ())
+    kept = {name: (value if name in own else (False if name == "is_hold" else None)) for name, value in values.items()}
+    return {"mrn": mrn, "date": date, "event": kind, "detail": detail, **kept}
 
 
 def event_problem(event: dict) -> str | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from typing import BinaryIO
 
 import numpy as np
@@ -12,7 +14,6 @@ from lenadash.ingest.coded import Coded
 from lenadash.ingest.columns import EVENT_FIELDS
 from lenadash.ingest.problems import cat
 from lenadash.ingest.sheets import Sheet, TableImport, as_dates, none_for_missing
-from lenadash.ingest.values import parse_values
 from lenadash.vocab.course import CAPSULE_MG, EVENT_KINDS
 from lenadash.vocab.frames import EVENT_COLUMNS
 
@@ -73,7 +74,6 @@ class _EventValues:
     coded: Coded
     raw: np.ndarray = field(init=False)  # per row, as written (stripped)
     low: pd.Series = field(init=False)  # per distinct text, lower case
-    number: np.ndarray = field(init=False)  # per row, a plain number (NaN otherwise)
     temperature: np.ndarray = field(init=False)
     grade: pd.arrays.IntegerArray = field(init=False)
     result: np.ndarray = field(init=False)
@@ -85,8 +85,6 @@ class _EventValues:
         n, val_c = self.sheet.n, self.coded
         self.raw = val_c.take(val_c.uniques.to_numpy(dtype=object))
         self.low = val_c.uniques.str.lower()
-        pv = parse_values(val_c.uniques, decimal_comma=True)
-        self.number = val_c.take(pv["value"].where(pv["comparator"] == "").to_numpy(dtype="float64"))
         self.temperature = np.full(n, np.nan)
         self.grade = pd.array([pd.NA] * n, dtype="Int64")
         self.result = np.full(n, None, dtype=object)
@@ -115,7 +113,8 @@ class _EventValues:
 def read_events(data: bytes | BinaryIO, *, file_name: str = "") -> TableImport:
     """Read events.csv (mrn, date, event, value[, detail]) into the events contract.
 
-    Each event kind's value is parsed (vocab.course.EVENT_KINDS): fever in C (F > 50 converted),
+    Each event kind's value is parsed (vocab.course.EVENT_KINDS): fever in °C (°F converted; see
+    `temperature_c`),
     toxicity grade 1-5, pregnancy test negative/positive, dose change in mg or `hold`,
     thromboprophylaxis agent. NaN/NA/None in parsed columns mean "not this kind of event".
     """
@@ -131,7 +130,7 @@ def read_events(data: bytes | BinaryIO, *, file_name: str = "") -> TableImport:
     )
     when = sheet.dates(sheet["date"], name="date")
     values = _EventValues(sheet, _event_kind(sheet), sheet["value"])
-    for read_value in (_fever, _toxicity, _pregnancy_test, _dose_change, _thromboprophylaxis):
+    for read_value in (_fever, _toxicity, _pregnancy_test, _dose_change, _thromboprophylaxis, _date_only):
         read_value(values)
     rows = pd.DataFrame(
         {
@@ -173,26 +172,55 @@ def _event_kind(sheet: Sheet) -> np.ndarray:
 
 
 def _fever(v: _EventValues) -> None:
-    """A body temperature in °C; a value above 50 is read as °F and converted (a warning)."""
+    """A body temperature in °C, as clinics write it (`38.7`, `38,7`, `38.7 °C`, `101.3 °F`); see `temperature_c`.
+
+    °F is converted; a bare number above 50 is read as °F (an `assumed unit` warning). After
+    conversion a value outside 30-45 °C is not a body temperature and the row is rejected.
+    """
     fever = v.event == "fever"
-    num = v.number
-    fahrenheit = fever & (num > _FAHRENHEIT_ABOVE)
-    temp = np.where(fahrenheit, (num - 32.0) * 5.0 / 9.0, num)
+    if not fever.any():
+        return
+    read = v.coded.uniques.map(temperature_c)
+    temp = v.coded.take(np.array([t for t, _ in read], dtype="float64"))
+    unit = v.coded.take(np.array([u for _, u in read], dtype=object))
     plausible = (temp >= FEVER_C[0]) & (temp <= FEVER_C[1])
     v.report(
-        fahrenheit & plausible,
+        fever & (unit == "assumed F") & plausible,
         "assumed unit",
-        "Temperature '{}' was read as Fahrenheit and converted to Celsius.",
-        "Record temperatures in °C.",
+        "Temperature '{}' has no unit and is above 50, so it was read as Fahrenheit and converted to Celsius.",
+        "Write the unit after the number: 38.6 °C or 101.5 °F.",
         "warning",
     )
-    v.report(
-        fever & ~plausible,
-        "invalid value",
-        "Fever value '{}' is not a body temperature.",
-        "Enter the temperature in °C, e.g. 38.6.",
-    )
-    v.temperature[fever] = np.round(temp[fever], 2)
+    v.report(fever & ~plausible, "invalid value", "Fever value '{}' is not a body temperature (30-45 °C).", _FEVER_HINT)
+    v.temperature[fever] = temp[fever]
+
+
+_FEVER_HINT = (
+    "Write the temperature in °C (38.6, 38,6 or 38.6 °C) or in °F with its unit (101.5 °F); "
+    "a number without a unit above 50 is read as °F."
+)
+_TEMPERATURE_RE = re.compile(r"^(?P<number>[0-9]{1,3}(?:[.,][0-9]+)?)\s*(?:[°º˚]\s*)?(?P<unit>[cf])?$", re.IGNORECASE)
+
+
+def temperature_c(text: str) -> tuple[float, str | None]:
+    """One written temperature in °C and how its unit was read: "C", "F", "assumed F" (a bare number above 50).
+
+    Fahrenheit is converted exactly ((F - 32) * 5 / 9 in decimal arithmetic) and rounded half up to the
+    decimals written, at least one (101.3 F -> 38.5, 101 F -> 38.3), so a value is compared at the
+    precision it was reported with: 101.3 °F is exactly 38.5 °C and counts as fever. Celsius stays as
+    written. (NaN, None) when the text is not a temperature.
+    """
+    m = _TEMPERATURE_RE.match(text.strip())
+    if m is None:
+        return np.nan, None
+    written = m["number"].replace(",", ".")
+    number = Decimal(written)
+    unit = (m["unit"] or "").upper() or ("assumed F" if number > _FAHRENHEIT_ABOVE else "C")
+    if unit == "C":
+        return float(number), unit
+    decimals = max(1, len(written.partition(".")[2]))
+    celsius = ((number - 32) * 5 / 9).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    return float(celsius), unit
 
 
 def _toxicity(v: _EventValues) -> None:
@@ -251,6 +279,20 @@ def _thromboprophylaxis(v: _EventValues) -> None:
     )
     named = tp & (v.raw != "")
     v.agent[named] = np.char.lower(v.raw[named].astype(str)).astype(object)
+
+
+def _date_only(v: _EventValues) -> None:
+    """Events whose date is all they say: a value is ignored with a warning (the row is kept, since a
+    missed period stops treatment and a planned biopsy should show), and stays in `value` as written."""
+    kinds = {"marrow_biopsy_planned": "planned biopsy", "missed_period": "missed period"}
+    for kind, words in kinds.items():
+        v.report(
+            (v.event == kind) & (v.raw != ""),
+            "value ignored",
+            f"A {words} event has no value; '{{}}' was ignored.",
+            f"Leave the value empty: the date column is the {words.split()[0]} date. Put notes in detail.",
+            "warning",
+        )
 
 
 def _contract_types(rows: pd.DataFrame) -> pd.DataFrame:

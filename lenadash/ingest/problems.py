@@ -42,6 +42,8 @@ REASONS: dict[str, str] = {
     "start before birth": "patients: the start date is before the birth date",
     "duplicate course": "patients: the same MRN, indication and start date twice with different details",
     "unknown event": "events: the event is not one of models.EVENT_KINDS",
+    "value ignored": "events: a value given for an event whose date is all it says (marrow_biopsy_planned, "
+    "missed_period); the row is imported without it (warning)",
 }
 
 
