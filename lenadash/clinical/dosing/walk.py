@@ -246,16 +246,9 @@ class CourseWalk:
     def step(self, rec: tuple) -> tuple:
         """One date: what it shows, the transition it causes, the clinician's overrides, the output row."""
         s = self._read(rec)
-        if self.state is State.STOPPED and len(s.dose_changes) and not s.stop:
-            self._restart(s)
-        if s.stop or self.state is State.STOPPED:
-            return self._stopped(s)
-        if s.offset < 0:
-            return self._before_start(s)
-        if self.unusable:
-            return self._unusable_row(s, self.unusable)
-        if self.start_check is not None and self._start_criteria(s):
-            return self._row(s)
+        early = self._decided_before_the_rules(s)
+        if early is not None:
+            return early
         if self.persist_rules:
             self._track_runs(s)
         self._note_toxicities(s)
@@ -274,6 +267,21 @@ class CourseWalk:
         if self.limit is not None and s.cycle > self.limit:
             self._beyond_cycle_limit(s, self.limit)
         return self._row(s)
+
+    def _decided_before_the_rules(self, s: Step) -> tuple | None:
+        """The output row when something decides the step before any dose rule is read: a REMS stop (or the
+        clinician's restart after one), a date before the start, an unusable course, the start criteria."""
+        if self.state is State.STOPPED and len(s.dose_changes) and not s.stop:
+            self._restart(s)
+        if s.stop or self.state is State.STOPPED:
+            return self._stopped(s)
+        if s.offset < 0:
+            return self._before_start(s)
+        if self.unusable:
+            return self._unusable_row(s, self.unusable)
+        if self.start_check is not None and self._start_criteria(s):
+            return self._row(s)
+        return None
 
     def _start_criteria(self, s: Step) -> bool:
         """Start criteria (dosing/start.py) on the first steps; True when they decide the step alone.
