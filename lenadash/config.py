@@ -26,6 +26,9 @@ class Settings:
     database_url: str
     demo_database_url: str
     rules: str
+    # Defaults, so code that builds Settings by hand keeps working.
+    lock_timeout_s: float = 30.0
+    keep_uploads: bool = False
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -36,7 +39,18 @@ class Settings:
             database_url=env.get("LENADASH_DATABASE_URL") or f"sqlite:///{data_dir / 'lenadash.sqlite'}",
             demo_database_url=env.get("LENADASH_DEMO_DATABASE_URL") or f"sqlite:///{data_dir / 'demo.sqlite'}",
             rules=env.get("LENADASH_RULES") or "us_pi",
+            lock_timeout_s=_positive_seconds(env.get("LENADASH_LOCK_TIMEOUT_S"), default=30.0),
+            keep_uploads=(env.get("LENADASH_KEEP_UPLOADS") or "").strip().lower() in ("1", "true", "yes", "on"),
         )
+
+
+def _positive_seconds(text: str | None, *, default: float) -> float:
+    """A number of seconds from the environment; empty, unreadable or not positive gives `default`."""
+    try:
+        seconds = float(text or "")
+    except ValueError:
+        return default
+    return seconds if seconds > 0 else default
 
 
 # Every setting the environment can carry, with its meaning; the README documents each one
@@ -52,6 +66,14 @@ SETTINGS_DOC = {
         "SQLAlchemy URL of the separate sample-clinic database (default: demo.sqlite in the data folder)"
     ),
     "LENADASH_RULES": "rule profile for the dose engine (default us_pi)",
+    "LENADASH_LOCK_TIMEOUT_S": (
+        "seconds an import waits for another import or a lock on the database before it stops with "
+        "'the database is busy' and saves nothing (default 30)"
+    ),
+    "LENADASH_KEEP_UPLOADS": (
+        "1 keeps each imported file's original bytes (names, birth dates, comments) in the database; "
+        "by default only its SHA-256, size, counts and rejected rows are kept"
+    ),
 }
 
 

@@ -10,6 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
 from lenadash import store
@@ -160,7 +161,10 @@ def test_upgrading_from_the_first_revision_keeps_every_row_and_lab_time(db_url):
         before = _snapshot(engine)
         store.upgrade_schema(engine)  # to head
         assert store.schema_revision(engine) == _revisions()[-1]
-        assert _snapshot(engine) == before
+        after = _snapshot(engine)
+        # every row kept; only the uploads' original bytes are cleared by 0003 (names, birth dates)
+        assert after["upload"] == [(*row[:-1], b"") for row in before["upload"]]
+        assert {k: v for k, v in after.items() if k != "upload"} == {k: v for k, v in before.items() if k != "upload"}
         assert _stored_lab_times(engine) == OLD_LAB_TIMES
         if engine.dialect.name == "postgresql":
             with engine.connect() as connection:
@@ -212,6 +216,42 @@ def test_upgrading_merges_uploads_doubled_by_a_race(db_url):
         ]
         assert after["clinical_event"] == before["clinical_event"]  # a different kind is no twin
         assert len(after["patient"]) == 2 and len(after["treatment_course"]) == 1
+    finally:
+        engine.dispose()
+
+
+def test_upgrading_to_0003_repairs_keys_with_two_current_results_and_clears_upload_bytes(db_url):
+    """Concurrent imports at 0002 could leave one key with several current results: 0003 keeps the
+    newest current and the others as its superseded history (nothing deleted), then the database
+    refuses a second current result; the stored upload bytes are emptied, their size kept."""
+    engine = _at_first_revision(db_url)
+    try:
+        _fill_at_first_revision(engine)
+        store.upgrade_schema(engine, "0002")
+        with engine.begin() as connection:
+            # rows 7, 8 and 9: the key of row 3 (current) three more times; row 10 a different analyte
+            for row_id, analyte in ((7, "anc"), (8, "anc"), (9, "anc"), (10, "plt")):
+                connection.execute(
+                    text(
+                        "INSERT INTO lab_result (id, patient_id, upload_id, collected_at, analyte, value, unit, "
+                        "comparator, raw_value, raw_unit, raw_name, superseded_by_id) "
+                        "SELECT :id, patient_id, upload_id, collected_at, :analyte, :value, unit, comparator, "
+                        "raw_value, raw_unit, raw_name, NULL FROM lab_result WHERE id = 3"
+                    ),
+                    {"id": row_id, "analyte": analyte, "value": float(row_id)},
+                )
+        before = _snapshot(engine)
+        store.upgrade_schema(engine)
+        after = _snapshot(engine)
+        successor = {row[0]: row[-1] for row in after["lab_result"]}
+        assert len(after["lab_result"]) == len(before["lab_result"]) == 10
+        assert [successor[i] for i in (3, 7, 8, 9)] == [9, 9, 9, None]  # the newest stays current
+        assert successor[10] is None and successor[1] == 2 and successor[2] is None
+        assert [row[-1] for row in after["upload"]] == [b""]
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT size_bytes FROM upload").scalar_one() == len(b"mrn,anc\n")
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(text("UPDATE lab_result SET superseded_by_id = NULL WHERE id = 8"))
     finally:
         engine.dispose()
 

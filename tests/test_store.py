@@ -136,7 +136,7 @@ def test_save_labs_then_load_labs_round_trips_the_contract(db, make_lab_import):
     assert list(store.load_labs(session=db, mrn="SYN002")["analyte"]) == ["hgb"]
 
 
-def test_upload_keeps_name_hash_bytes_counts_and_rejects(db, make_lab_import):
+def test_upload_keeps_name_hash_size_counts_and_rejects_but_not_the_bytes(db, make_lab_import):
     problem = {
         "file": "cbc.csv",
         "line": 7,
@@ -152,7 +152,8 @@ def test_upload_keeps_name_hash_bytes_counts_and_rejects(db, make_lab_import):
     summary = store.save_labs(session=db, file_name="cbc.csv", data=b"raw,bytes\n", lab_import=lab_import)
     assert summary.rows_rejected == 1 and summary.rejects[0]["line"] == 7 and summary.rejects[0]["hint"]
     upload = db.get(Upload, summary.upload_id)
-    assert upload.file_name == "cbc.csv" and upload.content == b"raw,bytes\n"
+    # the original bytes (names, birth dates, comments) are not kept unless LENADASH_KEEP_UPLOADS=1
+    assert upload.file_name == "cbc.csv" and upload.content == b"" and upload.size_bytes == len(b"raw,bytes\n")
     import hashlib
 
     assert upload.content_hash == hashlib.sha256(b"raw,bytes\n").hexdigest()
@@ -161,6 +162,23 @@ def test_upload_keeps_name_hash_bytes_counts_and_rejects(db, make_lab_import):
     assert store.upload_rejects(session=db, upload_id=upload.id)[0]["value"] == "TNP"
     uploads = store.list_uploads(session=db)
     assert list(uploads.columns) == store.UPLOADS_COLUMNS and uploads.iloc[0]["rows_rejected"] == 1
+
+
+def test_keep_uploads_keeps_the_original_bytes(db, make_lab_import, monkeypatch):
+    monkeypatch.setenv("LENADASH_KEEP_UPLOADS", "1")
+    summary = store.save_labs(
+        session=db, file_name="cbc.csv", data=b"raw,bytes\n", lab_import=make_lab_import([ANC_DAY1])
+    )
+    upload = db.get(Upload, summary.upload_id)
+    assert upload.content == b"raw,bytes\n" and upload.size_bytes == 10
+
+
+def test_a_file_whose_bytes_were_not_kept_is_still_recognised_by_its_hash(db, make_lab_import):
+    lab_import = make_lab_import([ANC_DAY1])
+    first = store.save_labs(session=db, file_name="a.csv", data=b"bytes", lab_import=lab_import)
+    assert db.get(Upload, first.upload_id).content == b""
+    again = store.save_labs(session=db, file_name="b.csv", data=b"bytes", lab_import=lab_import)
+    assert again.already_imported and again.upload_id == first.upload_id
 
 
 def test_the_same_file_twice_writes_nothing(db, make_lab_import):

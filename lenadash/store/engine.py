@@ -26,9 +26,14 @@ def make_engine(url: str | None = None, *, upgrade: bool = True) -> Engine:
     url = url or get_settings().database_url
     sa_url = make_url(url)
     kwargs: dict[str, Any] = {}
+    lock_timeout_s = get_settings().lock_timeout_s
     if sa_url.get_backend_name() == "sqlite":
         _make_sqlite_folder(sa_url.database or "")
-        kwargs["connect_args"] = {"timeout": 30}
+        kwargs["connect_args"] = {"timeout": lock_timeout_s}
+    elif sa_url.get_backend_name() == "postgresql":
+        # No statement waits forever for a lock (another import's, a migration's): it fails with
+        # "canceling statement due to lock timeout", which the store reports as busy.
+        kwargs["connect_args"] = {"options": f"-c lock_timeout={int(lock_timeout_s * 1000)}"}
     try:
         engine = create_engine(sa_url, **kwargs)
     except Exception as exc:  # unknown driver, malformed URL

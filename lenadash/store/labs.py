@@ -142,16 +142,24 @@ def _write_labs(connection, results: pd.DataFrame, upload_id: int) -> tuple[tupl
 
     ids = _reserve_ids(connection, "lab_result", len(write))
     first_written = np.r_[True, write_group[1:] != write_group[:-1]]
+    last_written = np.r_[write_group[1:] != write_group[:-1], True]
     old_ids = write["old_id"].to_numpy()
-    superseding = ~first_written | (first_written & ~np.isnan(old_ids.astype("float64")))
+    has_stored = ~np.isnan(old_ids.astype("float64"))
+    superseding = ~first_written | (first_written & has_stored)
     # (successor id, superseded id): earlier line of the same key in this file, and the stored row.
     pairs = [(int(ids[i]), int(ids[i - 1])) for i in np.flatnonzero(~first_written)]
-    pairs += [(int(ids[i]), int(old_ids[i])) for i in np.flatnonzero(first_written & superseding)]
-
-    _insert_labs(connection, write, ids, upload_id)
+    pairs += [(int(ids[i]), int(old_ids[i])) for i in np.flatnonzero(first_written & has_stored)]
+    # The unique index allows one current row per key at every moment, so a row that will supersede
+    # or be superseded goes in "pending" (pointing at itself), and becomes current only after the
+    # row it replaces is marked superseded.
+    pending = ~last_written | has_stored
+    _insert_labs(connection, write, ids, upload_id, pending)
+    ph = placeholder(connection)
     if pairs:
-        ph = placeholder(connection)
         connection.exec_driver_sql(f"UPDATE lab_result SET superseded_by_id = {ph} WHERE id = {ph}", pairs)
+    corrections = [(int(i),) for i in ids[last_written & has_stored]]
+    if corrections:
+        connection.exec_driver_sql(f"UPDATE lab_result SET superseded_by_id = NULL WHERE id = {ph}", corrections)
     n_superseding = int(superseding.sum())
     return (len(write) - n_superseding, n_superseding, unchanged), patients_created
 
@@ -215,10 +223,11 @@ _LAB_INSERT_COLUMNS = [
     "flag",
     "status",
     "source_line",
+    "superseded_by_id",
 ]
 
 
-def _insert_labs(connection, write: pd.DataFrame, ids: np.ndarray, upload_id: int) -> None:
+def _insert_labs(connection, write: pd.DataFrame, ids: np.ndarray, upload_id: int, pending: np.ndarray) -> None:
     """Insert in chunks; Python row tuples exist for one chunk at a time (memory stays flat)."""
     columns = _LAB_INSERT_COLUMNS
     if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
@@ -228,7 +237,10 @@ def _insert_labs(connection, write: pd.DataFrame, ids: np.ndarray, upload_id: in
         sql = f"INSERT INTO lab_result ({', '.join(columns)}) VALUES ({', '.join([ph] * len(columns))})"
     for start in range(0, len(write), CHUNK_SIZE):
         part = write.iloc[start : start + CHUNK_SIZE]
-        values = _lab_chunk_values(connection, part, ids[start : start + CHUNK_SIZE], upload_id)
+        part_ids = ids[start : start + CHUNK_SIZE]
+        values = _lab_chunk_values(connection, part, part_ids, upload_id)
+        marks = pending[start : start + CHUNK_SIZE].tolist()
+        values["superseded_by_id"] = [i if mark else None for i, mark in zip(part_ids.tolist(), marks)]
         insert_chunk(connection, sql, list(zip(*(values[c] for c in columns))))
 
 
@@ -303,7 +315,12 @@ def _patient_ids(connection, mrns: Iterable[str]) -> tuple[dict[str, int], int]:
     missing = [m for m in wanted if m not in found]
     if missing:
         ph = placeholder(connection)
-        connection.exec_driver_sql(f"INSERT INTO patient (mrn, name) VALUES ({ph}, {ph})", [(m, "") for m in missing])
+        # ON CONFLICT: a patient another session created meanwhile (a Setup form, an import on a
+        # database without the import lock) is found below instead of failing the whole file.
+        connection.exec_driver_sql(
+            f"INSERT INTO patient (mrn, name) VALUES ({ph}, {ph}) ON CONFLICT (mrn) DO NOTHING",
+            [(m, "") for m in missing],
+        )
         found.update(_lookup_patient_ids(connection, missing))
     return found, len(missing)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from pydantic import NaiveDatetime
-from sqlalchemy import Column, Index, LargeBinary, Text
+from sqlalchemy import Column, Index, Integer, LargeBinary, Text, text
 from sqlmodel import Field, SQLModel
 
 from lenadash.vocab.course import EVENT_KINDS, INDICATIONS, SCHEDULES  # noqa: F401  (re-exported)
@@ -84,6 +84,9 @@ class UploadBase(SQLModel):
     kind: str = Field(max_length=16, description="labs | patients | events")
     content_hash: str = Field(index=True, max_length=64, description="SHA-256 of the original bytes")
     uploaded_at: dt.datetime = Field(default_factory=_utcnow, description="when it was imported (an instant, UTC)")
+    size_bytes: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0"), description="the file's size"
+    )
     rows_read: int = 0
     rows_imported: int = 0
     rows_unchanged: int = 0
@@ -100,7 +103,9 @@ class Upload(UploadBase, table=True):
     # transaction - results and events reference it).
     __table_args__ = (Index("uq_upload_content_hash_kind", "content_hash", "kind", unique=True),)
     id: int | None = Field(default=None, primary_key=True)
-    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # The original bytes only with LENADASH_KEEP_UPLOADS=1; empty otherwise (they carry names, birth
+    # dates and comments the store never needs: the hash recognises a re-upload).
+    content: bytes = Field(default=b"", sa_column=Column(LargeBinary, nullable=False))
 
 
 class UploadRead(UploadBase):
@@ -135,6 +140,17 @@ class LabResult(LabResultBase, table=True):
         # "one patient's results by date", and the natural key used for re-import/corrections
         Index("ix_lab_result_patient_collected", "patient_id", "collected_at"),
         Index("ix_lab_result_patient_analyte_collected", "patient_id", "analyte", "collected_at"),
+        # The natural key: one current (not superseded) result per patient, analyte and collection time,
+        # whatever imports race; corrections and history stay as superseded rows.
+        Index(
+            "uq_lab_result_current",
+            "patient_id",
+            "analyte",
+            "collected_at",
+            unique=True,
+            sqlite_where=text("superseded_by_id IS NULL"),
+            postgresql_where=text("superseded_by_id IS NULL"),
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int = Field(foreign_key="patient.id")

@@ -153,6 +153,35 @@ def committing(session: Session) -> Iterator[None]:
         raise
 
 
+# Any constant: the key of the PostgreSQL advisory lock every lenadash import of one database takes.
+IMPORT_LOCK_KEY = 0x1E7ADA5
+
+
+def one_import_at_a_time(session: Session) -> None:
+    """Take the database's import lock for the rest of this session's transaction, so concurrent
+    imports (processes, workstations) run one after the other and give exactly the serial result.
+
+    PostgreSQL: a transaction-level advisory lock (released by commit or rollback); waiting is bounded
+    by the connection's lock_timeout (LENADASH_LOCK_TIMEOUT_S). SQLite: `BEGIN IMMEDIATE` takes the
+    file's write lock before anything is read, waiting up to the busy timeout (the same setting); a
+    transaction that already wrote holds that lock. A lock not granted in time is a StoreError
+    "busy", nothing saved."""
+    connection = session.connection()
+    try:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({IMPORT_LOCK_KEY})")
+        elif connection.dialect.name == "sqlite" and not getattr(
+            connection.connection.dbapi_connection, "in_transaction", True
+        ):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+    except OperationalError as exc:
+        session.rollback()
+        failure = database_failure(exc)
+        if failure is None:
+            raise
+        raise failure from None
+
+
 # What a database says when it cannot take a write, lower-cased -> what to tell the user (nothing was saved).
 _FAILURES = (
     (

@@ -1,4 +1,4 @@
-"""Uploads: one row per imported file (bytes, hash, counts, rejected rows), the import summary, the data version."""
+"""Uploads: one row per imported file (hash, size, counts, rejected rows), the import summary, the data version."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col
 
+from lenadash.config import get_settings
 from lenadash.store.models import ClinicalEvent, LabResult, Patient, TreatmentCourse, Upload
-from lenadash.store.sql import clean_text, content_hash, table_of, to_datetime
+from lenadash.store.sql import clean_text, content_hash, one_import_at_a_time, table_of, to_datetime
 from lenadash.vocab.frames import REJECT_FIELDS
 
 UPLOADS_COLUMNS = [
@@ -97,7 +98,12 @@ def _reject(record: dict, file_name: str) -> dict:
 
 def start_upload(session: Session, *, kind: str, file_name: str, data: bytes, parsed, accepted: int) -> StartedUpload:
     """Begin storing one file read by ingest (`parsed` has `problems` and `rows_read`; `accepted` is how
-    many rows it kept): the new upload row, flushed, or the earlier upload of the same bytes."""
+    many rows it kept): the new upload row, flushed, or the earlier upload of the same bytes.
+
+    Imports into one database run one at a time (see `one_import_at_a_time`): from here to the
+    caller's commit this session holds the database's import lock, so what it reads stays what is
+    stored until it writes. An earlier upload ends the transaction here (nothing to write)."""
+    one_import_at_a_time(session)
     rejects = rejected_rows(getattr(parsed, "problems", None), file_name)
     rows_read = getattr(parsed, "rows_read", accepted)
     upload, already = _new_or_earlier_upload(
@@ -106,6 +112,7 @@ def start_upload(session: Session, *, kind: str, file_name: str, data: bytes, pa
     summary = None
     if already:
         summary = _already(upload, file_name=file_name, rows_read=rows_read, accepted=accepted, rejects=rejects)
+        session.rollback()  # nothing written; releases the import lock
     return StartedUpload(upload=upload, rows_read=rows_read, rejects=rejects, already=summary)
 
 
@@ -134,7 +141,8 @@ def _new_or_earlier_upload(
         file_name=(file_name or "(unnamed)")[:255],
         kind=kind,
         content_hash=file_hash,
-        content=raw,
+        size_bytes=len(raw),
+        content=raw if get_settings().keep_uploads else b"",
         rows_read=int(rows_read or 0),
         rows_rejected=len(rejects),
         rejects_json=json.dumps(rejects, default=str),
