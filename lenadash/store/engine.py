@@ -88,11 +88,34 @@ def alembic_config(connection=None):
 
 
 def upgrade_schema(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to `revision` (Alembic), in one transaction."""
-    from alembic import command
+    """Bring the schema to `revision` (Alembic), in one transaction.
 
+    Several programs starting on a new database at once (imports, the app) upgrade one after the
+    other: the first creates the tables, the others find them at head. A database already at head
+    is left without taking any lock (an import running elsewhere does not hold the app up)."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    if revision == "head" and schema_revision(engine) in ScriptDirectory.from_config(alembic_config()).get_heads():
+        return
     with _connect(engine) as connection, connection.begin():
+        _one_upgrade_at_a_time(connection)
         command.upgrade(alembic_config(connection), revision)
+
+
+# Any constant, other than the imports' one (store/sql.py IMPORT_LOCK_KEY).
+_UPGRADE_LOCK_KEY = 0x1E7ADA6
+
+
+def _one_upgrade_at_a_time(connection: Connection) -> None:
+    """PostgreSQL: an advisory lock until the upgrade commits. SQLite: `BEGIN IMMEDIATE`, which also
+    makes the upgrade's DDL one transaction (the driver would otherwise commit each statement)."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_UPGRADE_LOCK_KEY})")
+    elif connection.dialect.name == "sqlite" and not getattr(
+        connection.connection.dbapi_connection, "in_transaction", True
+    ):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def schema_revision(engine: Engine) -> str | None:
