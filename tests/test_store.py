@@ -617,3 +617,31 @@ def test_data_version_changes_with_every_edit_seen_from_another_session(db_url, 
             assert not changed(), "the same event again"
     finally:
         engine.dispose()
+
+
+def test_a_patient_created_by_another_session_meanwhile_is_used_not_a_crash(db, make_lab_import, monkeypatch):
+    """Race-free bare patients: between looking an MRN up and inserting it, another session (an
+    import, the Setup page) may create that patient; the insert skips it and the results join it."""
+    other = Patient(mrn="SYN001", name="")
+    db.add(other)
+    db.commit()
+    lookup = store.labs._lookup_patient_ids
+    calls = []
+
+    def first_lookup_misses(connection, mrns):
+        calls.append(list(mrns))
+        return {} if len(calls) == 1 else lookup(connection, mrns)
+
+    monkeypatch.setattr(store.labs, "_lookup_patient_ids", first_lookup_misses)
+    summary = store.save_labs(session=db, file_name="a.csv", data=b"a", lab_import=make_lab_import([ANC_DAY1]))
+    assert summary.rows_imported == 1 and len(calls) == 2
+    assert db.execute(select(func.count()).select_from(Patient)).scalar_one() == 1
+    assert store.load_labs(session=db)["mrn"].tolist() == ["SYN001"]
+
+
+def test_the_database_refuses_a_second_current_result_for_one_key(db, make_lab_import):
+    store.save_labs(session=db, file_name="a.csv", data=b"a", lab_import=make_lab_import([ANC_DAY1]))
+    columns = "patient_id, upload_id, collected_at, analyte, value, unit, comparator, raw_value, raw_unit, raw_name"
+    with pytest.raises(IntegrityError):
+        db.execute(text(f"INSERT INTO lab_result ({columns}) SELECT {columns} FROM lab_result"))
+    db.rollback()
