@@ -6,7 +6,8 @@ Create Date: 2026-12-01 00:30:00
 
 - `lab_result` gets the partial unique index `uq_lab_result_current` on
   (patient_id, analyte, collected_at) WHERE superseded_by_id IS NULL: the database itself holds
-  "one current result per key". Keys that concurrent imports left with several current rows are
+  "one current result per key"; it replaces the plain index on the same columns (imports look keys
+  up among current rows only). Keys that concurrent imports left with several current rows are
   repaired first: the newest row (highest id, the last written) stays current and the others
   point at it as superseded, the way a correction is stored. Nothing is deleted.
 - `upload` gets `size_bytes` (the file's size, taken from the stored bytes) and the stored bytes
@@ -47,6 +48,8 @@ def upgrade() -> None:
         sqlite_where=sa.text('superseded_by_id IS NULL'),
         postgresql_where=sa.text('superseded_by_id IS NULL'),
     )
+    # Imports look keys up among current rows only: the new index serves them, the plain one goes.
+    op.drop_index('ix_lab_result_patient_analyte_collected', table_name='lab_result')
 
     op.add_column('upload', sa.Column('size_bytes', sa.Integer(), nullable=False, server_default='0'))
     length = "octet_length" if op.get_bind().dialect.name == "postgresql" else "length"
@@ -57,4 +60,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     # The cleared bytes cannot come back; the repaired keys stay repaired (both are valid at 0002).
     op.execute('ALTER TABLE upload DROP COLUMN size_bytes')  # SQLite 3.35+ and PostgreSQL, in place
+    op.create_index(
+        'ix_lab_result_patient_analyte_collected', 'lab_result', ['patient_id', 'analyte', 'collected_at']
+    )
     op.drop_index('uq_lab_result_current', table_name='lab_result')
