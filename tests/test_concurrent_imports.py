@@ -167,3 +167,23 @@ def test_an_import_waiting_longer_than_the_lock_timeout_is_busy_and_saves_nothin
         holder.close()
         holder_engine.dispose()
         engine.dispose()
+
+
+def test_a_form_save_during_an_import_waits_for_it_and_is_busy_after_the_lock_timeout(db_url, monkeypatch):
+    monkeypatch.setenv("LENADASH_LOCK_TIMEOUT_S", "0.5")
+    holder_engine, holder = _holding_the_import_lock(db_url)
+    engine = store.make_engine(db_url)
+    row = {"mrn": "SYN0001", "indication": "MM", "start_date": dt.date(2026, 3, 2), "starting_dose_mg": 25.0}
+    try:
+        with store.open_session(engine) as session, pytest.raises(StoreError, match="busy"):
+            store.upsert_patient_course(session=session, row={**row, "schedule": "21/28"})
+        with store.open_session(engine) as session, pytest.raises(StoreError, match="busy"):
+            store.add_event(session=session, row={"mrn": "SYN0001", "date": dt.date(2026, 3, 3), "kind": "fever"})
+        holder.rollback()
+        with store.open_session(engine) as session:
+            store.upsert_patient_course(session=session, row={**row, "schedule": "21/28"})
+            assert store.load_patients(session=session)["mrn"].tolist() == ["SYN0001"]
+    finally:
+        holder.close()
+        holder_engine.dispose()
+        engine.dispose()

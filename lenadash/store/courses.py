@@ -10,7 +10,7 @@ from sqlmodel import Session, col
 
 from lenadash.errors import StoreError
 from lenadash.store.models import Patient, PatientCreate, TreatmentCourse, TreatmentCourseCreate
-from lenadash.store.sql import as_date, clean_text, committing, field, table_of, validated
+from lenadash.store.sql import as_date, clean_text, committing, field, one_import_at_a_time, table_of, validated
 from lenadash.store.uploads import ImportSummary, finished, start_upload
 from lenadash.vocab.frames import PATIENT_COLUMNS
 
@@ -88,6 +88,7 @@ def upsert_patient_course(*, session: Session, row: dict) -> TreatmentCourse:
     Commits; returns the stored course.
     """
     with committing(session):
+        one_import_at_a_time(session)  # a form save waits for an import, as imports wait for each other
         course, _, _ = _upsert_course(session, row)
     session.refresh(course)
     return course

@@ -11,7 +11,7 @@ from sqlmodel import Session, col
 from lenadash.errors import StoreError
 from lenadash.store.courses import get_or_create_patient
 from lenadash.store.models import EVENT_KINDS, ClinicalEvent, ClinicalEventCreate, Patient
-from lenadash.store.sql import clean_text, committing, field, none_if_missing, validated
+from lenadash.store.sql import clean_text, committing, field, none_if_missing, one_import_at_a_time, validated
 from lenadash.store.uploads import ImportSummary, finished, start_upload
 from lenadash.vocab.frames import EVENT_COLUMNS
 
@@ -90,6 +90,7 @@ def add_event(*, session: Session, row: dict) -> ClinicalEvent:
     Validated through ClinicalEventCreate. Commits.
     """
     with committing(session):
+        one_import_at_a_time(session)  # a form save waits for an import, as imports wait for each other
         stored, _, _ = _add_event(session, row, None)
     session.refresh(stored)
     return stored

@@ -160,6 +160,7 @@ IMPORT_LOCK_KEY = 0x1E7ADA5
 def one_import_at_a_time(session: Session) -> None:
     """Take the database's import lock for the rest of this session's transaction, so concurrent
     imports (processes, workstations) run one after the other and give exactly the serial result.
+    Single saves from a form (a course, an event) take it too, so they never race an import.
 
     PostgreSQL: a transaction-level advisory lock (released by commit or rollback); waiting is bounded
     by the connection's lock_timeout (LENADASH_LOCK_TIMEOUT_S). SQLite: `BEGIN IMMEDIATE` takes the
