@@ -179,3 +179,16 @@ class ClinicalEventCreate(ClinicalEventBase):
 class ClinicalEventRead(ClinicalEventBase):
     id: int
     patient_id: int
+
+
+# --- what this database is -------------------------------------------------------------------
+
+
+class LenadashMarker(SQLModel, table=True):
+    """One row saying what lenadash made this database for: `kind='demo'` for the sample clinic's
+    database, written when lenadash creates it. Nothing loads or drops the sample clinic without it."""
+
+    __tablename__ = "lenadash_marker"
+    id: int | None = Field(default=1, primary_key=True)  # always 1: one row per database
+    kind: str = Field(max_length=16, description="demo")
+    created_at: dt.datetime = Field(default_factory=_utcnow)
