@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple, SupportsInt, cast
 
 import pandas as pd
+
 from lenadash import ingest, store
 from lenadash.config import SAMPLE_DIR, get_settings
 from lenadash.errors import InputError, LenadashError, StoreError, UnrecognisedFile

@@ -18,6 +18,8 @@ from lenadash.store.engine import (  # noqa: F401
     table_names,
     upgrade_schema,
 )
+from lenadash.store.events import EVENT_VALUE_FIELD, add_event, load_events, save_events  # noqa: F401
+from lenadash.store.labs import CHUNK_SIZE, load_labs, save_labs  # noqa: F401
 from lenadash.store.marker import (  # noqa: F401
     claim_for_demo,
     is_demo_database,
@@ -25,8 +27,6 @@ from lenadash.store.marker import (  # noqa: F401
     refuse_the_clinic_as_demo,
     same_database,
 )
-from lenadash.store.events import EVENT_VALUE_FIELD, add_event, load_events, save_events  # noqa: F401
-from lenadash.store.labs import CHUNK_SIZE, load_labs, save_labs  # noqa: F401
 from lenadash.store.sql import insert_chunk as _insert_chunk  # noqa: F401  (patch store.labs.insert_chunk)
 from lenadash.store.uploads import (  # noqa: F401
     UPLOADS_COLUMNS,
