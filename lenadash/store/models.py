@@ -1,4 +1,4 @@
-"""Data model: patients, treatment courses, lab results, clinical events and uploads (SQLModel).
+"""Data model: patients, treatment courses, lab results, clinical events, uploads and the demo marker (SQLModel).
 
 Families follow the full-stack template: `XBase` holds the fields, `X(table=True)` the table,
 `XCreate` validates input (build table rows with `X.model_validate(XCreate(...))`), `XRead` is what
