@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, create_engine, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
@@ -23,6 +23,7 @@ from sqlmodel import SQLModel
 from lenadash.errors import StoreError
 from lenadash.store.engine import _connect, display_url
 from lenadash.store.models import LenadashMarker
+from lenadash.store.sql import table_of
 
 DEMO = "demo"
 MARKER_TABLE = "lenadash_marker"
@@ -151,7 +152,7 @@ def claim_for_demo(engine: Engine) -> None:
 
 def mark_demo(engine: Engine) -> None:
     """Write the demo marker (schema at head); a database already marked stays as it is."""
-    marker = cast(Table, LenadashMarker.__table__)
+    marker = table_of(LenadashMarker)
     try:
         with _connect(engine) as connection, connection.begin():
             if not _is_marked_demo(connection, set(inspect(connection).get_table_names())):
