@@ -122,7 +122,7 @@ print("ok")
 """
 
 
-def _race(url: str, processes: int = 2) -> None:
+def _race(url: str, processes: int = 3) -> None:
     """Start `processes` real processes that call store.make_engine(url) at the same instant."""
     start = time.time() + 3.0  # every process imported and waiting before the start
     racers = [
@@ -152,7 +152,7 @@ def _at_head(url: str) -> None:
 
 
 @pytest.mark.parametrize("round_", range(3))
-def test_two_processes_creating_a_fresh_sqlite_database_at_once_both_just_work(tmp_path, round_):
+def test_three_processes_creating_a_fresh_sqlite_database_at_once_both_just_work(tmp_path, round_):
     url = f"sqlite:///{tmp_path / 'fresh' / 'lenadash.sqlite'}"
     _race(url)
     _at_head(url)
@@ -160,7 +160,7 @@ def test_two_processes_creating_a_fresh_sqlite_database_at_once_both_just_work(t
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("round_", range(2))
-def test_two_processes_creating_a_fresh_postgresql_database_at_once_both_just_work(postgres_url, round_):
+def test_three_processes_creating_a_fresh_postgresql_database_at_once_both_just_work(postgres_url, round_):
     _race(postgres_url)
     _at_head(postgres_url)
 
