@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple, SupportsInt, cast
 
 import pandas as pd
-from sqlalchemy.engine import make_url
 
 from lenadash import ingest, store
 from lenadash.config import SAMPLE_DIR, get_settings
@@ -119,24 +118,23 @@ def sample_files(sample_dir: Path | None = None) -> list[Path]:
 def load_demo(url: str | None = None, reset: bool = False, sample_dir: Path | None = None) -> list[store.ImportSummary]:
     """Load every sample_data/ file into the demo database (default settings.demo_database_url).
 
-    Never touches the clinic database. Idempotent (files already imported are skipped);
-    `reset=True` drops and recreates the demo database first.
+    Never touches the clinic database: a demo URL that reaches it under any spelling is refused
+    (store.refuse_the_clinic_as_demo), and so is any database that holds data without the demo marker
+    (store.claim_for_demo); a fresh empty database becomes the demo database and is marked.
+    Idempotent (files already imported are skipped); `reset=True` drops and recreates it first.
     """
-    settings = get_settings()
-    url = url or settings.demo_database_url
-    if make_url(url) == make_url(settings.database_url):
-        raise StoreError(
-            "the demo database URL is the clinic database; the sample clinic must never mix with real "
-            "patients - give demo its own URL (LENADASH_DEMO_DATABASE_URL or --db)"
-        )
+    url = url or get_settings().demo_database_url
+    store.refuse_the_clinic_as_demo(demo_url=url, clinic_url=get_settings().database_url)
     files = sample_files(sample_dir)
     if not files:
         raise StoreError(f"no sample data files in {sample_dir or SAMPLE_DIR}; run from a lenadash checkout")
-    engine = store.make_engine(url, upgrade=not reset)
+    engine = store.make_engine(url, upgrade=False)
     try:
+        store.claim_for_demo(engine)  # before anything is written or dropped
         if reset:
             store.drop_everything(engine)
-            store.upgrade_schema(engine)
+        store.upgrade_schema(engine)
+        store.mark_demo(engine)
         with store.open_session(engine) as session:
             return import_paths(session=session, paths=files)
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session  # noqa: F401  (re-exported: callers type their sessions with it)
 
 from lenadash.errors import StoreError  # noqa: F401  (re-exported)
-from lenadash.store import courses, engine, events, labs, sql, uploads  # noqa: F401  (for tests that patch a step)
+from lenadash.store import courses, engine, events, labs, marker, sql, uploads  # noqa: F401  (for tests that patch a step)
 from lenadash.store.courses import load_patients, save_patients, upsert_patient_course  # noqa: F401
 from lenadash.store.engine import (  # noqa: F401
     MIGRATIONS_DIR,
@@ -20,6 +20,13 @@ from lenadash.store.engine import (  # noqa: F401
 )
 from lenadash.store.events import EVENT_VALUE_FIELD, add_event, load_events, save_events  # noqa: F401
 from lenadash.store.labs import CHUNK_SIZE, load_labs, save_labs  # noqa: F401
+from lenadash.store.marker import (  # noqa: F401
+    claim_for_demo,
+    is_demo_database,
+    mark_demo,
+    refuse_the_clinic_as_demo,
+    same_database,
+)
 from lenadash.store.sql import insert_chunk as _insert_chunk  # noqa: F401  (patch store.labs.insert_chunk)
 from lenadash.store.uploads import (  # noqa: F401
     UPLOADS_COLUMNS,

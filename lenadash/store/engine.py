@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError, DBAPIError, OperationalError
 from sqlmodel import Session, SQLModel
 
 from lenadash.config import get_settings
 from lenadash.errors import StoreError
+from lenadash.store.sql import database_failure
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -65,16 +67,49 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def _connect(engine: Engine) -> Connection:
-    """A connection; a server that is down or a wrong host, port, user or password is the user's to fix
-    (StoreError). Only connecting is translated: an error in a statement is a bug and stays one."""
+    """A connection; a database that cannot be opened is the user's to fix (StoreError, see
+    connection_failure). Only connecting is translated: an error in a statement is a bug and stays one."""
     try:
         return engine.connect()
-    except OperationalError as exc:
-        reason = " ".join(str(exc.orig or exc).split()).split(" (Background")[0]
-        raise StoreError(
-            f"cannot use the database ({reason}); check that the server runs and the --db URL / "
-            "LENADASH_DATABASE_URL (host, port, user, password, database name) is right"
-        ) from exc
+    except (OperationalError, DatabaseError) as exc:
+        failure = connection_failure(engine, exc)
+        if failure is None:
+            raise
+        raise failure from exc
+
+
+# Connecting failed before any database answered: the server's (or the file's) to check, not busy or full.
+_NOT_REACHED = ("connection refused", "could not connect", "server closed the connection", "unable to open")
+
+
+def connection_failure(engine: Engine, exc: DBAPIError) -> StoreError | None:
+    """The StoreError for a database that cannot be opened, with its own fix: busy, read-only or full
+    (store.sql.database_failure), a SQLite file that cannot be opened or is no database, and only for
+    a database server one that says to check that the server runs. None for anything else (a bug)."""
+    reason = " ".join(str(exc.orig or exc).split()).split(" (Background")[0]
+    text_lower = reason.lower()
+    if engine.dialect.name == "sqlite":
+        where = engine.url.database or "(in memory)"
+        if "unable to open database file" in text_lower:
+            return StoreError(
+                f"cannot open the SQLite database file {where}: check that it is a file (not a folder), that "
+                "its folder exists and that you may write there - or fix the --db URL / LENADASH_DATABASE_URL"
+            )
+        if "file is not a database" in text_lower:
+            return StoreError(
+                f"{where} is not a SQLite database (another kind of file); check the --db URL / LENADASH_DATABASE_URL"
+            )
+    if not isinstance(exc, OperationalError):
+        return None
+    known = database_failure(exc)
+    if known is not None and not any(word in text_lower for word in _NOT_REACHED):
+        return known  # busy, read-only, full
+    if engine.dialect.name == "sqlite":
+        return StoreError(f"cannot use the SQLite database ({reason}); check the --db URL / LENADASH_DATABASE_URL")
+    return StoreError(
+        f"cannot use the database ({reason}); check that the server runs and the --db URL / "
+        "LENADASH_DATABASE_URL (host, port, user, password, database name) is right"
+    )
 
 
 def alembic_config(connection=None):
@@ -87,12 +122,37 @@ def alembic_config(connection=None):
     return cfg
 
 
+# How long a first start waits for another process that is creating the same fresh database.
+UPGRADE_WAIT_SECONDS = 60.0
+# What a database says when another process created the same table or version row a moment earlier.
+_RACE_WORDS = ("already exists", "duplicate key", "unique constraint", "database is locked")
+
+
 def upgrade_schema(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to `revision` (Alembic), in one transaction.
 
-    Several programs starting on a new database at once (imports, the app) upgrade one after the
-    other: the first creates the tables, the others find them at head. A database already at head
-    is left without taking any lock (an import running elsewhere does not hold the app up)."""
+    Several programs starting on a new database at once (imports, the app, two workstations) upgrade
+    one after the other: the first creates the tables, the others find them at head; one that still
+    loses a race waits and retries until the winner's schema is there. A database that cannot take the
+    schema (read-only, full) is a StoreError saying so."""
+    deadline = time.monotonic() + UPGRADE_WAIT_SECONDS
+    while True:
+        try:
+            _upgrade_once(engine, revision)
+            return
+        except DBAPIError as exc:
+            raced = any(word in str(exc.orig or exc).lower() for word in _RACE_WORDS)
+            if not raced or time.monotonic() > deadline:
+                failure = database_failure(exc) if isinstance(exc, OperationalError) else None
+                if failure is None:
+                    raise
+                raise failure from None
+        time.sleep(0.2)
+
+
+def _upgrade_once(engine: Engine, revision: str) -> None:
+    """One upgrade attempt under the one-upgrade-at-a-time lock. A database already at head is left
+    without taking any lock (an import running elsewhere does not hold the app up)."""
     from alembic import command
     from alembic.script import ScriptDirectory
 

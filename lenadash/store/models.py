@@ -1,4 +1,4 @@
-"""Data model: patients, treatment courses, lab results, clinical events and uploads (SQLModel).
+"""Data model: patients, treatment courses, lab results, clinical events, uploads and the demo marker (SQLModel).
 
 Families follow the full-stack template: `XBase` holds the fields, `X(table=True)` the table,
 `XCreate` validates input (build table rows with `X.model_validate(XCreate(...))`), `XRead` is what
@@ -196,3 +196,16 @@ class ClinicalEventCreate(ClinicalEventBase):
 class ClinicalEventRead(ClinicalEventBase):
     id: int
     patient_id: int
+
+
+# --- what this database is -------------------------------------------------------------------
+
+
+class LenadashMarker(SQLModel, table=True):
+    """One row saying what lenadash made this database for: `kind='demo'` for the sample clinic's
+    database, written when lenadash creates it. Nothing loads or drops the sample clinic without it."""
+
+    __tablename__ = "lenadash_marker"
+    id: int | None = Field(default=1, primary_key=True)  # always 1: one row per database
+    kind: str = Field(max_length=16, description="demo")
+    created_at: dt.datetime = Field(default_factory=_utcnow)

@@ -9,12 +9,12 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, SQLModel, col
 
 from lenadash.config import get_settings
 from lenadash.store.models import ClinicalEvent, LabResult, Patient, TreatmentCourse, Upload
-from lenadash.store.sql import clean_text, content_hash, one_import_at_a_time, table_of, to_datetime
+from lenadash.store.sql import clean_text, content_hash, database_failure, one_import_at_a_time, table_of, to_datetime
 from lenadash.vocab.frames import REJECT_FIELDS
 
 UPLOADS_COLUMNS = [
@@ -156,6 +156,12 @@ def _new_or_earlier_upload(
         if previous is None:  # some other integrity failure
             raise
         return previous, True
+    except OperationalError as exc:  # read-only, full, locked, gone: the user's to fix, without the SQL
+        session.rollback()
+        failure = database_failure(exc)
+        if failure is None:
+            raise
+        raise failure from None
     except Exception:
         session.rollback()
         raise
