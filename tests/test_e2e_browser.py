@@ -224,3 +224,34 @@ def test_sample_clinic_keeps_its_today_across_pages(chromium_path, server):
             if title == "Clinic overview":
                 assert f"Assessed as of {expected}" in page.inner_text("body")
         browser.close()
+
+
+def _handshake(url: str, *, host: str, origin: str) -> str:
+    """The status line the server answers a WebSocket upgrade to /_stcore/stream with these headers."""
+    port = int(url.rsplit(":", 1)[1])
+    request = (
+        "GET /_stcore/stream HTTP/1.1\r\n"
+        f"Host: {host}\r\n"
+        f"Origin: {origin}\r\n"
+        "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Protocol: streamlit\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request.encode())
+        return sock.recv(4096).decode("latin-1").split("\r\n", 1)[0]
+
+
+def test_dns_rebinding_handshake_is_refused(server):
+    """A page on another name that resolves to 127.0.0.1 (DNS rebinding) sends its own name as Host and
+    Origin, so the same-origin check passes: only server.allowedHosts refuses it. The app's own names work."""
+    port = server.rsplit(":", 1)[1]
+    for name in ("rebind.example.invalid", "127.0.0.1.example.invalid"):
+        answer = _handshake(server, host=f"{name}:{port}", origin=f"http://{name}:{port}")
+        assert " 101 " not in answer, answer
+    for name in ("127.0.0.1", "localhost"):
+        answer = _handshake(server, host=f"{name}:{port}", origin=f"http://{name}:{port}")
+        assert " 101 " in answer, answer
+    # the right Host with a foreign Origin (a cross-site page) is refused too
+    answer = _handshake(server, host=f"127.0.0.1:{port}", origin="http://rebind.example.invalid")
+    assert " 101 " not in answer, answer
