@@ -42,6 +42,13 @@ event = st.dataframe(
         "Name": st.column_config.TextColumn(width="medium"),
     },  # wide enough not to truncate
 )
+st.download_button(
+    "Download this list (CSV)",
+    worklist.worklist_csv(shown),
+    file_name=f"worklist-{clinic.as_of}.csv",
+    mime="text/csv",
+    key="worklist_download",
+)
 rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
 if rows:
     # a fresh table next time, so coming back here does not reopen the same patient
