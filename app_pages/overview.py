@@ -7,7 +7,7 @@ from lenadash.dashboard import cards, ui, worklist
 ui.sample_banner()
 clinic = ui.clinic()
 st.title("Clinic overview")
-st.caption(f"Assessed as of {clinic.as_of:%A %d %B %Y} - rule profile {clinic.result.get('rules', '')}")
+st.caption(f"Assessed as of {clinic.as_of:%A %d %B %Y} - rule profile {ui.plain(clinic.result.get('rules', ''))}")
 
 if clinic.empty:
     st.info("No patients yet. Upload your lab exports and a patients file, or explore the sample clinic.")
@@ -67,7 +67,7 @@ if len(shown):
     # The chosen patient (the most urgent by default) at a glance: what the label says now and the
     # last three cycles, so the worklist is never more than one click from the charts.
     preview = clinic.patient(choice)
-    st.subheader(f"{names.get(choice) or choice}: what the label says now")
+    st.subheader(f"{ui.plain(names.get(choice) or choice)}: what the label says now")
     ui.next_action_card(
         cards.next_action(preview, rules=clinic.result.get("rules", ""), as_of=clinic.as_of, events=clinic.events)
     )

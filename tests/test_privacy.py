@@ -150,3 +150,23 @@ def test_streamlit_config_keeps_the_privacy_settings():
     assert set(config["server"]["allowedHosts"]) == {"127.0.0.1", "localhost"}
     assert config["server"]["enableXsrfProtection"] is True and config["server"]["enableCORS"] is True
     assert config["browser"]["gatherUsageStats"] is False
+
+
+# --- data-borne text in Markdown elements ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("[x](https://example.invalid/a.png)", r"\[x\]\(https\:\/\/example\.invalid\/a\.png\)"),
+        ("**bold** <img src=x>", r"\*\*bold\*\* \<img src\=x\>"),
+        (":red[alarm] :material/home: $x$", r"\:red\[alarm\] \:material\/home\: \$x\$"),
+        ("line one\n# heading", r"line one \# heading"),
+        ("O'Brien, Ann-Marie", r"O\'Brien\, Ann\-Marie"),
+        ("LD0001", "LD0001"),
+    ],
+)
+def test_plain_escapes_every_markdown_character(text, expected):
+    from lenadash.dashboard import ui
+
+    assert ui.plain(text) == expected

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +24,11 @@ from lenadash.dashboard.worklist import worklist, worklist_display
 from lenadash.errors import LenadashError
 
 log = logging.getLogger(__name__)
+
+# Every ASCII punctuation character: CommonMark lets a backslash make any of them literal, which
+# covers links and images ([x](url), ![x](url)), emphasis, code, headings, lists, tables, raw HTML
+# (<img src=x>), Streamlit's :colour[...] / :material/...: directives and $maths$.
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 
 # Page scripts (relative to app.py); the router in app.py registers them. Not in "pages/": Streamlit
 # treats a pages/ folder beside the entry point as a legacy multipage app until st.navigation has run
@@ -46,6 +52,18 @@ AS_OF = "lenadash_as_of"
 AS_OF_INPUT = "as_of_input"  # the sidebar date widget
 
 SAMPLE_LABEL = "SAMPLE CLINIC - synthetic data"
+
+
+# --- text from the data ----------------------------------------------------------------------
+
+
+def plain(text: Any) -> str:
+    """`text` (a name, an MRN, a file name, a column header, a message that quotes one) for any
+    Streamlit element that renders Markdown (st.markdown, title, caption, info/warning/error,
+    expander and metric labels, ...): shown character for character, never as a link, an image, bold
+    or HTML, which would let an export make the clinician's browser fetch a URL. Line breaks become
+    spaces (a name on two lines must not start a new Markdown block)."""
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", " ".join(str(text).splitlines()))
 
 
 # --- data source -----------------------------------------------------------------------------
@@ -104,7 +122,7 @@ def user_errors(prefix: str, *, stop: bool = False) -> Iterator[None]:
     try:
         yield
     except LenadashError as exc:
-        st.error(f"{prefix}: {exc}")
+        st.error(f"{prefix}: {plain(exc)}")  # the message can quote an MRN or a file's column
     except Exception:
         log.exception("unexpected error on a write path")
         st.error(SOMETHING_WENT_WRONG)
@@ -227,7 +245,7 @@ def clinic() -> Clinic:
         try:
             result = _assess(patients, labs, events, on=as_of())
         except LenadashError as exc:  # e.g. a ProfileError: the message says which rule row to fix
-            st.error(f"Could not assess the clinic with rule profile {get_settings().rules!r}: {exc}")
+            st.error(plain(f"Could not assess the clinic with rule profile {get_settings().rules!r}: {exc}"))
             st.stop()
     else:
         result = {"as_of": str(as_of()), "rules": get_settings().rules, "patients": []}
