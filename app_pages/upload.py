@@ -1,14 +1,11 @@
 """Upload: drop exports, check what was recognised and rejected, then commit to the database."""
 
 import hashlib
-import logging
 
 import pandas as pd
 import streamlit as st
 
 from lenadash.dashboard import ui, uploads
-
-log = logging.getLogger("lenadash.upload")  # a bug's traceback goes here (the server console), never to the page
 
 ui.sample_banner()
 st.title("Upload exports")
@@ -46,7 +43,7 @@ def parse(name: str, data: bytes) -> uploads.PreparedUpload | None:
         try:
             parsed_cache[key] = uploads.read_upload(name, data)
         except Exception:  # a bug, not the file's fault: never shown as "not recognised"
-            log.exception("reading an upload failed")
+            ui.log_bug("reading an upload failed")
             return None
     return parsed_cache[key]
 
@@ -118,7 +115,7 @@ def commit(ready: list[uploads.PreparedUpload]) -> None:
             for outcome in uploads.commit_uploads(session=s, prepared=ready):
                 outcomes.append(outcome)
     except Exception:  # a bug, not the user's to fix: the traceback goes to the server log only
-        log.exception("upload commit failed")
+        ui.log_bug("upload commit failed")
         st.error(uploads.interrupted(outcomes))
         if any(o.summary for o in outcomes):
             ui.data_changed()

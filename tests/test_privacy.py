@@ -170,3 +170,29 @@ def test_plain_escapes_every_markdown_character(text, expected):
     from lenadash.dashboard import ui
 
     assert ui.plain(text) == expected
+
+
+# --- messages and logs never echo SQL parameters -----------------------------------------------------
+
+
+def test_a_database_bug_is_logged_without_its_sql_parameters(caplog):
+    """The traceback of a bug goes to the server console, but a database error's parameters (an MRN,
+    a name) are left out of it; the page shows only the generic message."""
+    import logging
+
+    import sqlalchemy.exc
+
+    from lenadash.dashboard import ui
+
+    error = sqlalchemy.exc.IntegrityError(
+        "INSERT INTO patient (mrn, name) VALUES (?, ?)", ("LD-SECRET", "Ann Secret"), Exception("UNIQUE")
+    )
+    assert "LD-SECRET" in str(error)  # what SQLAlchemy would print
+    with caplog.at_level(logging.ERROR):
+        try:
+            raise error
+        except Exception:
+            ui.log_bug("a bug")
+    assert caplog.records and caplog.records[0].exc_info is not None
+    assert "LD-SECRET" not in caplog.text and "Ann Secret" not in caplog.text
+    assert "INSERT INTO patient" in caplog.text  # the statement (no data) stays, for whoever fixes the bug

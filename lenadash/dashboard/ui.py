@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import logging
 import re
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -66,6 +67,20 @@ def plain(text: Any) -> str:
     return _MARKDOWN_PUNCTUATION.sub(r"\\\1", " ".join(str(text).splitlines()))
 
 
+def log_bug(what: str) -> None:
+    """Log the exception being handled (a bug) with its traceback for the server console, without the
+    SQL parameters a database error would print (MRNs, names): every exception in its chain that can
+    hide them (SQLAlchemy's StatementError family) is told to."""
+    exc: BaseException | None = sys.exc_info()[1]
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if hasattr(exc, "hide_parameters"):
+            exc.hide_parameters = True
+        exc = exc.__cause__ or exc.__context__
+    log.exception(what)
+
+
 # --- data source -----------------------------------------------------------------------------
 
 
@@ -124,7 +139,7 @@ def user_errors(prefix: str, *, stop: bool = False) -> Iterator[None]:
     except LenadashError as exc:
         st.error(f"{prefix}: {plain(exc)}")  # the message can quote an MRN or a file's column
     except Exception:
-        log.exception("unexpected error on a write path")
+        log_bug("unexpected error on a write path")
         st.error(SOMETHING_WENT_WRONG)
     else:
         return
