@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import re
+import string
 import sys
 import time
 from collections.abc import Iterator
@@ -26,10 +26,10 @@ from lenadash.errors import LenadashError
 
 log = logging.getLogger(__name__)
 
-# Every ASCII punctuation character: CommonMark lets a backslash make any of them literal, which
-# covers links and images ([x](url), ![x](url)), emphasis, code, headings, lists, tables, raw HTML
-# (<img src=x>), Streamlit's :colour[...] / :material/...: directives and $maths$.
-_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+# Every ASCII punctuation character, backslash-escaped: CommonMark lets a backslash make any of them
+# literal, which covers links and images ([x](url), ![x](url)), emphasis, code, headings, lists,
+# tables, raw HTML (<img src=x>), Streamlit's :colour[...] / :material/...: directives and $maths$.
+_MARKDOWN_ESCAPES = str.maketrans({c: "\\" + c for c in string.punctuation})
 
 # Page scripts (relative to app.py); the router in app.py registers them. Not in "pages/": Streamlit
 # treats a pages/ folder beside the entry point as a legacy multipage app until st.navigation has run
@@ -64,7 +64,7 @@ def plain(text: Any) -> str:
     expander and metric labels, ...): shown character for character, never as a link, an image, bold
     or HTML, which would let an export make the clinician's browser fetch a URL. Line breaks become
     spaces (a name on two lines must not start a new Markdown block)."""
-    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", " ".join(str(text).splitlines()))
+    return " ".join(str(text).splitlines()).translate(_MARKDOWN_ESCAPES)
 
 
 def log_bug(what: str) -> None:
