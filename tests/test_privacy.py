@@ -158,15 +158,23 @@ def test_streamlit_config_keeps_the_privacy_settings():
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("[x](https://example.invalid/a.png)", r"\[x\]\(https\:\/\/example\.invalid\/a\.png\)"),
-        ("**bold** <img src=x>", r"\*\*bold\*\* \<img src\=x\>"),
-        (":red[alarm] :material/home: $x$", r"\:red\[alarm\] \:material\/home\: \$x\$"),
-        ("line one\n# heading", r"line one \# heading"),
-        ("O'Brien, Ann-Marie", r"O\'Brien\, Ann\-Marie"),
+        ("[x](https://example.invalid/a.png)", r"\[x\](https\://example.invalid/a.png)"),
+        ("![i](x.png) **bold** <img src=x>", r"!\[i\](x.png) \*\*bold\*\* \<img src=x>"),
+        ("_em_ ~~gone~~ `code` a|b $x$ &amp;", r"\_em\_ \~\~gone\~\~ \`code\` a\|b \$x\$ \&amp;"),
+        (":red[alarm] www.example.invalid", r":red\[alarm\] www\.example.invalid"),
+        ("line one\n# heading", "line one # heading"),
+        ("# heading", r"\# heading"),
+        ("- item", r"\- item"),
+        ("> quote", r"\> quote"),
+        ("1. first", r"1\. first"),
+        ("back\\slash", r"back\\slash"),
+        # ordinary messages and names are unchanged
+        ("O'Brien, Ann-Marie (MM): 2.5 mg", "O'Brien, Ann-Marie (MM): 2.5 mg"),
+        ("rule profile 'no_such_profile'; set LENADASH_RULES", "rule profile 'no_such_profile'; set LENADASH_RULES"),
         ("LD0001", "LD0001"),
     ],
 )
-def test_plain_escapes_every_markdown_character(text, expected):
+def test_plain_escapes_what_markdown_would_act_on(text, expected):
     from lenadash.dashboard import ui
 
     assert ui.plain(text) == expected

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import string
 import sys
 import time
 from collections.abc import Iterator
@@ -26,10 +25,12 @@ from lenadash.errors import LenadashError
 
 log = logging.getLogger(__name__)
 
-# Every ASCII punctuation character, backslash-escaped: CommonMark lets a backslash make any of them
-# literal, which covers links and images ([x](url), ![x](url)), emphasis, code, headings, lists,
-# tables, raw HTML (<img src=x>), Streamlit's :colour[...] / :material/...: directives and $maths$.
-_MARKDOWN_ESCAPES = str.maketrans({c: "\\" + c for c in string.punctuation})
+# Characters that make Markdown wherever they stand: emphasis and code (* `), links and images ([ ]),
+# raw HTML and autolinks (< &), strikethrough (~), tables (|), Streamlit's $maths$, and the
+# backslash itself. Everything else is escaped only where it acts (see plain), so ordinary messages
+# such as "MDS: choose 10, 5 or 2.5 mg (the label's ladder)" reach the page unchanged.
+_MARKDOWN_ALWAYS = frozenset("\\`*[]<&~|$")
+_BLOCK_STARTS = frozenset("#>-+=")
 
 # Page scripts (relative to app.py); the router in app.py registers them. Not in "pages/": Streamlit
 # treats a pages/ folder beside the entry point as a legacy multipage app until st.navigation has run
@@ -61,10 +62,33 @@ SAMPLE_LABEL = "SAMPLE CLINIC - synthetic data"
 def plain(text: Any) -> str:
     """`text` (a name, an MRN, a file name, a column header, a message that quotes one) for any
     Streamlit element that renders Markdown (st.markdown, title, caption, info/warning/error,
-    expander and metric labels, ...): shown character for character, never as a link, an image, bold
-    or HTML, which would let an export make the clinician's browser fetch a URL. Line breaks become
-    spaces (a name on two lines must not start a new Markdown block)."""
-    return " ".join(str(text).splitlines()).translate(_MARKDOWN_ESCAPES)
+    expander labels, ...): shown character for character, never as a link, an image, bold or HTML,
+    which would let an export make the clinician's browser fetch a URL. Line breaks become spaces (a
+    name on two lines must not start a new Markdown block)."""
+    flat = " ".join(str(text).splitlines())
+    out = [_escaped_char(flat, i) for i in range(len(flat))]
+    digits = len(flat) - len(flat.lstrip("0123456789"))
+    if flat[:1] in _BLOCK_STARTS and flat:
+        out[0] = "\\" + flat[0]  # a heading, quote, list or rule at the start of the element
+    elif 0 < digits < len(flat) and flat[digits] in ".)":
+        out[digits] = "\\" + flat[digits]  # "1. " would start a numbered list
+    return "".join(out)
+
+
+def _escaped_char(flat: str, i: int) -> str:
+    """One character of `flat` for plain(), backslash-escaped where Markdown would act on it: always for
+    _MARKDOWN_ALWAYS; an underscore not inside a word (no_such_profile stays, _x_ does not); the colon
+    of a URL scheme and the dot after www (GFM turns bare https://... and www.... into links)."""
+    ch = flat[i]
+    before, after = flat[i - 1 : i], flat[i + 1 : i + 2]
+    if (
+        ch in _MARKDOWN_ALWAYS
+        or (ch == "_" and not (before.isalnum() and after.isalnum()))
+        or (ch == ":" and after == "/")
+        or (ch == "." and flat[max(0, i - 3) : i].lower() == "www")
+    ):
+        return "\\" + ch
+    return ch
 
 
 def log_bug(what: str) -> None:
