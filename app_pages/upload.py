@@ -57,9 +57,8 @@ def show(item: uploads.PreparedUpload) -> None:
         )
     st.markdown(uploads.counts_line(item))
     if item.kind == "labs":
-        st.markdown(
-            f"**Shape:** {read.shape} - delimiter {ui.plain(repr(read.delimiter))} - encoding {ui.plain(read.encoding)}"
-        )
+        # delimiter and encoding come from ingest's own short lists, never from the file's text
+        st.markdown(f"**Shape:** {read.shape} - delimiter `{read.delimiter}` - encoding {read.encoding}")
     c1, c2 = st.columns(2)
     with c1:
         st.markdown("**Column mapping**")
