@@ -16,9 +16,10 @@ TIMEOUT = 120
 NAME = "[x](https://example.invalid/a.png) **bold** <img src=x>"
 MRN = "[m](https://example.invalid/m)"
 FILE_NAME = "![f](https://example.invalid/f.png) <img src=x> **f**.csv"
-# What must never reach a Markdown-rendering element unescaped: a link or image target, emphasis, a tag.
+# What must never reach a Markdown-rendering element unescaped: a URL GFM would link (inside a
+# Markdown link or image, or bare), emphasis, a tag.
 # (In st.html bodies the tag is &lt;img; in Markdown it is \\<img.)
-RAW = re.compile(r"\]\(https://example\.invalid|\*\*bold\*\*|\*\*f\*\*|(?<!\\)<img")
+RAW = re.compile(r"https://example\.invalid|\*\*bold\*\*|\*\*f\*\*|(?<!\\)<img")
 
 
 def _csv_field(text: str) -> str:

@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 # such as "MDS: choose 10, 5 or 2.5 mg (the label's ladder)" reach the page unchanged.
 _MARKDOWN_ALWAYS = frozenset("\\`*[]<&~|$")
 _BLOCK_STARTS = frozenset("#>-+=")
+# GFM turns https://..., www.... and name@host into links after escapes are resolved; an invisible
+# WORD JOINER (U+2060) inside each keeps the text as it reads and makes no link.
+_BARE_LINKS = (("://", ":\u2060//"), ("www.", "www\u2060."), ("WWW.", "WWW\u2060."), ("@", "\u2060@"))
 
 # Page scripts (relative to app.py); the router in app.py registers them. Not in "pages/": Streamlit
 # treats a pages/ folder beside the entry point as a legacy multipage app until st.navigation has run
@@ -66,6 +69,8 @@ def plain(text: Any) -> str:
     which would let an export make the clinician's browser fetch a URL. Line breaks become spaces (a
     name on two lines must not start a new Markdown block)."""
     flat = " ".join(str(text).splitlines())
+    for link, broken in _BARE_LINKS:  # no escape stops GFM's bare links: it finds them in the text itself
+        flat = flat.replace(link, broken)
     out = [_escaped_char(flat, i) for i in range(len(flat))]
     digits = len(flat) - len(flat.lstrip("0123456789"))
     if flat[:1] in _BLOCK_STARTS and flat:
@@ -77,16 +82,10 @@ def plain(text: Any) -> str:
 
 def _escaped_char(flat: str, i: int) -> str:
     """One character of `flat` for plain(), backslash-escaped where Markdown would act on it: always for
-    _MARKDOWN_ALWAYS; an underscore not inside a word (no_such_profile stays, _x_ does not); the colon
-    of a URL scheme and the dot after www (GFM turns bare https://... and www.... into links)."""
+    _MARKDOWN_ALWAYS; an underscore not inside a word (no_such_profile stays, _x_ does not)."""
     ch = flat[i]
     before, after = flat[i - 1 : i], flat[i + 1 : i + 2]
-    if (
-        ch in _MARKDOWN_ALWAYS
-        or (ch == "_" and not (before.isalnum() and after.isalnum()))
-        or (ch == ":" and after == "/")
-        or (ch == "." and flat[max(0, i - 3) : i].lower() == "www")
-    ):
+    if ch in _MARKDOWN_ALWAYS or (ch == "_" and not (before.isalnum() and after.isalnum())):
         return "\\" + ch
     return ch
 
