@@ -1,5 +1,7 @@
 """lenadash entry point and router: `streamlit run app.py` (page scripts in app_pages/, logic in lenadash/)."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from lenadash.dashboard import ui
@@ -7,7 +9,9 @@ from lenadash.dashboard import ui
 visit_mode = st.query_params.get("visit") == "1"
 st.set_page_config(
     page_title="lenadash",
-    page_icon=":material/monitor_heart:",
+    # A file shipped in the repository, served by this server: a ":material/...:" page icon makes every
+    # page load fetch its SVG from a public font server (and an emoji icon one from an emoji CDN).
+    page_icon=str(Path(__file__).parent / "static" / "lenadash-icon.png"),
     layout="wide",
     initial_sidebar_state="collapsed" if visit_mode else "auto",
 )

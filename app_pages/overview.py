@@ -7,7 +7,7 @@ from lenadash.dashboard import cards, ui, worklist
 ui.sample_banner()
 clinic = ui.clinic()
 st.title("Clinic overview")
-st.caption(f"Assessed as of {clinic.as_of:%A %d %B %Y} - rule profile {clinic.result.get('rules', '')}")
+st.caption(f"Assessed as of {clinic.as_of:%A %d %B %Y} - rule profile {ui.plain(clinic.result.get('rules', ''))}")
 
 if clinic.empty:
     st.info("No patients yet. Upload your lab exports and a patients file, or explore the sample clinic.")
@@ -42,6 +42,13 @@ event = st.dataframe(
         "Name": st.column_config.TextColumn(width="medium"),
     },  # wide enough not to truncate
 )
+st.download_button(
+    "Download this list (CSV)",
+    worklist.worklist_csv(shown),
+    file_name=f"worklist-{clinic.as_of}.csv",
+    mime="text/csv",
+    key="worklist_download",
+)
 rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
 if rows:
     # a fresh table next time, so coming back here does not reopen the same patient
@@ -60,7 +67,7 @@ if len(shown):
     # The chosen patient (the most urgent by default) at a glance: what the label says now and the
     # last three cycles, so the worklist is never more than one click from the charts.
     preview = clinic.patient(choice)
-    st.subheader(f"{names.get(choice) or choice}: what the label says now")
+    st.subheader(f"{ui.plain(names.get(choice) or choice)}: what the label says now")
     ui.next_action_card(
         cards.next_action(preview, rules=clinic.result.get("rules", ""), as_of=clinic.as_of, events=clinic.events)
     )

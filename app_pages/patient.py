@@ -31,8 +31,8 @@ person = clinic.person(mrn)
 ident = cards.visit_identity(person.get("name"), person.get("birth_date"), person.get("sex"), as_of=clinic.as_of)
 row = clinic.worklist[clinic.worklist["mrn"] == mrn].iloc[0]
 
-st.title(f"{person.get('name') or mrn}")
-st.markdown("#### " + cards.header_line(mrn, patient, ident, cycle=row["cycle"], cycle_day=row["cycle_day"]))
+st.title(ui.plain(person.get("name") or mrn))
+st.markdown("#### " + ui.plain(cards.header_line(mrn, patient, ident, cycle=row["cycle"], cycle_day=row["cycle_day"])))
 
 left, right = st.columns([3, 2], gap="large")
 with left:

@@ -21,7 +21,7 @@ known = list(clinic.patients["mrn"].unique()) if len(clinic.patients) else []
 current = st.session_state.get(ui.PATIENT)
 
 if st.session_state.get("setup_flash"):
-    st.success(st.session_state.pop("setup_flash"))
+    st.success(ui.plain(st.session_state.pop("setup_flash")))  # names the MRN
 course_tab, event_tab = st.tabs(["Patient and course", "Clinical event"])
 
 with course_tab:
@@ -178,5 +178,5 @@ with event_tab:
         if current in all_mrns and len(clinic.events):
             mine = clinic.events[clinic.events["mrn"] == current]
             if len(mine):
-                st.markdown(f"**Recorded events for {current}**")
+                st.markdown(f"**Recorded events for {ui.plain(current)}**")
                 st.dataframe(mine[["date", "event", "value", "detail"]], hide_index=True, width="stretch")

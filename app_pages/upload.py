@@ -1,14 +1,11 @@
 """Upload: drop exports, check what was recognised and rejected, then commit to the database."""
 
 import hashlib
-import logging
 
 import pandas as pd
 import streamlit as st
 
 from lenadash.dashboard import ui, uploads
-
-log = logging.getLogger("lenadash.upload")  # a bug's traceback goes here (the server console), never to the page
 
 ui.sample_banner()
 st.title("Upload exports")
@@ -46,7 +43,7 @@ def parse(name: str, data: bytes) -> uploads.PreparedUpload | None:
         try:
             parsed_cache[key] = uploads.read_upload(name, data)
         except Exception:  # a bug, not the file's fault: never shown as "not recognised"
-            log.exception("reading an upload failed")
+            ui.log_bug("reading an upload failed")
             return None
     return parsed_cache[key]
 
@@ -55,11 +52,12 @@ def show(item: uploads.PreparedUpload) -> None:
     read, rows = item.parsed, item.rows
     if item.header_only:
         st.warning(
-            f"{item.name} has a header row but no data rows: nothing to save. Export the "
+            f"{ui.plain(item.name)} has a header row but no data rows: nothing to save. Export the "
             "results again (check the date range of the export) and upload that file."
         )
     st.markdown(uploads.counts_line(item))
     if item.kind == "labs":
+        # delimiter and encoding come from ingest's own short lists, never from the file's text
         st.markdown(f"**Shape:** {read.shape} - delimiter `{read.delimiter}` - encoding {read.encoding}")
     c1, c2 = st.columns(2)
     with c1:
@@ -116,7 +114,7 @@ def commit(ready: list[uploads.PreparedUpload]) -> None:
             for outcome in uploads.commit_uploads(session=s, prepared=ready):
                 outcomes.append(outcome)
     except Exception:  # a bug, not the user's to fix: the traceback goes to the server log only
-        log.exception("upload commit failed")
+        ui.log_bug("upload commit failed")
         st.error(uploads.interrupted(outcomes))
         if any(o.summary for o in outcomes):
             ui.data_changed()
@@ -131,12 +129,12 @@ def commit(ready: list[uploads.PreparedUpload]) -> None:
 
 items = []
 for upload in files or []:
-    with st.expander(upload.name, expanded=True):
+    with st.expander(ui.plain(upload.name), expanded=True):  # a file name is the user's text, not Markdown
         item = parse(upload.name, upload.getvalue())
         if item is None:
             st.error(uploads.SOMETHING_WENT_WRONG)
         elif item.error:
-            st.error(f"Not recognised: {item.error}")
+            st.error(f"Not recognised: {ui.plain(item.error)}")
         else:
             show(item)
     if item is not None:
@@ -146,7 +144,7 @@ ready = uploads.ready_to_save(items)
 with ui.db_session() as s:
     missing, to_create = uploads.unregistered_mrns(session=s, ready=ready)
 if missing:
-    listed = ", ".join(missing[:20]) + (f" and {len(missing) - 20} more" if len(missing) > 20 else "")
+    listed = ui.plain(", ".join(missing[:20])) + (f" and {len(missing) - 20} more" if len(missing) > 20 else "")
     st.warning(
         f"{len(missing)} MRN(s) in the lab files have no registered patient or treatment course: {listed}. "
         "On Commit their results are kept under a bare patient (MRN only"
@@ -158,15 +156,17 @@ if ready and st.button(f"Commit {len(ready)} file(s)", type="primary", key="comm
     commit(ready)
 
 for name, reason in st.session_state.get("last_refused", []):
-    st.error(f"{name}: not saved - {reason}")
+    st.error(ui.plain(f"{name}: not saved - {reason}"))
 if st.session_state.get("last_commit"):
     done = pd.DataFrame(st.session_state["last_commit"])
     st.success(
         "Saved: "
-        + ", ".join(
-            f"{r.file_name}: {r.rows_imported} new, {r.rows_unchanged} unchanged, {r.rows_superseding} corrections"
-            + (" (already imported)" if r.already_imported else "")
-            for r in done.itertuples()
+        + ui.plain(
+            ", ".join(
+                f"{r.file_name}: {r.rows_imported} new, {r.rows_unchanged} unchanged, {r.rows_superseding} corrections"
+                + (" (already imported)" if r.already_imported else "")
+                for r in done.itertuples()
+            )
         )
     )
     created = int(done.loc[done["kind"] == "labs", "patients_created"].sum()) if len(done) else 0

@@ -27,8 +27,8 @@ upcoming = cards.upcoming(patient, as_of=clinic.as_of)
 
 head, end = st.columns([5, 1], vertical_alignment="center")
 age = f", {ident['age']} years" if ident["age"] is not None else ""
-head.title(f"{ident['initials']}{age}")
-head.markdown(f"### {indication} - {cycle_text}")
+head.title(ui.plain(f"{ident['initials']}{age}"))
+head.markdown("### " + ui.plain(f"{indication} - {cycle_text}"))
 if end.button("End visit", key="end_visit", width="stretch"):
     st.switch_page(ui.PAGES["patient"], query_params={})
 

@@ -103,6 +103,23 @@ def _shot(page, name: str) -> None:
         shutil.copy(path, DOCS_SHOTS / f"{name}.png")
 
 
+def _record_requests(page) -> list[str]:
+    """Every URL the page asks for from now on (documents, scripts, fonts, images, WebSockets, ...)."""
+    seen: list[str] = []
+    page.on("request", lambda request: seen.append(request.url))
+    page.on("websocket", lambda ws: seen.append(ws.url))
+    return seen
+
+
+def _foreign(requests: list[str], server: str) -> list[str]:
+    """The requests that leave the app's own origin (http and ws on the same host and port); data: and
+    blob: URLs stay in the page."""
+    from urllib.parse import urlsplit
+
+    own = urlsplit(server).netloc
+    return sorted({u for u in requests if urlsplit(u).scheme not in ("data", "blob") and urlsplit(u).netloc != own})
+
+
 def _wait_idle(page) -> None:
     """Streamlit shows a 'running' status widget while the script runs; wait until it is gone."""
     page.wait_for_timeout(300)
@@ -127,6 +144,7 @@ def test_upload_to_patient_to_visit(chromium_path, server):
         browser = p.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1600, "height": 1200})
         page.set_default_timeout(90_000)
+        requests = _record_requests(page)
 
         # First run: an empty clinic offers the sample clinic and the upload.
         page.goto(server + "/")
@@ -195,11 +213,14 @@ def test_upload_to_patient_to_visit(chromium_path, server):
         assert "MRN" not in body
         assert page.locator("[data-testid='stSidebarNav']").count() == 0
         browser.close()
+    # Nothing this walk loaded (fonts, icons, the page icon, scripts) came from anywhere but the app.
+    assert len(requests) > 20 and _foreign(requests, server) == []
 
 
 def test_sample_clinic_keeps_its_today_across_pages(chromium_path, server):
     """The sample clinic is assessed as of its fixed today on every page, and the sidebar date shows it
-    (the browser used to keep the real date in the widget and send it back on the next page)."""
+    (the browser used to keep the real date in the widget and send it back on the next page). Walking
+    every page, the browser asks nothing of any origin but the app's."""
     from playwright.sync_api import sync_playwright
 
     from lenadash import samples
@@ -209,13 +230,14 @@ def test_sample_clinic_keeps_its_today_across_pages(chromium_path, server):
         browser = p.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1600, "height": 1200})
         page.set_default_timeout(90_000)
+        requests = _record_requests(page)
         page.goto(server + "/")
         page.get_by_role("button", name="Explore the sample clinic").click()
         page.locator(".js-plotly-plot").first.wait_for()
         _wait_idle(page)
         date_box = page.locator("[data-testid='stSidebar'] [data-testid='stDateInput'] input")
         assert date_box.input_value() == samples.TODAY.isoformat()
-        for title in ("Clinic overview", "Patient", "Clinic overview"):
+        for title in ("Clinic overview", "Patient", "Upload", "Setup", "Clinic overview"):
             page.locator("[data-testid='stSidebarNav'] a", has_text=title).first.click()
             _wait_idle(page)
             page.wait_for_timeout(800)
@@ -224,3 +246,36 @@ def test_sample_clinic_keeps_its_today_across_pages(chromium_path, server):
             if title == "Clinic overview":
                 assert f"Assessed as of {expected}" in page.inner_text("body")
         browser.close()
+    # every page of the app, the sample clinic loaded: no request to another origin
+    assert len(requests) > 20 and _foreign(requests, server) == []
+
+
+def _handshake(url: str, *, host: str, origin: str) -> str:
+    """The status line the server answers a WebSocket upgrade to /_stcore/stream with these headers."""
+    port = int(url.rsplit(":", 1)[1])
+    request = (
+        "GET /_stcore/stream HTTP/1.1\r\n"
+        f"Host: {host}\r\n"
+        f"Origin: {origin}\r\n"
+        "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Protocol: streamlit\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request.encode())
+        return sock.recv(4096).decode("latin-1").split("\r\n", 1)[0]
+
+
+def test_dns_rebinding_handshake_is_refused(server):
+    """A page on another name that resolves to 127.0.0.1 (DNS rebinding) sends its own name as Host and
+    Origin, so the same-origin check passes: only server.allowedHosts refuses it. The app's own names work."""
+    port = server.rsplit(":", 1)[1]
+    for name in ("rebind.example.invalid", "127.0.0.1.example.invalid"):
+        answer = _handshake(server, host=f"{name}:{port}", origin=f"http://{name}:{port}")
+        assert " 101 " not in answer, answer
+    for name in ("127.0.0.1", "localhost"):
+        answer = _handshake(server, host=f"{name}:{port}", origin=f"http://{name}:{port}")
+        assert " 101 " in answer, answer
+    # the right Host with a foreign Origin (a cross-site page) is refused too
+    answer = _handshake(server, host=f"127.0.0.1:{port}", origin="http://rebind.example.invalid")
+    assert " 101 " not in answer, answer

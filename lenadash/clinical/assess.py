@@ -18,6 +18,7 @@ from lenadash.clinical import cycles, dosing, grading, renal, schedule
 from lenadash.clinical.dosing import values as engine
 from lenadash.clinical.dosing.reasons import label as analyte_label
 from lenadash.clinical.notices import Notice, ordered
+from lenadash.vocab import csvsafe
 from lenadash.vocab.frames import PATIENT_COLUMNS
 
 CBC_ANALYTES = ("wbc", "anc", "alc", "hgb", "plt")
@@ -827,7 +828,7 @@ def _fill_renal(entry: dict, course: dict, start: dt.date) -> None:
 def assessment_csv(result: dict) -> str:
     """The assessment as CSV text, one row per draw: mrn, date, cycle, cycle_day, action, dose_mg,
     schedule, reasons ("; "-joined), rules (the rule ids, " "-joined), then `<analyte>` and `<analyte>_grade` for
-    every analyte seen."""
+    every analyte seen. Text cells that would start a spreadsheet formula are guarded (vocab.csvsafe)."""
     analytes = sorted({a for p in result.get("patients", []) for d in p.get("draws", []) for a in d.get("values", {})})
     header = ["mrn", "date", "cycle", "cycle_day", "action", "dose_mg", "schedule", "reasons", "rules"]
     header += [c for a in analytes for c in (a, f"{a}_grade")]
@@ -853,5 +854,5 @@ def assessment_csv(result: dict) -> str:
             ]
             for a in analytes:
                 row += [(d.get("values") or {}).get(a), (d.get("grades") or {}).get(a)]
-            w.writerow([cell(v) for v in row])
+            w.writerow([csvsafe.cell(cell(v)) for v in row])  # an MRN like =HYPERLINK(...) stays text
     return buf.getvalue()

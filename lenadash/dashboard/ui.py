@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +24,16 @@ from lenadash.dashboard.worklist import worklist, worklist_display
 from lenadash.errors import LenadashError
 
 log = logging.getLogger(__name__)
+
+# Characters that make Markdown wherever they stand: emphasis and code (* `), links and images ([ ]),
+# raw HTML and autolinks (< &), strikethrough (~), tables (|), Streamlit's $maths$, and the
+# backslash itself. Everything else is escaped only where it acts (see plain), so ordinary messages
+# such as "MDS: choose 10, 5 or 2.5 mg (the label's ladder)" reach the page unchanged.
+_MARKDOWN_ALWAYS = frozenset("\\`*[]<&~|$")
+_BLOCK_STARTS = frozenset("#>-+=")
+# GFM turns https://..., www.... and name@host into links after escapes are resolved; an invisible
+# WORD JOINER (U+2060) inside each keeps the text as it reads and makes no link.
+_BARE_LINKS = (("://", ":\u2060//"), ("www.", "www\u2060."), ("WWW.", "WWW\u2060."), ("@", "\u2060@"))
 
 # Page scripts (relative to app.py); the router in app.py registers them. Not in "pages/": Streamlit
 # treats a pages/ folder beside the entry point as a legacy multipage app until st.navigation has run
@@ -46,6 +57,51 @@ AS_OF = "lenadash_as_of"
 AS_OF_INPUT = "as_of_input"  # the sidebar date widget
 
 SAMPLE_LABEL = "SAMPLE CLINIC - synthetic data"
+
+
+# --- text from the data ----------------------------------------------------------------------
+
+
+def plain(text: Any) -> str:
+    """`text` (a name, an MRN, a file name, a column header, a message that quotes one) for any
+    Streamlit element that renders Markdown (st.markdown, title, caption, info/warning/error,
+    expander labels, ...): shown character for character, never as a link, an image, bold or HTML,
+    which would let an export make the clinician's browser fetch a URL. Line breaks become spaces (a
+    name on two lines must not start a new Markdown block)."""
+    flat = " ".join(str(text).splitlines())
+    for link, broken in _BARE_LINKS:  # no escape stops GFM's bare links: it finds them in the text itself
+        flat = flat.replace(link, broken)
+    out = [_escaped_char(flat, i) for i in range(len(flat))]
+    digits = len(flat) - len(flat.lstrip("0123456789"))
+    if flat[:1] in _BLOCK_STARTS and flat:
+        out[0] = "\\" + flat[0]  # a heading, quote, list or rule at the start of the element
+    elif 0 < digits < len(flat) and flat[digits] in ".)":
+        out[digits] = "\\" + flat[digits]  # "1. " would start a numbered list
+    return "".join(out)
+
+
+def _escaped_char(flat: str, i: int) -> str:
+    """One character of `flat` for plain(), backslash-escaped where Markdown would act on it: always for
+    _MARKDOWN_ALWAYS; an underscore not inside a word (no_such_profile stays, _x_ does not)."""
+    ch = flat[i]
+    before, after = flat[i - 1 : i], flat[i + 1 : i + 2]
+    if ch in _MARKDOWN_ALWAYS or (ch == "_" and not (before.isalnum() and after.isalnum())):
+        return "\\" + ch
+    return ch
+
+
+def log_bug(what: str) -> None:
+    """Log the exception being handled (a bug) with its traceback for the server console, without the
+    SQL parameters a database error would print (MRNs, names): every exception in its chain that can
+    hide them (SQLAlchemy's StatementError family) is told to."""
+    exc: BaseException | None = sys.exc_info()[1]
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if hasattr(exc, "hide_parameters"):
+            exc.hide_parameters = True
+        exc = exc.__cause__ or exc.__context__
+    log.exception(what)
 
 
 # --- data source -----------------------------------------------------------------------------
@@ -104,9 +160,9 @@ def user_errors(prefix: str, *, stop: bool = False) -> Iterator[None]:
     try:
         yield
     except LenadashError as exc:
-        st.error(f"{prefix}: {exc}")
+        st.error(f"{prefix}: {plain(exc)}")  # the message can quote an MRN or a file's column
     except Exception:
-        log.exception("unexpected error on a write path")
+        log_bug("unexpected error on a write path")
         st.error(SOMETHING_WENT_WRONG)
     else:
         return
@@ -227,7 +283,7 @@ def clinic() -> Clinic:
         try:
             result = _assess(patients, labs, events, on=as_of())
         except LenadashError as exc:  # e.g. a ProfileError: the message says which rule row to fix
-            st.error(f"Could not assess the clinic with rule profile {get_settings().rules!r}: {exc}")
+            st.error(plain(f"Could not assess the clinic with rule profile {get_settings().rules!r}: {exc}"))
             st.stop()
     else:
         result = {"as_of": str(as_of()), "rules": get_settings().rules, "patients": []}

@@ -12,6 +12,7 @@ import pandas as pd
 
 from lenadash.dashboard.assessed import as_date, grade_or_none, last_draw
 from lenadash.dashboard.present import FLOWSHEET_ORDER, STATUS_LABELS, analyte_label
+from lenadash.vocab import csvsafe
 from lenadash.vocab.course import CYCLE_DAYS
 
 
@@ -356,6 +357,11 @@ def _dose_and_status(row) -> str:
     d = row["current_dose_mg"]
     text = "" if pd.isna(d) else f"{d:g} mg"
     return f"{text} {STATUS_LABELS.get(row['status'], row['status'])}".strip()
+
+
+def worklist_csv(df: pd.DataFrame) -> str:
+    """The worklist download: the table as shown (worklist_display), formula cells guarded (vocab.csvsafe)."""
+    return csvsafe.to_csv(worklist_display(df))
 
 
 def worklist_display(df: pd.DataFrame) -> pd.DataFrame:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,9 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 def make_engine(url: str | None = None, *, upgrade: bool = True) -> Engine:
     """Engine for `url` (default: settings.database_url), schema upgraded to the newest revision.
 
-    SQLite: the file's folder is created, foreign keys are enforced and the journal is WAL.
+    SQLite: the file's folder is created (0700) and the file itself (0600; SQLite gives its -wal and
+    -shm files the database file's mode), both only readable by this user;
+    foreign keys are enforced and the journal is WAL.
     `upgrade=False` skips Alembic (used by the migration environment itself).
     Raises StoreError for a URL it cannot use or a database server it cannot reach.
     """
@@ -53,8 +57,15 @@ def make_engine(url: str | None = None, *, upgrade: bool = True) -> Engine:
 
 
 def _make_sqlite_folder(database: str) -> None:
+    """The database's folder and empty file, private to this user when lenadash creates them (patient
+    data: a 0755 folder and a 0644 file would let every account on the machine read the clinic)."""
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path = Path(database).expanduser()
+        if not path.parent.exists():
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            path.parent.chmod(0o700)  # mkdir's mode is masked by the umask; only ever narrower, but be exact
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
