@@ -53,7 +53,7 @@ with right:
         st.switch_page(ui.PAGES["visit"], query_params={"visit": "1"})
     if st.button("Record an event or edit the course", key="to_setup", width="stretch"):
         st.switch_page(ui.PAGES["setup"])
-    ui.grade_legend()
+    ui.grade_legend(clinic.result.get("grading"))
 
 preset = st.segmented_control("Time window", timeline.WINDOW_PRESETS, default="3 cycles", key="window") or "3 cycles"
 window = timeline.window_range(preset, patient, as_of=clinic.as_of)

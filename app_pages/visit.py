@@ -65,6 +65,7 @@ html = visit.visit_summary_html(
     upcoming=upcoming,
     flowsheet=results.flowsheet(patient),
     sample=ui.is_demo(),
+    grading=clinic.result.get("grading"),
     figures=[
         ("Labs over treatment cycles", charts.figure_html(timeline_fig, include_plotlyjs=True)),
         ("ANC by day of cycle", charts.figure_html(anc_overlay, include_plotlyjs=False)),

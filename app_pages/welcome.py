@@ -8,8 +8,9 @@ ui.sample_banner()
 st.title("lenadash")
 st.markdown(
     "### Lab monitoring for patients on lenalidomide\n"
-    "Upload CBC/CMP exports; lenadash grades every result (CTCAE v5.0), applies the label's dose "
-    "rules (hold, resume, dose steps) and shows what is due. Everything stays on this computer."
+    "Upload CBC/CMP exports; lenadash grades every result (CTCAE v5.0, or v6.0 where the rule profile says so), "
+    "applies the label's dose rules (hold, resume, dose steps) and shows what is due. "
+    "Everything stays on this computer."
 )
 left, right = st.columns(2, gap="large")
 with left, st.container(border=True):

@@ -946,3 +946,31 @@ def test_a_hold_or_stop_recorded_after_the_latest_draw_shows_on_the_card():
     card = cards.next_action(stopped, events=_events(("MRN001", STOP_DAY, "pregnancy_test", "positive", "positive")))
     assert card["action"] == "stop" and card["headline"] == "Stopped (REMS): positive pregnancy test on 20 Feb 2026"
     assert card["reasons"] == [] and card["resume"] is None
+
+
+@pytest.mark.parametrize(
+    ("grading", "shown", "not_shown"),
+    [
+        (None, "CTCAE v5.0", "CTCAE v6.0"),
+        ("ctcae_v5", "CTCAE v5.0", "CTCAE v6.0"),
+        ("ctcae_v6", "CTCAE v6.0", "CTCAE v5.0"),
+    ],
+)
+def test_the_visit_export_names_the_grading_version_the_assessment_used(grading, shown, not_shown):
+    """A profile pinned to CTCAE v6.0 grades with v6 (the result's top-level `grading`): the export says so."""
+    from lenadash.dashboard import visit
+
+    p = make_patient()
+    html = visit.visit_summary_html(
+        identity=cards.visit_identity("Ada Lovelace", "1950-03-02", "F", as_of=AS_OF),
+        indication="Multiple myeloma (Rd)",
+        cycle_text="cycle 3, day 1",
+        as_of=AS_OF,
+        card=cards.next_action(p),
+        upcoming=cards.upcoming(p, as_of=AS_OF),
+        flowsheet=results.flowsheet(p),
+        figures=[],
+        grading=grading,
+    )
+    assert f"colour = {shown} grade" in html and f"Grades: {shown}" in html and not_shown not in html
+    assert present.grading_name("ctcae_v9") == "ctcae_v9"  # never shown as another version

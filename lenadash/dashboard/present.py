@@ -68,6 +68,15 @@ def grade_colour(grade: Any) -> str:
     return GRADE_COLOURS.get(grade_or_none(grade), GRADE_COLOURS[None])
 
 
+# The grading version the assessment used (its top-level `grading`, pinned by the rule profile), as printed.
+GRADING_NAMES = {"ctcae_v5": "CTCAE v5.0", "ctcae_v6": "CTCAE v6.0"}
+
+
+def grading_name(grading: str | None) -> str:
+    """ "CTCAE v5.0" for `ctcae_v5`; an unknown key is shown as it is, never as another version."""
+    return GRADING_NAMES.get(grading or "ctcae_v5", str(grading))
+
+
 ACTION_LABELS = {
     "continue": "Continue",
     "hold": "HOLD",

@@ -17,7 +17,7 @@ import streamlit as st
 from lenadash.config import get_settings
 from lenadash.dashboard import cards, timeline
 from lenadash.dashboard.assessed import as_date, required_date
-from lenadash.dashboard.present import ACTION_TONES, GRADE_COLOURS, GRADE_FILLS, STATUS_WORDS
+from lenadash.dashboard.present import ACTION_TONES, GRADE_COLOURS, GRADE_FILLS, STATUS_WORDS, grading_name
 from lenadash.dashboard.results import crcl_series, results_long, thresholds_frame
 from lenadash.dashboard.visit import patient_for_visit
 from lenadash.dashboard.worklist import worklist, worklist_display
@@ -574,11 +574,11 @@ def worklist_table(shown: pd.DataFrame):
     return display.style.apply(lambda _: css, axis=None)
 
 
-def grade_legend() -> None:
-    """Colour key of the CTCAE grades used by markers and cells."""
+def grade_legend(grading: str | None = None) -> None:
+    """Colour key of the CTCAE grades used by markers and cells, named by the version that graded them."""
     chips = " ".join(
         f'<span style="background:{GRADE_FILLS[g]};border:2px solid {GRADE_COLOURS[g]};'
         f'padding:2px 10px;border-radius:6px;margin-right:6px">grade {g}</span>'
         for g in (0, 1, 2, 3, 4)
     )
-    st.html(f'<div style="font-size:1rem">CTCAE v5.0: {chips}</div>')
+    st.html(f'<div style="font-size:1rem">{_esc(grading_name(grading))}: {chips}</div>')

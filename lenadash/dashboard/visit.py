@@ -9,7 +9,7 @@ from typing import cast
 import pandas as pd
 
 from lenadash.dashboard.cards import days_or_none, in_days_text
-from lenadash.dashboard.present import ACTION_TONES, GRADE_FILLS
+from lenadash.dashboard.present import ACTION_TONES, GRADE_FILLS, grading_name
 
 PRINT_CSS = """
 body {font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; font-size: 18px; color: #1a1a1a;
@@ -130,6 +130,7 @@ def visit_summary_html(
     flowsheet: tuple[pd.DataFrame, pd.DataFrame],
     figures: list[tuple[str, str]],
     sample: bool = False,
+    grading: str | None = None,
 ) -> str:
     """One HTML file for the visit: initials and age (identity from cards.visit_identity), the next
     action with its resume line and the notices' texts, upcoming dates, figures (charts.figure_html fragments, the
@@ -148,8 +149,9 @@ def visit_summary_html(
 {_card_html(card)}
 <h2>Upcoming</h2><ul>{_dates_html(upcoming)}</ul>
 {figs}
-<h2>Flowsheet (colour = CTCAE v5.0 grade)</h2>{_flowsheet_html(flowsheet)}
-<footer>lenadash visit summary. Grades: CTCAE v5.0; dose rules: lenalidomide label. A clinician decides.
+<h2>Flowsheet (colour = {_e(grading_name(grading))} grade)</h2>{_flowsheet_html(flowsheet)}
+<footer>lenadash visit summary. Grades: {_e(grading_name(grading))}; dose rules: lenalidomide label.
+A clinician decides.
 <span class="no-print"> Print with your browser (landscape).</span></footer>
 </body></html>
 """

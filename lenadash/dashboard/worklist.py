@@ -131,7 +131,7 @@ def _test_status_or_action_in(patient: dict, arg, as_of: dt.date) -> bool:
 
 
 def grade3_analytes(patient: dict, *, at_least: int = 3) -> tuple[list[str], list[str]]:
-    """Analytes of the latest draw graded >= `at_least` (CTCAE v5.0): (new, pre-existing), where
+    """Analytes of the latest draw graded >= `at_least` (CTCAE, the assessment's version): (new, pre-existing), where
     pre-existing are those the engine found graded the same at baseline (draw `preexisting`)."""
     last = last_draw(patient)
     known = set(last.get("preexisting") or [])
