@@ -16,6 +16,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from lenadash.ingest.cells import reject_bad_text, warn_look_alikes
 from lenadash.ingest.coded import Coded
 from lenadash.ingest.dates import dates_of
 from lenadash.ingest.layout import PERCENTAGE
@@ -150,6 +151,7 @@ def normalise(
     """The shared core: coded raw text columns -> canonical results and unit conversions; problems appended."""
     s = _Normalising(rows, lines, cn, problems, delimiter)
     _identify_patients(s)
+    _check_cells(s)
     _read_collection_dates(s)
     _identify_tests(s)
     _read_results(s)
@@ -181,6 +183,31 @@ def _identify_patients(s: _Normalising) -> None:
             message="The row has no patient identifier (MRN).",
             hint=f"Fill in the MRN in column '{s.cn['mrn']}' or delete the row.",
         )
+
+
+_STORED_AS = {
+    "mrn": "mrn",
+    "value": "raw_value",
+    "unit": "raw_unit",
+    "name": "raw_name",
+    "loinc": "loinc",
+    "status": "status",
+}
+
+
+def _check_cells(s: _Normalising) -> None:
+    """Cells the database cannot store reject their row; look-alike MRNs are warned (docs/import.md)."""
+    for f, stored in _STORED_AS.items():
+        s.row_bad = s.row_bad | reject_bad_text(
+            s.rows[f] if f != "mrn" else s.mrn,
+            field=f,
+            lines=s.lines,
+            column=lambda mask, f=f: s.column_of(f, mask),
+            problems=s.problems,
+            stored_as=stored,
+        )
+    ok = ~s.row_bad
+    warn_look_alikes(s.mrn.select(ok), lines=s.lines[ok], column=s.cn["mrn"], problems=s.problems)
 
 
 def _read_collection_dates(s: _Normalising) -> None:

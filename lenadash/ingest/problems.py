@@ -33,6 +33,11 @@ REASONS: dict[str, str] = {
     "the default range is used (warning)",
     "duplicate row": "an exact repeat of an earlier row; imported once (warning)",
     "malformed row": "a row with more fields than the header (an unquoted delimiter inside a value)",
+    "text too long": "a cell longer than the database stores (e.g. MRN over 64, name over 200, detail over 500)",
+    "control character": "a cell holding NUL or another control character (the database refuses NUL)",
+    "unsafe MRN": "an MRN starting with =, +, - or @, or holding <, >, ` or quotes (formula or markup injection)",
+    "look-alike MRN": "an MRN that differs from another in the file only by case, full-width forms or invisible "
+    "characters; imported as written (warning)",
     "invalid sex": "patients: sex is not F or M",
     "invalid weight": "patients: weight is not a number of kg",
     "unknown indication": "patients: indication is not " + _listed(INDICATIONS),

@@ -8,6 +8,7 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 
+from lenadash.ingest.cells import reject_bad_text, warn_look_alikes
 from lenadash.ingest.coded import Coded
 from lenadash.ingest.columns import require, table_columns
 from lenadash.ingest.dates import dates_of
@@ -72,6 +73,18 @@ class Sheet:
                 hint=hint,
             )
             self.bad |= fail
+
+    def check_text(self, *fields: str) -> None:
+        """Reject cells the database cannot store (too long, control characters, unsafe MRN); warn on look-alikes."""
+        for name in fields:
+            coded = self[name]
+            self.bad |= reject_bad_text(
+                coded, field=name, lines=self.lines, column=lambda _mask, n=name: self.col(n), problems=self.problems
+            )
+            if name == "mrn":
+                warn_look_alikes(
+                    coded.select(~self.bad), lines=self.lines[~self.bad], column=self.col(name), problems=self.problems
+                )
 
     def dates(self, coded: Coded, *, name: str) -> np.ndarray:
         """Dates of a coded column (format per column), rejecting unreadable or empty ones; datetime64[us]."""
