@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -52,6 +53,8 @@ _MONTHS = {
     "mrt": 3,
     "mei": 5,
 }
+MAX_AGE_YEARS = 110  # an older birth date is a typo or a placeholder
+COLLECTED_FROM = dt.date(1990, 1, 1)  # no lab result in a lenalidomide record is older
 US_SLASH_NOTE = (
     "dates like 01/02/2026 were read as US month/day/year (MM/DD/YYYY) because no day "
     "above 12 shows the order; if they are day-first, export ISO dates (2026-02-01)"
@@ -78,10 +81,17 @@ def _extract(text: pd.Series, pattern: re.Pattern) -> pd.DataFrame:
         return ex[text.str.match(pattern).to_numpy(dtype=bool, na_value=False)]
 
 
-def _two_digit_year(y: pd.Series) -> pd.Series:
+# The Gregorian calendar repeats every 400 years (146097 days): early years are parsed 2000 years later
+# and moved back, so `0058-03-02` is read as written (and found implausible) instead of failing.
+_SHIFT_YEARS = 2000
+_SHIFT = np.timedelta64(146097 * _SHIFT_YEARS // 400, "D")
+
+
+def _two_digit_year(y: pd.Series, short: pd.Series) -> pd.Series:
+    """Widen years written with one or two digits (26 -> 2026, 58 -> 1958); a 4-digit year stays as written."""
     this_year = dt.date.today().year
     y = y.copy()
-    short = y < 100
+    short = short & (y < 100)
     y[short] = np.where(2000 + y[short] <= this_year + 1, 2000 + y[short], 1900 + y[short])
     return y
 
@@ -108,6 +118,7 @@ class _DateParts:
         self.pm = pd.Series(False, index=index)
         self.am = pd.Series(False, index=index)
         self.done = pd.Series(False, index=index)
+        self.short_year = pd.Series(False, index=index)
         self.notes: list[str] = []
 
     def fill(self, kind: str, ex: pd.DataFrame) -> None:
@@ -122,6 +133,7 @@ class _DateParts:
             parts["d"][idx] = ex["d"].astype(float).to_numpy()
             parts["m"][idx] = ex["m"].astype(float).to_numpy()
         parts["y"][idx] = ex["y"].astype(float).to_numpy()
+        self.short_year[idx] = (ex["y"].str.len() <= 2).to_numpy()
         for k in ("H", "M", "S"):
             if k in ex:
                 parts[k][idx] = ex[k].astype(float).to_numpy()
@@ -149,7 +161,7 @@ class _DateParts:
         hour = hour.where(~pm | (hour == 12), hour + 12).where(~(am & (hour == 12)), 0)
         frame = pd.DataFrame(
             {
-                "year": _two_digit_year(parts["y"]),
+                "year": _two_digit_year(parts["y"], self.short_year),
                 "month": parts["m"],
                 "day": parts["d"],
                 "hour": hour,
@@ -158,12 +170,15 @@ class _DateParts:
             }
         )
         valid = self.done & frame.notna().all(axis=1) & ~bad_ampm & (frame["hour"] < 24) & (frame["minute"] < 60)
-        valid &= (frame["second"] < 60) & frame["year"].between(1900, 2200) & frame["month"].between(1, 12)
+        valid &= (frame["second"] < 60) & frame["year"].between(1, 2200) & frame["month"].between(1, 12)
         valid &= frame["day"].between(1, 31)
         out = np.full(len(frame), np.datetime64("NaT"), dtype="datetime64[us]")
         if valid.any():
-            got = pd.to_datetime(frame[valid].astype("int64"), errors="coerce")
-            out[valid.to_numpy()] = got.to_numpy(dtype="datetime64[us]")
+            early = (frame["year"] < 1700).to_numpy()
+            frame.loc[early, "year"] += _SHIFT_YEARS
+            got = pd.to_datetime(frame[valid].astype("int64"), errors="coerce").to_numpy(dtype="datetime64[us]").copy()
+            got[early[valid.to_numpy()]] -= _SHIFT
+            out[valid.to_numpy()] = got
         return out
 
 
@@ -182,3 +197,73 @@ def dates_of(u: pd.Series) -> tuple[np.ndarray, list[str]]:
         if not ex.empty:
             parts.fill(kind, ex)
     return parts.datetimes(), parts.notes
+
+
+@dataclass(frozen=True)
+class Plausible:
+    """The dates a column may hold (both ends included), and what a date outside says."""
+
+    low: dt.date
+    high: dt.date
+    before: str  # why a date before `low` is wrong
+    after: str  # why a date after `high` is wrong
+
+    def outside(self, when: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(before low, after high) per entry of a datetime64 array; NaT is neither."""
+        day = when.astype("datetime64[D]")
+        return day < np.datetime64(self.low, "D"), day > np.datetime64(self.high, "D")
+
+
+def today() -> dt.date:
+    """Today's date where the clinic is (LENADASH_TIMEZONE)."""
+    return dt.date.today()
+
+
+def _years_before(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def birth_dates(today: dt.date) -> Plausible:
+    """A birth date: after the 1900-01-01 placeholder, at most 110 years ago, not in the future."""
+    low = max(dt.date(1900, 1, 2), _years_before(today, MAX_AGE_YEARS))
+    return Plausible(
+        low,
+        today,
+        f"before {low.isoformat()} (an age over {MAX_AGE_YEARS}, or a placeholder such as 1900-01-01)",
+        "in the future",
+    )
+
+
+def collection_dates(today: dt.date) -> Plausible:
+    """A collection date: from 1990 (no lenalidomide before) to tomorrow (time zones, a night shift)."""
+    high = today + dt.timedelta(days=1)
+    return Plausible(COLLECTED_FROM, high, f"before {COLLECTED_FROM.isoformat()}", f"after {high.isoformat()}")
+
+
+def course_dates(today: dt.date) -> Plausible:
+    """A start or event date: within the years any export writes (planned events may lie ahead)."""
+    return Plausible(dt.date(1900, 1, 1), dt.date(2200, 12, 31), "before 1900-01-01", "after 2200-12-31")
+
+
+def reject_implausible(
+    when: np.ndarray, plausible: Plausible, *, words: str, hint: str, lines: np.ndarray, column, values, problems
+) -> np.ndarray:
+    """Report the dates outside `plausible` (an error each: the row is rejected) and return their mask.
+
+    `values` gives the cells as written for the problems table; the message names the rule, not the cell.
+    """
+    before, after = plausible.outside(when)
+    for mask, why in ((before, plausible.before), (after, plausible.after)):
+        if mask.any():
+            problems.add(
+                line=lines[mask],
+                column=column,
+                value=values(mask),
+                reason="implausible date",
+                message=f"The {words} is {why}; not imported.",
+                hint=hint,
+            )
+    return before | after

@@ -18,7 +18,7 @@ import pandas as pd
 
 from lenadash.ingest.cells import reject_bad_text, warn_look_alikes
 from lenadash.ingest.coded import Coded
-from lenadash.ingest.dates import dates_of
+from lenadash.ingest.dates import collection_dates, dates_of, reject_implausible, today
 from lenadash.ingest.layout import PERCENTAGE
 from lenadash.ingest.problems import Problems, cat
 from lenadash.ingest.values import (
@@ -231,6 +231,17 @@ def _read_collection_dates(s: _Normalising) -> None:
             hint="Use a date like 2026-01-19 08:30 (ISO), 01/19/2026 8:30 AM (US) or 19.01.2026 08:30.",
         )
         s.row_bad = s.row_bad | nat
+    s.row_bad = s.row_bad | reject_implausible(
+        s.when,
+        collection_dates(today()),
+        words="collection date",
+        hint="Check the date in the source system: a 4-digit year is read as written, and a result "
+        "cannot be collected after tomorrow.",
+        lines=lines,
+        column=s.cn["when"],
+        values=when_c.rows,
+        problems=s.problems,
+    )
     for note in notes:
         first = lines[~nat][:1] if (~nat).any() else lines[:1]
         s.problems.add(

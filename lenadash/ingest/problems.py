@@ -20,6 +20,8 @@ def _listed(items) -> str:
 REASONS: dict[str, str] = {
     "missing patient": "the row has no MRN",
     "unreadable date": "a date that cannot be read, or none",
+    "implausible date": "a collection date before 1990 or after tomorrow, a birth date before 1900-01-02, "
+    "over 110 years ago or in the future, or another date outside 1900-2200 (4-digit years are read as written)",
     "ambiguous date": "slash dates read as US MM/DD/YYYY because no day above 12 decides (warning)",
     "non-numeric result": "a text result, or Epic's 9999999 placeholder for one",
     "no result": "cancelled / not performed / empty result, or a cancelled / entered-in-error status",
