@@ -134,6 +134,7 @@ def read_table(data: bytes | BinaryIO | str, *, file_name: str) -> Table:
     _refuse_non_text(raw, file_name)
     utf8, encoding, head = decode(raw)
     delimiter, header_idx = sniff(head)
+    _refuse_repeated_columns(head, delimiter, header_idx, file_name)
     df = None if _BLANK_LINE.search(utf8) else _parse_with_arrow(utf8, delimiter, header_idx)
     if df is None:
         try:
@@ -161,6 +162,38 @@ def _refuse_non_text(raw: bytes, file_name: str) -> None:
                 f"{file_name or 'The file'} is {kind}, not a CSV/text export. Open it and save it as CSV "
                 "(comma- or semicolon-separated), then upload the CSV."
             )
+
+
+def header_fields(head: str, delimiter: str, header_idx: int) -> list[str]:
+    """The header row's names as written (stripped), from the decoded head of the file."""
+    reader = csv.reader(io.StringIO(head, newline=""), delimiter=delimiter)
+    previous = 0
+    try:
+        for record in reader:
+            start, previous = previous + 1, reader.line_num
+            if start > header_idx:
+                return [c.replace("\ufeff", "").strip() for c in record]
+    except csv.Error:
+        pass
+    return []
+
+
+def _refuse_repeated_columns(head: str, delimiter: str, header_idx: int, file_name: str) -> None:
+    """Two columns with one name (a second `Result` or `MRN`): which one holds the data cannot be known."""
+    names = [n for n in header_fields(head, delimiter, header_idx) if n]
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for name in names:
+        key = name.casefold()
+        if key in seen and name not in repeated:
+            repeated.append(name)
+        seen.add(key)
+    if repeated:
+        listed = ", ".join(f"'{n}'" for n in repeated)
+        raise UnrecognisedFile(
+            f"{file_name or 'The file'} has more than one column named {listed}; which one holds the data "
+            "cannot be known. Remove or rename the extra column(s) and upload again."
+        )
 
 
 def _parse_with_arrow(utf8: bytes, delimiter: str, header_idx: int) -> pd.DataFrame | None:
