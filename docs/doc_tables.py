@@ -175,6 +175,7 @@ def ladders(profile: str = "us_pi") -> str:
 FIXES: dict[str, tuple[str, str]] = {
     "missing patient": ("error", "fill in the MRN, or delete the row"),
     "unreadable date": ("error", "write it like 2026-01-19 08:30, 01/19/2026 8:30 AM or 19.01.2026 08:30"),
+    "conflicting result": ("warning", "if the earlier line is right, delete the later one or correct its time"),
     "implausible date": ("error", "correct the date (or its year) in the source system"),
     "ambiguous date": ("warning", "if they are day first, export ISO dates"),
     "non-numeric result": ("error", "look up the result in the lab system; enter a number if there is one"),

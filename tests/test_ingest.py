@@ -456,8 +456,10 @@ def test_exact_duplicate_rows_collapse_with_a_warning():
 
 
 def test_same_test_different_value_is_not_a_duplicate():
+    # both land (the store keeps the later line current, the earlier as history), and the earlier is warned
     imp = labs(f"{HEADER}\nP1,2026-01-19,WBC,5,K/uL,,,\nP1,2026-01-19,WBC,6,K/uL,,,\n")
-    assert len(imp.results) == 2 and imp.problems.empty
+    assert len(imp.results) == 2
+    assert imp.problems[["line", "reason", "severity"]].values.tolist() == [[2, "conflicting result", "warning"]]
 
 
 # --- robustness ----------------------------------------------------------------------------------

@@ -162,6 +162,7 @@ def normalise(
     _check_assumed_units(s)
     s.bad |= s.row_bad  # joined only now: a row without patient or date still had its value checked
     s.keep = ~s.bad
+    _same_key_in_one_file(s)
     _read_reference_ranges(s)
     _drop_ranges_on_another_scale(s)
     return _results(s), _conversions(s)
@@ -634,6 +635,58 @@ def _drop_ranges_on_another_scale(s: _Normalising) -> None:
     )
     s.ref_low = np.where(off_scale, np.nan, s.ref_low)
     s.ref_high = np.where(off_scale, np.nan, s.ref_high)
+
+
+_CORRECTION_STATUS = r"(?i)correct|amend|revis"
+
+
+def _same_key_in_one_file(s: _Normalising) -> None:
+    """Rows of one (patient, test, collection time) in one file: the last line is current (as the store keeps
+    it). An earlier row with the same value is imported once (warning); an earlier row with another value is
+    kept as history and warned about, unless the last row's status says it is a correction."""
+    idx = np.flatnonzero(s.keep)
+    if len(idx) < 2:
+        return
+    key = pd.DataFrame({"p": s.mrn.codes[idx], "w": s.when[idx].astype("int64"), "a": s.measure_idx[idx]})
+    group = key.groupby(["p", "w", "a"], sort=False).ngroup().to_numpy()
+    if len(np.unique(group)) == len(group):
+        return
+    rows = pd.DataFrame({"v": np.round(s.value[idx], 9), "line": s.lines[idx], "at": idx})
+    last = rows.groupby(group).transform("last")
+    earlier = rows["line"].to_numpy() != last["line"].to_numpy()
+    same = earlier & (rows["v"].to_numpy() == last["v"].to_numpy())
+    corrected = s.rows["status"].uniques.str.contains(_CORRECTION_STATUS, regex=True).to_numpy(dtype=bool)
+    announced = corrected[s.rows["status"].codes[last["at"].to_numpy()]]
+    other = earlier & ~same & ~announced
+    _report_same_key(s, idx[same], last["line"].to_numpy()[same], idx[other], last["line"].to_numpy()[other])
+
+
+def _report_same_key(s: _Normalising, repeat: np.ndarray, repeat_last, other: np.ndarray, other_last) -> None:
+    s.problems.add(
+        line=s.lines[repeat],
+        column="",
+        value="",
+        reason="duplicate row",
+        message=cat("Line ", repeat_last, " has the same result (test, collection time and value); imported once."),
+        hint="Nothing to fix; the export repeats this result.",
+        severity="warning",
+    )
+    s.keep[repeat] = False
+    s.bad[repeat] = True
+    s.problems.add(
+        line=s.lines[other],
+        column=s.column_of("value", other),
+        value=s.rows["value"].rows(other),
+        reason="conflicting result",
+        message=cat(
+            "Line ",
+            other_last,
+            " has another value for the same test, patient and collection time; that later line is the "
+            "current result and this one is kept as history.",
+        ),
+        hint="If this line is the right one, delete the later line (or correct its time) and upload again.",
+        severity="warning",
+    )
 
 
 # --- the frames out --------------------------------------------------------------------------

@@ -33,7 +33,10 @@ REASONS: dict[str, str] = {
     "unreadable reference range": "a reference range that cannot be read; the default range is used (warning)",
     "reference range on another scale": "a range that does not fit the result's unit (e.g. g/dL range beside g/L); "
     "the default range is used (warning)",
-    "duplicate row": "an exact repeat of an earlier row; imported once (warning)",
+    "conflicting result": "the same test, patient and collection time with another value on a later line of the "
+    "file that is not marked corrected; the later line is current, this one kept as history (warning)",
+    "duplicate row": "an exact repeat of an earlier row, or the same result (test, time, value) again; "
+    "imported once (warning)",
     "malformed row": "a row with more fields than the header (an unquoted delimiter inside a value)",
     "text too long": "a cell longer than the database stores (e.g. MRN over 64, name over 200, detail over 500)",
     "control character": "a cell holding NUL or another control character (the database refuses NUL)",
