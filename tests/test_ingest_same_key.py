@@ -1,5 +1,8 @@
-"""One (patient, test, collection time) twice in one file: never silent. The later line is current (as the
-store keeps it); an equal earlier value is imported once, a different one kept as history and warned."""
+"""One (patient, test, collection time) twice in one file, and a wide draw without values: never silent.
+
+The later line is current (as the store keeps it); an equal earlier value is imported once, a different
+one kept as history and warned.
+"""
 
 from __future__ import annotations
 
@@ -51,3 +54,11 @@ def test_three_values_warn_both_earlier_lines():
     warned = imp.problems[imp.problems["reason"] == "conflicting result"]
     assert warned["line"].tolist() == [2, 3]
     assert all("Line 4" in m for m in warned["message"])
+
+
+def test_a_wide_draw_without_values_is_reported_not_vanished():
+    text = b"MRN,Date,WBC (K/uL),ANC (K/uL),Comment\nP1,2026-01-19,5,3,\nP1,2026-01-20,,,redraw\nP2,2026-01-20,4,,\n"
+    imp = read_labs(text, file_name="wide.csv")
+    assert sorted(set(imp.results["line"])) == [2, 4]
+    assert imp.problems[["line", "reason", "severity"]].values.tolist() == [[3, "no result", "error"]]
+    assert "redraw" not in imp.problems["message"].iloc[0]
