@@ -26,6 +26,7 @@ class Settings:
     database_url: str
     demo_database_url: str
     rules: str
+    timezone: str = ""  # IANA name of the clinic's time zone; "" = this machine's local zone
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -36,6 +37,7 @@ class Settings:
             database_url=env.get("LENADASH_DATABASE_URL") or f"sqlite:///{data_dir / 'lenadash.sqlite'}",
             demo_database_url=env.get("LENADASH_DEMO_DATABASE_URL") or f"sqlite:///{data_dir / 'demo.sqlite'}",
             rules=env.get("LENADASH_RULES") or "us_pi",
+            timezone=env.get("LENADASH_TIMEZONE") or "",
         )
 
 
@@ -52,6 +54,10 @@ SETTINGS_DOC = {
         "SQLAlchemy URL of the separate sample-clinic database (default: demo.sqlite in the data folder)"
     ),
     "LENADASH_RULES": "rule profile for the dose engine (default us_pi)",
+    "LENADASH_TIMEZONE": (
+        "the clinic's time zone, an IANA name such as Europe/Berlin (default: this machine's local zone); "
+        "timestamps with an offset (+01:00, Z) are converted to it, and 'today' for date checks is its day"
+    ),
 }
 
 

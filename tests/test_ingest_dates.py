@@ -103,3 +103,37 @@ def test_old_years_in_event_dates_are_implausible_not_widened():
     imp = read_events(text.encode(), file_name="events.csv")
     assert imp.rows["line"].tolist() == [3]
     assert imp.problems[["line", "reason"]].values.tolist() == [[2, "implausible date"]]
+
+
+def test_offsets_14_hours_apart_no_longer_collide(monkeypatch):
+    monkeypatch.setenv("LENADASH_TIMEZONE", "UTC")
+    text = (
+        "MRN,Collected,Component,Result,Units\n"
+        "P1,2026-01-19T08:00:00+09:00,WBC,5.2,K/uL\nP1,2026-01-19T08:00:00-05:00,WBC,6.1,K/uL\n"
+    )
+    imp = read_labs(text.encode(), file_name="labs.csv")
+    assert imp.results["collected_at"].astype(str).tolist() == ["2026-01-18 23:00:00", "2026-01-19 13:00:00"]
+    assert imp.problems.empty  # two draws, not one result corrected
+
+
+def test_summer_offset_follows_the_clinic_zone(monkeypatch):
+    monkeypatch.setenv("LENADASH_TIMEZONE", "Europe/Berlin")
+    parsed, _ = parse_dates(pd.Series(["2026-07-19T06:00:00Z", "20260719080000+0200"], dtype="str"))
+    assert parsed.astype(str).tolist() == ["2026-07-19 08:00:00", "2026-07-19 08:00:00"]
+
+
+def test_an_unknown_time_zone_is_a_clear_error(monkeypatch):
+    from lenadash.errors import InputError
+
+    monkeypatch.setenv("LENADASH_TIMEZONE", "Mars/Olympus")
+    with pytest.raises(InputError, match="LENADASH_TIMEZONE"):
+        parse_dates(pd.Series(["2026-07-19T06:00:00Z"], dtype="str"))
+
+
+def test_the_time_zone_setting_is_read(monkeypatch):
+    from lenadash.config import get_settings
+
+    monkeypatch.delenv("LENADASH_TIMEZONE", raising=False)
+    assert get_settings().timezone == ""  # the machine's local zone
+    monkeypatch.setenv("LENADASH_TIMEZONE", "Asia/Tokyo")
+    assert get_settings().timezone == "Asia/Tokyo"

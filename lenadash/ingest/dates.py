@@ -5,15 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
+from dateutil.tz import tzlocal  # type: ignore[import-untyped]
 
+from lenadash.config import get_settings
+from lenadash.errors import InputError
 from lenadash.ingest.coded import Coded
 
 _TIME = (
     r"(?:(?:[T\s]+|\s*,\s*)(?P<H>\d{1,2})[:h](?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,]\d+)?)?"
-    r"\s*(?P<ap>[AaPp]\.?[Mm]\.?)?)?\s*(?:Z|[+-]\d{2}:?\d{2}|UTC|GMT)?"
+    r"\s*(?P<ap>[AaPp]\.?[Mm]\.?)?)?\s*(?P<tz>Z|[+-]\d{2}:?\d{2}|UTC|GMT)?"
 )
 _DATE_PATTERNS = {
     "iso": re.compile(r"^(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})" + _TIME + r"$"),
@@ -21,7 +25,7 @@ _DATE_PATTERNS = {
     "dot": re.compile(r"^(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4}|\d{2})" + _TIME + r"$"),
     "hl7": re.compile(
         r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?:(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})?(?:\.\d+)?)?"
-        r"(?:[+-]\d{4})?$"
+        r"(?P<tz>[+-]\d{4})?$"
     ),
     "dmy_name": re.compile(r"^(?P<d>\d{1,2})[-\s](?P<mon>[A-Za-zäé]{3,9})\.?[-\s](?P<y>\d{4}|\d{2})" + _TIME + r"$"),
     "mdy_name": re.compile(r"^(?P<mon>[A-Za-z]{3,9})\.?\s+(?P<d>\d{1,2}),?\s+(?P<y>\d{4})" + _TIME + r"$"),
@@ -102,12 +106,47 @@ def parse_dates(values: pd.Series) -> tuple[pd.Series, list[str]]:
     The format is decided per column from all its values: ISO, US MM/DD/YYYY, day-first
     DD.MM.YYYY, DD/MM/YYYY when some first part exceeds 12, HL7 YYYYMMDD[HHMM], `19-Jan-2026`.
     A slash column where every day and month is <= 12 is read as US, and a note says so.
-    Time-zone offsets are dropped: times are kept as the wall-clock time written in the file.
+    A time written with a UTC offset (`+01:00`, `Z`) is converted to the clinic's wall-clock time
+    (LENADASH_TIMEZONE); one without is kept as written.
     Returns (datetimes aligned to `values`, notes for the user).
     """
     coded = Coded.of(values)
     parsed, notes = dates_of(coded.uniques)
     return pd.Series(coded.take(parsed), index=values.index, dtype="datetime64[us]"), notes
+
+
+def _offset_minutes(tz: pd.Series) -> pd.Series:
+    """`Z`, `UTC`, `+01:00`, `-0500` as minutes east of UTC; NaN where no offset was written."""
+    text = tz.fillna("").astype(str).str.upper().str.replace(":", "", regex=False)
+    hhmm = text.str.extract(r"^(?P<sign>[+-])(?P<h>\d{2})(?P<m>\d{2})$")
+    minutes: pd.Series = (hhmm["h"].astype(float) * 60 + hhmm["m"].astype(float)) * np.where(hhmm["sign"] == "-", -1, 1)
+    return minutes.where(~text.isin(["Z", "UTC", "GMT"]), 0.0)
+
+
+def clinic_zone() -> dt.tzinfo:
+    """The clinic's time zone (LENADASH_TIMEZONE, an IANA name), else this machine's local zone."""
+    name = get_settings().timezone
+    if not name:
+        return tzlocal()
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InputError(
+            f"LENADASH_TIMEZONE {name!r} is not a known time zone; use an IANA name such as Europe/Berlin "
+            "or America/New_York, or unset it to use this machine's zone."
+        ) from exc
+
+
+def _to_clinic_time(naive: np.ndarray, offset_min: np.ndarray) -> np.ndarray:
+    """Wall-clock times written with a UTC offset, as the clinic's wall-clock time (others as written)."""
+    has = ~np.isnan(offset_min) & ~np.isnat(naive)
+    if not has.any():
+        return naive
+    utc = naive[has] - (offset_min[has] * 60_000_000).astype("timedelta64[us]")
+    local = pd.Series(utc).dt.tz_localize("UTC").dt.tz_convert(clinic_zone()).dt.tz_localize(None)
+    out = naive.copy()
+    out[has] = local.to_numpy(dtype="datetime64[us]")
+    return out
 
 
 class _DateParts:
@@ -118,6 +157,7 @@ class _DateParts:
         self.pm = pd.Series(False, index=index)
         self.am = pd.Series(False, index=index)
         self.done = pd.Series(False, index=index)
+        self.offset_min = pd.Series(np.nan, index=index, dtype="float64")  # UTC offset written, in minutes
         self.short_year = pd.Series(False, index=index)
         self.notes: list[str] = []
 
@@ -137,6 +177,8 @@ class _DateParts:
         for k in ("H", "M", "S"):
             if k in ex:
                 parts[k][idx] = ex[k].astype(float).to_numpy()
+        if "tz" in ex:
+            self.offset_min[idx] = _offset_minutes(ex["tz"]).to_numpy()
         if "ap" in ex:
             ap = ex["ap"].fillna("").str.lower().str[:1]
             self.pm[idx] = (ap == "p").to_numpy()
@@ -179,7 +221,7 @@ class _DateParts:
             got = pd.to_datetime(frame[valid].astype("int64"), errors="coerce").to_numpy(dtype="datetime64[us]").copy()
             got[early[valid.to_numpy()]] -= _SHIFT
             out[valid.to_numpy()] = got
-        return out
+        return _to_clinic_time(out, self.offset_min.to_numpy())
 
 
 def dates_of(u: pd.Series) -> tuple[np.ndarray, list[str]]:
@@ -216,7 +258,7 @@ class Plausible:
 
 def today() -> dt.date:
     """Today's date where the clinic is (LENADASH_TIMEZONE)."""
-    return dt.date.today()
+    return dt.datetime.now(clinic_zone()).date()
 
 
 def _years_before(day: dt.date, years: int) -> dt.date:
