@@ -17,7 +17,7 @@ from lenadash.vocab.frames import PATIENT_COLUMNS
 def _header(data: bytes | BinaryIO) -> pd.DataFrame:
     """An empty frame with the file's header as its columns (only the head of the file is read)."""
     raw = as_bytes(data)
-    _, _, head = decode(raw[:HEAD_BYTES])
+    _, _, head = decode(raw[:HEAD_BYTES], partial=True)
     delimiter, header_idx = sniff(head)
     lines = head.splitlines()
     header = next(csv.reader([lines[header_idx]], delimiter=delimiter)) if len(lines) > header_idx else []

@@ -42,11 +42,17 @@ def as_bytes(data: bytes | BinaryIO | str) -> bytes:
 # --- encoding and delimiter ------------------------------------------------------------------
 
 
-def decode(data: bytes) -> tuple[bytes, str, str]:
-    """Return (utf-8 bytes for the parser, encoding name as reported, decoded text head)."""
+def decode(data: bytes, *, partial: bool = False) -> tuple[bytes, str, str]:
+    """Return (utf-8 bytes for the parser, encoding name as reported, decoded text head).
+
+    UTF-8 first; a file that is not valid UTF-8 is decoded line by line, so only the lines that fail
+    are read as Windows-1252 (latin-1 where cp1252 leaves a byte undefined) and the valid UTF-8 lines
+    (`µmol/L`) stay right. `partial`: `data` is only the head of a file, so a character cut at its
+    end (a multibyte sequence, a surrogate pair) is left out rather than failing the file.
+    """
     for bom, enc in ((codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):
-            text = data.decode(enc)
+            text = data.decode(enc, errors="ignore" if partial else "strict")
             return text.encode("utf-8"), enc, text[:HEAD_BYTES]
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
@@ -54,17 +60,31 @@ def decode(data: bytes) -> tuple[bytes, str, str]:
     else:
         enc = "utf-8"
     try:
-        data.decode("utf-8")
+        codecs.getincrementaldecoder("utf-8")().decode(data, final=not partial)
         return data, enc, data[:HEAD_BYTES].decode("utf-8", errors="ignore")
     except UnicodeDecodeError:
-        # Windows-1252 exports (e.g. `µmol/L`, `×10^9/L`); latin-1 if cp1252 leaves bytes undefined
-        try:
-            text = data.decode("cp1252")
-            enc = "cp1252"
-        except UnicodeDecodeError:
-            text = data.decode("latin-1")
-            enc = "latin-1"
+        text, enc = _decode_by_line(data)
         return text.encode("utf-8"), enc, text[:HEAD_BYTES]
+
+
+def _decode_by_line(data: bytes) -> tuple[str, str]:
+    """Each line as UTF-8 where it is valid, else as cp1252 (latin-1 where cp1252 has no character)."""
+    out: list[str] = []
+    used: set[str] = set()
+    for line in data.split(b"\n"):
+        try:
+            out.append(line.decode("utf-8"))
+            if not line.isascii():
+                used.add("utf-8")
+        except UnicodeDecodeError:
+            try:
+                out.append(line.decode("cp1252"))
+                used.add("cp1252")
+            except UnicodeDecodeError:
+                out.append(line.decode("latin-1"))
+                used.add("latin-1")
+    fallback = "latin-1" if "latin-1" in used else "cp1252"
+    return "\n".join(out), (f"utf-8 and {fallback} (some lines)" if "utf-8" in used else fallback)
 
 
 def _head_records(head: str, delim: str) -> list[tuple[int, int]] | None:
