@@ -6,6 +6,7 @@ import codecs
 import csv
 import io
 import re
+import zlib
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -23,6 +24,8 @@ _NOT_CSV = (
     (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)"),
     (b"%PDF", "a PDF document"),
 )
+_GZIP = b"\x1f\x8b"
+MAX_GUNZIPPED_BYTES = 1 << 30  # a gzip upload larger than this unpacked is refused (a "zip bomb" guard)
 _BLANK_LINE = re.compile(rb"\n[ \t,;|]*\r?\n")
 
 
@@ -150,7 +153,7 @@ def read_table(data: bytes | BinaryIO | str, *, file_name: str) -> Table:
 
     Raises UnrecognisedFile for an empty file, a workbook or PDF, or text that is not a table.
     """
-    raw = as_bytes(data)
+    raw = gunzip(as_bytes(data), file_name)
     _refuse_non_text(raw, file_name)
     utf8, encoding, head = decode(raw)
     delimiter, header_idx = sniff(head)
@@ -171,6 +174,24 @@ def read_table(data: bytes | BinaryIO | str, *, file_name: str) -> Table:
     lines = _record_lines(utf8, delimiter, header_idx, len(df))
     df, lines = _without_blank_rows(df, lines, utf8)
     return Table(df, lines, delimiter, encoding, header_idx + 1)
+
+
+def gunzip(raw: bytes, file_name: str) -> bytes:
+    """A gzip-compressed export unpacked (one member, at most MAX_GUNZIPPED_BYTES); other bytes as they are."""
+    if not raw.startswith(_GZIP):
+        return raw
+    unpacker = zlib.decompressobj(wbits=31)
+    try:
+        out = unpacker.decompress(raw, MAX_GUNZIPPED_BYTES)
+        complete = unpacker.eof and not unpacker.unconsumed_tail
+    except zlib.error:
+        complete = False
+    if not complete or out.startswith(_GZIP):
+        raise UnrecognisedFile(
+            f"{file_name or 'The file'} is a compressed (gzip) file that could not be unpacked here. "
+            "Unzip it and upload the CSV."
+        )
+    return out
 
 
 def _refuse_non_text(raw: bytes, file_name: str) -> None:
