@@ -62,3 +62,14 @@ def test_a_wide_draw_without_values_is_reported_not_vanished():
     assert sorted(set(imp.results["line"])) == [2, 4]
     assert imp.problems[["line", "reason", "severity"]].values.tolist() == [[3, "no result", "error"]]
     assert "redraw" not in imp.problems["message"].iloc[0]
+
+
+def test_rows_rejected_counts_rows_not_problems():
+    # line 2 has two errors (unsafe MRN, unreadable date); line 3 one; a warning is not a rejection
+    text = (
+        "MRN,Collected,Component,Result,Units\n=P1,never,WBC,5.2,K/uL\nP1,2026-01-19 08:00,WBC,abc,K/uL\n"
+        "P2,2026-01-19 08:00,WBC,5.2,\n"
+    )
+    imp = read_labs(text.encode(), file_name="labs.csv")
+    assert len(imp.errors) == 3 and imp.rows_read == 3
+    assert imp.rows_rejected == 2

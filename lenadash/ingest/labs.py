@@ -44,6 +44,11 @@ class LabImport:
     def warnings(self) -> pd.DataFrame:
         return self.problems[self.problems["severity"] == "warning"]
 
+    @property
+    def rows_rejected(self) -> int:
+        """Rows (lines) with at least one error: counted once however many problems they have."""
+        return int(self.problems.loc[self.problems["severity"] == "error", "line"].nunique())
+
 
 def read_labs(data: bytes | BinaryIO, *, file_name: str = "") -> LabImport:
     """Read a lab export (long or wide; CSV/TSV, any common encoding) into canonical results.

@@ -25,6 +25,11 @@ class TableImport:
     delimiter: str = ","
     encoding: str = "utf-8"
 
+    @property
+    def rows_rejected(self) -> int:
+        """Rows (lines) with at least one error: counted once however many problems they have."""
+        return int(self.problems.loc[self.problems["severity"] == "error", "line"].nunique())
+
 
 class Sheet:
     """A patients or events file: coded access to its fields (absent optional fields read as blank),
