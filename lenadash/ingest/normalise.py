@@ -647,10 +647,13 @@ def _same_key_in_one_file(s: _Normalising) -> None:
     idx = np.flatnonzero(s.keep)
     if len(idx) < 2:
         return
-    key = pd.DataFrame({"p": s.mrn.codes[idx], "w": s.when[idx].astype("int64"), "a": s.measure_idx[idx]})
-    group = key.groupby(["p", "w", "a"], sort=False).ngroup().to_numpy()
-    if len(np.unique(group)) == len(group):
+    when_code, when_u = pd.factorize(s.when[idx])
+    test = s.mrn.codes[idx].astype(np.int64) * (int(s.measure_idx.max(initial=0)) + 1) + s.measure_idx[idx]
+    combined = test * max(len(when_u), 1) + when_code  # < 2**63 for any file that fits in memory
+    shared = pd.Series(combined).duplicated(keep=False).to_numpy()
+    if not shared.any():
         return
+    idx, group = idx[shared], pd.factorize(combined[shared])[0]
     rows = pd.DataFrame({"v": np.round(s.value[idx], 9), "line": s.lines[idx], "at": idx})
     last = rows.groupby(group).transform("last")
     earlier = rows["line"].to_numpy() != last["line"].to_numpy()
