@@ -29,6 +29,7 @@ class Settings:
     # Defaults, so code that builds Settings by hand keeps working.
     lock_timeout_s: float = 30.0
     keep_uploads: bool = False
+    timezone: str = ""  # IANA name of the clinic's time zone; "" = this machine's local zone
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -41,6 +42,7 @@ class Settings:
             rules=env.get("LENADASH_RULES") or "us_pi",
             lock_timeout_s=_positive_seconds(env.get("LENADASH_LOCK_TIMEOUT_S"), default=30.0),
             keep_uploads=(env.get("LENADASH_KEEP_UPLOADS") or "").strip().lower() in ("1", "true", "yes", "on"),
+            timezone=env.get("LENADASH_TIMEZONE") or "",
         )
 
 
@@ -73,6 +75,10 @@ SETTINGS_DOC = {
     "LENADASH_KEEP_UPLOADS": (
         "1 keeps each imported file's original bytes (names, birth dates, comments) in the database; "
         "by default only its SHA-256, size, counts and rejected rows are kept"
+    ),
+    "LENADASH_TIMEZONE": (
+        "the clinic's time zone, an IANA name such as Europe/Berlin (default: this machine's local zone); "
+        "timestamps with an offset (+01:00, Z) are converted to it, and 'today' for date checks is its day"
     ),
 }
 

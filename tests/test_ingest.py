@@ -234,7 +234,7 @@ def test_preamble_lines_before_the_header_are_skipped():
         ("2026-01-19 08:30", "2026-01-19 08:30"),
         ("2026-01-19T08:30:15", "2026-01-19 08:30:15"),
         ("2026-01-19T08:30:00+01:00", "2026-01-19 08:30"),
-        ("2026-01-19T08:30:00Z", "2026-01-19 08:30"),
+        ("2026-01-19T08:30:00Z", "2026-01-19 09:30"),  # UTC, in Berlin (the test sets the zone)
         ("01/19/2026", "2026-01-19 00:00"),
         ("01/19/2026 8:30 AM", "2026-01-19 08:30"),
         ("01/19/2026 8:30 PM", "2026-01-19 20:30"),
@@ -246,7 +246,8 @@ def test_preamble_lines_before_the_header_are_skipped():
         ("19-Jan-2026 08:30", "2026-01-19 08:30"),
     ],
 )
-def test_date_formats(text, expected):
+def test_date_formats(text, expected, monkeypatch):
+    monkeypatch.setenv("LENADASH_TIMEZONE", "Europe/Berlin")  # +01:00 in January: the wall clock as written
     parsed, notes = parse_dates(pd.Series([text], dtype="str"))
     assert parsed.iloc[0] == pd.Timestamp(expected)
 
@@ -456,8 +457,10 @@ def test_exact_duplicate_rows_collapse_with_a_warning():
 
 
 def test_same_test_different_value_is_not_a_duplicate():
+    # both land (the store keeps the later line current, the earlier as history), and the earlier is warned
     imp = labs(f"{HEADER}\nP1,2026-01-19,WBC,5,K/uL,,,\nP1,2026-01-19,WBC,6,K/uL,,,\n")
-    assert len(imp.results) == 2 and imp.problems.empty
+    assert len(imp.results) == 2
+    assert imp.problems[["line", "reason", "severity"]].values.tolist() == [[2, "conflicting result", "warning"]]
 
 
 # --- robustness ----------------------------------------------------------------------------------
@@ -513,12 +516,21 @@ def test_detect_kind_on_lab_files():
         detect_kind(b"a,b\n1,2\n")
 
 
-def test_lab_dates_are_naive_wall_clock():
+@pytest.mark.parametrize(
+    ("zone", "expected"),
+    [
+        ("America/New_York", dt.datetime(2026, 1, 19, 23, 30)),  # the offset of the clinic's own zone
+        ("Europe/Berlin", dt.datetime(2026, 1, 20, 5, 30)),  # 04:30 UTC is 05:30 in Berlin, the next day
+        ("UTC", dt.datetime(2026, 1, 20, 4, 30)),
+    ],
+)
+def test_lab_dates_are_naive_wall_clock_of_the_clinic(zone, expected, monkeypatch):
+    monkeypatch.setenv("LENADASH_TIMEZONE", zone)
     imp = labs(
         "mrn,effectiveDateTime,code,valueQuantity.value,valueQuantity.unit\n"
         "P1,2026-01-19T23:30:00-05:00,718-7,12,g/dL\n"
     )
-    assert imp.results["collected_at"].iloc[0] == pd.Timestamp(dt.datetime(2026, 1, 19, 23, 30))
+    assert imp.results["collected_at"].iloc[0] == pd.Timestamp(expected)
 
 
 @pytest.mark.parametrize(

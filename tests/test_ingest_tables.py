@@ -222,7 +222,8 @@ def test_epic_fixture_lands_or_reports_every_row():
     assert imp.results.loc[imp.results["line"] == 8, "flag"].item() == "H"
 
 
-def test_fhir_fixture_maps_by_loinc_with_implied_si_units():
+def test_fhir_fixture_maps_by_loinc_with_implied_si_units(monkeypatch):
+    monkeypatch.setenv("LENADASH_TIMEZONE", "Europe/Berlin")  # the fixture's +01:00
     imp = read_labs((DATA / "fhir_flat.csv").read_bytes(), file_name="fhir_flat.csv")
     r = imp.results.set_index("analyte")
     assert r.loc["creatinine", "value"] == pytest.approx(97 / 88.4)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 from lenadash.errors import UnrecognisedFile
+from lenadash.ingest.dates import dates_of
 from lenadash.vocab import units
 from lenadash.vocab.frames import PATIENT_OPTIONAL, PATIENT_REQUIRED
 
@@ -364,11 +366,42 @@ def table_columns(df: pd.DataFrame, fields: tuple[str, ...]) -> dict[str, str]:
     return found
 
 
+_NUMBER = re.compile(r"^[<>]?=?\s*[-+]?\d+(?:[.,]\d+)?$")
+
+
+def _looks_like_data(columns: list[str]) -> bool:
+    """A "header" with a date or a number in it is a data row (the file has no header row)."""
+    names = pd.Series(columns, dtype="str").fillna("").str.strip()
+    if names.str.match(_NUMBER).any():
+        return True
+    return bool((~np.isnat(dates_of(names)[0])).any())
+
+
+def columns_found(columns, *, header_seen: bool, known=()) -> str:
+    """The file's columns for a refusal message.
+
+    Without a recognised patient or date column, and with a date or a number among the names, the header
+    row is missing and the "names" would be the first row's patient data: then only lenadash's own words
+    among them (`known`: a test name) are shown and the others counted.
+    """
+    columns = list(columns)
+    if not columns:
+        return "none"
+    if header_seen or not _looks_like_data(columns):
+        return ", ".join(f"'{c}'" for c in columns)
+    shown = [c for c in columns if c in set(known)]
+    hidden = len(columns) - len(shown)
+    text = ", ".join(f"'{c}'" for c in shown)
+    return (text + " and " if text else "") + (
+        f"{hidden} not recognised (not shown: without a header row they would be the first row's patient data)"
+    )
+
+
 def require(found: dict[str, str], required: tuple[str, ...], df: pd.DataFrame, kind: str, file_name: str) -> None:
     """Raise UnrecognisedFile naming the missing required fields, the columns found and those expected."""
     missing = [f for f in required if f not in found]
     if missing:
-        cols = ", ".join(f"'{c}'" for c in df.columns) or "none"
+        cols = columns_found(df.columns, header_seen="mrn" in found, known=found.values())
         raise UnrecognisedFile(
             f"The {kind} file {file_name + ' ' if file_name else ''}lacks the column(s) {', '.join(missing)}. "
             f"Columns found: {cols}; lenadash {expected_message(kind)}. Add or rename the columns and upload again."

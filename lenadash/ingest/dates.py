@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
+from dateutil.tz import tzlocal  # type: ignore[import-untyped]
 
+from lenadash.config import get_settings
+from lenadash.errors import InputError
 from lenadash.ingest.coded import Coded
 
 _TIME = (
     r"(?:(?:[T\s]+|\s*,\s*)(?P<H>\d{1,2})[:h](?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,]\d+)?)?"
-    r"\s*(?P<ap>[AaPp]\.?[Mm]\.?)?)?\s*(?:Z|[+-]\d{2}:?\d{2}|UTC|GMT)?"
+    r"\s*(?P<ap>[AaPp]\.?[Mm]\.?)?)?\s*(?P<tz>Z|[+-]\d{2}:?\d{2}|UTC|GMT)?"
 )
 _DATE_PATTERNS = {
     "iso": re.compile(r"^(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})" + _TIME + r"$"),
@@ -20,7 +25,7 @@ _DATE_PATTERNS = {
     "dot": re.compile(r"^(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4}|\d{2})" + _TIME + r"$"),
     "hl7": re.compile(
         r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?:(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})?(?:\.\d+)?)?"
-        r"(?:[+-]\d{4})?$"
+        r"(?P<tz>[+-]\d{4})?$"
     ),
     "dmy_name": re.compile(r"^(?P<d>\d{1,2})[-\s](?P<mon>[A-Za-zäé]{3,9})\.?[-\s](?P<y>\d{4}|\d{2})" + _TIME + r"$"),
     "mdy_name": re.compile(r"^(?P<mon>[A-Za-z]{3,9})\.?\s+(?P<d>\d{1,2}),?\s+(?P<y>\d{4})" + _TIME + r"$"),
@@ -52,6 +57,8 @@ _MONTHS = {
     "mrt": 3,
     "mei": 5,
 }
+MAX_AGE_YEARS = 110  # an older birth date is a typo or a placeholder
+COLLECTED_FROM = dt.date(1990, 1, 1)  # no lab result in a lenalidomide record is older
 US_SLASH_NOTE = (
     "dates like 01/02/2026 were read as US month/day/year (MM/DD/YYYY) because no day "
     "above 12 shows the order; if they are day-first, export ISO dates (2026-02-01)"
@@ -78,10 +85,17 @@ def _extract(text: pd.Series, pattern: re.Pattern) -> pd.DataFrame:
         return ex[text.str.match(pattern).to_numpy(dtype=bool, na_value=False)]
 
 
-def _two_digit_year(y: pd.Series) -> pd.Series:
+# The Gregorian calendar repeats every 400 years (146097 days): early years are parsed 2000 years later
+# and moved back, so `0058-03-02` is read as written (and found implausible) instead of failing.
+_SHIFT_YEARS = 2000
+_SHIFT = np.timedelta64(146097 * _SHIFT_YEARS // 400, "D")
+
+
+def _two_digit_year(y: pd.Series, short: pd.Series) -> pd.Series:
+    """Widen years written with one or two digits (26 -> 2026, 58 -> 1958); a 4-digit year stays as written."""
     this_year = dt.date.today().year
     y = y.copy()
-    short = y < 100
+    short = short & (y < 100)
     y[short] = np.where(2000 + y[short] <= this_year + 1, 2000 + y[short], 1900 + y[short])
     return y
 
@@ -92,12 +106,47 @@ def parse_dates(values: pd.Series) -> tuple[pd.Series, list[str]]:
     The format is decided per column from all its values: ISO, US MM/DD/YYYY, day-first
     DD.MM.YYYY, DD/MM/YYYY when some first part exceeds 12, HL7 YYYYMMDD[HHMM], `19-Jan-2026`.
     A slash column where every day and month is <= 12 is read as US, and a note says so.
-    Time-zone offsets are dropped: times are kept as the wall-clock time written in the file.
+    A time written with a UTC offset (`+01:00`, `Z`) is converted to the clinic's wall-clock time
+    (LENADASH_TIMEZONE); one without is kept as written.
     Returns (datetimes aligned to `values`, notes for the user).
     """
     coded = Coded.of(values)
     parsed, notes = dates_of(coded.uniques)
     return pd.Series(coded.take(parsed), index=values.index, dtype="datetime64[us]"), notes
+
+
+def _offset_minutes(tz: pd.Series) -> pd.Series:
+    """`Z`, `UTC`, `+01:00`, `-0500` as minutes east of UTC; NaN where no offset was written."""
+    text = tz.fillna("").astype(str).str.upper().str.replace(":", "", regex=False)
+    hhmm = text.str.extract(r"^(?P<sign>[+-])(?P<h>\d{2})(?P<m>\d{2})$")
+    minutes: pd.Series = (hhmm["h"].astype(float) * 60 + hhmm["m"].astype(float)) * np.where(hhmm["sign"] == "-", -1, 1)
+    return minutes.where(~text.isin(["Z", "UTC", "GMT"]), 0.0)
+
+
+def clinic_zone() -> dt.tzinfo:
+    """The clinic's time zone (LENADASH_TIMEZONE, an IANA name), else this machine's local zone."""
+    name = get_settings().timezone
+    if not name:
+        return tzlocal()
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InputError(
+            f"LENADASH_TIMEZONE {name!r} is not a known time zone; use an IANA name such as Europe/Berlin "
+            "or America/New_York, or unset it to use this machine's zone."
+        ) from exc
+
+
+def _to_clinic_time(naive: np.ndarray, offset_min: np.ndarray) -> np.ndarray:
+    """Wall-clock times written with a UTC offset, as the clinic's wall-clock time (others as written)."""
+    has = ~np.isnan(offset_min) & ~np.isnat(naive)
+    if not has.any():
+        return naive
+    utc = naive[has] - (offset_min[has] * 60_000_000).astype("timedelta64[us]")
+    local = pd.Series(utc).dt.tz_localize("UTC").dt.tz_convert(clinic_zone()).dt.tz_localize(None)
+    out = naive.copy()
+    out[has] = local.to_numpy(dtype="datetime64[us]")
+    return out
 
 
 class _DateParts:
@@ -108,6 +157,8 @@ class _DateParts:
         self.pm = pd.Series(False, index=index)
         self.am = pd.Series(False, index=index)
         self.done = pd.Series(False, index=index)
+        self.offset_min = pd.Series(np.nan, index=index, dtype="float64")  # UTC offset written, in minutes
+        self.short_year = pd.Series(False, index=index)
         self.notes: list[str] = []
 
     def fill(self, kind: str, ex: pd.DataFrame) -> None:
@@ -122,9 +173,12 @@ class _DateParts:
             parts["d"][idx] = ex["d"].astype(float).to_numpy()
             parts["m"][idx] = ex["m"].astype(float).to_numpy()
         parts["y"][idx] = ex["y"].astype(float).to_numpy()
+        self.short_year[idx] = (ex["y"].str.len() <= 2).to_numpy()
         for k in ("H", "M", "S"):
             if k in ex:
                 parts[k][idx] = ex[k].astype(float).to_numpy()
+        if "tz" in ex:
+            self.offset_min[idx] = _offset_minutes(ex["tz"]).to_numpy()
         if "ap" in ex:
             ap = ex["ap"].fillna("").str.lower().str[:1]
             self.pm[idx] = (ap == "p").to_numpy()
@@ -149,7 +203,7 @@ class _DateParts:
         hour = hour.where(~pm | (hour == 12), hour + 12).where(~(am & (hour == 12)), 0)
         frame = pd.DataFrame(
             {
-                "year": _two_digit_year(parts["y"]),
+                "year": _two_digit_year(parts["y"], self.short_year),
                 "month": parts["m"],
                 "day": parts["d"],
                 "hour": hour,
@@ -158,13 +212,16 @@ class _DateParts:
             }
         )
         valid = self.done & frame.notna().all(axis=1) & ~bad_ampm & (frame["hour"] < 24) & (frame["minute"] < 60)
-        valid &= (frame["second"] < 60) & frame["year"].between(1900, 2200) & frame["month"].between(1, 12)
+        valid &= (frame["second"] < 60) & frame["year"].between(1, 2200) & frame["month"].between(1, 12)
         valid &= frame["day"].between(1, 31)
         out = np.full(len(frame), np.datetime64("NaT"), dtype="datetime64[us]")
         if valid.any():
-            got = pd.to_datetime(frame[valid].astype("int64"), errors="coerce")
-            out[valid.to_numpy()] = got.to_numpy(dtype="datetime64[us]")
-        return out
+            early = (frame["year"] < 1700).to_numpy()
+            frame.loc[early, "year"] += _SHIFT_YEARS
+            got = pd.to_datetime(frame[valid].astype("int64"), errors="coerce").to_numpy(dtype="datetime64[us]").copy()
+            got[early[valid.to_numpy()]] -= _SHIFT
+            out[valid.to_numpy()] = got
+        return _to_clinic_time(out, self.offset_min.to_numpy())
 
 
 def dates_of(u: pd.Series) -> tuple[np.ndarray, list[str]]:
@@ -182,3 +239,73 @@ def dates_of(u: pd.Series) -> tuple[np.ndarray, list[str]]:
         if not ex.empty:
             parts.fill(kind, ex)
     return parts.datetimes(), parts.notes
+
+
+@dataclass(frozen=True)
+class Plausible:
+    """The dates a column may hold (both ends included), and what a date outside says."""
+
+    low: dt.date
+    high: dt.date
+    before: str  # why a date before `low` is wrong
+    after: str  # why a date after `high` is wrong
+
+    def outside(self, when: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(before low, after high) per entry of a datetime64 array; NaT is neither."""
+        day = when.astype("datetime64[D]")
+        return day < np.datetime64(self.low, "D"), day > np.datetime64(self.high, "D")
+
+
+def today() -> dt.date:
+    """Today's date where the clinic is (LENADASH_TIMEZONE)."""
+    return dt.datetime.now(clinic_zone()).date()
+
+
+def _years_before(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def birth_dates(today: dt.date) -> Plausible:
+    """A birth date: after the 1900-01-01 placeholder, at most 110 years ago, not in the future."""
+    low = max(dt.date(1900, 1, 2), _years_before(today, MAX_AGE_YEARS))
+    return Plausible(
+        low,
+        today,
+        f"before {low.isoformat()} (an age over {MAX_AGE_YEARS}, or a placeholder such as 1900-01-01)",
+        "in the future",
+    )
+
+
+def collection_dates(today: dt.date) -> Plausible:
+    """A collection date: from 1990 (no lenalidomide before) to tomorrow (time zones, a night shift)."""
+    high = today + dt.timedelta(days=1)
+    return Plausible(COLLECTED_FROM, high, f"before {COLLECTED_FROM.isoformat()}", f"after {high.isoformat()}")
+
+
+def course_dates(today: dt.date) -> Plausible:
+    """A start or event date: within the years any export writes (planned events may lie ahead)."""
+    return Plausible(dt.date(1900, 1, 1), dt.date(2200, 12, 31), "before 1900-01-01", "after 2200-12-31")
+
+
+def reject_implausible(
+    when: np.ndarray, plausible: Plausible, *, words: str, hint: str, lines: np.ndarray, column, values, problems
+) -> np.ndarray:
+    """Report the dates outside `plausible` (an error each: the row is rejected) and return their mask.
+
+    `values` gives the cells as written for the problems table; the message names the rule, not the cell.
+    """
+    before, after = plausible.outside(when)
+    for mask, why in ((before, plausible.before), (after, plausible.after)):
+        if mask.any():
+            problems.add(
+                line=lines[mask],
+                column=column,
+                value=values(mask),
+                reason="implausible date",
+                message=f"The {words} is {why}; not imported.",
+                hint=hint,
+            )
+    return before | after

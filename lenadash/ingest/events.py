@@ -128,6 +128,7 @@ def read_events(data: bytes | BinaryIO, *, file_name: str = "") -> TableImport:
         message="The row has no MRN{}.",
         hint="Fill in the MRN or delete the row.",
     )
+    sheet.check_text("mrn", "value", "detail")
     when = sheet.dates(sheet["date"], name="date")
     values = _EventValues(sheet, _event_kind(sheet), sheet["value"])
     for read_value in (_fever, _toxicity, _pregnancy_test, _dose_change, _thromboprophylaxis, _date_only):

@@ -10,14 +10,14 @@ import pandas as pd
 from lenadash.errors import UnrecognisedFile
 from lenadash.ingest.columns import EVENT_FIELDS, expected_message, table_columns
 from lenadash.ingest.layout import lab_layout
-from lenadash.ingest.tables import HEAD_BYTES, as_bytes, decode, sniff
+from lenadash.ingest.tables import HEAD_BYTES, as_bytes, decode, gunzip, sniff
 from lenadash.vocab.frames import PATIENT_COLUMNS
 
 
 def _header(data: bytes | BinaryIO) -> pd.DataFrame:
     """An empty frame with the file's header as its columns (only the head of the file is read)."""
-    raw = as_bytes(data)
-    _, _, head = decode(raw[:HEAD_BYTES])
+    raw = gunzip(as_bytes(data), "")
+    _, _, head = decode(raw[:HEAD_BYTES], partial=True)
     delimiter, header_idx = sniff(head)
     lines = head.splitlines()
     header = next(csv.reader([lines[header_idx]], delimiter=delimiter)) if len(lines) > header_idx else []

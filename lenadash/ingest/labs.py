@@ -44,6 +44,11 @@ class LabImport:
     def warnings(self) -> pd.DataFrame:
         return self.problems[self.problems["severity"] == "warning"]
 
+    @property
+    def rows_rejected(self) -> int:
+        """Rows (lines) with at least one error: counted once however many problems they have."""
+        return int(self.problems.loc[self.problems["severity"] == "error", "line"].nunique())
+
 
 def read_labs(data: bytes | BinaryIO, *, file_name: str = "") -> LabImport:
     """Read a lab export (long or wide; CSV/TSV, any common encoding) into canonical results.
@@ -220,6 +225,23 @@ def _stack_tests(df: pd.DataFrame, tests: list[tuple[str, WideColumn]]) -> tuple
     return row[order], np.concatenate(test_index)[order], value
 
 
+def _report_empty_draws(
+    row: np.ndarray, n: int, lines: np.ndarray, tests: list[tuple[str, WideColumn]], problems: Problems
+) -> None:
+    """A draw (row) without a value in any test column would vanish: report it."""
+    empty = np.ones(n, dtype=bool)
+    empty[row] = False
+    if tests and empty.any():
+        problems.add(
+            line=lines[empty],
+            column="",
+            value="",
+            reason="no result",
+            message="The row has no value in any test column; nothing imported from it.",
+            hint="Nothing to fix if no test was done for this draw; otherwise fill in the values.",
+        )
+
+
 def _wide_rows(
     df: pd.DataFrame, roles: dict[str, str], wide_cols: dict[str, WideColumn], lines: np.ndarray, problems: Problems
 ) -> tuple[dict[str, Coded], dict[str, str], np.ndarray]:
@@ -229,6 +251,7 @@ def _wide_rows(
     mrn_c, when_c = Coded.of(df[roles["mrn"]]), Coded.of(when)
     tests = [(col, spec) for col, spec in wide_cols.items() if spec.measure is not None]
     row, per_test, value = _stack_tests(df, tests)
+    _report_empty_draws(row, len(df), lines, tests, problems)
 
     def per_test_column(values: list[str]) -> Coded:
         return Coded(per_test, pd.Series(values if values else [""], dtype="str"))

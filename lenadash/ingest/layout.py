@@ -8,6 +8,7 @@ import pandas as pd
 
 from lenadash.errors import UnrecognisedFile
 from lenadash.ingest.columns import (
+    columns_found,
     expected_message,
     is_known_unit,
     map_columns,
@@ -78,7 +79,8 @@ def _refuse_unless_complete(
             "or one column per test (WBC, ANC, Hgb, PLT, Creatinine, ...)"
         )
     if missing:
-        found = ", ".join(f"'{c}'" for c in columns) or "none"
+        known = [*roles.values(), *(c for c, spec in wide_cols.items() if spec.measure is not None)]
+        found = columns_found(columns, header_seen="mrn" in roles or "datetime" in roles, known=known)
         raise UnrecognisedFile(
             "The lab file's columns were not recognised. Missing: "
             + "; ".join(missing)

@@ -16,8 +16,9 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from lenadash.ingest.cells import reject_bad_text, warn_look_alikes
 from lenadash.ingest.coded import Coded
-from lenadash.ingest.dates import dates_of
+from lenadash.ingest.dates import collection_dates, dates_of, reject_implausible, today
 from lenadash.ingest.layout import PERCENTAGE
 from lenadash.ingest.problems import Problems, cat
 from lenadash.ingest.values import (
@@ -150,6 +151,7 @@ def normalise(
     """The shared core: coded raw text columns -> canonical results and unit conversions; problems appended."""
     s = _Normalising(rows, lines, cn, problems, delimiter)
     _identify_patients(s)
+    _check_cells(s)
     _read_collection_dates(s)
     _identify_tests(s)
     _read_results(s)
@@ -160,6 +162,7 @@ def normalise(
     _check_assumed_units(s)
     s.bad |= s.row_bad  # joined only now: a row without patient or date still had its value checked
     s.keep = ~s.bad
+    _same_key_in_one_file(s)
     _read_reference_ranges(s)
     _drop_ranges_on_another_scale(s)
     return _results(s), _conversions(s)
@@ -183,6 +186,31 @@ def _identify_patients(s: _Normalising) -> None:
         )
 
 
+_STORED_AS = {
+    "mrn": "mrn",
+    "value": "raw_value",
+    "unit": "raw_unit",
+    "name": "raw_name",
+    "loinc": "loinc",
+    "status": "status",
+}
+
+
+def _check_cells(s: _Normalising) -> None:
+    """Cells the database cannot store reject their row; look-alike MRNs are warned (docs/import.md)."""
+    for f, stored in _STORED_AS.items():
+        s.row_bad = s.row_bad | reject_bad_text(
+            s.rows[f] if f != "mrn" else s.mrn,
+            field=f,
+            lines=s.lines,
+            column=lambda mask, f=f: s.column_of(f, mask),
+            problems=s.problems,
+            stored_as=stored,
+        )
+    ok = ~s.row_bad
+    warn_look_alikes(s.mrn.select(ok), lines=s.lines[ok], column=s.cn["mrn"], problems=s.problems)
+
+
 def _read_collection_dates(s: _Normalising) -> None:
     """Collection dates, the format decided per column; a note where the order of day and month is a guess."""
     when_c, lines = s.rows["when"], s.lines
@@ -204,6 +232,17 @@ def _read_collection_dates(s: _Normalising) -> None:
             hint="Use a date like 2026-01-19 08:30 (ISO), 01/19/2026 8:30 AM (US) or 19.01.2026 08:30.",
         )
         s.row_bad = s.row_bad | nat
+    s.row_bad = s.row_bad | reject_implausible(
+        s.when,
+        collection_dates(today()),
+        words="collection date",
+        hint="Check the date in the source system: a 4-digit year is read as written, and a result "
+        "cannot be collected after tomorrow.",
+        lines=lines,
+        column=s.cn["when"],
+        values=when_c.rows,
+        problems=s.problems,
+    )
     for note in notes:
         first = lines[~nat][:1] if (~nat).any() else lines[:1]
         s.problems.add(
@@ -596,6 +635,61 @@ def _drop_ranges_on_another_scale(s: _Normalising) -> None:
     )
     s.ref_low = np.where(off_scale, np.nan, s.ref_low)
     s.ref_high = np.where(off_scale, np.nan, s.ref_high)
+
+
+_CORRECTION_STATUS = r"(?i)correct|amend|revis"
+
+
+def _same_key_in_one_file(s: _Normalising) -> None:
+    """Rows of one (patient, test, collection time) in one file: the last line is current (as the store keeps
+    it). An earlier row with the same value is imported once (warning); an earlier row with another value is
+    kept as history and warned about, unless the last row's status says it is a correction."""
+    idx = np.flatnonzero(s.keep)
+    if len(idx) < 2:
+        return
+    when_code, when_u = pd.factorize(s.when[idx])
+    test = s.mrn.codes[idx].astype(np.int64) * (int(s.measure_idx.max(initial=0)) + 1) + s.measure_idx[idx]
+    combined = test * max(len(when_u), 1) + when_code  # < 2**63 for any file that fits in memory
+    shared = pd.Series(combined).duplicated(keep=False).to_numpy()
+    if not shared.any():
+        return
+    idx, group = idx[shared], pd.factorize(combined[shared])[0]
+    rows = pd.DataFrame({"v": np.round(s.value[idx], 9), "line": s.lines[idx], "at": idx})
+    last = rows.groupby(group).transform("last")
+    earlier = rows["line"].to_numpy() != last["line"].to_numpy()
+    same = earlier & (rows["v"].to_numpy() == last["v"].to_numpy())
+    corrected = s.rows["status"].uniques.str.contains(_CORRECTION_STATUS, regex=True).to_numpy(dtype=bool)
+    announced = corrected[s.rows["status"].codes[last["at"].to_numpy()]]
+    other = earlier & ~same & ~announced
+    _report_same_key(s, idx[same], last["line"].to_numpy()[same], idx[other], last["line"].to_numpy()[other])
+
+
+def _report_same_key(s: _Normalising, repeat: np.ndarray, repeat_last, other: np.ndarray, other_last) -> None:
+    s.problems.add(
+        line=s.lines[repeat],
+        column="",
+        value="",
+        reason="duplicate row",
+        message=cat("Line ", repeat_last, " has the same result (test, collection time and value); imported once."),
+        hint="Nothing to fix; the export repeats this result.",
+        severity="warning",
+    )
+    s.keep[repeat] = False
+    s.bad[repeat] = True
+    s.problems.add(
+        line=s.lines[other],
+        column=s.column_of("value", other),
+        value=s.rows["value"].rows(other),
+        reason="conflicting result",
+        message=cat(
+            "Line ",
+            other_last,
+            " has another value for the same test, patient and collection time; that later line is the "
+            "current result and this one is kept as history.",
+        ),
+        hint="If this line is the right one, delete the later line (or correct its time) and upload again.",
+        severity="warning",
+    )
 
 
 # --- the frames out --------------------------------------------------------------------------

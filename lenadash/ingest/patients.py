@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from lenadash.ingest.coded import Coded
+from lenadash.ingest.dates import birth_dates, today
 from lenadash.ingest.sheets import Sheet, TableImport, as_dates, none_for_missing
 from lenadash.ingest.values import parse_values
 from lenadash.vocab.course import (
@@ -82,8 +83,9 @@ def read_patients(data: bytes | BinaryIO, *, file_name: str = "") -> TableImport
         message="The row has no MRN{}.",
         hint="Fill in the MRN or delete the row.",
     )
+    sheet.check_text("mrn", "name", "combination")
     sex = _sex(sheet)
-    birth = sheet.dates(sheet["birth_date"], name="birth_date")
+    birth = sheet.dates(sheet["birth_date"], name="birth_date", plausible=birth_dates(today()))
     start_c = sheet["start_date"]
     start = sheet.dates(start_c, name="start_date")
     weight = _weight_kg(sheet)

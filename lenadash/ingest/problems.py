@@ -20,6 +20,8 @@ def _listed(items) -> str:
 REASONS: dict[str, str] = {
     "missing patient": "the row has no MRN",
     "unreadable date": "a date that cannot be read, or none",
+    "implausible date": "a collection date before 1990 or after tomorrow, a birth date before 1900-01-02, "
+    "over 110 years ago or in the future, or another date outside 1900-2200 (4-digit years are read as written)",
     "ambiguous date": "slash dates read as US MM/DD/YYYY because no day above 12 decides (warning)",
     "non-numeric result": "a text result, or Epic's 9999999 placeholder for one",
     "no result": "cancelled / not performed / empty result, or a cancelled / entered-in-error status",
@@ -31,8 +33,16 @@ REASONS: dict[str, str] = {
     "unreadable reference range": "a reference range that cannot be read; the default range is used (warning)",
     "reference range on another scale": "a range that does not fit the result's unit (e.g. g/dL range beside g/L); "
     "the default range is used (warning)",
-    "duplicate row": "an exact repeat of an earlier row; imported once (warning)",
+    "conflicting result": "the same test, patient and collection time with another value on a later line of the "
+    "file that is not marked corrected; the later line is current, this one kept as history (warning)",
+    "duplicate row": "an exact repeat of an earlier row, or the same result (test, time, value) again; "
+    "imported once (warning)",
     "malformed row": "a row with more fields than the header (an unquoted delimiter inside a value)",
+    "text too long": "a cell longer than the database stores (e.g. MRN over 64, name over 200, detail over 500)",
+    "control character": "a cell holding NUL or another control character (the database refuses NUL)",
+    "unsafe MRN": "an MRN starting with =, +, - or @, or holding <, >, ` or quotes (formula or markup injection)",
+    "look-alike MRN": "an MRN that differs from another in the file only by case, full-width forms or invisible "
+    "characters; imported as written (warning)",
     "invalid sex": "patients: sex is not F or M",
     "invalid weight": "patients: weight is not a number of kg",
     "unknown indication": "patients: indication is not " + _listed(INDICATIONS),

@@ -8,9 +8,10 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 
+from lenadash.ingest.cells import reject_bad_text, warn_look_alikes
 from lenadash.ingest.coded import Coded
 from lenadash.ingest.columns import require, table_columns
-from lenadash.ingest.dates import dates_of
+from lenadash.ingest.dates import Plausible, course_dates, dates_of, reject_implausible, today
 from lenadash.ingest.problems import Problems, cat
 from lenadash.ingest.tables import Table, read_table, report_malformed
 
@@ -23,6 +24,11 @@ class TableImport:
     column_map: dict[str, str] = field(default_factory=dict)
     delimiter: str = ","
     encoding: str = "utf-8"
+
+    @property
+    def rows_rejected(self) -> int:
+        """Rows (lines) with at least one error: counted once however many problems they have."""
+        return int(self.problems.loc[self.problems["severity"] == "error", "line"].nunique())
 
 
 class Sheet:
@@ -73,10 +79,34 @@ class Sheet:
             )
             self.bad |= fail
 
-    def dates(self, coded: Coded, *, name: str) -> np.ndarray:
-        """Dates of a coded column (format per column), rejecting unreadable or empty ones; datetime64[us]."""
+    def check_text(self, *fields: str) -> None:
+        """Reject cells the database cannot store (too long, control characters, unsafe MRN); warn on look-alikes."""
+        for name in fields:
+            coded = self[name]
+            self.bad |= reject_bad_text(
+                coded, field=name, lines=self.lines, column=lambda _mask, n=name: self.col(n), problems=self.problems
+            )
+            if name == "mrn":
+                warn_look_alikes(
+                    coded.select(~self.bad), lines=self.lines[~self.bad], column=self.col(name), problems=self.problems
+                )
+
+    def dates(self, coded: Coded, *, name: str, plausible: Plausible | None = None) -> np.ndarray:
+        """Dates of a coded column (format per column), rejecting unreadable, empty or implausible ones
+        (outside `plausible`, by default 1900-2200); datetime64[us]."""
         per, notes = dates_of(coded.uniques)
         when = coded.take(per)
+        self.bad |= reject_implausible(
+            when,
+            plausible or course_dates(today()),
+            words=name.replace("_", " "),
+            hint="Check the date in the source system: a 4-digit year is read as written, and a placeholder "
+            "date (1900-01-01) is not a date.",
+            lines=self.lines,
+            column=self.col(name),
+            values=coded.rows,
+            problems=self.problems,
+        )
         nat = np.isnat(when)
         if np.any(nat):
             shown = coded.rows(nat)

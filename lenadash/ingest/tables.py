@@ -6,6 +6,7 @@ import codecs
 import csv
 import io
 import re
+import zlib
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -23,6 +24,8 @@ _NOT_CSV = (
     (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)"),
     (b"%PDF", "a PDF document"),
 )
+_GZIP = b"\x1f\x8b"
+MAX_GUNZIPPED_BYTES = 1 << 30  # a gzip upload larger than this unpacked is refused (a "zip bomb" guard)
 _BLANK_LINE = re.compile(rb"\n[ \t,;|]*\r?\n")
 
 
@@ -42,11 +45,17 @@ def as_bytes(data: bytes | BinaryIO | str) -> bytes:
 # --- encoding and delimiter ------------------------------------------------------------------
 
 
-def decode(data: bytes) -> tuple[bytes, str, str]:
-    """Return (utf-8 bytes for the parser, encoding name as reported, decoded text head)."""
+def decode(data: bytes, *, partial: bool = False) -> tuple[bytes, str, str]:
+    """Return (utf-8 bytes for the parser, encoding name as reported, decoded text head).
+
+    UTF-8 first; a file that is not valid UTF-8 is decoded line by line, so only the lines that fail
+    are read as Windows-1252 (latin-1 where cp1252 leaves a byte undefined) and the valid UTF-8 lines
+    (`µmol/L`) stay right. `partial`: `data` is only the head of a file, so a character cut at its
+    end (a multibyte sequence, a surrogate pair) is left out rather than failing the file.
+    """
     for bom, enc in ((codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):
-            text = data.decode(enc)
+            text = data.decode(enc, errors="ignore" if partial else "strict")
             return text.encode("utf-8"), enc, text[:HEAD_BYTES]
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
@@ -54,17 +63,31 @@ def decode(data: bytes) -> tuple[bytes, str, str]:
     else:
         enc = "utf-8"
     try:
-        data.decode("utf-8")
+        codecs.getincrementaldecoder("utf-8")().decode(data, final=not partial)
         return data, enc, data[:HEAD_BYTES].decode("utf-8", errors="ignore")
     except UnicodeDecodeError:
-        # Windows-1252 exports (e.g. `µmol/L`, `×10^9/L`); latin-1 if cp1252 leaves bytes undefined
-        try:
-            text = data.decode("cp1252")
-            enc = "cp1252"
-        except UnicodeDecodeError:
-            text = data.decode("latin-1")
-            enc = "latin-1"
+        text, enc = _decode_by_line(data)
         return text.encode("utf-8"), enc, text[:HEAD_BYTES]
+
+
+def _decode_by_line(data: bytes) -> tuple[str, str]:
+    """Each line as UTF-8 where it is valid, else as cp1252 (latin-1 where cp1252 has no character)."""
+    out: list[str] = []
+    used: set[str] = set()
+    for line in data.split(b"\n"):
+        try:
+            out.append(line.decode("utf-8"))
+            if not line.isascii():
+                used.add("utf-8")
+        except UnicodeDecodeError:
+            try:
+                out.append(line.decode("cp1252"))
+                used.add("cp1252")
+            except UnicodeDecodeError:
+                out.append(line.decode("latin-1"))
+                used.add("latin-1")
+    fallback = "latin-1" if "latin-1" in used else "cp1252"
+    return "\n".join(out), (f"utf-8 and {fallback} (some lines)" if "utf-8" in used else fallback)
 
 
 def _head_records(head: str, delim: str) -> list[tuple[int, int]] | None:
@@ -130,10 +153,11 @@ def read_table(data: bytes | BinaryIO | str, *, file_name: str) -> Table:
 
     Raises UnrecognisedFile for an empty file, a workbook or PDF, or text that is not a table.
     """
-    raw = as_bytes(data)
+    raw = gunzip(as_bytes(data), file_name)
     _refuse_non_text(raw, file_name)
     utf8, encoding, head = decode(raw)
     delimiter, header_idx = sniff(head)
+    _refuse_repeated_columns(head, delimiter, header_idx, file_name)
     df = None if _BLANK_LINE.search(utf8) else _parse_with_arrow(utf8, delimiter, header_idx)
     if df is None:
         try:
@@ -152,6 +176,24 @@ def read_table(data: bytes | BinaryIO | str, *, file_name: str) -> Table:
     return Table(df, lines, delimiter, encoding, header_idx + 1)
 
 
+def gunzip(raw: bytes, file_name: str) -> bytes:
+    """A gzip-compressed export unpacked (one member, at most MAX_GUNZIPPED_BYTES); other bytes as they are."""
+    if not raw.startswith(_GZIP):
+        return raw
+    unpacker = zlib.decompressobj(wbits=31)
+    try:
+        out = unpacker.decompress(raw, MAX_GUNZIPPED_BYTES)
+        complete = unpacker.eof and not unpacker.unconsumed_tail
+    except zlib.error:
+        complete = False
+    if not complete or out.startswith(_GZIP):
+        raise UnrecognisedFile(
+            f"{file_name or 'The file'} is a compressed (gzip) file that could not be unpacked here. "
+            "Unzip it and upload the CSV."
+        )
+    return out
+
+
 def _refuse_non_text(raw: bytes, file_name: str) -> None:
     if not raw.strip():
         raise UnrecognisedFile(f"{file_name or 'the file'} is empty. Export the results as CSV and upload again.")
@@ -161,6 +203,38 @@ def _refuse_non_text(raw: bytes, file_name: str) -> None:
                 f"{file_name or 'The file'} is {kind}, not a CSV/text export. Open it and save it as CSV "
                 "(comma- or semicolon-separated), then upload the CSV."
             )
+
+
+def header_fields(head: str, delimiter: str, header_idx: int) -> list[str]:
+    """The header row's names as written (stripped), from the decoded head of the file."""
+    reader = csv.reader(io.StringIO(head, newline=""), delimiter=delimiter)
+    previous = 0
+    try:
+        for record in reader:
+            start, previous = previous + 1, reader.line_num
+            if start > header_idx:
+                return [c.replace("\ufeff", "").strip() for c in record]
+    except csv.Error:
+        pass
+    return []
+
+
+def _refuse_repeated_columns(head: str, delimiter: str, header_idx: int, file_name: str) -> None:
+    """Two columns with one name (a second `Result` or `MRN`): which one holds the data cannot be known."""
+    names = [n for n in header_fields(head, delimiter, header_idx) if n]
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for name in names:
+        key = name.casefold()
+        if key in seen and name not in repeated:
+            repeated.append(name)
+        seen.add(key)
+    if repeated:
+        listed = ", ".join(f"'{n}'" for n in repeated)
+        raise UnrecognisedFile(
+            f"{file_name or 'The file'} has more than one column named {listed}; which one holds the data "
+            "cannot be known. Remove or rename the extra column(s) and upload again."
+        )
 
 
 def _parse_with_arrow(utf8: bytes, delimiter: str, header_idx: int) -> pd.DataFrame | None:

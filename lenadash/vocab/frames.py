@@ -39,6 +39,21 @@ EVENT_COLUMNS = [
     "is_hold",
     "agent",
 ]
+# The longest text the database stores in each field (store/models.py's max_length; a test holds them equal),
+# so ingest rejects a longer cell on its own line instead of the whole file failing at the database.
+MAX_LENGTH = {
+    "mrn": 64,
+    "name": 200,
+    "combination": 64,
+    "detail": 500,
+    "agent": 64,
+    "value": 64,  # an events file's value: the agent's name for thromboprophylaxis
+    "raw_value": 64,
+    "raw_unit": 32,
+    "raw_name": 128,
+    "loinc": 16,
+    "status": 32,
+}
 PROBLEM_COLUMNS = ["file", "line", "column", "value", "reason", "message", "hint", "severity"]
 # What a stored upload keeps of each rejected row (the problem without its severity).
 REJECT_FIELDS = PROBLEM_COLUMNS[:-1]

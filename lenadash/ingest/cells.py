@@ -1,0 +1,128 @@
+"""Per-cell checks for what the database enforces: text length, control characters, MRN shape, look-alike MRNs.
+
+Each check runs once per distinct value and returns one bool per distinct value; the readers turn the
+failures into problems on their own lines, so no single cell can lose a file at the database.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import numpy as np
+import pandas as pd
+
+from lenadash.ingest.coded import Coded
+from lenadash.ingest.problems import Problems, cat
+from lenadash.vocab.frames import MAX_LENGTH, field_words
+
+# C0 and C1 control characters (NUL included: PostgreSQL refuses it); tab, newline and carriage
+# return are allowed in free text (a quoted comment may span lines) but not in an MRN.
+CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+MRN_CONTROL = r"[\x00-\x1f\x7f-\x9f]"
+# A spreadsheet reads a cell starting with one of these as a formula; markup characters and quotes
+# have no place in an identifier and are how injected text would reach a page or an export.
+FORMULA_START = ("=", "+", "-", "@")
+MARKUP = r"[<>\"'`]"
+# Characters that do not show: zero-width space/joiners, word joiner, BOM, soft hyphen, direction marks.
+_INVISIBLE = r"[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\s]"
+
+
+def too_long(uniques: pd.Series, max_length: int) -> np.ndarray:
+    """Per distinct value: longer than the database stores."""
+    return (uniques.str.len() > max_length).to_numpy(dtype=bool)
+
+
+def has_control(uniques: pd.Series, *, mrn: bool = False) -> np.ndarray:
+    """Per distinct value: holds a control character (NUL and the like)."""
+    return uniques.str.contains(MRN_CONTROL if mrn else CONTROL, regex=True).to_numpy(dtype=bool)
+
+
+def unsafe_mrn(uniques: pd.Series) -> np.ndarray:
+    """Per distinct MRN: starts like a formula or holds markup characters or quotes."""
+    return (uniques.str.startswith(FORMULA_START) | uniques.str.contains(MARKUP, regex=True)).to_numpy(dtype=bool)
+
+
+def look_alikes(uniques: pd.Series) -> np.ndarray:
+    """Per distinct MRN: the index of the first distinct MRN it looks like, or -1 (itself first, or alone).
+
+    Two MRNs look alike when they differ only by case, full-width forms or invisible characters
+    (zero-width space, NBSP); the MRN is kept as written, so the two stay two patients.
+    """
+    keys = pd.Series(
+        [unicodedata.normalize("NFKC", u) for u in uniques.to_numpy(dtype=object)], dtype="str"
+    ).str.replace(_INVISIBLE, "", regex=True)
+    keys = keys.str.casefold()
+    codes, _ = pd.factorize(keys)
+    first = pd.Series(np.arange(len(codes))).groupby(codes).transform("min").to_numpy()
+    out = np.where(first == np.arange(len(codes)), -1, first)
+    return np.where(uniques.to_numpy(dtype=object) == "", -1, out)
+
+
+def reject_bad_text(
+    coded: Coded, *, field: str, lines: np.ndarray, column, problems: Problems, stored_as: str = ""
+) -> np.ndarray:
+    """Report and return the rows whose cell the database cannot store (too long, control characters,
+    for the MRN also a formula or markup shape). `column(mask)` names the file column of the masked rows;
+    `stored_as` is the stored field whose length applies when it is not `field` (a lab's value is raw_value).
+
+    Messages say what is wrong, never the cell itself (it may be a name); `value` keeps it for the table.
+    """
+    words = "MRN" if field == "mrn" else f"{field_words(field)} cell"
+    mrn = field == "mrn"
+    limit = MAX_LENGTH[stored_as or field]
+    checks = [
+        (
+            too_long(coded.uniques, limit),
+            "text too long",
+            f"The {words} is longer than the {limit} characters the database stores; not imported.",
+            f"Shorten the {words} to at most {limit} characters, or check that the column is the {words}.",
+        ),
+        (
+            has_control(coded.uniques, mrn=mrn),
+            "control character",
+            f"The {words} holds a control character (such as NUL); not imported.",
+            "Remove the control character in the source system and export the file again.",
+        ),
+    ]
+    if mrn:
+        checks.append(
+            (
+                unsafe_mrn(coded.uniques),
+                "unsafe MRN",
+                "The MRN starts with =, +, - or @ or holds <, >, ` or quotes; not imported.",
+                "Correct the MRN in the source system: a spreadsheet would run it as a formula.",
+            )
+        )
+    bad = np.zeros(len(coded), dtype=bool)
+    for per_unique, reason, message, hint in checks:
+        fail = coded.where(per_unique) & ~bad  # one problem per cell: the first that applies
+        if fail.any():
+            problems.add(
+                line=lines[fail], column=column(fail), value=coded.rows(fail), reason=reason, message=message, hint=hint
+            )
+            bad |= fail
+    return bad
+
+
+def warn_look_alikes(mrn: Coded, *, lines: np.ndarray, column: str, problems: Problems) -> None:
+    """A warning on each row whose MRN differs from an earlier one only by case, width or invisible characters."""
+    target = look_alikes(mrn.uniques)
+    if not (target >= 0).any():
+        return
+    first_line = np.full(len(mrn.uniques), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first_line, mrn.codes, lines.astype(np.int64))
+    row_target = mrn.take(target)
+    hit = row_target >= 0
+    problems.add(
+        line=lines[hit],
+        column=column,
+        value=mrn.rows(hit),
+        reason="look-alike MRN",
+        message=cat(
+            "The MRN differs from the MRN on line ",
+            first_line[row_target[hit]],
+            " only by case, full-width characters or invisible characters; imported as written, as another patient.",
+        ),
+        hint="Check both lines: if they are one patient, correct the MRN in the source system.",
+        severity="warning",
+    )
