@@ -255,7 +255,7 @@ def read_assess_inputs(
     rejects = [r for path, parsed in files for r in store.rejected_rows(parsed.problems, Path(path).name)]
     report = {
         "rows_read": sum(int(parsed.rows_read or 0) for _, parsed in files),
-        "rows_rejected": len(rejects),
+        "rows_rejected": store.rejected_row_count(rejects),
         "rejects": [{"file": r["file"], "line": r["line"], "reason": r["reason"]} for r in rejects],
     }
     return AssessInputs(
@@ -279,5 +279,9 @@ def load_assess_inputs(*, session: Session) -> AssessInputs:
         for r in store.upload_rejects(session=session, upload_id=upload_id):
             file_name = r.get("file") or upload.file_name
             rejects.append({"file": file_name, "line": r.get("line"), "reason": r.get("reason")})
-    report = {"rows_read": int(uploads["rows_read"].sum()), "rows_rejected": len(rejects), "rejects": rejects}
+    report = {
+        "rows_read": int(uploads["rows_read"].sum()),
+        "rows_rejected": store.rejected_row_count(rejects),
+        "rejects": rejects,
+    }
     return AssessInputs(patients=patients, labs=labs, events=events, report=report)

@@ -645,3 +645,15 @@ def test_the_database_refuses_a_second_current_result_for_one_key(db, make_lab_i
     with pytest.raises(IntegrityError):
         db.execute(text(f"INSERT INTO lab_result ({columns}) SELECT {columns} FROM lab_result"))
     db.rollback()
+
+
+def test_a_row_with_two_errors_is_one_rejected_row():
+    """rows_rejected counts rows, not problems (issue 10): a line refused for two reasons is one row."""
+    rejects = [
+        {"file": "a.csv", "line": 4, "reason": "missing patient"},
+        {"file": "a.csv", "line": 4, "reason": "unreadable date"},
+        {"file": "a.csv", "line": 7, "reason": "no result"},
+        {"file": "b.csv", "line": 4, "reason": "no result"},
+        {"file": "a.csv", "line": None, "reason": "malformed row"},
+    ]
+    assert store.rejected_row_count(rejects) == 4

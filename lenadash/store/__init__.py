@@ -34,6 +34,7 @@ from lenadash.store.uploads import (  # noqa: F401
     _existing_upload,  # patch store.uploads._existing_upload
     data_version,
     list_uploads,
+    rejected_row_count,
     rejected_rows,
     upload_rejects,
 )

@@ -144,7 +144,7 @@ def _new_or_earlier_upload(
         size_bytes=len(raw),
         content=raw if get_settings().keep_uploads else b"",
         rows_read=int(rows_read or 0),
-        rows_rejected=len(rejects),
+        rows_rejected=rejected_row_count(rejects),
         rejects_json=json.dumps(rejects, default=str),
     )
     try:
@@ -168,6 +168,13 @@ def _new_or_earlier_upload(
     return upload, False
 
 
+def rejected_row_count(rejects: list[dict]) -> int:
+    """How many rows the rejects are: a row with two errors is one rejected row (problems are counted apart);
+    a reject with no line (a file-level problem) counts once."""
+    lines = {(r.get("file"), r.get("line")) for r in rejects if r.get("line") is not None}
+    return len(lines) + sum(1 for r in rejects if r.get("line") is None)
+
+
 def _already(upload: Upload, *, file_name: str, rows_read: int, accepted: int, rejects: list[dict]) -> ImportSummary:
     return ImportSummary(
         upload_id=_upload_id(upload),
@@ -175,7 +182,7 @@ def _already(upload: Upload, *, file_name: str, rows_read: int, accepted: int, r
         file_name=file_name,
         rows_read=int(rows_read or 0),
         rows_unchanged=accepted,
-        rows_rejected=len(rejects),
+        rows_rejected=rejected_row_count(rejects),
         rejects=rejects,
         already_imported=True,
     )
@@ -200,7 +207,7 @@ def finished(
         rows_imported=rows_imported,
         rows_unchanged=rows_unchanged,
         rows_superseding=rows_superseding,
-        rows_rejected=len(started.rejects),
+        rows_rejected=rejected_row_count(started.rejects),
         rejects=started.rejects,
         patients_created=patients_created,
     )
