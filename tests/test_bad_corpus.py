@@ -105,7 +105,7 @@ def check_landed(row: dict, url: str, summary: dict) -> None:
     held = stored(url)
     kind = row["kind"]
     assert len(held[kind]) == int(row["landed"]), f"{kind} stored"
-    assert all(len(held[other]) == 0 for other in ("events",) if other != kind)
+    assert all(len(frame) == 0 for other, frame in held.items() if other != kind), "stored as another kind"
     labs = held["labs"]
     for spec in _split(row["values"]):
         mrn, analyte, value = spec.split("|")
