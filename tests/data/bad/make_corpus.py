@@ -71,15 +71,19 @@ def _big_labs(target: int, *, boundary_char: str | None = None) -> bytes:
 # (file, kind, trap, data, exit, rows, landed, rejected, reasons, values, secrets). rows: data rows read;
 # landed: current results (labs), courses (patients) or events stored, -1 for every row of a big file;
 # values: "MRN|analyte|value" results that must be current; secrets: cells no refusal may print.
-def cases() -> list[tuple]:
-    c: list[tuple] = []
+class _Corpus(list):
+    """The cases, in order: (file, kind, trap, bytes, exit, rows, landed, rejected, reasons, values, secrets)."""
 
-    def add(name, kind, trap, data, *, exit=0, rows=None, landed=0, rejected=0, reasons="", values="", secrets=""):
+    def add(
+        self, name, kind, trap, data, *, exit=0, rows=None, landed=0, rejected=0, reasons="", values="", secrets=""
+    ):
         raw = data if isinstance(data, bytes) else data.encode()
         rows = (landed + rejected) if rows is None else rows
-        c.append((name, kind, trap, raw, exit, rows, landed, rejected, reasons, values, secrets))
+        self.append((name, kind, trap, raw, exit, rows, landed, rejected, reasons, values, secrets))
 
-    # --- encodings
+
+def _encodings(add) -> None:
+    """Every encoding, a character cut at 64 KiB, and a 70 KiB file."""
     add("enc_utf8.csv", "labs", "UTF-8 without BOM", LABS + GOOD, landed=2, values="BC0001|anc|1.2")
     add(
         "enc_utf8_bom.csv",
@@ -114,7 +118,10 @@ def cases() -> list[tuple]:
         landed=-1,
     )
     add("size_70k.csv", "labs", "about 70 KiB of valid rows", _big_labs(71_000), landed=-1)
-    # --- delimiters and numbers
+
+
+def _delimiters(add) -> None:
+    """Every delimiter, decimal commas, a wide file."""
     add("delim_semicolon.csv", "labs", "semicolon", (LABS + GOOD).replace(",", ";"), landed=2)
     add("delim_tab.tsv", "labs", "tab", (LABS + GOOD).replace(",", "\t"), landed=2)
     add("delim_pipe.txt", "labs", "pipe", (LABS + GOOD).replace(",", "|"), landed=2)
@@ -147,7 +154,10 @@ def cases() -> list[tuple]:
         values="BC0005|wbc|5.2;BC0005|hgb|12.5",
         secrets="Muster",
     )
-    # --- shapes
+
+
+def _shapes(add) -> None:
+    """Header-only, empty, blank lines, ragged rows, quoted newlines, no header."""
     add("shape_header_only.csv", "labs", "header row only", LABS, landed=0)
     add("shape_empty.csv", "none", "zero bytes", b"", exit=2)
     add("shape_whitespace.csv", "none", "blank lines only", "\n\n  \n", exit=2)
@@ -183,7 +193,10 @@ def cases() -> list[tuple]:
         secrets="BC0008;SECRETNAME",
     )
     add("shape_unknown_columns.csv", "none", "a shopping list", "item,price\nbread,2\n", exit=2)
-    # --- injection
+
+
+def _injection(add) -> None:
+    """Formula and markup MRNs, names and cells."""
     inj = (
         LABS
         + (
@@ -227,7 +240,10 @@ def cases() -> list[tuple]:
     )
     events_inj = EVENTS + "BC0011,2026-03-09,thromboprophylaxis,=HYPERLINK(1),<b>x</b> [a](http://canary.invalid)\n"
     add("inj_events_detail.csv", "events", "formula agent and markup detail", events_inj, landed=1)
-    # --- overlong cells
+
+
+def _overlong(add) -> None:
+    """Cells longer than the database stores."""
     add(
         "long_mrn.csv",
         "labs",
@@ -267,7 +283,10 @@ def cases() -> list[tuple]:
         rejected=1,
         reasons="text too long",
     )
-    # --- control characters
+
+
+def _control(add) -> None:
+    """NUL and control characters, look-alike MRNs."""
     add(
         "ctl_nul.csv",
         "labs",
@@ -298,7 +317,10 @@ def cases() -> list[tuple]:
         ),
         landed=3,
     )
-    # --- dates
+
+
+def _dates(add) -> None:
+    """Implausible dates and time-zone offsets."""
     add(
         "date_year_0001.csv",
         "labs",
@@ -344,7 +366,10 @@ def cases() -> list[tuple]:
         rejected=1,
         reasons="implausible date",
     )
-    # --- keys and headers
+
+
+def _keys_and_headers(add) -> None:
+    """The same key twice, repeated header columns."""
     add(
         "key_same_twice.csv",
         "labs",
@@ -370,7 +395,10 @@ def cases() -> list[tuple]:
         exit=2,
         secrets="BC0028;BC0029",
     )
-    # --- not text
+
+
+def _not_text(add) -> None:
+    """Gzip, zip, xlsx, xls and PDF bytes."""
     add("magic_gzip_junk.csv.gz", "none", "gzip magic and junk", b"\x1f\x8b\x08\x00" + b"junk" * 8, exit=2)
     buf = io.BytesIO()
     with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as gz:
@@ -392,7 +420,10 @@ def cases() -> list[tuple]:
         exit=2,
     )
     add("magic_pdf_junk.pdf", "none", "PDF magic and junk", b"%PDF-1.7\n" + b"junk BC0030\n", exit=2, secrets="BC0030")
-    # --- patients and events with bad rows
+
+
+def _bad_rows(add) -> None:
+    """Patients and events files with bad rows."""
     bad_patients = PATIENTS + _patient("BC0031", sex="X") + _patient("BC0032", dose="7") + _patient("BC0033")
     add(
         "patients_bad_rows.csv",
@@ -425,7 +456,25 @@ def cases() -> list[tuple]:
         (EVENTS + "BC0035,2026-03-09,fever,101.3 °F,\n").encode("cp1252"),
         landed=1,
     )
-    return c
+
+
+def cases() -> list[tuple]:
+    """Every case of the corpus, group by group."""
+    corpus = _Corpus()
+    for group in (
+        _encodings,
+        _delimiters,
+        _shapes,
+        _injection,
+        _overlong,
+        _control,
+        _dates,
+        _keys_and_headers,
+        _not_text,
+        _bad_rows,
+    ):
+        group(corpus.add)
+    return corpus
 
 
 def write(folder: Path = HERE) -> None:
