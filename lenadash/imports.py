@@ -51,6 +51,7 @@ def _kind_of_upload(data: bytes, *, file_name: str) -> str:
     """ "labs", "patients" or "events" (ingest.detect_kind). A file that is no text export at all gets
     the readers' own message ("<name> is empty. Export the results as CSV ...", "<name> is an Excel
     workbook ... save it as CSV"), which says more than "could not tell the kind"."""
+    ingest.refuse_non_text(data, file_name)  # an Excel workbook, zip or PDF says so, whatever its columns
     try:
         return ingest.detect_kind(data)
     except UnrecognisedFile:
@@ -93,7 +94,7 @@ def check_paths(paths: Sequence[str | Path]) -> list[Path]:
     for path in paths:
         data = read_path(path)
         try:
-            ingest.detect_kind(data)
+            _kind_of_upload(data, file_name=Path(path).name)  # the page's check: workbooks and PDFs named
         except UnrecognisedFile as exc:
             raise UnrecognisedFile(f"{path}: {exc}") from exc
     return [Path(p) for p in paths]

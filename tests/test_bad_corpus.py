@@ -20,18 +20,6 @@ MANIFEST = list(csv.DictReader((BAD / "MANIFEST.csv").open(encoding="utf-8")))
 REFUSED = [row for row in MANIFEST if row["exit"] != "0"]
 
 # Bugs the corpus found (lenadash/ is not changed here): the refusal does not name the file's format.
-FORMAT_BUGS = {
-    ("cli", "magic_zip_junk.zip"): "the CLI checks a file's columns only (imports.check_paths): zip magic bytes "
-    "get 'Could not tell ... Columns found' instead of the page's save-as-CSV message",
-    ("cli", "magic_xlsx_junk.xlsx"): "the CLI checks a file's columns only (imports.check_paths): an xlsx gets "
-    "'Could not tell ...' instead of 'is an Excel workbook'",
-    ("cli", "magic_xls_junk.xls"): "neither path knows the OLE (.xls) magic bytes: 'Could not tell ... Columns found'",
-    ("cli", "magic_pdf_junk.pdf"): "the CLI checks a file's columns only (imports.check_paths): a PDF gets "
-    "'Could not tell ...' instead of 'is a PDF document'",
-    ("page", "magic_zip_junk.zip"): "a bare zip header (PK\\x03\\x04 without the xlsx version bytes) is not told "
-    "by its magic bytes: 'Could not tell ... Columns found: PKjunk...'",
-    ("page", "magic_xls_junk.xls"): "neither path knows the OLE (.xls) magic bytes: 'Could not tell ... Columns found'",
-}
 
 
 def _id(row: dict) -> str:
@@ -159,9 +147,6 @@ def test_refused_file_saves_nothing_and_echoes_nothing(row, path, db_url):
             row,
             path,
             id=f"{path}-{row['file']}",
-            marks=[pytest.mark.xfail(strict=True, reason=FORMAT_BUGS[path, row["file"]])]
-            if (path, row["file"]) in FORMAT_BUGS
-            else [],
         )
         for row in REFUSED
         if row["refusal"]

@@ -10,7 +10,7 @@ from lenadash.ingest.labs import LabImport, read_labs
 from lenadash.ingest.patients import read_patients
 from lenadash.ingest.problems import REASONS
 from lenadash.ingest.sheets import TableImport
-from lenadash.ingest.tables import as_bytes
+from lenadash.ingest.tables import as_bytes, refuse_non_text
 from lenadash.ingest.values import EPIC_TEXT_SENTINEL
 from lenadash.vocab.course import CAPSULE_MG
 from lenadash.vocab.frames import (
@@ -21,6 +21,7 @@ from lenadash.vocab.frames import (
 )
 
 __all__ = [
+    "refuse_non_text",
     "CAPSULE_MG",
     "EPIC_TEXT_SENTINEL",
     "EVENT_COLUMNS",

@@ -154,7 +154,7 @@ def read_table(data: bytes | BinaryIO | str, *, file_name: str) -> Table:
     Raises UnrecognisedFile for an empty file, a workbook or PDF, or text that is not a table.
     """
     raw = gunzip(as_bytes(data), file_name)
-    _refuse_non_text(raw, file_name)
+    refuse_non_text(raw, file_name)
     utf8, encoding, head = decode(raw)
     delimiter, header_idx = sniff(head)
     _refuse_repeated_columns(head, delimiter, header_idx, file_name)
@@ -194,7 +194,8 @@ def gunzip(raw: bytes, file_name: str) -> bytes:
     return out
 
 
-def _refuse_non_text(raw: bytes, file_name: str) -> None:
+def refuse_non_text(raw: bytes, file_name: str) -> None:
+    """An empty file, or a workbook, zip or PDF told by its first bytes, is refused with what to do instead."""
     if not raw.strip():
         raise UnrecognisedFile(f"{file_name or 'the file'} is empty. Export the results as CSV and upload again.")
     for magic, kind in _NOT_CSV:
