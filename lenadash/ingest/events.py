@@ -155,21 +155,7 @@ def read_events(data: bytes | BinaryIO, *, file_name: str = "") -> TableImport:
 
 def _event_kind(sheet: Sheet) -> np.ndarray:
     """The event kind (vocab.course.EVENT_KINDS), from the kind or a common name."""
-    ev_c = sheet["event"]
-    ev_u = (
-        ev_c.uniques.str.lower()
-        .str.replace("_", " ")
-        .map(lambda s: _EVENT_ALIASES.get(s) or _EVENT_ALIASES.get(s.replace(" ", "_")))
-    )
-    sheet.check(
-        ev_c,
-        ev_u.notna(),
-        name="event",
-        reason="unknown event",
-        message="Event '{}' is not known.",
-        hint="Use one of: " + ", ".join(EVENT_KINDS) + ".",
-    )
-    return ev_c.take(ev_u.to_numpy(dtype=object))
+    return sheet.choice("event", _EVENT_ALIASES, EVENT_KINDS, reason="unknown event")
 
 
 def _fever(v: _EventValues) -> None:

@@ -152,21 +152,7 @@ def _weight_kg(sheet: Sheet) -> np.ndarray:
 
 def _indication(sheet: Sheet) -> np.ndarray:
     """The indication code (vocab.course.INDICATIONS), from the code or a common name."""
-    ind_c = sheet["indication"]
-    ind_u = (
-        ind_c.uniques.str.lower()
-        .str.replace("_", " ")
-        .map(lambda s: _INDICATION_ALIASES.get(s) or _INDICATION_ALIASES.get(s.replace(" ", "_")))
-    )
-    sheet.check(
-        ind_c,
-        ind_u.notna(),
-        name="indication",
-        reason="unknown indication",
-        message="Indication '{}' is not known.",
-        hint="Use one of: " + ", ".join(INDICATIONS) + ".",
-    )
-    return ind_c.take(ind_u.to_numpy(dtype=object))
+    return sheet.choice("indication", _INDICATION_ALIASES, INDICATIONS, reason="unknown indication")
 
 
 def _starting_dose_mg(sheet: Sheet) -> np.ndarray:

@@ -79,6 +79,25 @@ class Sheet:
             )
             self.bad |= fail
 
+    def choice(self, name: str, aliases: dict[str, str], allowed: tuple[str, ...], *, reason: str) -> np.ndarray:
+        """A coded field's canonical code per row, from the code itself or a common name in `aliases`
+        (matched lower-case, with `_` and space alike); rows with neither are rejected with `reason`."""
+        coded = self[name]
+        codes = (
+            coded.uniques.str.lower()
+            .str.replace("_", " ")
+            .map(lambda s: aliases.get(s) or aliases.get(s.replace(" ", "_")))
+        )
+        self.check(
+            coded,
+            codes.notna(),
+            name=name,
+            reason=reason,
+            message=f"{name.capitalize()} '{{}}' is not known.",
+            hint="Use one of: " + ", ".join(allowed) + ".",
+        )
+        return coded.take(codes.to_numpy(dtype=object))
+
     def check_text(self, *fields: str) -> None:
         """Reject cells the database cannot store (too long, control characters, unsafe MRN); warn on look-alikes."""
         for name in fields:
