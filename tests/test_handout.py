@@ -284,3 +284,13 @@ def test_the_chart_has_both_panels_the_lines_today_and_the_dose(clinic):
     assert patient["resume_plan"]["dose_mg"] == 15.0
     assert "restart the capsules at 15 mg" in visible_text(page)
     assert handout.chart_window(patient, as_of=dt.date(2026, 11, 20))[1] >= dt.date(2026, 11, 23)
+
+
+def test_a_stop_recorded_after_the_last_draw_drops_the_dose_strip_to_stopped(clinic):
+    """LD0013: a positive pregnancy test on 18 Nov after the last draw (16 Nov, continue 20 mg) stops treatment;
+    the handout's dose strip must not go on showing 20 mg the patient is told not to take."""
+    patient = next(p for p in clinic["result"]["patients"] if p["mrn"] == "LD0013")
+    assert patient["status"] == "stopped" and patient["draws"][-1]["action"] == "continue"
+    page = cases.handout("LD0013")
+    svg = visible_text(page[page.index("<svg") : page.index("</svg>")])
+    assert "stopped" in svg.split() and "Stop your capsules" in page

@@ -456,10 +456,14 @@ def test_visit_view_of_the_first_neutropenia_hold_leaves_out_rule_ids_and_source
     at.switch_page("app_pages/visit.py").run()
     _no_exception(at)
     card, export = _card(at), at.session_state["lenadash_visit_html"]
-    for shown in (card, _export_card(export)):
-        assert "Resume at 25 mg when ANC &gt;= 1.0" in shown
+    handout = at.session_state["lenadash_visit_handout"]
+    # the patient's words on screen and on the handout; the care team's export keeps the card's resume line
+    for shown in (card, handout):
+        assert "When your neutrophils are back up to 1.0 or more, we plan to restart the capsules at 25 mg." in shown
+    assert "Resume at 25 mg when ANC &gt;= 1.0" in _export_card(export)
+    for shown in (card, _export_card(export), handout):
         assert "Source:" not in shown and "Rules:" not in shown
-    for shown in (card, export, at.get("plotly_chart")[0].proto.spec):  # nor in the chart's hover text
+    for shown in (card, export, handout, at.get("plotly_chart")[0].proto.spec):  # nor in the chart's hover text
         assert "MM-ANC-FIRST" not in shown
 
 
@@ -540,11 +544,14 @@ def test_visit_view_and_export_show_the_notices_texts_without_identifiers(rems_e
     card, export = _card(at), at.session_state["lenadash_visit_html"]
     notices = at.session_state["lenadash_clinic"].patient("LD0006")["notices"]
     assert "stopped" in [n["kind"] for n in notices]
-    for shown in (card, _export_card(export)):
-        assert "Stopped (REMS): positive pregnancy test on 18 Nov 2026" in shown
-        assert all(html.escape(n["text"]) in shown for n in notices)
-        assert "Source:" not in shown
-    for shown in (card, export):
+    # the care team's export: the card's stop line and every notice's text; the patient: their own words
+    shown = _export_card(export)
+    assert "Stopped (REMS): positive pregnancy test on 18 Nov 2026" in shown
+    assert all(html.escape(n["text"]) in shown for n in notices)
+    assert "Source:" not in shown
+    assert "<h2>Stop your capsules</h2>" in card and "REMS" not in card
+    assert not any(html.escape(n["text"]) in card for n in notices)
+    for shown in (card, export, at.session_state["lenadash_visit_handout"]):
         assert "LD0006" not in shown and "Frankie" not in shown and "1988-07-14" not in shown
 
 
@@ -738,7 +745,9 @@ def test_visit_view_has_no_identifiers(clinic_env, script):
     assert at.title[0].value.startswith("A.E.")
     html = at.session_state["lenadash_visit_html"]
     assert "plotly" in html and "@media print" in html and len(html) > 1_000_000  # plotly.js inline
-    for rendered in (text, html):
+    handout = at.session_state["lenadash_visit_handout"]
+    assert "plotly" not in handout and "@page" in handout and len(handout) < 100_000  # a static SVG chart
+    for rendered in (text, html, handout):
         for mrn in patients["mrn"]:
             assert mrn not in rendered
         for name in patients["name"]:

@@ -14,7 +14,7 @@ import io
 
 import pandas as pd
 
-from lenadash.dashboard import timeline
+from lenadash.dashboard import cards, timeline
 from lenadash.dashboard.assessed import as_date
 from lenadash.dashboard.patient_words import COUNT_WORDS, PatientSummary
 
@@ -36,8 +36,10 @@ LABEL_DAYS = 14  # the axis ends two weeks after the last date drawn, room for i
 # The visit view's two downloads, told apart, and the warning beside them.
 HANDOUT_LABEL = "Download patient handout (HTML, prints on one page)"
 HANDOUT_NOTE = "For the patient: plain language, the next dates and the count chart on one A4 or Letter page."
-CLINICIAN_LABEL = "Download clinician summary with sources (HTML)"
-CLINICIAN_NOTE = "For the record: the advice with its label sources, the flowsheet and the interactive charts."
+CLINICIAN_LABEL = "Download care team summary with sources (HTML)"
+CLINICIAN_NOTE = (
+    "For the record: the advice with the sources it rests on, the results table and the interactive charts."
+)
 PHI_WARNING = (
     "Both files contain patient health information (initials, age, blood results and treatment dates): "
     "print the handout or hand it to the patient; do not email either file or leave it on a shared computer."
@@ -142,10 +144,21 @@ def _count_panel(ax, patient: dict, panel: tuple[str, str, float], lines, window
     ax.grid(axis="y", color="#ddd", lw=0.6)
 
 
-def _dose_panel(ax, patient: dict, *, as_of: dt.date, window) -> None:
-    """The dose over time as steps, 0 while paused, each new dose written in mg."""
+def _dose_steps(patient: dict, *, as_of: dt.date) -> pd.DataFrame:
+    """timeline.dose_steps with a known dose; a stop or hold recorded after the latest draw (the card's action,
+    cards.card_action, while the steps still show a dose) drops to 0 mg today, so the strip never shows a dose
+    the patient is told not to take."""
     steps = timeline.dose_steps(patient, as_of=as_of)
     steps = steps[steps["dose_mg"].notna()]
+    if cards.card_action(patient) in timeline.NOT_DOSING and len(steps) and steps["dose_mg"].iloc[-1] > 0:
+        steps = pd.concat([steps, pd.DataFrame([{"date": as_of, "dose_mg": 0.0, "action": "as_of"}])])
+    return steps.reset_index(drop=True)
+
+
+def _dose_panel(ax, patient: dict, *, as_of: dt.date, window) -> None:
+    """The dose over time as steps, 0 while paused or stopped, each new dose written in mg."""
+    steps = _dose_steps(patient, as_of=as_of)
+    zero = " stopped" if cards.card_action(patient) == "stop" else " paused"
     if steps.empty:
         ax.set_yticks([])
         return
@@ -158,7 +171,7 @@ def _dose_panel(ax, patient: dict, *, as_of: dt.date, window) -> None:
     previous = None
     for day, dose in zip(days, doses):
         if dose != previous and day <= window[1]:
-            ax.text(day, dose, " paused" if dose == 0 else f" {dose:g} mg", fontsize=9, va="bottom")
+            ax.text(day, dose, zero if dose == 0 else f" {dose:g} mg", fontsize=9, va="bottom")
         previous = dose
     ax.set_ylim(0, max(steps["dose_mg"]) * 1.6 or 1)
     ax.set_yticks([])
@@ -250,7 +263,8 @@ def handout_html(
 ) -> str:
     """The handout as one HTML file: the clinic's name (as written, escaped), initials and age
     (cards.visit_identity), the summary (patient_words.summary), the dates, the chart (chart_svg) and
-    a footer. No MRN, name or birth date."""
+    a footer that asks the patient to call with a fever, bleeding or bruising (US PI 17, Patient
+    Counseling Information: hematologic toxicity). No MRN, name or birth date."""
     age = f", {identity['age']} years" if identity.get("age") is not None else ""
     sentences = "".join(f"<p>{_e(s)}</p>" for s in summary.sentences)
     latest = f"<p>{_e(summary.latest)}</p>" if summary.latest else ""
@@ -288,7 +302,7 @@ def patient_handout(
 ) -> str:
     """One assessed patient's handout (handout_html of patient_words.summary and chart_svg); `thresholds`
     are the lines the clinician's chart draws (ui.thresholds_for), `events` the recorded events (cards)."""
-    from lenadash.dashboard import cards, patient_words
+    from lenadash.dashboard import patient_words
 
     card = cards.next_action(patient, as_of=as_of, events=events)
     summary = patient_words.summary(patient, as_of=as_of, card=card)
