@@ -28,7 +28,7 @@ words = patient_words.summary(patient, as_of=clinic.as_of, card=card)
 head, end = st.columns([5, 1], vertical_alignment="center")
 age = f", {ident['age']} years" if ident["age"] is not None else ""
 head.title(ui.plain(f"{ident['initials']}{age}"))
-head.markdown("### " + ui.plain(f"{indication} - {cycle_text}"))
+head.markdown(ui.plain(f"{indication} - {cycle_text}"))  # one line under the title: the cards and chart come first
 if end.button("End visit", key="end_visit", width="stretch"):
     st.switch_page(ui.PAGES["patient"], query_params={})
 

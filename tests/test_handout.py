@@ -294,3 +294,18 @@ def test_a_stop_recorded_after_the_last_draw_drops_the_dose_strip_to_stopped(cli
     page = cases.handout("LD0013")
     svg = visible_text(page[page.index("<svg") : page.index("</svg>")])
     assert "stopped" in svg.split() and "Stop your capsules" in page
+
+
+def test_a_course_without_a_blood_test_yet_has_a_handout_without_a_chart():
+    patient = {"status": "on_treatment", "indication": "MM", "start_date": "2026-11-16", "draws": [], "notices": []}
+    patient["next_labs_due"] = "2026-11-23"
+    page = handout.patient_handout(patient, identity={"initials": "A.B.", "age": 70}, as_of=dt.date(2026, 11, 20))
+    shown = visible_text(page)
+    assert "Waiting for your first blood test" in shown and "Next blood test: Monday 23 November" in shown
+    assert "<svg" not in page and clinician_words(shown) == []
+
+
+def test_the_chart_gives_way_to_text():
+    heights = [handout.chart_height(lines) for lines in range(0, 40)]
+    assert heights[0] == handout.CHART_HEIGHT_IN[1] and heights[-1] == handout.CHART_HEIGHT_IN[0]
+    assert heights == sorted(heights, reverse=True)

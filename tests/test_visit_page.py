@@ -47,6 +47,7 @@ def _summary_card(at: AppTest) -> str:
         ("LD0013", "Stop your capsules"),
         ("LD0017", "Keep taking your capsules: 10 mg"),
         ("LD0001", "Keep taking your capsules: 20 mg"),
+        ("LD0099", "Your doctor will talk with you about your capsules"),  # labs, no treatment course
     ],
 )
 @pytest.mark.usefixtures("clinic_env")
