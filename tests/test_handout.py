@@ -83,6 +83,8 @@ def _wording_tables() -> list[tuple[str, str]]:
         *((f"action {k}", " ".join(v[1:])) for k, v in patient_words.ACTION_WORDS.items()),
         *((f"notice {k}", v) for k, v in patient_words.NOTICE_WORDS.items()),
         *((f"schedule {k}", v) for k, v in patient_words.SCHEDULE_WORDS.items()),
+        *((f"schedule short {k}", v) for k, v in patient_words.SCHEDULE_SHORT.items()),
+        *((f"today {k}", v) for k, v in patient_words.TODAY_WORDS.items()),
         *((f"side effect {k}", v) for k, v in patient_words.SIDE_EFFECT_HOLD.items()),
         ("overdue", patient_words.OVERDUE_ADVICE),
         *((f"count {k}", " ".join(v)) for k, v in patient_words.COUNT_WORDS.items()),
@@ -309,3 +311,38 @@ def test_the_chart_gives_way_to_text():
     heights = [handout.chart_height(lines) for lines in range(0, 40)]
     assert heights[0] == handout.CHART_HEIGHT_IN[1] and heights[-1] == handout.CHART_HEIGHT_IN[0]
     assert heights == sorted(heights, reverse=True)
+
+
+@pytest.mark.parametrize(("day", "said"), [(5, "Today is day 5 of cycle 3."), (25, "without capsules")])
+def test_today_in_the_cycle_says_a_rest_day(day, said):
+    patient = {
+        "status": "on_treatment",
+        "cycle": 3,
+        "cycle_day": day,
+        "draws": [{"date": "2026-11-16", "action": "continue", "dose_mg": 20.0, "schedule": "21/28", "values": {}}],
+    }
+    words = patient_words.summary(patient, as_of=dt.date(2026, 11, 20))
+    assert any(said in s for s in words.sentences), words.sentences
+    assert ("without capsules." in words.sentences[-1]) == (day > 21)
+
+
+def test_a_restart_on_another_schedule_says_which_days():
+    """MM maintenance held at 5 mg every day resumes at 5 mg on days 1-21 (the engine's resume_plan.schedule)."""
+    patient = {
+        "status": "held",
+        "schedule": "28/28",
+        "draws": [
+            {"date": "2026-11-16", "action": "hold", "dose_mg": None, "schedule": "28/28", "values": {"anc": 0.4}}
+        ],
+        "resume_plan": {
+            "dose_mg": 5.0,
+            "schedule": "21/28",
+            "when": [{"analyte": "anc", "op": ">=", "value": 0.5}],
+            "triggers": [{"analyte": "anc", "value": 0.4}],
+        },
+    }
+    words = patient_words.summary(patient, as_of=dt.date(2026, 11, 20))
+    assert (
+        "When your neutrophils are back up to 0.5 or more, we plan to restart the capsules at 5 mg, "
+        "on days 1 to 21 of each 28-day cycle." in words.sentences
+    )

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from lenadash.dashboard import cards
 from lenadash.dashboard.assessed import as_date, last_draw
+from lenadash.vocab.course import CYCLE_DAYS, DOSING_DAYS
 
 # The actions a patient hears about: the card's action (cards.card_action), with a lower dose on a
 # continue told apart as `reduce`, and `no_draw` before the first blood test.
@@ -127,6 +128,13 @@ SCHEDULE_WORDS = {
     "21/28": "Take them as prescribed on days 1 to 21 of each 28-day cycle, then 7 days without capsules.",
     "28/28": "Take them as prescribed on all 28 days of each cycle, with no break.",
 }
+# A restart on another schedule than now (MM maintenance: 5 mg every day -> 5 mg on days 1-21).
+SCHEDULE_SHORT = {"21/28": "on days 1 to 21 of each 28-day cycle", "28/28": "on all 28 days of each cycle"}
+# Where today falls in the cycle (assess `cycle`, `cycle_day` of the date), said while the capsules are taken.
+TODAY_WORDS = {
+    "dosing": "Today is day {day} of cycle {cycle}.",
+    "rest": "Today is day {day} of cycle {cycle}: one of the 7 days without capsules.",
+}
 
 
 @dataclass
@@ -230,7 +238,10 @@ def _resume_sentence(patient: dict) -> str:
     )
     if plan.get("dose_mg") is None:
         return f"When {conditions}, your doctor will decide the dose to restart at."
-    return f"When {conditions}, we plan to restart the capsules at {float(plan['dose_mg']):g} mg."
+    schedule = plan.get("schedule")
+    now = patient.get("schedule") or last_draw(patient).get("schedule")
+    on = f", {SCHEDULE_SHORT[schedule]}" if schedule in SCHEDULE_SHORT and now and schedule != now else ""
+    return f"When {conditions}, we plan to restart the capsules at {float(plan['dose_mg']):g} mg{on}."
 
 
 def _action_sentences(action: str, card: dict, patient: dict, *, as_of: dt.date) -> list[str]:
@@ -255,7 +266,18 @@ def _action_sentences(action: str, card: dict, patient: dict, *, as_of: dt.date)
         sentences[0] = OVERDUE_ADVICE.format(last=long_date(last, as_of=as_of), dose=f"{dose:g}")
     if action in ("continue", "reduce", "resume") and (words := SCHEDULE_WORDS.get(card.get("schedule") or "")):
         sentences.append(words)
+        sentences += _today_in_cycle(patient, str(card.get("schedule")))
     return sentences
+
+
+def _today_in_cycle(patient: dict, schedule: str) -> list[str]:
+    """ "Today is day 25 of cycle 9: one of the 7 days without capsules." (assess `cycle`, `cycle_day` of the
+    date; days after the schedule's dosing days are planned rest, DOMAIN.md section 1); [] when unknown."""
+    cycle, day = patient.get("cycle"), patient.get("cycle_day")
+    if not isinstance(cycle, int) or not isinstance(day, int) or cycle < 1 or not 1 <= day <= CYCLE_DAYS:
+        return []
+    rest = day > DOSING_DAYS.get(schedule, CYCLE_DAYS)
+    return [TODAY_WORDS["rest" if rest else "dosing"].format(day=day, cycle=cycle)]
 
 
 def _first_open_biopsy(patient: dict) -> dt.date | None:
