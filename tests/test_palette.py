@@ -33,9 +33,8 @@ MACHADO_2009 = {
 }
 GRADES = (0, 1, 2, 3, 4)
 # CIEDE2000 of 2.3 is about one just-noticeable difference; 10 is told apart at a glance on a chart.
-# The fills are pale by design (dark text sits on them), so they get a lower floor, still 4 JNDs.
 MIN_MARKER_DE = 10.0
-MIN_FILL_DE = 9.0
+MIN_FILL_DE = 10.0
 
 
 def _linear(colour: str) -> tuple[float, float, float]:

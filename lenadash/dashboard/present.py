@@ -56,25 +56,19 @@ GRADE_COLOURS: dict[int | None, str] = {
     4: "#40004b",
     None: "#757575",
 }
-# Cell fills (flowsheet, legend chips, worklist counts): a light-to-dark sequence, so lightness alone
-# orders them for any viewer (at least 9 CIEDE2000 apart under the same simulations), with the text
-# colour of GRADE_TEXT at least 3:1 on each (tests/test_palette.py).
+# Cell fills (flowsheet, legend chips, worklist counts): pale to mid tones that stay at least 10 CIEDE2000
+# apart under the same simulations, each with the one dark text colour GRADE_TEXT at 4.4:1 or more
+# (so every table that colours a cell by grade, the visit handout's too, keeps its dark text readable).
 GRADE_FILLS: dict[int | None, str] = {
-    0: "#deebf7",
+    0: "#e6f0fa",
     1: "#fff3b0",
-    2: "#fdb863",
+    2: "#f6a04d",
     3: "#d6604d",
-    4: "#542788",
+    4: "#a67dbd",
     None: "#ffffff",
 }
-GRADE_TEXT: dict[int | None, str] = {
-    0: "#1f1f1f",
-    1: "#1f1f1f",
-    2: "#1f1f1f",
-    3: "#1f1f1f",
-    4: "#ffffff",
-    None: "#1f1f1f",
-}
+GRADE_TEXT_COLOUR = "#1f1f1f"
+GRADE_TEXT: dict[int | None, str] = dict.fromkeys(GRADE_FILLS, GRADE_TEXT_COLOUR)
 # Marker shape per grade (plotly symbols): filled shapes grade 0-4, an open circle when not graded.
 GRADE_SYMBOLS: dict[int | None, str] = {
     0: "circle",
