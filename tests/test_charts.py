@@ -61,7 +61,7 @@ def test_markers_carry_grade_colours_and_hover_recommendation():
     plt_trace = next(t for t in fig.data if t.name == "Platelets")
     assert list(plt_trace.marker.color) == [present.grade_colour(g) for g in (0, 1, 2, 3, 4, 1)]
     held = plt_trace.customdata[3]
-    assert held[3] == "grade 3" and "US PI 2.1" in held[4]
+    assert held[3] == "G3" and "US PI 2.1" in held[4]
     assert "%{customdata[4]}" in plt_trace.hovertemplate
 
 
@@ -81,7 +81,9 @@ def test_hold_span_is_shaded_and_cycles_marked():
         (dt.date(2026, 2, 9), dt.date(2026, 2, 23))
     ]
     assert len([s for s in fig.layout.shapes if s.name == "cycle start"]) == 3
-    assert len([s for s in fig.layout.shapes if s.name == "dosing days"]) == 3
+    assert len([s for s in fig.layout.shapes if s.name == "dosing days"]) == 2
+    # cycle 3 starts on the as-of date: its dosing days are still to come
+    assert len([s for s in fig.layout.shapes if s.name == "planned dosing days"]) == 1
 
 
 def test_dose_line_steps_down_after_hold():
@@ -96,12 +98,13 @@ def test_window_sets_the_x_range():
     assert tuple(pd.Timestamp(x).date() for x in fig.layout.xaxis.range) == window
 
 
-def test_crcl_goes_on_the_secondary_axis_of_the_renal_row():
+def test_crcl_has_its_own_titled_panel():
     crcl = pd.DataFrame({"date": [dt.date(2026, 1, 5)], "crcl_ml_min": [72.0]})
     fig = _timeline(crcl=crcl)
     cr = next(t for t in fig.data if t.name == "Creatinine")
     cc = next(t for t in fig.data if t.name == "CrCl")
-    assert cr.yaxis != cc.yaxis and fig.layout[cc.yaxis.replace("y", "yaxis")].overlaying == cr.yaxis
+    assert cr.yaxis != cc.yaxis and not fig.layout[cc.yaxis.replace("y", "yaxis")].overlaying
+    assert fig.layout[cc.yaxis.replace("y", "yaxis")].title.text == "CrCl mL/min"
 
 
 def test_panels_without_data_are_left_out():
@@ -109,7 +112,7 @@ def test_panels_without_data_are_left_out():
     only_counts = results.results_long(p)
     only_counts = only_counts[only_counts["analyte"].isin(["anc", "plt"])]
     fig = charts.patient_timeline(p, only_counts, as_of=AS_OF)
-    titles = [a.text for a in fig.layout.annotations if a.text and not a.text.startswith("C")]
+    titles = [fig.layout[k].title.text for k in fig.layout.to_plotly_json() if k.startswith("yaxis")]
     assert "Hgb g/dL" not in titles and "Platelets 10^9/L" in titles
 
 
@@ -264,9 +267,8 @@ def _font_sizes(node, path="") -> list[tuple[str, float]]:
     if isinstance(node, dict):
         for key, value in node.items():
             where = f"{path}.{key}"
-            if key == "size" and "font" in path.rsplit(".", 1)[-1] and isinstance(value, int | float):
-                found.append((where, value))
-            elif key == "font_size" and isinstance(value, int | float):
+            is_size = key == "font_size" or (key == "size" and "font" in path.rsplit(".", 1)[-1])
+            if is_size and isinstance(value, int | float):
                 found.append((where, value))
             else:
                 found += _font_sizes(value, where)
@@ -278,7 +280,13 @@ def _font_sizes(node, path="") -> list[tuple[str, float]]:
 
 def test_every_chart_text_is_at_least_14px():
     """Old: cycle labels and threshold notes at 12 px, the legend at 13 px."""
-    for kw in ({"thresholds": THRESHOLDS, "events": EVENTS, }, {"panels": ("anc", "plt"), "large": True}):
+    for kw in (
+        {
+            "thresholds": THRESHOLDS,
+            "events": EVENTS,
+        },
+        {"panels": ("anc", "plt"), "large": True},
+    ):
         spec = _timeline(**kw).to_plotly_json()
         assert spec["layout"]["font"]["size"] >= 14
         small = [(where, size) for where, size in _font_sizes(spec) if size < 14]
@@ -372,7 +380,8 @@ def test_today_line_and_the_calendar_continue_past_today():
     assert len(today) == 1 and pd.Timestamp(today[0].x0).date() == AS_OF
     planned = [s for s in fig.layout.shapes if s.name == "planned dosing days"]
     assert planned and all(pd.Timestamp(s.x1).date() > AS_OF for s in planned)
-    assert max(pd.Timestamp(s.x0).date() for s in fig.layout.shapes if s.name == "cycle start") > AS_OF
+    later = _timeline(window=(AS_OF - dt.timedelta(days=30), AS_OF + dt.timedelta(days=40)))
+    assert max(pd.Timestamp(s.x0).date() for s in later.layout.shapes if s.name == "cycle start") > AS_OF
 
 
 DUE = pd.DataFrame(
@@ -406,7 +415,8 @@ def test_dose_strip_is_labelled_in_mg():
 
 
 def test_resume_band_is_shaded_while_held():
-    held = make_patient(status="held")
+    plan = {"since": "2026-02-09", "when": [{"analyte": "plt", "op": ">=", "value": 30.0}], "dose_mg": 20.0}
+    held = make_patient(status="held", resume_plan=plan)  # the engine's plan: resume when platelets >= 30
     held["draws"] = held["draws"][:5]  # still held at the C2D15 draw
     fig = charts.patient_timeline(held, results.results_long(held), as_of=AS_OF, thresholds=THRESHOLDS)
     band = [s for s in fig.layout.shapes if s.name and s.name.startswith("resume band")]
