@@ -39,7 +39,7 @@ def _fold_problems(page, width: int, height: int) -> list[str]:
     card = page.locator(".ld-card").first
     if not _inside(card.bounding_box(), width, height):
         problems.append(f"{width}x{height}: the next-action card {card.bounding_box()} is not on screen")
-    ident = page.locator(".ld-ident")
+    ident = page.locator(".st-key-ld_ident")
     if ident.count() != 1 or not _inside(ident.bounding_box(), width, height):
         problems.append(f"{width}x{height}: no one-line identity on screen")
     elif ident.evaluate("e => e.getBoundingClientRect().height") > 60:

@@ -478,11 +478,15 @@ def _threshold_lines(
     rows = _panel_rows(fig, shown)
     shapes: list[dict] = []
     notes: list[dict] = []
+    per_axis: dict[str, int] = {}
     for t in thresholds.itertuples(index=False) if thresholds is not None and len(thresholds) else ():
         analyte, value = cast(str, t.analyte), cast(float, t.value)  # the thresholds frame's columns
         if analyte not in rows:
             continue
         xref, yref = rows[analyte]
+        # two lines of one panel sit close together (ANC 0.5 and 1.0): their labels go left, then right
+        side = per_axis.get(yref, 0) % 2
+        per_axis[yref] = per_axis.get(yref, 0) + 1
         shapes.append(
             dict(
                 type="line",
@@ -499,8 +503,8 @@ def _threshold_lines(
         notes.append(
             dict(
                 xref=f"{xref} domain",
-                x=0.01,
-                xanchor="left",
+                x=0.99 if side else 0.01,
+                xanchor="right" if side else "left",
                 yref=yref,
                 y=value,
                 yanchor="bottom",
@@ -633,14 +637,15 @@ def _today_line(as_of: dt.date, *, scale: float) -> tuple[list[dict], list[dict]
         line=dict(color=TODAY_COLOUR, width=2),
         name="today",
     )
-    return [line], [_top_note(as_of, f"today {as_of:%d %b}", TODAY_COLOUR, scale=scale, xanchor="right")]
+    # to the right of the line: the past side carries the cycle labels (C9 starting a few days ago)
+    return [line], [_top_note(as_of, f" today {as_of:%d %b}", TODAY_COLOUR, scale=scale)]
 
 
 def _due_marks(
     due: pd.DataFrame | None, *, window: tuple[dt.date, dt.date] | None, scale: float
 ) -> tuple[list[dict], list[dict]]:
     """Each upcoming date (next CBC, marrow biopsy, pregnancy test) as a dotted line where it falls, labelled
-    in the dose row; an overdue one in red at the date it fell due. A date outside the window keeps its label
+    at the top of the first lab panel; an overdue one in red at the date it fell due. A date outside the window keeps its label
     at the window's edge, with an arrow towards it."""
     shapes: list[dict] = []
     notes: list[dict] = []
@@ -670,10 +675,10 @@ def _due_marks(
         notes.append(
             dict(
                 xref="x",
-                yref="y domain",
+                yref="y2 domain",
                 x=x,
                 xanchor=anchor,
-                y=1 - 0.34 * (k % 3),
+                y=1 - 0.16 * (k % 4),
                 yanchor="top",
                 text=f"<b>{text}</b>" if bool(r.overdue) else text,
                 showarrow=False,
@@ -699,11 +704,14 @@ def _style_timeline(
     fig.update_xaxes(range=x_range, showspikes=True, spikemode="across", spikethickness=1, spikecolor="#999")
     fig.update_layout(
         height=height or int(sum(heights) * scale) + (70 if compact else 110),
-        margin=dict(l=70, r=20, t=40 if compact else 50, b=30),
+        margin=dict(l=70, r=20, t=60 if compact else 70, b=45),
         font=dict(size=FONT["size"] * scale),
         hovermode="closest",
         plot_bgcolor="white",
-        legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1, xanchor="right", font=dict(size=SMALL * scale)),
+        # the dose row's markers (actions, events) in one line above the cycle labels, from the left
+        legend=dict(
+            orientation="h", y=1, yanchor="top", x=0, xanchor="left", font=dict(size=SMALL * scale), yref="container"
+        ),
         hoverlabel=dict(font_size=15 * scale),
     )
     fig.update_yaxes(gridcolor="#eeeeee", zeroline=False, tickformat="~g", title_font=dict(size=SMALL * scale))

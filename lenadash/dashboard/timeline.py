@@ -76,6 +76,10 @@ def dose_steps(patient: dict, *, as_of: dt.date) -> pd.DataFrame:
     if rows:
         last = rows[-1]
         rows.append({**last, "date": max(as_of, last["date"]), "action": "as_of"})
+        if patient.get("status") == "stopped" and last["dose_mg"]:
+            # stopped by an event after the last draw (a positive pregnancy test): the assessment publishes no
+            # structured stop date, so the strip drops to 0 at as_of rather than run on at the last dose
+            rows.append({**last, "date": rows[-1]["date"], "dose_mg": 0.0, "action": "stop"})
     return pd.DataFrame(rows, columns=["date", "dose_mg", "schedule", "action"])
 
 

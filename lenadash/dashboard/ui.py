@@ -370,12 +370,15 @@ def thresholds_for(patient: dict, person: dict, *, as_of: dt.date) -> pd.DataFra
 
 CSS = """
 <style>
-  .block-container {padding-top: 2.2rem; max-width: 1500px;}
-  .ld-sample {background:#fff3cd; border:2px solid #e0a800; color:#5c4400; padding:.5rem 1rem;
-              border-radius:.5rem; font-weight:700; font-size:1.15rem; letter-spacing:.03em; margin-bottom:.6rem}
-  .ld-card {border-radius:.8rem; padding:1rem 1.3rem; margin-bottom:.8rem; border:2px solid}
-  .ld-card h2 {margin:0 0 .3rem 0; font-size:2.1rem}
-  .ld-card p, .ld-card li {font-size:1.2rem; margin:.15rem 0}
+  .block-container {padding-top: 1.4rem; padding-left: 2rem; padding-right: 2rem; max-width: 1700px;}
+  .ld-sample {background:#fff3cd; border:2px solid #e0a800; color:#5c4400; padding:.2rem .8rem;
+              border-radius:.5rem; font-weight:700; font-size:1rem; letter-spacing:.03em; margin-bottom:0}
+  .st-key-ld_ident p {font-size:1.2rem; line-height:1.5; margin:0; word-spacing:.1rem}
+  .st-key-ld_ident strong {font-size:1.35rem}
+  .ld-legend {font-size:1rem; line-height:1.9}
+  .ld-card {border-radius:.8rem; padding:.7rem 1.1rem; margin-bottom:.4rem; border:2px solid}
+  .ld-card h2 {margin:0 0 .3rem 0; font-size:1.6rem; line-height:1.25; padding:0}
+  .ld-card p, .ld-card li {font-size:1.05rem; margin:.1rem 0}
   .ld-hold {background:#fdecea; border-color:#c62828; color:#7f1d1d}
   .ld-review {background:#fff4e5; border-color:#ef6c00; color:#6d3400}
   .ld-ok {background:#edf7ed; border-color:#2e7d32; color:#1b4d1e}
