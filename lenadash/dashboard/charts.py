@@ -210,7 +210,7 @@ def patient_timeline(
         _threshold_lines(fig, shown, thresholds, scale=scale),
         _cycle_bands(patient, as_of=as_of, until=window[1] if window else as_of, scale=scale),
         _resume_bands(fig, shown, patient, as_of=as_of, until=window[1] if window else as_of),
-        _today_line(as_of, scale=scale),
+        _today_line(as_of, window=window, scale=scale),
         _due_marks(due, window=window, scale=scale),
     ):
         shapes += more_shapes
@@ -624,7 +624,17 @@ def _resume_bands(
     return shapes, []
 
 
-def _today_line(as_of: dt.date, *, scale: float) -> tuple[list[dict], list[dict]]:
+def _anchor(x: dt.date, window: tuple[dt.date, dt.date] | None, *, past: float) -> str:
+    """'left' (the label reads rightwards from `x`), or 'right' when `x` lies beyond the fraction `past` of
+    the window, so a label near the right edge is not cut off."""
+    if window is None or window[1] <= window[0]:
+        return "left"
+    return "right" if (x - window[0]).days / (window[1] - window[0]).days > past else "left"
+
+
+def _today_line(
+    as_of: dt.date, *, window: tuple[dt.date, dt.date] | None, scale: float
+) -> tuple[list[dict], list[dict]]:
     """The as-of date (the dashboard's today) as a solid line across every row, labelled at the top."""
     line = dict(
         type="line",
@@ -637,8 +647,10 @@ def _today_line(as_of: dt.date, *, scale: float) -> tuple[list[dict], list[dict]
         line=dict(color=TODAY_COLOUR, width=2),
         name="today",
     )
-    # to the right of the line: the past side carries the cycle labels (C9 starting a few days ago)
-    return [line], [_top_note(as_of, f" today {as_of:%d %b}", TODAY_COLOUR, scale=scale)]
+    # to the right of the line where there is room (the past side carries the cycle labels)
+    anchor = _anchor(as_of, window, past=0.85)
+    text = f" today {as_of:%d %b}" if anchor == "left" else f"today {as_of:%d %b} "
+    return [line], [_top_note(as_of, text, TODAY_COLOUR, scale=scale, xanchor=anchor)]
 
 
 def _due_marks(
@@ -654,7 +666,7 @@ def _due_marks(
         when = cast(dt.date, as_date(r.due))
         colour = OVERDUE_RED if bool(r.overdue) else DUE_COLOUR
         text = f"{r.what} overdue since {when:%d %b}" if bool(r.overdue) else f"{r.what} {when:%a %d %b}"
-        x, anchor = when, "left"
+        x, anchor = when, _anchor(when, window, past=0.6)
         if window is not None and when < window[0]:
             x, text = window[0], "\u25c0 " + text
         elif window is not None and when > window[1]:

@@ -370,7 +370,7 @@ def thresholds_for(patient: dict, person: dict, *, as_of: dt.date) -> pd.DataFra
 
 CSS = """
 <style>
-  .block-container {padding-top: 1.4rem; padding-left: 2rem; padding-right: 2rem; max-width: 1700px;}
+  .block-container {padding-top: 2.2rem; padding-left: 2rem; padding-right: 2rem; max-width: 1700px;}
   .ld-sample {background:#fff3cd; border:2px solid #e0a800; color:#5c4400; padding:.2rem .8rem;
               border-radius:.5rem; font-weight:700; font-size:1rem; letter-spacing:.03em; margin-bottom:0}
   .st-key-ld_ident p {font-size:1.2rem; line-height:1.5; margin:0; word-spacing:.1rem}
