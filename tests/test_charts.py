@@ -442,3 +442,14 @@ def test_flowsheet_cells_say_the_grade_in_text():
     for grade, fill in present.GRADE_FILLS.items():
         if grade in (1, 2, 3, 4):
             assert fill in html
+
+
+def test_docs_list_the_chart_ranges_as_they_are():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "dashboard.md").read_text(encoding="utf-8")
+    table = doc[doc.index("Chart y ranges (`present.Y_RANGES`") :]
+    for analyte, (lo, hi) in present.Y_RANGES.items():
+        label = "CrCl" if analyte == "crcl" else present.analyte_label(analyte)
+        row = next(line for line in table.splitlines() if line.startswith("| ") and label in line)
+        assert f"| {lo:g}-{hi:g} |" in row, (analyte, row)

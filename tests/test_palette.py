@@ -162,3 +162,13 @@ def test_each_grade_has_its_own_marker_shape_and_text():
     assert len(set(shapes)) == len(GRADES) and present.grade_symbol(None) not in shapes
     assert [present.grade_text(g) for g in GRADES] == ["G0", "G1", "G2", "G3", "G4"]
     assert present.grade_text(None) == "" and present.grade_text(float("nan")) == ""
+
+
+def test_docs_list_the_palette_as_it_is():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "dashboard.md").read_text(encoding="utf-8")
+    for grade in GRADES:
+        row = next(line for line in doc.splitlines() if line.startswith(f"| {grade} | `"))
+        assert present.GRADE_COLOURS[grade] in row and present.GRADE_FILLS[grade] in row, row
+        assert present.grade_symbol(grade).split("-")[0] in row, row

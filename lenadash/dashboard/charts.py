@@ -541,13 +541,14 @@ def _cycle_bands(patient: dict, *, as_of: dt.date, until: dt.date, scale: float)
     notes: list[dict] = []
     planned = patient.get("status") in (None, "on_treatment", "review")
     for c in timeline.cycle_table(patient, as_of=as_of, until=until).itertuples(index=False):
-        if c.start < as_of:
-            shapes.append(_band(c.start, min(c.dosing_end, as_of), DOSING_FILL, "dosing days"))
-        if planned and c.dosing_end > as_of:
+        start, dosing_end = cast(dt.date, c.start), cast(dt.date, c.dosing_end)  # the cycle table's dates
+        if start < as_of:
+            shapes.append(_band(start, min(dosing_end, as_of), DOSING_FILL, "dosing days"))
+        if planned and dosing_end > as_of:
             shapes.append(
                 _band(
-                    max(c.start, as_of),
-                    c.dosing_end,
+                    max(start, as_of),
+                    dosing_end,
                     PLANNED_FILL,
                     "planned dosing days",
                     width=1,
@@ -657,8 +658,8 @@ def _due_marks(
     due: pd.DataFrame | None, *, window: tuple[dt.date, dt.date] | None, scale: float
 ) -> tuple[list[dict], list[dict]]:
     """Each upcoming date (next CBC, marrow biopsy, pregnancy test) as a dotted line where it falls, labelled
-    at the top of the first lab panel; an overdue one in red at the date it fell due. A date outside the window keeps its label
-    at the window's edge, with an arrow towards it."""
+    at the top of the first lab panel; an overdue one in red at the date it fell due. A date outside the
+    window keeps its label at the window's edge, with an arrow towards it."""
     shapes: list[dict] = []
     notes: list[dict] = []
     rows = [] if due is None else [r for r in due.itertuples(index=False) if as_date(r.due) is not None]
