@@ -16,19 +16,29 @@ if clinic.empty:
 
 order = list(clinic.worklist["mrn"])
 names = dict(zip(clinic.worklist["mrn"], clinic.worklist["name"]))
-current = st.session_state.get(ui.PATIENT)
-if current not in clinic.by_mrn:
-    current = order[0]
-with st.sidebar:  # the picker lives in the sidebar, so the page's first screen holds the decision
-    mrn = st.selectbox(
+mrn = st.session_state.get(ui.PATIENT)
+if mrn not in clinic.by_mrn:
+    mrn = order[0]
+st.session_state[ui.PATIENT] = mrn
+
+
+def _picked() -> None:
+    st.session_state[ui.PATIENT] = st.session_state["patient_pick"]
+
+
+# One stable widget, told the patient through session_state (a key per patient lost every second pick:
+# the pick landed on the previous run's widget, which the next run replaced). The picker lives in the
+# sidebar, so the page's first screen holds the decision.
+if st.session_state.get("patient_pick") != mrn:
+    st.session_state["patient_pick"] = mrn
+with st.sidebar:
+    st.selectbox(
         "Patient",
         order,
-        index=order.index(current),
-        key=f"patient_pick_{current}",
+        key="patient_pick",
+        on_change=_picked,
         format_func=lambda m: cards.patient_label(m, names.get(m)),
     )
-if mrn != st.session_state.get(ui.PATIENT):
-    st.session_state[ui.PATIENT] = mrn
 patient = clinic.patient(mrn)
 person = clinic.person(mrn)
 ident = cards.visit_identity(person.get("name"), person.get("birth_date"), person.get("sex"), as_of=clinic.as_of)

@@ -10,6 +10,7 @@ from test_e2e_browser import CHROMIUM_ARGS, _shot, _wait_idle, chromium_path, se
 pytestmark = pytest.mark.browser
 
 SIZES = ((1366, 768), (1920, 1080))
+HELD_AND_OVERDUE = ("LD0016", "LD0008")  # sample clinic: held (MM), marrow biopsy overdue (MDS)
 
 # Every element of the page whose text is cut off with an ellipsis - the old "Dose now" metric showed
 # "20..." (or "st..." for stopped) at 1366.
@@ -71,5 +72,21 @@ def test_patient_decision_fits_one_screen(chromium_path, server):  # noqa: F811 
             _wait_idle(page)
             problems += _fold_problems(page, width, height)
             _shot(page, f"patient_fold_{width}x{height}")
+        # a held patient (resume band, weekly CBC due) and an MDS patient whose marrow biopsy is overdue
+        page.set_viewport_size({"width": SIZES[0][0], "height": SIZES[0][1]})
+        for mrn in HELD_AND_OVERDUE:
+            page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").click()
+            page.keyboard.type(mrn)  # the list is long (and virtual): filter it to the one patient
+            page.get_by_role("option", name=mrn).wait_for()
+            page.keyboard.press("Enter")
+            try:
+                page.locator(".st-key-ld_ident", has_text=mrn).wait_for(timeout=20_000)
+            except Exception:
+                _shot(page, "debug_pick")
+                raise
+            _wait_idle(page)
+            page.wait_for_timeout(1000)
+            problems += [f"{mrn}: {p}" for p in _fold_problems(page, *SIZES[0])]
+            _shot(page, f"patient_fold_{mrn}")
         browser.close()
     assert not problems, "\n".join(problems)

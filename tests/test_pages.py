@@ -806,3 +806,20 @@ def test_overview_sees_another_sessions_edit_without_reload(seeded_dir, monkeypa
     at.run()
     _no_exception(at)
     assert "T0900" in set(at.dataframe[0].value["MRN"])
+
+
+@pytest.mark.parametrize("mrn", [f"LD{n:04d}" for n in range(1, 18)])
+def test_every_sample_patient_page_draws_both_figures(clinic_env, mrn):
+    """The first-screen ANC + platelet figure and the all-panels one, for every kind of sample course
+    (held, stopped, review, an overdue MDS biopsy, a pregnancy test due)."""
+    import json
+
+    at = _app(patient_mrn=mrn)
+    at.switch_page("app_pages/patient.py").run()
+    _no_exception(at)
+    assert at.markdown[0].value.startswith("**") and mrn in at.markdown[0].value
+    fold, every = (json.loads(c.proto.spec) for c in at.get("plotly_chart")[:2])
+    axes = [v.get("title", {}).get("text") for k, v in fold["layout"].items() if k.startswith("yaxis")]
+    assert axes == ["dose mg", "ANC 10^9/L", "Platelets 10^9/L"], axes
+    assert any(s.get("name") == "today" for s in fold["layout"]["shapes"])
+    assert len(every["layout"]["shapes"]) >= len(fold["layout"]["shapes"])

@@ -303,7 +303,7 @@ def _add_dose_row(
     _add_action_markers(fig, draws_frame(patient), y=dmax * 0.5, window=window)
     if events is not None and len(events):
         _add_event_markers(fig, events, y=dmax * 1.3, window=window)
-    fig.update_yaxes(range=[-1, dmax * 1.6], row=1, col=1, title_text="dose mg", nticks=3)
+    fig.update_yaxes(range=[-1, dmax * 1.6], row=1, col=1, title_text="dose mg", tickvals=[0, dmax])
 
 
 def _add_action_markers(
@@ -509,8 +509,7 @@ def _threshold_lines(
                 y=value,
                 yanchor="bottom",
                 text=getattr(t, "label", "") or f"{value:g}",
-                showarrow=False,
-                bgcolor="rgba(255,255,255,0.7)",
+                showarrow=False,  # no background: a marker under the label stays visible
                 font=dict(size=SMALL * scale, color="#c62828"),
             )
         )
@@ -648,10 +647,13 @@ def _today_line(
         line=dict(color=TODAY_COLOUR, width=2),
         name="today",
     )
-    # to the right of the line where there is room (the past side carries the cycle labels)
-    anchor = _anchor(as_of, window, past=0.85)
-    text = f" today {as_of:%d %b}" if anchor == "left" else f"today {as_of:%d %b} "
-    return [line], [_top_note(as_of, text, TODAY_COLOUR, scale=scale, xanchor=anchor)]
+    # to the right of the line where there is room (the past side carries the cycle labels); one short word,
+    # which fits in the two weeks every window runs on past today
+    anchor = _anchor(as_of, window, past=0.9)
+    text = " today" if anchor == "left" else "today "
+    note = _top_note(as_of, text, TODAY_COLOUR, scale=scale, xanchor=anchor)
+    note["yshift"] = 18 * scale  # one line above the cycle labels (a cycle that started days ago)
+    return [line], [note]
 
 
 def _due_marks(
