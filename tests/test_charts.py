@@ -156,6 +156,7 @@ def test_cycle_overlay_gives_each_cycle_its_own_colour_older_lighter():
     assert brightness == sorted(brightness, reverse=True), lines  # sequential: older lighter, latest darkest
     # the legend identifies the cycle: markers keep the grade fill, outlined in the cycle's colour
     assert [t.marker.line.color for t in fig.data] == lines
+    assert list(fig.data[0].marker.symbol) == [present.grade_symbol(1)] * 3  # the grade's shape too
     assert all(t.showlegend is not False for t in fig.data)
 
 

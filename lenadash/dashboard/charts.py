@@ -760,9 +760,12 @@ def cycle_overlay_figure(
                 name=f"Cycle {int(cycle)}",
                 line=dict(width=4 if latest else 2.5, color=colours[n]),
                 opacity=1.0 if latest else 0.8,
-                # fill = CTCAE grade, outline = the cycle's colour, so the legend still names the cycle
+                # fill and shape = CTCAE grade, outline = the cycle's colour, so the legend still names the cycle
                 marker=dict(
-                    size=10, color=[grade_colour(g) for g in grp["grade"]], line=dict(color=colours[n], width=2)
+                    size=11,
+                    color=[grade_colour(g) for g in grp["grade"]],
+                    symbol=[grade_symbol(g) for g in grp["grade"]],
+                    line=dict(color=colours[n], width=2),
                 ),
                 hovertemplate=f"Cycle {int(cycle)} day %{{x}}: %{{y:g}}<extra></extra>",
             )
