@@ -431,6 +431,9 @@ def test_two_panel_figure_for_the_patient_page_and_the_visit_view():
     assert {t.name for t in fig.data if t.yaxis} >= {"ANC", "Platelets", "Dose"}
     assert not {"Hemoglobin", "WBC", "Creatinine", "ALT"} & {t.name for t in fig.data}
     assert fig.layout.height <= 480
+    # the latest value and grade beside the last point, as the old ANC / Platelets metrics gave them
+    latest = {a.name: a.text for a in fig.layout.annotations if a.name and a.name.startswith("latest")}
+    assert latest == {"latest anc": "<b>1.8</b> G1", "latest plt": "<b>78</b> G1"}
 
 
 def test_flowsheet_cells_say_the_grade_in_text():

@@ -823,3 +823,17 @@ def test_every_sample_patient_page_draws_both_figures(clinic_env, mrn):
     assert axes == ["dose mg", "ANC 10^9/L", "Platelets 10^9/L"], axes
     assert any(s.get("name") == "today" for s in fold["layout"]["shapes"])
     assert len(every["layout"]["shapes"]) >= len(fold["layout"]["shapes"])
+
+
+def test_visit_view_draws_the_large_two_panel_chart(clinic_env):
+    """ui.timeline_figure(..., large=True, visit=True): ANC and platelets with the dose strip, large type."""
+    import json
+
+    at = _app(patient_mrn="LD0016")
+    at.query_params["visit"] = "1"
+    at.switch_page("app_pages/visit.py").run()
+    _no_exception(at)
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    axes = [v.get("title", {}).get("text") for k, v in spec["layout"].items() if k.startswith("yaxis")]
+    assert axes == ["dose mg", "ANC 10^9/L", "Platelets 10^9/L"], axes
+    assert spec["layout"]["font"]["size"] > 16

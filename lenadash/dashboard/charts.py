@@ -212,6 +212,7 @@ def patient_timeline(
         _resume_bands(fig, shown, patient, as_of=as_of, until=window[1] if window else as_of),
         _today_line(as_of, window=window, scale=scale),
         _due_marks(due, window=window, scale=scale),
+        _latest_labels(fig, shown, results, scale=scale) if compact else ([], []),
     ):
         shapes += more_shapes
         notes += more_notes
@@ -427,6 +428,37 @@ def _add_lab_rows(
                     )
                 }
             )
+
+
+def _latest_labels(
+    fig: go.Figure, shown: list[Panel], results: pd.DataFrame, *, scale: float
+) -> tuple[list[dict], list[dict]]:
+    """The compact figure says each count's latest value and grade beside its last point ('0.44 G4'): the
+    number the clinician looks for first, without a hover."""
+    notes = []
+    for row, panel in enumerate(shown, start=2):
+        rows = results[results["analyte"] == panel.analytes[0]].dropna(subset=["value"])
+        if len(panel.analytes) > 1 or rows.empty:
+            continue
+        last = rows.sort_values("date").iloc[-1]
+        xref, yref = _axis_names(fig, row)
+        notes.append(
+            dict(
+                xref=xref,
+                yref=yref,
+                x=last["date"],
+                y=last["value"],
+                xanchor="right",
+                yanchor="bottom",
+                yshift=6,
+                text=f"<b>{last['value']:g}</b> {grade_text(last['grade'])}".strip(),
+                showarrow=False,
+                bgcolor="rgba(255,255,255,0.8)",
+                font=dict(size=SMALL * scale, color=LINE_COLOUR),
+                name=f"latest {panel.analytes[0]}",
+            )
+        )
+    return [], notes
 
 
 def _reference_range(results: pd.DataFrame, analyte: str) -> tuple[float, float] | None:
