@@ -16,8 +16,17 @@ import streamlit as st
 
 from lenadash.config import get_settings
 from lenadash.dashboard import cards, timeline
-from lenadash.dashboard.assessed import as_date, required_date
-from lenadash.dashboard.present import ACTION_TONES, GRADE_COLOURS, GRADE_FILLS, STATUS_WORDS, grading_name
+from lenadash.dashboard.assessed import as_date, grade_or_none, required_date
+from lenadash.dashboard.present import (
+    ACTION_TONES,
+    GRADE_COLOURS,
+    GRADE_FILLS,
+    GRADE_TEXT,
+    STATUS_WORDS,
+    grade_symbol,
+    grade_text,
+    grading_name,
+)
 from lenadash.dashboard.results import crcl_series, results_long, thresholds_frame
 from lenadash.dashboard.visit import patient_for_visit
 from lenadash.dashboard.worklist import worklist, worklist_display
@@ -361,12 +370,15 @@ def thresholds_for(patient: dict, person: dict, *, as_of: dt.date) -> pd.DataFra
 
 CSS = """
 <style>
-  .block-container {padding-top: 2.2rem; max-width: 1500px;}
-  .ld-sample {background:#fff3cd; border:2px solid #e0a800; color:#5c4400; padding:.5rem 1rem;
-              border-radius:.5rem; font-weight:700; font-size:1.15rem; letter-spacing:.03em; margin-bottom:.6rem}
-  .ld-card {border-radius:.8rem; padding:1rem 1.3rem; margin-bottom:.8rem; border:2px solid}
-  .ld-card h2 {margin:0 0 .3rem 0; font-size:2.1rem}
-  .ld-card p, .ld-card li {font-size:1.2rem; margin:.15rem 0}
+  .block-container {padding-top: 2.2rem; padding-left: 2rem; padding-right: 2rem; max-width: 1700px;}
+  .ld-sample {background:#fff3cd; border:2px solid #e0a800; color:#5c4400; padding:.2rem .8rem;
+              border-radius:.5rem; font-weight:700; font-size:1rem; letter-spacing:.03em; margin-bottom:0}
+  .st-key-ld_ident p {font-size:1.2rem; line-height:1.5; margin:0; word-spacing:.1rem}
+  .st-key-ld_ident strong {font-size:1.35rem}
+  .ld-legend {font-size:1rem; line-height:1.9}
+  .ld-card {border-radius:.8rem; padding:.7rem 1.1rem; margin-bottom:.4rem; border:2px solid}
+  .ld-card h2 {margin:0 0 .3rem 0; font-size:1.6rem; line-height:1.25; padding:0}
+  .ld-card p, .ld-card li {font-size:1.05rem; margin:.1rem 0}
   .ld-hold {background:#fdecea; border-color:#c62828; color:#7f1d1d}
   .ld-review {background:#fff4e5; border-color:#ef6c00; color:#6d3400}
   .ld-ok {background:#edf7ed; border-color:#2e7d32; color:#1b4d1e}
@@ -426,13 +438,27 @@ def sidebar(*, show_data_source: bool = True) -> None:
             st.rerun()
 
 
-def timeline_figure(clinic: Clinic, mrn: str, preset: str, *, large: bool = False, visit: bool = False) -> dict:
+def timeline_figure(
+    clinic: Clinic,
+    mrn: str,
+    preset: str,
+    *,
+    large: bool = False,
+    visit: bool = False,
+    panels: tuple[str, ...] | None = None,
+    height: int | None = None,
+) -> dict:
     """One patient's timeline figure (and the thresholds drawn on it) for a time-window preset, built
-    once per data version and kept in this session; used by the patient page, the overview and (large
-    type, `visit=True`: hover without the reasons' rule ids and sources) the visit view."""
+    once per data version and kept in this session: {"timeline": go.Figure, "thresholds": frame or None}.
+    panels: the chart panels to draw (charts.PANEL_KEYS; e.g. ("anc", "plt"), the compact two-panel
+    figure with the dose strip); None: every panel with data. The visit view (`visit=True`, large type:
+    hover without the reasons' rule ids and sources) always gets the two-panel ANC + platelet figure.
+    Upcoming and overdue dates (cards.upcoming) are drawn where they fall."""
     from lenadash.dashboard import charts
 
-    fig_key = (clinic.key, mrn, preset, large, visit)
+    if visit and panels is None:
+        panels = charts.FOLD_PANELS
+    fig_key = (clinic.key, mrn, preset, large, visit, panels, height)
     figs = st.session_state.setdefault("lenadash_figs", {})
     if fig_key not in figs:
         if len(figs) > 8:
@@ -441,8 +467,6 @@ def timeline_figure(clinic: Clinic, mrn: str, preset: str, *, large: bool = Fals
         assert patient is not None, f"no patient {mrn}"  # callers pass the MRN of a loaded patient
         patient = patient_for_visit(patient) if visit else patient
         labs = patient_labs(mrn)
-        window = timeline.window_range(preset, patient, as_of=clinic.as_of)
-        events = clinic.events[clinic.events["mrn"] == mrn] if len(clinic.events) else None
         thresholds = thresholds_for(patient, person, as_of=clinic.as_of)
         figs[fig_key] = {
             "timeline": charts.patient_timeline(
@@ -450,10 +474,13 @@ def timeline_figure(clinic: Clinic, mrn: str, preset: str, *, large: bool = Fals
                 results_long(patient, labs),
                 as_of=clinic.as_of,
                 thresholds=thresholds,
-                events=events,
+                events=clinic.events[clinic.events["mrn"] == mrn] if len(clinic.events) else None,
                 crcl=crcl_series(labs, person),
-                window=window,
+                window=timeline.window_range(preset, patient, as_of=clinic.as_of),
+                due=cards.upcoming(patient, as_of=clinic.as_of),
+                panels=panels,
                 large=large,
+                height=height,
             ),
             "thresholds": thresholds,
         }
@@ -540,12 +567,32 @@ def upcoming_card(upcoming: pd.DataFrame) -> None:
     st.html(f'<div class="ld-card ld-none"><h2>Upcoming</h2><ul>{rows}</ul></div>')
 
 
+def _flowsheet_cell(value: Any, grade: Any) -> str:
+    """'0.44 G4': the value and, from grade 1 up, its CTCAE grade as text (never the colour alone)."""
+    if pd.isna(value):
+        return ""
+    g = grade_or_none(grade)
+    return f"{value:g} {grade_text(g)}" if g else f"{value:g}"
+
+
+def _flowsheet_css(grade: Any) -> str:
+    """A graded cell's fill and text colour (present.GRADE_FILLS/GRADE_TEXT, >= 3:1); grade 0 and
+    ungraded cells stay white, so a fill always comes with a grade written in the cell."""
+    g = grade_or_none(grade)
+    return f"background-color: {GRADE_FILLS[g]}; color: {GRADE_TEXT[g]}; font-weight: 600" if g else ""
+
+
 def flowsheet_table(values: pd.DataFrame, grades: pd.DataFrame):
-    """Styler for st.dataframe: values formatted, cells coloured by CTCAE grade."""
-    fills = grades.map(lambda g: f"background-color: {GRADE_FILLS.get(g if g is None else int(g), '#fff')}")
+    """Styler for st.dataframe: each cell the value with its grade as text ('0.44 G4'), graded cells filled
+    by CTCAE grade."""
+    css = grades.map(_flowsheet_css)
     # text cells: st.dataframe shows a missing float as "None" whatever the Styler says
-    text = values.map(lambda v: "" if pd.isna(v) else f"{v:g}")
-    return text.style.apply(lambda _: fills, axis=None).set_properties(**cast(dict[str, Any], {"text-align": "right"}))
+    text = pd.DataFrame(
+        [[_flowsheet_cell(v, g) for v, g in zip(vr, gr)] for vr, gr in zip(values.to_numpy(), grades.to_numpy())],
+        index=values.index,
+        columns=values.columns,
+    )
+    return text.style.apply(lambda _: css, axis=None).set_properties(**cast(dict[str, Any], {"text-align": "right"}))
 
 
 FLAG_FILLS = {
@@ -574,11 +621,17 @@ def worklist_table(shown: pd.DataFrame):
     return display.style.apply(lambda _: css, axis=None)
 
 
+# The marker shapes of present.GRADE_SYMBOLS as characters, for the legend chips.
+_SHAPE_GLYPHS = {"circle": "\u25cf", "square": "\u25a0", "diamond": "\u25c6", "triangle-up": "\u25b2", "x": "\u2716"}
+
+
 def grade_legend(grading: str | None = None) -> None:
-    """Colour key of the CTCAE grades used by markers and cells, named by the version that graded them."""
+    """Key of the CTCAE grades as markers and cells show them (shape, colour and the G-text), named by the
+    version that graded them."""
     chips = " ".join(
-        f'<span style="background:{GRADE_FILLS[g]};border:2px solid {GRADE_COLOURS[g]};'
-        f'padding:2px 10px;border-radius:6px;margin-right:6px">grade {g}</span>'
+        f'<span style="background:{GRADE_FILLS[g]};color:{GRADE_TEXT[g]};border:2px solid {GRADE_COLOURS[g]};'
+        f'padding:1px 8px;border-radius:6px;margin-right:4px;white-space:nowrap">'
+        f'<span style="color:{GRADE_COLOURS[g]}">{_SHAPE_GLYPHS.get(grade_symbol(g), "")}</span> G{g}</span>'
         for g in (0, 1, 2, 3, 4)
     )
-    st.html(f'<div style="font-size:1rem">{_esc(grading_name(grading))}: {chips}</div>')
+    st.html(f'<div class="ld-legend">{_esc(grading_name(grading))} grade: {chips}</div>')
