@@ -39,7 +39,7 @@ with left:
     ui.next_action_card(
         cards.next_action(patient, rules=clinic.result.get("rules", ""), as_of=clinic.as_of, events=clinic.events)
     )
-    ui.upcoming_card(cards.upcoming(patient, as_of=clinic.as_of))
+    ui.upcoming_card(cards.upcoming(patient, as_of=clinic.as_of), mrn=mrn)
 with right:
     m1, m2, m3 = st.columns(3)
     m1.metric("Dose now", cards.dose_text(patient))
@@ -62,7 +62,7 @@ if note := timeline.empty_window_note(preset, patient, window, as_of=clinic.as_o
 
 built = ui.timeline_figure(clinic, mrn, preset)
 
-timeline_tab, overlay_tab, sheet_tab = st.tabs(["Timeline", "Cycle overlay", "Flowsheet"])
+timeline_tab, overlay_tab, sheet_tab, dose_tab = st.tabs(["Timeline", "Cycle overlay", "Flowsheet", "Dose history"])
 with timeline_tab:
     st.plotly_chart(built["timeline"], key="timeline_chart", theme=None, config={"displaylogo": False})
     st.caption(
@@ -85,3 +85,5 @@ with sheet_tab:
         st.info("No draws in this time window.")
     else:
         st.dataframe(ui.flowsheet_table(values, grades), width="stretch", height=38 * (len(values) + 1))
+with dose_tab:
+    ui.dose_history_table(patient, clinic.events, on=clinic.as_of)

@@ -89,7 +89,7 @@ def test_an_overdue_marrow_biopsy_makes_a_continue_card_amber_not_green():
     card = cards.next_action(patient, rules="us_pi", as_of=as_of)
     html = render(card)
     assert "ld-ok" not in html
-    assert "ld-amber" in html
+    assert 'data-tone="amber"' in html
     assert "marrow biopsy overdue since 2026-03-30" in html
     # the notice is listed under the action
     assert html.index("Continue 10 mg") < html.index("marrow biopsy overdue")
@@ -148,17 +148,17 @@ def test_an_overdue_pregnancy_test_makes_the_card_amber():
     kinds = [n["kind"] for n in patient["notices"]]
     assert "pregnancy_test_overdue" in kinds and patient["draws"][-1]["action"] == "continue", kinds
     html = render(cards.next_action(patient, rules="us_pi", as_of=as_of))
-    assert "ld-amber" in html and "ld-ok" not in html
+    assert 'data-tone="amber"' in html and "ld-ok" not in html
 
 
 def test_a_hold_is_red_and_a_plain_continue_green():
     held = assessed("MM", [*weekly_normal(21), (25, {"anc": 0.44, "plt": 180.0})], as_of=START + dt.timedelta(days=26))
     assert held["status"] == "held"
-    assert "ld-red" in render(cards.next_action(held, rules="us_pi", as_of=START + dt.timedelta(days=26)))
+    assert 'data-tone="red"' in render(cards.next_action(held, rules="us_pi", as_of=START + dt.timedelta(days=26)))
     fine = assessed("MM", weekly_normal(21), as_of=START + dt.timedelta(days=22))
     tones = [cards.NOTICE_TONES[n["kind"]] for n in fine["notices"]]
     assert "red" not in tones and "amber" not in tones, fine["notices"]
-    assert "ld-green" in render(cards.next_action(fine, rules="us_pi", as_of=START + dt.timedelta(days=22)))
+    assert 'data-tone="green"' in render(cards.next_action(fine, rules="us_pi", as_of=START + dt.timedelta(days=22)))
 
 
 def test_every_notice_kind_has_a_card_tone():

@@ -274,7 +274,7 @@ def _held_for(patient: dict, plan: dict) -> list[dict]:
     """The counts that triggered the hold, as they were then, with their CTCAE grade on that draw when known:
     [{analyte, value, grade}] (assess resume_plan `triggers`)."""
     since = str(plan.get("since") or "")
-    draw = next((d for d in patient.get("draws") or [] if str(d.get("date")) == since), {})
+    draw: dict = next((d for d in patient.get("draws") or [] if str(d.get("date")) == since), {})
     grades = draw.get("grades") or {}
     return [
         {"analyte": str(t.get("analyte")), "value": t.get("value"), "grade": grades.get(str(t.get("analyte")))}
@@ -315,6 +315,46 @@ def recorded_decision(events: pd.DataFrame | None, mrn: str, *, since: dt.date |
 
 def _text_or_none(value: Any) -> str | None:
     return None if value is None or (isinstance(value, float) and value != value) or str(value) == "" else str(value)
+
+
+def held_line(card: dict) -> str:
+    """ "Held since 09 Nov 2026 for ANC 0.44 (G4)" from the hold's start and triggering counts."""
+    since = card.get("held_since")
+    if since is None:
+        return ""
+    why = ", ".join(
+        f"{analyte_label(c['analyte']) if c['analyte'] != 'toxicity' else 'toxicity grade'} {c['value']:g}"
+        + (f" (G{int(c['grade'])})" if c.get("grade") is not None and c["analyte"] != "toxicity" else "")
+        for c in card.get("held_for") or []
+    )
+    return f"Held since {since:%d %b %Y}" + (f" for {why}" if why else "")
+
+
+def cbc_line(card: dict, *, as_of: dt.date | None) -> str:
+    """ "Next CBC: Mon 23 Nov 2026 (in 7 days)", "... - OVERDUE"; "" without a date."""
+    due = card.get("next_cbc")
+    if due is None:
+        return ""
+    if card.get("cbc_overdue"):
+        return f"Next CBC: {due:%a %d %b %Y} - OVERDUE"
+    days = in_days_text((due - as_of).days) if as_of is not None else ""
+    return f"Next CBC: {due:%a %d %b %Y}" + (f" ({days})" if days else "")
+
+
+def decision_line(card: dict, *, visit: bool) -> str:
+    """The latest recorded dose decision since the draw: "Recorded 16 Nov 2026: hold (by alice, 10:42 UTC)"."""
+    done = card.get("decision")
+    if not done or done.get("date") is None:
+        return ""
+    what = "hold" if done["is_hold"] else f"{done['dose_mg']:g} mg" if done.get("dose_mg") is not None else "dose"
+    text = f"Decision recorded {done['date']:%d %b %Y}: {what}"
+    if visit:
+        return text
+    by = done.get("recorded_by") or "an events file"
+    at = done.get("recorded_at")
+    when = f", {pd.Timestamp(at).tz_convert('UTC'):%d %b %H:%M} UTC" if at is not None and not pd.isna(at) else ""
+    detail = f" - {done['detail']}" if done.get("detail") else ""
+    return f"{text} (by {by}{when}){detail}"
 
 
 def _condition_text(when: dict) -> str:
