@@ -171,13 +171,24 @@ def dose_text(patient: dict) -> str:
 def card_action(patient: dict) -> str | None:
     """The action the card shows: `stop` for a stopped course, `hold` for a held one whose latest draw
     is no hold (a clinician's hold, or a stop lifted to a hold, recorded after the draw: the status is
-    newer than the draw), else the latest draw's action; None without a draw."""
+    newer than the draw), `resume` for a course on treatment whose latest draw held it (a clinician's dose
+    recorded after the draw), else the latest draw's action; None without a draw."""
     last = last_draw(patient).get("action")
     if is_stopped(patient):
         return "stop"
     if patient.get("status") == "held" and last not in HELD:
         return "hold"
+    if patient.get("status") in ("on_treatment", "review") and last in HELD and patient.get("current_dose_mg"):
+        return "resume"  # a clinician's dose recorded after the held draw ended the hold (dose_change event)
     return last
+
+
+def _superseded(decided: dict | None) -> list[str]:
+    """Why the card's action is not the latest draw's: a decision recorded after it."""
+    if decided is None or decided.get("date") is None:
+        return []
+    what = "a hold" if decided["is_hold"] else f"{decided['dose_mg']:g} mg" if decided.get("dose_mg") else "a dose"
+    return [f"the clinician's decision recorded for {decided['date']:%d %b %Y} ({what}) supersedes the draw's advice"]
 
 
 def _draw_reasons(draw: dict) -> list[str]:
@@ -220,10 +231,13 @@ def next_action(
     action = card_action(patient)
     stopped = action == "stop"
     current = action == last.get("action")  # else a stop or hold recorded after the draw supersedes it
+    decided = recorded_decision(events, str(patient.get("mrn") or ""), since=as_date(last.get("date")))
+    later = decided is not None and decided["date"] != as_date(last.get("date"))  # a step after the draw
+    drawn_dose = None if later else last.get("dose_mg")
     dose = (
         None
         if action in (*HELD, "stop")
-        else (last.get("dose_mg") if last.get("dose_mg") is not None else patient.get("current_dose_mg"))
+        else (drawn_dose if drawn_dose is not None else patient.get("current_dose_mg"))
     )
     schedule = last.get("schedule") or ""
     notices = notices_of(patient)
@@ -235,7 +249,7 @@ def next_action(
         "dose_text": dose_text(patient),
         "schedule": schedule or None,
         "date": as_date(last.get("date")),
-        "reasons": _draw_reasons(last) if current else [],
+        "reasons": _draw_reasons(last) if current else _superseded(decided),
         "rules": [str(r) for r in last.get("rules") or []] if current else [],
         "source": _card_source(patient, last, rules=rules, action=action),
         "alerts": [n.get("text") for n in notices if n.get("text")]
