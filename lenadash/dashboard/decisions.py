@@ -102,7 +102,7 @@ def choice_text(choice: Any) -> str:
 def modify_event(card: dict, *, on: dt.date, choice: Any, reason: str) -> dict:
     """The dose_change event Modify records on `on`: another dose or a hold, with the clinician's reason (required;
     kept as the event's detail). Raises InputError without a reason or a choice."""
-    reason = " ".join((reason or "").split())
+    reason = (reason or "").strip()
     if not reason:
         raise InputError("say why the decision differs from the advice (the reason is kept with the event).")
     if choice is None or not card.get("mrn"):
