@@ -39,10 +39,10 @@ def advice(card: dict) -> dict | None:
     no draw, an unknown dose): the clinician uses Modify."""
     action = card.get("action")
     if action in HELD:
-        return {"is_hold": True, "dose_mg": None, "label": "Accept: hold lenalidomide"}
+        return {"is_hold": True, "dose_mg": None, "label": "Accept: hold"}
     dose = card.get("dose_mg")
     if action in ("resume", "continue") and dose:
-        verb = "resume at" if action == "resume" else "continue"
+        verb = "resume" if action == "resume" else "continue"
         return {"is_hold": False, "dose_mg": float(dose), "label": f"Accept: {verb} {float(dose):g} mg"}
     return None
 

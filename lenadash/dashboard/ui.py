@@ -472,7 +472,8 @@ TONE_CLASSES = {"red": "ld-hold", "amber": "ld-review", "green": "ld-ok", "none"
 # wraps rather than being cut ("Resume at 15 mg", "2.5 mg" in full).
 CARD_CSS = """<style>
   .ld-card.ld-next {padding:.7rem 1rem; margin-bottom:.5rem}
-  .ld-card.ld-next h2 {font-size:1.75rem; line-height:1.2; white-space:normal; overflow-wrap:anywhere}
+  .ld-card.ld-next h2 {font-size:1.55rem; line-height:1.2; white-space:normal; overflow-wrap:anywhere}
+  .ld-card.ld-next p.ld-overdue {font-size:1rem !important; padding:.3rem .6rem; margin-bottom:.35rem !important}
   .ld-card.ld-next p, .ld-card.ld-next li {font-size:1.05rem; margin:.1rem 0}
   .ld-card.ld-next ul {margin:.2rem 0 .2rem 1.1rem; padding:0}
   .ld-card .ld-key {font-weight:700; font-size:1.15rem}
@@ -580,7 +581,7 @@ def upcoming_card(upcoming: pd.DataFrame, *, mrn: str | None = None) -> None:
         )
         or "<li>Nothing scheduled.</li>"
     )
-    st.html(f'<div class="ld-card ld-none"><h2>Upcoming</h2><ul>{rows}</ul></div>')
+    st.html(f'{CARD_CSS}<div class="ld-card ld-none ld-next"><h2>Upcoming</h2><ul>{rows}</ul></div>')
     if mrn:
         upcoming_actions(upcoming, mrn=mrn)
 
@@ -656,7 +657,7 @@ def decision_controls(card: dict) -> None:
     if flash := st.session_state.pop("lenadash_card_flash", None):
         st.success(plain(flash))
     wanted = decisions.advice(card)
-    accept, modify, note = st.columns([3, 2, 2])
+    accept, modify, note = st.columns([5, 3, 3])
     if wanted is None:
         accept.caption("No advised dose to accept: use Modify.")
     else:
