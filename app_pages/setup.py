@@ -49,8 +49,14 @@ with course_tab:
         on_change=_picked,
         args=("setup_patient",),
     )
-    row = clinic.person(choice) if choice != NEW else {}
-    sfx = "" if choice == NEW else f"_{choice}"  # fresh widgets (and defaults) per patient
+    # A patient known only from lab files (the worklist's "add a treatment course"): a new course, its MRN given.
+    lab_only = current if current in clinic.by_mrn and current not in known else None
+    if choice == NEW and lab_only and not st.session_state.get("setup_new"):
+        st.caption(ui.plain(f"Adding a treatment course for {lab_only}, known so far from lab files only."))
+        row, sfx = {"mrn": lab_only}, f"_{lab_only}"
+    else:
+        row = clinic.person(choice) if choice != NEW else {}
+        sfx = "" if choice == NEW else f"_{choice}"  # fresh widgets (and defaults) per patient
     # Indication outside the form: the starting dose below follows it (the label start of that indication).
     indication = st.selectbox(
         "Indication",

@@ -120,3 +120,22 @@ def test_a_name_in_the_picker_is_plain_text(clinic_env):
     at = _setup(patient_mrn=row["mrn"])
     shown = _picker(at, "Patient", tab=1).format_func(row["mrn"])
     assert shown == f"{row['mrn']} - [x](https://evil.example) **Bold**"
+
+
+def test_a_patient_known_only_from_lab_files_gets_a_new_course_with_its_mrn(clinic_env):
+    """The worklist's "add a treatment course" sets the session's patient to an MRN with labs but no course:
+    Setup opens a new course for that MRN (not an empty form, not the first patient)."""
+    at = _setup(patient_mrn="LD0099")
+    assert _picker(at, "Patient", tab=0).value == "New patient"
+    mrn_box = next(t for t in at.tabs[0].text_input if t.label == "MRN")
+    assert mrn_box.value == "LD0099" and mrn_box.disabled
+    assert _picker(at, "Patient", tab=1).value == "LD0099"
+    at.text_input(key="setup_name_LD0099").input("Lab Only")
+    at.selectbox(key="setup_sex_LD0099").select("F")
+    import datetime as dt
+
+    at.date_input(key="setup_birth_LD0099").set_value(dt.date(1950, 1, 1))
+    at.number_input(key="setup_weight_LD0099").set_value(70.0)
+    next(b for b in at.button if b.label == "Save patient and course").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert _picker(at, "Patient", tab=0).value == "LD0099"
