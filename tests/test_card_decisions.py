@@ -210,6 +210,9 @@ def test_note_for_continue_and_for_no_dose_plan():
     assert decisions.note(card) == (
         "Lenalidomide 2.5 mg 21/28 continued (ANC 1.6 (G2), Platelets 120 (G1) on 9 Nov); CBC Mon 7 Dec"
     )
+    resumed = {**card, "action": "resume", "dose_mg": 15.0, "rules": ["MM-ANC-LATER"]}
+    assert decisions.note(resumed).startswith("Lenalidomide: resume at 15 mg 21/28 (ANC 1.6 (G2)")
+    assert decisions.note(resumed).endswith("[MM-ANC-LATER]")
     floor = _held_card(plan={**_held_card()["plan"], "dose_mg": None})
     assert "when ANC >= 1.0 the clinician decides the dose" in decisions.note(floor)
 

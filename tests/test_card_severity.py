@@ -209,3 +209,19 @@ def test_the_screen_shared_card_shows_no_rule_ids():
     assert "US PI" not in html and "rule" not in html.lower(), html
     assert "Clinician review needed" in html
     assert RULE_ID.search(render(card))  # the clinician's card keeps them
+
+
+def test_a_clinicians_hold_recorded_after_a_continue_draw_makes_the_card_red_with_the_decision():
+    """Modify -> hold on a continuing course (a dose_change hold dated after the latest draw, with who):
+    the engine holds (CLINICIAN-HOLD), and the card reads HOLD, red, with the recorded decision."""
+    as_of = START + dt.timedelta(days=24)
+    patients = pd.DataFrame([course("MM", start=START)])
+    labs = _labs("T1", [(-3, {**NORMAL, "creatinine": 0.8}), *weekly_normal(21)])
+    events = events_frame([(23, "dose_change", "hold")], start=START)
+    events["recorded_by"], events["recorded_at"] = "alice", pd.Timestamp("2026-01-28T10:42", tz="UTC")
+    patient = assess.assess(patients, labs, events, as_of=as_of)["patients"][0]
+    card = cards.next_action(patient, rules="us_pi", as_of=as_of, events=events)
+    assert card["action"] == "hold" and card["decision"]["recorded_by"] == "alice"
+    html = render(card)
+    assert 'data-tone="red"' in html and "HOLD lenalidomide" in html
+    assert "Decision recorded 28 Jan 2026: hold (by alice, 28 Jan 10:42 UTC)" in html

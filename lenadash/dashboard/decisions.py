@@ -203,13 +203,14 @@ def _decision_part(card: dict) -> str:
 
 
 def _source(card: dict) -> str:
-    """Where the advice comes from: the plan's source while held, the stop's, else the draw's sources."""
+    """Where the advice comes from: the plan's source while held, the stop's, else the draw's sources or rule ids."""
     plan = card.get("plan") or {}
     if card.get("action") in HELD and plan.get("source"):
         return str(plan["source"])
     if card.get("action") == "stop" and card.get("source"):
         return str(card["source"])
-    return "; ".join(card.get("sources") or [])
+    # a draw carries its rule ids, not their sources: name the rules (docs/dosing.md lists each one's source)
+    return "; ".join(card.get("sources") or []) or ", ".join(str(r) for r in card.get("rules") or [])
 
 
 def note(card: dict) -> str:
