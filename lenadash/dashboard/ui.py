@@ -562,27 +562,35 @@ def next_action_card(card: dict, *, visit: bool = False, actions: bool = True) -
     """The 'what the label says now' card (card_html), then, on the clinician's card, Accept, Modify and the
     note for the record (decision_controls; `actions=False` leaves them out). The visit view (`visit=True`,
     screen-shared with the patient) shows no reasons, rule ids, sources or controls."""
+    visit = visit or _in_visit()
     st.html(card_html(card, visit=visit, as_of=as_of()))
     if actions and not visit and card.get("mrn"):
         decision_controls(card)
 
 
-def upcoming_card(upcoming: pd.DataFrame, *, mrn: str | None = None) -> None:
-    """Upcoming dates (cards.upcoming): next CBC, marrow biopsies with week labels, pregnancy test. With `mrn`
-    (the clinician's patient page, never the visit view) the one-click records under it: "Mark biopsy
-    done" and "Record pregnancy test" (upcoming_actions)."""
+def _in_visit() -> bool:
+    """The page is the screen-shared visit view (`?visit=1`: the router shows the visit view on every page)."""
+    return st.query_params.get("visit") == "1"
+
+
+def upcoming_card(upcoming: pd.DataFrame, *, mrn: str | None = None, visit: bool = False) -> None:
+    """Upcoming dates (cards.upcoming): next CBC, marrow biopsies with week labels, pregnancy test, each with
+    why that date and its source - not on the visit view (`visit=True`, or `?visit=1`), which the patient
+    reads. With `mrn` (the clinician's patient page, never the visit view) the one-click records under it:
+    "Mark biopsy done" and "Record pregnancy test" (upcoming_actions)."""
+    visit = visit or _in_visit()
     rows = (
         "".join(
             f"<li><b>{_esc(r.what)}</b>: {r.due:%a %d %b %Y}"
             + (" - <b>OVERDUE</b>" if r.overdue else f" ({cards.in_days_text(cards.days_or_none(r.in_days))})")
-            + (f'<br><span class="ld-src">{_esc(r.why)}</span>' if r.why else "")
+            + (f'<br><span class="ld-src">{_esc(r.why)}</span>' if r.why and not visit else "")
             + "</li>"
             for r in upcoming.itertuples(index=False)
         )
         or "<li>Nothing scheduled.</li>"
     )
     st.html(f'{CARD_CSS}<div class="ld-card ld-none ld-next"><h2>Upcoming</h2><ul>{rows}</ul></div>')
-    if mrn:
+    if mrn and not visit:
         upcoming_actions(upcoming, mrn=mrn)
 
 
