@@ -64,7 +64,7 @@ with left:
         st.switch_page(ui.PAGES["visit"], query_params={"visit": "1"})
     if setup_col.button("Record event", key="to_setup", icon=":material/edit_note:", width="stretch"):
         st.switch_page(ui.PAGES["setup"])
-    ui.upcoming_card(cards.upcoming(patient, as_of=clinic.as_of))
+    ui.upcoming_card(cards.upcoming(patient, as_of=clinic.as_of), mrn=mrn)
 with right:
     preset = (
         st.segmented_control(
@@ -79,7 +79,7 @@ with right:
     st.plotly_chart(fold["timeline"], key="fold_chart", theme=None, config={"displaylogo": False})
     ui.grade_legend(clinic.result.get("grading"))
 
-timeline_tab, overlay_tab, sheet_tab = st.tabs(["All panels", "Cycle overlay", "Flowsheet"])
+timeline_tab, overlay_tab, sheet_tab, dose_tab = st.tabs(["All panels", "Cycle overlay", "Flowsheet", "Dose history"])
 with timeline_tab:
     built = ui.timeline_figure(clinic, mrn, preset)
     st.plotly_chart(built["timeline"], key="timeline_chart", theme=None, config={"displaylogo": False})
@@ -105,3 +105,5 @@ with sheet_tab:
         st.info("No draws in this time window.")
     else:
         st.dataframe(ui.flowsheet_table(values, grades), width="stretch", height=38 * (len(values) + 1))
+with dose_tab:
+    ui.dose_history_table(patient, clinic.events, on=clinic.as_of)

@@ -435,3 +435,20 @@ def engine_rules() -> str:
     from lenadash.clinical.dosing.values import ENGINE_RULES
 
     return table(["id", "source", "meaning"], [(_code(k), src, what) for k, (src, what) in ENGINE_RULES.items()])
+
+
+# --- dashboard: the next-action card's tone per notice kind (docs/dashboard.md) ------------------
+
+
+def card_tones() -> str:
+    """The card's tone per notice kind and the visit card's words for it (dashboard/cards.py NOTICE_CARD)."""
+    from lenadash.clinical.notices import KINDS
+    from lenadash.dashboard.cards import NOT_LISTED, NOTICE_CARD
+
+    def listed(kind: str) -> str:
+        return "no (shown elsewhere on the card or on Upcoming)" if kind in NOT_LISTED else "yes"
+
+    rows = [
+        (_code(k), tone, KINDS[k][0], listed(k), words or "(not listed)") for k, (tone, words) in NOTICE_CARD.items()
+    ]
+    return table(["kind", "card tone", "engine severity", "listed on the card", "visit card words"], rows)

@@ -217,12 +217,31 @@ def event_problem(event: dict) -> str | None:
     return None
 
 
-def record_event(event: dict, *, session: Any) -> None:
-    """Check an event_record (event_problem) and store it (store.add_event). Raises InputError with the
-    sentence to show when its value is missing or not valid; nothing is stored then."""
+def record_event(event: dict, *, session: Any, recorded_by: str | None = None) -> None:
+    """Check an event_record (event_problem) and store it (store.add_event) with who recorded it (the
+    clinician's user name, decisions.who; the time is the store's). Raises InputError with the sentence to
+    show when its value is missing or not valid; nothing is stored then."""
     from lenadash import store
 
     problem = event_problem(event)
     if problem:
         raise InputError(problem)
-    store.add_event(session=session, row=event)  # a value the models refuse is a StoreError naming the field
+    # a value the models refuse is a StoreError naming the field
+    store.add_event(session=session, row=event, recorded_by=recorded_by)
+
+
+def picker_label(mrn: str, names: dict) -> str:
+    """How Setup's patient pickers name a patient: "LD0001 - Ada Lovelace" (cards.patient_label), as text:
+    a selectbox shows its options character for character."""
+    from lenadash.dashboard.cards import patient_label
+
+    return patient_label(mrn, names.get(mrn))
+
+
+def picker_names(patients: Any, assessed: dict) -> dict:
+    """{MRN: name} for Setup's pickers: the patients table's newest name per MRN, then the assessment's
+    names for patients known only from lab files (no name: patient_label says "no course yet")."""
+    names = {str(m): p.get("name") for m, p in assessed.items()}
+    if len(patients):
+        names.update({str(m): n for m, n in zip(patients["mrn"], patients["name"])})
+    return names

@@ -18,7 +18,6 @@ from lenadash.config import get_settings
 from lenadash.dashboard import cards, timeline
 from lenadash.dashboard.assessed import as_date, grade_or_none, required_date
 from lenadash.dashboard.present import (
-    ACTION_TONES,
     GRADE_COLOURS,
     GRADE_FILLS,
     GRADE_TEXT,
@@ -493,9 +492,34 @@ def open_patient(mrn: str) -> None:
     st.switch_page(PAGES["patient"])
 
 
-def _card_class(action: str | None) -> str:
-    """ld-hold (red: hold, stop), ld-review, ld-ok, or ld-none without a draw (present.ACTION_TONES)."""
-    return "ld-" + ACTION_TONES.get(action or "", "none")
+# The card's tone (cards.card_tone) as its CSS class: red, amber, green, grey.
+TONE_CLASSES = {"red": "ld-hold", "amber": "ld-review", "green": "ld-ok", "none": "ld-none"}
+# The compact card (issue 9 item 2): fits the left part of a 1366x768 screen beside a chart; the dose line
+# wraps rather than being cut ("Resume at 15 mg", "2.5 mg" in full).
+CARD_CSS = """<style>
+  .ld-card.ld-next {padding:.7rem 1rem; margin-bottom:.5rem}
+  .ld-card.ld-next h2 {font-size:1.55rem; line-height:1.2; white-space:normal; overflow-wrap:anywhere}
+  .ld-card.ld-next p.ld-overdue {font-size:1rem !important; padding:.3rem .6rem; margin-bottom:.35rem !important}
+  .ld-card.ld-next p, .ld-card.ld-next li {font-size:1.05rem; margin:.1rem 0}
+  .ld-card.ld-next ul {margin:.2rem 0 .2rem 1.1rem; padding:0}
+  .ld-card .ld-key {font-weight:700; font-size:1.15rem}
+  .ld-card li.ld-red {font-weight:700}
+  .ld-card li.ld-amber {font-weight:700}
+  .ld-card .ld-mark {display:inline-block; min-width:4.6rem; font-size:.8rem; font-weight:700; text-transform:uppercase;
+                     letter-spacing:.03em}
+  .ld-card details summary {cursor:pointer; font-size:.95rem}
+</style>"""
+TONE_MARKS = {"red": "Urgent", "amber": "Attention", "none": "Note"}
+
+
+def _card_class(card: dict) -> str:
+    """The card's CSS class from its most severe notice or action (cards.card_tone: red for hold and stop,
+    amber for an overdue biopsy or pregnancy test, a review, ..., green to dose, grey without a draw);
+    ld-stale (dashed amber) for advice from a stale draw that is not red."""
+    tone = cards.card_tone(card)
+    if card.get("overdue") and tone != "red":
+        return "ld-stale"
+    return TONE_CLASSES[tone]
 
 
 def _esc(text: Any) -> str:
@@ -504,13 +528,13 @@ def _esc(text: Any) -> str:
     return html.escape(str(text))
 
 
-def _alert_items(card: dict) -> str:
-    """The notices' texts (cards.next_action `alerts`, most urgent first), urgent and action ones bold."""
-    notices = card.get("notices") or [{"text": a, "severity": "action"} for a in card.get("alerts") or []]
+def _alert_items(card: dict, *, visit: bool = False) -> str:
+    """The notices listed under the action (cards.listed_notices), most severe first, each marked with its
+    tone in words (not colour only); the visit card in the patient's words."""
     return "".join(
-        f"<li><b>{_esc(n['text'])}</b></li>" if n.get("severity") != "info" else f"<li>{_esc(n['text'])}</li>"
-        for n in notices
-        if n.get("text")
+        f'<li class="ld-{n["tone"]}"><span class="ld-mark">{TONE_MARKS.get(n["tone"], "")}</span> '
+        f"{_esc(n['text'])}</li>"
+        for n in cards.listed_notices(card, visit=visit)
     )
 
 
@@ -526,45 +550,74 @@ def _rule_lines(card: dict) -> str:
     return "".join(f'<p class="ld-src">{_esc(line)}</p>' for line in lines)
 
 
-def next_action_card(card: dict, *, visit: bool = False) -> None:
-    """The large 'what the label says now' card (cards.next_action): headline, resume line, status, the
-    engine's reasons, the notices' texts, and the rule ids and source. The visit view (`visit=True`,
-    screen-shared with the patient) shows the notices' texts only: the reasons, which name rule ids and
-    label sections, and the rule and source lines are the clinician's."""
+def card_html(card: dict, *, visit: bool = False, as_of: dt.date | None = None) -> str:
+    """The next-action card as HTML (cards.next_action), every data-borne text escaped: the stale-advice
+    banner, the action with its dose in full, the hold's start and counts, the resume plan, the next CBC, the
+    recorded decision, the notices (most severe first), the status; then, for the clinician only, the
+    engine's reasons and the rule ids and source. The visit card (`visit=True`, screen-shared with the
+    patient) lists the notices in the patient's words and shows no reason, rule id or source."""
     when = f" - last draw {card['date']:%d %b %Y}" if card.get("date") else ""
-    reasons = "" if visit else "".join(f"<li>{_esc(r)}</li>" for r in card["reasons"])
-    if not visit and not reasons and not card.get("alerts"):
-        reasons = "<li>No rule fired.</li>"
-    css, headline, overdue = _card_class(card.get("action")), card["headline"], ""
+    reasons = "" if visit else "".join(f"<li>{_esc(r)}</li>" for r in card.get("reasons") or [])
+    headline, overdue = card["headline"], ""
     if card.get("overdue"):
         # Stale advice must not read as a plain green "continue": say the CBC is overdue first.
         overdue = f'<p class="ld-overdue">{_esc(card["overdue"])}. Draw a CBC before acting on this advice.</p>'
         headline = f"Last advice: {headline}"
-        if css in ("ld-ok", "ld-none"):
-            css = "ld-stale"
     status_key = card.get("status")
     status = STATUS_WORDS.get(status_key, status_key) if status_key else "unknown"
-    resume = f"<p><b>{_esc(card['resume'])}</b></p>" if card.get("resume") else ""
-    st.html(
-        f'<div class="ld-card {css}">{overdue}<h2>{_esc(headline)}</h2>{resume}'
-        f"<p>Status: {_esc(status)}{_esc(when)}</p><ul>{reasons}{_alert_items(card)}</ul>"
-        f"{'' if visit else _rule_lines(card)}</div>"
+    lines = [
+        f'<p class="ld-key">{_esc(x)}</p>'
+        for x in (cards.held_line(card), card.get("resume") or "", "" if overdue else cards.cbc_line(card, as_of=as_of))
+        if x
+    ]
+    if decision := cards.decision_line(card, visit=visit):
+        lines.append(f"<p>{_esc(decision)}</p>")
+    notices = _alert_items(card, visit=visit)
+    why = ""
+    if not visit:
+        why = f"<details><summary>Why (reasons, rules)</summary><ul>{reasons or '<li>No rule fired.</li>'}</ul>"
+        why += f"{_rule_lines(card)}</details>"
+    return (
+        f'{CARD_CSS}<div class="ld-card {_card_class(card)} ld-next" data-tone="{cards.card_tone(card)}">'
+        f"{overdue}<h2>{_esc(headline)}</h2>{''.join(lines)}"
+        f"{f'<ul>{notices}</ul>' if notices else ''}<p>Status: {_esc(status)}{_esc(when)}</p>{why}</div>"
     )
 
 
-def upcoming_card(upcoming: pd.DataFrame) -> None:
-    """Upcoming dates (cards.upcoming): next CBC, marrow biopsies with week labels, pregnancy test."""
+def next_action_card(card: dict, *, visit: bool = False, actions: bool = True) -> None:
+    """The 'what the label says now' card (card_html), then, on the clinician's card, Accept, Modify and the
+    note for the record (decision_controls; `actions=False` leaves them out). The visit view (`visit=True`,
+    screen-shared with the patient) shows no reasons, rule ids, sources or controls."""
+    visit = visit or _in_visit()
+    st.html(card_html(card, visit=visit, as_of=as_of()))
+    if actions and not visit and card.get("mrn"):
+        decision_controls(card)
+
+
+def _in_visit() -> bool:
+    """The page is the screen-shared visit view (`?visit=1`: the router shows the visit view on every page)."""
+    return st.query_params.get("visit") == "1"
+
+
+def upcoming_card(upcoming: pd.DataFrame, *, mrn: str | None = None, visit: bool = False) -> None:
+    """Upcoming dates (cards.upcoming): next CBC, marrow biopsies with week labels, pregnancy test, each with
+    why that date and its source - not on the visit view (`visit=True`, or `?visit=1`), which the patient
+    reads. With `mrn` (the clinician's patient page, never the visit view) the one-click records under it:
+    "Mark biopsy done" and "Record pregnancy test" (upcoming_actions)."""
+    visit = visit or _in_visit()
     rows = (
         "".join(
             f"<li><b>{_esc(r.what)}</b>: {r.due:%a %d %b %Y}"
             + (" - <b>OVERDUE</b>" if r.overdue else f" ({cards.in_days_text(cards.days_or_none(r.in_days))})")
-            + (f'<br><span class="ld-src">{_esc(r.why)}</span>' if r.why else "")
+            + (f'<br><span class="ld-src">{_esc(r.why)}</span>' if r.why and not visit else "")
             + "</li>"
             for r in upcoming.itertuples(index=False)
         )
         or "<li>Nothing scheduled.</li>"
     )
-    st.html(f'<div class="ld-card ld-none"><h2>Upcoming</h2><ul>{rows}</ul></div>')
+    st.html(f'{CARD_CSS}<div class="ld-card ld-none ld-next"><h2>Upcoming</h2><ul>{rows}</ul></div>')
+    if mrn and not visit:
+        upcoming_actions(upcoming, mrn=mrn)
 
 
 def _flowsheet_cell(value: Any, grade: Any) -> str:
@@ -635,3 +688,139 @@ def grade_legend(grading: str | None = None) -> None:
         for g in (0, 1, 2, 3, 4)
     )
     st.html(f'<div class="ld-legend">{_esc(grading_name(grading))} grade: {chips}</div>')
+
+
+# --- recording the decision (issue 9 items 6 and 7) --------------------------------------------------
+
+
+def _record(build: Any, *, flash: str) -> None:
+    """Build an event (a callable: it may raise InputError), store it with who recorded it (decisions.who; the
+    store adds when), then reassess: the card shows the recorded decision on the rerun."""
+    from lenadash.dashboard import decisions, setup_form
+
+    with user_errors("Not recorded"):
+        event = build()
+        with db_session() as s:
+            setup_form.record_event(event, session=s, recorded_by=decisions.who())
+        data_changed()
+        st.session_state["lenadash_card_flash"] = flash
+        st.rerun()
+
+
+def decision_controls(card: dict) -> None:
+    """Under the clinician's card: Accept (records the advice: the hold, or the resume or continue dose),
+    Modify (another dose or a hold with a required reason) and the note for the record (copyable text). Each
+    records a dose_change event dated the as-of date (decisions)."""
+    from lenadash.dashboard import decisions
+
+    mrn = card["mrn"]
+    if flash := st.session_state.pop("lenadash_card_flash", None):
+        st.success(plain(flash))
+    wanted = decisions.advice(card)
+    accept, modify, note = st.columns([5, 3, 3])
+    if wanted is None:
+        accept.caption("No advised dose to accept: use Modify.")
+    else:
+        done = decisions.is_recorded(card)
+        label = "Accepted (recorded)" if done else wanted["label"]
+        if accept.button(label, key=f"accept_{mrn}", type="primary", disabled=done, width="stretch"):
+            _record(lambda: decisions.accept_event(card, on=as_of()), flash=f"Recorded: {wanted['label']}.")
+    with modify.popover("Modify", width="stretch"), st.form(f"modify_form_{mrn}", clear_on_submit=True):
+        choice = st.selectbox(
+            "Record instead",
+            decisions.modify_choices(card.get("indication"), rules_profile()),
+            format_func=decisions.choice_text,
+            key=f"modify_choice_{mrn}",
+        )
+        reason = st.text_input("Reason (required)", key=f"modify_reason_{mrn}", max_chars=decisions.REASON_MAX)
+        if st.form_submit_button("Record this decision", type="primary"):
+            _record(
+                lambda: decisions.modify_event(card, on=as_of(), choice=choice, reason=reason),
+                flash=f"Recorded: {decisions.choice_text(choice)} (modified).",
+            )
+    with note.popover("Note", width="stretch"):
+        st.code(decisions.note(card), language=None, wrap_lines=True)
+
+
+def upcoming_actions(upcoming: pd.DataFrame, *, mrn: str) -> None:
+    """One click from the upcoming card: "Mark biopsy done" (a marrow_biopsy event on the as-of date) when a
+    marrow biopsy is listed, "Record pregnancy test" (date, result, test type) when a REMS test is listed."""
+    from lenadash.dashboard import setup_form
+
+    what = upcoming["what"].astype(str)
+    biopsy, pregnancy = what.str.startswith("Marrow biopsy").any(), what.str.startswith("Pregnancy test").any()
+    if not (biopsy or pregnancy):
+        return
+    left, right = st.columns(2)
+    on = as_of()
+    if biopsy and left.button(
+        "Mark biopsy done", key=f"biopsy_done_{mrn}", width="stretch", help=f"Records a marrow biopsy on {on:%d %b %Y}"
+    ):
+        _record(
+            lambda: _event(
+                setup_form, mrn=mrn, date=on, kind="marrow_biopsy", detail="marked done on the upcoming card"
+            ),
+            flash=f"Recorded: marrow biopsy on {on:%d %b %Y}.",
+        )
+    if pregnancy:
+        with (
+            right.popover("Record pregnancy test", width="stretch"),
+            st.form(f"pregnancy_form_{mrn}", clear_on_submit=True),
+        ):
+            when = st.date_input("Date", value=on, key=f"pregnancy_date_{mrn}", format="YYYY-MM-DD")
+            result = st.radio(
+                "Result", ["negative", "positive"], index=None, key=f"pregnancy_result_{mrn}", horizontal=True
+            )
+            test = st.radio("Test", ["serum", "urine"], index=None, key=f"pregnancy_type_{mrn}", horizontal=True)
+            if st.form_submit_button("Record test", type="primary"):
+                _record(
+                    lambda: _pregnancy_event(setup_form, mrn=mrn, date=when, result=result, test=test),
+                    flash=f"Recorded: pregnancy test ({result or '?'}) on {when:%d %b %Y}.",
+                )
+
+
+def _event(setup_form: Any, *, mrn: str, date: dt.date, kind: str, detail: str, result: str = "") -> dict:
+    return setup_form.event_record(
+        mrn=mrn,
+        date=date,
+        kind=kind,
+        detail=detail,
+        temperature_c=None,
+        grade=None,
+        result=result,
+        dose_mg=None,
+        is_hold=False,
+        agent="",
+    )
+
+
+def _pregnancy_event(setup_form: Any, *, mrn: str, date: dt.date, result: str | None, test: str | None) -> dict:
+    """A pregnancy_test event from the upcoming card; the test type is kept in the detail (REMS: a medically
+    supervised test, serum or urine)."""
+    if not result or not test:
+        from lenadash.errors import InputError
+
+        raise InputError("choose the result (negative or positive) and the test (serum or urine).")
+    return _event(setup_form, mrn=mrn, date=date, kind="pregnancy_test", detail=f"{test} test", result=result)
+
+
+def dose_history_table(patient: dict, events: pd.DataFrame | None, *, on: dt.date) -> None:
+    """The course's dose history per cycle (dose_history.dose_history) as a table of text."""
+    from lenadash.dashboard import dose_history
+
+    table = dose_history.dose_history(patient, events, as_of=on)
+    if table.empty:
+        st.info("No treatment cycles yet: the dose history starts with the course.")
+        return
+    shown = table.rename(
+        columns={
+            "cycle": "Cycle",
+            "starts": "Starts",
+            "planned": "Planned",
+            "taken": "Taken",
+            "days_held": "Days held",
+            "reductions": "Reductions",
+            "changes": "What changed it (rule, decision)",
+        }
+    )
+    st.dataframe(shown, hide_index=True, width="stretch")
