@@ -27,6 +27,7 @@ mrn = st.selectbox(
 if mrn != st.session_state.get(ui.PATIENT):
     st.session_state[ui.PATIENT] = mrn
 patient = clinic.patient(mrn)
+ui.patient_opened(clinic, mrn)  # /patient?mrn=<this one>; no treatment course: review, Add course, stop
 person = clinic.person(mrn)
 ident = cards.visit_identity(person.get("name"), person.get("birth_date"), person.get("sex"), as_of=clinic.as_of)
 row = clinic.worklist[clinic.worklist["mrn"] == mrn].iloc[0]
