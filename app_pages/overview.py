@@ -21,23 +21,15 @@ if clinic.empty:
     st.stop()
 
 wl = clinic.worklist
-counts = worklist.flag_counts(wl)
-cols = st.columns(7)
-cols[0].metric("Patients", len(wl))
-for col, key in zip(cols[1:], ("stopped", "hold", "review", "grade3", "cbc_overdue", "marrow_due")):
-    col.metric(worklist.FLAG_LABELS[key], counts[key])
+ui.worklist_counts(wl)  # one line, so the list starts high on a laptop screen
 
 f1, f2, f3 = st.columns([2, 3, 2])
 indications = f1.multiselect("Indication", sorted(wl["indication"].unique()), key="filter_indication")
 flags = f2.multiselect("Flag", list(worklist.FLAG_LABELS), format_func=worklist.FLAG_LABELS.get, key="filter_flag")
 search = f3.text_input("Find MRN or name", key="filter_search", placeholder="Press / to search")
-ui.slash_focuses_search()
+ui.worklist_keys()
 shown = worklist.filter_worklist(wl, indications=indications, flags=flags, search=search)
 
-st.caption(
-    f"Most urgent first: {worklist.urgency_order_text()}. {worklist.OVERDUE_MARK} = overdue. "
-    "Open a patient: click a row, or Tab into the table, move with the arrow keys and press Space."
-)
 event = st.dataframe(
     ui.worklist_table(shown, as_of=clinic.as_of),
     hide_index=True,
@@ -48,6 +40,11 @@ event = st.dataframe(
     key=f"worklist_{st.session_state.get('worklist_n', 0)}",
     column_order=worklist.CLINIC_DAY_COLUMNS,
     column_config=ui.WORKLIST_COLUMN_CONFIG,
+)
+st.caption(
+    f"Most urgent first: {worklist.urgency_order_text()}. {worklist.OVERDUE_MARK} = overdue. "
+    "Open a patient: click a row, or Tab into the table, move with the arrow keys and press Enter. "
+    "Press / to search."
 )
 st.download_button(
     "Download this list (CSV)",

@@ -672,42 +672,71 @@ def patient_without_course(clinic: Clinic, mrn: str) -> None:
 
 # --- the clinic-day worklist ----------------------------------------------------------------------
 
-# Pressing "/" anywhere on the overview (not while typing in a field) puts the cursor in the search box,
-# as in mail and issue trackers. Inline and static: no data in it, nothing loaded from anywhere.
-_SLASH_FOCUSES_SEARCH = """<script>
+# Keyboard on the overview, inline and static (no data in it, nothing loaded from anywhere):
+# - "/" anywhere (not while typing in a field) puts the cursor in the search box, as in mail and issue
+#   trackers;
+# - Enter or Space on a worklist cell opens that row's patient. The table (Glide Data Grid) selects a row
+#   with Shift+Space, which nobody guesses: Enter and Space are passed to it as Shift+Space.
+_WORKLIST_KEYS = """<script>
 (function () {
-  if (window.lenadashSlash) { return; }
-  window.lenadashSlash = true;
+  if (window.lenadashWorklistKeys) { return; }
+  window.lenadashWorklistKeys = true;
+  function typing(t) {
+    var tag = t && t.tagName ? t.tagName.toLowerCase() : "";
+    return tag === "input" || tag === "textarea" || tag === "select" || (t && t.isContentEditable);
+  }
   document.addEventListener("keydown", function (e) {
-    if (e.key !== "/" || e.ctrlKey || e.metaKey || e.altKey) { return; }
-    var t = e.target, tag = t && t.tagName ? t.tagName.toLowerCase() : "";
-    if (tag === "input" || tag === "textarea" || tag === "select" || (t && t.isContentEditable)) { return; }
-    var box = document.querySelector(".st-key-filter_search input");
-    if (!box) { return; }
-    e.preventDefault();
-    box.focus();
-    box.select();
+    if (e.ctrlKey || e.metaKey || e.altKey) { return; }
+    var t = e.target;
+    if (e.key === "/" && !typing(t)) {
+      var box = document.querySelector(".st-key-filter_search input");
+      if (!box) { return; }
+      e.preventDefault();
+      box.focus();
+      box.select();
+      return;
+    }
+    if ((e.key === "Enter" || e.key === " ") && !e.shiftKey && !e.isComposing && t && t.closest &&
+        t.closest("[class*='st-key-worklist'] [data-testid='stDataFrame']") && !typing(t)) {
+      e.preventDefault();
+      e.stopPropagation();
+      t.dispatchEvent(new KeyboardEvent("keydown", {key: " ", code: "Space", keyCode: 32, which: 32,
+                                                    shiftKey: true, bubbles: true, cancelable: true}));
+    }
   }, true);
 })();
 </script>"""
 
 
-def slash_focuses_search() -> None:
-    """Install the "/" shortcut to the worklist's search box (once per browser tab)."""
-    st.html(_SLASH_FOCUSES_SEARCH, unsafe_allow_javascript=True)
+def worklist_keys() -> None:
+    """Install the overview's keys (once per browser tab): "/" focuses the search box; Enter or Space on
+    a row of the worklist opens that patient."""
+    st.html(_WORKLIST_KEYS, unsafe_allow_javascript=True)
 
 
 # Widths in pixels that add up, with the row-selection column, to less than the overview's width on a
 # 1366 px laptop with the sidebar open (tests/test_browser_worklist.py): no sideways scrolling. A longer
 # cell is cut with an ellipsis; the patient page and the CSV have it in full.
 WORKLIST_COLUMN_CONFIG: dict[str, Any] = {
-    "Flag": st.column_config.TextColumn(width=170, help="Every flag, most urgent first (full words in the CSV)"),
-    "Patient": st.column_config.TextColumn(width=180, help="Name (MRN)"),
-    "Course": st.column_config.TextColumn(width=82, help="Indication, cycle and day today"),
-    "Dose": st.column_config.TextColumn(width=92, help="Dose now, or HELD / STOPPED / REVIEW"),
-    "ANC": st.column_config.TextColumn(width=62, help="Latest ANC (10^9/L) and CTCAE grade"),
-    "Platelets": st.column_config.TextColumn("Plt", width=56, help="Latest platelets (10^9/L) and CTCAE grade"),
-    "Hgb": st.column_config.TextColumn(width=60, help="Latest haemoglobin (g/dL) and CTCAE grade"),
-    "CBC due": st.column_config.TextColumn(width=92, help="Next CBC; \u26a0 = overdue"),
-    "Also due": st.column_config.TextColumn(width=150, help="Next marrow biopsy and pregnancy test; \u26a0 = overdue"),
+    "Flag": st.column_config.TextColumn(width=160, help="Every flag, most urgent first (full words in the CSV)"),
+    "Patient": st.column_config.TextColumn(width=172, help="MRN - name"),
+    "Course": st.column_config.TextColumn(width=110, help="Indication, cycle and day today"),
+    "Dose": st.column_config.TextColumn(width=72, help="Dose now, or HELD / STOPPED / REVIEW"),
+    "ANC": st.column_config.TextColumn(width=66, help="Latest ANC (10^9/L) and CTCAE grade"),
+    "Platelets": st.column_config.TextColumn("Plt", width=58, help="Latest platelets (10^9/L) and CTCAE grade"),
+    "Hgb": st.column_config.TextColumn(width=66, help="Latest haemoglobin (g/dL) and CTCAE grade"),
+    "CBC due": st.column_config.TextColumn(width=90, help="Next CBC; \u26a0 = overdue"),
+    "Also due": st.column_config.TextColumn(width=136, help="Next marrow biopsy and pregnancy test; \u26a0 = overdue"),
 }
+
+
+def worklist_counts(wl: pd.DataFrame) -> None:
+    """The overview's counts in one line (patients, then the urgent flags), and the overview's own
+    layout: narrower side margins, so the clinic-day columns fit a 1366 px laptop with the sidebar open."""
+    from lenadash.dashboard.worklist import FLAG_LABELS, flag_counts
+
+    counts = flag_counts(wl)
+    keys = ("stopped", "hold", "review", "grade3", "cbc_overdue", "marrow_due", "pregnancy_due")
+    parts = [f"**{len(wl)}** patients"] + [f"**{counts[k]}** {FLAG_LABELS[k]}" for k in keys if counts[k]]
+    st.html("<style>.block-container {padding-left: 1.5rem !important; padding-right: 1.5rem !important;}</style>")
+    st.markdown(" \u00b7 ".join(parts))

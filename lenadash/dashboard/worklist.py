@@ -392,6 +392,14 @@ def _dose_and_status(row) -> str:
     return f"{text} {STATUS_LABELS.get(row['status'], row['status'])}".strip()
 
 
+def _dose_short(row) -> str:
+    """The Dose cell: "25 mg" on treatment (the status goes without saying), else HELD / STOPPED /
+    REVIEW (a patient without a course: "REVIEW: add a treatment course")."""
+    if row.get("has_course", True) and row["status"] == "on_treatment" and pd.notna(row["current_dose_mg"]):
+        return f"{row['current_dose_mg']:g} mg"
+    return _dose_and_status(row)
+
+
 # What a patient known only from lab files needs before any dose rule can apply (the engine's
 # `labs_without_course` notice): said on the worklist, the patient page and the Setup button.
 NO_COURSE_ACTION = "add a treatment course"
@@ -447,16 +455,17 @@ def _grade3_short(flag_text_cell: str) -> str:
 
 
 def _due_text(value: Any, overdue: bool, year: int | None) -> str:
-    """ "Mon 23 Nov" (the year added when it is not `year`); overdue "\u26a0 Thu 12 Nov"."""
+    """ "Mon 23 Nov" (the year added when it is not `year`); overdue "\u26a0 12 Nov"."""
     day = as_date(value)
     if day is None:
         return ""
-    text = f"{day:%a} {day.day} {day:%b}" + ("" if year in (None, day.year) else f" {day:%Y}")
-    return f"{OVERDUE_MARK} {text}" if overdue else text
+    text = f"{day.day} {day:%b}" + ("" if year in (None, day.year) else f" {day:%Y}")
+    # the weekday helps plan a date to come; an overdue one is just marked
+    return f"{OVERDUE_MARK} {text}" if overdue else f"{day:%a} {text}"
 
 
 def _also_due(row, year: int | None) -> str:
-    """The next marrow biopsy and pregnancy test, where the patient has them: "Biopsy \u26a0 Thu 1 Oct"."""
+    """The next marrow biopsy and pregnancy test, where the patient has them: "Biopsy \u26a0 1 Oct"."""
     parts = []
     if pd.notna(row["next_marrow_biopsy"]):
         parts.append("Biopsy " + _due_text(row["next_marrow_biopsy"], bool(row["marrow_biopsy_overdue"]), year))
@@ -466,14 +475,17 @@ def _also_due(row, year: int | None) -> str:
 
 
 def _course_text(indication: Any, cycle: Any, day: Any) -> str:
+    if not indication:
+        return "no course"
     where = f"C{cycle} D{day}" if pd.notna(cycle) else ""
     return f"{indication or ''} {where}".strip()
 
 
 def _patient_text(mrn: str, name: Any) -> str:
-    """ "Alex Example (LD0001)"; a patient known only from lab files "LD0099 (no course yet)"."""
+    """ "LD0001 - Alex Example", as the pickers say it (MRN first: a long name is cut, never the MRN); a
+    patient known only from lab files "LD0099 (no course yet)"."""
     text = "" if name is None or pd.isna(name) else str(name).strip()
-    return f"{text} ({mrn})" if text else f"{mrn} (no course yet)"
+    return f"{mrn} - {text}" if text else f"{mrn} (no course yet)"
 
 
 def worklist_display(df: pd.DataFrame, *, as_of: dt.date | None = None) -> pd.DataFrame:
@@ -488,7 +500,7 @@ def worklist_display(df: pd.DataFrame, *, as_of: dt.date | None = None) -> pd.Da
             "Flag": [_short_flags(r["flags"], _grade3_short(r["flag_text"])) for _, r in rows],
             "Patient": [_patient_text(r["mrn"], r["name"]) for _, r in rows],
             "Course": [_course_text(r["indication"], r["cycle"], r["cycle_day"]) for _, r in rows],
-            "Dose": list(full["Dose / status"]),
+            "Dose": [_dose_short(r) for _, r in rows],
             "CBC due": [_due_text(r["next_labs_due"], bool(r["labs_overdue"]), year) for _, r in rows],
             "Also due": [_also_due(r, year) for _, r in rows],
         },
