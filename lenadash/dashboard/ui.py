@@ -675,6 +675,8 @@ def patient_without_course(clinic: Clinic, mrn: str) -> None:
 # Keyboard on the overview, inline and static (no data in it, nothing loaded from anywhere):
 # - "/" anywhere (not while typing in a field) puts the cursor in the search box, as in mail and issue
 #   trackers;
+# - Tab into the worklist puts the cursor on its first cell (the grid itself only does so when the mouse
+#   happens to hover it; without a cell, the arrow keys do nothing);
 # - Enter or Space on a worklist cell opens that row's patient. The table (Glide Data Grid) selects a row
 #   with Shift+Space, which nobody guesses: Enter and Space are passed to it as Shift+Space.
 _WORKLIST_KEYS = """<script>
@@ -685,7 +687,29 @@ _WORKLIST_KEYS = """<script>
     var tag = t && t.tagName ? t.tagName.toLowerCase() : "";
     return tag === "input" || tag === "textarea" || tag === "select" || (t && t.isContentEditable);
   }
+  var GRID = "[class*='st-key-worklist'] [data-testid='stDataFrame']";
+  var tabbedAt = 0;
+  document.addEventListener("focusin", function (e) {
+    var t = e.target;
+    if (Date.now() - tabbedAt > 1000 || !t || t.tagName !== "CANVAS" || !t.closest(GRID)) { return; }
+    setTimeout(function () {
+      if (document.activeElement !== t) { return; }  // the grid chose a cell itself
+      // the grid picks a cell on focus only while the pointer is over it: tell it the pointer is over the
+      // first row, then give it the focus again
+      var box = t.getBoundingClientRect();
+      var opts = {clientX: box.left + 200, clientY: box.top + 52, bubbles: true, cancelable: true,
+                  pointerId: 1, pointerType: "mouse", isPrimary: true};
+      ["pointerenter", "pointerover", "pointermove", "mouseover", "mousemove"].forEach(function (kind) {
+        var Ev = kind.indexOf("pointer") === 0 ? PointerEvent : MouseEvent;
+        t.dispatchEvent(new Ev(kind, opts));
+        window.dispatchEvent(new Ev(kind, opts));
+      });
+      t.blur();
+      t.focus();
+    }, 60);
+  }, true);
   document.addEventListener("keydown", function (e) {
+    if (e.key === "Tab") { tabbedAt = Date.now(); }
     if (e.ctrlKey || e.metaKey || e.altKey) { return; }
     var t = e.target;
     if (e.key === "/" && !typing(t)) {
@@ -697,7 +721,7 @@ _WORKLIST_KEYS = """<script>
       return;
     }
     if ((e.key === "Enter" || e.key === " ") && !e.shiftKey && !e.isComposing && t && t.closest &&
-        t.closest("[class*='st-key-worklist'] [data-testid='stDataFrame']") && !typing(t)) {
+        t.closest(GRID) && !typing(t)) {
       e.preventDefault();
       e.stopPropagation();
       t.dispatchEvent(new KeyboardEvent("keydown", {key: " ", code: "Space", keyCode: 32, which: 32,
