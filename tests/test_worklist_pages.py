@@ -80,7 +80,9 @@ def test_labs_only_clinic_lists_every_patient_for_review(labs_only):
     table = at.dataframe[0].value
     assert {"LD0001", "LD0002", "LD0016"} <= set(table["MRN"])
     assert table["Flags"].str.startswith("Review").all()
-    assert table["Dose"].str.contains("add a treatment course").all(), list(table["Dose"])
+    assert (table["Dose / status"] == "REVIEW: add a treatment course").all(), list(table["Dose / status"])
+    assert (table["Course"] == "add course").all() and (table["Dose"] == "REVIEW").all()
+    assert table["Patient"].str.endswith("(no course yet)").all()
 
 
 def test_patient_page_without_a_course_says_review_and_opens_setup_for_that_patient(labs_only):

@@ -394,8 +394,10 @@ def _dose_and_status(row) -> str:
 
 def _dose_short(row) -> str:
     """The Dose cell: "25 mg" on treatment (the status goes without saying), else HELD / STOPPED /
-    REVIEW (a patient without a course: "REVIEW: add a treatment course")."""
-    if row.get("has_course", True) and row["status"] == "on_treatment" and pd.notna(row["current_dose_mg"]):
+    REVIEW (the full "REVIEW: add a treatment course" of a patient without a course is in the CSV)."""
+    if not row.get("has_course", True):
+        return STATUS_LABELS["review"]  # the Course cell says "add course"
+    if row["status"] == "on_treatment" and pd.notna(row["current_dose_mg"]):
         return f"{row['current_dose_mg']:g} mg"
     return _dose_and_status(row)
 
@@ -476,7 +478,7 @@ def _also_due(row, year: int | None) -> str:
 
 def _course_text(indication: Any, cycle: Any, day: Any) -> str:
     if not indication:
-        return "no course"
+        return "add course"  # known from lab files only (NO_COURSE_ACTION)
     where = f"C{cycle} D{day}" if pd.notna(cycle) else ""
     return f"{indication or ''} {where}".strip()
 
