@@ -212,3 +212,29 @@ def test_every_download_the_pages_offer_is_guarded_or_not_csv(formula_clinic, se
     for name, mime, data in served_files:
         if mime == "text/csv" or (name or "").endswith(".csv"):
             assert _formula_cells(_csv_cells(data)) == [], name
+
+
+# --- text from the data on the pages of a patient without a course --------------------------------
+
+MARKDOWN_MRN = "[m](https://example.invalid/m)"
+
+
+def test_patient_without_a_course_shows_a_markdown_mrn_as_text(monkeypatch, tmp_path):
+    """An MRN written as a Markdown link, known only from a lab file: the title, the header line and the
+    Setup button show its characters; no element renders a link to example.invalid."""
+    labs = tmp_path / "labs.csv"
+    labs.write_text(
+        "MRN,Collection Date/Time,Component,Result,Units\n"
+        f'"{MARKDOWN_MRN}",11/10/2026 09:00,NEUTROPHILS ABSOLUTE,0.8,K/uL\n'
+    )
+    db = tmp_path / "lenadash.sqlite"
+    _import(db, labs)
+    _env(monkeypatch, tmp_path, db)
+    for page in ("overview", "patient"):
+        at = _app(f"app_pages/{page}.py", patient_mrn=MARKDOWN_MRN).run()
+        _no_exception(at)
+        sources = [el.value for kind in ("title", "markdown", "caption", "warning", "info") for el in getattr(at, kind)]
+        sources += [b.label for b in at.button]
+        assert not [s for s in sources if "https://example.invalid" in s or "](" in s.replace("\\](", "")], sources
+    assert at.title[0].value == "\\[m\\](https:\u2060//example.invalid/m)"
+    assert any(b.label.startswith("Add a treatment course for \\[m\\]") for b in at.button)
