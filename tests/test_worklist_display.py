@@ -61,7 +61,7 @@ def test_overdue_dates_carry_the_warning_sign_not_only_a_colour():
     )
     row = _display(late).loc["B1"]
     assert row["CBC due"] == f"{worklist.OVERDUE_MARK} 2 Nov"
-    assert row["Also due"] == f"Biopsy {worklist.OVERDUE_MARK} 24 Aug \u00b7 Preg. Mon 4 Jan 2027"  # other year
+    assert row["Also due"] == f"Biopsy {worklist.OVERDUE_MARK} 24 Aug \u00b7 Preg. 4 Jan 2027"  # other year
     assert row["Flag"].startswith("CBC late")
 
 
@@ -114,3 +114,8 @@ def test_csv_keeps_every_column_in_full():
     assert rows[0]["MRN"] == "D1" and rows[0]["Name"] == "Dee Example"
     assert rows[0]["Marrow biopsy"] == "2026-12-07" and rows[0]["Last draw"] == "2026-11-16"
     assert not set(worklist.CLINIC_DAY_COLUMNS) - {"ANC", "Platelets", "Hgb"} & set(rows[0])
+
+
+def test_maintenance_reads_as_words_in_the_course_cell():
+    row = _display(_patient("E1", indication="MM_MAINT")).loc["E1"]
+    assert row["Course"] == "MM maint C11 D26" and row["Indication"] == "MM_MAINT"

@@ -742,15 +742,15 @@ def worklist_keys() -> None:
 # 1366 px laptop with the sidebar open (tests/test_browser_worklist.py): no sideways scrolling. A longer
 # cell is cut with an ellipsis; the patient page and the CSV have it in full.
 WORKLIST_COLUMN_CONFIG: dict[str, Any] = {
-    "Flag": st.column_config.TextColumn(width=160, help="Every flag, most urgent first (full words in the CSV)"),
-    "Patient": st.column_config.TextColumn(width=172, help="MRN - name"),
-    "Course": st.column_config.TextColumn(width=110, help="Indication, cycle and day today"),
+    "Flag": st.column_config.TextColumn(width=158, help="Every flag, most urgent first (full words in the CSV)"),
+    "Patient": st.column_config.TextColumn(width=168, help="MRN - name"),
+    "Course": st.column_config.TextColumn(width=132, help="Indication, cycle and day today"),
     "Dose": st.column_config.TextColumn(width=72, help="Dose now, or HELD / STOPPED / REVIEW"),
-    "ANC": st.column_config.TextColumn(width=66, help="Latest ANC (10^9/L) and CTCAE grade"),
+    "ANC": st.column_config.TextColumn(width=64, help="Latest ANC (10^9/L) and CTCAE grade"),
     "Platelets": st.column_config.TextColumn("Plt", width=58, help="Latest platelets (10^9/L) and CTCAE grade"),
-    "Hgb": st.column_config.TextColumn(width=66, help="Latest haemoglobin (g/dL) and CTCAE grade"),
+    "Hgb": st.column_config.TextColumn(width=64, help="Latest haemoglobin (g/dL) and CTCAE grade"),
     "CBC due": st.column_config.TextColumn(width=90, help="Next CBC; \u26a0 = overdue"),
-    "Also due": st.column_config.TextColumn(width=136, help="Next marrow biopsy and pregnancy test; \u26a0 = overdue"),
+    "Also due": st.column_config.TextColumn(width=124, help="Next marrow biopsy and pregnancy test; \u26a0 = overdue"),
 }
 
 

@@ -375,7 +375,7 @@ def _with_grade(value: Any, grade: Any) -> str:
     if value is None or pd.isna(value):
         return ""
     g = grade_or_none(grade)
-    return f"{value:g}" + (f"  G{g}" if g else "")
+    return f"{value:g}" + (f" G{g}" if g else "")
 
 
 def _iso_or_blank(value: Any) -> str:
@@ -456,23 +456,29 @@ def _grade3_short(flag_text_cell: str) -> str:
     return ""
 
 
-def _due_text(value: Any, overdue: bool, year: int | None) -> str:
+def _due_text(value: Any, overdue: bool, year: int | None, *, weekday: bool = True) -> str:
     """ "Mon 23 Nov" (the year added when it is not `year`); overdue "\u26a0 12 Nov"."""
     day = as_date(value)
     if day is None:
         return ""
     text = f"{day.day} {day:%b}" + ("" if year in (None, day.year) else f" {day:%Y}")
     # the weekday helps plan a date to come; an overdue one is just marked
-    return f"{OVERDUE_MARK} {text}" if overdue else f"{day:%a} {text}"
+    if overdue:
+        return f"{OVERDUE_MARK} {text}"
+    return f"{day:%a} {text}" if weekday else text
 
 
 def _also_due(row, year: int | None) -> str:
     """The next marrow biopsy and pregnancy test, where the patient has them: "Biopsy \u26a0 1 Oct"."""
     parts = []
     if pd.notna(row["next_marrow_biopsy"]):
-        parts.append("Biopsy " + _due_text(row["next_marrow_biopsy"], bool(row["marrow_biopsy_overdue"]), year))
+        parts.append(
+            "Biopsy " + _due_text(row["next_marrow_biopsy"], bool(row["marrow_biopsy_overdue"]), year, weekday=False)
+        )
     if pd.notna(row["next_pregnancy_test"]):
-        parts.append("Preg. " + _due_text(row["next_pregnancy_test"], bool(row["pregnancy_test_overdue"]), year))
+        parts.append(
+            "Preg. " + _due_text(row["next_pregnancy_test"], bool(row["pregnancy_test_overdue"]), year, weekday=False)
+        )
     return " \u00b7 ".join(parts)
 
 
@@ -480,7 +486,7 @@ def _course_text(indication: Any, cycle: Any, day: Any) -> str:
     if not indication:
         return "add course"  # known from lab files only (NO_COURSE_ACTION)
     where = f"C{cycle} D{day}" if pd.notna(cycle) else ""
-    return f"{indication or ''} {where}".strip()
+    return f"{str(indication).replace('_MAINT', ' maint')} {where}".strip()  # "MM maint C12 D5"
 
 
 def _patient_text(mrn: str, name: Any) -> str:
