@@ -40,6 +40,7 @@ with st.sidebar:
         format_func=lambda m: cards.patient_label(m, names.get(m)),
     )
 patient = clinic.patient(mrn)
+ui.patient_opened(clinic, mrn)  # /patient?mrn=<this one>; no treatment course: review, Add course, stop
 person = clinic.person(mrn)
 ident = cards.visit_identity(person.get("name"), person.get("birth_date"), person.get("sex"), as_of=clinic.as_of)
 row = clinic.worklist[clinic.worklist["mrn"] == mrn].iloc[0]

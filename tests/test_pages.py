@@ -416,7 +416,8 @@ def test_worklist_name_column_is_wide_enough(clinic_env):
     import json
 
     config = json.loads(at.dataframe[0].proto.columns)
-    assert config["Name"]["width"] == "medium", config
+    # the clinic-day table shows the name with the MRN in one "Patient" column (issue 9 item 7)
+    assert config["Patient"]["width"] >= 160, config
 
 
 # --- issue 8: the engine's decisions as the clinician reads them --------------------------------

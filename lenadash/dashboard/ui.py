@@ -63,6 +63,7 @@ LABS = "lenadash_patient_labs"
 EDITS = "lenadash_edits"
 AS_OF = "lenadash_as_of"
 AS_OF_INPUT = "as_of_input"  # the sidebar date widget
+URL_MRN = "lenadash_url_mrn"  # the ?mrn= this session last applied or wrote (router, patient_opened)
 
 SAMPLE_LABEL = "SAMPLE CLINIC - synthetic data"
 
@@ -287,7 +288,7 @@ def clinic() -> Clinic:
         labs = store.load_labs(session=s)
         events = store.load_events(session=s)
     t1 = time.perf_counter()
-    if len(patients):
+    if len(patients) or len(labs):  # labs alone: every MRN is assessed as `review` (no course yet)
         try:
             result = _assess(patients, labs, events, on=as_of())
         except LenadashError as exc:  # e.g. a ProfileError: the message says which rule row to fix
@@ -487,9 +488,10 @@ def timeline_figure(
 
 
 def open_patient(mrn: str) -> None:
-    """Select a patient for this session and switch to the patient page."""
-    st.session_state[PATIENT] = str(mrn)
-    st.switch_page(PAGES["patient"])
+    """Select a patient for this session and switch to the patient page, at its own address
+    (/patient?mrn=...: a reload or a bookmark shows the same patient)."""
+    st.session_state[PATIENT] = st.session_state[URL_MRN] = str(mrn)
+    st.switch_page(PAGES["patient"], query_params={"mrn": str(mrn)})
 
 
 # The card's tone (cards.card_tone) as its CSS class: red, amber, green, grey.
@@ -664,13 +666,23 @@ FLAG_FILLS = {
 }
 
 
-def worklist_table(shown: pd.DataFrame):
-    """Styler for the overview table: the flags cell tinted by the most urgent flag, counts by grade."""
-    display = worklist_display(shown)
+OVERDUE_FILL = "#ffd8a8"  # due dates already passed (the cell also says so with a warning sign)
+
+
+def worklist_table(shown: pd.DataFrame, *, as_of: dt.date | None = None):
+    """Styler for the overview table (worklist.worklist_display): the flag cell tinted by the most
+    urgent flag, counts by grade (grade 2 and up; the grade is also written, "0.78 G3"), overdue due
+    dates amber (they also carry the warning sign)."""
+    display = worklist_display(shown, as_of=as_of)
     css = pd.DataFrame("", index=display.index, columns=display.columns)
-    css["Flags"] = [f"background-color: {FLAG_FILLS[f[0]]}; font-weight: 600" if f else "" for f in shown["flags"]]
+    css["Flag"] = [f"background-color: {FLAG_FILLS[f[0]]}; font-weight: 600" if f else "" for f in shown["flags"]]
     for col, grade in (("ANC", "anc_grade"), ("Platelets", "plt_grade"), ("Hgb", "hgb_grade")):
         css[col] = [f"background-color: {GRADE_FILLS[int(g)]}" if pd.notna(g) and g >= 2 else "" for g in shown[grade]]
+    late = f"background-color: {OVERDUE_FILL}; font-weight: 600"
+    css["CBC due"] = [late if o else "" for o in shown["labs_overdue"]]
+    css["Also due"] = [
+        late if b or p else "" for b, p in zip(shown["marrow_biopsy_overdue"], shown["pregnancy_test_overdue"])
+    ]
     return display.style.apply(lambda _: css, axis=None)
 
 
@@ -824,3 +836,173 @@ def dose_history_table(patient: dict, events: pd.DataFrame | None, *, on: dt.dat
         }
     )
     st.dataframe(shown, hide_index=True, width="stretch")
+
+
+# --- addresses: stable URLs, a patient's own address -------------------------------------------
+
+
+def home() -> None:
+    """The root URL "/": the Start page on a first run (empty clinic database, no sample clinic open),
+    else the clinic overview. A hidden page of its own because Streamlit serves the default page at "/"
+    only - a default page's own url_path answers "Page not found" - so /start and /overview, never
+    default, always name their pages."""
+    first_run = not is_demo() and is_empty_clinic()
+    st.switch_page(PAGES["welcome"] if first_run else PAGES["overview"])
+
+
+def patient_from_url() -> None:
+    """Router, on the patient page: /patient?mrn=... selects that patient, once per address (the page's
+    own picker can then move on; patient_opened keeps the address in step). An MRN this clinic does not
+    have is said, never replaced by another patient (a wrong-patient risk), and the page stops."""
+    mrn = st.query_params.get("mrn")
+    if not mrn or mrn == st.session_state.get(URL_MRN):
+        return
+    if clinic().patient(mrn) is None:
+        st.title("Patient")
+        where = "the sample clinic" if is_demo() else "this clinic"
+        st.warning(plain(f"No patient with MRN {mrn} in {where}. Open a patient from the clinic overview."))
+        if st.button("Clinic overview", key="url_mrn_overview"):
+            st.switch_page(PAGES["overview"])
+        st.stop()
+    st.session_state[PATIENT] = st.session_state[URL_MRN] = mrn
+
+
+def patient_opened(clinic: Clinic, mrn: str) -> None:
+    """The patient page, once it knows its patient: the address says this patient (/patient?mrn=...),
+    and a patient known only from lab files (no treatment course) gets patient_without_course and the
+    page stops there (no dose rule, chart thresholds or schedule can apply)."""
+    if st.query_params.get("mrn") != mrn:
+        st.query_params["mrn"] = mrn
+    st.session_state[URL_MRN] = mrn
+    patient = clinic.patient(mrn)
+    if patient is not None and not patient.get("start_date"):
+        patient_without_course(clinic, mrn)
+        st.stop()
+
+
+def open_setup_for(mrn: str) -> None:
+    """Setup, on this patient (st.session_state[PATIENT]): to add the course or record an event."""
+    st.session_state[PATIENT] = str(mrn)
+    st.switch_page(PAGES["setup"])
+
+
+def patient_without_course(clinic: Clinic, mrn: str) -> None:
+    """A patient known only from lab files: status review, why (no treatment course, so no dose rule
+    can apply: the engine's `labs_without_course` notice), the button that opens Setup for them, and
+    their results graded (CTCAE needs no course)."""
+    from lenadash.dashboard import results
+    from lenadash.dashboard.worklist import NO_COURSE_ACTION
+
+    patient = clinic.patient(mrn) or {}
+    st.title(plain(mrn))
+    st.markdown("#### " + plain(f"MRN {mrn}  |  no treatment course  |  status: review"))
+    st.warning(
+        f"Review: {NO_COURSE_ACTION}. These results came from a lab file, but no treatment course "
+        "(indication, start date, starting dose) is recorded, so no dose rule, CBC schedule or threshold "
+        "can apply yet."
+    )
+    if st.button(
+        f"Add a treatment course for {plain(mrn)}", key="add_course", type="primary", icon=":material/edit_note:"
+    ):
+        open_setup_for(mrn)
+    next_action_card(cards.next_action(patient, rules=clinic.result.get("rules", ""), as_of=clinic.as_of))
+    values, grades = results.flowsheet(patient)
+    if len(values.columns):
+        st.subheader("Results")
+        st.dataframe(flowsheet_table(values, grades), width="stretch", height=38 * (len(values) + 1))
+
+
+# --- the clinic-day worklist ----------------------------------------------------------------------
+
+# Keyboard on the overview, inline and static (no data in it, nothing loaded from anywhere):
+# - "/" anywhere (not while typing in a field) puts the cursor in the search box, as in mail and issue
+#   trackers;
+# - Tab into the worklist puts the cursor on its first cell (the grid itself only does so when the mouse
+#   happens to hover it; without a cell, the arrow keys do nothing);
+# - Enter or Space on a worklist cell opens that row's patient. The table (Glide Data Grid) selects a row
+#   with Shift+Space, which nobody guesses: Enter and Space are passed to it as Shift+Space.
+_WORKLIST_KEYS = """<script>
+(function () {
+  if (window.lenadashWorklistKeys) { return; }
+  window.lenadashWorklistKeys = true;
+  function typing(t) {
+    var tag = t && t.tagName ? t.tagName.toLowerCase() : "";
+    return tag === "input" || tag === "textarea" || tag === "select" || (t && t.isContentEditable);
+  }
+  var GRID = "[class*='st-key-worklist'] [data-testid='stDataFrame']";
+  var tabbedAt = 0;
+  document.addEventListener("focusin", function (e) {
+    var t = e.target;
+    if (Date.now() - tabbedAt > 1000 || !t || t.tagName !== "CANVAS" || !t.closest(GRID)) { return; }
+    setTimeout(function () {
+      if (document.activeElement !== t) { return; }  // the grid chose a cell itself
+      // the grid picks a cell on focus only while the pointer is over it: tell it the pointer is over the
+      // first row, then give it the focus again
+      var box = t.getBoundingClientRect();
+      var opts = {clientX: box.left + 200, clientY: box.top + 52, bubbles: true, cancelable: true,
+                  pointerId: 1, pointerType: "mouse", isPrimary: true};
+      ["pointerenter", "pointerover", "pointermove", "mouseover", "mousemove"].forEach(function (kind) {
+        var Ev = kind.indexOf("pointer") === 0 ? PointerEvent : MouseEvent;
+        t.dispatchEvent(new Ev(kind, opts));
+        window.dispatchEvent(new Ev(kind, opts));
+      });
+      t.blur();
+      t.focus();
+    }, 60);
+  }, true);
+  document.addEventListener("keydown", function (e) {
+    if (e.key === "Tab") { tabbedAt = Date.now(); }
+    if (e.ctrlKey || e.metaKey || e.altKey) { return; }
+    var t = e.target;
+    if (e.key === "/" && !typing(t)) {
+      var box = document.querySelector(".st-key-filter_search input");
+      if (!box) { return; }
+      e.preventDefault();
+      box.focus();
+      box.select();
+      return;
+    }
+    if ((e.key === "Enter" || e.key === " ") && !e.shiftKey && !e.isComposing && t && t.closest &&
+        t.closest(GRID) && !typing(t)) {
+      e.preventDefault();
+      e.stopPropagation();
+      t.dispatchEvent(new KeyboardEvent("keydown", {key: " ", code: "Space", keyCode: 32, which: 32,
+                                                    shiftKey: true, bubbles: true, cancelable: true}));
+    }
+  }, true);
+})();
+</script>"""
+
+
+def worklist_keys() -> None:
+    """Install the overview's keys (once per browser tab): "/" focuses the search box; Enter or Space on
+    a row of the worklist opens that patient."""
+    st.html(_WORKLIST_KEYS, unsafe_allow_javascript=True)
+
+
+# Widths in pixels that add up, with the row-selection column, to less than the overview's width on a
+# 1366 px laptop with the sidebar open (tests/test_browser_worklist.py): no sideways scrolling. A longer
+# cell is cut with an ellipsis; the patient page and the CSV have it in full.
+WORKLIST_COLUMN_CONFIG: dict[str, Any] = {
+    "Flag": st.column_config.TextColumn(width=158, help="Every flag, most urgent first (full words in the CSV)"),
+    "Patient": st.column_config.TextColumn(width=168, help="MRN - name"),
+    "Course": st.column_config.TextColumn(width=132, help="Indication, cycle and day today"),
+    "Dose": st.column_config.TextColumn(width=72, help="Dose now, or HELD / STOPPED / REVIEW"),
+    "ANC": st.column_config.TextColumn(width=64, help="Latest ANC (10^9/L) and CTCAE grade"),
+    "Platelets": st.column_config.TextColumn("Plt", width=58, help="Latest platelets (10^9/L) and CTCAE grade"),
+    "Hgb": st.column_config.TextColumn(width=64, help="Latest haemoglobin (g/dL) and CTCAE grade"),
+    "CBC due": st.column_config.TextColumn(width=90, help="Next CBC; \u26a0 = overdue"),
+    "Also due": st.column_config.TextColumn(width=124, help="Next marrow biopsy and pregnancy test; \u26a0 = overdue"),
+}
+
+
+def worklist_counts(wl: pd.DataFrame) -> None:
+    """The overview's counts in one line (patients, then the urgent flags), and the overview's own
+    layout: narrower side margins, so the clinic-day columns fit a 1366 px laptop with the sidebar open."""
+    from lenadash.dashboard.worklist import FLAG_LABELS, flag_counts
+
+    counts = flag_counts(wl)
+    keys = ("stopped", "hold", "review", "grade3", "cbc_overdue", "marrow_due", "pregnancy_due")
+    parts = [f"**{len(wl)}** patients"] + [f"**{counts[k]}** {FLAG_LABELS[k]}" for k in keys if counts[k]]
+    st.html("<style>.block-container {padding-left: 1.5rem !important; padding-right: 1.5rem !important;}</style>")
+    st.markdown(" \u00b7 ".join(parts))
