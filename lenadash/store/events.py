@@ -26,6 +26,8 @@ EVENT_VALUE_FIELD = {
     "marrow_biopsy": None,
     "marrow_biopsy_planned": None,
     "missed_period": None,
+    "vte_risk_factor": "agent",  # the factor code (vocab.course.VTE_FACTORS)
+    "rems_authorization": "agent",  # the authorization number as recorded
 }
 assert set(EVENT_VALUE_FIELD) == set(EVENT_KINDS), "every event kind needs its value field"
 # The fields that, with patient and date, identify one event (mrn+date+kind+value).
