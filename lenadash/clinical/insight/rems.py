@@ -44,13 +44,17 @@ def tests_on_time(*, start: dt.date, as_of: dt.date, menses: str | None, tests: 
     """Replay the REMS calendar over the log (module comment): each due date, computed from the tests before it,
     is met on time when the next test is done on or before it. (tests: (date, result, detail))."""
     log = sorted((d, r) for d, r, _ in tests if d is not None and d <= as_of)
-    seen = [t for t in log if t[0] < start]  # the pre-treatment tests start the clock
-    later = [t for t in log if t[0] >= start]
+    seen = [t for t in log if t[0] <= start]  # the pre-treatment tests (up to the start day) start the clock
+    later = [t for t in log if t[0] > start]
     rows: list[dict[str, Any]] = []
     while True:
         due = schedule.next_pregnancy_test(
             sex="F", reproductive_potential=True, menses=menses, start_date=start, tests=seen, as_of=as_of
         ).date
+        if due is not None and due <= start:  # only pre-treatment tests long before: the first is start + 7
+            due = schedule.next_pregnancy_test(
+                sex="F", reproductive_potential=True, menses=menses, start_date=start, tests=[], as_of=as_of
+            ).date
         if due is None or due > as_of:
             break
         if not later:
