@@ -70,9 +70,9 @@ def _daily(steps: CourseSteps, start: dt.date, as_of: dt.date, start_dose: float
     step_off = np.array([(d - start).days for d in steps.dates], dtype=np.int64)
     at = np.searchsorted(step_off, offsets, side="right") - 1  # the latest step on or before the day; -1 none
     table = [(DOSED, start_dose, schedule)] + states
-    state = np.array([table[i + 1][0] for i in at], dtype=np.int64) if n > 0 else np.zeros(0, np.int64)
-    dose = np.array([table[i + 1][1] for i in at], dtype=float) if n > 0 else np.zeros(0)
-    dosing_now = np.array([DOSING_DAYS.get(table[i + 1][2], CYCLE_DAYS) for i in at]) if n > 0 else np.zeros(0)
+    state = np.array([t[0] for t in table], dtype=np.int64)[at + 1]
+    dose = np.array([t[1] for t in table], dtype=float)[at + 1]
+    dosing_now = np.array([DOSING_DAYS.get(t[2], CYCLE_DAYS) for t in table], dtype=np.int64)[at + 1]
     in_limit = cycle <= limit if limit is not None else np.ones(len(offsets), bool)
     planned_day = (cday <= DOSING_DAYS[schedule]) & in_limit & (state != STOPPED)
     delivered = np.where(planned_day & (state == DOSED) & (cday <= dosing_now), dose, 0.0)
@@ -154,13 +154,20 @@ def course_exposure(
     if start_dose is None or schedule not in DOSING_DAYS or as_of < start:
         return None
     cycle, planned, delivered, held, awaiting, _ = _daily(steps, start, as_of, start_dose, schedule, cycle_limit)
-    cycles = []
-    for c in range(1, int(cycle.max()) + 1 if len(cycle) else 1):
-        m = cycle == c
-        p, d = float(planned[m].sum()), float(delivered[m].sum())
-        cycles.append(
-            {"cycle": c, "planned_mg": p, "delivered_mg": d, "rdi": _rdi(d, p), "days_held": int(held[m].sum())}
-        )
+    n_cycles = int(cycle.max()) if len(cycle) else 0
+    p_c = np.bincount(cycle, weights=planned, minlength=n_cycles + 1)
+    d_c = np.bincount(cycle, weights=delivered, minlength=n_cycles + 1)
+    h_c = np.bincount(cycle, weights=held.astype(float), minlength=n_cycles + 1)
+    cycles = [
+        {
+            "cycle": c,
+            "planned_mg": float(p_c[c]),
+            "delivered_mg": float(d_c[c]),
+            "rdi": _rdi(float(d_c[c]), float(p_c[c])),
+            "days_held": int(h_c[c]),
+        }
+        for c in range(1, n_cycles + 1)
+    ]
     red = reductions(steps, start_dose, schedule, rule_analyte)
     episodes = holds(steps, rule_analyte)
     p_all, d_all = float(planned.sum()), float(delivered.sum())

@@ -16,9 +16,11 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 from collections.abc import Iterable
+from functools import lru_cache
 
 from lenadash.clinical import schedule
 from lenadash.clinical.cycles import BASELINE_LOOKBACK_DAYS
@@ -27,17 +29,30 @@ HOLD_WINDOW_DAYS = 3  # the same +/- 3 days as the calendar rows: a weekly CBC's
 HOLD_INTERVAL_DAYS = 7  # rules/monitoring.csv cbc_hold: weekly while held (US PI dose modification tables)
 
 
+@lru_cache(maxsize=16)
+def _phases(indication: str) -> tuple[tuple[int, int | None, int, int, str], ...]:
+    """(from_day, to_day or None, interval, window, source) of the indication's CBC rows, read once."""
+    rules = schedule.load_monitoring()
+    rows = rules[(rules["kind"] == "cbc") & (rules["indication"] == indication)]
+    return tuple(
+        (
+            int(r["from_day"]),
+            None if math.isnan(r["to_day"]) else int(r["to_day"]),
+            int(r["interval_days"]),
+            3 if math.isnan(r["window_days"]) else int(r["window_days"]),
+            str(r["source"]),
+        )
+        for r in rows.to_dict("records")
+    )
+
+
 def calendar(indication: str, start: dt.date, until: dt.date) -> list[tuple[dt.date, int, str]]:
     """(due date, window days, source) of every calendar CBC from the start up to `until` (included)."""
-    rules = schedule.load_monitoring()
-    rows = rules[(rules["kind"] == "cbc") & (rules["indication"] == (indication or "").strip().upper())]
     out = []
     horizon = (until - start).days
-    for row in rows.to_dict("records"):
-        first, step = int(row["from_day"]), int(row["interval_days"])
-        end = horizon + 1 if math.isnan(row["to_day"]) else min(int(row["to_day"]), horizon + 1)
-        window = 3 if math.isnan(row["window_days"]) else int(row["window_days"])
-        out += [(start + dt.timedelta(days=off), window, str(row["source"])) for off in range(first, end, step)]
+    for first, to_day, step, window, source in _phases((indication or "").strip().upper()):
+        end = horizon + 1 if to_day is None else min(to_day, horizon + 1)
+        out += [(start + dt.timedelta(days=off), window, source) for off in range(first, end, step)]
     return sorted(out)
 
 
@@ -71,8 +86,13 @@ def requirements(
 
 
 def _first(draws: list[dt.date], used: set[dt.date], lo: dt.date, hi: dt.date) -> dt.date | None:
-    """The earliest unused draw in [lo, hi]."""
-    return next((d for d in draws if lo <= d <= hi and d not in used), None)
+    """The earliest unused draw in [lo, hi] (draws sorted)."""
+    for d in draws[bisect.bisect_left(draws, lo) :]:
+        if d > hi:
+            return None
+        if d not in used:
+            return d
+    return None
 
 
 def adherence(reqs: list[dict], cbc_dates: Iterable[dt.date], as_of: dt.date) -> list[dict]:
@@ -141,6 +161,6 @@ def course_monitoring(
     if not indication or as_of < start:
         return None
     reqs = requirements(indication, start, as_of, holds, stopped_since)
-    if not reqs and not calendar(indication, start, start + dt.timedelta(days=365)):
+    if not reqs and not _phases(indication.strip().upper()):
         return None
     return summary(adherence(reqs, cbc_dates, as_of))

@@ -29,15 +29,17 @@ def hold_thresholds(thresholds: list[dict]) -> dict[str, float]:
     return out
 
 
-def _series(draws: list[dict], analyte: str) -> list[tuple[dt.date, int, int, float, int | None]]:
-    """(date, cycle, cycle_day, value, grade) of each draw on or after the start that measured the analyte."""
-    out = []
+def _series(draws: list[dict]) -> dict[str, list[tuple[str, int, int, float, int | None]]]:
+    """{analyte: [(ISO date, cycle, cycle_day, value, grade)]} of the draws on or after the start, one pass."""
+    out: dict[str, list] = {a: [] for a in NADIR_ANALYTES}
     for d in draws:
-        v = (d.get("values") or {}).get(analyte)
-        if v is None or d.get("cycle") is None or int(d["cycle"]) < 1:
+        if d.get("cycle") is None or d["cycle"] < 1:
             continue
-        g = (d.get("grades") or {}).get(analyte)
-        out.append((dt.date.fromisoformat(d["date"]), int(d["cycle"]), int(d["cycle_day"]), float(v), g))
+        values = d["values"]
+        for a in NADIR_ANALYTES:
+            v = values.get(a)
+            if v is not None:
+                out[a].append((d["date"], d["cycle"], d["cycle_day"], float(v), d["grades"].get(a)))
     return out
 
 
@@ -48,15 +50,16 @@ def _recovery_days(series, i: int, threshold: float | None) -> int | None:
     if value >= threshold:
         return 0
     later = next((d for d, _, _, v, _ in series[i + 1 :] if v >= threshold), None)
-    return None if later is None else (later - date).days
+    return None if later is None else (dt.date.fromisoformat(later) - dt.date.fromisoformat(date)).days
 
 
 def course_nadirs(draws: list[dict], thresholds: list[dict]) -> list[dict]:
     """The `nadirs` entry: one row per (cycle, analyte) with a draw, in cycle then analyte order."""
     limits = hold_thresholds(thresholds)
     rows = []
+    by_analyte = _series(draws)
     for analyte in NADIR_ANALYTES:
-        series = _series(draws, analyte)
+        series = by_analyte[analyte]
         best: dict[int, int] = {}
         for i, (_, cycle, _, value, _) in enumerate(series):
             if cycle not in best or value < series[best[cycle]][3]:
@@ -89,7 +92,7 @@ def nadir_trend(nadirs: list[dict]) -> dict[str, dict]:
         if len(pts) >= TREND_MIN_CYCLES:
             x = np.array([c for c, _ in pts], dtype=float)
             y = np.array([v for _, v in pts], dtype=float)
-            slope = round(float(np.polyfit(x, y, 1)[0]), 4)
+            slope = round(float(((x - x.mean()) * (y - y.mean())).sum() / ((x - x.mean()) ** 2).sum()), 4)
         out[analyte] = {
             "cycles": len(pts),
             "slope_per_cycle": slope,

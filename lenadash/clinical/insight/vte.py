@@ -56,14 +56,25 @@ def bands_table() -> pd.DataFrame:
     return t
 
 
+@lru_cache(maxsize=1)
+def _band_rows() -> tuple[dict, ...]:
+    return tuple(bands_table().to_dict("records"))
+
+
+@lru_cache(maxsize=4)
+def _points_rows(name: str) -> dict[str, dict]:
+    return {r["factor"]: r for r in points_table().to_dict("records") if r["score"] == name}
+
+
 def band(score: str, points: float) -> dict:
     """The band row (band, anticoagulant_expected, six_month_vte_pct, source) a score's points fall in."""
-    t = bands_table()
-    t = t[t["score"] == score]
-    row = t[
-        (t["min_points"].isna() | (t["min_points"] <= points)) & (t["max_points"].isna() | (points <= t["max_points"]))
-    ]
-    r = row.iloc[0]
+    r = next(
+        r
+        for r in _band_rows()
+        if r["score"] == score
+        and (pd.isna(r["min_points"]) or r["min_points"] <= points)
+        and (pd.isna(r["max_points"]) or points <= r["max_points"])
+    )
     return {
         "band": r["band"],
         "anticoagulant_expected": {"yes": True, "no": False}.get(r["anticoagulant_expected"]),
@@ -82,7 +93,7 @@ def agent_class(agent: str | None) -> str:
 def score(name: str, factors: set[str], prophylaxis: str | None) -> dict:
     """One score: points with and without the existing-prophylaxis row, the band, the factors used, and `review`
     reasons (a factor whose points are not verified). prophylaxis: prophylactic, therapeutic or None."""
-    rows = {r["factor"]: r for r in points_table().to_dict("records") if r["score"] == name}
+    rows = _points_rows(name)
     used = sorted(f for f in factors if f in rows)
     review = [f"{f}: {rows[f]['source']}" for f in used if rows[f]["verified"] != "yes"]
     own = float(sum(float(rows[f]["points"]) for f in used if rows[f]["verified"] == "yes"))
