@@ -68,7 +68,7 @@ def test_an_indication_filter_narrows_the_table(clinic_env):
 def _course(mrn, rdi_cycles, *, holds=(), reductions=(), cbc=(), rems=(), status="on_treatment", vte=None):
     return {
         "mrn": mrn,
-        "name": "=HYPERLINK(\"x\")" if mrn == "B" else "Ann Test",
+        "name": '=HYPERLINK("x")' if mrn == "B" else "Ann Test",
         "course_id": f"{mrn}:1",
         "indication": "MM",
         "start_date": "2026-01-05",

@@ -99,6 +99,7 @@ def test_dexamethasone_without_its_dose_recorded_is_review():
 def test_nothing_recorded_is_unassessed_without_a_notice_and_other_indications_get_no_score():
     v, notices = _vte("MM_MAINT")
     assert v["assessed"] is False and notices == []
+    assert v["impede"]["score"] is None and "not recorded" in v["impede"]["review"][0]
     v, _ = _vte("MCL")
     assert v["applicable"] is False
 

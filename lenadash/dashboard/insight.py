@@ -77,9 +77,17 @@ def clinic_table(rows: list[dict]) -> pd.DataFrame:
             "REMS tests on time": [
                 f"{r['rems_on_time']}/{r['rems_required']}" if r["rems_required"] else "-" for r in rows
             ],
-            "IMPEDE VTE": [BAND_WORDS.get(r["impede_band"], "-") if r["vte_applicable"] else "n/a" for r in rows],
+            "IMPEDE VTE": [_vte_cell(r) for r in rows],
         }
     )
+
+
+def _vte_cell(r: dict) -> str:
+    if not r["vte_applicable"]:
+        return "n/a"
+    if not r["vte_assessed"]:
+        return "not recorded"
+    return BAND_WORDS.get(r["impede_band"], "review") + (" - prophylaxis?" if r["vte_mismatch"] else "")
 
 
 def clinic_csv(rows: list[dict]) -> str:

@@ -152,7 +152,11 @@ def course_vte(
         "saved": score("saved", factors, level),
     }
     dex = "dexamethasone" in (combination or "").lower()
-    if dex and not factors & {"dex_high", "dex_low"}:
+    if not recorded:  # a score from the course alone would be a floor dressed as a risk: not given
+        for s in ("impede", "saved"):
+            entry[s].update(score=None, score_without_prophylaxis=None, band=None)
+            entry[s]["review"].append("VTE risk factors not recorded (vte_risk_factor events, or none)")
+    elif dex and not factors & {"dex_high", "dex_low"}:
         for s in ("impede", "saved"):
             entry[s].update(score=None, score_without_prophylaxis=None, band=None)
             entry[s]["review"].append(
