@@ -173,7 +173,7 @@ def dose_intensity_table(patient: dict) -> pd.DataFrame:
             "Planned mg": [c["planned_mg"] for c in cycles],
             "Delivered mg": [c["delivered_mg"] for c in cycles],
             "RDI": [c["rdi"] for c in cycles],
-            "Days held": [c["days_held"] for c in cycles],
+            "Dosing days held": [c["days_held"] for c in cycles],
         }
     )
 
