@@ -68,3 +68,30 @@ def test_days_after_a_rems_stop_are_not_planned():
     kw = {"reproductive_potential": True}
     e = assessed("MM", [(0, NORMAL), (7, NORMAL), (14, NORMAL)], as_of_day=20, evts=evts, **kw)["exposure"]
     assert (e["planned_mg"], e["delivered_mg"], e["rdi"]) == (250.0, 250.0, 1.0)
+
+
+def test_a_course_the_start_criteria_kept_from_starting_delivers_nothing_until_a_dose(tmp_path, monkeypatch):
+    # site profile: do not start below ANC 1.0 (test_profile_columns); baseline ANC 0.8; the clinician records
+    # 15 mg on day 20. FL 20 mg 21/28: planned 21 x 20 = 420 in cycle 1; delivered day 20 only (day 21 is rest
+    # day 22): 15 mg on days 20 (cycle day 21) = 15.
+    import datetime as dt
+
+    import pandas as pd
+    from dosing_cases import course
+    from insight_cases import START, events, labs
+    from test_profile_columns import _site
+
+    from lenadash.clinical import assess
+    from lenadash.clinical.dosing import profiles as profiles_module
+
+    monkeypatch.setattr(profiles_module, "RULES_DIR", _site(tmp_path))
+    draws = [(-2, {"anc": 0.8, "plt": 200.0}), (7, {"anc": 0.9}), (14, {"anc": 2.0})]
+    result = assess.assess(
+        pd.DataFrame([course("FL")]),
+        labs(draws),
+        events([(20, "dose_change", "15")]),
+        as_of=START + dt.timedelta(days=27),
+        rules="site",
+    )
+    e = result["patients"][0]["exposure"]
+    assert (e["planned_mg"], e["delivered_mg"], e["days_held"], e["days_awaiting_decision"]) == (420.0, 15.0, 0, 20)

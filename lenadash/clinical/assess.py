@@ -417,6 +417,7 @@ def result_from_frames(
     profile = dosing.load_profile(frames.rules)
     clinic = _ClinicInsight(
         rule_analyte={r.rule: r.analyte for r in profile.rules},
+        not_started=frozenset(c.rule for c in profile.start if c.action == "do_not_start"),
         escalate_after_days=config.Settings.from_env().cbc_escalate_days,
         cols=cols_insight(steps),
         step_rows=step_rows,
@@ -580,6 +581,7 @@ class _ClinicInsight:
     course, the rule -> analyte map, the escalation setting and the pregnancy tests with their detail."""
 
     rule_analyte: dict[str, str]
+    not_started: frozenset[str]
     escalate_after_days: int
     cols: dict
     step_rows: dict
@@ -597,6 +599,7 @@ class _ClinicInsight:
             as_of=as_of,
             rule_analyte=self.rule_analyte,
             escalate_after_days=self.escalate_after_days,
+            not_started=self.not_started,
         )
 
 

@@ -46,6 +46,7 @@ def fill(
     as_of: dt.date,
     rule_analyte: dict[str, str],
     escalate_after_days: int,
+    not_started: frozenset[str] = frozenset(),
 ) -> None:
     """Add exposure, nadirs, nadir_trend, monitoring, vte and rems to an assess entry, and their notices
     (appended to entry["notices"], still Notice objects: assess orders and publishes them)."""
@@ -59,6 +60,7 @@ def fill(
         schedule=course.get("schedule") if isinstance(course.get("schedule"), str) else None,
         cycle_limit=None if limit is None else int(limit["count"]),
         rule_analyte=rule_analyte,
+        not_started=not_started,
     )
     entry["nadirs"] = nadirs.course_nadirs(entry["draws"], entry["thresholds"])
     entry["nadir_trend"] = nadirs.nadir_trend(entry["nadirs"])

@@ -2,7 +2,8 @@
 
 # Every calendar day from the start to the as-of date gets one state from the latest engine step on or
 # before it: dosed (at the step's dose and schedule), held (a hold episode, or the clinician's hold),
-# awaiting (the counts recovered but only a clinician can give the dose: the engine has no dose), or
+# awaiting (the counts recovered but only a clinician can give the dose: the engine has no dose; or a
+# do_not_start criterion kept the course from starting), or
 # stopped (REMS). A review step that gives no dose keeps the state before it: the engine changed nothing,
 # it asked a question. Planned = the starting dose on every dosing day of the course's schedule;
 # delivered = the dose in effect on every dosing day (of the schedule in effect) that is not held.
@@ -42,13 +43,19 @@ def _num(x) -> float | None:
     return None if math.isnan(v) else v
 
 
-def step_states(steps: CourseSteps, start_dose: float, schedule: str) -> list[tuple[int, float, str]]:
-    """(state, dose in effect, schedule in effect) after each step (module comment: the carried state)."""
+def step_states(
+    steps: CourseSteps, start_dose: float, schedule: str, not_started: frozenset[str] = frozenset()
+) -> list[tuple[int, float, str]]:
+    """(state, dose in effect, schedule in effect) after each step (module comment: the carried state).
+    `not_started`: the ids of the profile's do_not_start criteria: a review step they decide has not started
+    treatment (awaiting the clinician's dose)."""
     state, dose, sched = DOSED, start_dose, schedule
     out = []
-    for action, dose_mg, step_schedule in zip(steps.actions, steps.doses, steps.schedules):
+    for action, dose_mg, step_schedule, rules in zip(steps.actions, steps.doses, steps.schedules, steps.rules):
         dose_mg = _num(dose_mg)
-        if action in ("hold", "stay_held"):
+        if action == "review" and dose_mg is None and not_started.intersection(rules):
+            state = AWAITING
+        elif action in ("hold", "stay_held"):
             state = HELD
         elif action == "stop":
             state = STOPPED
@@ -60,16 +67,26 @@ def step_states(steps: CourseSteps, start_dose: float, schedule: str) -> list[tu
     return out
 
 
-def _daily(steps: CourseSteps, start: dt.date, as_of: dt.date, start_dose: float, schedule: str, limit: int | None):
+def _daily(
+    steps: CourseSteps,
+    start: dt.date,
+    as_of: dt.date,
+    start_dose: float,
+    schedule: str,
+    limit: int | None,
+    not_started: frozenset[str] = frozenset(),
+):
     """Per day from start to as_of: cycle, planned mg, delivered mg, held (a planned dosing day held)."""
     n = (as_of - start).days + 1
     offsets = np.arange(max(n, 0))
     cycle = offsets // CYCLE_DAYS + 1
     cday = offsets % CYCLE_DAYS + 1
-    states = step_states(steps, start_dose, schedule)
+    states = step_states(steps, start_dose, schedule, not_started)
     step_off = np.array([(d - start).days for d in steps.dates], dtype=np.int64)
     at = np.searchsorted(step_off, offsets, side="right") - 1  # the latest step on or before the day; -1 none
-    table = [(DOSED, start_dose, schedule)] + states
+    # a course the start criteria kept from starting has not started before its first step either
+    first = AWAITING if states and states[0][0] == AWAITING and steps.actions[0] == "review" else DOSED
+    table = [(first, start_dose, schedule)] + states
     state = np.array([t[0] for t in table], dtype=np.int64)[at + 1]
     dose = np.array([t[1] for t in table], dtype=float)[at + 1]
     dosing_now = np.array([DOSING_DAYS.get(t[2], CYCLE_DAYS) for t in table], dtype=np.int64)[at + 1]
@@ -148,12 +165,15 @@ def course_exposure(
     schedule: str | None,
     cycle_limit: int | None,
     rule_analyte: dict[str, str],
+    not_started: frozenset[str] = frozenset(),
 ) -> dict | None:
     """The `exposure` entry of one course (docs/insight.md); None when the course has no starting dose or a
     schedule lenadash does not know (no planned dose can be counted)."""
     if start_dose is None or schedule not in DOSING_DAYS or as_of < start:
         return None
-    cycle, planned, delivered, held, awaiting, _ = _daily(steps, start, as_of, start_dose, schedule, cycle_limit)
+    cycle, planned, delivered, held, awaiting, _ = _daily(
+        steps, start, as_of, start_dose, schedule, cycle_limit, not_started
+    )
     n_cycles = int(cycle.max()) if len(cycle) else 0
     p_c = np.bincount(cycle, weights=planned, minlength=n_cycles + 1)
     d_c = np.bincount(cycle, weights=delivered, minlength=n_cycles + 1)
