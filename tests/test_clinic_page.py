@@ -136,3 +136,34 @@ def _d(text):
     import datetime as dt
 
     return dt.date.fromisoformat(text)
+
+
+def test_render_dose_intensity_draws_into_a_streamlit_container():
+    def script():
+        import streamlit as st
+
+        from lenadash.dashboard import insight as ins
+
+        p = {
+            "exposure": {
+                "cycles": [
+                    {"cycle": 1, "planned_mg": 525.0, "delivered_mg": 350.0, "rdi": 0.667, "days_held": 7},
+                ],
+                "rdi": 0.667,
+                "planned_mg": 525.0,
+                "delivered_mg": 350.0,
+                "days_held": 7,
+                "reductions": 0,
+                "reduction_steps": [],
+                "cycles_completed": 1,
+                "cycle_limit": None,
+            }
+        }
+        with st.expander("Dose intensity", expanded=True):
+            ins.render_dose_intensity(st, p)
+
+    at = AppTest.from_function(script, default_timeout=60).run()
+    assert not at.exception
+    assert at.caption[0].value.startswith("RDI 0.67 (350 of 525 mg")
+    assert list(at.dataframe[0].value["Dosing days held"]) == [7]
+    assert len(at.get("plotly_chart")) == 1
