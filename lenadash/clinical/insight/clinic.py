@@ -26,11 +26,13 @@ class Period:
     start: dt.date | None = None
     end: dt.date | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_lo", "" if self.start is None else self.start.isoformat())
+        object.__setattr__(self, "_hi", "9999" if self.end is None else self.end.isoformat())
+
     def has(self, iso: str | None) -> bool:
-        if iso is None:
-            return False
-        d = dt.date.fromisoformat(iso)
-        return (self.start is None or d >= self.start) and (self.end is None or d <= self.end)
+        """Whether an ISO date (YYYY-MM-DD) falls in the period (ISO dates compare as text)."""
+        return iso is not None and self._lo <= iso <= self._hi  # type: ignore[attr-defined]
 
 
 def courses(result: dict, *, indications=None, period: Period | None = None) -> list[dict]:
