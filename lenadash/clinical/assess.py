@@ -612,6 +612,10 @@ def cols_insight(steps: pd.DataFrame) -> dict:
     return out
 
 
+def _missing_text(x) -> bool:
+    return x is None or (not isinstance(x, str) and bool(pd.isna(x)))
+
+
 def _pregnancy_tests(ev: pd.DataFrame | None) -> dict[str, list[tuple]]:
     """{mrn: [(date, result, detail)]} of the pregnancy_test events (the REMS tracker's log)."""
     if ev is None or not len(ev):
@@ -621,7 +625,7 @@ def _pregnancy_tests(ev: pd.DataFrame | None) -> dict[str, list[tuple]]:
     detail = t["detail"] if "detail" in t else pd.Series("", index=t.index)
     result = t["result"] if "result" in t else t["value"]
     for m, day, r, x in zip(t["mrn"], t["date"].to_numpy("datetime64[D]").astype(object), result, detail):
-        out.setdefault(m, []).append((day, None if r is None or r != r else str(r), None if x != x else str(x)))
+        out.setdefault(m, []).append((day, None if _missing_text(r) else str(r), None if _missing_text(x) else str(x)))
     return out
 
 
