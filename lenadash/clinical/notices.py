@@ -43,7 +43,11 @@ KINDS: dict[str, tuple[str, str]] = {
         "action",
         "the IMPEDE VTE risk band and the recorded thromboprophylaxis disagree with the score's advice",
     ),
-    "vte_score_review": ("info", "the IMPEDE VTE score cannot be given: factors not recorded or not verified"),
+    "vte_score_review": (
+        "info",
+        "the IMPEDE VTE score cannot be given from the recorded factors (a factor's points not verified, the "
+        "dexamethasone dose not recorded) or the prophylaxis agent is not one lenadash knows: review",
+    ),
     "pregnancy_test_before_prescription": (
         "action",
         "a REMS pregnancy test is due on or before the next prescription (next cycle day 1)",
