@@ -60,3 +60,19 @@ def test_the_earliest_of_two_equal_lows_is_the_nadir_and_the_json_keys():
 def test_trend_needs_three_cycles():
     rows = [{"cycle": c, "analyte": "plt", "value": v} for c, v in ((1, 100.0), (2, 80.0))]
     assert nadirs.nadir_trend(rows)["plt"] == {"cycles": 2, "slope_per_cycle": None, "deepening": False}
+
+
+def test_nadir_table_and_overlay_markers_for_the_patient_page():
+    from lenadash.dashboard import charts, insight, results
+
+    e = assessed("MCL", SEQUENCE, as_of_day=66)
+    table = insight.nadir_table(e, "anc")
+    assert list(table["Nadir"]) == [1.2, 0.8, 0.4] and list(table["Nadir day"]) == [15, 8, 8]
+    trace = insight.nadir_marker_trace(table, "ANC")
+    assert trace["text"][1] == "Cycle 2 nadir 0.8 (G3); recovered in 14 d" and trace["text"][2].endswith(
+        "not recovered"
+    )
+    # the overlay the patient page draws takes the marker as a trace
+    fig = charts.cycle_overlay_figure(results.cycle_overlay(e, "anc"), "anc")
+    fig.add_trace(trace)
+    assert fig.data[-1].name == "ANC nadir" and list(fig.data[-1].y) == [1.2, 0.8, 0.4]

@@ -222,3 +222,42 @@ def vte_table(s: dict) -> pd.DataFrame:
     bands = s["impede_bands"]
     rows = [(BAND_WORDS.get(b, b) if b != "not scored" else "not scored", n) for b, n in sorted(bands.items())]
     return pd.DataFrame(rows, columns=["IMPEDE VTE band", "Courses"])
+
+
+def nadir_table(patient: dict, analyte: str, *, last_n: int = 6) -> pd.DataFrame:
+    """The nadirs of one count in the latest `last_n` cycles: cycle, day, value, grade, days to recover."""
+    rows = [r for r in patient.get("nadirs") or [] if r["analyte"] == analyte][-last_n:]
+    return pd.DataFrame(
+        {
+            "Cycle": [r["cycle"] for r in rows],
+            "Nadir day": [r["cycle_day"] for r in rows],
+            "Nadir": [r["value"] for r in rows],
+            "Grade": [r["grade"] for r in rows],
+            "Days to recover": [r["recovery_days"] for r in rows],
+        }
+    )
+
+
+def nadir_marker_trace(table: pd.DataFrame, analyte_name: str) -> dict:
+    """A scatter trace (a dict, for `fig.add_trace`) marking each cycle's nadir on the cycle overlay (x = day of
+    cycle, y = value); hover says the cycle, grade and days to recover above the hold line."""
+    text = [
+        f"Cycle {c} nadir {v:g} (G{'-' if g is None or g != g else int(g)}); "
+        + ("not recovered" if r is None or r != r else f"recovered in {int(r)} d")
+        for c, v, g, r in zip(table["Cycle"], table["Nadir"], table["Grade"], table["Days to recover"])
+    ]
+    return {
+        "type": "scatter",
+        "mode": "markers",
+        "name": f"{analyte_name} nadir",
+        "x": list(table["Nadir day"]),
+        "y": list(table["Nadir"]),
+        "text": text,
+        "hovertemplate": "%{text}<extra></extra>",
+        "marker": {
+            "symbol": "triangle-down",
+            "size": 14,
+            "color": "rgba(0,0,0,0)",
+            "line": {"color": "#222", "width": 2},
+        },
+    }
