@@ -9,6 +9,9 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 RULES_DIR = PACKAGE_DIR / "rules"  # the clinical rules as data (CSV), each row with its source
 SAMPLE_DIR = PACKAGE_DIR.parent / "sample_data"  # the synthetic sample clinic
+# One weekly CBC interval: by then a weekly CBC has been missed outright, and a fortnightly or monthly one is a
+# week late (docs/insight.md, "Escalation").
+CBC_ESCALATE_DAYS = 7
 
 
 def _default_data_dir() -> Path:
@@ -30,6 +33,7 @@ class Settings:
     lock_timeout_s: float = 30.0
     keep_uploads: bool = False
     timezone: str = ""  # IANA name of the clinic's time zone; "" = this machine's local zone
+    cbc_escalate_days: int = CBC_ESCALATE_DAYS  # a CBC this many days overdue escalates (docs/insight.md)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -43,7 +47,17 @@ class Settings:
             lock_timeout_s=_positive_seconds(env.get("LENADASH_LOCK_TIMEOUT_S"), default=30.0),
             keep_uploads=(env.get("LENADASH_KEEP_UPLOADS") or "").strip().lower() in ("1", "true", "yes", "on"),
             timezone=env.get("LENADASH_TIMEZONE") or "",
+            cbc_escalate_days=_whole_days(env.get("LENADASH_CBC_ESCALATE_DAYS"), default=CBC_ESCALATE_DAYS),
         )
+
+
+def _whole_days(text: str | None, *, default: int) -> int:
+    """A whole number of days >= 1 from the environment; empty, unreadable or below 1 gives `default`."""
+    try:
+        days = int((text or "").strip())
+    except ValueError:
+        return default
+    return days if days >= 1 else default
 
 
 def _positive_seconds(text: str | None, *, default: float) -> float:
@@ -79,6 +93,10 @@ SETTINGS_DOC = {
     "LENADASH_TIMEZONE": (
         "the clinic's time zone, an IANA name such as Europe/Berlin (default: this machine's local zone); "
         "timestamps with an offset (+01:00, Z) are converted to it, and 'today' for date checks is its day"
+    ),
+    "LENADASH_CBC_ESCALATE_DAYS": (
+        "days a required CBC may be overdue before the assessment escalates it to an urgent notice and the "
+        "worklist flags the patient (whole days >= 1, default 7: one weekly interval; docs/insight.md)"
     ),
 }
 

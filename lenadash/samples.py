@@ -485,6 +485,25 @@ EVENTS: tuple[tuple[str, int, str, str, str], ...] = (
     ("LD0013", 198, "pregnancy_test", "positive", "serum hCG at an unscheduled visit (nausea)"),
 )
 
+# VTE risk factors and REMS prescription authorizations the clinic recorded (docs/insight.md), so the clinic
+# page has IMPEDE VTE scores and a REMS log to show: (mrn, study day, event, value, detail).
+INSIGHT_EVENTS: tuple[tuple[str, int, str, str, str], ...] = (
+    ("LD0001", 0, "vte_risk_factor", "dex_low", "dexamethasone 40 mg weekly"),
+    ("LD0001", 0, "vte_risk_factor", "bmi_25", "BMI 27"),
+    ("LD0002", 0, "vte_risk_factor", "vte_history", "DVT 2019"),
+    ("LD0002", 0, "vte_risk_factor", "dex_low", "dexamethasone 40 mg weekly"),
+    ("LD0003", 0, "vte_risk_factor", "dex_high", "dexamethasone 40 mg days 1-4, 9-12, 17-20"),
+    ("LD0003", 0, "vte_risk_factor", "cvc", "tunneled line"),
+    ("LD0004", 0, "vte_risk_factor", "none", "assessed at the start of maintenance"),
+    ("LD0005", 0, "vte_risk_factor", "dex_low", "dexamethasone 40 mg weekly"),
+    ("LD0005", 0, "vte_risk_factor", "bmi_25", "BMI 29"),
+    ("LD0006", 0, "vte_risk_factor", "asian_pacific_islander", ""),
+    ("LD0016", 0, "vte_risk_factor", "dex_high", "dexamethasone 40 mg days 1-4, 9-12, 17-20"),
+    ("LD0006", 196, "rems_authorization", "40736125", "cycle 8"),
+    ("LD0006", 224, "rems_authorization", "40761290", "cycle 9"),
+    ("LD0013", 168, "rems_authorization", "40722874", "cycle 7"),
+)
+
 # Marrow biopsies actually done, in study days (the MDS guide asks for one before treatment and at
 # weeks 12 and 24; LD0008's week-24 biopsy was never done).
 MARROW_BIOPSY_DAYS: dict[str, tuple[int, ...]] = {
@@ -821,7 +840,7 @@ def simulate_clinic() -> dict[str, list[Draw]]:
 def _events(p: SamplePatient) -> list[tuple[dt.date, str, str, str]]:
     rows = [
         (p.start_date + dt.timedelta(days=d), kind, value, detail)
-        for mrn, d, kind, value, detail in EVENTS
+        for mrn, d, kind, value, detail in EVENTS + INSIGHT_EVENTS
         if mrn == p.mrn
     ]
     for d in MARROW_BIOPSY_DAYS.get(p.mrn, ()):

@@ -171,6 +171,8 @@ EVENT_LABELS = {
     "missed_period": "Missed period",
     "dose_change": "Dose change",
     "thromboprophylaxis": "Thromboprophylaxis",
+    "vte_risk_factor": "VTE risk factor",
+    "rems_authorization": "REMS authorization",
 }
 
 # The worklist's dose/status cell.

@@ -10,7 +10,7 @@ import numpy as np
 
 from lenadash.dashboard.present import EVENT_LABELS
 from lenadash.errors import InputError
-from lenadash.vocab.course import DEFAULT_COMBINATION, DEFAULT_SCHEDULE
+from lenadash.vocab.course import DEFAULT_COMBINATION, DEFAULT_SCHEDULE, VTE_FACTORS
 
 
 @dataclass(frozen=True)
@@ -154,6 +154,8 @@ EVENT_HELP = {
     "missed_period": "no value; the date is the day the period was missed (stops treatment, REMS)",
     "dose_change": "new dose in mg, or hold",
     "thromboprophylaxis": "agent, e.g. aspirin, LMWH, warfarin",
+    "vte_risk_factor": "in the Agent field, one of: " + ", ".join(VTE_FACTORS) + " (docs/insight.md)",
+    "rems_authorization": "in the Agent field, the authorization number the REMS gave for the prescription",
 }
 # The value fields of the form that belong to each kind; the others are not stored with it.
 _EVENT_VALUE_FIELDS = {
@@ -162,6 +164,8 @@ _EVENT_VALUE_FIELDS = {
     "pregnancy_test": ("result",),
     "dose_change": ("dose_mg", "is_hold"),
     "thromboprophylaxis": ("agent",),
+    "vte_risk_factor": ("agent",),
+    "rems_authorization": ("agent",),
 }
 EVENT_DATE_HELP = (
     "The day it happened. For a planned marrow biopsy, the planned date (it may be after today); "
@@ -211,6 +215,8 @@ def event_problem(event: dict) -> str | None:
         "pregnancy_test": not event["result"],
         "dose_change": event["dose_mg"] is None and not event["is_hold"],
         "thromboprophylaxis": not event["agent"],
+        "vte_risk_factor": (event["agent"] or "").strip().lower() not in VTE_FACTORS,
+        "rems_authorization": not event["agent"],
     }
     if missing.get(kind):
         return f"a {EVENT_LABELS[kind].lower()} event needs its value: {EVENT_HELP[kind]}."

@@ -14,7 +14,7 @@ from lenadash.ingest.coded import Coded
 from lenadash.ingest.columns import EVENT_FIELDS
 from lenadash.ingest.problems import cat
 from lenadash.ingest.sheets import Sheet, TableImport, as_dates, none_for_missing
-from lenadash.vocab.course import CAPSULE_MG, EVENT_KINDS
+from lenadash.vocab.course import CAPSULE_MG, EVENT_KINDS, VTE_FACTORS
 from lenadash.vocab.frames import EVENT_COLUMNS
 
 _EVENT_ALIASES: dict[str, str] = {
@@ -48,6 +48,11 @@ _EVENT_ALIASES: dict[str, str] = {
     "vte prophylaxis": "thromboprophylaxis",
     "anticoagulation": "thromboprophylaxis",
     "thrombosis prophylaxis": "thromboprophylaxis",
+    "vte risk factor": "vte_risk_factor",
+    "vte factor": "vte_risk_factor",
+    "rems authorization": "rems_authorization",
+    "rems authorisation": "rems_authorization",
+    "authorization": "rems_authorization",
 }
 _HOLD_WORDS = {"hold", "held", "interrupt", "interrupted", "pause", "paused", "stop", "stopped"}
 _PREGNANCY = {
@@ -131,7 +136,16 @@ def read_events(data: bytes | BinaryIO, *, file_name: str = "") -> TableImport:
     sheet.check_text("mrn", "value", "detail")
     when = sheet.dates(sheet["date"], name="date")
     values = _EventValues(sheet, _event_kind(sheet), sheet["value"])
-    for read_value in (_fever, _toxicity, _pregnancy_test, _dose_change, _thromboprophylaxis, _date_only):
+    for read_value in (
+        _fever,
+        _toxicity,
+        _pregnancy_test,
+        _dose_change,
+        _thromboprophylaxis,
+        _date_only,
+        _vte_risk_factor,
+        _rems_authorization,
+    ):
         read_value(values)
     rows = pd.DataFrame(
         {
@@ -266,6 +280,33 @@ def _thromboprophylaxis(v: _EventValues) -> None:
     )
     named = tp & (v.raw != "")
     v.agent[named] = np.char.lower(v.raw[named].astype(str)).astype(object)
+
+
+def _vte_risk_factor(v: _EventValues) -> None:
+    """One factor code of vocab.course.VTE_FACTORS (docs/insight.md), kept in `agent`; spaces and dashes read as _."""
+    vf = v.event == "vte_risk_factor"
+    code = v.coded.take(v.low.str.strip().str.replace(r"[\s-]+", "_", regex=True).to_numpy(dtype=object))
+    ok = vf & np.isin(code, VTE_FACTORS)
+    v.report(
+        vf & ~ok,
+        "invalid value",
+        "VTE risk factor '{}' is not one lenadash scores.",
+        f"Write one of: {', '.join(VTE_FACTORS)} (docs/insight.md).",
+    )
+    v.agent[ok] = code[ok]
+
+
+def _rems_authorization(v: _EventValues) -> None:
+    """The REMS prescription authorization number as written, kept in `agent`."""
+    ra = v.event == "rems_authorization"
+    v.report(
+        ra & (v.raw == ""),
+        "invalid value",
+        "REMS authorization has no number{}.",
+        "Write the authorization number the REMS gave for the prescription.",
+    )
+    named = ra & (v.raw != "")
+    v.agent[named] = v.raw[named]
 
 
 def _date_only(v: _EventValues) -> None:

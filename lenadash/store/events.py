@@ -27,6 +27,8 @@ EVENT_VALUE_FIELD = {
     "marrow_biopsy": None,
     "marrow_biopsy_planned": None,
     "missed_period": None,
+    "vte_risk_factor": "agent",  # the factor code (vocab.course.VTE_FACTORS)
+    "rems_authorization": "agent",  # the authorization number as recorded
 }
 assert set(EVENT_VALUE_FIELD) == set(EVENT_KINDS), "every event kind needs its value field"
 # Who recorded an event and when (models.ClinicalEvent, revision 0005): load_events adds them after the
