@@ -40,12 +40,13 @@ else:
     welcome = st.Page(ui.PAGES["welcome"], title="Start", icon=":material/waving_hand:", url_path="start")
     overview = st.Page(ui.PAGES["overview"], title="Clinic overview", icon=":material/list_alt:", url_path="overview")
     patient = st.Page(ui.PAGES["patient"], title="Patient", icon=":material/person:", url_path="patient")
+    insight = st.Page(ui.PAGES["clinic"], title="Clinic insight", icon=":material/monitoring:", url_path="clinic")
     upload = st.Page(ui.PAGES["upload"], title="Upload", icon=":material/upload_file:", url_path="upload")
     setup = st.Page(ui.PAGES["setup"], title="Setup", icon=":material/edit_note:", url_path="setup")
     visit = st.Page(
         ui.PAGES["visit"], title="Visit view", icon=":material/co_present:", url_path="visit", visibility="hidden"
     )
-    page = st.navigation({"Clinic": [overview, patient], "Data": [upload, setup], "": [welcome, visit, home]})
+    page = st.navigation({"Clinic": [overview, patient, insight], "Data": [upload, setup], "": [welcome, visit, home]})
     ui.sidebar()
     if page.url_path == patient.url_path:
         ui.patient_from_url()  # /patient?mrn=... opens that patient

@@ -4,7 +4,7 @@ the cycle overlay and the flowsheet."""
 import pandas as pd
 import streamlit as st
 
-from lenadash.dashboard import cards, charts, present, results, timeline, ui
+from lenadash.dashboard import cards, charts, insight, present, results, timeline, ui
 from lenadash.vocab.course import INDICATION_NAMES
 
 ui.sample_banner()
@@ -94,11 +94,15 @@ with overlay_tab:
     analyte = st.radio(
         "Count", ["anc", "plt", "hgb", "wbc"], horizontal=True, key="overlay_analyte", format_func=present.analyte_label
     )
-    st.plotly_chart(
-        charts.cycle_overlay_figure(results.cycle_overlay(patient, analyte), analyte, thresholds=fold["thresholds"]),
-        key="overlay_chart",
-        theme=None,
+    overlay = charts.cycle_overlay_figure(
+        results.cycle_overlay(patient, analyte), analyte, thresholds=fold["thresholds"]
     )
+    nadirs = insight.nadir_table(patient, analyte) if analyte in ("anc", "plt", "hgb") else None
+    if nadirs is not None and len(nadirs):
+        overlay.add_trace(insight.nadir_marker_trace(nadirs, present.analyte_label(analyte)))
+    st.plotly_chart(overlay, key="overlay_chart", theme=None)
+    if nadirs is not None and len(nadirs):
+        st.dataframe(nadirs, hide_index=True)
 with sheet_tab:
     since = window[0] if preset != "All" else None
     values, grades = results.flowsheet(patient, since=since)
@@ -107,4 +111,5 @@ with sheet_tab:
     else:
         st.dataframe(ui.flowsheet_table(values, grades), width="stretch", height=38 * (len(values) + 1))
 with dose_tab:
+    insight.render_dose_intensity(st.container(), patient)
     ui.dose_history_table(patient, clinic.events, on=clinic.as_of)

@@ -235,7 +235,13 @@ def test_patient_page_shows_card_charts_and_flowsheet(clinic_env):
     text = _texts(at)
     assert "Upcoming" in text and "Next CBC" in text
     assert re.search(r"ld-card ld-(hold|review|ok)", text)
-    assert len(at.get("plotly_chart")) == 3  # ANC + platelets beside the card, every panel, cycle overlay
+    # ANC + platelets beside the card, every panel, cycle overlay, dose intensity per cycle (dose history tab)
+    assert [c.key for c in at.get("plotly_chart")] == [
+        "fold_chart",
+        "timeline_chart",
+        "overlay_chart",
+        "dose_intensity",
+    ]
     assert not at.metric  # no "Dose now" metric: it truncated ("20...") at 1366; the card gives the dose
     flowsheet = at.dataframe[0].value
     assert any(str(i).startswith("ANC") for i in flowsheet.index)
@@ -267,7 +273,7 @@ def test_patient_time_windows(clinic_env, preset):
     at.session_state["window"] = preset
     at.run()
     _no_exception(at)
-    assert len(at.get("plotly_chart")) == 3
+    assert len(at.get("plotly_chart")) == 4
 
 
 def test_patient_with_stale_data_says_cbc_overdue_and_shows_the_last_draws(clinic_env):

@@ -49,6 +49,12 @@ NOTICE_CARD: dict[str, tuple[str, str | None]] = {
     "stale_creatinine": ("none", None),
     "cycle_limit": ("amber", "You have reached the planned number of cycles; your doctor will decide what comes next."),
     "labs_without_course": ("amber", "Your treatment plan is not recorded yet."),
+    # issue 13 (clinical/insight): a CBC overdue past the escalation setting is as urgent as a hold - the
+    # advice on the card rests on counts nobody has seen for weeks
+    "cbc_overdue_escalated": ("red", "A blood test is well overdue; please have it as soon as you can."),
+    "vte_prophylaxis_mismatch": ("amber", "Your doctor will check the medicine you take to prevent blood clots."),
+    "vte_score_review": ("none", None),
+    "pregnancy_test_before_prescription": ("amber", "A pregnancy test is due before your next prescription."),
 }
 NOTICE_TONES = {kind: tone for kind, (tone, _) in NOTICE_CARD.items()}
 # A kind this table does not know yet takes its tone from the notice's severity.

@@ -98,6 +98,11 @@ NOTICE_WORDS: dict[str, str] = {
     "what comes next.",
     "labs_without_course": "Your treatment details are not entered here yet, so we cannot summarise your "
     "treatment; your care team will add them.",
+    "cbc_overdue_escalated": "Your blood test is well overdue. Please contact your care team today to have it.",
+    "vte_prophylaxis_mismatch": "Your doctor will check the medicine you take to prevent blood clots.",
+    "vte_score_review": "Your care team will look at your risk of blood clots with you.",
+    "pregnancy_test_before_prescription": "You need a pregnancy test before your next capsules can be "
+    "prescribed; your care team will arrange it.",
 }
 # A hold for a side effect (a recorded toxicity, no count): the hold sentences without a count.
 SIDE_EFFECT_HOLD = {

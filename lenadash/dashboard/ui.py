@@ -53,6 +53,7 @@ PAGES = {
     "upload": "app_pages/upload.py",
     "setup": "app_pages/setup.py",
     "visit": "app_pages/visit.py",
+    "clinic": "app_pages/clinic.py",
 }
 
 # session_state keys
