@@ -51,6 +51,8 @@ def _kind_of_upload(data: bytes, *, file_name: str) -> str:
     """ "labs", "patients" or "events" (ingest.detect_kind). A file that is no text export at all gets
     the readers' own message ("<name> is empty. Export the results as CSV ...", "<name> is an Excel
     workbook ... save it as CSV"), which says more than "could not tell the kind"."""
+    if ingest.is_message_feed(data):  # HL7 v2 or FHIR (a zip of FHIR resources too): lab results
+        return "labs"
     ingest.refuse_non_text(data, file_name)  # an Excel workbook, zip or PDF says so, whatever its columns
     try:
         return ingest.detect_kind(data)
