@@ -119,12 +119,13 @@ def _write_labs(connection, results: pd.DataFrame, upload_id: int) -> tuple[tupl
     if len(old):
         chain = chain.merge(old, on=key_cols, how="left", sort=False)
     else:  # nothing stored for these patients in this time span (a first import): no merge copy
-        chain["old_id"], chain["old_value"], chain["old_comparator"] = np.nan, np.nan, None
+        chain["old_id"], chain["old_value"], chain["old_comparator"], chain["old_status"] = np.nan, np.nan, None, None
     has_old = chain["old_id"].notna().to_numpy()
     equals_old = (
         has_old
         & (chain["value"].to_numpy() == chain["old_value"].to_numpy())
         & (chain["comparator"].to_numpy() == chain["old_comparator"].fillna("").astype("str").to_numpy())
+        & ~(_preliminary(chain["old_status"]) & ~_preliminary(chain["status"]))  # the final replaces it
     )
     is_first = np.r_[True, group[1:] != group[:-1]]
     is_last = np.r_[group[1:] != group[:-1], True]
@@ -164,6 +165,12 @@ def _write_labs(connection, results: pd.DataFrame, upload_id: int) -> tuple[tupl
     return (len(write) - n_superseding, n_superseding, unchanged), patients_created
 
 
+def _preliminary(status: pd.Series) -> np.ndarray:
+    """Results sent as preliminary (HL7 OBX-11 P, FHIR `preliminary`): a later final one of the same value
+    replaces them rather than counting as unchanged, so the stored status says final."""
+    return status.astype("str").str.lower().str.startswith("prelim").fillna(False).to_numpy(dtype=bool)
+
+
 def _same_as_shifted(df: pd.DataFrame, columns: list[str], periods: int) -> pd.Series:
     same = pd.Series(True, index=df.index)
     for column in columns:
@@ -174,7 +181,7 @@ def _same_as_shifted(df: pd.DataFrame, columns: list[str], periods: int) -> pd.S
 
 def _current_labs(connection, chain: pd.DataFrame) -> pd.DataFrame:
     """Stored current results of the file's patients within its time span (the only rows it can touch)."""
-    columns = ["patient_id", "analyte", "collected_at", "old_id", "old_value", "old_comparator"]
+    columns = ["patient_id", "analyte", "collected_at", "old_id", "old_value", "old_comparator", "old_status"]
     ph = placeholder(connection)
     lo, hi = datetime_params(connection, pd.Series([chain["collected_at"].min(), chain["collected_at"].max()]))
     frames = []
@@ -184,7 +191,7 @@ def _current_labs(connection, chain: pd.DataFrame) -> pd.DataFrame:
         frames.append(
             fetch_frame(
                 connection,
-                "SELECT patient_id, analyte, collected_at, id, value, comparator FROM lab_result "
+                "SELECT patient_id, analyte, collected_at, id, value, comparator, status FROM lab_result "
                 f"WHERE superseded_by_id IS NULL AND collected_at >= {ph} AND collected_at <= {ph} "
                 f"AND patient_id IN ({marks})",
                 (lo, hi, *chunk),
@@ -202,6 +209,7 @@ def _current_dtypes(old: pd.DataFrame) -> pd.DataFrame:
     old["old_id"] = old["old_id"].astype("float64")
     old["old_value"] = old["old_value"].astype("float64")
     old["old_comparator"] = old["old_comparator"].astype("str")
+    old["old_status"] = old["old_status"].astype("str")
     return old
 
 
