@@ -96,7 +96,9 @@ def test_other_messages_and_stray_segments_are_reported():
     text = "OBX|1|NM|751-8^ANC^LN||1.0|10*3/uL\r" + adt + oru(obx(1, ANC, "1.5"))
     read = read_hl7(text.encode(), file_name="mixed.hl7")
     by_reason = read.problems.set_index("reason")
-    assert by_reason.loc["unreadable message", "line"] == 1 and by_reason.loc["unreadable message", "severity"] == "error"
+    assert (
+        by_reason.loc["unreadable message", "line"] == 1 and by_reason.loc["unreadable message", "severity"] == "error"
+    )
     assert by_reason.loc["not a result message", ["line", "value", "severity"]].tolist() == [2, "ADT^A01", "warning"]
     assert read.results["value"].tolist() == [1.5]
 
