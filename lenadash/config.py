@@ -30,6 +30,7 @@ class Settings:
     lock_timeout_s: float = 30.0
     keep_uploads: bool = False
     timezone: str = ""  # IANA name of the clinic's time zone; "" = this machine's local zone
+    watch_folder: str = ""  # the dashboard server imports files landing here (lenadash.watch); "" = off
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -43,6 +44,7 @@ class Settings:
             lock_timeout_s=_positive_seconds(env.get("LENADASH_LOCK_TIMEOUT_S"), default=30.0),
             keep_uploads=(env.get("LENADASH_KEEP_UPLOADS") or "").strip().lower() in ("1", "true", "yes", "on"),
             timezone=env.get("LENADASH_TIMEZONE") or "",
+            watch_folder=env.get("LENADASH_WATCH_FOLDER") or "",
         )
 
 
@@ -79,6 +81,10 @@ SETTINGS_DOC = {
     "LENADASH_TIMEZONE": (
         "the clinic's time zone, an IANA name such as Europe/Berlin (default: this machine's local zone); "
         "timestamps with an offset (+01:00, Z) are converted to it, and 'today' for date checks is its day"
+    ),
+    "LENADASH_WATCH_FOLDER": (
+        "a folder the dashboard server watches: every lab, patients or events file that lands in it is imported "
+        "into the clinic database once and moved to done/ or failed/ with a report (default: off)"
     ),
 }
 

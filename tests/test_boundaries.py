@@ -22,9 +22,10 @@ BASE = {"config", "errors"}
 MAY_IMPORT: dict[str, set[str]] = {
     "app_pages": {"dashboard", "vocab"} | BASE,
     "app.py": {"dashboard"} | BASE,
-    "cli": {"imports", "clinical", "store", "ingest", "vocab"} | BASE,
+    "cli": {"imports", "watch", "clinical", "store", "ingest", "vocab"} | BASE,
     "__main__": {"cli"},
-    "dashboard": {"imports", "clinical", "store", "ingest", "vocab", "samples"} | BASE,
+    "dashboard": {"imports", "watch", "clinical", "store", "ingest", "vocab", "samples"} | BASE,
+    "watch": {"imports", "store", "ingest", "vocab"} | BASE,
     "imports": {"store", "ingest", "vocab"} | BASE,
     "clinical": {"vocab"} | BASE,
     "store": {"vocab"} | BASE,
