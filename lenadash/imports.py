@@ -17,6 +17,7 @@ from lenadash import ingest, store
 from lenadash.config import SAMPLE_DIR, get_settings
 from lenadash.errors import InputError, LenadashError, StoreError, UnrecognisedFile
 from lenadash.store import Session
+from lenadash.vocab.draws import drop_written_twice
 
 # Import order: patients first (so labs attach to registered patients), then events, then labs.
 KIND_ORDER = ("patients", "events", "labs")
@@ -263,7 +264,9 @@ def read_assess_inputs(
     }
     return AssessInputs(
         patients=patients_read.rows,
-        labs=pd.concat([parsed.results for parsed in labs_read], ignore_index=True),
+        labs=drop_written_twice(
+            pd.concat([parsed.results for parsed in labs_read], ignore_index=True), ["mrn", "analyte"]
+        ),
         events=events_read.rows if events_read is not None else None,
         report=report,
     )
