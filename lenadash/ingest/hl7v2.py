@@ -1,10 +1,12 @@
 """HL7 v2 result messages (ORU^R01): one OBX segment per result to the canonical lab rows.
 
-python-hl7 (`hl7` on PyPI) reads each message's structure: the encoding characters from MSH-1/MSH-2,
-the header segments (MSH, PID, OBR, ...) into fields, repetitions and components, escape sequences
-(`\\T\\`, `\\S\\`). OBX segments, nearly all of a results file, are split with the same encoding
-characters once per segment and decided once per distinct field text (as the CSV reader does), then
-go through the same normalisation as a CSV row (normalise.normalise): units, plausibility, problems.
+python-hl7 (`hl7` on PyPI) reads what has structure: each message's encoding characters (MSH-1 and
+MSH-2, parsed once per distinct set), the PID segment with its repeating, typed identifiers (once per
+distinct PID), and escape sequences (`\\T\\` for `&`, ...). The hot path - MSH-9, OBR-7 and the OBX
+segments, nearly all of a results file - is split with the same encoding characters, and every OBX
+field is decided once per distinct text (as the CSV reader does: a file repeats a few names, units and
+ranges). The rows then go through the CSV rows' normalisation (normalise.normalise): units,
+plausibility, the same problems.
 
 A problem's `line` is the segment's position in the file (its physical line when segments are on
 lines of their own, as `\\n`, `\\r\\n` and `\\r` files all are), its `column` the field (`OBX-5`).
@@ -18,6 +20,9 @@ from dataclasses import dataclass, field
 
 import hl7
 import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from lenadash.ingest.coded import Coded
 from lenadash.ingest.labs import LabImport
@@ -61,33 +66,52 @@ _FIELDS = ("mrn", "when", "name", "loinc", "value", "unit", "ref_range", "flag",
 
 
 @dataclass
-class _Results:
-    """One entry per OBX segment of a result message, in file order."""
-
-    lines: list[int] = field(default_factory=list)
-    cols: dict[str, list[str]] = field(default_factory=lambda: {f: [] for f in _FIELDS})
-
-
-@dataclass
-class _Context:
-    """What the header segments of one message say about the OBX segments after them."""
+class _Encoding:
+    """One set of encoding characters (MSH-1, MSH-2), read by python-hl7 from the first MSH using them."""
 
     message: hl7.Message
-    mrn: str = ""
-    obr_time: str = ""
-    cache: dict = field(default_factory=dict)  # (field number, text) -> decided text, per message encoding
+    pids: dict[str, str] = field(default_factory=dict)  # PID segment text -> MRN
 
     @property
     def field_sep(self) -> str:
         return self.message.separators[1]
 
+    @property
+    def comp_sep(self) -> str:
+        return self.message.separators[3]
+
+    @property
+    def rep_sep(self) -> str:
+        return self.message.separators[2]
+
     def text(self, raw: str) -> str:
         """A field's text with escape sequences (`\\T\\` for `&`, ...) resolved."""
         return self.message.unescape(raw) if self.message.esc in raw else raw
 
-    def first(self, raw: str, sep_index: int) -> list[str]:
-        """The components (sep_index 3) or repetitions (2) of a field's text."""
-        return raw.split(self.message.separators[sep_index])
+    def mrn(self, msh: str, pid: str) -> str:
+        if pid not in self.pids:
+            self.pids[pid] = _mrn(hl7.parse(msh + "\r" + pid).segment("PID"))
+        return self.pids[pid]
+
+
+@dataclass
+class _Obx:
+    """The OBX segments of the result messages, in file order, with what their message says about them."""
+
+    lines: list[int] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    mrns: list[str] = field(default_factory=list)
+    obr_times: list[str] = field(default_factory=list)
+    encodings: list[int] = field(default_factory=list)  # index into _Reading.encodings
+
+
+@dataclass
+class _Reading:
+    segments: list[str]
+    problems: Problems
+    obx: _Obx = field(default_factory=_Obx)
+    encodings: list[_Encoding] = field(default_factory=list)
+    by_chars: dict[str, int] = field(default_factory=dict)  # MSH[3:8] -> encoding index
 
 
 def is_hl7(head: bytes) -> bool:
@@ -105,16 +129,15 @@ def read_hl7(data, *, file_name: str = "") -> LabImport:
     STATUS_WORDS). Messages of another type are skipped with a warning.
     """
     utf8, encoding, _ = decode(as_bytes(data))
-    segments = _SEGMENT_END.split(utf8.decode("utf-8"))
-    problems = Problems(file_name)
-    results = _Results()
-    for start, stop in _messages(segments, problems):
-        _read_message(segments, start, stop, results, problems)
-    lines = np.asarray(results.lines, dtype=np.int64)
-    rows = {f: Coded.of(np.asarray(results.cols[f], dtype=object)) for f in _FIELDS}
+    reading = _Reading(_SEGMENT_END.split(utf8.decode("utf-8")), Problems(file_name))
+    for start, stop in _messages(reading.segments, reading.problems):
+        _read_message(reading, start, stop)
+    lines = np.asarray(reading.obx.lines, dtype=np.int64)
+    rows = _obx_rows(reading)
     rows["value_col"] = Coded.constant(len(lines), "OBX-5")
     for f in ("ref_low", "ref_high"):
         rows[f] = Coded.constant(len(lines))
+    problems = reading.problems
     out, conversions = normalise(rows, lines, dict(COLUMNS), problems, delimiter="|")
     return LabImport(
         results=out,
@@ -158,60 +181,71 @@ def _messages(segments: list[str], problems: Problems) -> list[tuple[int, int]]:
     return spans
 
 
-def _read_message(segments: list[str], start: int, stop: int, results: _Results, problems: Problems) -> None:
+def _encoding_of(reading: _Reading, msh: str) -> int:
+    """The index of the message's encoding characters, parsed by python-hl7 the first time they are seen."""
+    chars = msh[3:8]
+    if chars not in reading.by_chars:
+        reading.encodings.append(_Encoding(hl7.parse(msh)))
+        reading.by_chars[chars] = len(reading.encodings) - 1
+    return reading.by_chars[chars]
+
+
+def _read_message(reading: _Reading, start: int, stop: int) -> None:
+    segments, problems = reading.segments, reading.problems
     own = [(i, segments[i]) for i in range(start, stop) if segments[i].strip()]
-    header = [(i, s) for i, s in own if not s.startswith("OBX")]
-    obx_lines = [i + 1 for i, s in own if s.startswith("OBX")]
+    msh = own[0][1]
     try:
-        message = hl7.parse("\r".join(s for _, s in header))
-    except (hl7.ParseException, IndexError, ValueError) as exc:
+        index = _encoding_of(reading, msh)
+        enc = reading.encodings[index]
+        kind = _message_type(enc, msh)
+        if kind[:2] == ["ORU", "R01"]:
+            _read_segments(reading, own, index)
+            return
+    except (hl7.ParseException, IndexError, ValueError, KeyError) as exc:
         problems.add(
-            line=[start + 1, *obx_lines],
+            line=[start + 1, *(i + 1 for i, s in own if s.startswith("OBX"))],
             column="MSH",
             value="",
             reason="unreadable message",
             message=f"The message could not be read ({type(exc).__name__}); its results are not imported.",
-            hint="Check the MSH segment: MSH|^~\\&|... with the encoding characters right after MSH.",
+            hint="Check the MSH and PID segments: MSH|^~\\&|... with the encoding characters right after MSH.",
         )
         return
-    kind = _message_type(message)
-    if kind[:2] != ["ORU", "R01"]:
-        problems.add(
-            line=[start + 1],
-            column="MSH-9",
-            value="^".join(kind),
-            reason="not a result message",
-            message="This message is not an ORU^R01 result message; skipped.",
-            hint="Nothing to fix if it is not a lab result (an admission or order message).",
-            severity="warning",
-        )
-        return
-    _read_segments(own, message, results)
+    problems.add(
+        line=[start + 1],
+        column="MSH-9",
+        value="^".join(kind),
+        reason="not a result message",
+        message="This message is not an ORU^R01 result message; skipped.",
+        hint="Nothing to fix if it is not a lab result (an admission or order message).",
+        severity="warning",
+    )
 
 
-def _message_type(message: hl7.Message) -> list[str]:
-    msh = message.segment("MSH")
-    return [msh.extract_field(field_num=9, component_num=c).strip().upper() for c in (1, 2)]
+def _message_type(enc: _Encoding, msh: str) -> list[str]:
+    fields = msh.split(enc.field_sep)  # fields[n - 1] is MSH-n: MSH-1 is the separator itself
+    components = (fields[8] if len(fields) > 8 else "").split(enc.comp_sep) + [""]
+    return [c.strip().upper() for c in components[:2]]
 
 
-def _read_segments(own: list[tuple[int, str]], message: hl7.Message, results: _Results) -> None:
-    """Walk the message in order: PID and OBR set the context of the OBX segments after them."""
-    ctx = _Context(message)
-    parsed = iter(message)
+def _read_segments(reading: _Reading, own: list[tuple[int, str]], index: int) -> None:
+    """Walk the message in order: PID and OBR set the patient and time of the OBX segments after them."""
+    enc, obx = reading.encodings[index], reading.obx
+    msh, sep, comp = own[0][1], enc.field_sep, enc.comp_sep
+    mrn = obr_time = ""
     for i, text in own:
-        if not text.startswith("OBX"):
-            segment = next(parsed)
-            kind = str(segment[0]).strip()
-            if kind == "PID":
-                ctx.mrn, ctx.obr_time = _mrn(segment), ""
-            elif kind == "OBR":
-                ctx.obr_time = _first_component(segment, 7)
-            continue
-        _add_obx(i + 1, text, ctx, results)
-
-
-def _first_component(segment: hl7.Segment, field_num: int) -> str:
-    return str(segment.extract_field(field_num=field_num, component_num=1)).strip()
+        kind = text[:3]
+        if kind == "OBX":
+            obx.lines.append(i + 1)
+            obx.texts.append(text)
+            obx.mrns.append(mrn)
+            obx.obr_times.append(obr_time)
+            obx.encodings.append(index)
+        elif kind == "PID":
+            mrn, obr_time = enc.mrn(msh, text), ""
+        elif kind == "OBR":
+            fields = text.split(sep)
+            obr_time = enc.text(fields[7].split(comp)[0]).strip() if len(fields) > 7 else ""
 
 
 def _mrn(pid: hl7.Segment) -> str:
@@ -231,59 +265,113 @@ def _mrn(pid: hl7.Segment) -> str:
     return (typed or given or [""])[0]
 
 
-# --- OBX: one result -------------------------------------------------------------------------------
+# --- OBX: one result each, decided once per distinct field text --------------------------------------
+
+_OBX_FIELDS = {"kind": 2, "test": 3, "value": 5, "unit": 6, "ref_range": 7, "flag": 8, "status": 11, "when": 14}
 
 
-def _add_obx(line: int, text: str, ctx: _Context, results: _Results) -> None:
-    f = text.split(ctx.field_sep)
-    f += [""] * (15 - len(f))
-    key = (f[2], f[3], f[5], f[6], f[7], f[8], f[11])
-    decided = ctx.cache.get(key)
-    if decided is None:
-        decided = ctx.cache[key] = _decide(ctx, *key)
-    name, loinc, value, unit, ref_range, flag, status = decided
-    cols = results.cols
-    results.lines.append(line)
-    cols["mrn"].append(ctx.mrn)
-    cols["when"].append(ctx.first(f[14], 3)[0].strip() or ctx.obr_time)
-    cols["name"].append(name)
-    cols["loinc"].append(loinc)
-    cols["value"].append(value)
-    cols["unit"].append(unit)
-    cols["ref_range"].append(ref_range)
-    cols["flag"].append(flag)
-    cols["status"].append(status)
+def _obx_rows(reading: _Reading) -> dict[str, Coded]:
+    """The coded columns normalise reads, from every OBX of the file (per set of encoding characters)."""
+    obx = reading.obx
+    n = len(obx.texts)
+    encodings = np.asarray(obx.encodings, dtype=np.int64)
+    parts: dict[str, list[tuple[np.ndarray, Coded]]] = {f: [] for f in _DECIDED}
+    for index, enc in enumerate(reading.encodings):
+        rows = np.flatnonzero(encodings == index)
+        if len(rows):
+            texts = pa.array([obx.texts[r] for r in rows.tolist()], type=pa.string())
+            for name, coded in _decide_obx(enc, texts).items():
+                parts[name].append((rows, coded))
+    out = {name: _merge(parts[name], n) for name in _DECIDED}
+    obr = pa.array(obx.obr_times, type=pa.string())
+    when = pa.array(out["when"].uniques.to_numpy(dtype=object), type=pa.string()).take(pa.array(out["when"].codes))
+    out["when"] = _coded(pc.if_else(pc.equal(when, ""), obr, when))  # OBX-14, else OBR-7
+    out["mrn"] = Coded.of(np.asarray(obx.mrns, dtype=object))
+    return out
 
 
-def _decide(ctx: _Context, kind: str, test: str, value: str, unit: str, ref: str, flag: str, status: str) -> tuple:
-    """One OBX's fields as the CSV reader's columns (once per distinct combination in a message)."""
-    name, loinc = _test(ctx, test)
-    unit_parts = [ctx.text(u).strip() for u in ctx.first(unit, 3)] + ["", ""]
-    code = status.strip().upper()
+_DECIDED = ("name", "loinc", "value", "unit", "ref_range", "flag", "status", "when")
+
+
+def _decide_obx(enc: _Encoding, texts: pa.Array) -> dict[str, Coded]:
+    """Split every OBX at once (Arrow) and decide each field once per distinct text."""
+    padded = pc.binary_join_element_wise(texts, pa.scalar(enc.field_sep * 15), "")  # every field exists
+    fields = pc.split_pattern(padded, pattern=enc.field_sep)
+    raw = {name: pc.list_element(fields, n) for name, n in _OBX_FIELDS.items()}
+    test = raw["test"].dictionary_encode()
+    kind_value = pc.binary_join_element_wise(raw["kind"], raw["value"], "\x1f").dictionary_encode()
+    return {
+        "name": _decided(test, lambda t: _test(enc, t)[0]),
+        "loinc": _decided(test, lambda t: _test(enc, t)[1]),
+        "value": _decided(kind_value, lambda kv: _value(enc, *kv.split("\x1f", 1))),
+        "unit": _decided(raw["unit"].dictionary_encode(), lambda u: _unit(enc, u)),
+        "ref_range": _decided(raw["ref_range"].dictionary_encode(), lambda r: enc.text(r).strip()),
+        "flag": _decided(raw["flag"].dictionary_encode(), lambda f: enc.text(f.split(enc.rep_sep)[0]).strip()),
+        "status": _decided(raw["status"].dictionary_encode(), _status),
+        "when": _decided(raw["when"].dictionary_encode(), lambda w: enc.text(w.split(enc.comp_sep)[0]).strip()),
+    }
+
+
+def _decided(encoded: pa.DictionaryArray, decide) -> Coded:
+    """A dictionary-encoded field with `decide` applied once per distinct text, as a Coded column."""
+    per_text = [decide(t) for t in encoded.dictionary.to_pylist()]
+    codes, uniques = pd.factorize(np.asarray(per_text + [""], dtype=object))
+    return Coded(codes[encoded.indices.to_numpy(zero_copy_only=False)].astype(np.intp), pd.Series(uniques, dtype="str"))
+
+
+def _coded(texts: pa.Array) -> Coded:
+    encoded = texts.dictionary_encode()
+    uniques = pd.Series(encoded.dictionary.to_pylist(), dtype="str").str.strip()
     return (
-        name,
-        loinc,
-        _value(ctx, kind.strip().upper(), value),
-        unit_parts[0] or unit_parts[1],
-        ctx.text(ref).strip(),
-        ctx.text(ctx.first(flag, 2)[0]).strip(),
-        STATUS_WORDS.get(code, code.lower()),
+        _decided(encoded, lambda t: t.strip())
+        if uniques.duplicated().any()
+        else Coded(encoded.indices.to_numpy(zero_copy_only=False).astype(np.intp), uniques)
     )
 
 
-def _test(ctx: _Context, test: str) -> tuple[str, str]:
+def _merge(parts: list[tuple[np.ndarray, Coded]], n: int) -> Coded:
+    """Coded columns of row subsets (one per set of encoding characters) as one column in file order."""
+    if len(parts) == 1 and len(parts[0][0]) == n:
+        return parts[0][1]
+    codes = np.zeros(n, dtype=np.intp)
+    uniques: list[pd.Series] = []
+    offset = 0
+    for rows, coded in parts:
+        codes[rows] = coded.codes + offset
+        uniques.append(coded.uniques)
+        offset += len(coded.uniques)
+    merged = pd.concat(uniques, ignore_index=True) if uniques else pd.Series([""], dtype="str")
+    dedup, distinct = pd.factorize(merged.to_numpy(dtype=object))
+    return Coded(dedup[codes].astype(np.intp) if n else codes, pd.Series(distinct, dtype="str"))
+
+
+def _unit(enc: _Encoding, unit: str) -> str:
+    """OBX-6 (CE/CWE): the identifier (often UCUM, `10*3/uL`), else the text."""
+    return _first_filled([enc.text(c).strip() for c in unit.split(enc.comp_sep)[:2]])
+
+
+def _status(code: str) -> str:
+    return STATUS_WORDS.get(code.strip().upper(), code.strip().lower())
+
+
+def _first_filled(parts: list[str]) -> str:
+    return next((p for p in parts if p), "")
+
+
+def _test(enc: _Encoding, test: str) -> tuple[str, str]:
     """OBX-3 (CE/CWE): identifier^text^coding system^alternate identifier^alternate text^alternate system.
     The LOINC is the identifier whose system is LN; the name is the text (else a local identifier)."""
-    c = [ctx.text(p).strip() for p in ctx.first(test, 3)] + [""] * 6
+    c = [enc.text(p).strip() for p in test.split(enc.comp_sep)] + [""] * 6
     loinc = c[0] if c[2].upper() == "LN" else c[3] if c[5].upper() == "LN" else ""
     name = c[1] or (c[4] if c[2].upper() == "LN" else "") or ("" if loinc == c[0] else c[0])
     return name, loinc
 
 
-def _value(ctx: _Context, kind: str, value: str) -> str:
+def _value(enc: _Encoding, kind: str, value: str) -> str:
     """OBX-5 as result text: SN `<^0.5` is `<0.5`, `^1^:^128` is `1:128`; other types as written."""
+    kind = kind.strip().upper()
     if kind == "SN":
-        c = [p.strip() for p in ctx.first(value, 3)] + ["", "", "", ""]
-        return ctx.text(f"{c[0]}{c[1]}{c[2]}{c[3]}")
-    first = ctx.first(value, 2)[0] if kind in ("NM", "SN") else value
-    return ctx.text(first).strip()
+        c = [p.strip() for p in value.split(enc.comp_sep)] + ["", "", "", ""]
+        return enc.text(f"{c[0]}{c[1]}{c[2]}{c[3]}")
+    first = value.split(enc.rep_sep)[0] if kind == "NM" else value
+    return enc.text(first).strip()
