@@ -1,5 +1,4 @@
-"""What makes two lab rows one result: the same draw written with a time of day in one export and as a date
-only in another (a wide CSV with dates, an HL7 or FHIR message with times).
+"""One result written twice: the same draw timed in one export and date-only in another (HL7 vs a wide CSV).
 
 The rule (docs/import.md "The same result from two formats"): two results of the same patient and test on
 the same calendar date, one timed and one at 00:00 (a date without a time), with the same value and the same
