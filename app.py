@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from lenadash.dashboard import folder, ui
+from lenadash.dashboard import ui
 
 visit_mode = st.query_params.get("visit") == "1"
 st.set_page_config(
@@ -16,7 +16,7 @@ st.set_page_config(
     initial_sidebar_state="collapsed" if visit_mode else "auto",
 )
 ui.page_style()
-folder.start_watch()  # LENADASH_WATCH_FOLDER: import files landing there (once per server process)
+ui.start_folder_watch()  # LENADASH_WATCH_FOLDER: import files landing there (once per server process)
 if visit_mode:
     ui.hide_sidebar()  # nothing in it in a visit: no control that opens an empty panel
 

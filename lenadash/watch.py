@@ -128,10 +128,19 @@ class Watcher:
         stop = stop or threading.Event()
         with folder_lock(self.folder):
             while not stop.is_set():
-                for outcome in self.poll():
+                try:
+                    outcomes = self.poll()
+                except (OSError, LenadashError) as exc:  # a share gone for a while, the database busy: retry
+                    log.error("watched folder: %s; trying again in %g s", _one_line(exc), interval_s)
+                    outcomes = []
+                for outcome in outcomes:
                     if echo:
                         echo(outcome)
                 stop.wait(interval_s)
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split()) if isinstance(exc, LenadashError) else type(exc).__name__
 
 
 def _being_written(name: str) -> bool:
@@ -213,12 +222,21 @@ def describe(outcome: Outcome) -> str:
     )
 
 
-def start_in_background(folder: Path, url: str | None, *, interval_s: float = 5.0) -> threading.Thread:
-    """The dashboard server's watcher: a daemon thread polling `folder` into `url` (errors logged, not raised)."""
+def start_in_background(
+    folder: Path,
+    url: str | None,
+    *,
+    interval_s: float = 5.0,
+    stop: threading.Event | None = None,
+    settle_s: float = 2.0,
+) -> threading.Thread:
+    """The dashboard server's watcher: a daemon thread polling `folder` into `url` until `stop` is set
+    (errors logged, not raised)."""
 
     def loop() -> None:
         try:
-            Watcher(folder, url).run(interval_s=interval_s, echo=lambda o: log.info(describe(o)))
+            watcher = Watcher(folder, url, settle_s=settle_s)
+            watcher.run(interval_s=interval_s, stop=stop, echo=lambda o: log.info(describe(o)))
         except LenadashError as exc:
             log.error("watched folder not started: %s", exc)
 

@@ -194,3 +194,26 @@ def test_cli_watch_once(tmp_path, capsys):
 def test_describe_a_failure_names_no_data(tmp_path):
     outcome = watch.Outcome("x.csv", "failed", Path(tmp_path / "failed" / "x.csv"), {"error": "LD0001 ..."})
     assert "LD0001" not in watch.describe(outcome)
+
+
+def test_the_dashboard_server_setting(tmp_path, inbox, monkeypatch):
+    """LENADASH_WATCH_FOLDER: off by default; the server's background watcher imports into the clinic database."""
+    from lenadash.dashboard import ui
+
+    monkeypatch.delenv("LENADASH_WATCH_FOLDER", raising=False)
+    ui.start_folder_watch.clear()
+    assert ui.start_folder_watch() is None
+    url = f"sqlite:///{tmp_path / 'clinic.sqlite'}"
+    stop = threading.Event()
+    thread = watch.start_in_background(inbox, url, interval_s=0.05, stop=stop, settle_s=0.1)
+    try:
+        (inbox / "labs.hl7").write_bytes(message())
+        for _ in range(200):
+            if (inbox / "done" / "labs.hl7").exists():
+                break
+            stop.wait(0.05)
+    finally:
+        stop.set()
+        thread.join(10)
+    history, _ = uploads(url)
+    assert history["source"].tolist() == ["folder"] and not thread.is_alive()
