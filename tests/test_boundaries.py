@@ -1,7 +1,7 @@
 """The package's layers (docs/architecture.md): which part may import which, and one way in for
 Streamlit, Plotly, database sessions and the environment.
 
-    app.py, app_pages/ -> dashboard -> {imports, clinical, store, ingest} -> vocab -> rules / errors / config
+    app.py, app_pages/ -> dashboard -> watch -> {imports, clinical, store, ingest} -> vocab -> rules / errors / config
 
 `clinical`, `store` and `ingest` never import each other. A part may import any part below it
 (the table lists them all), never one above it or beside it.
