@@ -143,8 +143,8 @@ def _add(doc: Any, read: _Read, member: str, start: int, *, ndjson: bool = False
         if not isinstance(item, dict):
             read.broken.append((position, member, "not a FHIR resource (no JSON object)"))
         elif item.get("resourceType") == "Bundle":
-            for entry in item.get("entry") or []:
-                resource = entry.get("resource") if isinstance(entry, dict) else None
+            for entry in _items(item.get("entry")):
+                resource = entry.get("resource")
                 if isinstance(resource, dict):
                     resource = {**resource, "_fullUrl": entry.get("fullUrl")}
                     read.resources.append(_Resource(len(read.resources) + len(read.broken) + 1, resource, member))
@@ -190,6 +190,16 @@ def _report_broken(read: _Read, problems: Problems) -> None:
         )
 
 
+def _obj(value: Any) -> dict:
+    """A JSON object where FHIR has one; anything else (a list, a string, null) reads as empty."""
+    return value if isinstance(value, dict) else {}
+
+
+def _items(value: Any) -> list[dict]:
+    """The objects of a JSON array where FHIR has one; anything else reads as none."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
 # --- Observations --------------------------------------------------------------------------------------
 
 
@@ -202,8 +212,8 @@ def _ref_keys(resource: dict) -> list[str]:
 
 def _mrn_of_patient(patient: dict) -> str:
     """The Patient's identifier typed MR, else its first identifier, else its id."""
-    ids = [i for i in patient.get("identifier") or [] if isinstance(i, dict) and i.get("value")]
-    typed = [i for i in ids if any(c.get("code") == MR_TYPE for c in (i.get("type") or {}).get("coding") or [])]
+    ids = [i for i in _items(patient.get("identifier")) if i.get("value")]
+    typed = [i for i in ids if any(c.get("code") == MR_TYPE for c in _items(_obj(i.get("type")).get("coding")))]
     chosen = (typed or ids or [{"value": patient.get("id") or ""}])[0]
     return str(chosen.get("value") or "")
 
@@ -241,8 +251,8 @@ def _panel_context(resources: list[_Resource], by_ref: dict[str, _Resource]) -> 
     """Members of a panel (hasMember, within this file) take its subject and time where they give none."""
     context: dict[int, dict] = {}
     for r in resources:
-        for member in r.body.get("hasMember") or []:
-            target = by_ref.get(str((member or {}).get("reference", "")))
+        for member in _items(r.body.get("hasMember")):
+            target = by_ref.get(str(member.get("reference", "")))
             if target is not None:
                 context[id(target.body)] = {k: r.body[k] for k in r.body if k == "subject" or k.startswith("effective")}
     return context
@@ -250,11 +260,11 @@ def _panel_context(resources: list[_Resource], by_ref: dict[str, _Resource]) -> 
 
 def _observation(body: dict, patients: dict[str, str], context: dict) -> dict[str, str]:
     merged = {**context, **body}
-    name, loinc = _code(body.get("code") or {})
+    name, loinc = _code(_obj(body.get("code")))
     value, unit = _value(body)
-    low, high, text = _reference_range(body.get("referenceRange") or [])
+    low, high, text = _reference_range(_items(body.get("referenceRange")))
     return {
-        "mrn": _subject(merged.get("subject") or {}, patients),
+        "mrn": _subject(_obj(merged.get("subject")), patients),
         "when": _effective(merged),
         "name": name,
         "loinc": loinc,
@@ -263,7 +273,7 @@ def _observation(body: dict, patients: dict[str, str], context: dict) -> dict[st
         "ref_range": text,
         "ref_low": low,
         "ref_high": high,
-        "flag": _interpretation(body.get("interpretation") or []),
+        "flag": _interpretation(_items(body.get("interpretation"))),
         "status": str(body.get("status") or ""),
     }
 
@@ -274,15 +284,15 @@ def _subject(subject: dict, patients: dict[str, str]) -> str:
         return patients[reference]
     if reference:
         return reference  # "Patient/LD0001": normalise takes the id after "Patient/"
-    return str((subject.get("identifier") or {}).get("value") or "")
+    return str(_obj(subject.get("identifier")).get("value") or "")
 
 
 def _effective(body: dict) -> str:
-    return str(body.get("effectiveDateTime") or (body.get("effectivePeriod") or {}).get("start") or "")
+    return str(body.get("effectiveDateTime") or _obj(body.get("effectivePeriod")).get("start") or "")
 
 
 def _code(code: dict) -> tuple[str, str]:
-    codings = [c for c in code.get("coding") or [] if isinstance(c, dict)]
+    codings = _items(code.get("coding"))
     loinc = next((str(c.get("code") or "") for c in codings if c.get("system") == LOINC_SYSTEM), "")
     display = next((str(c.get("display")) for c in codings if c.get("display")), "")
     local = next((str(c.get("code")) for c in codings if c.get("code") and c.get("system") != LOINC_SYSTEM), "")
@@ -299,7 +309,7 @@ def _value(body: dict) -> tuple[str, str]:
         )
     concept = body.get("valueCodeableConcept")
     if isinstance(concept, dict):
-        codings = concept.get("coding") or [{}]
+        codings = _items(concept.get("coding")) or [{}]
         return str(concept.get("text") or codings[0].get("display") or codings[0].get("code") or ""), ""
     for key in ("valueString", "valueInteger", "valueBoolean"):
         if key in body:
@@ -309,16 +319,16 @@ def _value(body: dict) -> tuple[str, str]:
 
 def _reference_range(ranges: list) -> tuple[str, str, str]:
     first = ranges[0] if ranges and isinstance(ranges[0], dict) else {}
-    low = str((first.get("low") or {}).get("value") or "")
-    high = str((first.get("high") or {}).get("value") or "")
+    low = str(_obj(first.get("low")).get("value") or "")
+    high = str(_obj(first.get("high")).get("value") or "")
     return low, high, str(first.get("text") or "")
 
 
 def _interpretation(items: list) -> str:
     for item in items:
-        codings = (item or {}).get("coding") or []
+        codings = _items(item.get("coding"))
         if codings and codings[0].get("code"):
             return str(codings[0]["code"])
-        if (item or {}).get("text"):
+        if item.get("text"):
             return str(item["text"])
     return ""
