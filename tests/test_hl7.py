@@ -192,3 +192,18 @@ def test_cli_imports_and_assesses_hl7(tmp_path, capsys, sample_dir):
         ["assess", "--patients", str(sample_dir / "patients.csv"), "--labs", str(hl7_file), "--as-of", "2026-11-20"]
     )
     assert code == 0 and '"rows_rejected": 0' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (b"MSH|^~\\&|LAB|GH", "hl7"),
+        (b"\xef\xbb\xbf\r\nBHS|^~\\&|LAB", "hl7"),
+        (b"FHS|^~\\&|LAB", "hl7"),
+        (b"MSH_ID,Date,Component,Result\n1,2026-01-19,WBC,5.2\n", "csv"),  # a CSV column named like a segment
+        (b"MSH,Date,Component,Result\n", "csv"),
+        (b"MRN,Collection Date,Component,Result\n", "csv"),
+    ],
+)
+def test_hl7_is_told_by_its_first_segment_and_encoding_characters(head, expected):
+    assert ingest.lab_format(head) == expected

@@ -117,7 +117,15 @@ class _Reading:
 def is_hl7(head: bytes) -> bool:
     """Whether bytes start like an HL7 v2 file: an MSH, BHS or FHS segment (a BOM and blank lines allowed)."""
     start = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    return start[:3] in (b"MSH", b"BHS", b"FHS") and len(start) > 8 and not start[3:4].isalnum()
+    if start[:3] not in (b"MSH", b"BHS", b"FHS") or len(start) < 8:
+        return False
+    sep = start[3:4]
+    chars = start[4 : start.find(sep, 4)]  # MSH-2: the encoding characters, `^~\&` as a rule
+    return (
+        not sep.isalnum()
+        and 1 <= len(chars) <= 5
+        and not any(c.isalnum() or c in " \r\n" for c in chars.decode("latin-1"))
+    )
 
 
 def read_hl7(data, *, file_name: str = "") -> LabImport:
