@@ -207,3 +207,10 @@ def test_cli_imports_and_assesses_hl7(tmp_path, capsys, sample_dir):
 )
 def test_hl7_is_told_by_its_first_segment_and_encoding_characters(head, expected):
     assert ingest.lab_format(head) == expected
+
+
+def test_a_pid3_without_components_or_without_an_identifier():
+    text = oru(obx(1, ANC, "0.82")).replace("PID|1||LD0101^^^GH^MR||", "PID|1||LD0101||")
+    assert read_hl7(text.encode()).results["mrn"].tolist() == ["LD0101"]
+    read = read_hl7(oru(obx(1, ANC, "0.82")).replace("LD0101^^^GH^MR", "").encode())
+    assert read.problems[["line", "column", "reason"]].values.tolist() == [[4, "PID-3", "missing patient"]]

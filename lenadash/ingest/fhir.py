@@ -232,7 +232,7 @@ def _observation_rows(resources: list[_Resource]) -> tuple[dict[str, list[str]],
     members: list[str] = []
     for r in resources:
         body = r.body
-        if body.get("resourceType") != "Observation" or (body.get("hasMember") and not _has_value(body)):
+        if body.get("resourceType") != "Observation" or (_items(body.get("hasMember")) and not _has_value(body)):
             continue  # a panel: its members are the results
         context = inherited.get(id(body), {})
         row = _observation(body, patients, context)

@@ -112,6 +112,7 @@ class _Reading:
     obx: _Obx = field(default_factory=_Obx)
     encodings: list[_Encoding] = field(default_factory=list)
     by_chars: dict[str, int] = field(default_factory=dict)  # MSH[3:8] -> encoding index
+    unreadable: int = 0  # OBX segments of messages that could not be read (reported, counted as read)
 
 
 def is_hl7(head: bytes) -> bool:
@@ -154,7 +155,7 @@ def read_hl7(data, *, file_name: str = "") -> LabImport:
         column_map={v: k for k, v in COLUMNS.items() if v},
         delimiter="|",
         encoding=encoding,
-        rows_read=len(lines),
+        rows_read=len(lines) + reading.unreadable,
         conversions=conversions,
     )
 
@@ -210,8 +211,10 @@ def _read_message(reading: _Reading, start: int, stop: int) -> None:
             _read_segments(reading, own, index)
             return
     except (hl7.ParseException, IndexError, ValueError, KeyError) as exc:
+        obx_lines = [i + 1 for i, s in own if s.startswith("OBX")]
+        reading.unreadable += len(obx_lines)
         problems.add(
-            line=[start + 1, *(i + 1 for i, s in own if s.startswith("OBX"))],
+            line=[start + 1, *obx_lines],
             column="MSH",
             value="",
             reason="unreadable message",
@@ -240,6 +243,7 @@ def _read_segments(reading: _Reading, own: list[tuple[int, str]], index: int) ->
     """Walk the message in order: PID and OBR set the patient and time of the OBX segments after them."""
     enc, obx = reading.encodings[index], reading.obx
     msh, sep, comp = own[0][1], enc.field_sep, enc.comp_sep
+    mrns = {i: enc.mrn(msh, text) for i, text in own if text[:3] == "PID"}  # may fail: before any OBX is taken
     mrn = obr_time = ""
     for i, text in own:
         kind = text[:3]
@@ -250,7 +254,7 @@ def _read_segments(reading: _Reading, own: list[tuple[int, str]], index: int) ->
             obx.obr_times.append(obr_time)
             obx.encodings.append(index)
         elif kind == "PID":
-            mrn, obr_time = enc.mrn(msh, text), ""
+            mrn, obr_time = mrns[i], ""
         elif kind == "OBR":
             fields = text.split(sep)
             obr_time = enc.text(fields[7].split(comp)[0]).strip() if len(fields) > 7 else ""
@@ -261,16 +265,18 @@ def _mrn(pid: hl7.Segment) -> str:
     if len(pid) <= 3:
         return ""
     count = str(pid(3)).count(pid.separators[2]) + 1
-    ids = [
-        (
-            str(pid.extract_field(field_num=3, repeat_num=r, component_num=1)).strip(),
-            str(pid.extract_field(field_num=3, repeat_num=r, component_num=5)).strip().upper(),
-        )
-        for r in range(1, count + 1)
-    ]
+    ids = [(_component(pid, r, 1), _component(pid, r, 5).upper()) for r in range(1, count + 1)]
     typed = [i for i, t in ids if i and t == "MR"]
     given = [i for i, _ in ids if i]
     return (typed or given or [""])[0]
+
+
+def _component(pid: hl7.Segment, repeat: int, component: int) -> str:
+    """PID-3's component in one repetition; "" where the identifier has fewer components (`LD0001` alone)."""
+    try:
+        return str(pid.extract_field(field_num=3, repeat_num=repeat, component_num=component)).strip()
+    except IndexError:
+        return ""
 
 
 # --- OBX: one result each, decided once per distinct field text --------------------------------------
