@@ -1220,7 +1220,7 @@ def _oru_message(n: int, draw: list[LabRecord], people: dict[str, SamplePatient]
     sent = first.collected_at + dt.timedelta(hours=3)
     segments = [
         f"MSH|^~\\&|SAMPLELAB|SAMPLE HOSPITAL LAB|LENADASH|SAMPLE CLINIC|{_hl7_ts(sent)}||ORU^R01^ORU_R01|"
-        f"SMP{n:06d}|P|2.5.1|||||||UNICODE UTF-8",
+        f"SMP{n:06d}|P|2.5.1||||||UNICODE UTF-8",
         f"PID|1||{p.mrn}^^^SAMPLECLINIC^MR||{last}^{given}||{p.birth_date:%Y%m%d}|{p.sex}",
     ]
     for panel, (code, text) in ((CBC, _CBC_LOINC), (CMP, _CMP_LOINC)):

@@ -55,3 +55,21 @@ def test_the_feeds_are_the_generators_output(sample_dir):
 def test_the_demo_loads_the_csv_files_only(sample_dir):
     """The feeds hold the same results: the demo database takes the CSV files, not both."""
     assert all(p.parent == sample_dir and p.suffix == ".csv" for p in imports.sample_files(sample_dir))
+
+
+def test_the_hl7_sample_puts_each_field_where_hl7_v251_has_it(sample_dir):
+    """Read with python-hl7 alone: MSH-9/12/18, PID-3/5/7/8, OBR-4/7 and OBX-2/3/5/6/7/11/14 in place."""
+    import hl7
+
+    text = (sample_dir / "feeds" / "lab_results.hl7").read_text(encoding="utf-8")
+    batch = hl7.parse_batch(text.replace("\n", "\r"))
+    assert len(batch) == len([s for s in text.splitlines() if s.startswith("MSH")])
+    first = batch[0]
+    assert (str(first["MSH.F9.R1.C1"]), str(first["MSH.F9.R1.C2"]), str(first["MSH.F12"])) == ("ORU", "R01", "2.5.1")
+    assert str(first["MSH.F18"]) == "UNICODE UTF-8"
+    assert (str(first["PID.F3.R1.C1"]), str(first["PID.F3.R1.C5"]), str(first["PID.F8"])) == ("LD0001", "MR", "M")
+    assert (str(first["PID.F5.R1.C1"]), str(first["PID.F7"])) == ("EXAMPLE", "19580417")
+    assert (str(first["OBR.F4.R1.C1"]), str(first["OBR.F7"])) == ("58410-2", "202603031029")
+    obx = first.segments("OBX")[0]
+    assert [str(obx(n)) for n in (2, 5, 6, 7, 11, 14)] == ["NM", "5.2", "K/uL", "4.0-11.0", "F", "202603031029"]
+    assert str(obx.extract_field(field_num=3, component_num=2)) == "WBC"
