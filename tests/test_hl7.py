@@ -171,6 +171,7 @@ def test_preliminary_then_final_of_another_value_in_one_file(db_url):
     try:
         with store.open_session(engine) as s:
             text = oru(obx(1, PLT, "40", status="P")) + oru(obx(1, PLT, "28"), control="M2")
+            assert read_hl7(text.encode()).warnings.empty  # no "conflicting result": the final replaces it
             summary = _import(s, "p.hl7", text)
             assert (summary.rows_imported, summary.rows_superseding) == (1, 1)
             assert _current(s) == [["plt", 28.0, "final"]]
