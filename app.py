@@ -16,6 +16,7 @@ st.set_page_config(
     initial_sidebar_state="collapsed" if visit_mode else "auto",
 )
 ui.page_style()
+ui.start_folder_watch()  # LENADASH_WATCH_FOLDER: import files landing there (once per server process)
 if visit_mode:
     ui.hide_sidebar()  # nothing in it in a visit: no control that opens an empty panel
 

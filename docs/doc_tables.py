@@ -192,6 +192,8 @@ FIXES: dict[str, tuple[str, str]] = {
     "reference range on another scale": ("warning", "export the range in the same unit as the result"),
     "duplicate row": ("warning", "nothing to fix"),
     "malformed row": ("error", "put values that contain the delimiter in double quotes, or export again"),
+    "unreadable message": ("error", "send whole messages (MSH first) or valid JSON resources; export again"),
+    "not a result message": ("warning", "nothing to fix if it is not a lab result"),
     "invalid sex": ("error", "write F or M"),
     "invalid weight": ("error", "enter kg, e.g. 72.5, or leave blank"),
     "unknown indication": ("error", "use one of those codes"),

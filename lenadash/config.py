@@ -34,6 +34,7 @@ class Settings:
     keep_uploads: bool = False
     timezone: str = ""  # IANA name of the clinic's time zone; "" = this machine's local zone
     cbc_escalate_days: int = CBC_ESCALATE_DAYS  # a CBC this many days overdue escalates (docs/insight.md)
+    watch_folder: str = ""  # the dashboard server imports files landing here (lenadash.watch); "" = off
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -48,6 +49,7 @@ class Settings:
             keep_uploads=(env.get("LENADASH_KEEP_UPLOADS") or "").strip().lower() in ("1", "true", "yes", "on"),
             timezone=env.get("LENADASH_TIMEZONE") or "",
             cbc_escalate_days=_whole_days(env.get("LENADASH_CBC_ESCALATE_DAYS"), default=CBC_ESCALATE_DAYS),
+            watch_folder=env.get("LENADASH_WATCH_FOLDER") or "",
         )
 
 
@@ -97,6 +99,10 @@ SETTINGS_DOC = {
     "LENADASH_CBC_ESCALATE_DAYS": (
         "days a required CBC may be overdue before the assessment escalates it to an urgent notice and the "
         "worklist flags the patient (whole days >= 1, default 7: one weekly interval; docs/insight.md)"
+    ),
+    "LENADASH_WATCH_FOLDER": (
+        "a folder the dashboard server watches: every lab, patients or events file that lands in it is imported "
+        "into the clinic database once and moved to done/ or failed/ with a report (default: off)"
     ),
 }
 

@@ -62,15 +62,19 @@ def files(sample_dir) -> dict[str, bytes]:
 def test_generator_is_deterministic_and_matches_the_committed_files(tmp_path, files):
     first = samples.write_sample_clinic(tmp_path / "a")
     second = samples.write_sample_clinic(tmp_path / "b")
-    assert [p.name for p in first] == list(samples.sample_files())
+    csvs = [p for p in first if p.parent.name != samples.FEEDS_DIR]
+    assert [p.name for p in csvs] == list(samples.sample_files())
+    assert [p.name for p in first[len(csvs) :]] == list(samples.feed_files())  # sample_data/feeds/
     for a, b in zip(first, second):
         assert a.read_bytes() == b.read_bytes(), a.name
+    for a in csvs:
         assert a.read_bytes() == files[a.name], f"sample_data/{a.name} is stale: run python -m lenadash.samples"
 
 
 def test_cli_writes_into_the_given_folder(tmp_path, capsys):
     assert samples.main([str(tmp_path)]) == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(SAMPLE_FILES)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*SAMPLE_FILES, samples.FEEDS_DIR])
+    assert sorted(p.name for p in (tmp_path / samples.FEEDS_DIR).iterdir()) == sorted(samples.feed_files())
     assert samples.main(["--help"]) == 2
     assert "usage" in capsys.readouterr().err
 

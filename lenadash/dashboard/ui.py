@@ -6,14 +6,17 @@ import contextlib
 import datetime as dt
 import logging
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
 import pandas as pd
 import streamlit as st
 
+from lenadash import watch
 from lenadash.config import get_settings
 from lenadash.dashboard import cards, timeline
 from lenadash.dashboard.assessed import as_date, grade_or_none, required_date
@@ -115,6 +118,16 @@ def log_bug(what: str) -> None:
 
 
 # --- data source -----------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def start_folder_watch() -> threading.Thread | None:
+    """LENADASH_WATCH_FOLDER: watch it into the clinic database (never the sample clinic's), once per server
+    process (lenadash.watch); None when the setting is empty. Its files show as "folder" in the history."""
+    settings = get_settings()
+    if not settings.watch_folder:
+        return None
+    return watch.start_in_background(Path(settings.watch_folder), settings.database_url)
 
 
 def is_demo() -> bool:

@@ -660,7 +660,9 @@ def _same_key_in_one_file(s: _Normalising) -> None:
     same = earlier & (rows["v"].to_numpy() == last["v"].to_numpy())
     corrected = s.rows["status"].uniques.str.contains(_CORRECTION_STATUS, regex=True).to_numpy(dtype=bool)
     announced = corrected[s.rows["status"].codes[last["at"].to_numpy()]]
-    other = earlier & ~same & ~announced
+    # a preliminary result (HL7 OBX-11 P, FHIR preliminary) is expected to be replaced by its final one
+    preliminary = s.rows["status"].uniques.str.match(r"(?i)prelim").to_numpy(dtype=bool)
+    other = earlier & ~same & ~announced & ~preliminary[s.rows["status"].codes[idx]]
     _report_same_key(s, idx[same], last["line"].to_numpy()[same], idx[other], last["line"].to_numpy()[other])
 
 

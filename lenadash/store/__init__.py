@@ -36,6 +36,7 @@ from lenadash.store.uploads import (  # noqa: F401
     list_uploads,
     rejected_row_count,
     rejected_rows,
+    set_upload_source,
     upload_rejects,
 )
 from lenadash.vocab.frames import EVENT_COLUMNS as EVENTS_COLUMNS  # noqa: F401  (0.1 names)

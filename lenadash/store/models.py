@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from pydantic import NaiveDatetime
-from sqlalchemy import Column, Index, Integer, LargeBinary, Text, text
+from sqlalchemy import Column, Index, Integer, LargeBinary, String, Text, text
 from sqlmodel import Field, SQLModel
 
 from lenadash.vocab.course import EVENT_KINDS, INDICATIONS, SCHEDULES  # noqa: F401  (re-exported)
@@ -93,6 +93,11 @@ class UploadBase(SQLModel):
     rows_superseding: int = 0
     rows_rejected: int = 0
     rejects_json: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    source: str = Field(
+        default="",
+        sa_column=Column(String(16), nullable=False, server_default=""),
+        description='"" (upload page or command line) or "folder" (the watched folder)',
+    )
 
 
 class Upload(UploadBase, table=True):
