@@ -15,9 +15,10 @@ from lenadash.ingest.coded import Coded
 from lenadash.ingest.problems import Problems, cat
 from lenadash.vocab.frames import MAX_LENGTH, field_words
 
-# C0 and C1 control characters (NUL included: PostgreSQL refuses it); tab, newline and carriage
-# return are allowed in free text (a quoted comment may span lines) but not in an MRN.
+# C0 control characters, DEL and C1 (NUL included: PostgreSQL refuses it). Tab is allowed in any cell
+# but an MRN; newline and carriage return only in free text (a quoted comment may span lines).
 CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+STRICT_CONTROL = r"[\x00-\x08\x0a-\x1f\x7f-\x9f]"
 MRN_CONTROL = r"[\x00-\x1f\x7f-\x9f]"
 # A spreadsheet reads a cell starting with one of these as a formula; markup characters and quotes
 # have no place in an identifier and are how injected text would reach a page or an export.
@@ -32,9 +33,10 @@ def too_long(uniques: pd.Series, max_length: int) -> np.ndarray:
     return (uniques.str.len() > max_length).to_numpy(dtype=bool)
 
 
-def has_control(uniques: pd.Series, *, mrn: bool = False) -> np.ndarray:
-    """Per distinct value: holds a control character (NUL and the like)."""
-    return uniques.str.contains(MRN_CONTROL if mrn else CONTROL, regex=True).to_numpy(dtype=bool)
+def has_control(uniques: pd.Series, *, mrn: bool = False, free_text: bool = True) -> np.ndarray:
+    """Per distinct value: holds a control character (NUL, ESC, DEL, C1; newlines outside free text)."""
+    pattern = MRN_CONTROL if mrn else CONTROL if free_text else STRICT_CONTROL
+    return uniques.str.contains(pattern, regex=True).to_numpy(dtype=bool)
 
 
 def unsafe_mrn(uniques: pd.Series) -> np.ndarray:
@@ -59,31 +61,49 @@ def look_alikes(uniques: pd.Series) -> np.ndarray:
 
 
 def reject_bad_text(
-    coded: Coded, *, field: str, lines: np.ndarray, column, problems: Problems, stored_as: str = ""
+    coded: Coded,
+    *,
+    field: str,
+    lines: np.ndarray,
+    column,
+    problems: Problems,
+    stored_as: str = "",
+    words: str = "",
+    free_text: bool = False,
 ) -> np.ndarray:
-    """Report and return the rows whose cell the database cannot store (too long, control characters,
-    for the MRN also a formula or markup shape). `column(mask)` names the file column of the masked rows;
-    `stored_as` is the stored field whose length applies when it is not `field` (a lab's value is raw_value).
+    """Report and return the rows whose cell the database cannot store or no reader should parse (too long,
+    control characters, for the MRN also a formula or markup shape). Runs before any parse of the cell, so a
+    result `1.2<ESC>[31m` is a control character, not a non-numeric result. `column(mask)` names the file
+    column of the masked rows; `stored_as` is the stored field whose length applies when it is not `field`
+    (a lab's value is raw_value; a field the database does not store as text has no length limit);
+    `words` names the cell in messages (default: the field's words); a `free_text` cell (a name, a note)
+    may hold line breaks.
 
     Messages say what is wrong, never the cell itself (it may be a name); `value` keeps it for the table.
     """
-    words = "MRN" if field == "mrn" else f"{field_words(field)} cell"
+    words = "MRN" if field == "mrn" else words or f"{field_words(field)} cell"
     mrn = field == "mrn"
-    limit = MAX_LENGTH[stored_as or field]
-    checks = [
+    limit = MAX_LENGTH.get(stored_as or field)
+    checks = []
+    if limit is not None:
+        checks.append(
+            (
+                too_long(coded.uniques, limit),
+                "text too long",
+                f"The {words} is longer than the {limit} characters the database stores; not imported.",
+                f"Shorten the {words} to at most {limit} characters, or check that the column is the {words}.",
+            )
+        )
+    checks.append(
         (
-            too_long(coded.uniques, limit),
-            "text too long",
-            f"The {words} is longer than the {limit} characters the database stores; not imported.",
-            f"Shorten the {words} to at most {limit} characters, or check that the column is the {words}.",
-        ),
-        (
-            has_control(coded.uniques, mrn=mrn),
+            has_control(coded.uniques, mrn=mrn, free_text=free_text),
             "control character",
-            f"The {words} holds a control character (such as NUL); not imported.",
+            f"The {words} holds a control character (such as NUL or ESC"
+            + ("" if free_text else ", or a line break")
+            + "); not imported.",
             "Remove the control character in the source system and export the file again.",
-        ),
-    ]
+        )
+    )
     if mrn:
         checks.append(
             (

@@ -94,6 +94,7 @@ class _EventValues:
 
     def report(self, mask, reason: str, message: str, hint: str, severity: str = "error") -> None:
         """A problem with the value of the masked rows (`{}` in `message` is the value); errors reject them."""
+        mask = mask & ~self.sheet.rejected("value")
         if mask.any():
             sheet, shown = self.sheet, self.raw[mask]
             head, _, tail = message.partition("{}")
@@ -128,7 +129,7 @@ def read_events(data: bytes | BinaryIO, *, file_name: str = "") -> TableImport:
         message="The row has no MRN{}.",
         hint="Fill in the MRN or delete the row.",
     )
-    sheet.check_text("mrn", "value", "detail")
+    sheet.check_text()
     when = sheet.dates(sheet["date"], name="date")
     values = _EventValues(sheet, _event_kind(sheet), sheet["value"])
     for read_value in (_fever, _toxicity, _pregnancy_test, _dose_change, _thromboprophylaxis, _date_only):

@@ -122,6 +122,8 @@ class _Normalising:
     problems: Problems
     delimiter: str
     row_bad: np.ndarray = field(init=False)  # rejected for its patient or date
+    cell_bad: np.ndarray = field(init=False)  # rejected for a cell of its test, result or unit (control, length)
+    when_bad: np.ndarray = field(init=False)  # rejected for its collection date cell (control characters)
     bad: np.ndarray = field(init=False)  # rejected for its test or value
     known: np.ndarray = field(init=False)  # a tracked test
     keep: np.ndarray = field(init=False)  # accepted (set once all checks ran)
@@ -186,28 +188,46 @@ def _identify_patients(s: _Normalising) -> None:
         )
 
 
-_STORED_AS = {
-    "mrn": "mrn",
-    "value": "raw_value",
-    "unit": "raw_unit",
-    "name": "raw_name",
-    "loinc": "loinc",
-    "status": "status",
-}
+# Every text cell of a result, checked before it is parsed: (field, the stored field whose length
+# applies, or "" when the database does not store it as text; the cell in a message's words).
+_CELLS = (
+    ("mrn", "mrn", "MRN"),
+    ("when", "", "collection date cell"),
+    ("name", "raw_name", "test name cell"),
+    ("loinc", "loinc", "LOINC cell"),
+    ("value", "raw_value", "result cell"),
+    ("unit", "raw_unit", "unit cell"),
+    ("ref_range", "", "reference range cell"),
+    ("ref_low", "", "reference range cell"),
+    ("ref_high", "", "reference range cell"),
+    ("flag", "", "flag cell"),
+    ("status", "status", "status cell"),
+)
 
 
 def _check_cells(s: _Normalising) -> None:
-    """Cells the database cannot store reject their row; look-alike MRNs are warned (docs/import.md)."""
-    for f, stored in _STORED_AS.items():
-        s.row_bad = s.row_bad | reject_bad_text(
+    """Cells the database cannot store, or that hold control characters, reject their row before any cell is
+    parsed (one problem per cell, so a result `1.2<ESC>` is a control character, not a non-numeric result);
+    look-alike MRNs are warned (docs/import.md). A bad MRN or date cell still lets the value be checked;
+    a bad cell of the test, result or unit ends that row's checks (`cell_bad`)."""
+    s.cell_bad = np.zeros(len(s.lines), dtype=bool)
+    for f, stored, words in _CELLS:
+        bad = reject_bad_text(
             s.rows[f] if f != "mrn" else s.mrn,
             field=f,
             lines=s.lines,
             column=lambda mask, f=f: s.column_of(f, mask),
             problems=s.problems,
             stored_as=stored,
+            words=words,
         )
-    ok = ~s.row_bad
+        if f == "when":
+            s.when_bad = bad
+        if f in ("mrn", "when"):
+            s.row_bad = s.row_bad | bad
+        else:
+            s.cell_bad = s.cell_bad | bad
+    ok = ~s.row_bad & ~s.cell_bad
     warn_look_alikes(s.mrn.select(ok), lines=s.lines[ok], column=s.cn["mrn"], problems=s.problems)
 
 
@@ -216,7 +236,8 @@ def _read_collection_dates(s: _Normalising) -> None:
     when_c, lines = s.rows["when"], s.lines
     when_u, notes = dates_of(when_c.uniques)
     s.when = when_c.take(when_u)
-    nat = np.isnat(s.when)
+    s.when[s.when_bad] = np.datetime64("NaT")  # reported already; not read
+    nat = np.isnat(s.when) & ~s.when_bad
     if nat.any():
         raw_when = when_c.rows(nat)
         s.problems.add(
@@ -288,8 +309,8 @@ def _identify_tests(s: _Normalising) -> None:
     """Reject percentages of the differential and tests lenadash does not track."""
     s.tests = tests = _tests_of(s.rows["name"], s.rows["loinc"])
     name_col = s.cn["name"] or s.cn["loinc"]
-    pct = (tests.reason == PERCENTAGE)[tests.pair]
-    unknown = (tests.reason == "unknown analyte")[tests.pair]
+    pct = (tests.reason == PERCENTAGE)[tests.pair] & ~s.cell_bad
+    unknown = (tests.reason == "unknown analyte")[tests.pair] & ~s.cell_bad
     if pct.any():
         s.problems.add(
             line=s.lines[pct],
@@ -317,7 +338,7 @@ def _identify_tests(s: _Normalising) -> None:
                 "lymphocytes, Hgb, platelets or a CMP test under another name, use that name or its LOINC."
             ),
         )
-    s.bad = pct | unknown
+    s.bad = pct | unknown | s.cell_bad
     s.known = ~s.bad
 
 

@@ -83,7 +83,7 @@ def read_patients(data: bytes | BinaryIO, *, file_name: str = "") -> TableImport
         message="The row has no MRN{}.",
         hint="Fill in the MRN or delete the row.",
     )
-    sheet.check_text("mrn", "name", "combination")
+    sheet.check_text()
     sex = _sex(sheet)
     birth = sheet.dates(sheet["birth_date"], name="birth_date", plausible=birth_dates(today()))
     start_c = sheet["start_date"]

@@ -15,6 +15,9 @@ from lenadash.ingest.dates import Plausible, course_dates, dates_of, reject_impl
 from lenadash.ingest.problems import Problems, cat
 from lenadash.ingest.tables import Table, read_table, report_malformed
 
+# Fields whose cells are free text (a patient's name, a note), where a line break is allowed.
+FREE_TEXT = frozenset({"name", "detail", "combination"})
+
 
 @dataclass
 class TableImport:
@@ -41,6 +44,7 @@ class Sheet:
         self.problems = Problems(file_name)
         report_malformed(table, self.problems)
         self.bad = np.zeros(self.n, dtype=bool)
+        self.rejected_cells: dict[str, np.ndarray] = {}  # per field: rows whose cell failed check_text
 
     @classmethod
     def read(
@@ -65,7 +69,7 @@ class Sheet:
 
         `{}` in `message` stands for the value as written.
         """
-        fail = ~coded.where(per_unique_ok)
+        fail = ~coded.where(per_unique_ok) & ~self.rejected(name)
         if fail.any():
             shown = coded.rows(fail)
             head, _, tail = message.partition("{}")
@@ -98,23 +102,38 @@ class Sheet:
         )
         return coded.take(codes.to_numpy(dtype=object))
 
-    def check_text(self, *fields: str) -> None:
-        """Reject cells the database cannot store (too long, control characters, unsafe MRN); warn on look-alikes."""
-        for name in fields:
+    def rejected(self, field_name: str) -> np.ndarray:
+        """The rows whose cell of this field was rejected by `check_text` (not to be read or reported again)."""
+        return self.rejected_cells.get(field_name, np.zeros(self.n, dtype=bool))
+
+    def check_text(self) -> None:
+        """Before any field is read: reject cells the database cannot store or no reader should parse (too
+        long, control characters, unsafe MRN) in every field the file has; warn on look-alike MRNs."""
+        for name in self.found:
             coded = self[name]
-            self.bad |= reject_bad_text(
-                coded, field=name, lines=self.lines, column=lambda _mask, n=name: self.col(n), problems=self.problems
+            rejected = reject_bad_text(
+                coded,
+                field=name,
+                lines=self.lines,
+                column=lambda _mask, n=name: self.col(n),
+                problems=self.problems,
+                free_text=name in FREE_TEXT,
             )
-            if name == "mrn":
-                warn_look_alikes(
-                    coded.select(~self.bad), lines=self.lines[~self.bad], column=self.col(name), problems=self.problems
-                )
+            self.rejected_cells[name] = rejected
+            self.bad |= rejected
+        if "mrn" in self.found:
+            mrn = self["mrn"]
+            warn_look_alikes(
+                mrn.select(~self.bad), lines=self.lines[~self.bad], column=self.col("mrn"), problems=self.problems
+            )
 
     def dates(self, coded: Coded, *, name: str, plausible: Plausible | None = None) -> np.ndarray:
         """Dates of a coded column (format per column), rejecting unreadable, empty or implausible ones
         (outside `plausible`, by default 1900-2200); datetime64[us]."""
         per, notes = dates_of(coded.uniques)
         when = coded.take(per)
+        skip = self.rejected(name)
+        when[skip] = np.datetime64("NaT")  # reported by check_text already
         self.bad |= reject_implausible(
             when,
             plausible or course_dates(today()),
@@ -126,7 +145,7 @@ class Sheet:
             values=coded.rows,
             problems=self.problems,
         )
-        nat = np.isnat(when)
+        nat = np.isnat(when) & ~skip
         if np.any(nat):
             shown = coded.rows(nat)
             self.problems.add(

@@ -242,6 +242,50 @@ def _injection(add) -> None:
     add("inj_events_detail.csv", "events", "formula agent and markup detail", events_inj, landed=1)
 
 
+def _unsafe_mrns(add) -> None:
+    """Formula and markup MRNs in every file kind and lab layout (issue 9, item 9)."""
+    unsafe = ("=CMD(1)", "+BC1", "-BC1", "@SUM(A1)", "BC<1")
+    add(
+        "inj_mrn_patients.csv",
+        "patients",
+        "MRNs starting with = + - @ or holding < in a patients file",
+        PATIENTS + "".join(_patient(m) for m in unsafe) + _patient("BC0041"),
+        landed=1,
+        rejected=5,
+        reasons="unsafe MRN",
+    )
+    add(
+        "inj_mrn_events.csv",
+        "events",
+        "MRNs starting with = + - @ or holding < in an events file",
+        EVENTS + "".join(f"{m},2026-03-09,fever,38.7,\n" for m in (*unsafe, "BC0042")),
+        landed=1,
+        rejected=5,
+        reasons="unsafe MRN",
+    )
+    add(
+        "inj_mrn_wide.csv",
+        "labs",
+        "MRNs starting with = + - @ or holding < in a wide lab file",
+        "Patient ID;Date;WBC (10^9/L);PLT (10^9/L)\n"
+        + "".join(f"{m};19.01.2026;5,2;150\n" for m in (*unsafe, "BC0043")),
+        rows=6,
+        landed=2,
+        rejected=5,
+        reasons="unsafe MRN",
+        values="BC0043|wbc|5.2",
+    )
+    add(
+        "inj_mrn_semicolon.csv",
+        "labs",
+        "MRNs starting with = + - @ or holding < in a semicolon lab file",
+        (LABS + "".join(f"{m},2026-01-19 08:30,anc,1.2,10^9/L\n" for m in (*unsafe, "BC0044"))).replace(",", ";"),
+        landed=1,
+        rejected=5,
+        reasons="unsafe MRN",
+    )
+
+
 def _overlong(add) -> None:
     """Cells longer than the database stores."""
     add(
@@ -303,7 +347,30 @@ def _control(add) -> None:
         LABS + "BC\x070017,2026-01-19 08:30,anc,1.2,10^9/L\nBC0017,2026-01-19 08:30,anc,1.2\x1b[31m,10^9/L\n" + GOOD,
         landed=2,
         rejected=2,
-        reasons="control character;non-numeric result",
+        reasons="control character",
+    )
+    add(
+        "ctl_escape_patients.csv",
+        "patients",
+        "ESC in a sex, DEL in a dose, C1 in a schedule",
+        PATIENTS
+        + _patient("BC0036", sex="F\x1b")
+        + _patient("BC0037", dose="2\x7f5")
+        + _patient("BC0038").replace("21/28", "21/\x9b28")
+        + _patient("BC0039"),
+        landed=1,
+        rejected=3,
+        reasons="control character",
+    )
+    add(
+        "ctl_escape_events.csv",
+        "events",
+        "ESC in a fever value and an event kind",
+        EVENTS
+        + "BC0040,2026-03-09,fever,38\x1b.7,\nBC0040,2026-03-10,fe\x1bver,38.7,\nBC0040,2026-03-11,fever,38.9,\n",
+        landed=1,
+        rejected=2,
+        reasons="control character",
     )
     add(
         "ctl_lookalike_mrn.csv",
@@ -466,6 +533,7 @@ def cases() -> list[tuple]:
         _delimiters,
         _shapes,
         _injection,
+        _unsafe_mrns,
         _overlong,
         _control,
         _dates,
