@@ -14,7 +14,15 @@ from sqlmodel import Session, SQLModel, col
 
 from lenadash.config import get_settings
 from lenadash.store.models import ClinicalEvent, LabResult, Patient, TreatmentCourse, Upload
-from lenadash.store.sql import clean_text, content_hash, database_failure, one_import_at_a_time, table_of, to_datetime
+from lenadash.store.sql import (
+    clean_text,
+    content_hash,
+    database_failure,
+    integrity_failure,
+    one_import_at_a_time,
+    table_of,
+    to_datetime,
+)
 from lenadash.vocab.frames import REJECT_FIELDS
 
 UPLOADS_COLUMNS = [
@@ -150,11 +158,11 @@ def _new_or_earlier_upload(
     try:
         session.add(upload)
         session.flush()
-    except IntegrityError:
+    except IntegrityError as exc:
         session.rollback()
         previous = _existing_upload(session, file_hash, kind)
-        if previous is None:  # some other integrity failure
-            raise
+        if previous is None:  # another key refused the row (an id written outside lenadash)
+            raise integrity_failure(exc) from None
         return previous, True
     except OperationalError as exc:  # read-only, full, locked, gone: the user's to fix, without the SQL
         session.rollback()
