@@ -12,8 +12,9 @@ from lenadash.ingest.cells import reject_bad_text, warn_look_alikes
 from lenadash.ingest.coded import Coded
 from lenadash.ingest.columns import require, table_columns
 from lenadash.ingest.dates import Plausible, course_dates, dates_of, reject_implausible, today
-from lenadash.ingest.problems import Problems, cat
+from lenadash.ingest.problems import Problems
 from lenadash.ingest.tables import Table, read_table, report_malformed
+from lenadash.vocab.frames import field_words
 
 # Fields whose cells are free text (a patient's name, a note), where a line break is allowed.
 FREE_TEXT = frozenset({"name", "detail", "combination"})
@@ -67,18 +68,16 @@ class Sheet:
     def check(self, coded: Coded, per_unique_ok, *, name: str, reason: str, message: str, hint: str) -> None:
         """Reject rows whose distinct value fails `per_unique_ok` (one bool per distinct value).
 
-        `{}` in `message` stands for the value as written.
+        The message names the field and the rule, never the cell (the problems table's `value` keeps it).
         """
         fail = ~coded.where(per_unique_ok) & ~self.rejected(name)
         if fail.any():
-            shown = coded.rows(fail)
-            head, _, tail = message.partition("{}")
             self.problems.add(
                 line=self.lines[fail],
                 column=self.col(name),
-                value=shown,
+                value=coded.rows(fail),
                 reason=reason,
-                message=cat(head, shown, tail),
+                message=message,
                 hint=hint,
             )
             self.bad |= fail
@@ -97,7 +96,7 @@ class Sheet:
             codes.notna(),
             name=name,
             reason=reason,
-            message=f"{name.capitalize()} '{{}}' is not known.",
+            message=f"The {field_words(name)} is not one lenadash knows.",
             hint="Use one of: " + ", ".join(allowed) + ".",
         )
         return coded.take(codes.to_numpy(dtype=object))
@@ -153,7 +152,9 @@ class Sheet:
                 column=self.col(name),
                 value=shown,
                 reason="unreadable date",
-                message=np.where(shown == "", f"{name} is empty.", cat(f"{name} '", shown, "' could not be read.")),
+                message=np.where(
+                    shown == "", f"The {field_words(name)} is empty.", f"The {field_words(name)} could not be read."
+                ),
                 hint="Use a date like 2026-01-19 (ISO), 01/19/2026 (US) or 19.01.2026.",
             )
             self.bad |= nat
