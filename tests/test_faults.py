@@ -23,7 +23,7 @@ from streamlit.testing.v1 import AppTest
 from lenadash import samples, store
 
 REPO = Path(__file__).resolve().parents[1]
-LARGE_RESULTS = 100_000  # 100 patients x 1,000 results: a few seconds of writing
+LARGE_RESULTS = 60_000  # 60 patients x 1,000 results: a few seconds of writing
 PROCESS_TIMEOUT_S = 240
 # Where the kill lands: a share of the bytes the full import adds to the database (0: python still starting).
 KILL_AT = (0.0, 0.02, 0.5, 0.9)
@@ -35,7 +35,7 @@ pytestmark = pytest.mark.slow
 def files(tmp_path_factory) -> dict[str, Path]:
     """The large labs file (benchmark clinic, Epic long US layout) and a small earlier file."""
     folder = tmp_path_factory.mktemp("faults")
-    large = samples.write_benchmark_clinic(folder / "large", 100, results_per_patient=LARGE_RESULTS // 100)["labs"]
+    large = samples.write_benchmark_clinic(folder / "large", 60, results_per_patient=LARGE_RESULTS // 60)["labs"]
     return {"large": large, "earlier": REPO / "sample_data" / "epic_long_us.csv"}
 
 
@@ -166,6 +166,7 @@ def _kill_when_written(process: subprocess.Popen, db, *, base: int, bytes_: int)
     return "killed while writing" if bytes_ else "killed while starting"
 
 
+@pytest.mark.timeout(900)  # five full imports and four killed ones; slow on a busy 2-core machine
 def test_kill_9_during_a_large_import_leaves_all_or_nothing_and_a_rerun_imports_it(files, make_database, tmp_path):
     # The reference: the earlier file, then the large one, without a fault.
     reference = make_database("reference")
