@@ -151,10 +151,13 @@ def committing(session: Session) -> Iterator[None]:
         failure = database_failure(exc)
         if failure is None:
             raise
-        raise failure from None
+        raise failure from None  # the chained error would print the statement and its parameters
     except IntegrityError as exc:
         session.rollback()
-        raise integrity_failure(exc) from None  # the chained error would print the statement and its parameters
+        collision = integrity_failure(exc)
+        if collision is None:  # a NOT NULL or foreign key refused: lenadash's own bug
+            raise
+        raise collision from None
     except Exception:
         session.rollback()
         raise
@@ -237,11 +240,15 @@ _COLLISIONS = (
 )
 
 
-def integrity_failure(exc: IntegrityError) -> StoreError:
-    """The StoreError for a write the database's keys refused. lenadash reads what is stored under the
-    import lock before it writes, so a collision means a row written outside lenadash (by SQL, another
-    program) meanwhile or in a shape lenadash does not expect. Says which key, never the row (MRNs)."""
+def integrity_failure(exc: IntegrityError) -> StoreError | None:
+    """The StoreError for a write a unique key of the database refused, or None for another integrity error
+    (a NOT NULL or foreign key: a bug). lenadash reads what is stored under the import lock before it
+    writes, so a collision means a row written outside lenadash (by SQL, another program) meanwhile or in a
+    shape lenadash does not expect. Says which key, never the row (MRNs)."""
     text = str(exc.orig if exc.orig is not None else exc).lower()
+    # SQLite: "UNIQUE constraint failed: ..."; PostgreSQL: "duplicate key value violates unique constraint ..."
+    if "unique constraint" not in text:
+        return None
     what = next((words for needles, words in _COLLISIONS if any(n in text for n in needles)), "another row")
     return StoreError(
         f"the database already holds {what}, written outside lenadash; nothing was saved - find what else "

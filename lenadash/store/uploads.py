@@ -161,9 +161,12 @@ def _new_or_earlier_upload(
     except IntegrityError as exc:
         session.rollback()
         previous = _existing_upload(session, file_hash, kind)
-        if previous is None:  # another key refused the row (an id written outside lenadash)
-            raise integrity_failure(exc) from None
-        return previous, True
+        if previous is not None:
+            return previous, True
+        collision = integrity_failure(exc)  # another key refused the row (an id written outside lenadash)
+        if collision is None:
+            raise
+        raise collision from None
     except OperationalError as exc:  # read-only, full, locked, gone: the user's to fix, without the SQL
         session.rollback()
         failure = database_failure(exc)
