@@ -39,9 +39,27 @@ def has_control(uniques: pd.Series, *, mrn: bool = False, free_text: bool = True
     return uniques.str.contains(pattern, regex=True).to_numpy(dtype=bool)
 
 
-def unsafe_mrn(uniques: pd.Series) -> np.ndarray:
-    """Per distinct MRN: starts like a formula or holds markup characters or quotes."""
-    return (uniques.str.startswith(FORMULA_START) | uniques.str.contains(MARKUP, regex=True)).to_numpy(dtype=bool)
+def unsafe_mrn_messages(uniques: pd.Series) -> np.ndarray:
+    """Per distinct MRN: what makes it unsafe, naming the character (never the MRN), or "" when it is safe."""
+    first = uniques.str[:1]
+    markup = uniques.str.extract(f"({MARKUP})", expand=False).fillna("")
+    return np.where(
+        first.isin(FORMULA_START).to_numpy(dtype=bool),
+        "The MRN starts with '"
+        + first.to_numpy(dtype=object)
+        + "', which a spreadsheet runs as a formula; not imported.",
+        np.where(
+            markup.to_numpy(dtype=object) != "",
+            "The MRN holds "
+            + markup.map(lambda c: _CHARACTER_WORDS.get(c, "")).to_numpy(dtype=object)
+            + ", a markup or quoting character "
+            "no identifier needs; not imported.",
+            "",
+        ),
+    ).astype(object)
+
+
+_CHARACTER_WORDS = {"<": "'<'", ">": "'>'", '"': "a double quote", "'": "a single quote", "`": "a backtick"}
 
 
 def look_alikes(uniques: pd.Series) -> np.ndarray:
@@ -84,7 +102,7 @@ def reject_bad_text(
     words = "MRN" if field == "mrn" else words or f"{field_words(field)} cell"
     mrn = field == "mrn"
     limit = MAX_LENGTH.get(stored_as or field)
-    checks = []
+    checks: list[tuple[np.ndarray, str, str | np.ndarray, str]] = []
     if limit is not None:
         checks.append(
             (
@@ -105,12 +123,14 @@ def reject_bad_text(
         )
     )
     if mrn:
+        why = unsafe_mrn_messages(coded.uniques)
         checks.append(
             (
-                unsafe_mrn(coded.uniques),
+                why != "",
                 "unsafe MRN",
-                "The MRN starts with =, +, - or @ or holds <, >, ` or quotes; not imported.",
-                "Correct the MRN in the source system: a spreadsheet would run it as a formula.",
+                why,
+                "Correct the MRN in the source system (an MRN is letters and digits, maybe with inner dashes, "
+                "dots or slashes); a spreadsheet would run it as a formula, a page could show it as markup.",
             )
         )
     bad = np.zeros(len(coded), dtype=bool)
@@ -118,7 +138,12 @@ def reject_bad_text(
         fail = coded.where(per_unique) & ~bad  # one problem per cell: the first that applies
         if fail.any():
             problems.add(
-                line=lines[fail], column=column(fail), value=coded.rows(fail), reason=reason, message=message, hint=hint
+                line=lines[fail],
+                column=column(fail),
+                value=coded.rows(fail),
+                reason=reason,
+                message=coded.take(message)[fail] if isinstance(message, np.ndarray) else message,
+                hint=hint,
             )
             bad |= fail
     return bad
