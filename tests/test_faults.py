@@ -192,8 +192,10 @@ def test_kill_9_during_a_large_import_leaves_all_or_nothing_and_a_rerun_imports_
         assert _held(db.url) == complete, f"the re-run after kill -9 at {share:.0%} did not import it fully"
         db.healthy()
     print(f"\nkill -9 at {', '.join(f'{k:.0%}' for k in KILL_AT)} of the writing: {landed}")
-    killed_mid_write = sum(w.startswith("killed while writing") for w in landed)
-    assert killed_mid_write >= 2, landed  # the faults really hit the import's transaction
+    # The faults really cut the import's transaction: at least two kills left nothing of a file being written
+    # (the 90 % kill may land while the commit is done: then the database holds all of it).
+    cut = sum(w == "killed while writing: nothing of the file" for w in landed)
+    assert cut >= 2, landed
 
 
 # --- disk full (SQLite on a small tmpfs) --------------------------------------------------------------
