@@ -223,7 +223,7 @@ def _existing_database(url: str | None) -> str:
     url = url or get_settings().database_url
     sa_url = make_url(url)
     if sa_url.get_backend_name() == "sqlite" and sa_url.database not in (None, "", ":memory:"):
-        path = Path(sa_url.database)
+        path = Path(sa_url.database.removeprefix("file:"))  # sqlite:///file:PATH?mode=ro&uri=true names PATH
         if not path.is_file():
             raise UsageError(
                 f"no database at {path}: check the --db URL (or LENADASH_DATABASE_URL), or import files first "

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 import pandas as pd
 import streamlit as st
@@ -150,8 +150,14 @@ def _engine(url: str):
 
 
 def engine():
-    """The engine of the database this session shows (clinic or sample clinic)."""
-    return _engine(database_url())
+    """The engine of the database this session shows (clinic or sample clinic). A database that cannot be
+    opened (a folder, not a database, a server that does not answer, busy or read-only while its schema must
+    be written) stops the run with its message and fix (`database_unusable`), so the first load of any page
+    says what the upload page would, never Streamlit's generic error."""
+    try:
+        return _engine(database_url())
+    except LenadashError as exc:
+        database_unusable(exc)
 
 
 @contextlib.contextmanager
@@ -341,13 +347,17 @@ def patient_labs(mrn: str) -> pd.DataFrame:
 
 
 def is_empty_clinic() -> bool:
-    """True when the clinic database holds no upload and no patient (first run)."""
+    """True when the clinic database holds no upload and no patient (first run). Read by the router on
+    every page's first load: a database that fails the read stops the run with its message (`database_unusable`)."""
     from lenadash import store
 
-    with db_session() as s:
-        if len(store.list_uploads(session=s)):
-            return False
-        return len(store.load_patients(session=s, include_without_course=True)) == 0
+    try:
+        with db_session() as s, store.database_errors(s.get_bind()):
+            if len(store.list_uploads(session=s)):
+                return False
+            return len(store.load_patients(session=s, include_without_course=True)) == 0
+    except LenadashError as exc:
+        database_unusable(exc)
 
 
 def baselines_of(patient: dict) -> dict:
@@ -1020,3 +1030,14 @@ def worklist_counts(wl: pd.DataFrame) -> None:
     parts = [f"**{len(wl)}** patients"] + [f"**{counts[k]}** {FLAG_LABELS[k]}" for k in keys if counts[k]]
     st.html("<style>.block-container {padding-left: 1.5rem !important; padding-right: 1.5rem !important;}</style>")
     st.markdown(" \u00b7 ".join(parts))
+
+
+# --- a database that cannot be used --------------------------------------------------------------
+
+
+def database_unusable(exc: LenadashError) -> NoReturn:
+    """Show why this session's database cannot be used and how to fix it (the StoreError's message, as the
+    upload page shows it for a file), then stop the run: no page reads on and fails with a generic error."""
+    which = "sample clinic" if is_demo() else "clinic"
+    st.error(f"The {which} database cannot be used: {plain(exc)}")
+    st.stop()

@@ -12,7 +12,6 @@ import pandas as pd
 
 from lenadash.ingest.coded import Coded
 from lenadash.ingest.columns import EVENT_FIELDS
-from lenadash.ingest.problems import cat
 from lenadash.ingest.sheets import Sheet, TableImport, as_dates, none_for_missing
 from lenadash.vocab.course import CAPSULE_MG, EVENT_KINDS, VTE_FACTORS
 from lenadash.vocab.frames import EVENT_COLUMNS
@@ -98,16 +97,17 @@ class _EventValues:
         self.agent = np.full(n, None, dtype=object)
 
     def report(self, mask, reason: str, message: str, hint: str, severity: str = "error") -> None:
-        """A problem with the value of the masked rows (`{}` in `message` is the value); errors reject them."""
+        """A problem with the value of the masked rows (the message never quotes it: the problems table's `value`
+        keeps it); errors reject them. Rows whose value cell check_text rejected are not reported again."""
+        mask = mask & ~self.sheet.rejected("value")
         if mask.any():
             sheet, shown = self.sheet, self.raw[mask]
-            head, _, tail = message.partition("{}")
             sheet.problems.add(
                 line=sheet.lines[mask],
                 column=sheet.col("value"),
                 value=shown,
                 reason=reason,
-                message=cat(head, shown, tail),
+                message=message,
                 hint=hint,
                 severity=severity,
             )
@@ -130,10 +130,10 @@ def read_events(data: bytes | BinaryIO, *, file_name: str = "") -> TableImport:
         mrn.uniques != "",
         name="mrn",
         reason="missing patient",
-        message="The row has no MRN{}.",
+        message="The row has no MRN.",
         hint="Fill in the MRN or delete the row.",
     )
-    sheet.check_text("mrn", "value", "detail")
+    sheet.check_text()
     when = sheet.dates(sheet["date"], name="date")
     values = _EventValues(sheet, _event_kind(sheet), sheet["value"])
     for read_value in (
@@ -188,11 +188,11 @@ def _fever(v: _EventValues) -> None:
     v.report(
         fever & (unit == "assumed F") & plausible,
         "assumed unit",
-        "Temperature '{}' has no unit and is above 50, so it was read as Fahrenheit and converted to Celsius.",
+        "The temperature has no unit and is above 50, so it was read as Fahrenheit and converted to Celsius.",
         "Write the unit after the number: 38.6 °C or 101.5 °F.",
         "warning",
     )
-    v.report(fever & ~plausible, "invalid value", "Fever value '{}' is not a body temperature (30-45 °C).", _FEVER_HINT)
+    v.report(fever & ~plausible, "invalid value", "The fever value is not a body temperature (30-45 °C).", _FEVER_HINT)
     v.temperature[fever] = temp[fever]
 
 
@@ -233,7 +233,7 @@ def _toxicity(v: _EventValues) -> None:
         ).to_numpy(dtype="float64")
     )
     g_ok = tox & np.isin(graded, _CTCAE_GRADES)
-    v.report(tox & ~g_ok, "invalid value", "Toxicity grade '{}' is not 1-5.", "Enter the CTCAE grade, 1 to 5.")
+    v.report(tox & ~g_ok, "invalid value", "The toxicity grade is not 1-5.", "Enter the CTCAE grade, 1 to 5.")
     v.grade[g_ok] = graded[g_ok].astype(int)
 
 
@@ -243,7 +243,7 @@ def _pregnancy_test(v: _EventValues) -> None:
     v.report(
         preg & pd.isna(pres),
         "invalid value",
-        "Pregnancy test result '{}' is not negative or positive.",
+        "The pregnancy test result is not negative or positive.",
         "Write negative or positive.",
     )
     v.result[preg] = pres[preg]
@@ -262,7 +262,7 @@ def _dose_change(v: _EventValues) -> None:
     v.report(
         dc & ~hold & ~dose_ok,
         "invalid value",
-        "Dose change '{}' is not a dose in mg or 'hold'.",
+        "The dose change is not a dose in mg or 'hold'.",
         "Enter the new daily dose in mg (e.g. 15) or 'hold'.",
     )
     v.dose[dose_ok] = mg[dose_ok]
@@ -275,7 +275,7 @@ def _thromboprophylaxis(v: _EventValues) -> None:
     v.report(
         tp & (v.raw == ""),
         "invalid value",
-        "Thromboprophylaxis has no agent{}.",
+        "Thromboprophylaxis has no agent.",
         "Name the agent, e.g. aspirin, enoxaparin, warfarin, apixaban.",
     )
     named = tp & (v.raw != "")
@@ -317,7 +317,7 @@ def _date_only(v: _EventValues) -> None:
         v.report(
             (v.event == kind) & (v.raw != ""),
             "value ignored",
-            f"A {words} event has no value; '{{}}' was ignored.",
+            f"A {words} event has no value; the value given was ignored.",
             f"Leave the value empty: the date column is the {words.split()[0]} date. Put notes in detail.",
             "warning",
         )

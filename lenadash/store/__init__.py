@@ -10,6 +10,7 @@ from lenadash.store.courses import load_patients, save_patients, upsert_patient_
 from lenadash.store.engine import (  # noqa: F401
     MIGRATIONS_DIR,
     alembic_config,
+    database_errors,
     display_url,
     drop_everything,
     make_engine,

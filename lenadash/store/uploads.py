@@ -19,6 +19,7 @@ from lenadash.store.sql import (
     committing,
     content_hash,
     database_failure,
+    integrity_failure,
     one_import_at_a_time,
     table_of,
     to_datetime,
@@ -159,12 +160,15 @@ def _new_or_earlier_upload(
     try:
         session.add(upload)
         session.flush()
-    except IntegrityError:
+    except IntegrityError as exc:
         session.rollback()
         previous = _existing_upload(session, file_hash, kind)
-        if previous is None:  # some other integrity failure
+        if previous is not None:
+            return previous, True
+        collision = integrity_failure(exc)  # another key refused the row (an id written outside lenadash)
+        if collision is None:
             raise
-        return previous, True
+        raise collision from None
     except OperationalError as exc:  # read-only, full, locked, gone: the user's to fix, without the SQL
         session.rollback()
         failure = database_failure(exc)
