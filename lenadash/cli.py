@@ -183,7 +183,9 @@ def _created_words(kind: str) -> str:
 
 
 def format_summary(s: store.ImportSummary) -> str:
-    """A per-file summary with one line per rejected row (line, column, value, reason, hint)."""
+    """A per-file summary with one line per rejected row (line, column, reason, hint). Never the cell's value:
+    this output ends up in terminals, cron mail and logs (issue 10: messages never echo cell values); the
+    value is kept with the upload's rejects and shown in the Upload page's problems table."""
     if s.already_imported:
         head = f"{s.file_name} ({s.kind}): already imported (upload #{s.upload_id}); nothing written"
     else:
@@ -195,9 +197,8 @@ def format_summary(s: store.ImportSummary) -> str:
     lines = [head]
     for r in s.rejects:
         where = f"line {r.get('line')}" + (f", column {r['column']}" if r.get("column") else "")
-        value = f" value {r['value']!r}" if r.get("value") else ""
         hint = f" - {r['hint']}" if r.get("hint") else ""
-        lines.append(f"  rejected {where}:{value} {r.get('reason', '')}{hint}".rstrip())
+        lines.append(f"  rejected {where}: {r.get('reason', '')}{hint}".rstrip())
     return "\n".join(lines)
 
 
