@@ -261,6 +261,49 @@ def test_sample_clinic_keeps_its_today_across_pages(chromium_path, server):
     assert len(requests) > 20 and _foreign(requests, server) == []
 
 
+def test_clinic_insight_and_dose_intensity_as_a_lead_and_a_pharmacist_see_them(chromium_path, server):
+    """Issue 13's screenshots: the sample clinic's Clinic insight page (/clinic) and one held patient's dose
+    intensity per cycle (the patient page's Dose history tab), at 1366x768; nothing from another origin."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        page.set_default_timeout(90_000)
+        requests = _record_requests(page)
+        page.goto(server + "/")
+        page.get_by_role("button", name="Explore the sample clinic").click()
+        page.locator(".js-plotly-plot").first.wait_for()
+        _wait_idle(page)
+        # in-app navigation: a new address would be a new session, without the sample clinic
+        page.locator("[data-testid='stSidebarNav'] a", has_text="Clinic insight").first.click()
+        page.get_by_role("heading", name="Clinic insight").wait_for()
+        page.locator(".js-plotly-plot").first.wait_for()
+        _wait_idle(page)
+        body = page.inner_text("body")
+        assert "RDI" in body or "dose intensity" in body.lower(), body[:500]
+        page.set_viewport_size({"width": 1366, "height": 1500})
+        _wait_idle(page)
+        _shot(page, "clinic_insight")
+        page.set_viewport_size({"width": 1366, "height": 768})
+        page.locator("[data-testid='stSidebarNav'] a", has_text="Patient").first.click()
+        _wait_idle(page)
+        page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").last.click()
+        page.keyboard.type("LD0016")
+        page.keyboard.press("Enter")
+        page.get_by_text("MRN LD0016").first.wait_for()
+        _wait_idle(page)
+        page.get_by_role("tab", name="Dose history").click()
+        page.locator("[data-testid='stPlotlyChart']").last.wait_for()
+        _wait_idle(page)
+        page.get_by_role("tab", name="Dose history").scroll_into_view_if_needed()
+        page.set_viewport_size({"width": 1366, "height": 1400})
+        _wait_idle(page)
+        _shot(page, "dose_intensity")
+        browser.close()
+    assert _foreign(requests, server) == []
+
+
 def _handshake(url: str, *, host: str, origin: str) -> str:
     """The status line the server answers a WebSocket upgrade to /_stcore/stream with these headers."""
     port = int(url.rsplit(":", 1)[1])
