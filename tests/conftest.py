@@ -18,7 +18,7 @@ import pytest
 
 from lenadash.vocab.frames import LAB_COLUMNS
 
-pytest_plugins = ["pytester"]  # tests/test_store.py checks the PostgreSQL skip/fail behaviour with it
+pytest_plugins = ["pytester", "tests.conftest_oidc"]  # pytester: test_store.py checks the PostgreSQL skip/fail behaviour
 
 REPO = Path(__file__).resolve().parents[1]
 PG_SKIP_MESSAGE = "install PostgreSQL (apt-get install postgresql) to run the PostgreSQL tests"
