@@ -30,6 +30,8 @@ class Settings:
     lock_timeout_s: float = 30.0
     keep_uploads: bool = False
     timezone: str = ""  # IANA name of the clinic's time zone; "" = this machine's local zone
+    mode: str = "local"  # "local" (no sign-in, the OS user is the actor) or "clinic" (sign-in, roles)
+    idle_timeout_min: float = 15.0  # clinic mode: minutes without activity before data is hidden
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -43,7 +45,21 @@ class Settings:
             lock_timeout_s=_positive_seconds(env.get("LENADASH_LOCK_TIMEOUT_S"), default=30.0),
             keep_uploads=(env.get("LENADASH_KEEP_UPLOADS") or "").strip().lower() in ("1", "true", "yes", "on"),
             timezone=env.get("LENADASH_TIMEZONE") or "",
+            mode=_mode(env.get("LENADASH_MODE")),
+            idle_timeout_min=_positive_seconds(env.get("LENADASH_IDLE_TIMEOUT_MIN"), default=15.0),
         )
+
+
+MODES = ("local", "clinic")
+
+
+def _mode(text: str | None) -> str:
+    """LENADASH_MODE: empty means local; anything else but the two names is refused, never guessed
+    (a typo must not open a clinic server without sign-in)."""
+    mode = (text or "local").strip().lower()
+    if mode not in MODES:
+        raise ValueError(f"LENADASH_MODE must be local or clinic, not {text!r}")
+    return mode
 
 
 def _positive_seconds(text: str | None, *, default: float) -> float:
@@ -79,6 +95,14 @@ SETTINGS_DOC = {
     "LENADASH_TIMEZONE": (
         "the clinic's time zone, an IANA name such as Europe/Berlin (default: this machine's local zone); "
         "timestamps with an offset (+01:00, Z) are converted to it, and 'today' for date checks is its day"
+    ),
+    "LENADASH_MODE": (
+        "local (default: no sign-in, this computer's user is recorded as the actor) or clinic (sign-in "
+        "through the clinic's OpenID Connect provider, roles, PostgreSQL; see docs/deployment.md)"
+    ),
+    "LENADASH_IDLE_TIMEOUT_MIN": (
+        "clinic mode: minutes without activity after which patient data is hidden and the user signs "
+        "in again (default 15)"
     ),
 }
 

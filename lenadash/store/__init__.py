@@ -6,6 +6,7 @@ from sqlmodel import Session  # noqa: F401  (re-exported: callers type their ses
 
 from lenadash.errors import StoreError  # noqa: F401  (re-exported)
 from lenadash.store import courses, engine, events, labs, marker, sql, uploads  # noqa: F401  (for tests that patch a step)
+from lenadash.store import access_models, audit, people  # noqa: F401  (clinic mode: users, roles, audit trail)
 from lenadash.store.courses import load_patients, save_patients, upsert_patient_course  # noqa: F401
 from lenadash.store.engine import (  # noqa: F401
     MIGRATIONS_DIR,
