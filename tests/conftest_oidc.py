@@ -65,13 +65,20 @@ def start_oidc_provider(log_path: Path, redirect_uri: str) -> tuple[subprocess.P
     """Start tests/oidc/server.mjs for one Streamlit server's `redirect_uri`; skip or fail when missing."""
     if (reason := _missing()) is not None:
         if os.environ.get("LENADASH_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"LENADASH_REQUIRE_SERVICES=1 but the identity provider is missing ({reason}): {OIDC_SKIP_MESSAGE}")
+            missing = f"the identity provider is missing ({reason})"
+            pytest.fail(f"LENADASH_REQUIRE_SERVICES=1 but {missing}: {OIDC_SKIP_MESSAGE}")
         pytest.skip(f"{OIDC_SKIP_MESSAGE} ({reason})")
     port = _free_port()
-    env = {**os.environ, "OIDC_PORT": str(port), "OIDC_REDIRECT_URIS": redirect_uri, "OIDC_CLIENT_SECRET": CLIENT_SECRET}
+    env = {**os.environ, "OIDC_PORT": str(port), "OIDC_REDIRECT_URIS": redirect_uri}
+    env["OIDC_CLIENT_SECRET"] = CLIENT_SECRET
     with open(log_path, "wb") as log:  # the child keeps its own copy of the descriptor
         proc = subprocess.Popen(
-            ["node", "server.mjs"], cwd=OIDC_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            ["node", "server.mjs"],
+            cwd=OIDC_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
     provider = OidcProvider(f"http://127.0.0.1:{port}", CLIENT_ID, CLIENT_SECRET, redirect_uri)
     deadline = time.monotonic() + 30

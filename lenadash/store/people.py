@@ -6,6 +6,7 @@ addresses are kept in lower case, as identity providers compare them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlmodel import Session, select
@@ -32,14 +33,14 @@ def normal_email(email: str) -> str:
     return email
 
 
-def _check_roles(roles: tuple[str, ...] | list[str] | set[str]) -> list[str]:
+def _check_roles(roles: Sequence[str]) -> list[str]:
     unknown = sorted(set(roles) - set(ROLES))
     if unknown:
         raise StoreError(f"unknown role(s) {', '.join(unknown)}; the roles are {', '.join(ROLES)}")
     return sorted(set(roles))
 
 
-def save_user(*, session: Session, email: str, roles: list[str] | tuple[str, ...], name: str = "", by: str = "") -> None:
+def save_user(*, session: Session, email: str, roles: Sequence[str], name: str = "", by: str = "") -> None:
     """Add a user, or set an existing one's roles (and name, when given); active again if it was not."""
     email = normal_email(email)
     wanted = _check_roles(roles)
@@ -78,7 +79,7 @@ def roles_of(*, session: Session, email: str) -> frozenset[str]:
 
 
 def list_users(*, session: Session) -> list[UserRoles]:
-    users = session.exec(select(ClinicUser).order_by(ClinicUser.email)).all()  # type: ignore[arg-type]
+    users = session.exec(select(ClinicUser).order_by(ClinicUser.email)).all()
     held: dict[str, list[str]] = {}
     for role in session.exec(select(UserRole)).all():
         held.setdefault(role.email, []).append(role.role)

@@ -1,4 +1,4 @@
-"""The clinic roles lenadash knows (issue 11), in the clinic's words; what each may do is lenadash.access.permissions."""
+"""The clinic roles lenadash knows (issue 11); what each may do is in lenadash.access.permissions."""
 
 from __future__ import annotations
 
