@@ -138,3 +138,4 @@ def _idle_watch() -> None:
     last = st.session_state.get(_LAST)
     if last is not None and time.time() - last > mode.idle_timeout_s():
         st.rerun(scope="app")
+    st.caption(f"Signs out after {get_settings().idle_timeout_min:g} min without activity.")

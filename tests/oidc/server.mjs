@@ -26,7 +26,8 @@ const configuration = {
       client_id: "lenadash",
       client_secret: process.env.OIDC_CLIENT_SECRET || "lenadash-test-secret",
       redirect_uris: redirectUris,
-      post_logout_redirect_uris: redirectUris.map((uri) => new URL(uri).origin + "/"),
+      // Streamlit sends its redirect_uri (/oauth2callback) as the post-logout address.
+      post_logout_redirect_uris: [...redirectUris, ...redirectUris.map((uri) => new URL(uri).origin + "/")],
       grant_types: ["authorization_code"],
       response_types: ["code"],
       token_endpoint_auth_method: "client_secret_basic",
