@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pandas as pd
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from lenadash.store.access_models import AuditEvent
@@ -51,7 +52,7 @@ def load(
     """The trail, newest first, filtered by actor, patient and days (UTC, `until` included)."""
     query = select(AuditEvent)
     if actor:
-        query = query.where(AuditEvent.actor == actor.strip().lower())
+        query = query.where(func.lower(AuditEvent.actor) == actor.strip().lower())
     if patient_mrn:
         query = query.where(AuditEvent.patient_mrn == patient_mrn.strip())
     if since is not None:
