@@ -36,7 +36,7 @@ def gate() -> None:
     if not mode.is_clinic():
         return
     use_web_actor(_web_actor)
-    if not st.user.is_logged_in:
+    if not st.user.get("is_logged_in"):  # a key st.user lacks where auth is not set up at all
         _sign_in_screen()
     now = time.time()
     email = str(st.user.get("email") or "").strip().lower()
