@@ -52,7 +52,7 @@ def _secrets(path: Path, provider) -> Path:
 @pytest.fixture
 def clinic_server(tmp_path, oidc_provider, postgres_url):
     """`streamlit run app.py` in clinic mode on PostgreSQL, signing in through the test provider;
-    the nurse and the clinician hold their roles, the viewer none. Yields (url, database url)."""
+    the nurse, the clinician and the viewer hold their roles. Yields (url, database url)."""
     from lenadash import store
 
     provider, port = oidc_provider
@@ -60,6 +60,7 @@ def clinic_server(tmp_path, oidc_provider, postgres_url):
     with store.open_session(engine) as session:
         store.people.save_user(session=session, email="nurse@clinic.test", roles=["nurse"])
         store.people.save_user(session=session, email="clinician@clinic.test", roles=["clinician"])
+        store.people.save_user(session=session, email="viewer@clinic.test", roles=["viewer"])
     engine.dispose()
     secrets_file = _secrets(tmp_path / "secrets.toml", provider)
     env = {
@@ -107,6 +108,18 @@ def _sign_in(page, url: str, user: str) -> None:
     _wait_idle(page)
 
 
+def _upload(page, path: Path) -> str:
+    """Upload one file on the Upload page (reached through the sidebar, in the same browser session) and
+    commit it; the page's text afterwards."""
+    page.locator("[data-testid='stSidebarNav'] a", has_text="Upload").first.click()
+    page.get_by_text("Drop lab exports").wait_for()
+    page.locator("input[type='file']").set_input_files([str(path)])
+    page.get_by_role("button", name="Commit 1 file(s)").click()
+    page.get_by_text("patients.csv:").first.wait_for()
+    _wait_idle(page)
+    return page.inner_text("body")
+
+
 def _sign_out(page) -> None:
     page.get_by_role("button", name="Sign out").click()
     page.get_by_role("button", name="Yes, sign me out").click()  # the provider ends its session too
@@ -142,6 +155,14 @@ def test_nurse_and_clinician_sign_in_sign_out_and_time_out(chromium_path, clinic
         assert "Role: nurse" in page.inner_text("body")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "clinic_signed_in_nurse.png"))
+        assert "Saved:" in _upload(page, REPO / "sample_data" / "patients.csv")  # a nurse may upload
+        _sign_out(page)
+
+        # A viewer may read but not upload: the check is in lenadash.imports, not in a hidden button.
+        _sign_in(page, url, "viewer")
+        body = _upload(page, REPO / "sample_data" / "patients.csv")
+        assert "your role (viewer) may not import lab, patient and event exports; that needs clinician or nurse" in body and "Saved:" not in body
+        page.screenshot(path=str(ARTIFACTS / "clinic_viewer_refused_upload.png"))
         _sign_out(page)
 
         _sign_in(page, url, "clinician")
@@ -158,7 +179,10 @@ def test_nurse_and_clinician_sign_in_sign_out_and_time_out(chromium_path, clinic
 
     assert _audit_rows(database_url) == [
         ("nurse@clinic.test", "sign_in"),
+        ("nurse@clinic.test", "upload"),
         ("nurse@clinic.test", "sign_out"),
+        ("viewer@clinic.test", "sign_in"),
+        ("viewer@clinic.test", "sign_out"),
         ("clinician@clinic.test", "sign_in"),
         ("clinician@clinic.test", "idle_sign_out"),
     ]

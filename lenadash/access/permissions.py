@@ -52,6 +52,7 @@ def require(action: str, actor: Actor | None = None) -> Actor:
         roles = sorted(role for role, actions in PERMISSIONS.items() if action in actions)
         held = actor.roles_text or "no role"
         raise AccessDenied(
-            f"{ACTIONS[action]} needs the role {' or '.join(roles)}; you hold {held}. Ask the clinic lead (admin)."
+            f"your role ({held}) may not {ACTIONS[action]}; that needs {' or '.join(roles)}. "
+            "Ask the clinic lead (admin) if you should."
         )
     return actor
