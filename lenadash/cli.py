@@ -230,12 +230,14 @@ def _add_clinic_commands(commands) -> None:
         description="Clinic mode's users (named by the e-mail they sign in with) and their roles. "
         "The first admin is added here; later ones on the Admin page.",
     )
-    users.add_argument("action", choices=("add", "deactivate", "list"), help="what to do")
+    users.add_argument(
+        "action", choices=("add", "deactivate", "list"), metavar="add|deactivate|list", help="what to do"
+    )
     users.add_argument("email", nargs="?", metavar="EMAIL", help="the user's sign-in e-mail (add, deactivate)")
     users.add_argument(
         "--role", action="append", default=[], choices=sorted(access.PERMISSIONS), help="a role; repeat for several"
     )
-    users.add_argument("--name", default="", help="the user's name as shown on the Admin page")
+    users.add_argument("--name", help="the user's name as shown on the Admin page")
     users.add_argument("--db", metavar="URL", help=db_help)
     backup = commands.add_parser(
         "backup",
@@ -263,7 +265,9 @@ def _cmd_users(args) -> int:
     try:
         with store.open_session(engine) as session:
             if args.action == "add":
-                store.people.save_user(session=session, email=args.email, roles=args.role, name=args.name, by="cli")
+                store.people.save_user(
+                    session=session, email=args.email, roles=args.role, name=args.name or "", by="cli"
+                )
                 access.audit("user_roles", session=session, detail={"user": who, "roles": sorted(args.role)})
             elif args.action == "deactivate":
                 store.people.deactivate_user(session=session, email=args.email)

@@ -46,7 +46,10 @@ def test_require_allows_exactly_the_roles_actions(role, action):
 
 
 def test_a_nurse_may_not_decide_a_dose_and_is_told_who_may():
-    with pytest.raises(AccessDenied, match=r"your role \(nurse\) may not accept or modify a dose recommendation .*; that needs clinician\."):
+    with pytest.raises(
+        AccessDenied,
+        match=r"your role \(nurse\) may not accept or modify a dose recommendation .*; that needs clinician\.",
+    ):
         access.require("dose_decision", _actor("nurse"))
 
 

@@ -161,7 +161,10 @@ def test_nurse_and_clinician_sign_in_sign_out_and_time_out(chromium_path, clinic
         # A viewer may read but not upload: the check is in lenadash.imports, not in a hidden button.
         _sign_in(page, url, "viewer")
         body = _upload(page, REPO / "sample_data" / "patients.csv")
-        assert "your role (viewer) may not import lab, patient and event exports; that needs clinician or nurse" in body and "Saved:" not in body
+        assert (
+            "your role (viewer) may not import lab, patient and event exports; that needs clinician or nurse" in body
+            and "Saved:" not in body
+        )
         page.screenshot(path=str(ARTIFACTS / "clinic_viewer_refused_upload.png"))
         _sign_out(page)
 
