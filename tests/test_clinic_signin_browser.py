@@ -52,7 +52,7 @@ def _secrets(path: Path, provider) -> Path:
 @pytest.fixture
 def clinic_server(tmp_path, oidc_provider, postgres_url):
     """`streamlit run app.py` in clinic mode on PostgreSQL, signing in through the test provider;
-    the nurse, the clinician and the viewer hold their roles. Yields (url, database url)."""
+    the nurse, the clinician and the viewer hold their roles. Yields (url, database url, server log)."""
     from lenadash import store
 
     provider, port = oidc_provider
@@ -86,7 +86,7 @@ def clinic_server(tmp_path, oidc_provider, postgres_url):
                 proc.terminate()
                 pytest.fail(f"streamlit did not start: {(tmp_path / 'server.log').read_text(errors='replace')[-2000:]}")
             time.sleep(0.3)
-    yield url, postgres_url
+    yield url, postgres_url, tmp_path / "server.log"
     proc.terminate()
     try:
         proc.wait(timeout=15)
@@ -139,7 +139,7 @@ def _audit_rows(database_url: str) -> list[tuple[str, str]]:
 def test_nurse_and_clinician_sign_in_sign_out_and_time_out(chromium_path, clinic_server):
     from playwright.sync_api import sync_playwright
 
-    url, database_url = clinic_server
+    url, database_url, server_log = clinic_server
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -180,6 +180,13 @@ def test_nurse_and_clinician_sign_in_sign_out_and_time_out(chromium_path, clinic
         page.screenshot(path=str(ARTIFACTS / "clinic_idle_signed_out.png"))
         browser.close()
 
+    # No PHI in the server log: the uploaded patients' names and MRNs never reach it.
+    from lenadash import samples
+
+    log = server_log.read_text(errors="replace")
+    assert not [p.mrn for p in samples.PATIENTS if p.mrn in log] and not [
+        p.name for p in samples.PATIENTS if p.name in log
+    ]
     assert _audit_rows(database_url) == [
         ("nurse@clinic.test", "sign_in"),
         ("nurse@clinic.test", "upload"),
