@@ -75,7 +75,9 @@ def test_local_mode_acts_as_this_computers_user(monkeypatch):
 
 def test_clinic_mode_without_a_signed_in_user_allows_nothing(monkeypatch):
     monkeypatch.setenv("LENADASH_MODE", "clinic")
-    assert access.current_actor() is None
+    assert access.current_actor() is None and access.actor_name() == "unknown"
+    with access.acting_as(Actor("a-very-long-name@clinic.example", frozenset({"nurse"}), "x")):
+        assert access.actor_name(limit=10) == "a-very-lon"
     with pytest.raises(AccessDenied, match="sign in first"):
         access.require("read")
 

@@ -8,7 +8,7 @@ sign-in; every check passes for this computer's user, who is recorded as the act
 
 from __future__ import annotations
 
-from lenadash.access.actor import LOCAL_ROLES, Actor, acting_as, current_actor, os_actor  # noqa: F401
+from lenadash.access.actor import LOCAL_ROLES, Actor, acting_as, actor_name, current_actor, os_actor  # noqa: F401
 from lenadash.access.mode import is_clinic  # noqa: F401
 from lenadash.access.permissions import ACTIONS, PERMISSIONS, AccessDenied, allowed, require  # noqa: F401
 from lenadash.access.trail import AUDITED, audit  # noqa: F401

@@ -57,6 +57,13 @@ def acting_as(actor: Actor) -> Iterator[Actor]:
         _EXPLICIT.reset(token)
 
 
+def actor_name(limit: int = 64) -> str:
+    """Who is acting, for a `recorded_by` column (at most `limit` characters): the signed-in user's e-mail
+    in clinic mode, this computer's user otherwise; "unknown" when nobody is."""
+    actor = current_actor()
+    return (actor.name if actor else "unknown")[:limit]
+
+
 def current_actor() -> Actor | None:
     """The actor of this call: one set by `acting_as`, else the signed-in web user in clinic mode,
     else (local mode only) this computer's user. None in clinic mode when nobody is signed in."""
