@@ -17,39 +17,41 @@ st.set_page_config(
     initial_sidebar_state="collapsed" if visit_mode else "auto",
 )
 ui.page_style()
+ui.start_folder_watch()  # LENADASH_WATCH_FOLDER: import files landing there (once per server process)
 access.gate()  # clinic mode: sign-in, roles, idle timeout (LENADASH_MODE=clinic); does nothing in local mode
 if visit_mode:
     ui.hide_sidebar()  # nothing in it in a visit: no control that opens an empty panel
 
 if visit_mode:
     # Screen-sharing mode: one patient, no navigation to anyone else (sidebar nav hidden).
-    visit = st.Page(ui.PAGES["visit"], title="Visit", url_path="visit", default=True)
+    # Not the default page, so /visit?visit=1 (a reload) is routed as itself; "/" and any other address
+    # land on the hidden home page and are sent to the visit view below.
+    visit = st.Page(ui.PAGES["visit"], title="Visit", url_path="visit")
     back = st.Page(ui.PAGES["patient"], title="Patient", url_path="patient", visibility="hidden")
-    page = st.navigation([visit, back], position="hidden")
+    home = st.Page(ui.home, title="lenadash", url_path="home", default=True, visibility="hidden")
+    page = st.navigation([visit, back, home], position="hidden")
     if page.url_path != visit.url_path:
         # While ?visit=1 is in the URL every page is the visit view: browser Back from the visit view
         # lands on /patient?visit=1, which must not show the name, MRN or birth date. The patient page
         # stays registered only as the target of "End visit", which clears the query parameter.
         st.switch_page(visit, query_params={"visit": "1"})
 else:
-    first_run = not ui.is_demo() and ui.is_empty_clinic()
-    welcome = st.Page(
-        ui.PAGES["welcome"], title="Start", icon=":material/waving_hand:", url_path="start", default=first_run
-    )
-    overview = st.Page(
-        ui.PAGES["overview"],
-        title="Clinic overview",
-        icon=":material/list_alt:",
-        url_path="overview",
-        default=not first_run,
-    )
+    # Every page keeps its address whatever the data: "/" (the hidden home page) chooses Start on a first
+    # run and the overview otherwise, so no page is ever the default whose own url_path Streamlit does
+    # not route (that made /overview "Page not found" once the clinic had data).
+    home = st.Page(ui.home, title="lenadash", url_path="home", default=True, visibility="hidden")
+    welcome = st.Page(ui.PAGES["welcome"], title="Start", icon=":material/waving_hand:", url_path="start")
+    overview = st.Page(ui.PAGES["overview"], title="Clinic overview", icon=":material/list_alt:", url_path="overview")
     patient = st.Page(ui.PAGES["patient"], title="Patient", icon=":material/person:", url_path="patient")
+    insight = st.Page(ui.PAGES["clinic"], title="Clinic insight", icon=":material/monitoring:", url_path="clinic")
     upload = st.Page(ui.PAGES["upload"], title="Upload", icon=":material/upload_file:", url_path="upload")
     setup = st.Page(ui.PAGES["setup"], title="Setup", icon=":material/edit_note:", url_path="setup")
     visit = st.Page(
         ui.PAGES["visit"], title="Visit view", icon=":material/co_present:", url_path="visit", visibility="hidden"
     )
-    page = st.navigation({"Clinic": [overview, patient], "Data": [upload, setup], "": [welcome, visit]})
+    page = st.navigation({"Clinic": [overview, patient, insight], "Data": [upload, setup], "": [welcome, visit, home]})
     ui.sidebar()
+    if page.url_path == patient.url_path:
+        ui.patient_from_url()  # /patient?mrn=... opens that patient
 
 page.run()

@@ -11,36 +11,40 @@ st.caption(f"Assessed as of {clinic.as_of:%A %d %B %Y} - rule profile {ui.plain(
 
 if clinic.empty:
     st.info("No patients yet. Upload your lab exports and a patients file, or explore the sample clinic.")
-    if st.button("Go to upload", key="empty_upload"):
+    c1, c2 = st.columns(2)
+    if c1.button("Go to upload", key="empty_upload", width="stretch"):
         st.switch_page(ui.PAGES["upload"])
+    if c2.button("Explore the sample clinic", key="empty_demo", type="primary", width="stretch"):
+        with ui.user_errors("Could not open the sample clinic", stop=True), st.spinner("Loading the sample clinic..."):
+            ui.start_demo()
+        st.rerun()
     st.stop()
 
 wl = clinic.worklist
-counts = worklist.flag_counts(wl)
-cols = st.columns(7)
-cols[0].metric("Patients", len(wl))
-for col, key in zip(cols[1:], ("stopped", "hold", "review", "grade3", "cbc_overdue", "marrow_due")):
-    col.metric(worklist.FLAG_LABELS[key], counts[key])
+ui.worklist_counts(wl)  # one line, so the list starts high on a laptop screen
 
 f1, f2, f3 = st.columns([2, 3, 2])
 indications = f1.multiselect("Indication", sorted(wl["indication"].unique()), key="filter_indication")
 flags = f2.multiselect("Flag", list(worklist.FLAG_LABELS), format_func=worklist.FLAG_LABELS.get, key="filter_flag")
-search = f3.text_input("Find MRN or name", key="filter_search")
+search = f3.text_input("Find MRN or name", key="filter_search", placeholder="Press / to search")
+ui.worklist_keys()
 shown = worklist.filter_worklist(wl, indications=indications, flags=flags, search=search)
 
-st.caption(f"Most urgent first: {worklist.urgency_order_text()}. Click a row to open the patient.")
 event = st.dataframe(
-    ui.worklist_table(shown),
+    ui.worklist_table(shown, as_of=clinic.as_of),
     hide_index=True,
     width="stretch",
-    height=min(38 * (len(shown) + 1), 640),
+    height=min(35 * (len(shown) + 1) + 3, 640),
     on_select="rerun",
     selection_mode="single-row",
     key=f"worklist_{st.session_state.get('worklist_n', 0)}",
-    column_config={
-        "Flags": st.column_config.TextColumn(width=330),  # "Grade >= 3: ..." names analytes
-        "Name": st.column_config.TextColumn(width="medium"),
-    },  # wide enough not to truncate
+    column_order=worklist.CLINIC_DAY_COLUMNS,
+    column_config=ui.WORKLIST_COLUMN_CONFIG,
+)
+st.caption(
+    f"Most urgent first: {worklist.urgency_order_text()}. {worklist.OVERDUE_MARK} = overdue. "
+    "Open a patient: click a row, or Tab into the table, move with the arrow keys and press Enter. "
+    "Press / to search."
 )
 st.download_button(
     "Download this list (CSV)",
@@ -48,6 +52,7 @@ st.download_button(
     file_name=f"worklist-{clinic.as_of}.csv",
     mime="text/csv",
     key="worklist_download",
+    help="Every column in full: flags in words, MRN and name, indication, cycle, dose, counts, last draw, due dates.",
 )
 rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
 if rows:

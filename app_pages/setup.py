@@ -4,7 +4,7 @@ import datetime as dt
 
 import streamlit as st
 
-from lenadash.dashboard import setup_form, ui
+from lenadash.dashboard import decisions, setup_form, ui
 from lenadash.dashboard.present import EVENT_LABELS
 from lenadash.vocab.course import EVENT_KINDS, INDICATION_NAMES, INDICATIONS, SCHEDULES
 
@@ -14,11 +14,27 @@ def _index(options, value, *, offset: int = 0, default: int | None = 0) -> int |
     return offset + list(options).index(value) if value in options else default
 
 
+NEW = "New patient"
+
+
+def _picked(key: str) -> None:
+    """A patient picked in either picker becomes the session's patient (the patient page's too)."""
+    value = st.session_state.get(key)
+    st.session_state["setup_new"] = value == NEW
+    if value not in (None, NEW):
+        st.session_state[ui.PATIENT] = value
+
+
 ui.sample_banner()
 st.title("Setup")
 clinic = ui.clinic()
 known = list(clinic.patients["mrn"].unique()) if len(clinic.patients) else []
 current = st.session_state.get(ui.PATIENT)
+names = setup_form.picker_names(clinic.patients, clinic.by_mrn)
+# Both pickers show the session's patient (set by the patient page, the worklist or the last save here), so
+# a save never leaves the next event to fall on the first MRN (wrong-patient risk).
+if current in known and not st.session_state.get("setup_new"):
+    st.session_state["setup_patient"] = current
 
 if st.session_state.get("setup_flash"):
     st.success(ui.plain(st.session_state.pop("setup_flash")))  # names the MRN
@@ -26,10 +42,21 @@ course_tab, event_tab = st.tabs(["Patient and course", "Clinical event"])
 
 with course_tab:
     choice = st.selectbox(
-        "Patient", ["New patient"] + known, key="setup_patient", index=_index(known, current, offset=1)
+        "Patient",
+        [NEW] + known,
+        key="setup_patient",
+        format_func=lambda m: m if m == NEW else setup_form.picker_label(m, names),
+        on_change=_picked,
+        args=("setup_patient",),
     )
-    row = clinic.person(choice) if choice != "New patient" else {}
-    sfx = "" if choice == "New patient" else f"_{choice}"  # fresh widgets (and defaults) per patient
+    # A patient known only from lab files (the worklist's "add a treatment course"): a new course, its MRN given.
+    lab_only = current if current in clinic.by_mrn and current not in known else None
+    if choice == NEW and lab_only and not st.session_state.get("setup_new"):
+        st.caption(ui.plain(f"Adding a treatment course for {lab_only}, known so far from lab files only."))
+        row, sfx = {"mrn": lab_only}, f"_{lab_only}"
+    else:
+        row = clinic.person(choice) if choice != NEW else {}
+        sfx = "" if choice == NEW else f"_{choice}"  # fresh widgets (and defaults) per patient
     # Indication outside the form: the starting dose below follows it (the label start of that indication).
     indication = st.selectbox(
         "Indication",
@@ -121,6 +148,7 @@ with course_tab:
                 setup_form.save_course(record, session=s, profile=ui.rules_profile())
             ui.data_changed()
             st.session_state[ui.PATIENT] = record["mrn"]
+            st.session_state["setup_new"] = False
             st.session_state["setup_flash"] = f"Saved {record['mrn']} ({indication}, started {start})."
             st.rerun()  # reassess, so the new patient is in the lists below
 
@@ -129,9 +157,19 @@ with event_tab:
     if not all_mrns:
         st.info("Add a patient first.")
     else:
+        if current in all_mrns:
+            st.session_state["event_patient"] = current
+        # Outside the form: clear_on_submit must not reset it to the first MRN after each event.
+        who = st.selectbox(
+            "Patient",
+            all_mrns,
+            key="event_patient",
+            format_func=lambda m: setup_form.picker_label(m, names),
+            on_change=_picked,
+            args=("event_patient",),
+        )
         with st.form("event_form", clear_on_submit=True):
-            e1, e2, e3 = st.columns(3)
-            who = e1.selectbox("Patient", all_mrns, index=_index(all_mrns, current))
+            e2, e3 = st.columns(2)
             when = e2.date_input(
                 "Date", value=ui.as_of(), format="YYYY-MM-DD", key="event_date", help=setup_form.EVENT_DATE_HELP
             )
@@ -171,12 +209,14 @@ with event_tab:
             )
             with ui.user_errors("Not recorded"):
                 with ui.db_session() as s:
-                    setup_form.record_event(event, session=s)
+                    setup_form.record_event(event, session=s, recorded_by=decisions.who())
                 ui.data_changed()
+                st.session_state[ui.PATIENT] = who  # the next event starts on this patient too
                 st.session_state["setup_flash"] = f"Recorded {EVENT_LABELS[kind].lower()} for {who} on {when}."
                 st.rerun()
-        if current in all_mrns and len(clinic.events):
-            mine = clinic.events[clinic.events["mrn"] == current]
+        if who in all_mrns and len(clinic.events):
+            mine = clinic.events[clinic.events["mrn"] == who]
             if len(mine):
-                st.markdown(f"**Recorded events for {ui.plain(current)}**")
-                st.dataframe(mine[["date", "event", "value", "detail"]], hide_index=True, width="stretch")
+                st.markdown(f"**Recorded events for {ui.plain(setup_form.picker_label(who, names))}**")
+                shown = [c for c in ("date", "event", "value", "detail", "recorded_by", "recorded_at") if c in mine]
+                st.dataframe(mine[shown], hide_index=True, width="stretch")

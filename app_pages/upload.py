@@ -12,8 +12,8 @@ st.title("Upload exports")
 if ui.is_demo():
     st.warning("You are in the sample clinic: uploads go to the sample database, not your clinic's.")
 st.markdown(
-    "Drop lab exports (CBC/CMP, long or wide), a patients file and an events file. Nothing is "
-    "saved until you press **Commit**."
+    "Drop lab exports (CBC/CMP, long or wide CSV, HL7 v2 result messages, FHIR R4 JSON, NDJSON or a "
+    "zip of FHIR resources), a patients file and an events file. Nothing is saved until you press **Commit**."
 )
 
 PROBLEM_COLUMNS = ["line", "column", "value", "reason", "message", "hint", "severity"]
@@ -31,7 +31,7 @@ nonce = st.session_state.setdefault("upload_nonce", 0)
 # Any file type: a wrong one (Excel, PDF, empty) gets ingest's message saying what to do, which is
 # more help than a browser file filter that silently greys the file out.
 files = st.file_uploader(
-    "Lab, patient or event exports (CSV/TSV)", type=None, accept_multiple_files=True, key=f"uploader_{nonce}"
+    "Lab, patient or event exports (CSV/TSV, HL7, FHIR)", type=None, accept_multiple_files=True, key=f"uploader_{nonce}"
 )
 
 
@@ -56,7 +56,9 @@ def show(item: uploads.PreparedUpload) -> None:
             "results again (check the date range of the export) and upload that file."
         )
     st.markdown(uploads.counts_line(item))
-    if item.kind == "labs":
+    if item.kind == "labs" and read.shape in uploads.FEED_FORMATS:
+        st.markdown(f"**Format:** {uploads.FEED_FORMATS[read.shape]} - encoding {read.encoding}")
+    elif item.kind == "labs":
         # delimiter and encoding come from ingest's own short lists, never from the file's text
         st.markdown(f"**Shape:** {read.shape} - delimiter `{read.delimiter}` - encoding {read.encoding}")
     c1, c2 = st.columns(2)

@@ -192,6 +192,8 @@ FIXES: dict[str, tuple[str, str]] = {
     "reference range on another scale": ("warning", "export the range in the same unit as the result"),
     "duplicate row": ("warning", "nothing to fix"),
     "malformed row": ("error", "put values that contain the delimiter in double quotes, or export again"),
+    "unreadable message": ("error", "send whole messages (MSH first) or valid JSON resources; export again"),
+    "not a result message": ("warning", "nothing to fix if it is not a lab result"),
     "invalid sex": ("error", "write F or M"),
     "invalid weight": ("error", "enter kg, e.g. 72.5, or leave blank"),
     "unknown indication": ("error", "use one of those codes"),
@@ -435,3 +437,20 @@ def engine_rules() -> str:
     from lenadash.clinical.dosing.values import ENGINE_RULES
 
     return table(["id", "source", "meaning"], [(_code(k), src, what) for k, (src, what) in ENGINE_RULES.items()])
+
+
+# --- dashboard: the next-action card's tone per notice kind (docs/dashboard.md) ------------------
+
+
+def card_tones() -> str:
+    """The card's tone per notice kind and the visit card's words for it (dashboard/cards.py NOTICE_CARD)."""
+    from lenadash.clinical.notices import KINDS
+    from lenadash.dashboard.cards import NOT_LISTED, NOTICE_CARD
+
+    def listed(kind: str) -> str:
+        return "no (shown elsewhere on the card or on Upcoming)" if kind in NOT_LISTED else "yes"
+
+    rows = [
+        (_code(k), tone, KINDS[k][0], listed(k), words or "(not listed)") for k, (tone, words) in NOTICE_CARD.items()
+    ]
+    return table(["kind", "card tone", "engine severity", "listed on the card", "visit card words"], rows)

@@ -1,11 +1,13 @@
-"""Command line: `python -m lenadash import|demo|assess|users|backup|restore` (option by option in docs/cli.md)."""
+"""Command line: `python -m lenadash import|demo|watch|assess|users|backup|restore` (docs/cli.md, option by option)."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -43,7 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="import lab, patient and event files into the clinic database",
         description="Import files; patients files first, then events, then labs.",
     )
-    imp.add_argument("files", nargs="+", metavar="FILE", help="CSV/TSV exports (kind detected from the columns)")
+    imp.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="CSV/TSV exports, HL7 v2 or FHIR R4 files (kind and format detected from the content)",
+    )
     imp.add_argument(
         "--db", metavar="URL", help="database URL (default: LENADASH_DATABASE_URL or the per-user SQLite file)"
     )
@@ -59,6 +66,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--db", metavar="URL", help="demo database URL (default: LENADASH_DEMO_DATABASE_URL or demo.sqlite)"
     )
     demo.add_argument("--json", action="store_true", help="print the summaries as JSON")
+
+    watch = commands.add_parser(
+        "watch",
+        help="import every file that lands in a folder, then move it to done/ or failed/",
+        description="Watch FOLDER: import each new file once (whole files only), move it to done/ or failed/ "
+        "with NAME.report.json beside it. Ctrl+C stops.",
+    )
+    watch.add_argument("folder", metavar="FOLDER", help="the folder the lab system or export job writes to")
+    watch.add_argument(
+        "--db", metavar="URL", help="database URL (default: LENADASH_DATABASE_URL or the per-user SQLite file)"
+    )
+    watch.add_argument("--interval", type=float, default=5.0, metavar="S", help="seconds between looks (default 5)")
+    watch.add_argument(
+        "--settle",
+        type=float,
+        default=2.0,
+        metavar="S",
+        help="seconds a file's size must stay the same before it is read (default 2)",
+    )
+    watch.add_argument("--once", action="store_true", help="import what is ready and stop (for cron jobs)")
 
     assess = commands.add_parser(
         "assess",
@@ -86,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"import": _cmd_import, "demo": _cmd_demo, "assess": _cmd_assess, **CLINIC_COMMANDS}
+    handlers = {"import": _cmd_import, "demo": _cmd_demo, "watch": _cmd_watch, "assess": _cmd_assess, **CLINIC_COMMANDS}
     try:
         # The person at the shell holds the database's credentials: they act as this OS user (audit trail).
         with access.acting_as(access.os_actor("cli")):
@@ -125,6 +152,23 @@ def _cmd_demo(args) -> int:
     if not args.json:
         print(f"demo database: {store.display_url(url)}")
     _print_summaries(summaries, as_json=args.json)
+    return EXIT_OK
+
+
+def _cmd_watch(args) -> int:
+    from lenadash import watch
+
+    watcher = watch.Watcher(Path(args.folder), args.db, settle_s=args.settle)
+    if args.once:  # two looks `--settle` apart: a file still growing stays for the next run
+        with watch.folder_lock(watcher.folder):
+            watcher.ready_files()
+            time.sleep(args.settle)
+            for outcome in watcher.poll():
+                print(watch.describe(outcome), flush=True)
+        return EXIT_OK
+    print(f"watching {args.folder} (Ctrl+C stops)", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        watcher.run(interval_s=args.interval, echo=lambda o: print(watch.describe(o), flush=True))
     return EXIT_OK
 
 
@@ -183,7 +227,7 @@ def _existing_database(url: str | None) -> str:
     url = url or get_settings().database_url
     sa_url = make_url(url)
     if sa_url.get_backend_name() == "sqlite" and sa_url.database not in (None, "", ":memory:"):
-        path = Path(sa_url.database)
+        path = Path(sa_url.database.removeprefix("file:"))  # sqlite:///file:PATH?mode=ro&uri=true names PATH
         if not path.is_file():
             raise UsageError(
                 f"no database at {path}: check the --db URL (or LENADASH_DATABASE_URL), or import files first "

@@ -9,6 +9,9 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 RULES_DIR = PACKAGE_DIR / "rules"  # the clinical rules as data (CSV), each row with its source
 SAMPLE_DIR = PACKAGE_DIR.parent / "sample_data"  # the synthetic sample clinic
+# One weekly CBC interval: by then a weekly CBC has been missed outright, and a fortnightly or monthly one is a
+# week late (docs/insight.md, "Escalation").
+CBC_ESCALATE_DAYS = 7
 
 
 def _default_data_dir() -> Path:
@@ -30,6 +33,8 @@ class Settings:
     lock_timeout_s: float = 30.0
     keep_uploads: bool = False
     timezone: str = ""  # IANA name of the clinic's time zone; "" = this machine's local zone
+    cbc_escalate_days: int = CBC_ESCALATE_DAYS  # a CBC this many days overdue escalates (docs/insight.md)
+    watch_folder: str = ""  # the dashboard server imports files landing here (lenadash.watch); "" = off
     mode: str = "local"  # "local" (no sign-in, the OS user is the actor) or "clinic" (sign-in, roles)
     idle_timeout_min: float = 15.0  # clinic mode: minutes without activity before data is hidden
 
@@ -45,9 +50,20 @@ class Settings:
             lock_timeout_s=_positive_seconds(env.get("LENADASH_LOCK_TIMEOUT_S"), default=30.0),
             keep_uploads=(env.get("LENADASH_KEEP_UPLOADS") or "").strip().lower() in ("1", "true", "yes", "on"),
             timezone=env.get("LENADASH_TIMEZONE") or "",
+            cbc_escalate_days=_whole_days(env.get("LENADASH_CBC_ESCALATE_DAYS"), default=CBC_ESCALATE_DAYS),
+            watch_folder=env.get("LENADASH_WATCH_FOLDER") or "",
             mode=_mode(env.get("LENADASH_MODE")),
             idle_timeout_min=_positive_seconds(env.get("LENADASH_IDLE_TIMEOUT_MIN"), default=15.0),
         )
+
+
+def _whole_days(text: str | None, *, default: int) -> int:
+    """A whole number of days >= 1 from the environment; empty, unreadable or below 1 gives `default`."""
+    try:
+        days = int((text or "").strip())
+    except ValueError:
+        return default
+    return days if days >= 1 else default
 
 
 MODES = ("local", "clinic")
@@ -95,6 +111,14 @@ SETTINGS_DOC = {
     "LENADASH_TIMEZONE": (
         "the clinic's time zone, an IANA name such as Europe/Berlin (default: this machine's local zone); "
         "timestamps with an offset (+01:00, Z) are converted to it, and 'today' for date checks is its day"
+    ),
+    "LENADASH_CBC_ESCALATE_DAYS": (
+        "days a required CBC may be overdue before the assessment escalates it to an urgent notice and the "
+        "worklist flags the patient (whole days >= 1, default 7: one weekly interval; docs/insight.md)"
+    ),
+    "LENADASH_WATCH_FOLDER": (
+        "a folder the dashboard server watches: every lab, patients or events file that lands in it is imported "
+        "into the clinic database once and moved to done/ or failed/ with a report (default: off)"
     ),
     "LENADASH_MODE": (
         "local (default: no sign-in, this computer's user is recorded as the actor) or clinic (sign-in "

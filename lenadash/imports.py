@@ -18,6 +18,7 @@ from lenadash import access, ingest, store
 from lenadash.config import SAMPLE_DIR, get_settings
 from lenadash.errors import InputError, LenadashError, StoreError, UnrecognisedFile
 from lenadash.store import Session
+from lenadash.vocab.draws import drop_written_twice
 
 # Import order: patients first (so labs attach to registered patients), then events, then labs.
 KIND_ORDER = ("patients", "events", "labs")
@@ -52,6 +53,8 @@ def _kind_of_upload(data: bytes, *, file_name: str) -> str:
     """ "labs", "patients" or "events" (ingest.detect_kind). A file that is no text export at all gets
     the readers' own message ("<name> is empty. Export the results as CSV ...", "<name> is an Excel
     workbook ... save it as CSV"), which says more than "could not tell the kind"."""
+    if ingest.is_message_feed(data):  # HL7 v2 or FHIR (a zip of FHIR resources too): lab results
+        return "labs"
     ingest.refuse_non_text(data, file_name)  # an Excel workbook, zip or PDF says so, whatever its columns
     try:
         return ingest.detect_kind(data)
@@ -278,7 +281,9 @@ def read_assess_inputs(
     }
     return AssessInputs(
         patients=patients_read.rows,
-        labs=pd.concat([parsed.results for parsed in labs_read], ignore_index=True),
+        labs=drop_written_twice(
+            pd.concat([parsed.results for parsed in labs_read], ignore_index=True), ["mrn", "analyte"]
+        ),
         events=events_read.rows if events_read is not None else None,
         report=report,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from lenadash.config import SAMPLE_DIR
+from lenadash.vocab.analytes import LABEL
 from lenadash.vocab.course import DEFAULT_COMBINATION, DEFAULT_SCHEDULE
 from lenadash.vocab.frames import PATIENT_COLUMNS
 
@@ -485,6 +487,25 @@ EVENTS: tuple[tuple[str, int, str, str, str], ...] = (
     ("LD0013", 198, "pregnancy_test", "positive", "serum hCG at an unscheduled visit (nausea)"),
 )
 
+# VTE risk factors and REMS prescription authorizations the clinic recorded (docs/insight.md), so the clinic
+# page has IMPEDE VTE scores and a REMS log to show: (mrn, study day, event, value, detail).
+INSIGHT_EVENTS: tuple[tuple[str, int, str, str, str], ...] = (
+    ("LD0001", 0, "vte_risk_factor", "dex_low", "dexamethasone 40 mg weekly"),
+    ("LD0001", 0, "vte_risk_factor", "bmi_25", "BMI 27"),
+    ("LD0002", 0, "vte_risk_factor", "vte_history", "DVT 2019"),
+    ("LD0002", 0, "vte_risk_factor", "dex_low", "dexamethasone 40 mg weekly"),
+    ("LD0003", 0, "vte_risk_factor", "dex_high", "dexamethasone 40 mg days 1-4, 9-12, 17-20"),
+    ("LD0003", 0, "vte_risk_factor", "cvc", "tunneled line"),
+    ("LD0004", 0, "vte_risk_factor", "none", "assessed at the start of maintenance"),
+    ("LD0005", 0, "vte_risk_factor", "dex_low", "dexamethasone 40 mg weekly"),
+    ("LD0005", 0, "vte_risk_factor", "bmi_25", "BMI 29"),
+    ("LD0006", 0, "vte_risk_factor", "asian_pacific_islander", ""),
+    ("LD0016", 0, "vte_risk_factor", "dex_high", "dexamethasone 40 mg days 1-4, 9-12, 17-20"),
+    ("LD0006", 196, "rems_authorization", "40736125", "cycle 8"),
+    ("LD0006", 224, "rems_authorization", "40761290", "cycle 9"),
+    ("LD0013", 168, "rems_authorization", "40722874", "cycle 7"),
+)
+
 # Marrow biopsies actually done, in study days (the MDS guide asks for one before treatment and at
 # weeks 12 and 24; LD0008's week-24 biopsy was never done).
 MARROW_BIOPSY_DAYS: dict[str, tuple[int, ...]] = {
@@ -821,7 +842,7 @@ def simulate_clinic() -> dict[str, list[Draw]]:
 def _events(p: SamplePatient) -> list[tuple[dt.date, str, str, str]]:
     rows = [
         (p.start_date + dt.timedelta(days=d), kind, value, detail)
-        for mrn, d, kind, value, detail in EVENTS
+        for mrn, d, kind, value, detail in EVENTS + INSIGHT_EVENTS
         if mrn == p.mrn
     ]
     for d in MARROW_BIOPSY_DAYS.get(p.mrn, ()):
@@ -1057,6 +1078,272 @@ def sample_files() -> dict[str, bytes]:
     }
 
 
+# --- the same labs as lab feeds: HL7 v2 and FHIR R4 ---------------------------------------------------
+
+FEEDS_DIR = "feeds"  # sample_data/feeds/: the sample clinic's labs as messages (not loaded by the demo)
+FEED_ZONE = "America/New_York"  # the sample clinic's zone, for the UTC offsets FHIR requires on a time
+_CBC_LOINC = ("58410-2", "CBC panel - Blood by Automated count")
+_CMP_LOINC = ("24323-8", "Comprehensive metabolic 2000 panel - Serum or Plasma")
+_UCUM = {"10*3/uL", "g/dL", "g/L", "mmol/L", "mg/dL", "U/L", "umol/L"}
+
+
+@dataclass(frozen=True)
+class LabRecord:
+    """One result as the lab system sends it: the value, unit, name and range of the patient's CSV export."""
+
+    mrn: str
+    collected_at: dt.datetime
+    analyte: str
+    code: str  # LOINC when `loinc`, else the lab's local code
+    name: str
+    loinc: bool
+    value: str  # the result text with a decimal point; "" when cancelled
+    comparator: str = ""  # "<" for a result below the reportable range
+    unit: str = ""
+    ref: tuple[str, str] = ("", "")
+    flag: str = ""
+    status: str = "F"  # HL7 OBX-11: F final, C corrected, X cannot be obtained
+
+
+def _epic_record(p: SamplePatient, i: int, draw: Draw, col: ExportColumn, bilirubin_seen: int) -> LabRecord:
+    """As epic_csv writes the row (its quirks as the lab system sends them: flag in its field, `<0.2`)."""
+    value = draw.values[col.analyte]
+    low, high = _ref(col.analyte, p.sex)
+    text, comparator, status, flag = _fmt(value, col.decimals), "", "F", _flag(value, low, high)
+    if p.mrn == "LD0006" and col.analyte == "bilirubin" and bilirubin_seen <= 2:
+        text, comparator, flag = "0.2", "<", ""
+    if p.mrn == "LD0004" and col.analyte == "plt" and i == 4:
+        text, flag, status = "", "", "X"  # clotted sample
+    ref = (_fmt(low, col.decimals), _fmt(high, col.decimals))
+    code = col.analyte.upper()
+    return LabRecord(
+        p.mrn, draw.collected_at, col.analyte, code, col.name, False, text, comparator, col.unit, ref, flag, status
+    )
+
+
+def _epic_records(p: SamplePatient, draws: list[Draw]) -> tuple[list[LabRecord], list[LabRecord]]:
+    """(results, corrections sent later): LD0002's haemolysed potassium 6.3, corrected to 4.4."""
+    out, later, bilirubin_seen = [], [], 0
+    for i, draw in enumerate(draws):
+        panels = (list(CBC) if p.labs == "epic" else []) + (list(CMP) if draw.has_cmp and p.cmp_labs == "epic" else [])
+        for col in EPIC_COLUMNS:
+            if col.analyte not in panels:
+                continue
+            bilirubin_seen += col.analyte == "bilirubin" and p.mrn == "LD0006"
+            record = _epic_record(p, i, draw, col, bilirubin_seen)
+            if p.mrn == "LD0002" and col.analyte == "potassium" and i == 8:
+                later.append(_replace(record, value="4.4", flag="", status="C"))
+                record = _replace(record, value="6.3", flag="H")
+            out.append(record)
+    return out, later
+
+
+def _replace(record: LabRecord, **changes) -> LabRecord:
+    return LabRecord(**{**record.__dict__, **changes})
+
+
+def _europe_records(p: SamplePatient, draws: list[Draw]) -> list[LabRecord]:
+    """As europe_csv: SI units and the German names (local codes), no reference ranges."""
+    return [
+        LabRecord(
+            p.mrn,
+            d.collected_at,
+            c.analyte,
+            c.analyte.upper(),
+            c.name,
+            False,
+            _fmt(d.values[c.analyte] * c.factor, c.decimals),
+            unit=c.unit,
+        )
+        for d in draws
+        for c in EUROPE_COLUMNS
+        if c.analyte in d.values
+    ]
+
+
+def _loinc_records(p: SamplePatient, draws: list[Draw]) -> list[LabRecord]:
+    """As loinc_csv: LOINC codes, UCUM units, the range in the same unit."""
+    out = []
+    for d in draws:
+        panels = (list(CBC) if p.labs == "loinc" else []) + (list(CMP) if d.has_cmp and p.cmp_labs == "loinc" else [])
+        for col in LOINC_COLUMNS:
+            if col.analyte not in panels:
+                continue
+            if p.mrn in LOINC_SI_PATIENTS:
+                col = LOINC_SI_OVERRIDES.get(col.analyte, col)
+            low, high = _ref(col.analyte, p.sex)
+            value = _fmt(d.values[col.analyte] * col.factor, col.decimals)
+            ref = (_fmt(low * col.factor, col.decimals), _fmt(high * col.factor, col.decimals))
+            out.append(
+                LabRecord(
+                    p.mrn,
+                    d.collected_at,
+                    col.analyte,
+                    col.name,
+                    LABEL[col.analyte],
+                    True,
+                    value,
+                    unit=col.unit,
+                    ref=ref,
+                )
+            )
+    return out
+
+
+def lab_records(clinic: dict[str, list[Draw]] | None = None) -> list[LabRecord]:
+    """Every lab result of the sample clinic's three lab exports, patient by patient and draw by draw,
+    then the corrections the lab sent later: the content of the HL7 and FHIR sample files."""
+    clinic = clinic or simulate_clinic()
+    out: list[LabRecord] = []
+    later: list[LabRecord] = []
+    for p in PATIENTS:
+        draws = clinic[p.mrn]
+        epic, corrected = _epic_records(p, draws)
+        out += epic
+        later += corrected
+        out += _europe_records(p, draws) if p.labs == "europe" else []
+        out += _loinc_records(p, draws)
+    merged = sorted(out, key=lambda r: (r.mrn, r.collected_at))  # a patient's CBC and CMP of one draw together
+    return merged + later
+
+
+def _draws_of(records: list[LabRecord]) -> list[list[LabRecord]]:
+    """Consecutive records of one patient and collection time: one message (one draw)."""
+    groups: list[list[LabRecord]] = []
+    for r in records:
+        if groups and (groups[-1][0].mrn, groups[-1][0].collected_at, groups[-1][0].status) == (
+            r.mrn,
+            r.collected_at,
+            r.status,
+        ):
+            groups[-1].append(r)
+        else:
+            groups.append([r])
+    return groups
+
+
+def _hl7_ts(when: dt.datetime) -> str:
+    return when.strftime("%Y%m%d%H%M")
+
+
+def _obx(n: int, r: LabRecord) -> str:
+    kind, value = ("SN", f"{r.comparator}^{r.value}") if r.comparator else ("NM", r.value)
+    test = f"{r.code}^{r.name}^{'LN' if r.loinc else '99LAB'}"
+    ref = f"{r.ref[0]}-{r.ref[1]}" if r.ref[0] else ""
+    return f"OBX|{n}|{kind}|{test}||{value}|{r.unit}|{ref}|{r.flag}|||{r.status}|||{_hl7_ts(r.collected_at)}"
+
+
+def _oru_message(n: int, draw: list[LabRecord], people: dict[str, SamplePatient]) -> list[str]:
+    first, p = draw[0], people[draw[0].mrn]
+    last, given = p.name.split(" ", 1)[1].upper(), p.name.split(" ", 1)[0].upper()
+    sent = first.collected_at + dt.timedelta(hours=3)
+    segments = [
+        f"MSH|^~\\&|SAMPLELAB|SAMPLE HOSPITAL LAB|LENADASH|SAMPLE CLINIC|{_hl7_ts(sent)}||ORU^R01^ORU_R01|"
+        f"SMP{n:06d}|P|2.5.1||||||UNICODE UTF-8",
+        f"PID|1||{p.mrn}^^^SAMPLECLINIC^MR||{last}^{given}||{p.birth_date:%Y%m%d}|{p.sex}",
+    ]
+    for panel, (code, text) in ((CBC, _CBC_LOINC), (CMP, _CMP_LOINC)):
+        results = [r for r in draw if r.analyte in panel]
+        if results:
+            obr = sum(s.startswith("OBR") for s in segments) + 1
+            segments.append(f"OBR|{obr}||ACC{n:06d}-{obr}|{code}^{text}^LN|||{_hl7_ts(first.collected_at)}")
+            segments += [_obx(i, r) for i, r in enumerate(results, start=1)]
+    return segments
+
+
+def hl7_results(records: list[LabRecord] | None = None) -> bytes:
+    """The sample clinic's labs as HL7 v2.5.1 ORU^R01 messages, one per draw, in a batch (BHS ... BTS).
+
+    Segments end in `\n` (as files on disk usually do; `\r` is the wire format, both are read)."""
+    records = lab_records() if records is None else records
+    people = {p.mrn: p for p in PATIENTS}
+    draws = _draws_of(records)
+    segments = [f"BHS|^~\\&|SAMPLELAB|SAMPLE HOSPITAL LAB|LENADASH|SAMPLE CLINIC|{TODAY:%Y%m%d}0600"]
+    for n, draw in enumerate(draws, start=1):
+        segments += _oru_message(n, draw, people)
+    segments.append(f"BTS|{len(draws)}")
+    return ("\n".join(segments) + "\n").encode("utf-8")
+
+
+_FHIR_STATUS = {"F": "final", "C": "corrected", "X": "cancelled"}
+
+
+def _fhir_time(when: dt.datetime) -> str:
+    from zoneinfo import ZoneInfo
+
+    return when.replace(tzinfo=ZoneInfo(FEED_ZONE)).isoformat()
+
+
+def _observation(n: int, r: LabRecord) -> dict:
+    coding = {
+        "system": "http://loinc.org" if r.loinc else "https://lab.example.org/codes",
+        "code": r.code,
+        "display": r.name,
+    }
+    obs: dict = {
+        "resourceType": "Observation",
+        "id": f"lab-{n}",
+        "status": _FHIR_STATUS[r.status],
+        "code": {"coding": [coding]},
+        "subject": {"reference": f"Patient/{r.mrn.lower()}"},
+        "effectiveDateTime": _fhir_time(r.collected_at),
+    }
+    if not r.value:
+        obs["dataAbsentReason"] = {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/data-absent-reason", "code": "not-performed"}]
+        }
+        return obs
+    quantity: dict = {"value": float(r.value)} | ({"comparator": r.comparator} if r.comparator else {})
+    quantity["unit"] = r.unit
+    if r.unit in _UCUM:
+        quantity |= {"system": "http://unitsofmeasure.org", "code": r.unit}
+    obs["valueQuantity"] = quantity
+    if r.ref[0]:
+        obs["referenceRange"] = [{"low": {"value": float(r.ref[0])}, "high": {"value": float(r.ref[1])}}]
+    if r.flag:
+        system = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+        obs["interpretation"] = [{"coding": [{"system": system, "code": r.flag}]}]
+    return obs
+
+
+def _patient_resource(p: SamplePatient) -> dict:
+    mr = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]}
+    return {
+        "resourceType": "Patient",
+        "id": p.mrn.lower(),
+        "identifier": [{"type": mr, "system": "https://clinic.example.org/mrn", "value": p.mrn}],
+        "name": [{"family": p.name.split(" ", 1)[1], "given": [p.name.split(" ", 1)[0]]}],
+        "gender": "female" if p.sex == "F" else "male",
+        "birthDate": p.birth_date.isoformat(),
+    }
+
+
+def fhir_bundle(records: list[LabRecord] | None = None) -> bytes:
+    """The sample clinic's labs as one FHIR R4 Bundle (type collection): a Patient per patient (MRN as its
+    MR identifier, a resource id that is not the MRN) and an Observation per result; one entry a line."""
+    records = lab_records() if records is None else records
+    base = "https://fhir.example.org"
+    entries = [{"fullUrl": f"{base}/Patient/{p.mrn.lower()}", "resource": _patient_resource(p)} for p in PATIENTS]
+    entries += [
+        {"fullUrl": f"{base}/Observation/lab-{n}", "resource": _observation(n, r)}
+        for n, r in enumerate(records, start=1)
+    ]
+    head = {
+        "resourceType": "Bundle",
+        "id": "sample-clinic-labs",
+        "type": "collection",
+        "timestamp": f"{TODAY}T06:00:00-05:00",
+    }
+    body = ",\n".join(json.dumps(e, ensure_ascii=False, separators=(",", ":")) for e in entries)
+    return (json.dumps(head)[:-1] + ', "entry": [\n' + body + "\n]}\n").encode("utf-8")
+
+
+def feed_files() -> dict[str, bytes]:
+    """sample_data/feeds/: the sample clinic's labs as HL7 v2 and as a FHIR Bundle (same results as the CSVs)."""
+    records = lab_records()
+    return {"lab_results.hl7": hl7_results(records), "lab_results_fhir.json": fhir_bundle(records)}
+
+
 # --- the benchmark clinic -----------------------------------------------------------------------
 
 _STANDARD_START = {"MM": 25.0, "MM_MAINT": 10.0, "MDS": 10.0, "MCL": 25.0, "FL": 20.0, "MZL": 20.0}
@@ -1233,12 +1520,17 @@ def write_benchmark_clinic(
 
 
 def write_sample_clinic(out_dir: Path | str = DEFAULT_OUT_DIR) -> list[Path]:
-    """Rewrite the sample clinic's CSV files in `out_dir` (README.md there is left alone)."""
+    """Rewrite the sample clinic's CSV files in `out_dir` and its lab feeds in `out_dir`/feeds (not README.md)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, data in sample_files().items():
         path = out / name
+        path.write_bytes(data)
+        paths.append(path)
+    (out / FEEDS_DIR).mkdir(exist_ok=True)
+    for name, data in feed_files().items():
+        path = out / FEEDS_DIR / name
         path.write_bytes(data)
         paths.append(path)
     return paths

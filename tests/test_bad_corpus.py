@@ -9,11 +9,13 @@ import csv
 import importlib.util
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from lenadash import cli, imports, ingest, store
+from lenadash.errors import LenadashError
 
 BAD = Path(__file__).resolve().parent / "data" / "bad"
 MANIFEST = list(csv.DictReader((BAD / "MANIFEST.csv").open(encoding="utf-8")))
@@ -216,3 +218,89 @@ def test_corpus_totals(tmp_path, capsys):
             f"lost valid rows={len(lost)}, silent changes={len(silent)}"
         )
     assert (crashes, lost, silent) == ([], [], [])
+
+
+# --- messages never echo a cell ---------------------------------------------------------------------
+
+
+def _vocabulary() -> set[str]:
+    """lenadash's own words a message may use although a file also holds them (folded to lower case):
+    test keys, labels and synonyms, unit spellings, indications, schedules, event kinds and the coded
+    values of patients and events files, result status words; and the two example tests of the
+    unknown-analyte hint (MCV, RDW)."""
+    from lenadash.ingest import events, patients
+    from lenadash.vocab import analytes, course
+
+    words = {a.key for a in analytes.ANALYTES} | set(analytes.LABEL.values()) | set(analytes.SYNONYMS)
+    words |= {f.unit for f in analytes.UNIT_FACTORS} | set(course.INDICATIONS) | set(course.SCHEDULES)
+    words |= set(course.EVENT_KINDS) | {"F", "M", "MCV", "RDW", "regular", "irregular", "hold"}
+    words |= patients._YES | patients._NO | set(patients._SEX) | events._HOLD_WORDS | set(events._PREGNANCY)
+    words |= {"final", "cancelled", "canceled", "deleted", "corrected", "amended"}
+    return {w.casefold() for w in words if w and not w.isdigit()}  # numbers are never vocabulary
+
+
+VOCABULARY = _vocabulary()
+# Examples in lenadash's fixed texts that a corpus cell happens to equal (a date format, the placeholder birth date).
+FIXED_EXAMPLES = ("2026-01-19 08:30", "2026-01-19", "1900-01-01")
+# Numbers of the file's shape, not its cells: line numbers ("line 12") and field counts ("has 6 fields").
+_LINE_NUMBER = re.compile(r"\b[Ll]ines? \d+|\b\d+ fields\b|\bheader has \d+")
+
+
+def _cells_by_line(path: Path) -> dict[int, set[str]]:
+    """Each data line's cells as ingest reads the file; none for a file it refuses."""
+    from lenadash.ingest.tables import read_table
+
+    try:
+        table = read_table(path.read_bytes(), file_name=path.name)
+    except LenadashError:
+        return {}
+    cells: dict[int, set[str]] = {}
+    for line, values in zip(table.lines, table.df.to_numpy()):
+        cells.setdefault(int(line), set()).update(v for v in (str(x).strip() for x in values) if v)
+    return cells
+
+
+def _echoed(text: str, cells: set[str]) -> list[str]:
+    """The cells that `text` quotes: whole tokens; line numbers and field counts, lenadash's words and the
+    fixed examples excepted."""
+    text = _LINE_NUMBER.sub("", text)
+    for example in FIXED_EXAMPLES:
+        text = text.replace(example, "")
+    return sorted(
+        cell
+        for cell in cells
+        if cell.casefold() not in VOCABULARY
+        and re.search(rf"(?<![\w.]){re.escape(cell)}(?!\w)(?!\.\d)", text, flags=re.IGNORECASE)
+    )
+
+
+@pytest.mark.parametrize("row", MANIFEST, ids=_id)
+def test_no_message_echoes_a_cell_of_its_file(row):
+    """No problem message or hint quotes a cell of the row it is about (a value, a name, an MRN, free text),
+    and no refusal a cell of the file: the problems table's `value` column keeps the cell for the clinician,
+    the message says where (line, column), why and how to fix it. Column names may be named; a header row
+    that looks like data is never shown (test_refused_file_saves_nothing_and_echoes_nothing)."""
+    path = BAD / row["file"]
+    prepared = imports.read_upload(path.name, path.read_bytes())
+    cells = _cells_by_line(path)
+    echoed = {}
+    if prepared.error is not None:
+        every_cell = set().union(*cells.values()) if cells else set()
+        echoed = {prepared.error: found} if (found := _echoed(prepared.error, every_cell)) else {}
+    else:
+        for problem in prepared.parsed.problems.to_dict("records"):
+            mine = cells.get(int(problem["line"]), set()) | ({problem["value"]} if problem["value"] else set())
+            for text in (problem["message"], problem["hint"]):
+                if found := _echoed(text, mine):
+                    echoed[text] = found
+    assert echoed == {}
+
+
+def test_the_echo_check_sees_a_quoted_cell():
+    cells = {"see Dr Quillfeather", "furlongs", "5", "1.2", "MCV", "1900-01-01"}
+    assert _echoed("Result 'see Dr Quillfeather' is not a number.", cells) == ["see Dr Quillfeather"]
+    assert _echoed("No unit for 'WBC' 5; read as 10^9/L.", cells) == ["5"]
+    assert _echoed("Unit 'furlongs' is not known for 'ANC'.", cells) == ["furlongs"]
+    assert _echoed("Line 5 has the same result; value 1.2.", cells) == ["1.2"]
+    assert _echoed("Line 5 has the same result (e.g. MCV); 1.25 or 51 are other numbers.", cells) == []
+    assert _echoed("A placeholder such as 1900-01-01 is not a date.", cells) == []

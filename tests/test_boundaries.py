@@ -1,7 +1,7 @@
 """The package's layers (docs/architecture.md): which part may import which, and one way in for
 Streamlit, Plotly, database sessions and the environment.
 
-    app.py, app_pages/ -> dashboard -> {imports, clinical, store, ingest} -> vocab -> rules / errors / config
+    app.py, app_pages/ -> dashboard -> watch -> {imports, clinical, store, ingest} -> vocab -> rules / errors / config
 
 `clinical`, `store` and `ingest` never import each other. A part may import any part below it
 (the table lists them all), never one above it or beside it.
@@ -22,9 +22,10 @@ BASE = {"config", "errors"}
 MAY_IMPORT: dict[str, set[str]] = {
     "app_pages": {"dashboard", "access", "vocab"} | BASE,
     "app.py": {"dashboard", "access"} | BASE,
-    "cli": {"imports", "clinical", "store", "ingest", "vocab", "access", "backup"} | BASE,
+    "cli": {"imports", "watch", "clinical", "store", "ingest", "vocab", "access", "backup"} | BASE,
     "__main__": {"cli"},
-    "dashboard": {"imports", "clinical", "store", "ingest", "vocab", "samples", "access"} | BASE,
+    "dashboard": {"imports", "watch", "clinical", "store", "ingest", "vocab", "samples", "access"} | BASE,
+    "watch": {"imports", "store", "ingest", "vocab", "access"} | BASE,
     "imports": {"store", "ingest", "vocab", "access"} | BASE,
     # clinic mode: sign-in gate, permissions, audit trail (its tables live in store)
     "access": {"store", "vocab"} | BASE,

@@ -194,10 +194,21 @@ def test_upload_to_patient_to_visit(chromium_path, server):
         assert page.locator("[data-testid='stSidebarNav']").count() == 0
         _shot(page, "visit_view")
         with page.expect_download() as download:
-            page.get_by_role("button", name="Download visit summary (HTML)").click()
+            page.get_by_role("button", name="Download care team summary with sources (HTML)").click()
         html = Path(download.value.path()).read_text(encoding="utf-8")
         assert "@media print" in html and "Plotly.newPlot" in html
         assert not any(p.mrn in html or p.name in html for p in samples.PATIENTS)
+        # The patient's handout: a separate download, one small page with a static chart.
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Download patient handout (HTML, prints on one page)").click()
+        handout = Path(download.value.path()).read_text(encoding="utf-8")
+        assert "@page" in handout and "<svg" in handout and "plotly" not in handout.lower()
+        assert len(handout.encode("utf-8")) < 1_000_000
+        assert not any(p.mrn in handout or p.name in handout for p in samples.PATIENTS)
+        sheet = browser.new_page(viewport={"width": 794, "height": 1123})  # A4 at 96 px per inch
+        sheet.set_content(handout)
+        _shot(sheet, "handout")
+        sheet.close()
         assert not page.locator("[data-testid='stExpandSidebarButton']").is_visible(), "opens an empty sidebar"
 
         # Browser Back from the visit view lands on /patient?visit=1: still the visit view, no identity.

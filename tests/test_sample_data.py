@@ -62,15 +62,19 @@ def files(sample_dir) -> dict[str, bytes]:
 def test_generator_is_deterministic_and_matches_the_committed_files(tmp_path, files):
     first = samples.write_sample_clinic(tmp_path / "a")
     second = samples.write_sample_clinic(tmp_path / "b")
-    assert [p.name for p in first] == list(samples.sample_files())
+    csvs = [p for p in first if p.parent.name != samples.FEEDS_DIR]
+    assert [p.name for p in csvs] == list(samples.sample_files())
+    assert [p.name for p in first[len(csvs) :]] == list(samples.feed_files())  # sample_data/feeds/
     for a, b in zip(first, second):
         assert a.read_bytes() == b.read_bytes(), a.name
+    for a in csvs:
         assert a.read_bytes() == files[a.name], f"sample_data/{a.name} is stale: run python -m lenadash.samples"
 
 
 def test_cli_writes_into_the_given_folder(tmp_path, capsys):
     assert samples.main([str(tmp_path)]) == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(SAMPLE_FILES)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*SAMPLE_FILES, samples.FEEDS_DIR])
+    assert sorted(p.name for p in (tmp_path / samples.FEEDS_DIR).iterdir()) == sorted(samples.feed_files())
     assert samples.main(["--help"]) == 2
     assert "usage" in capsys.readouterr().err
 
@@ -181,7 +185,7 @@ def test_patients_and_events_read_without_problems(files):
     assert rows.loc["LD0013", "menses"] == "irregular" and rows.loc["LD0013", "reproductive_potential"]
     assert rows.loc["LD0004", "combination"] is None or pd.isna(rows.loc["LD0004", "combination"])
     events = ingest.read_events(files["events.csv"], file_name="events.csv")
-    assert events.rows_read == 51 and len(events.rows) == 51 and events.problems.empty
+    assert events.rows_read == 65 and len(events.rows) == 65 and events.problems.empty
     ev = events.rows
     assert ev.event.value_counts().to_dict() == {
         "pregnancy_test": 32,
@@ -192,6 +196,8 @@ def test_patients_and_events_read_without_problems(files):
         "toxicity": 1,
         "platelet_transfusion": 1,
         "marrow_biopsy_planned": 1,
+        "vte_risk_factor": 11,
+        "rems_authorization": 3,
     }
     assert ev[ev.event == "pregnancy_test"].result.value_counts().to_dict() == {"negative": 31, "positive": 1}
     assert ev[ev.event == "fever"].temperature_c.tolist() == [38.7]
@@ -262,12 +268,12 @@ def test_patients_and_events_save_into_sqlite(session, files):
         data=files["events.csv"],
         table_import=ingest.read_events(files["events.csv"], file_name="events.csv"),
     )
-    assert e.rows_imported == 51 and e.rows_rejected == 0
+    assert e.rows_imported == 65 and e.rows_rejected == 0
     summaries = _save_lab_files(session, files)
     assert sum(s.patients_created for s in summaries.values()) == 1  # only LD0099 is unregistered
     assert len(store.load_patients(session=session)) == 17
     events = store.load_events(session=session)
-    assert len(events) == 51
+    assert len(events) == 65
     assert events[events.event == "marrow_biopsy_planned"][["mrn", "date"]].values.tolist() == [
         ["LD0001", dt.date(2026, 12, 14)]
     ]

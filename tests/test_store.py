@@ -549,7 +549,7 @@ def test_save_events_is_idempotent_on_mrn_date_kind_value(db):
     assert _count(db, ClinicalEvent) == 8
 
     events = store.load_events(session=db, mrn="SYN001")
-    assert list(events.columns) == store.EVENTS_COLUMNS
+    assert list(events.columns) == store.EVENTS_COLUMNS + ["recorded_by", "recorded_at"]  # who and when (0005)
     by_kind = {(r.event, r.value) for r in events.itertuples()}
     assert {
         ("fever", "38.6"),

@@ -356,7 +356,11 @@ def test_window_presets():
     p = make_patient()
     # counted back from the latest draw (23 Feb, cycle 2), which is earlier than as_of (2 Mar)
     assert timeline.window_anchor(p, as_of=AS_OF) == dt.date(2026, 2, 23)
-    assert timeline.window_range("Last cycle", p, as_of=AS_OF) == (dt.date(2026, 2, 1), AS_OF + dt.timedelta(days=3))
+    # ... and every window runs on two weeks past today (what falls due next is on the chart)
+    assert timeline.window_range("Last cycle", p, as_of=AS_OF) == (
+        dt.date(2026, 2, 1),
+        AS_OF + dt.timedelta(days=timeline.LOOKAHEAD_DAYS),
+    )
     assert timeline.window_range("3 cycles", p, as_of=AS_OF)[0] == dt.date(2026, 1, 4)
     assert timeline.window_range("6 months", p, as_of=AS_OF)[0] == dt.date(2026, 2, 23) - dt.timedelta(days=183)
     with pytest.raises(ValueError, match="choose one of"):
@@ -558,7 +562,7 @@ def test_window_of_stale_data_is_anchored_at_the_latest_draw(preset):
     p = make_patient()
     window = timeline.window_range(preset, p, as_of=STALE_AS_OF)
     assert window[0] <= dt.date(2026, 2, 23) <= window[1]
-    assert window[1] == dt.date(2026, 2, 23) + dt.timedelta(days=31)
+    assert window[1] == dt.date(2026, 2, 23) + dt.timedelta(days=28 + timeline.LOOKAHEAD_DAYS)
     assert timeline.draws_in_window(p, window) >= 1
 
 

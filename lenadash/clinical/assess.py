@@ -14,9 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from lenadash import config
 from lenadash.clinical import cycles, dosing, grading, renal, schedule
 from lenadash.clinical.dosing import values as engine
 from lenadash.clinical.dosing.reasons import label as analyte_label
+from lenadash.clinical.insight import course as insight
 from lenadash.clinical.notices import Notice, ordered
 from lenadash.vocab import csvsafe
 from lenadash.vocab.frames import PATIENT_COLUMNS
@@ -411,7 +413,16 @@ def result_from_frames(
             ev["mrn"], ev["event"].astype(object), ev["date"].to_numpy("datetime64[D]").astype(object), text
         ):
             ev_by_mrn.setdefault(m, {}).setdefault(kind, []).append((day, r))
+    tests_by_mrn = _pregnancy_tests(ev)
     profile = dosing.load_profile(frames.rules)
+    clinic = _ClinicInsight(
+        rule_analyte={r.rule: r.analyte for r in profile.rules},
+        not_started=frozenset(c.rule for c in profile.start if c.action == "do_not_start"),
+        escalate_after_days=config.Settings.from_env().cbc_escalate_days,
+        cols=cols_insight(steps),
+        step_rows=step_rows,
+        tests_by_mrn=tests_by_mrn,
+    )
     draws_by_course = _draw_dicts(steps, vals)
     cols = {
         c: steps[c].to_numpy(dtype=object)
@@ -432,6 +443,7 @@ def result_from_frames(
                 ev_by_mrn.get(course["mrn"]),
                 as_of,
                 profile,
+                clinic,
             )
         )
     if len(frames.unassigned):
@@ -498,6 +510,7 @@ def _course_entry(
     events,
     as_of: dt.date,
     profile: dosing.Profile,
+    clinic: _ClinicInsight | None = None,
 ) -> dict:
     """One contract entry; `last` is the course's latest engine step (a draw or an event-only date);
     `spans` its hold spans as contract dicts (start, end, reason)."""
@@ -556,8 +569,64 @@ def _course_entry(
         "baselines": {a: _num(course.get(f"baseline_{a}")) for a in ("anc", "plt", "creatinine")},
     }
     _fill_clinic_fields(entry, course, events, as_of, status)
+    if clinic is not None:
+        clinic.fill(entry, course, events, as_of)
     _publish_notices(entry)
     return entry
+
+
+@dataclass
+class _ClinicInsight:
+    """What the insight keys (docs/insight.md) need beside the entry: the engine's step columns and rows per
+    course, the rule -> analyte map, the escalation setting and the pregnancy tests with their detail."""
+
+    rule_analyte: dict[str, str]
+    not_started: frozenset[str]
+    escalate_after_days: int
+    cols: dict
+    step_rows: dict
+    tests_by_mrn: dict
+
+    def fill(self, entry: dict, course: dict, events, as_of: dt.date) -> None:
+        start = dt.date.fromisoformat(entry["start_date"])
+        steps = insight.course_steps(self.cols, self.step_rows.get(course["course_id"]), start, as_of)
+        insight.fill(
+            entry,
+            course,
+            steps,
+            events,
+            self.tests_by_mrn.get(entry["mrn"], []),
+            as_of=as_of,
+            rule_analyte=self.rule_analyte,
+            escalate_after_days=self.escalate_after_days,
+            not_started=self.not_started,
+        )
+
+
+def cols_insight(steps: pd.DataFrame) -> dict:
+    """The step columns the insight keys read, as object arrays (dates as datetime.date)."""
+    if not len(steps):
+        return {c: np.array([], dtype=object) for c in ("date", "action", "dose_mg", "schedule", "rules")}
+    out = {c: steps[c].to_numpy(dtype=object) for c in ("action", "dose_mg", "schedule", "rules")}
+    out["date"] = steps["date"].to_numpy("datetime64[D]").astype(object)
+    return out
+
+
+def _missing_text(x) -> bool:
+    return x is None or (not isinstance(x, str) and bool(pd.isna(x)))
+
+
+def _pregnancy_tests(ev: pd.DataFrame | None) -> dict[str, list[tuple]]:
+    """{mrn: [(date, result, detail)]} of the pregnancy_test events (the REMS tracker's log)."""
+    if ev is None or not len(ev):
+        return {}
+    t = ev[ev["event"] == "pregnancy_test"]
+    out: dict[str, list[tuple]] = {}
+    detail = t["detail"] if "detail" in t else pd.Series("", index=t.index)
+    result = t["result"] if "result" in t else t["value"]
+    for m, day, r, x in zip(t["mrn"], t["date"].to_numpy("datetime64[D]").astype(object), result, detail):
+        out.setdefault(m, []).append((day, None if _missing_text(r) else str(r), None if _missing_text(x) else str(x)))
+    return out
 
 
 def _status(last: dict | None, starting) -> tuple[str, float | None]:

@@ -35,6 +35,23 @@ KINDS: dict[str, tuple[str, str]] = {
     "renal_no_crcl": ("info", "no CrCl at the start: the renal starting dose cannot be checked"),
     "stale_creatinine": ("info", "the creatinine behind the renal starting dose is older than the baseline window"),
     "cycle_limit": ("action", "at or beyond the label's cycle limit (FL/MZL: 12 cycles)"),
+    "cbc_overdue_escalated": (
+        "urgent",
+        "the next CBC is overdue by LENADASH_CBC_ESCALATE_DAYS days or more (default 7): the worklist escalates it",
+    ),
+    "vte_prophylaxis_mismatch": (
+        "action",
+        "the IMPEDE VTE risk band and the recorded thromboprophylaxis disagree with the score's advice",
+    ),
+    "vte_score_review": (
+        "info",
+        "the IMPEDE VTE score cannot be given from the recorded factors (a factor's points not verified, the "
+        "dexamethasone dose not recorded) or the prophylaxis agent is not one lenadash knows: review",
+    ),
+    "pregnancy_test_before_prescription": (
+        "action",
+        "a REMS pregnancy test is due on or before the next prescription (next cycle day 1)",
+    ),
     "labs_without_course": ("action", "lab results for a patient with no treatment course on or before the date"),
 }
 

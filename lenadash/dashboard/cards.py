@@ -22,6 +22,82 @@ RESUME_BASIS = {
     "clinician": "a clinician decision",
 }
 
+# The card's tone per notice kind (lenadash/clinical/notices.py, docs/assess.md), and how the screen-shared
+# visit card words it for the patient (no rule ids, no sources; None: not listed there). The card takes the
+# most severe of its action's tone and its notices' tones (card_tone): red when the dose is stopped or held
+# (REMS stop; a hold, US PI 2.1-2.4); amber when something besides the dose needs the clinician: an overdue
+# marrow biopsy (MDS patient guide) or REMS pregnancy test (Lenalidomide REMS), a review, a renal or
+# thromboprophylaxis gap (US PI 2.5, 5.4), the cycle limit (US PI 2.4); none for information (the next dates,
+# shown on the card's CBC line and on the upcoming card).
+NOTICE_CARD: dict[str, tuple[str, str | None]] = {
+    "stopped": ("red", "Treatment is stopped; your doctor will talk with you about what comes next."),
+    "hold": ("red", "The capsules are paused until your blood counts recover."),
+    "review": ("amber", "Your doctor will look at your results before deciding the next dose."),
+    "grade3": ("amber", "One of your results needs a closer look by your doctor."),
+    "cbc_overdue": ("amber", "A blood test is overdue."),
+    "cbc_due": ("none", None),
+    "biopsy_overdue": ("amber", "A bone-marrow biopsy is overdue."),
+    "biopsy_due": ("none", None),
+    "pregnancy_test_overdue": ("amber", "A pregnancy test is overdue."),
+    "pregnancy_test_due": ("none", None),
+    "rems_pretreatment_missing": ("amber", "A pregnancy test from before the start is not on record."),
+    "thromboprophylaxis_missing": ("amber", "Medicine to prevent blood clots is not on record."),
+    "renal_dose_above_label": ("amber", "Your kidney function affects the dose; your doctor will check it."),
+    "renal_band_fall": ("amber", "Your kidney function affects the dose; your doctor will check it."),
+    "renal_not_studied": ("amber", "Your kidney function affects the dose; your doctor will check it."),
+    "renal_no_crcl": ("none", None),
+    "stale_creatinine": ("none", None),
+    "cycle_limit": ("amber", "You have reached the planned number of cycles; your doctor will decide what comes next."),
+    "labs_without_course": ("amber", "Your treatment plan is not recorded yet."),
+    # issue 13 (clinical/insight): a CBC overdue past the escalation setting is as urgent as a hold - the
+    # advice on the card rests on counts nobody has seen for weeks
+    "cbc_overdue_escalated": ("red", "A blood test is well overdue; please have it as soon as you can."),
+    "vte_prophylaxis_mismatch": ("amber", "Your doctor will check the medicine you take to prevent blood clots."),
+    "vte_score_review": ("none", None),
+    "pregnancy_test_before_prescription": ("amber", "A pregnancy test is due before your next prescription."),
+}
+NOTICE_TONES = {kind: tone for kind, (tone, _) in NOTICE_CARD.items()}
+# A kind this table does not know yet takes its tone from the notice's severity.
+SEVERITY_TONES = {"urgent": "red", "action": "amber", "info": "none"}
+# The latest action's own tone: red for hold and stop (REMS), amber for review, green to dose.
+ACTION_TONE = {
+    "hold": "red",
+    "stay_held": "red",
+    "stop": "red",
+    "review": "amber",
+    "continue": "green",
+    "resume": "green",
+}
+# Shown elsewhere on the card (the headline, the held-since and CBC lines) or on the upcoming card.
+NOT_LISTED = frozenset({"stopped", "hold", "cbc_due", "cbc_overdue", "biopsy_due", "pregnancy_test_due"})
+
+
+def notice_tone(notice: dict) -> str:
+    """red, amber or none for one notice (NOTICE_CARD, else its severity)."""
+    kind = str(notice.get("kind"))
+    return NOTICE_TONES.get(kind) or SEVERITY_TONES.get(str(notice.get("severity")), "amber")
+
+
+def card_tone(card: dict) -> str:
+    """The card's colour: red if the action or any notice is red, else amber if either is amber, else the
+    action's own tone (green to dose, none without a draw)."""
+    tones = {ACTION_TONE.get(card.get("action") or "", "none")} | {notice_tone(n) for n in card.get("notices") or []}
+    return next((t for t in ("red", "amber") if t in tones), ACTION_TONE.get(card.get("action") or "", "none"))
+
+
+def listed_notices(card: dict, *, visit: bool = False) -> list[dict]:
+    """The notices the card lists under the action, most severe first: {tone, text}. The clinician's card
+    has the notices' texts; the visit card (`visit=True`) the patient's words of NOTICE_CARD, once each."""
+    out: list[dict] = []
+    for n in card.get("notices") or []:
+        kind = str(n.get("kind"))
+        if kind in NOT_LISTED:
+            continue
+        text = NOTICE_CARD.get(kind, ("", None))[1] if visit else n.get("text")
+        if text and all(o["text"] != text for o in out):
+            out.append({"tone": notice_tone(n), "text": str(text)})
+    return out
+
 
 def _headline(action: str | None, dose: float | None, schedule: str) -> str:
     """The card's headline for the latest draw's action ("Continue 25 mg (21/28)", "HOLD lenalidomide")."""
@@ -101,13 +177,24 @@ def dose_text(patient: dict) -> str:
 def card_action(patient: dict) -> str | None:
     """The action the card shows: `stop` for a stopped course, `hold` for a held one whose latest draw
     is no hold (a clinician's hold, or a stop lifted to a hold, recorded after the draw: the status is
-    newer than the draw), else the latest draw's action; None without a draw."""
+    newer than the draw), `resume` for a course on treatment whose latest draw held it (a clinician's dose
+    recorded after the draw), else the latest draw's action; None without a draw."""
     last = last_draw(patient).get("action")
     if is_stopped(patient):
         return "stop"
     if patient.get("status") == "held" and last not in HELD:
         return "hold"
+    if patient.get("status") in ("on_treatment", "review") and last in HELD and patient.get("current_dose_mg"):
+        return "resume"  # a clinician's dose recorded after the held draw ended the hold (dose_change event)
     return last
+
+
+def _superseded(decided: dict | None) -> list[str]:
+    """Why the card's action is not the latest draw's: a decision recorded after it."""
+    if decided is None or decided.get("date") is None:
+        return []
+    what = "a hold" if decided["is_hold"] else f"{decided['dose_mg']:g} mg" if decided.get("dose_mg") else "a dose"
+    return [f"the clinician's decision recorded for {decided['date']:%d %b %Y} ({what}) supersedes the draw's advice"]
 
 
 def _draw_reasons(draw: dict) -> list[str]:
@@ -150,10 +237,13 @@ def next_action(
     action = card_action(patient)
     stopped = action == "stop"
     current = action == last.get("action")  # else a stop or hold recorded after the draw supersedes it
+    decided = recorded_decision(events, str(patient.get("mrn") or ""), since=as_date(last.get("date")))
+    later = decided is not None and decided["date"] != as_date(last.get("date"))  # a step after the draw
+    drawn_dose = None if later else last.get("dose_mg")
     dose = (
         None
         if action in (*HELD, "stop")
-        else (last.get("dose_mg") if last.get("dose_mg") is not None else patient.get("current_dose_mg"))
+        else (drawn_dose if drawn_dose is not None else patient.get("current_dose_mg"))
     )
     schedule = last.get("schedule") or ""
     notices = notices_of(patient)
@@ -165,7 +255,7 @@ def next_action(
         "dose_text": dose_text(patient),
         "schedule": schedule or None,
         "date": as_date(last.get("date")),
-        "reasons": _draw_reasons(last) if current else [],
+        "reasons": _draw_reasons(last) if current else _superseded(decided),
         "rules": [str(r) for r in last.get("rules") or []] if current else [],
         "source": _card_source(patient, last, rules=rules, action=action),
         "alerts": [n.get("text") for n in notices if n.get("text")]
@@ -175,7 +265,116 @@ def next_action(
         "overdue": _overdue_text(patient, last, as_of),
         "resume": resume_plan(patient) if action in HELD else None,
         "resume_rule": resume_rule(patient) if action in HELD else None,
+        **_card_facts(patient, last, action=action, events=events),
     }
+
+
+def _card_facts(patient: dict, last: dict, *, action: str | None, events: pd.DataFrame | None) -> dict:
+    """The structured facts the compact card, its note and Accept/Modify read (issue 9 items 2 and 6): the
+    MRN and indication, the next CBC, the hold's start and triggering counts with their grades, the plan, the
+    latest draw's counts, the rule profile's sources, and the latest recorded dose decision."""
+    plan = patient.get("resume_plan") if action in HELD else None
+    drawn = as_date(last.get("date"))
+    return {
+        "mrn": str(patient.get("mrn") or ""),
+        "indication": patient.get("indication"),
+        "next_cbc": as_date(patient.get("next_labs_due")),
+        "cbc_overdue": bool(patient.get("labs_overdue")),
+        "plan": dict(plan) if plan else None,
+        "held_since": as_date((plan or {}).get("since")),
+        "held_for": _held_for(patient, plan) if plan else [],
+        "counts": _counts(last),
+        "sources": [str(x) for x in last.get("sources") or ([last["source"]] if last.get("source") else [])],
+        "dose_held_at": dose_now(patient) if action in (*HELD, "stop") else None,
+        "decision": recorded_decision(events, str(patient.get("mrn") or ""), since=drawn),
+    }
+
+
+def _held_for(patient: dict, plan: dict) -> list[dict]:
+    """The counts that triggered the hold, as they were then, with their CTCAE grade on that draw when known:
+    [{analyte, value, grade}] (assess resume_plan `triggers`)."""
+    since = str(plan.get("since") or "")
+    draw: dict = next((d for d in patient.get("draws") or [] if str(d.get("date")) == since), {})
+    grades = draw.get("grades") or {}
+    return [
+        {"analyte": str(t.get("analyte")), "value": t.get("value"), "grade": grades.get(str(t.get("analyte")))}
+        for t in plan.get("triggers") or []
+    ]
+
+
+def _counts(last: dict) -> list[dict]:
+    """ANC and platelets of the latest draw with their grades: [{analyte, value, grade}] (absent ones left out)."""
+    values, grades = last.get("values") or {}, last.get("grades") or {}
+    return [
+        {"analyte": a, "value": values[a], "grade": grades.get(a)} for a in ("anc", "plt") if values.get(a) is not None
+    ]
+
+
+def recorded_decision(events: pd.DataFrame | None, mrn: str, *, since: dt.date | None) -> dict | None:
+    """The latest dose decision recorded for the patient (a dose_change event: a dose or a hold, from Accept,
+    Modify, Setup or an events file) dated on or after `since` (the latest draw), else None. Keys: date,
+    dose_mg (None for a hold), is_hold, detail, recorded_by (None: imported, or recorded before lenadash kept
+    who) and recorded_at (a UTC instant, or None)."""
+    if events is None or events.empty or not mrn:
+        return None
+    mine = events[(events["mrn"].astype(str) == mrn) & (events["event"].astype(str) == "dose_change")]
+    rows = [r for r in mine.to_dict("records") if since is None or (as_date(r["date"]) or since) >= since]
+    if not rows:
+        return None
+    r = rows[-1]  # load_events orders by date, then by id (the order of recording)
+    dose = r.get("dose_mg")
+    return {
+        "date": as_date(r["date"]),
+        "dose_mg": None if dose is None or pd.isna(dose) or r.get("is_hold") else float(dose),
+        "is_hold": bool(r.get("is_hold")),
+        "detail": str(r.get("detail") or ""),
+        "recorded_by": _text_or_none(r.get("recorded_by")),
+        "recorded_at": None if r.get("recorded_at") is None or pd.isna(r.get("recorded_at")) else r["recorded_at"],
+    }
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None or (isinstance(value, float) and value != value) or str(value) == "" else str(value)
+
+
+def held_line(card: dict) -> str:
+    """ "Held since 09 Nov 2026 for ANC 0.44 (G4)" from the hold's start and triggering counts."""
+    since = card.get("held_since")
+    if since is None:
+        return ""
+    why = ", ".join(
+        f"{analyte_label(c['analyte']) if c['analyte'] != 'toxicity' else 'toxicity grade'} {c['value']:g}"
+        + (f" (G{int(c['grade'])})" if c.get("grade") is not None and c["analyte"] != "toxicity" else "")
+        for c in card.get("held_for") or []
+    )
+    return f"Held since {since:%d %b %Y}" + (f" for {why}" if why else "")
+
+
+def cbc_line(card: dict, *, as_of: dt.date | None) -> str:
+    """ "Next CBC: Mon 23 Nov 2026 (in 7 days)", "... - OVERDUE"; "" without a date."""
+    due = card.get("next_cbc")
+    if due is None:
+        return ""
+    if card.get("cbc_overdue"):
+        return f"Next CBC: {due:%a %d %b %Y} - OVERDUE"
+    days = in_days_text((due - as_of).days) if as_of is not None else ""
+    return f"Next CBC: {due:%a %d %b %Y}" + (f" ({days})" if days else "")
+
+
+def decision_line(card: dict, *, visit: bool) -> str:
+    """The latest recorded dose decision since the draw: "Recorded 16 Nov 2026: hold (by alice, 10:42 UTC)"."""
+    done = card.get("decision")
+    if not done or done.get("date") is None:
+        return ""
+    what = "hold" if done["is_hold"] else f"{done['dose_mg']:g} mg" if done.get("dose_mg") is not None else "dose"
+    text = f"Decision recorded {done['date']:%d %b %Y}: {what}"
+    if visit:
+        return text
+    by = done.get("recorded_by") or "an events file"
+    at = done.get("recorded_at")
+    when = f", {pd.Timestamp(at).tz_convert('UTC'):%d %b %H:%M} UTC" if at is not None and not pd.isna(at) else ""
+    detail = f" - {done['detail']}" if done.get("detail") else ""
+    return f"{text} (by {by}{when}){detail}"
 
 
 def _condition_text(when: dict) -> str:

@@ -43,29 +43,94 @@ def analyte_unit(analyte: str) -> str:
     return CANONICAL_UNIT.get(analyte, "")
 
 
-# CTCAE grade -> colour (markers and flowsheet cells); None = not graded.
+# CTCAE grade -> marker colour on the white chart; None = not graded. Chosen so that every pair stays at
+# least 10 CIEDE2000 apart under normal vision, deuteranopia and protanopia (Machado et al. 2009
+# simulation) and every colour has at least 3:1 contrast on white (WCAG 1.4.11); tests/test_palette.py
+# checks both. Grade 0 is blue, not green, because green and red are what those viewers confuse; the
+# marker shape (GRADE_SYMBOLS) and the "G3" text say the grade too, so colour never carries it alone.
 GRADE_COLOURS: dict[int | None, str] = {
-    0: "#2e7d32",
-    1: "#c9a227",
-    2: "#ef6c00",
-    3: "#c62828",
-    4: "#6a1b9a",
+    0: "#2c7bb6",
+    1: "#a07000",
+    2: "#c2187f",
+    3: "#9c1027",
+    4: "#40004b",
     None: "#757575",
 }
-# Lighter fills for table cells, same order as GRADE_COLOURS.
+# Cell fills (flowsheet, legend chips, worklist counts): pale to mid tones that stay at least 10 CIEDE2000
+# apart under the same simulations, each with the one dark text colour GRADE_TEXT at 4.4:1 or more
+# (so every table that colours a cell by grade, the visit handout's too, keeps its dark text readable).
 GRADE_FILLS: dict[int | None, str] = {
-    0: "#e8f5e9",
-    1: "#fff8d6",
-    2: "#ffe0b2",
-    3: "#ffcdd2",
-    4: "#e1bee7",
+    0: "#e6f0fa",
+    1: "#fff3b0",
+    2: "#f6a04d",
+    3: "#d6604d",
+    4: "#a67dbd",
     None: "#ffffff",
+}
+GRADE_TEXT_COLOUR = "#1f1f1f"
+GRADE_TEXT: dict[int | None, str] = dict.fromkeys(GRADE_FILLS, GRADE_TEXT_COLOUR)
+# Marker shape per grade (plotly symbols): filled shapes grade 0-4, an open circle when not graded.
+GRADE_SYMBOLS: dict[int | None, str] = {
+    0: "circle",
+    1: "square",
+    2: "diamond",
+    3: "triangle-up",
+    4: "x",
+    None: "circle-open",
 }
 
 
 def grade_colour(grade: Any) -> str:
     """Marker colour for a CTCAE grade; None/NaN (not graded) is grey."""
     return GRADE_COLOURS.get(grade_or_none(grade), GRADE_COLOURS[None])
+
+
+def grade_symbol(grade: Any) -> str:
+    """Marker shape for a CTCAE grade (GRADE_SYMBOLS); an open circle when not graded."""
+    return GRADE_SYMBOLS.get(grade_or_none(grade), GRADE_SYMBOLS[None])
+
+
+def grade_text(grade: Any) -> str:
+    """ "G3" for grade 3; "" when not graded (None/NaN)."""
+    g = grade_or_none(grade)
+    return "" if g is None else f"G{g}"
+
+
+# Fixed y ranges of the chart panels, in each analyte's canonical unit: wide enough to show the usual
+# range and the label's thresholds, so that a normal value looks normal (Hgb 11.5-13 on an auto-scaled
+# axis looked like a collapse) and two patients' charts read alike. An axis grows only for a value
+# outside its range. Counts: ANC hold thresholds 0.5-1.0 and the 1.8-7.7 reference interval; platelets
+# 25-50 (hold) to 450 (ULN); Hgb 6 (below CTCAE grade 3 at 8) to 17 (above the 16-18 ULN); WBC to 15.
+# Chemistry: creatinine to 3 mg/dL (2.5x ULN); CrCl to 150 mL/min (the renal bands are 30 and 60);
+# AST/ALT/ALP to 200 U/L; bilirubin to 3 mg/dL (3x ULN, CTCAE grade 2/3).
+Y_RANGES: dict[str, tuple[float, float]] = {
+    "anc": (0.0, 6.0),
+    "plt": (0.0, 450.0),
+    "hgb": (6.0, 17.0),
+    "wbc": (0.0, 15.0),
+    "creatinine": (0.0, 3.0),
+    "crcl": (0.0, 150.0),
+    "ast": (0.0, 200.0),
+    "alt": (0.0, 200.0),
+    "alp": (0.0, 200.0),
+    "bilirubin": (0.0, 3.0),
+}
+
+
+def y_range(analyte: str, values: Any = ()) -> tuple[float, float] | None:
+    """The panel's y range (Y_RANGES), widened by 5% of the span beyond any value outside it; None for an
+    analyte without a fixed range (the axis scales itself)."""
+    fixed = Y_RANGES.get(analyte)
+    if fixed is None:
+        return None
+    lo, hi = fixed
+    seen = [float(v) for v in values if v is not None and v == v]
+    pad = 0.05 * (hi - lo)
+    if seen and min(seen) < lo:
+        lo = min(seen) - pad
+    if seen and max(seen) > hi:
+        hi = max(seen) + pad
+    return lo, hi
 
 
 # The grading version the assessment used (its top-level `grading`, pinned by the rule profile), as printed.
@@ -106,6 +171,8 @@ EVENT_LABELS = {
     "missed_period": "Missed period",
     "dose_change": "Dose change",
     "thromboprophylaxis": "Thromboprophylaxis",
+    "vte_risk_factor": "VTE risk factor",
+    "rems_authorization": "REMS authorization",
 }
 
 # The worklist's dose/status cell.

@@ -10,7 +10,7 @@ import numpy as np
 
 from lenadash.dashboard.present import EVENT_LABELS
 from lenadash.errors import InputError
-from lenadash.vocab.course import DEFAULT_COMBINATION, DEFAULT_SCHEDULE
+from lenadash.vocab.course import DEFAULT_COMBINATION, DEFAULT_SCHEDULE, VTE_FACTORS
 
 
 @dataclass(frozen=True)
@@ -154,6 +154,8 @@ EVENT_HELP = {
     "missed_period": "no value; the date is the day the period was missed (stops treatment, REMS)",
     "dose_change": "new dose in mg, or hold",
     "thromboprophylaxis": "agent, e.g. aspirin, LMWH, warfarin",
+    "vte_risk_factor": "in the Agent field, one of: " + ", ".join(VTE_FACTORS) + " (docs/insight.md)",
+    "rems_authorization": "in the Agent field, the authorization number the REMS gave for the prescription",
 }
 # The value fields of the form that belong to each kind; the others are not stored with it.
 _EVENT_VALUE_FIELDS = {
@@ -162,6 +164,8 @@ _EVENT_VALUE_FIELDS = {
     "pregnancy_test": ("result",),
     "dose_change": ("dose_mg", "is_hold"),
     "thromboprophylaxis": ("agent",),
+    "vte_risk_factor": ("agent",),
+    "rems_authorization": ("agent",),
 }
 EVENT_DATE_HELP = (
     "The day it happened. For a planned marrow biopsy, the planned date (it may be after today); "
@@ -211,18 +215,39 @@ def event_problem(event: dict) -> str | None:
         "pregnancy_test": not event["result"],
         "dose_change": event["dose_mg"] is None and not event["is_hold"],
         "thromboprophylaxis": not event["agent"],
+        "vte_risk_factor": (event["agent"] or "").strip().lower() not in VTE_FACTORS,
+        "rems_authorization": not event["agent"],
     }
     if missing.get(kind):
         return f"a {EVENT_LABELS[kind].lower()} event needs its value: {EVENT_HELP[kind]}."
     return None
 
 
-def record_event(event: dict, *, session: Any) -> None:
-    """Check an event_record (event_problem) and store it (store.add_event). Raises InputError with the
-    sentence to show when its value is missing or not valid; nothing is stored then."""
+def record_event(event: dict, *, session: Any, recorded_by: str | None = None) -> None:
+    """Check an event_record (event_problem) and store it (store.add_event) with who recorded it (the
+    clinician's user name, decisions.who; the time is the store's). Raises InputError with the sentence to
+    show when its value is missing or not valid; nothing is stored then."""
     from lenadash import store
 
     problem = event_problem(event)
     if problem:
         raise InputError(problem)
-    store.add_event(session=session, row=event)  # a value the models refuse is a StoreError naming the field
+    # a value the models refuse is a StoreError naming the field
+    store.add_event(session=session, row=event, recorded_by=recorded_by)
+
+
+def picker_label(mrn: str, names: dict) -> str:
+    """How Setup's patient pickers name a patient: "LD0001 - Ada Lovelace" (cards.patient_label), as text:
+    a selectbox shows its options character for character."""
+    from lenadash.dashboard.cards import patient_label
+
+    return patient_label(mrn, names.get(mrn))
+
+
+def picker_names(patients: Any, assessed: dict) -> dict:
+    """{MRN: name} for Setup's pickers: the patients table's newest name per MRN, then the assessment's
+    names for patients known only from lab files (no name: patient_label says "no course yet")."""
+    names = {str(m): p.get("name") for m, p in assessed.items()}
+    if len(patients):
+        names.update({str(m): n for m, n in zip(patients["mrn"], patients["name"])})
+    return names

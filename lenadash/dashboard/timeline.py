@@ -76,6 +76,10 @@ def dose_steps(patient: dict, *, as_of: dt.date) -> pd.DataFrame:
     if rows:
         last = rows[-1]
         rows.append({**last, "date": max(as_of, last["date"]), "action": "as_of"})
+        if patient.get("status") == "stopped" and last["dose_mg"]:
+            # stopped by an event after the last draw (a positive pregnancy test): the assessment publishes no
+            # structured stop date, so the strip drops to 0 at as_of rather than run on at the last dose
+            rows.append({**last, "date": rows[-1]["date"], "dose_mg": 0.0, "action": "stop"})
     return pd.DataFrame(rows, columns=["date", "dose_mg", "schedule", "action"])
 
 
@@ -101,15 +105,17 @@ def _dosing_days(patient: dict) -> int:
     return dosing_days(schedule) if schedule in DOSING_DAYS else CYCLE_DAYS
 
 
-def cycle_table(patient: dict, *, as_of: dt.date) -> pd.DataFrame:
+def cycle_table(patient: dict, *, as_of: dt.date, until: dt.date | None = None) -> pd.DataFrame:
     """Cycle starts and dosing days (cycle, start, end, dosing_end), anchored on the engine's
-    cycle/day of each draw and extended in 28-day steps (DOMAIN.md section 1) up to `as_of`."""
+    cycle/day of each draw and extended in 28-day steps (DOMAIN.md section 1) up to `as_of`, or on to
+    `until` when that is later (the calendar continued forward: cycles that have not started yet)."""
     starts = _cycle_starts(patient)
     if not starts:
         return pd.DataFrame(columns=["cycle", "start", "end", "dosing_end"])
     dosing = _dosing_days(patient)
     rows, cycle, cur = [], min(starts), starts[min(starts)]
-    while cur <= as_of and cycle < 400:
+    last = max(as_of, until or as_of)
+    while cur <= last and cycle < 400:
         nxt = starts.get(cycle + 1, cur + dt.timedelta(days=CYCLE_DAYS))
         rows.append({"cycle": cycle, "start": cur, "end": nxt, "dosing_end": min(cur + dt.timedelta(days=dosing), nxt)})
         cycle, cur = cycle + 1, nxt
@@ -117,6 +123,9 @@ def cycle_table(patient: dict, *, as_of: dt.date) -> pd.DataFrame:
 
 
 WINDOW_PRESETS = ("Last cycle", "3 cycles", "6 months", "All")
+# Every window runs on past today by two weeks: the next CBC (weekly while held), the rest of the
+# cycle's dosing days and what else falls due are on the chart, not only behind it.
+LOOKAHEAD_DAYS = 14
 
 
 def window_anchor(patient: dict, *, as_of: dt.date) -> dt.date:
@@ -129,12 +138,13 @@ def window_anchor(patient: dict, *, as_of: dt.date) -> dt.date:
 def window_range(preset: str, patient: dict, *, as_of: dt.date) -> tuple[dt.date, dt.date]:
     """x-axis range for a time-window preset (WINDOW_PRESETS). 'Last cycle', '3 cycles' and '6 months'
     count back from window_anchor (latest draw or as_of, whichever is earlier) and end at as_of, or
-    28 days after the anchor when as_of is later still; 'All' spans first draw/start to as_of."""
+    28 days after the anchor when as_of is later still, plus LOOKAHEAD_DAYS; 'All' spans first
+    draw/start to as_of plus LOOKAHEAD_DAYS."""
     anchor = window_anchor(patient, as_of=as_of)
     cycles = cycle_table(patient, as_of=anchor)
     dates = [as_date(d.get("date")) for d in patient.get("draws") or []]
     first = min([x for x in dates + [as_date(patient.get("start_date"))] if x is not None], default=as_of)
-    end = min(as_of, anchor + dt.timedelta(days=CYCLE_DAYS)) + dt.timedelta(days=3)
+    end = min(as_of, anchor + dt.timedelta(days=CYCLE_DAYS)) + dt.timedelta(days=LOOKAHEAD_DAYS)
     if preset == "Last cycle" and len(cycles):
         return cycles["start"].iloc[-1] - dt.timedelta(days=1), end
     if preset == "3 cycles" and len(cycles):
@@ -143,7 +153,7 @@ def window_range(preset: str, patient: dict, *, as_of: dt.date) -> tuple[dt.date
         return anchor - dt.timedelta(days=183), end
     if preset not in WINDOW_PRESETS:
         raise ValueError(f"unknown time window {preset!r}; choose one of {', '.join(WINDOW_PRESETS)}")
-    return first - dt.timedelta(days=3), as_of + dt.timedelta(days=3)
+    return first - dt.timedelta(days=3), as_of + dt.timedelta(days=LOOKAHEAD_DAYS)
 
 
 def draws_in_window(patient: dict, window: tuple[dt.date, dt.date]) -> int:

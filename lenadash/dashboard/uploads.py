@@ -17,6 +17,9 @@ from lenadash.imports import (  # noqa: F401  (re-exported for the page)
 )
 from lenadash.store import Session
 
+# Lab files that are messages, not tables: their format in the page's words (LabImport.shape).
+FEED_FORMATS = {"hl7": "HL7 v2 (ORU^R01 result messages)", "fhir": "FHIR R4 (Observations)"}
+
 # The page's answer to a bug (anything not a LenadashError); the traceback goes to the server log only.
 SOMETHING_WENT_WRONG = "Something went wrong; nothing was saved."
 

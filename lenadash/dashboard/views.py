@@ -55,8 +55,10 @@ from lenadash.dashboard.timeline import (
     window_range,
 )
 from lenadash.dashboard.worklist import (
+    CLINIC_DAY_COLUMNS,
     FLAG_LABELS,
     FLAG_RULES,
+    FLAG_SHORT,
     WORKLIST_COLUMNS,
     FlagRule,
     current_cycle_day,
@@ -66,15 +68,18 @@ from lenadash.dashboard.worklist import (
     patient_flags,
     worklist,
     worklist_display,
+    worklist_export,
 )
 from lenadash.vocab.course import INDICATION_NAMES
 
 __all__ = [
     "ACTION_LABELS",
     "ANALYTE_LABELS",
+    "CLINIC_DAY_COLUMNS",
     "EVENT_LABELS",
     "FLAG_LABELS",
     "FLAG_RULES",
+    "FLAG_SHORT",
     "FLOWSHEET_ORDER",
     "FlagRule",
     "GRADE_COLOURS",
@@ -119,4 +124,5 @@ __all__ = [
     "window_range",
     "worklist",
     "worklist_display",
+    "worklist_export",
 ]

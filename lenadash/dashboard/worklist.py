@@ -108,6 +108,22 @@ FLAG_RULES: tuple[FlagRule, ...] = (
     ),
 )
 FLAG_LABELS = {r.key: r.label for r in FLAG_RULES}
+# The clinic-day table's compact words for each flag (the full labels are in the CSV, the filter and
+# the patient page): short enough that three flags fit the cell at 1366 px.
+FLAG_SHORT = {
+    "stopped": "STOP (REMS)",
+    "hold": "HOLD",
+    "review": "Review",
+    "grade3": "G>=3",
+    "cbc_overdue": "CBC late",
+    "marrow_due": "Biopsy",
+    "pregnancy_due": "Preg. test",
+    "rems_missing": "REMS tests",
+    "vte_missing": "No VTE ppx",
+    "renal": "Renal dose",
+    "other_notice": "Alert",
+    "grade3_baseline": "G>=3 baseline",
+}
 # Notice kinds a flag row claims; `other_notice` takes the urgent/action ones outside this set.
 CLAIMED_KINDS = frozenset(k for r in FLAG_RULES for k in r.kinds)
 
@@ -227,6 +243,10 @@ WORKLIST_COLUMNS = [
     "next_pregnancy_test",
     "flags",
     "flag_text",
+    "has_course",
+    "labs_overdue",
+    "marrow_biopsy_overdue",
+    "pregnancy_test_overdue",
 ]
 
 
@@ -291,7 +311,17 @@ def _worklist_row(patient: dict, *, as_of: dt.date, names: dict[str, str]) -> di
         "next_pregnancy_test": as_date(patient.get("next_pregnancy_test")),
         "flags": flags,
         "flag_text": flag_text(patient, flags),
+        "has_course": bool(patient.get("start_date")),
+        "labs_overdue": bool(patient.get("labs_overdue")),
+        "marrow_biopsy_overdue": _overdue(patient, "next_marrow_biopsy", "biopsy_overdue", as_of),
+        "pregnancy_test_overdue": _overdue(patient, "next_pregnancy_test", "pregnancy_test_overdue", as_of),
     }
+
+
+def _overdue(patient: dict, field: str, kind: str, as_of: dt.date) -> bool:
+    """The engine's overdue notice of that kind, or the due date already passed on `as_of`."""
+    due = as_date(patient.get(field))
+    return kind in notice_kinds(patient) or (due is not None and due < as_of)
 
 
 def _typed_in_urgency_order(df: pd.DataFrame) -> pd.DataFrame:
@@ -345,7 +375,7 @@ def _with_grade(value: Any, grade: Any) -> str:
     if value is None or pd.isna(value):
         return ""
     g = grade_or_none(grade)
-    return f"{value:g}" + (f"  G{g}" if g else "")
+    return f"{value:g}" + (f" G{g}" if g else "")
 
 
 def _iso_or_blank(value: Any) -> str:
@@ -354,18 +384,38 @@ def _iso_or_blank(value: Any) -> str:
 
 
 def _dose_and_status(row) -> str:
+    """ "25 mg on treatment", "HELD", "STOPPED"; a patient without a course "REVIEW: add a treatment course"."""
+    if not row.get("has_course", True):
+        return f"{STATUS_LABELS['review']}: {NO_COURSE_ACTION}"
     d = row["current_dose_mg"]
     text = "" if pd.isna(d) else f"{d:g} mg"
     return f"{text} {STATUS_LABELS.get(row['status'], row['status'])}".strip()
 
 
+def _dose_short(row) -> str:
+    """The Dose cell: "25 mg" on treatment (the status goes without saying), else HELD / STOPPED /
+    REVIEW (the full "REVIEW: add a treatment course" of a patient without a course is in the CSV)."""
+    if not row.get("has_course", True):
+        return STATUS_LABELS["review"]  # the Course cell says "add course"
+    if row["status"] == "on_treatment" and pd.notna(row["current_dose_mg"]):
+        return f"{row['current_dose_mg']:g} mg"
+    return _dose_and_status(row)
+
+
+# What a patient known only from lab files needs before any dose rule can apply (the engine's
+# `labs_without_course` notice): said on the worklist, the patient page and the Setup button.
+NO_COURSE_ACTION = "add a treatment course"
+
+
 def worklist_csv(df: pd.DataFrame) -> str:
-    """The worklist download: the table as shown (worklist_display), formula cells guarded (vocab.csvsafe)."""
-    return csvsafe.to_csv(worklist_display(df))
+    """The worklist download: every column of the list in full (worklist_export), formula cells guarded
+    (vocab.csvsafe, OWASP CSV injection)."""
+    return csvsafe.to_csv(worklist_export(df))
 
 
-def worklist_display(df: pd.DataFrame) -> pd.DataFrame:
-    """The worklist as the overview table shows it: one text column per clinical question."""
+def worklist_export(df: pd.DataFrame) -> pd.DataFrame:
+    """The worklist in full, one text column per clinical question: every flag in words, MRN and name
+    apart, ISO dates (they sort) - the CSV download and the columns the overview keeps for search."""
     return pd.DataFrame(
         {
             "Flags": df["flag_text"],
@@ -377,9 +427,92 @@ def worklist_display(df: pd.DataFrame) -> pd.DataFrame:
             "ANC": [_with_grade(v, g) for v, g in zip(df["anc"], df["anc_grade"])],
             "Platelets": [_with_grade(v, g) for v, g in zip(df["plt"], df["plt_grade"])],
             "Hgb": [_with_grade(v, g) for v, g in zip(df["hgb"], df["hgb_grade"])],
+            "Last draw": [_iso_or_blank(d) for d in df["last_draw"]],
             # ISO text: sorts correctly, and a missing date shows blank rather than "None"
             "Next CBC": [_iso_or_blank(d) for d in df["next_labs_due"]],
             "Marrow biopsy": [_iso_or_blank(d) for d in df["next_marrow_biopsy"]],
             "Pregnancy test": [_iso_or_blank(d) for d in df["next_pregnancy_test"]],
         }
     )
+
+
+# The overview's columns for clinic day, in order: they fit a 1366 px laptop beside the sidebar
+# (tests/test_browser_worklist.py). The other columns of worklist_display stay in the table's data
+# (search, tests) but are not shown; the CSV has them all.
+CLINIC_DAY_COLUMNS = ["Flag", "Patient", "Course", "Dose", "ANC", "Platelets", "Hgb", "CBC due", "Also due"]
+OVERDUE_MARK = "\u26a0"  # WARNING SIGN: overdue is said in the text, not by colour alone
+
+
+def _short_flags(flags: list[str], patient_analytes: str) -> str:
+    parts = [FLAG_SHORT[f] + (f" {patient_analytes}" if f == "grade3" and patient_analytes else "") for f in flags]
+    return " \u00b7 ".join(parts)
+
+
+def _grade3_short(flag_text_cell: str) -> str:
+    """ "ANC, Platelets" from the full flag text "...; Grade >= 3: ANC, Platelets; ..." (our own words)."""
+    for part in flag_text_cell.split("; "):
+        if part.startswith("Grade >= 3: ") and not part.endswith("(as at baseline)"):
+            return part.removeprefix("Grade >= 3: ")
+    return ""
+
+
+def _due_text(value: Any, overdue: bool, year: int | None, *, weekday: bool = True) -> str:
+    """ "Mon 23 Nov" (the year added when it is not `year`); overdue "\u26a0 12 Nov"."""
+    day = as_date(value)
+    if day is None:
+        return ""
+    text = f"{day.day} {day:%b}" + ("" if year in (None, day.year) else f" {day:%Y}")
+    # the weekday helps plan a date to come; an overdue one is just marked
+    if overdue:
+        return f"{OVERDUE_MARK} {text}"
+    return f"{day:%a} {text}" if weekday else text
+
+
+def _also_due(row, year: int | None) -> str:
+    """The next marrow biopsy and pregnancy test, where the patient has them: "Biopsy \u26a0 1 Oct"."""
+    parts = []
+    if pd.notna(row["next_marrow_biopsy"]):
+        parts.append(
+            "Biopsy " + _due_text(row["next_marrow_biopsy"], bool(row["marrow_biopsy_overdue"]), year, weekday=False)
+        )
+    if pd.notna(row["next_pregnancy_test"]):
+        parts.append(
+            "Preg. " + _due_text(row["next_pregnancy_test"], bool(row["pregnancy_test_overdue"]), year, weekday=False)
+        )
+    return " \u00b7 ".join(parts)
+
+
+def _course_text(indication: Any, cycle: Any, day: Any) -> str:
+    if not indication:
+        return "add course"  # known from lab files only (NO_COURSE_ACTION)
+    where = f"C{cycle} D{day}" if pd.notna(cycle) else ""
+    return f"{str(indication).replace('_MAINT', ' maint')} {where}".strip()  # "MM maint C12 D5"
+
+
+def _patient_text(mrn: str, name: Any) -> str:
+    """ "LD0001 - Alex Example", as the pickers say it (MRN first: a long name is cut, never the MRN); a
+    patient known only from lab files "LD0099 (no course yet)"."""
+    text = "" if name is None or pd.isna(name) else str(name).strip()
+    return f"{mrn} - {text}" if text else f"{mrn} (no course yet)"
+
+
+def worklist_display(df: pd.DataFrame, *, as_of: dt.date | None = None) -> pd.DataFrame:
+    """The overview table's data: the clinic-day columns (CLINIC_DAY_COLUMNS: compact flags, patient
+    as name and MRN, indication with cycle and day, dose, counts with grade, due dates with overdue
+    marked; the year shown only when it is not `as_of`'s) followed by every column of worklist_export."""
+    full = worklist_export(df)
+    rows = list(df.iterrows()) if len(df) else []
+    year = as_of.year if as_of else None
+    compact = pd.DataFrame(
+        {
+            "Flag": [_short_flags(r["flags"], _grade3_short(r["flag_text"])) for _, r in rows],
+            "Patient": [_patient_text(r["mrn"], r["name"]) for _, r in rows],
+            "Course": [_course_text(r["indication"], r["cycle"], r["cycle_day"]) for _, r in rows],
+            "Dose": [_dose_short(r) for _, r in rows],
+            "CBC due": [_due_text(r["next_labs_due"], bool(r["labs_overdue"]), year) for _, r in rows],
+            "Also due": [_also_due(r, year) for _, r in rows],
+        },
+        index=full.index,
+        dtype=object,
+    )
+    return pd.concat([compact, full], axis=1)

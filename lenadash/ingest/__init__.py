@@ -5,8 +5,8 @@ from __future__ import annotations
 from lenadash.errors import UnrecognisedFile
 from lenadash.ingest.dates import parse_dates
 from lenadash.ingest.events import FEVER_C, read_events
-from lenadash.ingest.kinds import detect_kind
-from lenadash.ingest.labs import LabImport, read_labs
+from lenadash.ingest.feeds import FORMATS, detect_kind, is_message_feed, lab_format, read_labs
+from lenadash.ingest.labs import LabImport
 from lenadash.ingest.patients import read_patients
 from lenadash.ingest.problems import REASONS
 from lenadash.ingest.sheets import TableImport
@@ -21,6 +21,9 @@ from lenadash.vocab.frames import (
 )
 
 __all__ = [
+    "FORMATS",
+    "is_message_feed",
+    "lab_format",
     "refuse_non_text",
     "CAPSULE_MG",
     "EPIC_TEXT_SENTINEL",

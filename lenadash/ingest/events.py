@@ -12,9 +12,8 @@ import pandas as pd
 
 from lenadash.ingest.coded import Coded
 from lenadash.ingest.columns import EVENT_FIELDS
-from lenadash.ingest.problems import cat
 from lenadash.ingest.sheets import Sheet, TableImport, as_dates, none_for_missing
-from lenadash.vocab.course import CAPSULE_MG, EVENT_KINDS
+from lenadash.vocab.course import CAPSULE_MG, EVENT_KINDS, VTE_FACTORS
 from lenadash.vocab.frames import EVENT_COLUMNS
 
 _EVENT_ALIASES: dict[str, str] = {
@@ -48,6 +47,11 @@ _EVENT_ALIASES: dict[str, str] = {
     "vte prophylaxis": "thromboprophylaxis",
     "anticoagulation": "thromboprophylaxis",
     "thrombosis prophylaxis": "thromboprophylaxis",
+    "vte risk factor": "vte_risk_factor",
+    "vte factor": "vte_risk_factor",
+    "rems authorization": "rems_authorization",
+    "rems authorisation": "rems_authorization",
+    "authorization": "rems_authorization",
 }
 _HOLD_WORDS = {"hold", "held", "interrupt", "interrupted", "pause", "paused", "stop", "stopped"}
 _PREGNANCY = {
@@ -93,16 +97,17 @@ class _EventValues:
         self.agent = np.full(n, None, dtype=object)
 
     def report(self, mask, reason: str, message: str, hint: str, severity: str = "error") -> None:
-        """A problem with the value of the masked rows (`{}` in `message` is the value); errors reject them."""
+        """A problem with the value of the masked rows (the message never quotes it: the problems table's `value`
+        keeps it); errors reject them. Rows whose value cell check_text rejected are not reported again."""
+        mask = mask & ~self.sheet.rejected("value")
         if mask.any():
             sheet, shown = self.sheet, self.raw[mask]
-            head, _, tail = message.partition("{}")
             sheet.problems.add(
                 line=sheet.lines[mask],
                 column=sheet.col("value"),
                 value=shown,
                 reason=reason,
-                message=cat(head, shown, tail),
+                message=message,
                 hint=hint,
                 severity=severity,
             )
@@ -125,13 +130,22 @@ def read_events(data: bytes | BinaryIO, *, file_name: str = "") -> TableImport:
         mrn.uniques != "",
         name="mrn",
         reason="missing patient",
-        message="The row has no MRN{}.",
+        message="The row has no MRN.",
         hint="Fill in the MRN or delete the row.",
     )
-    sheet.check_text("mrn", "value", "detail")
+    sheet.check_text()
     when = sheet.dates(sheet["date"], name="date")
     values = _EventValues(sheet, _event_kind(sheet), sheet["value"])
-    for read_value in (_fever, _toxicity, _pregnancy_test, _dose_change, _thromboprophylaxis, _date_only):
+    for read_value in (
+        _fever,
+        _toxicity,
+        _pregnancy_test,
+        _dose_change,
+        _thromboprophylaxis,
+        _date_only,
+        _vte_risk_factor,
+        _rems_authorization,
+    ):
         read_value(values)
     rows = pd.DataFrame(
         {
@@ -174,11 +188,11 @@ def _fever(v: _EventValues) -> None:
     v.report(
         fever & (unit == "assumed F") & plausible,
         "assumed unit",
-        "Temperature '{}' has no unit and is above 50, so it was read as Fahrenheit and converted to Celsius.",
+        "The temperature has no unit and is above 50, so it was read as Fahrenheit and converted to Celsius.",
         "Write the unit after the number: 38.6 °C or 101.5 °F.",
         "warning",
     )
-    v.report(fever & ~plausible, "invalid value", "Fever value '{}' is not a body temperature (30-45 °C).", _FEVER_HINT)
+    v.report(fever & ~plausible, "invalid value", "The fever value is not a body temperature (30-45 °C).", _FEVER_HINT)
     v.temperature[fever] = temp[fever]
 
 
@@ -219,7 +233,7 @@ def _toxicity(v: _EventValues) -> None:
         ).to_numpy(dtype="float64")
     )
     g_ok = tox & np.isin(graded, _CTCAE_GRADES)
-    v.report(tox & ~g_ok, "invalid value", "Toxicity grade '{}' is not 1-5.", "Enter the CTCAE grade, 1 to 5.")
+    v.report(tox & ~g_ok, "invalid value", "The toxicity grade is not 1-5.", "Enter the CTCAE grade, 1 to 5.")
     v.grade[g_ok] = graded[g_ok].astype(int)
 
 
@@ -229,7 +243,7 @@ def _pregnancy_test(v: _EventValues) -> None:
     v.report(
         preg & pd.isna(pres),
         "invalid value",
-        "Pregnancy test result '{}' is not negative or positive.",
+        "The pregnancy test result is not negative or positive.",
         "Write negative or positive.",
     )
     v.result[preg] = pres[preg]
@@ -248,7 +262,7 @@ def _dose_change(v: _EventValues) -> None:
     v.report(
         dc & ~hold & ~dose_ok,
         "invalid value",
-        "Dose change '{}' is not a dose in mg or 'hold'.",
+        "The dose change is not a dose in mg or 'hold'.",
         "Enter the new daily dose in mg (e.g. 15) or 'hold'.",
     )
     v.dose[dose_ok] = mg[dose_ok]
@@ -261,11 +275,38 @@ def _thromboprophylaxis(v: _EventValues) -> None:
     v.report(
         tp & (v.raw == ""),
         "invalid value",
-        "Thromboprophylaxis has no agent{}.",
+        "Thromboprophylaxis has no agent.",
         "Name the agent, e.g. aspirin, enoxaparin, warfarin, apixaban.",
     )
     named = tp & (v.raw != "")
     v.agent[named] = np.char.lower(v.raw[named].astype(str)).astype(object)
+
+
+def _vte_risk_factor(v: _EventValues) -> None:
+    """One factor code of vocab.course.VTE_FACTORS (docs/insight.md), kept in `agent`; spaces and dashes read as _."""
+    vf = v.event == "vte_risk_factor"
+    code = v.coded.take(v.low.str.strip().str.replace(r"[\s-]+", "_", regex=True).to_numpy(dtype=object))
+    ok = vf & np.isin(code, VTE_FACTORS)
+    v.report(
+        vf & ~ok,
+        "invalid value",
+        "VTE risk factor '{}' is not one lenadash scores.",
+        f"Write one of: {', '.join(VTE_FACTORS)} (docs/insight.md).",
+    )
+    v.agent[ok] = code[ok]
+
+
+def _rems_authorization(v: _EventValues) -> None:
+    """The REMS prescription authorization number as written, kept in `agent`."""
+    ra = v.event == "rems_authorization"
+    v.report(
+        ra & (v.raw == ""),
+        "invalid value",
+        "REMS authorization has no number{}.",
+        "Write the authorization number the REMS gave for the prescription.",
+    )
+    named = ra & (v.raw != "")
+    v.agent[named] = v.raw[named]
 
 
 def _date_only(v: _EventValues) -> None:
@@ -276,7 +317,7 @@ def _date_only(v: _EventValues) -> None:
         v.report(
             (v.event == kind) & (v.raw != ""),
             "value ignored",
-            f"A {words} event has no value; '{{}}' was ignored.",
+            f"A {words} event has no value; the value given was ignored.",
             f"Leave the value empty: the date column is the {words.split()[0]} date. Put notes in detail.",
             "warning",
         )

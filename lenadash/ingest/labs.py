@@ -193,10 +193,10 @@ def _report_untracked_columns(wide_cols: dict[str, WideColumn], problems: Proble
         if spec.measure is not None:
             continue
         if spec.reason == PERCENTAGE:
-            msg = f"Column '{col}' holds percentages of the differential, not absolute counts; not imported."
+            msg = "This column holds percentages of the differential, not absolute counts; not imported."
             hint = "Export the absolute count (e.g. 'Neutrophils, absolute' in 10^9/L) instead of the percentage."
         else:
-            msg = f"Column '{col}' is not one of the tests lenadash tracks; not imported."
+            msg = "This column is not one of the tests lenadash tracks; not imported."
             hint = (
                 "Nothing to fix if the test is not needed. If it is WBC, ANC, lymphocytes, Hgb, platelets "
                 "or a CMP test under another name, rename the column (e.g. 'ANC (10^9/L)')."

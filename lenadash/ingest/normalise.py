@@ -31,6 +31,7 @@ from lenadash.ingest.values import (
 from lenadash.vocab import units
 from lenadash.vocab.analytes import (
     ANALYTES,
+    LABEL,
     MEASURE_ANALYTE,
     PLAUSIBLE_RANGE,
     USUAL_RANGE,
@@ -47,10 +48,13 @@ _LOW_OF = np.array([PLAUSIBLE_RANGE[MEASURE_ANALYTE[m]][0] for m in _MEASURES] +
 _HIGH_OF = np.array([PLAUSIBLE_RANGE[MEASURE_ANALYTE[m]][1] for m in _MEASURES] + [np.nan])
 _USUAL_LOW_OF = np.array([USUAL_RANGE[MEASURE_ANALYTE[m]][0] for m in _MEASURES] + [np.nan])
 _USUAL_HIGH_OF = np.array([USUAL_RANGE[MEASURE_ANALYTE[m]][1] for m in _MEASURES] + [np.nan])
+# per measure index: the test in lenadash's words (vocab.analytes.LABEL), never the name the file wrote
+_LABEL_OF = np.array([LABEL[MEASURE_ANALYTE[m]] for m in _MEASURES] + ["test"], dtype=object)
 _UNIT_HINT_OF = np.array(["Use one of: " + ", ".join(units.units_for(m)) + "." for m in _MEASURES] + [""], dtype=object)
 _RANGE_SCALE_TOLERANCE = 5.0  # a lab's own range is within 5x of the usual one; unit mix-ups are 10x-1000x
 
-# result kinds without a number: (kind, reason, message (None: quote the text), hint)
+# result kinds without a number: (kind, reason, message, hint). Messages never quote a cell: the problems
+# table's `value` column keeps it for the clinician (a result can be free text with a name in it).
 _NO_NUMBER = (
     ("blank", "no result", "The result is empty.", "Delete the row, or fill in the result if the test was done."),
     (
@@ -68,7 +72,7 @@ _NO_NUMBER = (
     (
         "text",
         "non-numeric result",
-        None,
+        "The result is not a number (text, or a number with words around it).",
         "Enter the result as a number (e.g. 5.2, <0.5); text results cannot be graded.",
     ),
 )
@@ -122,6 +126,8 @@ class _Normalising:
     problems: Problems
     delimiter: str
     row_bad: np.ndarray = field(init=False)  # rejected for its patient or date
+    cell_bad: np.ndarray = field(init=False)  # rejected for a cell of its test, result or unit (control, length)
+    when_bad: np.ndarray = field(init=False)  # rejected for its collection date cell (control characters)
     bad: np.ndarray = field(init=False)  # rejected for its test or value
     known: np.ndarray = field(init=False)  # a tracked test
     keep: np.ndarray = field(init=False)  # accepted (set once all checks ran)
@@ -139,6 +145,10 @@ class _Normalising:
     implausible: np.ndarray = field(init=False)
     ref_low: np.ndarray = field(init=False)  # in the result's unit as written
     ref_high: np.ndarray = field(init=False)
+
+    def label_of(self, mask) -> np.ndarray:
+        """The tracked test of the masked rows in lenadash's words (ANC, Platelets), for messages."""
+        return _LABEL_OF[self.tests.measure[self.tests.pair[mask]]]
 
     def column_of(self, f: str, mask) -> np.ndarray | str:
         """The file column a problem is in: the field's column, or in wide files the test's own column."""
@@ -186,28 +196,46 @@ def _identify_patients(s: _Normalising) -> None:
         )
 
 
-_STORED_AS = {
-    "mrn": "mrn",
-    "value": "raw_value",
-    "unit": "raw_unit",
-    "name": "raw_name",
-    "loinc": "loinc",
-    "status": "status",
-}
+# Every text cell of a result, checked before it is parsed: (field, the stored field whose length
+# applies, or "" when the database does not store it as text; the cell in a message's words).
+_CELLS = (
+    ("mrn", "mrn", "MRN"),
+    ("when", "", "collection date cell"),
+    ("name", "raw_name", "test name cell"),
+    ("loinc", "loinc", "LOINC cell"),
+    ("value", "raw_value", "result cell"),
+    ("unit", "raw_unit", "unit cell"),
+    ("ref_range", "", "reference range cell"),
+    ("ref_low", "", "reference range cell"),
+    ("ref_high", "", "reference range cell"),
+    ("flag", "", "flag cell"),
+    ("status", "status", "status cell"),
+)
 
 
 def _check_cells(s: _Normalising) -> None:
-    """Cells the database cannot store reject their row; look-alike MRNs are warned (docs/import.md)."""
-    for f, stored in _STORED_AS.items():
-        s.row_bad = s.row_bad | reject_bad_text(
+    """Cells the database cannot store, or that hold control characters, reject their row before any cell is
+    parsed (one problem per cell, so a result `1.2<ESC>` is a control character, not a non-numeric result);
+    look-alike MRNs are warned (docs/import.md). A bad MRN or date cell still lets the value be checked;
+    a bad cell of the test, result or unit ends that row's checks (`cell_bad`)."""
+    s.cell_bad = np.zeros(len(s.lines), dtype=bool)
+    for f, stored, words in _CELLS:
+        bad = reject_bad_text(
             s.rows[f] if f != "mrn" else s.mrn,
             field=f,
             lines=s.lines,
             column=lambda mask, f=f: s.column_of(f, mask),
             problems=s.problems,
             stored_as=stored,
+            words=words,
         )
-    ok = ~s.row_bad
+        if f == "when":
+            s.when_bad = bad
+        if f in ("mrn", "when"):
+            s.row_bad = s.row_bad | bad
+        else:
+            s.cell_bad = s.cell_bad | bad
+    ok = ~s.row_bad & ~s.cell_bad
     warn_look_alikes(s.mrn.select(ok), lines=s.lines[ok], column=s.cn["mrn"], problems=s.problems)
 
 
@@ -216,7 +244,8 @@ def _read_collection_dates(s: _Normalising) -> None:
     when_c, lines = s.rows["when"], s.lines
     when_u, notes = dates_of(when_c.uniques)
     s.when = when_c.take(when_u)
-    nat = np.isnat(s.when)
+    s.when[s.when_bad] = np.datetime64("NaT")  # reported already; not read
+    nat = np.isnat(s.when) & ~s.when_bad
     if nat.any():
         raw_when = when_c.rows(nat)
         s.problems.add(
@@ -227,7 +256,7 @@ def _read_collection_dates(s: _Normalising) -> None:
             message=np.where(
                 raw_when == "",
                 "The row has no collection date.",
-                cat("Collection date '", raw_when, "' could not be read."),
+                "The collection date could not be read.",
             ),
             hint="Use a date like 2026-01-19 08:30 (ISO), 01/19/2026 8:30 AM (US) or 19.01.2026 08:30.",
         )
@@ -288,17 +317,16 @@ def _identify_tests(s: _Normalising) -> None:
     """Reject percentages of the differential and tests lenadash does not track."""
     s.tests = tests = _tests_of(s.rows["name"], s.rows["loinc"])
     name_col = s.cn["name"] or s.cn["loinc"]
-    pct = (tests.reason == PERCENTAGE)[tests.pair]
-    unknown = (tests.reason == "unknown analyte")[tests.pair]
+    pct = (tests.reason == PERCENTAGE)[tests.pair] & ~s.cell_bad
+    unknown = (tests.reason == "unknown analyte")[tests.pair] & ~s.cell_bad
     if pct.any():
         s.problems.add(
             line=s.lines[pct],
             column=name_col or s.rows["value_col"].rows(pct),
             value=tests.label_of(pct),
             reason=PERCENTAGE,
-            message=cat(
-                "'", tests.label_of(pct), "' is a percentage of the white cells, not an absolute count; not imported."
-            ),
+            message="The test is a share of the white cells (a differential percentage), not an absolute count; "
+            "not imported.",
             hint="Export the absolute count (e.g. 'Neutrophils, absolute' in 10^9/L); percentages are not used.",
         )
     if unknown.any():
@@ -307,17 +335,13 @@ def _identify_tests(s: _Normalising) -> None:
             column=name_col or s.rows["value_col"].rows(unknown),
             value=tests.label_of(unknown),
             reason="unknown analyte",
-            message=cat(
-                "'",
-                tests.label_of(unknown),
-                f"' is not one of the {len(ANALYTES)} tests lenadash tracks; not imported.",
-            ),
+            message=f"The test is not one of the {len(ANALYTES)} tests lenadash tracks; not imported.",
             hint=(
                 "Nothing to fix if the test is not needed (e.g. MCV, RDW). If it is WBC, ANC, "
                 "lymphocytes, Hgb, platelets or a CMP test under another name, use that name or its LOINC."
             ),
         )
-    s.bad = pct | unknown
+    s.bad = pct | unknown | s.cell_bad
     s.known = ~s.bad
 
 
@@ -339,7 +363,7 @@ def _read_results(s: _Normalising) -> None:
                 column=s.column_of("value", m),
                 value=shown,
                 reason=reason,
-                message=message if message else cat("Result '", shown, "' is not a number."),
+                message=message,
                 hint=hint,
             )
             s.bad |= m
@@ -355,7 +379,7 @@ def _skip_cancelled(s: _Normalising) -> None:
             column=s.cn["status"],
             value=shown,
             reason="no result",
-            message=cat("Result status '", shown, "' means there is no valid result."),
+            message="The result status says there is no valid result (cancelled, deleted or entered in error).",
             hint="Nothing to fix; the row is skipped.",
         )
         s.bad |= cancelled
@@ -418,7 +442,8 @@ def _convert_units(s: _Normalising) -> None:
 
 def _check_units(s: _Normalising) -> None:
     """Reject % units, unit-less results of ambiguous names, and units not known for the test."""
-    u, lines, label_of = s.unit_combos, s.lines, s.tests.label_of
+    u, lines = s.unit_combos, s.lines
+    label_of = s.label_of
     unit_pct = (u.raw == "%")[u.combo] & s.known & ~s.bad
     if unit_pct.any():
         s.problems.add(
@@ -427,7 +452,9 @@ def _check_units(s: _Normalising) -> None:
             value=s.unit_cells.rows(unit_pct),
             reason=PERCENTAGE,
             message=cat(
-                "'", label_of(unit_pct), "' is in %, a share of the white cells, not an absolute count; not imported."
+                "The ",
+                label_of(unit_pct),
+                " result is in %, a share of the white cells, not an absolute count; not imported.",
             ),
             hint="Export the absolute count (10^9/L); percentages are not used.",
         )
@@ -440,7 +467,9 @@ def _check_units(s: _Normalising) -> None:
             value="",
             reason="unknown unit",
             message=cat(
-                "'", label_of(no_unit_amb), "' has no unit, and this name is used both for percentages and for counts."
+                "The ",
+                label_of(no_unit_amb),
+                " result has no unit, and its test name is used both for percentages and for counts.",
             ),
             hint="Add the unit (10^9/L or K/uL for a count; % rows are not imported).",
         )
@@ -453,7 +482,7 @@ def _check_units(s: _Normalising) -> None:
             column=s.column_of("unit", unk_unit),
             value=shown,
             reason="unknown unit",
-            message=cat("Unit '", shown, "' is not known for '", label_of(unk_unit), "'."),
+            message=cat("The unit is not one known for ", label_of(unk_unit), "."),
             hint=_UNIT_HINT_OF[s.measure_idx[unk_unit]],
         )
         s.bad |= unk_unit
@@ -472,7 +501,7 @@ def _check_plausibility(s: _Normalising) -> None:
         return
     idx = np.flatnonzero(s.implausible)
     rv, ru = s.rows["value"].rows(idx), s.unit_cells.rows(idx)
-    lab, can = s.tests.label_of(idx), s.unit_combos.canon_of(idx)
+    lab, can = s.label_of(idx), s.unit_combos.canon_of(idx)
     blank_unit = s.unit_combos.blank[s.unit_combos.combo]
     s.problems.add(
         line=s.lines[idx],
@@ -481,9 +510,8 @@ def _check_plausibility(s: _Normalising) -> None:
         reason="implausible value",
         message=np.array(
             [
-                f"'{lab[j]}' {rv[j]} "
-                + (str(ru[j]) if ru[j] else "(no unit)")
-                + f" is outside the possible range {lo[i]:g}-{hi[i]:g} {can[j]}."
+                f"The {lab[j]} result{'' if ru[j] else ' (no unit)'} is outside the possible range "
+                f"{lo[i]:g}-{hi[i]:g} {can[j]} once converted."
                 for j, i in enumerate(idx)
             ],
             dtype=object,
@@ -508,7 +536,7 @@ def _unit_hint(measure: str, raw: float, unit_used: str | None, blank: bool) -> 
         if lo <= raw * f <= hi and f != 1.0:
             if blank:
                 return f"The value looks like {unit}; add the unit to the export."
-            return f"The value looks like {unit}, not {unit_used}; correct the unit."
+            return f"The value looks like {unit}, not the unit given; correct the unit."
     if raw < 0:
         return "A negative result is impossible; check the value in the lab system."
     return "Check the value and its unit in the lab system."
@@ -520,7 +548,7 @@ def _check_assumed_units(s: _Normalising) -> None:
     A unit is assumed per test, not per row: if any unit-less result of this test is implausible in
     the canonical unit (e.g. platelets written per uL), none of its unit-less results is trusted.
     """
-    u, label_of = s.unit_combos, s.tests.label_of
+    u, label_of = s.unit_combos, s.label_of
     assumed = u.assumed[u.combo]
     doubtful_combo = np.zeros(len(u.measure), dtype=bool)
     doubtful_combo[u.combo[s.implausible & assumed]] = True
@@ -532,11 +560,9 @@ def _check_assumed_units(s: _Normalising) -> None:
             value="",
             reason="unknown unit",
             message=cat(
-                "No unit for '",
+                "The ",
                 label_of(withdrawn),
-                "' ",
-                s.rows["value"].rows(withdrawn),
-                "; other unit-less results of this test in the file are not in ",
+                " result has no unit; other unit-less results of this test in the file are not in ",
                 u.canon_of(withdrawn),
                 ", so no unit can be assumed.",
             ),
@@ -551,11 +577,9 @@ def _check_assumed_units(s: _Normalising) -> None:
             value="",
             reason="assumed unit",
             message=cat(
-                "No unit for '",
+                "The ",
                 label_of(warn),
-                "' ",
-                s.rows["value"].rows(warn),
-                "; read as ",
+                " result has no unit; read as ",
                 u.canon_of(warn),
                 ", where the value is plausible.",
             ),
@@ -588,7 +612,7 @@ def _read_reference_ranges(s: _Normalising) -> None:
             column=s.cn["ref_range"],
             value=shown,
             reason="unreadable reference range",
-            message=cat("Reference range '", shown, "' could not be read; the default range is used."),
+            message="The reference range could not be read; the default range is used.",
             hint="Write ranges as 3.5-5.0, <150 or >60.",
             severity="warning",
         )
@@ -622,13 +646,9 @@ def _drop_ranges_on_another_scale(s: _Normalising) -> None:
         value=shown,
         reason="reference range on another scale",
         message=cat(
-            "Reference range ",
-            shown,
-            " does not fit '",
-            s.tests.label_of(idx),
-            "' in ",
-            s.unit_cells.rows(idx),
-            "; the default range is used for grading.",
+            "The reference range does not fit the ",
+            s.label_of(idx),
+            " result in the unit given (another scale); the default range is used for grading.",
         ),
         hint="Export the range in the same unit as the result.",
         severity="warning",
@@ -660,7 +680,9 @@ def _same_key_in_one_file(s: _Normalising) -> None:
     same = earlier & (rows["v"].to_numpy() == last["v"].to_numpy())
     corrected = s.rows["status"].uniques.str.contains(_CORRECTION_STATUS, regex=True).to_numpy(dtype=bool)
     announced = corrected[s.rows["status"].codes[last["at"].to_numpy()]]
-    other = earlier & ~same & ~announced
+    # a preliminary result (HL7 OBX-11 P, FHIR preliminary) is expected to be replaced by its final one
+    preliminary = s.rows["status"].uniques.str.match(r"(?i)prelim").to_numpy(dtype=bool)
+    other = earlier & ~same & ~announced & ~preliminary[s.rows["status"].codes[idx]]
     _report_same_key(s, idx[same], last["line"].to_numpy()[same], idx[other], last["line"].to_numpy()[other])
 
 

@@ -18,7 +18,7 @@ from lenadash.vocab.course import (
     INDICATIONS,
     SCHEDULES,
 )
-from lenadash.vocab.frames import PATIENT_COLUMNS
+from lenadash.vocab.frames import PATIENT_COLUMNS, field_words
 
 _REQUIRED = ("mrn", "sex", "birth_date", "indication", "start_date", "starting_dose_mg")
 _INDICATION_ALIASES: dict[str, str] = {
@@ -80,10 +80,10 @@ def read_patients(data: bytes | BinaryIO, *, file_name: str = "") -> TableImport
         mrn.uniques != "",
         name="mrn",
         reason="missing patient",
-        message="The row has no MRN{}.",
+        message="The row has no MRN.",
         hint="Fill in the MRN or delete the row.",
     )
-    sheet.check_text("mrn", "name", "combination")
+    sheet.check_text()
     sex = _sex(sheet)
     birth = sheet.dates(sheet["birth_date"], name="birth_date", plausible=birth_dates(today()))
     start_c = sheet["start_date"]
@@ -126,7 +126,7 @@ def _sex(sheet: Sheet) -> np.ndarray:
         sex_u.notna(),
         name="sex",
         reason="invalid sex",
-        message="Sex '{}' is not F or M.",
+        message="The sex is not F or M.",
         hint="Write F or M (needed for creatinine clearance and REMS pregnancy testing).",
     )
     return sex_c.take(sex_u.to_numpy(dtype=object))
@@ -144,7 +144,7 @@ def _weight_kg(sheet: Sheet) -> np.ndarray:
         w_ok,
         name="weight_kg",
         reason="invalid weight",
-        message="Weight '{}' is not a number of kg.",
+        message="The weight is not a number of kg.",
         hint="Enter the weight in kg, e.g. 72.5 (leave blank if unknown).",
     )
     return weight_c.take(wv["value"].where(w_ok & (weight_c.uniques != "")).to_numpy(dtype="float64"))
@@ -164,7 +164,7 @@ def _starting_dose_mg(sheet: Sheet) -> np.ndarray:
         d_ok,
         name="starting_dose_mg",
         reason="invalid dose",
-        message="Starting dose '{}' is not a capsule strength.",
+        message="The starting dose is not a capsule strength.",
         hint=f"Use a capsule strength in mg: {_CAPSULES_TEXT}.",
     )
     return dose_c.take(dv["value"].to_numpy(dtype="float64"))
@@ -184,7 +184,7 @@ def _schedule(sheet: Sheet, indication: np.ndarray) -> np.ndarray:
         sched_u.notna(),
         name="schedule",
         reason="invalid schedule",
-        message=f"Schedule '{{}}' is not {_SCHEDULES_TEXT}.",
+        message=f"The schedule is not {_SCHEDULES_TEXT}.",
         hint="Write 21/28 (days 1-21 of 28) or 28/28 (continuous), or leave blank for the indication's default.",
     )
     schedule = sched_c.take(sched_u.fillna("").to_numpy(dtype=object))
@@ -208,7 +208,7 @@ def _yes_no(sheet: Sheet, name: str) -> np.ndarray:
         low.isin(_YES | _NO),
         name=name,
         reason="invalid value",
-        message=f"{name} '{{}}' is not yes or no.",
+        message=f"The {field_words(name)} value is not yes or no.",
         hint="Write yes or no (blank means no).",
     )
     return c.where(low.isin(_YES))
@@ -222,7 +222,7 @@ def _menses(sheet: Sheet) -> np.ndarray:
         men_u.isin(["regular", "irregular", ""]),
         name="menses",
         reason="invalid value",
-        message="Menses '{}' is not regular or irregular.",
+        message="The menses value is not regular or irregular.",
         hint="Write regular or irregular (REMS test interval), or leave blank.",
     )
     return men_c.take(men_u.where(men_u != "").to_numpy(dtype=object))

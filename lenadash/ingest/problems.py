@@ -37,6 +37,10 @@ REASONS: dict[str, str] = {
     "file that is not marked corrected; the later line is current, this one kept as history (warning)",
     "duplicate row": "an exact repeat of an earlier row, or the same result (test, time, value) again; "
     "imported once (warning)",
+    "unreadable message": "HL7 / FHIR: a message, segment or resource that cannot be read (broken MSH, invalid JSON, "
+    "a segment outside any message); its results are not imported",
+    "not a result message": "HL7 / FHIR: a message that is not ORU^R01, or a resource that is not an Observation, "
+    "skipped (warning)",
     "malformed row": "a row with more fields than the header (an unquoted delimiter inside a value)",
     "text too long": "a cell longer than the database stores (e.g. MRN over 64, name over 200, detail over 500)",
     "control character": "a cell holding NUL or another control character (the database refuses NUL)",

@@ -12,8 +12,12 @@ from lenadash.ingest.cells import reject_bad_text, warn_look_alikes
 from lenadash.ingest.coded import Coded
 from lenadash.ingest.columns import require, table_columns
 from lenadash.ingest.dates import Plausible, course_dates, dates_of, reject_implausible, today
-from lenadash.ingest.problems import Problems, cat
+from lenadash.ingest.problems import Problems
 from lenadash.ingest.tables import Table, read_table, report_malformed
+from lenadash.vocab.frames import field_words
+
+# Fields whose cells are free text (a patient's name, a note), where a line break is allowed.
+FREE_TEXT = frozenset({"name", "detail", "combination"})
 
 
 @dataclass
@@ -41,6 +45,7 @@ class Sheet:
         self.problems = Problems(file_name)
         report_malformed(table, self.problems)
         self.bad = np.zeros(self.n, dtype=bool)
+        self.rejected_cells: dict[str, np.ndarray] = {}  # per field: rows whose cell failed check_text
 
     @classmethod
     def read(
@@ -63,18 +68,16 @@ class Sheet:
     def check(self, coded: Coded, per_unique_ok, *, name: str, reason: str, message: str, hint: str) -> None:
         """Reject rows whose distinct value fails `per_unique_ok` (one bool per distinct value).
 
-        `{}` in `message` stands for the value as written.
+        The message names the field and the rule, never the cell (the problems table's `value` keeps it).
         """
-        fail = ~coded.where(per_unique_ok)
+        fail = ~coded.where(per_unique_ok) & ~self.rejected(name)
         if fail.any():
-            shown = coded.rows(fail)
-            head, _, tail = message.partition("{}")
             self.problems.add(
                 line=self.lines[fail],
                 column=self.col(name),
-                value=shown,
+                value=coded.rows(fail),
                 reason=reason,
-                message=cat(head, shown, tail),
+                message=message,
                 hint=hint,
             )
             self.bad |= fail
@@ -93,28 +96,43 @@ class Sheet:
             codes.notna(),
             name=name,
             reason=reason,
-            message=f"{name.capitalize()} '{{}}' is not known.",
+            message=f"The {field_words(name)} is not one lenadash knows.",
             hint="Use one of: " + ", ".join(allowed) + ".",
         )
         return coded.take(codes.to_numpy(dtype=object))
 
-    def check_text(self, *fields: str) -> None:
-        """Reject cells the database cannot store (too long, control characters, unsafe MRN); warn on look-alikes."""
-        for name in fields:
+    def rejected(self, field_name: str) -> np.ndarray:
+        """The rows whose cell of this field was rejected by `check_text` (not to be read or reported again)."""
+        return self.rejected_cells.get(field_name, np.zeros(self.n, dtype=bool))
+
+    def check_text(self) -> None:
+        """Before any field is read: reject cells the database cannot store or no reader should parse (too
+        long, control characters, unsafe MRN) in every field the file has; warn on look-alike MRNs."""
+        for name in self.found:
             coded = self[name]
-            self.bad |= reject_bad_text(
-                coded, field=name, lines=self.lines, column=lambda _mask, n=name: self.col(n), problems=self.problems
+            rejected = reject_bad_text(
+                coded,
+                field=name,
+                lines=self.lines,
+                column=lambda _mask, n=name: self.col(n),
+                problems=self.problems,
+                free_text=name in FREE_TEXT,
             )
-            if name == "mrn":
-                warn_look_alikes(
-                    coded.select(~self.bad), lines=self.lines[~self.bad], column=self.col(name), problems=self.problems
-                )
+            self.rejected_cells[name] = rejected
+            self.bad |= rejected
+        if "mrn" in self.found:
+            mrn = self["mrn"]
+            warn_look_alikes(
+                mrn.select(~self.bad), lines=self.lines[~self.bad], column=self.col("mrn"), problems=self.problems
+            )
 
     def dates(self, coded: Coded, *, name: str, plausible: Plausible | None = None) -> np.ndarray:
         """Dates of a coded column (format per column), rejecting unreadable, empty or implausible ones
         (outside `plausible`, by default 1900-2200); datetime64[us]."""
         per, notes = dates_of(coded.uniques)
         when = coded.take(per)
+        skip = self.rejected(name)
+        when[skip] = np.datetime64("NaT")  # reported by check_text already
         self.bad |= reject_implausible(
             when,
             plausible or course_dates(today()),
@@ -126,7 +144,7 @@ class Sheet:
             values=coded.rows,
             problems=self.problems,
         )
-        nat = np.isnat(when)
+        nat = np.isnat(when) & ~skip
         if np.any(nat):
             shown = coded.rows(nat)
             self.problems.add(
@@ -134,7 +152,9 @@ class Sheet:
                 column=self.col(name),
                 value=shown,
                 reason="unreadable date",
-                message=np.where(shown == "", f"{name} is empty.", cat(f"{name} '", shown, "' could not be read.")),
+                message=np.where(
+                    shown == "", f"The {field_words(name)} is empty.", f"The {field_words(name)} could not be read."
+                ),
                 hint="Use a date like 2026-01-19 (ISO), 01/19/2026 (US) or 19.01.2026.",
             )
             self.bad |= nat

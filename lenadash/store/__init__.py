@@ -21,6 +21,7 @@ from lenadash.store.courses import load_patients, save_patients, upsert_patient_
 from lenadash.store.engine import (  # noqa: F401
     MIGRATIONS_DIR,
     alembic_config,
+    database_errors,
     display_url,
     drop_everything,
     make_engine,
@@ -47,6 +48,7 @@ from lenadash.store.uploads import (  # noqa: F401
     list_uploads,
     rejected_row_count,
     rejected_rows,
+    set_upload_source,
     upload_rejects,
 )
 from lenadash.vocab.frames import EVENT_COLUMNS as EVENTS_COLUMNS  # noqa: F401  (0.1 names)

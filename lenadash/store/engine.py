@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +136,23 @@ def alembic_config(connection=None):
 
 # How long a first start waits for another process that is creating the same fresh database.
 UPGRADE_WAIT_SECONDS = 60.0
+
+
 # What a database says when another process created the same table or version row a moment earlier.
+@contextlib.contextmanager
+def database_errors(engine: Engine) -> Iterator[None]:
+    """Around a read outside an import: a database that cannot be used (gone, busy, not a database) becomes
+    its StoreError (connection_failure: what happened and the fix, never the SQL or its parameters); any
+    other error is a bug and propagates as it is."""
+    try:
+        yield
+    except DBAPIError as exc:
+        failure = connection_failure(engine, exc)
+        if failure is None:
+            raise
+        raise failure from None  # the chained error would print the statement and its parameters
+
+
 _RACE_WORDS = ("already exists", "duplicate key", "unique constraint", "database is locked")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import pandas as pd
@@ -26,8 +27,13 @@ EVENT_VALUE_FIELD = {
     "marrow_biopsy": None,
     "marrow_biopsy_planned": None,
     "missed_period": None,
+    "vte_risk_factor": "agent",  # the factor code (vocab.course.VTE_FACTORS)
+    "rems_authorization": "agent",  # the authorization number as recorded
 }
 assert set(EVENT_VALUE_FIELD) == set(EVENT_KINDS), "every event kind needs its value field"
+# Who recorded an event and when (models.ClinicalEvent, revision 0005): load_events adds them after the
+# events contract's columns; None for imported events and for those stored before 0005.
+RECORDER_COLUMNS = ["recorded_by", "recorded_at"]
 # The fields that, with patient and date, identify one event (mrn+date+kind+value).
 _EVENT_KEY = ["patient_id", "date", "kind", "temperature_c", "grade", "result", "dose_mg", "is_hold", "agent"]
 
@@ -66,7 +72,9 @@ def _find_event(session: Session, checked: ClinicalEventCreate) -> ClinicalEvent
     return next((c for c in candidates if _event_key(c) == key), None)
 
 
-def _add_event(session: Session, row: dict, upload_id: int | None) -> tuple[ClinicalEvent, bool, bool]:
+def _add_event(
+    session: Session, row: dict, upload_id: int | None, recorded_by: str | None = None
+) -> tuple[ClinicalEvent, bool, bool]:
     mrn = clean_text(row.get("mrn"))
     if mrn is None:
         raise StoreError("an event needs an MRN; fill the mrn column")
@@ -78,20 +86,25 @@ def _add_event(session: Session, row: dict, upload_id: int | None) -> tuple[Clin
         return existing, patient_created, False
     stored = ClinicalEvent.model_validate(checked)
     stored.upload_id = upload_id
+    if recorded_by is not None and len(recorded_by) > 64:
+        raise StoreError("the recorder's user name is longer than 64 characters")
+    stored.recorded_by = recorded_by
+    stored.recorded_at = dt.datetime.now(dt.UTC)
     session.add(stored)
     session.flush()
     return stored, patient_created, True
 
 
-def add_event(*, session: Session, row: dict) -> ClinicalEvent:
-    """Record one clinical event (events contract keys; `event` or `kind` names it).
+def add_event(*, session: Session, row: dict, recorded_by: str | None = None) -> ClinicalEvent:
+    """Record one clinical event (events contract keys; `event` or `kind` names it), with who recorded it
+    (`recorded_by`: the clinician's user name; None when unknown) and when (`recorded_at`, now, UTC).
 
-    Idempotent on MRN + date + kind + value: recording the same event twice returns the stored one.
-    Validated through ClinicalEventCreate. Commits.
+    Idempotent on MRN + date + kind + value: recording the same event twice returns the stored one, with
+    its first recorder and time. Validated through ClinicalEventCreate. Commits.
     """
     with committing(session):
         one_import_at_a_time(session)  # a form save waits for an import, as imports wait for each other
-        stored, _, _ = _add_event(session, row, None)
+        stored, _, _ = _add_event(session, row, None, recorded_by)
     session.refresh(stored)
     return stored
 
@@ -138,9 +151,9 @@ def _event_value(kind: str, row: dict) -> str:
 
 
 def load_events(*, session: Session, mrn: str | None = None) -> pd.DataFrame:
-    """Clinical events in the events contract columns; `value` is rebuilt from the parsed field.
-
-    `mrn=None` loads every patient.
+    """Clinical events in the events contract columns, then `recorded_by` (str or None: imported, or stored
+    before revision 0005) and `recorded_at` (an aware UTC Timestamp, or NaT); `value` is rebuilt from the
+    parsed field. `mrn=None` loads every patient.
     """
     statement = select(col(Patient.mrn), ClinicalEvent).join(Patient, col(Patient.id) == col(ClinicalEvent.patient_id))
     if mrn is not None:
@@ -162,9 +175,11 @@ def load_events(*, session: Session, mrn: str | None = None) -> pd.DataFrame:
                 "dose_mg": row["dose_mg"],
                 "is_hold": bool(row["is_hold"]),
                 "agent": row["agent"],
+                "recorded_by": row["recorded_by"],
+                "recorded_at": row["recorded_at"],
             }
         )
-    df = pd.DataFrame.from_records(records, columns=EVENT_COLUMNS)
+    df = pd.DataFrame.from_records(records, columns=EVENT_COLUMNS + RECORDER_COLUMNS)
     for name in ("mrn", "event", "value", "detail"):
         df[name] = df[name].astype("str")
     df["date"] = df["date"].astype("object")
@@ -172,6 +187,7 @@ def load_events(*, session: Session, mrn: str | None = None) -> pd.DataFrame:
         df[name] = pd.to_numeric(df[name]).astype("float64")
     df["grade"] = pd.array(none_if_missing(df["grade"].tolist()), dtype="Int64")
     df["is_hold"] = df["is_hold"].astype("bool")
-    for name in ("result", "agent"):
+    for name in ("result", "agent", "recorded_by"):
         df[name] = df[name].astype("object").where(df[name].notna(), None)
+    df["recorded_at"] = pd.to_datetime(df["recorded_at"], utc=True)
     return df

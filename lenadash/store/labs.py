@@ -25,6 +25,7 @@ from lenadash.store.sql import (
     to_datetime,
 )
 from lenadash.store.uploads import ImportSummary, finished, start_upload
+from lenadash.vocab.draws import written_twice
 from lenadash.vocab.frames import LAB_COLUMNS
 
 # Rows per executemany batch; small enough to keep memory flat, large enough to amortise the call.
@@ -119,12 +120,13 @@ def _write_labs(connection, results: pd.DataFrame, upload_id: int) -> tuple[tupl
     if len(old):
         chain = chain.merge(old, on=key_cols, how="left", sort=False)
     else:  # nothing stored for these patients in this time span (a first import): no merge copy
-        chain["old_id"], chain["old_value"], chain["old_comparator"] = np.nan, np.nan, None
+        chain["old_id"], chain["old_value"], chain["old_comparator"], chain["old_status"] = np.nan, np.nan, None, None
     has_old = chain["old_id"].notna().to_numpy()
     equals_old = (
         has_old
         & (chain["value"].to_numpy() == chain["old_value"].to_numpy())
         & (chain["comparator"].to_numpy() == chain["old_comparator"].fillna("").astype("str").to_numpy())
+        & ~(_preliminary(chain["old_status"]) & ~_preliminary(chain["status"]))  # the final replaces it
     )
     is_first = np.r_[True, group[1:] != group[:-1]]
     is_last = np.r_[group[1:] != group[:-1], True]
@@ -133,6 +135,8 @@ def _write_labs(connection, results: pd.DataFrame, upload_id: int) -> tuple[tupl
     key_unchanged[group[is_last & equals_old]] = True
     # The file's first value equals the stored one and later lines correct it: skip the first only.
     drop = key_unchanged[group] | (is_first & equals_old)
+    # The same result already stored with the other precision (a date-only CSV row, a timed HL7 result).
+    drop |= is_first & is_last & ~has_old & _stored_with_other_precision(chain, old)
     unchanged += int(drop.sum())
     write = chain[~drop].reset_index(drop=True)
     write_group = group[~drop]
@@ -164,6 +168,19 @@ def _write_labs(connection, results: pd.DataFrame, upload_id: int) -> tuple[tupl
     return (len(write) - n_superseding, n_superseding, unchanged), patients_created
 
 
+def _stored_with_other_precision(chain: pd.DataFrame, old: pd.DataFrame) -> np.ndarray:
+    """vocab.draws: a stored current result of the same patient, test, date, value and comparator, one of
+    the two timed and the other date-only, is this result (docs/import.md "The same result from two formats")."""
+    stored = old.rename(columns={"old_value": "value", "old_comparator": "comparator"})
+    return written_twice(chain, stored, ["patient_id", "analyte"])
+
+
+def _preliminary(status: pd.Series) -> np.ndarray:
+    """Results sent as preliminary (HL7 OBX-11 P, FHIR `preliminary`): a later final one of the same value
+    replaces them rather than counting as unchanged, so the stored status says final."""
+    return status.astype("str").str.lower().str.startswith("prelim").fillna(False).to_numpy(dtype=bool)
+
+
 def _same_as_shifted(df: pd.DataFrame, columns: list[str], periods: int) -> pd.Series:
     same = pd.Series(True, index=df.index)
     for column in columns:
@@ -174,9 +191,11 @@ def _same_as_shifted(df: pd.DataFrame, columns: list[str], periods: int) -> pd.S
 
 def _current_labs(connection, chain: pd.DataFrame) -> pd.DataFrame:
     """Stored current results of the file's patients within its time span (the only rows it can touch)."""
-    columns = ["patient_id", "analyte", "collected_at", "old_id", "old_value", "old_comparator"]
+    columns = ["patient_id", "analyte", "collected_at", "old_id", "old_value", "old_comparator", "old_status"]
     ph = placeholder(connection)
-    lo, hi = datetime_params(connection, pd.Series([chain["collected_at"].min(), chain["collected_at"].max()]))
+    # whole days: a date-only result (00:00) of the file's first day is the same result as a timed one
+    first, last = chain["collected_at"].min().normalize(), chain["collected_at"].max().normalize()
+    lo, hi = datetime_params(connection, pd.Series([first, last + pd.Timedelta(days=1)]))
     frames = []
     patient_ids = sorted(int(p) for p in chain["patient_id"].unique())
     for chunk in chunks(patient_ids, IN_CHUNK):
@@ -184,7 +203,7 @@ def _current_labs(connection, chain: pd.DataFrame) -> pd.DataFrame:
         frames.append(
             fetch_frame(
                 connection,
-                "SELECT patient_id, analyte, collected_at, id, value, comparator FROM lab_result "
+                "SELECT patient_id, analyte, collected_at, id, value, comparator, status FROM lab_result "
                 f"WHERE superseded_by_id IS NULL AND collected_at >= {ph} AND collected_at <= {ph} "
                 f"AND patient_id IN ({marks})",
                 (lo, hi, *chunk),
@@ -202,6 +221,7 @@ def _current_dtypes(old: pd.DataFrame) -> pd.DataFrame:
     old["old_id"] = old["old_id"].astype("float64")
     old["old_value"] = old["old_value"].astype("float64")
     old["old_comparator"] = old["old_comparator"].astype("str")
+    old["old_status"] = old["old_status"].astype("str")
     return old
 
 

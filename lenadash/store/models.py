@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from pydantic import NaiveDatetime
-from sqlalchemy import Column, Index, Integer, LargeBinary, Text, text
+from sqlalchemy import Column, Index, Integer, LargeBinary, String, Text, text
 from sqlmodel import Field, SQLModel
 
 from lenadash.vocab.course import EVENT_KINDS, INDICATIONS, SCHEDULES  # noqa: F401  (re-exported)
@@ -93,6 +93,11 @@ class UploadBase(SQLModel):
     rows_superseding: int = 0
     rows_rejected: int = 0
     rejects_json: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    source: str = Field(
+        default="",
+        sa_column=Column(String(16), nullable=False, server_default=""),
+        description='"" (upload page or command line) or "folder" (the watched folder)',
+    )
 
 
 class Upload(UploadBase, table=True):
@@ -187,6 +192,11 @@ class ClinicalEvent(ClinicalEventBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int = Field(foreign_key="patient.id")
     upload_id: int | None = Field(default=None, foreign_key="upload.id")
+    # Who recorded the event and when (issue 9): the clinician's user name for events recorded on the
+    # dashboard (Accept, Modify, Setup; the operating-system user until sign-in exists), None for events
+    # from an events file (their upload says which) and for events stored before revision 0005.
+    recorded_by: str | None = Field(default=None, max_length=64)
+    recorded_at: dt.datetime | None = Field(default=None, description="when it was recorded (an instant, UTC)")
 
 
 class ClinicalEventCreate(ClinicalEventBase):
@@ -196,6 +206,8 @@ class ClinicalEventCreate(ClinicalEventBase):
 class ClinicalEventRead(ClinicalEventBase):
     id: int
     patient_id: int
+    recorded_by: str | None = None
+    recorded_at: dt.datetime | None = None
 
 
 # --- what this database is -------------------------------------------------------------------

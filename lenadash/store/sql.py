@@ -14,7 +14,7 @@ import pandas as pd
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 from sqlalchemy import Table, inspect
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session, SQLModel
 
 from lenadash.errors import StoreError
@@ -44,9 +44,13 @@ def insert_chunk(connection, sql: str, rows: list[tuple]) -> None:
     fail mid-import."""
     if sql.startswith("COPY "):
         # psycopg's COPY is about ten times faster than executemany; same connection and transaction.
-        with connection.connection.dbapi_connection.cursor() as cursor, cursor.copy(sql) as copy:
-            for row in rows:
-                copy.write_row(row)
+        dbapi = connection.dialect.dbapi
+        try:
+            with connection.connection.dbapi_connection.cursor() as cursor, cursor.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except dbapi.Error as exc:  # the raw cursor's error, as SQLAlchemy wraps any other statement's
+            raise DBAPIError.instance(sql, None, exc, dbapi.Error, hide_parameters=True) from None
         return
     connection.exec_driver_sql(sql, rows)
 
@@ -148,6 +152,12 @@ def committing(session: Session) -> Iterator[None]:
         if failure is None:
             raise
         raise failure from None  # the chained error would print the statement and its parameters
+    except IntegrityError as exc:
+        session.rollback()
+        collision = integrity_failure(exc)
+        if collision is None:  # a NOT NULL or foreign key refused: lenadash's own bug
+            raise
+        raise collision from None
     except Exception:
         session.rollback()
         raise
@@ -217,6 +227,33 @@ def database_failure(exc: OperationalError) -> StoreError | None:
         if any(n in text for n in needles):
             return StoreError(message)
     return None
+
+
+# What a unique key the database refused says (lower-cased), as SQLite and PostgreSQL name it -> which rows collided.
+_COLLISIONS = (
+    (
+        ("uq_lab_result_current", "lab_result.patient_id, lab_result.analyte"),
+        "a current result of the same patient, test and collection time",
+    ),
+    (("ix_patient_mrn", "patient.mrn"), "a patient with the same MRN"),
+    (("_pkey", ".id"), "a row with the same id (the id sequence is behind the rows written outside lenadash)"),
+)
+
+
+def integrity_failure(exc: IntegrityError) -> StoreError | None:
+    """The StoreError for a write a unique key of the database refused, or None for another integrity error
+    (a NOT NULL or foreign key: a bug). lenadash reads what is stored under the import lock before it
+    writes, so a collision means a row written outside lenadash (by SQL, another program) meanwhile or in a
+    shape lenadash does not expect. Says which key, never the row (MRNs)."""
+    text = str(exc.orig if exc.orig is not None else exc).lower()
+    # SQLite: "UNIQUE constraint failed: ..."; PostgreSQL: "duplicate key value violates unique constraint ..."
+    if "unique constraint" not in text:
+        return None
+    what = next((words for needles, words in _COLLISIONS if any(n in text for n in needles)), "another row")
+    return StoreError(
+        f"the database already holds {what}, written outside lenadash; nothing was saved - find what else "
+        "writes to the database (a script, another program), correct or remove that row, and import again"
+    )
 
 
 def validated(model, fields: dict, *, what: str):

@@ -14,7 +14,16 @@ from sqlmodel import Session, SQLModel, col
 
 from lenadash.config import get_settings
 from lenadash.store.models import ClinicalEvent, LabResult, Patient, TreatmentCourse, Upload
-from lenadash.store.sql import clean_text, content_hash, database_failure, one_import_at_a_time, table_of, to_datetime
+from lenadash.store.sql import (
+    clean_text,
+    committing,
+    content_hash,
+    database_failure,
+    integrity_failure,
+    one_import_at_a_time,
+    table_of,
+    to_datetime,
+)
 from lenadash.vocab.frames import REJECT_FIELDS
 
 UPLOADS_COLUMNS = [
@@ -28,6 +37,7 @@ UPLOADS_COLUMNS = [
     "rows_unchanged",
     "rows_superseding",
     "rows_rejected",
+    "source",
 ]
 
 
@@ -150,12 +160,15 @@ def _new_or_earlier_upload(
     try:
         session.add(upload)
         session.flush()
-    except IntegrityError:
+    except IntegrityError as exc:
         session.rollback()
         previous = _existing_upload(session, file_hash, kind)
-        if previous is None:  # some other integrity failure
+        if previous is not None:
+            return previous, True
+        collision = integrity_failure(exc)  # another key refused the row (an id written outside lenadash)
+        if collision is None:
             raise
-        return previous, True
+        raise collision from None
     except OperationalError as exc:  # read-only, full, locked, gone: the user's to fix, without the SQL
         session.rollback()
         failure = database_failure(exc)
@@ -218,7 +231,7 @@ def list_uploads(*, session: Session) -> pd.DataFrame:
     table = table_of(Upload)
     statement = select(*(table.c[name] for name in UPLOADS_COLUMNS)).order_by(table.c.id.desc())
     df = pd.DataFrame.from_records(session.connection().execute(statement).all(), columns=UPLOADS_COLUMNS)
-    for name in ("file_name", "kind", "content_hash"):
+    for name in ("file_name", "kind", "content_hash", "source"):
         df[name] = df[name].astype("str")
     df["uploaded_at"] = to_datetime(df["uploaded_at"].tolist())
     for name in ("id", "rows_read", "rows_imported", "rows_unchanged", "rows_superseding", "rows_rejected"):
@@ -250,6 +263,15 @@ def data_version(*, session: Session) -> str:
         columns = sorted(table.c, key=lambda c: c.name)
         parts.append([tuple(row) for row in connection.execute(select(*columns).order_by(table.c.id))])
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+def set_upload_source(*, session: Session, upload_id: int, source: str) -> None:
+    """Record where an upload came from ("folder": the watched folder); commits."""
+    upload = session.get(Upload, upload_id)
+    if upload is not None and upload.source != source:
+        with committing(session):
+            upload.source = source
+            session.add(upload)
 
 
 def upload_rejects(*, session: Session, upload_id: int) -> list[dict]:

@@ -34,6 +34,25 @@ EVENT_KINDS = (
     "dose_change",
     "thromboprophylaxis",
     "missed_period",  # its date is the day the period was missed (REMS: stop, as a positive test)
+    "vte_risk_factor",  # value: one of VTE_FACTORS (docs/insight.md; points in rules/vte_scores.csv)
+    "rems_authorization",  # value: the REMS prescription authorization number; date: the day it was given
+)
+
+# VTE risk factors a clinic records (value of a vte_risk_factor event); `none` = assessed, none present.
+# Lenalidomide itself and age >= 80 come from the course, not from an event.
+VTE_FACTORS = (
+    "none",
+    "bmi_25",
+    "pelvic_hip_femur_fracture",
+    "esa",
+    "doxorubicin",
+    "dex_high",
+    "dex_low",
+    "asian_pacific_islander",
+    "vte_history",
+    "cvc",
+    "surgery_90d",
+    "anticoag_therapeutic",
 )
 
 

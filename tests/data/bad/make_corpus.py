@@ -35,7 +35,12 @@ MANIFEST_COLUMNS = (
     "secrets",
 )
 # Warnings a file must raise (nothing silent), and the words the refusal of a refused file must hold.
-WARNINGS = {"key_same_twice.csv": "conflicting result", "ctl_lookalike_mrn.csv": "look-alike MRN"}
+WARNINGS = {
+    "key_same_twice.csv": "conflicting result",
+    "ctl_lookalike_mrn.csv": "look-alike MRN",
+    "msg_labs_every_reason.csv": "unreadable reference range;reference range on another scale;assumed unit",
+    "msg_events_every_reason.csv": "value ignored",
+}
 REFUSALS = {
     "header_two_result.csv": "more than one column named 'Result'",
     "header_two_mrn.csv": "more than one column named 'MRN'",
@@ -242,6 +247,50 @@ def _injection(add) -> None:
     add("inj_events_detail.csv", "events", "formula agent and markup detail", events_inj, landed=1)
 
 
+def _unsafe_mrns(add) -> None:
+    """Formula and markup MRNs in every file kind and lab layout (issue 9, item 9)."""
+    unsafe = ("=CMD(1)", "+BC1", "-BC1", "@SUM(A1)", "BC<1")
+    add(
+        "inj_mrn_patients.csv",
+        "patients",
+        "MRNs starting with = + - @ or holding < in a patients file",
+        PATIENTS + "".join(_patient(m) for m in unsafe) + _patient("BC0041"),
+        landed=1,
+        rejected=5,
+        reasons="unsafe MRN",
+    )
+    add(
+        "inj_mrn_events.csv",
+        "events",
+        "MRNs starting with = + - @ or holding < in an events file",
+        EVENTS + "".join(f"{m},2026-03-09,fever,38.7,\n" for m in (*unsafe, "BC0042")),
+        landed=1,
+        rejected=5,
+        reasons="unsafe MRN",
+    )
+    add(
+        "inj_mrn_wide.csv",
+        "labs",
+        "MRNs starting with = + - @ or holding < in a wide lab file",
+        "Patient ID;Date;WBC (10^9/L);PLT (10^9/L)\n"
+        + "".join(f"{m};19.01.2026;5,2;150\n" for m in (*unsafe, "BC0043")),
+        rows=6,
+        landed=2,
+        rejected=5,
+        reasons="unsafe MRN",
+        values="BC0043|wbc|5.2",
+    )
+    add(
+        "inj_mrn_semicolon.csv",
+        "labs",
+        "MRNs starting with = + - @ or holding < in a semicolon lab file",
+        (LABS + "".join(f"{m},2026-01-19 08:30,anc,1.2,10^9/L\n" for m in (*unsafe, "BC0044"))).replace(",", ";"),
+        landed=1,
+        rejected=5,
+        reasons="unsafe MRN",
+    )
+
+
 def _overlong(add) -> None:
     """Cells longer than the database stores."""
     add(
@@ -303,7 +352,30 @@ def _control(add) -> None:
         LABS + "BC\x070017,2026-01-19 08:30,anc,1.2,10^9/L\nBC0017,2026-01-19 08:30,anc,1.2\x1b[31m,10^9/L\n" + GOOD,
         landed=2,
         rejected=2,
-        reasons="control character;non-numeric result",
+        reasons="control character",
+    )
+    add(
+        "ctl_escape_patients.csv",
+        "patients",
+        "ESC in a sex, DEL in a dose, C1 in a schedule",
+        PATIENTS
+        + _patient("BC0036", sex="F\x1b")
+        + _patient("BC0037", dose="2\x7f5")
+        + _patient("BC0038").replace("21/28", "21/\x9b28")
+        + _patient("BC0039"),
+        landed=1,
+        rejected=3,
+        reasons="control character",
+    )
+    add(
+        "ctl_escape_events.csv",
+        "events",
+        "ESC in a fever value and an event kind",
+        EVENTS
+        + "BC0040,2026-03-09,fever,38\x1b.7,\nBC0040,2026-03-10,fe\x1bver,38.7,\nBC0040,2026-03-11,fever,38.9,\n",
+        landed=1,
+        rejected=2,
+        reasons="control character",
     )
     add(
         "ctl_lookalike_mrn.csv",
@@ -458,6 +530,78 @@ def _bad_rows(add) -> None:
     )
 
 
+def _every_message(add) -> None:
+    """One row per problem message, each cell a distinctive made-up word, so a message that quotes its cell shows."""
+    labs = (
+        "mrn,collected_at,analyte,value,unit,reference_range,status\n"
+        "BC0045,2026-01-19 08:30,MCV,91,fL,,final\n"
+        "BC0045,2026-01-19 08:30,Neutrophils %,61,%,,final\n"
+        "BC0045,2026-01-19 08:30,anc,1.7,furlongs,,final\n"
+        "BC0045,2026-01-19 08:30,hgb,125,g/dL,,final\n"
+        "BC0045,2026-01-19 08:30,plt,see Dr Quillfeather,10^9/L,,final\n"
+        "BC0045,2026-01-19 08:30,wbc,5.3,10^9/L,,cancelled\n"
+        "BC0045,sometime Tuesday,wbc,5.4,10^9/L,,final\n"
+        "BC0045,2026-01-20 08:30,wbc,5.5,10^9/L,abc to xyz,final\n"
+        "BC0045,2026-01-20 08:30,hgb,12.5,g/dL,120-160,final\n"
+        "BC0045,2026-01-20 08:30,creatinine,0.97,,,final\n"
+        "BC0045,2026-01-21 08:30,plt,212,10^9/L,,final\n"
+    )
+    add(
+        "msg_labs_every_reason.csv",
+        "labs",
+        "one lab row per problem message, each with a distinctive cell",
+        labs,
+        rows=11,
+        landed=4,
+        rejected=7,
+        reasons="unknown analyte;percentage, not a count;unknown unit;implausible value;non-numeric result;"
+        "no result;unreadable date",
+        values="BC0045|plt|212",
+    )
+    good = _patient("BC0046", sex="F").replace(",no,,no", ",no,regular,no")
+    bad = (
+        good.replace(",F,", ",Quasar,"),
+        good.replace(",82,", ",heavyish,"),
+        good.replace(",MM,", ",Flugrippe,"),
+        good.replace(",25,", ",7.77,"),
+        good.replace(",21/28,", ",fortnightly,"),
+        good.replace(",no,regular,", ",perhapsly,regular,"),
+        good.replace(",regular,", ",moonphase,"),
+        good.replace("1958-04-17", "Candlemas"),
+        good.replace("2026-03-09", "Michaelmas"),
+    )
+    add(
+        "msg_patients_every_reason.csv",
+        "patients",
+        "one patients row per problem message, each with a distinctive cell",
+        PATIENTS + "".join(row.replace("BC0046", f"BC{47 + i:04d}") for i, row in enumerate(bad)) + good,
+        landed=1,
+        rejected=9,
+        reasons="invalid sex;invalid weight;unknown indication;invalid dose;invalid schedule;invalid value;"
+        "unreadable date",
+    )
+    events = EVENTS + (
+        "BC0056,2026-03-09,fever,toasty,\n"
+        "BC0056,2026-03-09,toxicity,dreadful,\n"
+        "BC0056,2026-03-09,pregnancy_test,murky,\n"
+        "BC0056,2026-03-09,dose_change,plenty,\n"
+        "BC0056,2026-03-09,thromboprophylaxis,,\n"
+        "BC0056,2026-03-09,levitation,,\n"
+        "BC0056,Lammas,fever,38.7,\n"
+        "BC0056,2026-03-10,marrow_biopsy_planned,soonish,\n"
+        "BC0056,2026-03-11,fever,38.9,\n"
+    )
+    add(
+        "msg_events_every_reason.csv",
+        "events",
+        "one events row per problem message, each with a distinctive cell",
+        events,
+        landed=2,
+        rejected=7,
+        reasons="invalid value;unknown event;unreadable date",
+    )
+
+
 def cases() -> list[tuple]:
     """Every case of the corpus, group by group."""
     corpus = _Corpus()
@@ -466,12 +610,14 @@ def cases() -> list[tuple]:
         _delimiters,
         _shapes,
         _injection,
+        _unsafe_mrns,
         _overlong,
         _control,
         _dates,
         _keys_and_headers,
         _not_text,
         _bad_rows,
+        _every_message,
     ):
         group(corpus.add)
     return corpus

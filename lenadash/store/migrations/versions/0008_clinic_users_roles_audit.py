@@ -1,14 +1,14 @@
 """clinic mode: users, their roles, and the append-only audit trail
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0006
 Create Date: 2026-12-01 02:30:00
 
 `clinic_user(email, name, active, created_at, created_by)`, `user_role(email, role)` and
 `audit_event(id, at, actor, roles, source, action, patient_mrn, detail)`. The database refuses
 UPDATE and DELETE on `audit_event` (and TRUNCATE on PostgreSQL) with triggers, so the trail stays
 append-only whatever program connects. Only new tables are touched, so the revision chains after
-any other (the lead re-chains `down_revision` after merging 0005-0007).
+any other (re-chained after 0006 when main was merged; 0007 is left free for another branch).
 
 SQLite: a later migration that rebuilds `audit_event` in batch mode drops its triggers and must
 create them again (`create_append_only_triggers`).
@@ -22,7 +22,7 @@ from alembic import op
 
 
 revision = '0008'
-down_revision = '0004'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
