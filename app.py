@@ -4,6 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from lenadash import access
 from lenadash.dashboard import ui
 
 visit_mode = st.query_params.get("visit") == "1"
@@ -17,6 +18,7 @@ st.set_page_config(
 )
 ui.page_style()
 ui.start_folder_watch()  # LENADASH_WATCH_FOLDER: import files landing there (once per server process)
+access.gate()  # clinic mode: sign-in, roles, idle timeout (LENADASH_MODE=clinic); does nothing in local mode
 if visit_mode:
     ui.hide_sidebar()  # nothing in it in a visit: no control that opens an empty panel
 

@@ -1,4 +1,4 @@
-"""Command line: `python -m lenadash import|demo|watch|assess` (documented option by option in docs/cli.md)."""
+"""Command line: `python -m lenadash import|demo|watch|assess|users|backup|restore` (docs/cli.md, option by option)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from lenadash import __version__, imports, store
+from lenadash import __version__, access, imports, store
+from lenadash import backup as backups
 from lenadash.config import get_settings
 from lenadash.errors import InputError, LenadashError, StoreError, UnrecognisedFile
 
@@ -106,14 +107,17 @@ def build_parser() -> argparse.ArgumentParser:
         default="json",
         help="json (default): the full contract; csv: one row per draw",
     )
+    _add_clinic_commands(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    handlers = {"import": _cmd_import, "demo": _cmd_demo, "watch": _cmd_watch, "assess": _cmd_assess, **CLINIC_COMMANDS}
     try:
-        commands = {"import": _cmd_import, "demo": _cmd_demo, "watch": _cmd_watch, "assess": _cmd_assess}
-        return commands[args.command](args)
+        # The person at the shell holds the database's credentials: they act as this OS user (audit trail).
+        with access.acting_as(access.os_actor("cli")):
+            return handlers[args.command](args)
     except LenadashError as exc:
         print(f"lenadash: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, USAGE_ERRORS) else EXIT_ERROR
@@ -258,3 +262,82 @@ def _cmd_assess(args) -> int:
     else:
         print(json.dumps(result, indent=2, default=str))
     return EXIT_OK
+
+
+# --- clinic mode: users and roles, backup and restore (issue 11) -------------------------------------
+
+
+def _add_clinic_commands(commands) -> None:
+    db_help = "database URL (default: LENADASH_DATABASE_URL or the per-user SQLite file)"
+    users = commands.add_parser(
+        "users",
+        help="clinic mode: add users and set their roles, deactivate them, list them",
+        description="Clinic mode's users (named by the e-mail they sign in with) and their roles. "
+        "The first admin is added here; later ones on the Admin page.",
+    )
+    users.add_argument(
+        "action", choices=("add", "deactivate", "list"), metavar="add|deactivate|list", help="what to do"
+    )
+    users.add_argument("email", nargs="?", metavar="EMAIL", help="the user's sign-in e-mail (add, deactivate)")
+    users.add_argument(
+        "--role", action="append", default=[], choices=sorted(access.PERMISSIONS), help="a role; repeat for several"
+    )
+    users.add_argument("--name", help="the user's name as shown on the Admin page")
+    users.add_argument("--db", metavar="URL", help=db_help)
+    backup = commands.add_parser(
+        "backup",
+        help="write a consistent backup of the clinic database while it is in use",
+        description="SQLite: the online backup API; PostgreSQL: pg_dump (custom format). Never overwrites.",
+    )
+    backup.add_argument("path", metavar="PATH", help="the backup file to write (must not exist)")
+    backup.add_argument("--db", metavar="URL", help=db_help)
+    restore = commands.add_parser(
+        "restore",
+        help="replace the clinic database with a backup (an older schema is upgraded, a newer one refused)",
+        description="SQLite: the online backup API; PostgreSQL: pg_restore. Replaces lenadash's tables.",
+    )
+    restore.add_argument("path", metavar="PATH", help="a file written by `backup`")
+    restore.add_argument("--db", metavar="URL", help=db_help)
+
+
+def _cmd_users(args) -> int:
+    if args.action != "list" and not args.email:
+        raise UsageError(f"users {args.action} needs an EMAIL")
+    if args.action == "add" and not args.role:
+        raise UsageError("users add needs at least one --role (" + ", ".join(sorted(access.PERMISSIONS)) + ")")
+    engine = _engine(args.db)
+    who = (args.email or "").strip().lower()
+    try:
+        with store.open_session(engine) as session:
+            if args.action == "add":
+                store.people.save_user(
+                    session=session, email=args.email, roles=args.role, name=args.name or "", by="cli"
+                )
+                access.audit("user_roles", session=session, detail={"user": who, "roles": sorted(args.role)})
+            elif args.action == "deactivate":
+                store.people.deactivate_user(session=session, email=args.email)
+                access.audit("user_roles", session=session, detail={"user": who, "roles": []})
+            for user in store.people.list_users(session=session):
+                state = "" if user.active else "  (deactivated)"
+                print(f"{user.email}\t{','.join(user.roles) or '-'}{state}")
+    finally:
+        engine.dispose()
+    return EXIT_OK
+
+
+def _cmd_backup(args) -> int:
+    url = args.db or get_settings().database_url
+    revision = backups.backup(url=url, path=Path(args.path))
+    print(f"backup of {store.display_url(url)} (schema {revision}) written to {args.path}")
+    return EXIT_OK
+
+
+def _cmd_restore(args) -> int:
+    url = args.db or get_settings().database_url
+    was, now = backups.restore(url=url, path=Path(args.path))
+    upgraded = f", upgraded to {now}" if now != was else ""
+    print(f"restored {args.path} (schema {was}{upgraded}) into {store.display_url(url)}")
+    return EXIT_OK
+
+
+CLINIC_COMMANDS = {"users": _cmd_users, "backup": _cmd_backup, "restore": _cmd_restore}

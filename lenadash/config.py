@@ -35,6 +35,8 @@ class Settings:
     timezone: str = ""  # IANA name of the clinic's time zone; "" = this machine's local zone
     cbc_escalate_days: int = CBC_ESCALATE_DAYS  # a CBC this many days overdue escalates (docs/insight.md)
     watch_folder: str = ""  # the dashboard server imports files landing here (lenadash.watch); "" = off
+    mode: str = "local"  # "local" (no sign-in, the OS user is the actor) or "clinic" (sign-in, roles)
+    idle_timeout_min: float = 15.0  # clinic mode: minutes without activity before data is hidden
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -50,6 +52,8 @@ class Settings:
             timezone=env.get("LENADASH_TIMEZONE") or "",
             cbc_escalate_days=_whole_days(env.get("LENADASH_CBC_ESCALATE_DAYS"), default=CBC_ESCALATE_DAYS),
             watch_folder=env.get("LENADASH_WATCH_FOLDER") or "",
+            mode=_mode(env.get("LENADASH_MODE")),
+            idle_timeout_min=_positive_seconds(env.get("LENADASH_IDLE_TIMEOUT_MIN"), default=15.0),
         )
 
 
@@ -60,6 +64,18 @@ def _whole_days(text: str | None, *, default: int) -> int:
     except ValueError:
         return default
     return days if days >= 1 else default
+
+
+MODES = ("local", "clinic")
+
+
+def _mode(text: str | None) -> str:
+    """LENADASH_MODE: empty means local; anything else but the two names is refused, never guessed
+    (a typo must not open a clinic server without sign-in)."""
+    mode = (text or "local").strip().lower()
+    if mode not in MODES:
+        raise ValueError(f"LENADASH_MODE must be local or clinic, not {text!r}")
+    return mode
 
 
 def _positive_seconds(text: str | None, *, default: float) -> float:
@@ -103,6 +119,14 @@ SETTINGS_DOC = {
     "LENADASH_WATCH_FOLDER": (
         "a folder the dashboard server watches: every lab, patients or events file that lands in it is imported "
         "into the clinic database once and moved to done/ or failed/ with a report (default: off)"
+    ),
+    "LENADASH_MODE": (
+        "local (default: no sign-in, this computer's user is recorded as the actor) or clinic (sign-in "
+        "through the clinic's OpenID Connect provider, roles, PostgreSQL; see docs/deployment.md)"
+    ),
+    "LENADASH_IDLE_TIMEOUT_MIN": (
+        "clinic mode: minutes without activity after which patient data is hidden and the user signs "
+        "in again (default 15)"
     ),
 }
 

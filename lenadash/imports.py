@@ -6,6 +6,7 @@ reads the files `assess` is given, so the CLI and the page only parse their inpu
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any, BinaryIO, NamedTuple, SupportsInt, cast
 
 import pandas as pd
 
-from lenadash import ingest, store
+from lenadash import access, ingest, store
 from lenadash.config import SAMPLE_DIR, get_settings
 from lenadash.errors import InputError, LenadashError, StoreError, UnrecognisedFile
 from lenadash.store import Session
@@ -70,12 +71,28 @@ def read_file(data: bytes, *, file_name: str) -> tuple[str, Any]:
 
 
 def save(*, session: Session, kind: str, file_name: str, data: bytes, parsed) -> store.ImportSummary:
-    """Store what ingest read of one file (`data`: the file's bytes) with the store function for its kind."""
+    """Store what ingest read of one file (`data`: the file's bytes) with the store function for its kind,
+    then record it in the audit trail (file hash and counts; the file name can carry PHI and is not kept there)."""
+    access.require("upload")
     if kind == "labs":
-        return store.save_labs(session=session, file_name=file_name, data=data, lab_import=parsed)
-    if kind == "patients":
-        return store.save_patients(session=session, file_name=file_name, data=data, table_import=parsed)
-    return store.save_events(session=session, file_name=file_name, data=data, table_import=parsed)
+        summary = store.save_labs(session=session, file_name=file_name, data=data, lab_import=parsed)
+    elif kind == "patients":
+        summary = store.save_patients(session=session, file_name=file_name, data=data, table_import=parsed)
+    else:
+        summary = store.save_events(session=session, file_name=file_name, data=data, table_import=parsed)
+    access.audit("upload", session=session, detail=_upload_detail(summary, data))
+    return summary
+
+
+def _upload_detail(summary: store.ImportSummary, data: bytes) -> dict:
+    counts = ("rows_read", "rows_imported", "rows_unchanged", "rows_superseding", "rows_rejected", "patients_created")
+    return {
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "kind": summary.kind,
+        "upload_id": summary.upload_id,
+        "already_imported": summary.already_imported,
+        **{name: getattr(summary, name) for name in counts},
+    }
 
 
 def import_file(*, session: Session, file_name: str, data: bytes | BinaryIO) -> store.ImportSummary:

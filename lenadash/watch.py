@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lenadash import imports, ingest, store
+from lenadash import access, imports, ingest, store
 from lenadash.errors import InputError, LenadashError
 
 log = logging.getLogger("lenadash.watch")
@@ -98,7 +98,8 @@ class Watcher:
             return []
         engine = store.make_engine(self.url)
         try:
-            with store.open_session(engine) as session:
+            # No one signed in drops these files: the folder acts as the server's OS user (audit trail, roles).
+            with access.acting_as(access.os_actor("folder")), store.open_session(engine) as session:
                 return [o for path in _in_import_order(ready) if (o := self._handle(session, path)) is not None]
         finally:
             engine.dispose()

@@ -18,7 +18,9 @@ import pytest
 
 from lenadash.vocab.frames import LAB_COLUMNS
 
-pytest_plugins = ["pytester"]  # tests/test_store.py checks the PostgreSQL skip/fail behaviour with it
+# pytester: tests/test_store.py checks the PostgreSQL skip/fail behaviour with it; conftest_oidc: the
+# identity provider for the clinic-mode sign-in tests.
+pytest_plugins = ["pytester", "tests.conftest_oidc"]
 
 REPO = Path(__file__).resolve().parents[1]
 PG_SKIP_MESSAGE = "install PostgreSQL (apt-get install postgresql) to run the PostgreSQL tests"

@@ -12,7 +12,6 @@ sources), never by reading its sentences back.
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 from typing import Any
 
 from lenadash.dashboard.assessed import as_date
@@ -25,12 +24,11 @@ REASON_MAX = 400  # the event's detail holds 500 characters, with the "modified:
 
 
 def who() -> str:
-    """Who records a decision: the operating-system user (getpass.getuser), until sign-in fills it; "unknown"
-    when the system names no user."""
-    try:
-        return getpass.getuser() or "unknown"
-    except (KeyError, OSError):  # no login name and no passwd entry (some containers)
-        return "unknown"
+    """Who records a decision (clinical_event.recorded_by, 64 characters): the signed-in user's e-mail in
+    clinic mode, the operating-system user in local mode (access.actor_name); "unknown" when none is named."""
+    from lenadash import access
+
+    return access.actor_name(limit=64)
 
 
 def advice(card: dict) -> dict | None:

@@ -131,14 +131,36 @@ def course_problem(record: dict, profile: str = "us_pi") -> str | None:
 def save_course(record: dict, *, session: Any, profile: str = "us_pi") -> None:
     """Check a course_record (course_problem) and store the patient and course (store.upsert_patient_course).
     Raises InputError with the sentence to show when a field is missing or not valid; nothing is stored then."""
-    from lenadash import store
+    from lenadash import access, store
 
+    access.require("edit_course")
     problem = course_problem(record, profile)
     if problem:
         raise InputError(problem)
     store.upsert_patient_course(
         session=session, row=record
     )  # a value the models refuse is a StoreError naming the field
+    course = {k: record.get(k) for k in COURSE_AUDITED if k in record}
+    access.audit("course_edit", session=session, patient=record.get("mrn"), detail={"after": course})
+
+
+# What the audit trail keeps of a course edit and a recorded event: coded fields, never names or free text.
+COURSE_AUDITED = ("indication", "starting_dose_mg", "schedule", "start_date", "combination", "weight_kg")
+EVENT_AUDITED = ("event", "date", "dose_mg", "is_hold", "grade", "temperature_c", "result", "agent")
+# REMS records a pharmacist may make (the rems permission) besides those who may record any event.
+REMS_KINDS = ("pregnancy_test", "rems_authorization")
+
+
+def _event_action(kind: str | None) -> str:
+    """The permission a recorded event needs: a dose change is a dose decision; a REMS record is REMS work
+    for whoever holds that and not record_event; anything else is record_event."""
+    from lenadash import access
+
+    if kind == "dose_change":
+        return "dose_decision"
+    if kind in REMS_KINDS and not access.allowed("record_event", access.current_actor()):
+        return "rems"
+    return "record_event"
 
 
 # --- clinical events --------------------------------------------------------------------------
@@ -227,13 +249,17 @@ def record_event(event: dict, *, session: Any, recorded_by: str | None = None) -
     """Check an event_record (event_problem) and store it (store.add_event) with who recorded it (the
     clinician's user name, decisions.who; the time is the store's). Raises InputError with the sentence to
     show when its value is missing or not valid; nothing is stored then."""
-    from lenadash import store
+    from lenadash import access, store
 
+    needed = access.require(_event_action(event.get("event")))
     problem = event_problem(event)
     if problem:
         raise InputError(problem)
     # a value the models refuse is a StoreError naming the field
     store.add_event(session=session, row=event, recorded_by=recorded_by)
+    after = {k: event.get(k) for k in EVENT_AUDITED if k in event}
+    action = "dose_decision" if event.get("event") == "dose_change" else "event_recorded"
+    access.audit(action, session=session, patient=event.get("mrn"), detail={"after": after}, actor=needed)
 
 
 def picker_label(mrn: str, names: dict) -> str:

@@ -5,7 +5,18 @@ from __future__ import annotations
 from sqlmodel import Session  # noqa: F401  (re-exported: callers type their sessions with it)
 
 from lenadash.errors import StoreError  # noqa: F401  (re-exported)
-from lenadash.store import courses, engine, events, labs, marker, sql, uploads  # noqa: F401  (for tests that patch a step)
+from lenadash.store import (  # noqa: F401  (for tests that patch a step; access_models, audit, people: clinic mode)
+    access_models,
+    audit,
+    courses,
+    engine,
+    events,
+    labs,
+    marker,
+    people,
+    sql,
+    uploads,
+)
 from lenadash.store.courses import load_patients, save_patients, upsert_patient_course  # noqa: F401
 from lenadash.store.engine import (  # noqa: F401
     MIGRATIONS_DIR,

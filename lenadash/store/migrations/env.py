@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-from lenadash.store import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from lenadash.store import access_models, models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 config = context.config
 target_metadata = SQLModel.metadata

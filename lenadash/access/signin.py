@@ -1,0 +1,141 @@
+"""Clinic mode's door, called first by app.py: sign-in through the clinic's OpenID Connect provider
+(Streamlit's own `st.login`, configured by `[auth]` in .streamlit/secrets.toml), the user's roles
+from the database, the idle timeout, sign-out. In local mode it does nothing.
+
+What is shown before `st.stop()` here is all a browser gets: no page script runs, so no patient data
+reaches a browser that is not signed in, has no role, or was idle too long.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from lenadash import store
+from lenadash.access import mode, trail
+from lenadash.access.actor import Actor, use_web_actor
+from lenadash.config import get_settings
+
+_LAST = "lenadash_last_activity"  # session_state: time.time() of the last run a user caused
+_SEEN = "lenadash_signed_in"  # session_state: the sign-in of this browser session is audited
+
+
+@st.cache_resource(show_spinner=False)
+def _engine(url: str):
+    return store.make_engine(url)
+
+
+def _session() -> store.Session:
+    return store.open_session(_engine(get_settings().database_url))
+
+
+def gate() -> None:
+    """Local mode: nothing. Clinic mode: stop the script unless a user with a role is signed in and
+    was active within the idle timeout; otherwise show who is signed in and a sign-out button."""
+    if not mode.is_clinic():
+        return
+    use_web_actor(_web_actor)
+    if not st.user.get("is_logged_in"):  # a key st.user lacks where auth is not set up at all
+        _sign_in_screen()
+    now = time.time()
+    email = str(st.user.get("email") or "").strip().lower()
+    actor = _actor(email)
+    if _idle(now):
+        _sign_out("idle_sign_out", actor)
+    st.session_state[_LAST] = now
+    if not actor.roles:
+        _no_role_screen(actor)
+    if not st.session_state.get(_SEEN):
+        st.session_state[_SEEN] = True
+        with _session() as session:
+            trail.audit("sign_in", session=session, actor=actor)
+    st.session_state["lenadash_actor"] = actor
+    _sidebar(actor)
+
+
+def _web_actor() -> Actor | None:
+    """The signed-in user of the running session, as the last gate() run found them."""
+    try:
+        found = st.session_state.get("lenadash_actor")
+    except Exception:  # no Streamlit session (a thread without a script run context)
+        return None
+    return found if isinstance(found, Actor) else None
+
+
+def _actor(email: str) -> Actor:
+    roles: frozenset[str] = frozenset()
+    if email:
+        with _session() as session:
+            roles = store.people.roles_of(session=session, email=email)
+    return Actor(name=email or "(no e-mail)", roles=roles, source=st.context.ip_address or "web")
+
+
+def _idle(now: float) -> bool:
+    """True when the last activity (or, for a new browser session, the sign-in itself) is older than
+    the idle timeout: a reload does not restart the clock of a sign-in left open overnight."""
+    last = st.session_state.get(_LAST)
+    if last is None:
+        issued = st.user.get("iat")
+        last = float(issued) if isinstance(issued, int | float) else now
+    return now - last > mode.idle_timeout_s()
+
+
+def _sign_out(action: str, actor: Actor) -> None:
+    with _session() as session:
+        trail.audit(action, session=session, actor=actor)
+    for key in (_LAST, _SEEN, "lenadash_actor"):
+        st.session_state.pop(key, None)
+    st.logout()
+    st.stop()
+
+
+def _sign_in_screen() -> None:
+    st.title("lenadash")
+    st.write("This clinic's lenadash holds patient data: sign in with your clinic account.")
+    minutes = get_settings().idle_timeout_min
+    st.caption(f"You are signed out after {minutes:g} minutes without activity.")
+    if st.button("Sign in", type="primary"):
+        try:
+            st.login()
+        except st.errors.StreamlitAuthError:
+            st.error(
+                "Sign-in is not set up: clinic mode needs an [auth] section in .streamlit/secrets.toml "
+                "(see docs/deployment.md)."
+            )
+    st.stop()
+
+
+def _no_role_screen(actor: Actor) -> None:
+    if not st.session_state.get(_SEEN):
+        st.session_state[_SEEN] = True
+        with _session() as session:
+            trail.audit("sign_in_refused", session=session, actor=actor, detail={"reason": "no role"})
+    st.title("lenadash")
+    st.text(f"Signed in as {actor.name}, who holds no role in lenadash.")
+    st.write("Ask the clinic lead (an admin) to give you a role, then sign in again.")
+    if st.button("Sign out"):
+        _sign_out("sign_out", actor)
+    st.stop()
+
+
+def _sidebar(actor: Actor) -> None:
+    with st.sidebar:
+        st.text(f"Signed in: {actor.name}\nRole: {actor.roles_text}")
+        if st.button("Sign out", key="lenadash_sign_out"):
+            _sign_out("sign_out", actor)
+        _idle_watch()
+
+
+def _watch_every_s() -> float:
+    return max(1.0, min(30.0, mode.idle_timeout_s() / 3))
+
+
+@st.fragment(run_every=_watch_every_s())
+def _idle_watch() -> None:
+    """Reruns on a timer without counting as activity; once the timeout has passed it reruns the app,
+    whose gate() signs the user out and hides the page."""
+    last = st.session_state.get(_LAST)
+    if last is not None and time.time() - last > mode.idle_timeout_s():
+        st.rerun(scope="app")
+    st.caption(f"Signs out after {get_settings().idle_timeout_min:g} min without activity.")
