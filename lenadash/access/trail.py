@@ -1,7 +1,7 @@
 """The audit trail's one writer: `audit(action, ...)` records who, when, from where and what.
 
 Nothing in lenadash updates or deletes an audit row, and the database refuses both (migration
-0008). `detail` holds counts, hashes and before/after values, never free text typed by a user
+0007). `detail` holds counts, hashes and before/after values, never free text typed by a user
 (that stays in its own table); the server log never sees any of it.
 """
 

@@ -2,7 +2,7 @@
 
 Users are named by the e-mail address their identity provider gives (`st.user.email`); a user holds
 one or more roles. The audit trail is written only through lenadash.access.audit (store.audit.append
-underneath); the database itself refuses UPDATE and DELETE on it (triggers, migration 0008).
+underneath); the database itself refuses UPDATE and DELETE on it (triggers, migration 0007).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """clinic mode: users, their roles, and the append-only audit trail
 
-Revision ID: 0008
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-01 02:30:00
 
@@ -21,7 +21,7 @@ import sqlmodel
 from alembic import op
 
 
-revision = '0008'
+revision = '0007'
 down_revision = '0006'
 branch_labels = None
 depends_on = None
