@@ -49,7 +49,21 @@ else:
     visit = st.Page(
         ui.PAGES["visit"], title="Visit view", icon=":material/co_present:", url_path="visit", visibility="hidden"
     )
-    page = st.navigation({"Clinic": [overview, patient, insight], "Data": [upload, setup], "": [welcome, visit, home]})
+    sections = {"Clinic": [overview, patient, insight], "Data": [upload, setup], "": [welcome, visit, home]}
+    if access.is_clinic():
+        # Clinic mode's admin pages, listed for those whose role allows them (the pages check it again).
+        actor = access.current_actor()
+        admin_pages = [
+            st.Page(page_file, title=title, icon=icon, url_path=url)
+            for action, page_file, title, icon, url in (
+                ("manage_users", "app_pages/admin.py", "Users and roles", ":material/admin_panel_settings:", "admin"),
+                ("view_audit", "app_pages/audit.py", "Audit trail", ":material/history:", "audit"),
+            )
+            if access.allowed(action, actor)
+        ]
+        if admin_pages:
+            sections["Clinic admin"] = admin_pages
+    page = st.navigation(sections)
     ui.sidebar()
     if page.url_path == patient.url_path:
         ui.patient_from_url()  # /patient?mrn=... opens that patient

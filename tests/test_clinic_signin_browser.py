@@ -59,7 +59,8 @@ def clinic_server(tmp_path, oidc_provider, postgres_url):
     engine = store.make_engine(postgres_url)
     with store.open_session(engine) as session:
         store.people.save_user(session=session, email="nurse@clinic.test", roles=["nurse"])
-        store.people.save_user(session=session, email="clinician@clinic.test", roles=["clinician"])
+        # the clinic lead: clinician and admin (the admin pages are listed for them only)
+        store.people.save_user(session=session, email="clinician@clinic.test", roles=["clinician", "admin"])
         store.people.save_user(session=session, email="viewer@clinic.test", roles=["viewer"])
     engine.dispose()
     secrets_file = _secrets(tmp_path / "secrets.toml", provider)
@@ -153,6 +154,8 @@ def test_nurse_and_clinician_sign_in_sign_out_and_time_out(chromium_path, clinic
 
         _sign_in(page, url, "nurse")
         assert "Role: nurse" in page.inner_text("body")
+        nav = page.locator("[data-testid='stSidebarNav']").inner_text()
+        assert "Clinic overview" in nav and "Audit trail" not in nav and "Users and roles" not in nav
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "clinic_signed_in_nurse.png"))
         assert "Saved:" in _upload(page, REPO / "sample_data" / "patients.csv")  # a nurse may upload
@@ -169,8 +172,10 @@ def test_nurse_and_clinician_sign_in_sign_out_and_time_out(chromium_path, clinic
         _sign_out(page)
 
         _sign_in(page, url, "clinician")
-        assert "Role: clinician" in page.inner_text("body")
+        assert "clinician" in page.inner_text("body")
         assert page.locator("[data-testid='stSidebarNav']").count() == 1
+        nav = page.locator("[data-testid='stSidebarNav']").inner_text()
+        assert "Audit trail" in nav and "Users and roles" in nav  # the clinic lead's admin pages
 
         # Idle: no click for longer than the timeout; the page hides itself and asks to sign in again.
         page.wait_for_timeout(IDLE_TIMEOUT_MIN * 60_000 + 12_000)
