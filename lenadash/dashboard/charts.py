@@ -89,9 +89,10 @@ EVENT_MARKERS = {
     "thromboprophylaxis": ("square-open", "#455a64"),
 }
 # The visit view's figure is the patient's (issue 9 item 8): the engine's actions in the handout's words, no
-# "review" marker (a question for the clinician), and none of the clinician's bookkeeping events.
+# "review" marker (a question for the clinician), and none of the clinician's bookkeeping events (a recorded
+# dose change or decision shows as the dose strip itself).
 VISIT_ACTION_LABELS = {"hold": "Paused", "stop": "Stopped", "resume": "Restarted"}
-VISIT_HIDDEN_EVENTS = frozenset({"rems_authorization", "vte_risk_factor", "thromboprophylaxis"})
+VISIT_HIDDEN_EVENTS = frozenset({"rems_authorization", "vte_risk_factor", "thromboprophylaxis", "dose_change"})
 
 HOLD_FILL = "rgba(198, 40, 40, 0.13)"
 RESUME_FILL = "rgba(198, 40, 40, 0.10)"
@@ -789,9 +790,17 @@ def _style_timeline(
         font=dict(size=FONT["size"] * scale),
         hovermode="closest",
         plot_bgcolor="white",
-        # the dose row's markers (actions, events) in one line above the cycle labels, from the left
+        # the dose row's markers (actions, events) in one line above the cycle labels, from the left; "normal"
+        # order: the lab traces' legend groups made it "grouped", one row per item, down over the cycle labels
         legend=dict(
-            orientation="h", y=1, yanchor="top", x=0, xanchor="left", font=dict(size=SMALL * scale), yref="container"
+            orientation="h",
+            traceorder="normal",
+            y=1,
+            yanchor="top",
+            x=0,
+            xanchor="left",
+            font=dict(size=SMALL * scale),
+            yref="container",
         ),
         hoverlabel=dict(font_size=15 * scale),
     )
