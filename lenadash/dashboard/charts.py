@@ -574,13 +574,14 @@ def visit_thresholds(patient: dict, thresholds: pd.DataFrame | None) -> pd.DataF
         return thresholds
     from lenadash.dashboard.handout import threshold_lines
 
-    words = {(analyte, value): label for analyte, value, label in threshold_lines(patient, thresholds)}
-    out = thresholds.copy()
-    out["label"] = [
-        words.get((str(a), float(v)), old) if pd.notna(v) else old
-        for a, v, old in zip(out["analyte"], out["value"], out.get("label", pd.Series("", index=out.index)))
+    # distinct names: tests/test_text_independence.py follows names through the module
+    said = {(str(line[0]), float(line[1])): line[2] for line in threshold_lines(patient, thresholds)}
+    relabelled = thresholds.copy()
+    relabelled["label"] = [
+        said.get((str(th_analyte), float(th_value)), th_label)
+        for th_analyte, th_value, th_label in zip(thresholds["analyte"], thresholds["value"], thresholds["label"])
     ]
-    return out
+    return relabelled
 
 
 def _band(x0, x1, fill: str, name: str, **line) -> dict:
