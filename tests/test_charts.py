@@ -457,3 +457,78 @@ def test_docs_list_the_chart_ranges_as_they_are():
         label = "CrCl" if analyte == "crcl" else present.analyte_label(analyte)
         row = next(line for line in table.splitlines() if line.startswith("| ") and label in line)
         assert f"| {lo:g}-{hi:g} |" in row, (analyte, row)
+
+
+def test_visit_figure_speaks_the_handouts_words_and_drops_clinician_only_items():
+    """The visit view's chart is the patient's: threshold lines labelled as the handout labels them
+    ("pause / restart 30", "pause 0.5"), not "hold < 30 / resume >= 30"; actions named as the handout
+    names them; no REMS authorization, VTE risk factor, thromboprophylaxis or recorded dose-change markers."""
+    rows = [
+        {"analyte": "plt", "kind": "hold", "op": "<", "value": 30.0, "source": "US PI 2.1 Table 1"},
+        {"analyte": "plt", "kind": "resume", "op": ">=", "value": 30.0, "source": "US PI 2.1 Table 1"},
+        {"analyte": "anc", "kind": "resume", "op": ">=", "value": 1.0, "source": "US PI 2.4"},
+        {"analyte": "anc", "kind": "hold", "op": "<", "value": 1.0, "source": "US PI 2.4"},
+        {"analyte": "anc", "kind": "hold", "op": "<", "value": 0.5, "source": "US PI 2.4"},
+    ]
+    p = {**make_patient(), "thresholds": rows}
+    thresholds = results.thresholds_frame(rows)
+    events = pd.concat(
+        [
+            EVENTS,
+            pd.DataFrame(
+                {
+                    "mrn": ["MRN001"] * 4,
+                    "date": [dt.date(2026, 1, 5)] * 3 + [dt.date(2026, 2, 20)],
+                    "event": ["rems_authorization", "vte_risk_factor", "thromboprophylaxis", "dose_change"],
+                    "value": ["123456", "dex_high", "aspirin", "hold"],
+                    "detail": ["", "", "", "accepted: hold"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+
+    def build(visit: bool):
+        return charts.patient_timeline(
+            p,
+            results.results_long(p),
+            as_of=AS_OF,
+            thresholds=thresholds,
+            events=events,
+            panels=charts.FOLD_PANELS,
+            large=visit,
+            visit=visit,
+        )
+
+    def line_labels(fig) -> set[str]:
+        return {a.text for a in fig.layout.annotations if a.font is not None and a.font.color == "#c62828"}
+
+    clinician, visit = build(False), build(True)
+    assert {"hold < 30 / resume >= 30", "resume >= 1 / hold < 1", "hold < 0.5"} <= line_labels(clinician)
+    assert line_labels(visit) >= {"pause / restart 30", "pause / restart 1.0", "pause 0.5"}
+    assert not [t for t in line_labels(visit) if "hold" in t or "resume" in t or ">=" in t]
+    # the lines themselves stay where they were
+    assert sorted(s.y0 for s in visit.layout.shapes if (s.name or "").startswith("threshold")) == [0.5, 1.0, 30.0]
+    clinician_names = {t.name for t in clinician.data}
+    visit_names = {t.name for t in visit.data}
+    clinician_only = {"REMS authorization", "VTE risk factor", "Thromboprophylaxis", "Dose change", "Hold", "Resume"}
+    assert clinician_only <= clinician_names
+    assert not visit_names & clinician_only
+    assert {"Paused", "Restarted", "Fever", "Platelet transfusion"} <= visit_names
+    # the clinician's own thresholds frame is left as it was (the page's overlays still read it)
+    assert list(thresholds["label"]) == ["hold < 30 / resume >= 30", "resume >= 1 / hold < 1", "hold < 0.5"]
+
+
+def test_dose_row_legend_stays_on_one_line():
+    """The dose row's legend (actions, events) is one horizontal row above the cycle labels: the browser walk
+    showed "Hold" and "Dose change" on two rows, the second over the "C6" label, because the lab traces'
+    legend groups switch plotly to "grouped" order (one row per item)."""
+    fig = _timeline(events=EVENTS, panels=charts.FOLD_PANELS)
+    assert [t.name for t in fig.data if t.showlegend is not False] == [
+        "Hold",
+        "Resume",
+        "Fever",
+        "Platelet transfusion",
+    ]
+    assert any(t.legendgroup for t in fig.data)  # what made plotly group the legend
+    assert fig.layout.legend.orientation == "h" and fig.layout.legend.traceorder == "normal"

@@ -386,6 +386,20 @@ def test_flowsheet_values_and_grades_align():
     assert len(since.columns) == 3
 
 
+def test_flowsheet_headings_of_a_patient_without_a_course_are_dates_alone():
+    """A patient known from lab files only has no cycle: the columns are the draw dates (the browser walk
+    showed '16 Nov 26 CNoneDNone'); a baseline draw (cycle 0) still says so."""
+    lab_only = make_patient(
+        draws=[
+            make_draw(dt.date(2026, 11, 9), None, None, {"plt": 28}, {"plt": 3}, action="review", dose=None),
+            make_draw(dt.date(2026, 11, 16), None, None, {"plt": 22}, {"plt": 4}, action="review", dose=None),
+        ]
+    )
+    assert list(results.flowsheet(lab_only)[0].columns) == ["16 Nov 26", "09 Nov 26"]
+    baseline = make_patient(draws=[make_draw(dt.date(2026, 1, 2), 0, None, {"plt": 200}, {"plt": 0})])
+    assert list(results.flowsheet(baseline)[0].columns) == ["02 Jan 26 baseline"]
+
+
 def test_next_action_card():
     card = cards.next_action(make_patient(), rules="us_pi")
     assert card["headline"] == "Resume at 20 mg (21/28)"

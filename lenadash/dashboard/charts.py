@@ -88,6 +88,11 @@ EVENT_MARKERS = {
     "dose_change": ("line-ns-open", "#37474f"),
     "thromboprophylaxis": ("square-open", "#455a64"),
 }
+# The visit view's figure is the patient's (issue 9 item 8): the engine's actions in the handout's words, no
+# "review" marker (a question for the clinician), and none of the clinician's bookkeeping events (a recorded
+# dose change or decision shows as the dose strip itself).
+VISIT_ACTION_LABELS = {"hold": "Paused", "stop": "Stopped", "resume": "Restarted"}
+VISIT_HIDDEN_EVENTS = frozenset({"rems_authorization", "vte_risk_factor", "thromboprophylaxis", "dose_change"})
 
 HOLD_FILL = "rgba(198, 40, 40, 0.13)"
 RESUME_FILL = "rgba(198, 40, 40, 0.10)"
@@ -187,6 +192,7 @@ def patient_timeline(
     panels: tuple[str, ...] | None = None,
     large: bool = False,
     height: int | None = None,
+    visit: bool = False,
 ) -> go.Figure:
     """The patient's labs on one shared time axis over treatment cycles, with what comes next.
 
@@ -196,13 +202,20 @@ def patient_timeline(
     window: x-axis range; None shows everything. due: cards.upcoming(...) (what, due, overdue): each
     date drawn where it falls, overdue ones in red. panels: keys of PANELS to draw, always drawn (e.g.
     FOLD_PANELS, the compact two-panel figure); None: every panel with data. large: bigger type and
-    markers (visit view). height: the figure's height in px (None: from the rows).
+    markers (visit view). height: the figure's height in px (None: from the rows). visit: the patient's
+    figure (visit view): threshold lines labelled as the handout labels them ("pause / restart 1.0",
+    "pause 0.5"), actions named as the handout names them, no review markers, no clinician-only events
+    (VISIT_HIDDEN_EVENTS).
     """
     scale = 1.25 if large else 1.0
+    if visit:
+        thresholds = visit_thresholds(patient, thresholds)
+        if events is not None and len(events):
+            events = events[~events["event"].isin(VISIT_HIDDEN_EVENTS)]
     shown = _shown_panels(results, crcl, panels)
     compact = panels is not None and len(shown) <= 2
     fig = _timeline_grid(shown, compact=compact)
-    _add_dose_row(fig, patient, as_of=as_of, events=events, window=window, scale=scale)
+    _add_dose_row(fig, patient, as_of=as_of, events=events, window=window, scale=scale, visit=visit)
     _add_lab_rows(fig, shown, results, crcl=crcl, scale=scale)
     notes = list(fig.layout.annotations)
     shapes = _reference_bands(fig, shown, results)
@@ -280,6 +293,7 @@ def _add_dose_row(
     events: pd.DataFrame | None,
     window: tuple[dt.date, dt.date] | None,
     scale: float,
+    visit: bool = False,
 ) -> None:
     """Row 1: dose steps labelled in mg, then engine actions at half height and clinical events above the dose."""
     steps = timeline.dose_steps(patient, as_of=as_of)
@@ -301,19 +315,24 @@ def _add_dose_row(
             col=1,
         )
     dmax = float(steps["dose_mg"].max()) if len(steps) and steps["dose_mg"].notna().any() else 25.0
-    _add_action_markers(fig, draws_frame(patient), y=dmax * 0.5, window=window)
+    _add_action_markers(fig, draws_frame(patient), y=dmax * 0.5, window=window, visit=visit)
     if events is not None and len(events):
         _add_event_markers(fig, events, y=dmax * 1.3, window=window)
     fig.update_yaxes(range=[-1, dmax * 1.6], row=1, col=1, title_text="dose mg", tickvals=[0, dmax])
 
 
 def _add_action_markers(
-    fig: go.Figure, draws: pd.DataFrame, *, y: float, window: tuple[dt.date, dt.date] | None
+    fig: go.Figure, draws: pd.DataFrame, *, y: float, window: tuple[dt.date, dt.date] | None, visit: bool = False
 ) -> None:
     """One marker trace per engine action (hold, stop, resume, review), its recommendation on hover; a stop
-    is marked where it starts (every later draw is a stop too, until the clinician restarts)."""
+    is marked where it starts (every later draw is a stop too, until the clinician restarts). visit: the
+    handout's words (VISIT_ACTION_LABELS), no review markers."""
     repeated_stop = draws["action"].eq("stop") & draws["action"].shift().eq("stop")
     for action, (symbol, colour, label) in ACTION_MARKERS.items():
+        if visit:
+            if action not in VISIT_ACTION_LABELS:
+                continue
+            label = VISIT_ACTION_LABELS[action]
         hit = draws[draws["action"].eq(action) & ~repeated_stop]
         if len(hit):
             fig.add_trace(
@@ -548,6 +567,23 @@ def _threshold_lines(
     return shapes, notes
 
 
+def visit_thresholds(patient: dict, thresholds: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The threshold rows relabelled in the handout's words (handout.threshold_lines: "pause / restart 30",
+    "pause 0.5") for the patient's figure; rows it does not label (not a count) keep their label."""
+    if thresholds is None or thresholds.empty:
+        return thresholds
+    from lenadash.dashboard.handout import threshold_lines
+
+    # distinct names: tests/test_text_independence.py follows names through the module
+    said = {(str(line[0]), float(line[1])): line[2] for line in threshold_lines(patient, thresholds)}
+    relabelled = thresholds.copy()
+    relabelled["label"] = [
+        said.get((str(th_analyte), float(th_value)), th_label)
+        for th_analyte, th_value, th_label in zip(thresholds["analyte"], thresholds["value"], thresholds["label"])
+    ]
+    return relabelled
+
+
 def _band(x0, x1, fill: str, name: str, **line) -> dict:
     """A full-height band across every row (paper y), below the data."""
     return dict(
@@ -755,9 +791,17 @@ def _style_timeline(
         font=dict(size=FONT["size"] * scale),
         hovermode="closest",
         plot_bgcolor="white",
-        # the dose row's markers (actions, events) in one line above the cycle labels, from the left
+        # the dose row's markers (actions, events) in one line above the cycle labels, from the left; "normal"
+        # order: the lab traces' legend groups made it "grouped", one row per item, down over the cycle labels
         legend=dict(
-            orientation="h", y=1, yanchor="top", x=0, xanchor="left", font=dict(size=SMALL * scale), yref="container"
+            orientation="h",
+            traceorder="normal",
+            y=1,
+            yanchor="top",
+            x=0,
+            xanchor="left",
+            font=dict(size=SMALL * scale),
+            yref="container",
         ),
         hoverlabel=dict(font_size=15 * scale),
     )

@@ -134,9 +134,11 @@ def cycle_overlay(patient: dict, analyte: str) -> pd.DataFrame:
 
 
 def _draw_heading(draw: dict) -> str:
-    """A flowsheet column: '02 Mar 26 C2D8', or 'baseline' for a draw before the start."""
-    when = "baseline" if draw.get("cycle") == 0 else f"C{draw.get('cycle', '?')}D{draw.get('cycle_day', '?')}"
-    return f"{as_date(draw['date']):%d %b %y} {when}"
+    """A flowsheet column: '02 Mar 26 C2D8', 'baseline' for a draw before the start, the date alone for a
+    patient without a treatment course (no cycle: the header used to read '16 Nov 26 CNoneDNone')."""
+    cycle, day = draw.get("cycle"), draw.get("cycle_day")
+    when = "baseline" if cycle == 0 else "" if cycle is None or day is None else f"C{cycle}D{day}"
+    return f"{as_date(draw['date']):%d %b %y} {when}".rstrip()
 
 
 def flowsheet(

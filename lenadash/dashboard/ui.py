@@ -505,6 +505,7 @@ def timeline_figure(
                 panels=panels,
                 large=large,
                 height=height,
+                visit=visit,
             ),
             "thresholds": thresholds,
         }
