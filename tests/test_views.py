@@ -4,6 +4,7 @@ on hand-built assess-contract patients."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -992,3 +993,26 @@ def test_the_visit_export_names_the_grading_version_the_assessment_used(grading,
     )
     assert f"colour = {shown} grade" in html and f"Grades: {shown}" in html and not_shown not in html
     assert present.grading_name("ctcae_v9") == "ctcae_v9"  # never shown as another version
+
+
+def test_the_dose_strip_drops_on_the_day_of_a_stop_recorded_after_the_last_draw():
+    """LD0013 (sample clinic): last draw 16 Nov on 20 mg, positive pregnancy test 18 Nov, as of 20 Nov. The
+    strip stays at 20 mg to 18 Nov and is 0 from then on - not 20 mg until the as-of date."""
+    import json
+
+    golden = json.loads((Path(__file__).parent / "golden" / "sample_clinic_assess.json").read_text())
+    patient = next(p for p in golden["patients"] if p["mrn"] == "LD0013")
+    events = pd.DataFrame(
+        {"mrn": ["LD0013"], "date": [dt.date(2026, 11, 18)], "event": ["pregnancy_test"], "result": ["positive"]}
+    )
+    as_of = dt.date(2026, 11, 20)
+    stopped_on = cards.stop_date(patient, events=events, as_of=as_of)
+    assert stopped_on == dt.date(2026, 11, 18)
+    steps = timeline.dose_steps(patient, as_of=as_of, stopped_on=stopped_on)
+    dosing = steps[steps["dose_mg"] > 0]
+    assert dosing["date"].max() == dt.date(2026, 11, 18)
+    assert steps[steps["date"] > dt.date(2026, 11, 18)]["dose_mg"].eq(0).all()
+    assert steps["dose_mg"].iloc[-1] == 0 and steps["date"].iloc[-1] == as_of
+    # a course that is not stopped has no stop date
+    held = next(p for p in golden["patients"] if p["mrn"] == "LD0016")
+    assert cards.stop_date(held, events=events, as_of=as_of) is None

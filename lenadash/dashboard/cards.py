@@ -144,6 +144,20 @@ def _stop_event(
     return exact[-1] if exact else max(earlier, key=lambda f: f[1], default=None)
 
 
+def stop_date(patient: dict, *, events: pd.DataFrame | None = None, as_of: dt.date | None = None) -> dt.date | None:
+    """When a stopped course stopped: the recorded REMS event's date (a positive pregnancy test or a missed
+    period, as stop_text finds it), else the `stopped` notice's `due` or the first draw of the stop; None for
+    a course that is not stopped."""
+    if not is_stopped(patient):
+        return None
+    notice = next(iter(notices_of(patient, "stopped")), {})
+    on = as_date(notice.get("due")) or _stop_run_start(patient)
+    if events is not None and "mrn" in events.columns:
+        events = events[events["mrn"].astype(str) == str(patient.get("mrn"))]
+    event = _stop_event(events, on=on, until=as_of)
+    return event[1] if event is not None else on
+
+
 def stop_text(patient: dict, *, events: pd.DataFrame | None = None, as_of: dt.date | None = None) -> str:
     """A stopped course's headline, from data: "Stopped (REMS): positive pregnancy test on 12 Nov 2026".
     The date is the `stopped` notice's `due`, else the first draw of the stop; the cause is the patient's

@@ -11,7 +11,7 @@ import plotly.colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lenadash.dashboard import timeline
+from lenadash.dashboard import cards, timeline
 from lenadash.dashboard.assessed import as_date
 from lenadash.dashboard.present import (
     EVENT_LABELS,
@@ -296,7 +296,7 @@ def _add_dose_row(
     visit: bool = False,
 ) -> None:
     """Row 1: dose steps labelled in mg, then engine actions at half height and clinical events above the dose."""
-    steps = timeline.dose_steps(patient, as_of=as_of)
+    steps = timeline.dose_steps(patient, as_of=as_of, stopped_on=cards.stop_date(patient, events=events, as_of=as_of))
     if len(steps):
         fig.add_trace(
             go.Scatter(

@@ -46,9 +46,11 @@ def hold_spans(patient: dict, *, as_of: dt.date) -> pd.DataFrame:
     return pd.DataFrame(spans, columns=["start", "end", "open", "reason"])
 
 
-def dose_steps(patient: dict, *, as_of: dt.date) -> pd.DataFrame:
+def dose_steps(patient: dict, *, as_of: dt.date, stopped_on: dt.date | None = None) -> pd.DataFrame:
     """Dose in effect over time as steps (date, dose_mg, schedule, action): 0 mg while held or stopped
-    (REMS); the draw's dose where the engine gives one, else the dose carried from before."""
+    (REMS); the draw's dose where the engine gives one, else the dose carried from before. stopped_on: the
+    day a stopped course stopped (cards.stop_date: the recorded REMS event), so a stop recorded after the last
+    draw drops the strip on that day, not at the as-of date."""
     start = as_date(patient.get("start_date"))
     dose = patient.get("renal_starting_dose_mg") or patient.get("starting_dose_mg")
     rows: list[dict[str, Any]] = []
@@ -77,9 +79,14 @@ def dose_steps(patient: dict, *, as_of: dt.date) -> pd.DataFrame:
         last = rows[-1]
         rows.append({**last, "date": max(as_of, last["date"]), "action": "as_of"})
         if patient.get("status") == "stopped" and last["dose_mg"]:
-            # stopped by an event after the last draw (a positive pregnancy test): the assessment publishes no
-            # structured stop date, so the strip drops to 0 at as_of rather than run on at the last dose
-            rows.append({**last, "date": rows[-1]["date"], "dose_mg": 0.0, "action": "stop"})
+            # stopped by an event after the last draw (a positive pregnancy test): the strip drops to 0 on the
+            # day of that event (stopped_on), else at as_of - never runs on at the last dose
+            when = stopped_on if stopped_on is not None and last["date"] <= stopped_on <= as_of else None
+            if when is not None:
+                rows[-1] = {**last, "date": when, "dose_mg": float(last["dose_mg"]), "action": "as_of"}
+            rows.append({**last, "date": when or rows[-1]["date"], "dose_mg": 0.0, "action": "stop"})
+            if when is not None:
+                rows.append({**last, "date": max(as_of, when), "dose_mg": 0.0, "action": "as_of"})
     return pd.DataFrame(rows, columns=["date", "dose_mg", "schedule", "action"])
 
 
