@@ -346,3 +346,23 @@ def test_a_restart_on_another_schedule_says_which_days():
         "When your neutrophils are back up to 0.5 or more, we plan to restart the capsules at 5 mg, "
         "on days 1 to 21 of each 28-day cycle." in words.sentences
     )
+
+
+def test_the_handout_dose_strip_drops_on_the_day_of_the_stop():
+    """LD0013 (golden sample clinic): last draw 16 Nov on 20 mg, positive pregnancy test 18 Nov, as of 20 Nov:
+    the handout's dose strip shows no dose after 18 Nov (the patient never reads 20 mg for days after a stop)."""
+    import json
+
+    import pandas as pd
+
+    from lenadash.dashboard import cards, handout
+
+    golden = json.loads((Path(__file__).parent / "golden" / "sample_clinic_assess.json").read_text())
+    patient = next(p for p in golden["patients"] if p["mrn"] == "LD0013")
+    events = pd.DataFrame(
+        {"mrn": ["LD0013"], "date": [dt.date(2026, 11, 18)], "event": ["pregnancy_test"], "result": ["positive"]}
+    )
+    as_of = dt.date(2026, 11, 20)
+    steps = handout._dose_steps(patient, as_of=as_of, stopped_on=cards.stop_date(patient, events=events, as_of=as_of))
+    assert steps[steps["dose_mg"] > 0]["date"].max() == dt.date(2026, 11, 18)
+    assert steps[steps["date"] > dt.date(2026, 11, 18)]["dose_mg"].eq(0).all()

@@ -144,20 +144,20 @@ def _count_panel(ax, patient: dict, panel: tuple[str, str, float], lines, window
     ax.grid(axis="y", color="#ddd", lw=0.6)
 
 
-def _dose_steps(patient: dict, *, as_of: dt.date) -> pd.DataFrame:
+def _dose_steps(patient: dict, *, as_of: dt.date, stopped_on: dt.date | None = None) -> pd.DataFrame:
     """timeline.dose_steps with a known dose; a stop or hold recorded after the latest draw (the card's action,
     cards.card_action, while the steps still show a dose) drops to 0 mg today, so the strip never shows a dose
     the patient is told not to take."""
-    steps = timeline.dose_steps(patient, as_of=as_of)
+    steps = timeline.dose_steps(patient, as_of=as_of, stopped_on=stopped_on)
     steps = steps[steps["dose_mg"].notna()]
     if cards.card_action(patient) in timeline.NOT_DOSING and len(steps) and steps["dose_mg"].iloc[-1] > 0:
         steps = pd.concat([steps, pd.DataFrame([{"date": as_of, "dose_mg": 0.0, "action": "as_of"}])])
     return steps.reset_index(drop=True)
 
 
-def _dose_panel(ax, patient: dict, *, as_of: dt.date, window) -> None:
-    """The dose over time as steps, 0 while paused or stopped, each new dose written in mg."""
-    steps = _dose_steps(patient, as_of=as_of)
+def _dose_panel(ax, patient: dict, *, as_of: dt.date, window, stopped_on: dt.date | None = None) -> None:
+    """The dose over time as steps, 0 while paused or stopped (from the day it stopped), each new dose in mg."""
+    steps = _dose_steps(patient, as_of=as_of, stopped_on=stopped_on)
     zero = " stopped" if cards.card_action(patient) == "stop" else " paused"
     if steps.empty:
         ax.set_yticks([])
@@ -214,11 +214,17 @@ def _panel_axes(fig, height_in: float) -> list:
 
 
 def chart_svg(
-    patient: dict, *, as_of: dt.date, thresholds: pd.DataFrame | None = None, height_in: float = CHART_HEIGHT_IN[1]
+    patient: dict,
+    *,
+    as_of: dt.date,
+    thresholds: pd.DataFrame | None = None,
+    height_in: float = CHART_HEIGHT_IN[1],
+    stopped_on: dt.date | None = None,
 ) -> str:
     """The two-panel count chart (neutrophils, platelets) with the pause/restart lines, paused spans shaded,
     today and the next blood test marked, and a dose strip underneath, as an inline <svg> element
-    CHART_WIDTH_IN wide and `height_in` high (printed at the page's width)."""
+    CHART_WIDTH_IN wide and `height_in` high (printed at the page's width). stopped_on: the day a stopped
+    course stopped (cards.stop_date), where the dose strip drops."""
     import matplotlib
     import matplotlib.dates as mdates
     from matplotlib.figure import Figure
@@ -230,7 +236,7 @@ def chart_svg(
     _shade_holds(axes, timeline.hold_spans(patient, as_of=as_of))
     for ax, panel in zip(axes, PANELS):
         _count_panel(ax, patient, panel, lines, window)
-    _dose_panel(axes[2], patient, as_of=as_of, window=window)
+    _dose_panel(axes[2], patient, as_of=as_of, window=window, stopped_on=stopped_on)
     _mark_dates(axes, patient, as_of=as_of, window=window)
     axes[2].set_xlim(window[0], window[1])
     axes[2].xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
@@ -329,7 +335,12 @@ def patient_handout(
     card = cards.next_action(patient, as_of=as_of, events=events)
     summary = patient_words.summary(patient, as_of=as_of, card=card)
     height = chart_height(text_lines(summary, clinic=clinic, sample=sample))
-    chart = chart_svg(patient, as_of=as_of, thresholds=thresholds, height_in=height) if patient.get("draws") else ""
+    stopped_on = cards.stop_date(patient, events=events, as_of=as_of)
+    chart = (
+        chart_svg(patient, as_of=as_of, thresholds=thresholds, height_in=height, stopped_on=stopped_on)
+        if patient.get("draws")
+        else ""
+    )
     return handout_html(summary, identity=identity, as_of=as_of, chart=chart, clinic=clinic, sample=sample)
 
 
