@@ -144,17 +144,25 @@ def _stop_event(
     return exact[-1] if exact else max(earlier, key=lambda f: f[1], default=None)
 
 
+def _stop_of(
+    patient: dict, events: pd.DataFrame | None, as_of: dt.date | None
+) -> tuple[dt.date | None, tuple[str, dt.date] | None]:
+    """(the stop's date from the assessment: the `stopped` notice's `due`, else the first draw of the stop;
+    the patient's recorded REMS event (kind, date) on that date, else the latest on or before as_of)."""
+    notice = next(iter(notices_of(patient, "stopped")), {})
+    on = as_date(notice.get("due")) or _stop_run_start(patient)
+    if events is not None and "mrn" in events.columns:
+        events = events[events["mrn"].astype(str) == str(patient.get("mrn"))]
+    return on, _stop_event(events, on=on, until=as_of)
+
+
 def stop_date(patient: dict, *, events: pd.DataFrame | None = None, as_of: dt.date | None = None) -> dt.date | None:
     """When a stopped course stopped: the recorded REMS event's date (a positive pregnancy test or a missed
     period, as stop_text finds it), else the `stopped` notice's `due` or the first draw of the stop; None for
     a course that is not stopped."""
     if not is_stopped(patient):
         return None
-    notice = next(iter(notices_of(patient, "stopped")), {})
-    on = as_date(notice.get("due")) or _stop_run_start(patient)
-    if events is not None and "mrn" in events.columns:
-        events = events[events["mrn"].astype(str) == str(patient.get("mrn"))]
-    event = _stop_event(events, on=on, until=as_of)
+    on, event = _stop_of(patient, events, as_of)
     return event[1] if event is not None else on
 
 
@@ -163,11 +171,7 @@ def stop_text(patient: dict, *, events: pd.DataFrame | None = None, as_of: dt.da
     The date is the `stopped` notice's `due`, else the first draw of the stop; the cause is the patient's
     recorded event (pregnancy_test with result positive, or missed_period; `events`, store.load_events)
     on that date, else the latest before it. Without events the cause is left out."""
-    notice = next(iter(notices_of(patient, "stopped")), {})
-    on = as_date(notice.get("due")) or _stop_run_start(patient)
-    if events is not None and "mrn" in events.columns:
-        events = events[events["mrn"].astype(str) == str(patient.get("mrn"))]
-    event = _stop_event(events, on=on, until=as_of)
+    on, event = _stop_of(patient, events, as_of)
     if event is not None:
         return f"Stopped (REMS): {STOP_EVENTS[event[0]]} on {event[1]:%d %b %Y}"
     return "Stopped (REMS)" + (f" on {on:%d %b %Y}" if on is not None else "")
