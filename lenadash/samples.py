@@ -1348,6 +1348,14 @@ def feed_files() -> dict[str, bytes]:
 
 _STANDARD_START = {"MM": 25.0, "MM_MAINT": 10.0, "MDS": 10.0, "MCL": 25.0, "FL": 20.0, "MZL": 20.0}
 
+# Patients are generated in blocks of this many, each block from its own generator seeded with
+# (seed, block number): a patient's data depends only on its number (and the results per patient),
+# so the clinic of N patients is the first N patients of any larger one, and 5,000,000 rows are
+# written block by block (100,000 rows held at a time) instead of as 5,000,000 Python strings.
+BENCH_BLOCK = 100
+_BENCH_LABS_HEADER = "MRN,Patient Name,Collection Date/Time,Component,Result,Units,Reference Range,Flag,Result Status\n"
+_EVENT_COLUMNS = ["mrn", "date", "event", "value", "detail"]
+
 
 @dataclass(frozen=True)
 class BenchmarkClinic:
@@ -1360,31 +1368,55 @@ class BenchmarkClinic:
     n_results: int
 
 
+@dataclass(frozen=True)
+class _BenchBlock:
+    patient_rows: list[list[str]]
+    event_rows: list[list[str]]
+    labs: str  # CSV lines without the header
+
+
 def benchmark_clinic(
     n_patients: int = 1000, *, results_per_patient: int = 1000, seed: int = SEED, today: dt.date = TODAY
 ) -> BenchmarkClinic:
-    """A large deterministic clinic for benchmarks: `n_patients` x `results_per_patient` lab rows.
+    """A large deterministic clinic for benchmarks: `n_patients` x `results_per_patient` lab rows, in memory.
 
     Patients cycle through the six indications with the label's standard start (DOMAIN.md §1);
     each has weekly draws (CBC then CMP, in the Epic long US layout of epic_long_us.csv) ending
     a few days before `today`; about 3% of draws carry a deep ANC or platelet drop so that the
-    dose engine finds holds. Vectorised: 1,000,000 rows take a few seconds.
+    dose engine finds holds. Vectorised: 1,000,000 rows take a few seconds. For millions of rows
+    use `write_benchmark_clinic`, which streams the lab file to disk block by block.
     """
-    if n_patients < 1 or results_per_patient < 1:
-        raise ValueError("benchmark_clinic needs n_patients >= 1 and results_per_patient >= 1")
-    rng = np.random.default_rng([seed, 999])  # one generator, drawn from in a fixed order by the steps below
-    n_draws = -(-results_per_patient // len(_BENCH_ANALYTES))
-    draw_day = BASELINE_DAY + 7 * np.arange(n_draws)  # study days
-    people = _bench_patients(rng, n_patients, n_draws, today)
-    values, drop = _bench_values(rng, n_patients, draw_day)
-    labs = _bench_labs_csv(rng, people, values, draw_day, results_per_patient)
+    patient_rows: list[list[str]] = []
+    event_rows: list[list[str]] = []
+    labs = [_BENCH_LABS_HEADER]
+    for block in _bench_blocks(n_patients, results_per_patient, seed, today):
+        patient_rows += block.patient_rows
+        event_rows += block.event_rows
+        labs.append(block.labs)
     return BenchmarkClinic(
-        patients_csv=people.csv.encode("utf-8"),
-        events_csv=_bench_events_csv(people, drop, draw_day).encode("utf-8"),
-        labs_csv=labs.encode("utf-8"),
+        patients_csv=_csv_text(PATIENT_COLUMNS, patient_rows).encode("utf-8"),
+        events_csv=_csv_text(_EVENT_COLUMNS, event_rows).encode("utf-8"),
+        labs_csv="".join(labs).encode("utf-8"),
         n_patients=n_patients,
         n_results=n_patients * results_per_patient,
     )
+
+
+def _bench_blocks(n_patients: int, results_per_patient: int, seed: int, today: dt.date):
+    """The clinic's blocks of BENCH_BLOCK patients in MRN order, each from its own generator."""
+    if n_patients < 1 or results_per_patient < 1:
+        raise ValueError("benchmark_clinic needs n_patients >= 1 and results_per_patient >= 1")
+    n_draws = -(-results_per_patient // len(_BENCH_ANALYTES))
+    draw_day = BASELINE_DAY + 7 * np.arange(n_draws)  # study days
+    for number, first in enumerate(range(0, n_patients, BENCH_BLOCK)):
+        rng = np.random.default_rng([seed, 999, number])  # drawn from in a fixed order by the steps below
+        # Always a whole block's draws, then its first `keep` patients: a patient's data does not
+        # depend on how many patients the clinic has.
+        keep = min(BENCH_BLOCK, n_patients - first)
+        people = _bench_patients(rng, np.arange(first, first + BENCH_BLOCK), n_draws, today).head(keep)
+        values, drop, minutes = (a[:keep] for a in _bench_values(rng, BENCH_BLOCK, draw_day))
+        labs = _bench_labs_csv(people, values, minutes, draw_day, results_per_patient)
+        yield _BenchBlock(people.rows, _bench_events(people, drop, draw_day), labs)
 
 
 _BENCH_ANALYTES = (*CBC, *CMP)
@@ -1392,47 +1424,52 @@ _BENCH_ANALYTES = (*CBC, *CMP)
 
 @dataclass(frozen=True)
 class _BenchPeople:
+    numbers: list[int]  # 1-based patient numbers
     mrns: list[str]
     starts: list[dt.date]
     indications: list[str]
-    csv: str
+    rows: list[list[str]]
+
+    def head(self, n: int) -> _BenchPeople:
+        return _BenchPeople(self.numbers[:n], self.mrns[:n], self.starts[:n], self.indications[:n], self.rows[:n])
 
 
-def _bench_patients(rng, n_patients: int, n_draws: int, today: dt.date) -> _BenchPeople:
+def _bench_patients(rng, idx: np.ndarray, n_draws: int, today: dt.date) -> _BenchPeople:
     """Patients and their start dates: draws every 7 days from day -6, the last 4-10 days before today."""
     indications = list(_STANDARD_START)
-    idx = np.arange(n_patients)
-    last_gap = rng.integers(4, 11, n_patients)
+    n = len(idx)
+    last_gap = rng.integers(4, 11, n)
     start_days_before_today = last_gap + 7 * (n_draws - 1) - 6  # so that the last draw is `last_gap` days ago
     starts = [today - dt.timedelta(days=int(d)) for d in start_days_before_today]
-    sex = np.where(rng.random(n_patients) < 0.45, "F", "M")
-    ages = rng.integers(40, 88, n_patients)
-    weights = np.round(rng.normal(76, 12, n_patients).clip(45, 130), 1)
-    ind = [indications[i % len(indications)] for i in idx]
-    mrns = [f"LB{i + 1:06d}" for i in idx]
+    sex = np.where(rng.random(n) < 0.45, "F", "M")
+    ages = rng.integers(40, 88, n)
+    weights = np.round(rng.normal(76, 12, n).clip(45, 130), 1)
+    ind = [indications[int(i) % len(indications)] for i in idx]
+    mrns = [f"LB{int(i) + 1:06d}" for i in idx]
     rows = [
         [
-            mrns[i],
-            f"Bench Patient {i + 1}",
-            sex[i],
-            dt.date(today.year - int(ages[i]), 1 + i % 12, 1 + i % 28).isoformat(),
-            f"{weights[i]:g}",
-            ind[i],
-            starts[i].isoformat(),
-            f"{_STANDARD_START[ind[i]]:g}",
-            DEFAULT_SCHEDULE[ind[i]],
-            DEFAULT_COMBINATION.get(ind[i], ""),
+            mrns[j],
+            f"Bench Patient {int(i) + 1}",
+            sex[j],
+            dt.date(today.year - int(ages[j]), 1 + int(i) % 12, 1 + int(i) % 28).isoformat(),
+            f"{weights[j]:g}",
+            ind[j],
+            starts[j].isoformat(),
+            f"{_STANDARD_START[ind[j]]:g}",
+            DEFAULT_SCHEDULE[ind[j]],
+            DEFAULT_COMBINATION.get(ind[j], ""),
             "no",
             "",
             "no",
         ]
-        for i in idx
+        for j, i in enumerate(idx)
     ]
-    return _BenchPeople(mrns, starts, ind, _csv_text(PATIENT_COLUMNS, rows))
+    return _BenchPeople([int(i) + 1 for i in idx], mrns, starts, ind, rows)
 
 
-def _bench_values(rng, n_patients: int, draw_day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Values (patient x draw x analyte): patient base x cycle nadir x noise, with occasional deep drops."""
+def _bench_values(rng, n_patients: int, draw_day: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Values (patient x draw x analyte): patient base x cycle nadir x noise, with occasional deep drops;
+    the deep-drop mask (patient x draw) and each draw's minute of the day."""
     analytes = _BENCH_ANALYTES
     per_draw, n_draws = len(analytes), len(draw_day)
     base = np.array([NORMAL_BASE.get(a, 0.0) for a in analytes])
@@ -1450,13 +1487,14 @@ def _bench_values(rng, n_patients: int, draw_day: np.ndarray) -> tuple[np.ndarra
     drop = rng.random((n_patients, n_draws)) < 0.03
     values[:, :, 1] = np.where(drop, values[:, :, 1] * 0.2, values[:, :, 1])  # ANC
     values[:, :, 4] = np.where(np.roll(drop, 1, axis=1), values[:, :, 4] * 0.12, values[:, :, 4])  # platelets
-    return values, drop
+    minutes = rng.integers(7 * 60 + 30, 11 * 60 + 30, (n_patients, n_draws))
+    return values, drop, minutes
 
 
 def _bench_labs_csv(
-    rng, people: _BenchPeople, values: np.ndarray, draw_day: np.ndarray, results_per_patient: int
+    people: _BenchPeople, values: np.ndarray, minutes: np.ndarray, draw_day: np.ndarray, results_per_patient: int
 ) -> str:
-    """The first `results_per_patient` results of each patient, in draw order, as an Epic long US file."""
+    """The first `results_per_patient` results of each patient, in draw order, as Epic long US lines."""
     analytes = _BENCH_ANALYTES
     n_patients, n_draws, per_draw = values.shape
     flat = values.reshape(n_patients, n_draws * per_draw)[:, :results_per_patient]
@@ -1467,21 +1505,20 @@ def _bench_labs_csv(
     for j, a in enumerate(analytes):
         mask = analyte_pos == j
         result_text[:, mask] = np.char.mod(f"%.{cols[a].decimals}f", np.round(flat[:, mask], cols[a].decimals))
-    minutes = rng.integers(7 * 60 + 30, 11 * 60 + 30, (n_patients, n_draws))
-    when = np.empty((n_patients, n_draws), dtype=object)
-    for i in range(n_patients):
-        for k in range(n_draws):
-            t = people.starts[i] + dt.timedelta(days=int(draw_day[k]))
-            when[i, k] = f"{t:%m/%d/%Y} {minutes[i, k] // 60:02d}:{minutes[i, k] % 60:02d}"
     ref = {a: _ref(a, "M") for a in analytes}
-    lines = ["MRN,Patient Name,Collection Date/Time,Component,Result,Units,Reference Range,Flag,Result Status\n"]
     name_unit_ref = [
         f"{cols[a].name},{{}},{cols[a].unit},{_fmt(ref[a][0], cols[a].decimals)}-{_fmt(ref[a][1], cols[a].decimals)}"
         for a in analytes
     ]
+    lines: list[str] = []
     for i in range(n_patients):
-        prefix = f'{people.mrns[i]},"PATIENT, BENCH {i + 1}",'
-        rows_i, when_i = result_text[i], when[i]
+        prefix = f'{people.mrns[i]},"PATIENT, BENCH {people.numbers[i]}",'
+        when_i = [
+            f"{people.starts[i] + dt.timedelta(days=int(draw_day[k])):%m/%d/%Y} "
+            f"{minutes[i, k] // 60:02d}:{minutes[i, k] % 60:02d}"
+            for k in range(n_draws)
+        ]
+        rows_i = result_text[i]
         lines.extend(
             f"{prefix}{when_i[draw_pos[r]]},{name_unit_ref[analyte_pos[r]].format(rows_i[r])},,Final\n"
             for r in range(results_per_patient)
@@ -1489,33 +1526,43 @@ def _bench_labs_csv(
     return "".join(lines)
 
 
-def _bench_events_csv(people: _BenchPeople, drop: np.ndarray, draw_day: np.ndarray) -> str:
-    """Aspirin for most MM patients at the start, and a fever on every fourth deep ANC drop."""
+def _bench_events(people: _BenchPeople, drop: np.ndarray, draw_day: np.ndarray) -> list[list[str]]:
+    """Aspirin for most MM patients at the start, and a fever on every fourth deep ANC drop of the block."""
     mrns, starts, ind = people.mrns, people.starts, people.indications
     events = [
         [mrns[i], starts[i].isoformat(), "thromboprophylaxis", "aspirin", "aspirin 100 mg"]
         for i in range(len(mrns))
-        if ind[i] == "MM" and i % 5
+        if ind[i] == "MM" and people.numbers[i] % 5 != 1
     ]
     events += [
         [mrns[i], (starts[i] + dt.timedelta(days=int(draw_day[k]))).isoformat(), "fever", "38.6", "synthetic"]
         for i, k in np.argwhere(drop)[::4]
     ]
     events.sort(key=lambda r: (r[0], r[1], r[2]))
-    return _csv_text(["mrn", "date", "event", "value", "detail"], events)
+    return events
 
 
 def write_benchmark_clinic(
     out_dir: Path | str, n_patients: int = 1000, *, results_per_patient: int = 1000
 ) -> dict[str, Path]:
-    """Write the benchmark clinic as patients.csv, events.csv and labs_long_us.csv into `out_dir`."""
+    """Write the benchmark clinic as patients.csv, events.csv and labs_long_us.csv into `out_dir`.
+
+    The lab file is streamed block by block (BENCH_BLOCK patients at a time), so 5,000,000 rows never
+    exist as Python objects at once; the files are byte-identical to `benchmark_clinic`'s.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    clinic = benchmark_clinic(n_patients, results_per_patient=results_per_patient)
     paths = {"patients": out / "patients.csv", "events": out / "events.csv", "labs": out / "labs_long_us.csv"}
-    paths["patients"].write_bytes(clinic.patients_csv)
-    paths["events"].write_bytes(clinic.events_csv)
-    paths["labs"].write_bytes(clinic.labs_csv)
+    patient_rows: list[list[str]] = []
+    event_rows: list[list[str]] = []
+    with paths["labs"].open("w", encoding="utf-8", newline="") as labs:
+        labs.write(_BENCH_LABS_HEADER)
+        for block in _bench_blocks(n_patients, results_per_patient, SEED, TODAY):
+            patient_rows += block.patient_rows
+            event_rows += block.event_rows
+            labs.write(block.labs)
+    paths["patients"].write_text(_csv_text(PATIENT_COLUMNS, patient_rows), encoding="utf-8", newline="")
+    paths["events"].write_text(_csv_text(_EVENT_COLUMNS, event_rows), encoding="utf-8", newline="")
     return paths
 
 

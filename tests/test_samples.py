@@ -450,6 +450,21 @@ def test_benchmark_clinic_shape_and_determinism():
     assert pd.to_numeric(labs.Result).notna().all()
 
 
+def test_benchmark_clinic_written_block_by_block_is_the_clinic_in_memory(tmp_path):
+    """write_benchmark_clinic streams the lab file per block of patients; the bytes are the same, and a
+    smaller clinic is the first patients of a larger one (a patient's data depends on its number only)."""
+    n = samples.BENCH_BLOCK + 30  # two blocks, the second one cut short
+    clinic = samples.benchmark_clinic(n, results_per_patient=40)
+    paths = samples.write_benchmark_clinic(tmp_path, n, results_per_patient=40)
+    assert paths["labs"].read_bytes() == clinic.labs_csv
+    assert paths["patients"].read_bytes() == clinic.patients_csv
+    assert paths["events"].read_bytes() == clinic.events_csv
+    smaller = samples.benchmark_clinic(n - 20, results_per_patient=40)
+    assert clinic.labs_csv.startswith(smaller.labs_csv) and clinic.patients_csv.startswith(smaller.patients_csv)
+    assert clinic.labs_csv != smaller.labs_csv
+    assert clinic.labs_csv.count(b"\n") == 1 + n * 40
+
+
 def test_benchmark_clinic_rejects_nonsense_sizes():
     with pytest.raises(ValueError, match="n_patients >= 1"):
         samples.benchmark_clinic(0)
