@@ -1,4 +1,10 @@
-"""Assessment benchmark: assess.assess over the 1,000-patient, 1,000,000-result benchmark clinic loaded from SQLite."""
+"""Assessment benchmark: `assess.assess` over the benchmark clinic (1,000 patients x 1,000 results), from SQLite.
+
+Setup (not timed): the clinic imported once with lenadash's own import (bench/_common.py:clinic_db).
+Each run in a fresh process: `store.load_patients/load_events/load_labs` (the floor: reading the
+frames assess works on), a warm-up `assess` of one course (once per process: rule files, lazy imports;
+reported apart), then `assess.assess(..., as_of=2026-11-20)` over the clinic timed alone; peak RSS (VmHWM).
+"""
 
 from __future__ import annotations
 
@@ -8,37 +14,19 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import OUT, emit, ensure_clinic, machine, peak_rss_mb, run_phase, save, table
+from _common import REPO, best_and_range, clinic_db, emit, machine, peak_rss_mb, run_phase, save, table, verdict
 
-TARGET_ASSESS_S = 5.0
+TARGET_ASSESS_S = 5.0  # issue 14, at 1,000,000 results
 
 
-def phase_setup(folder: Path, db: Path) -> dict:
-    """Import patients, events and labs into a fresh SQLite database through ingest + store."""
-    from lenadash import ingest, store
-
+def phase_setup(n_patients: int, results: int) -> dict:
     t0 = time.perf_counter()
-    engine = store.make_engine(f"sqlite:///{db}")
-    with store.open_session(engine) as session:
-        for reader, saver, name in (
-            (ingest.read_patients, store.save_patients, "patients.csv"),
-            (ingest.read_events, store.save_events, "events.csv"),
-        ):
-            data = (folder / name).read_bytes()
-            saver(session=session, file_name=name, data=data, table_import=reader(data, file_name=name))
-        data = (folder / "labs_long_us.csv").read_bytes()
-        summary = store.save_labs(
-            session=session,
-            file_name="labs_long_us.csv",
-            data=data,
-            lab_import=ingest.read_labs(data, file_name="labs_long_us.csv"),
-        )
-    engine.dispose()
-    return {"phase": "setup", "labs_imported": summary.rows_imported, "seconds": time.perf_counter() - t0}
+    db = clinic_db(n_patients, results)
+    return {"phase": "setup", "db": str(db), "seconds": time.perf_counter() - t0}
 
 
 def phase_assess(db: Path, as_of: str) -> dict:
-    """Load everything with store.load_* (timed apart), then time assess.assess alone."""
+    """Load everything with store.load_* (the floor, timed apart), then time assess.assess alone."""
     import datetime as dt
 
     from lenadash import store
@@ -52,6 +40,16 @@ def phase_assess(db: Path, as_of: str) -> dict:
         labs = store.load_labs(session=session)
     t_load = time.perf_counter()
     rss_loaded = peak_rss_mb()
+    # once per process, not per course: the rule files read and cached, lazy imports; timed apart so that the
+    # figure (and how it grows with the courses) is the assessment's own
+    first = patients["mrn"].iloc[:1]
+    assess.assess(
+        patients[patients["mrn"].isin(first)],
+        labs[labs["mrn"].isin(first)],
+        events[events["mrn"].isin(first)],
+        as_of=dt.date.fromisoformat(as_of),
+    )
+    t_warm = time.perf_counter()
     result = assess.assess(patients, labs, events, as_of=dt.date.fromisoformat(as_of))
     t_assess = time.perf_counter()
     entries = result["patients"]
@@ -66,70 +64,82 @@ def phase_assess(db: Path, as_of: str) -> dict:
         "patients": len(patients),
         "events": len(events),
         "load_s": t_load - t0,
-        "assess_s": t_assess - t_load,
+        "warm_up_s": t_warm - t_load,
+        "assess_s": t_assess - t_warm,
         "entries": len(entries),
         "draws": n_draws,
-        "statuses": statuses,
+        "statuses": dict(sorted(statuses.items())),
         "peak_rss_after_load_mb": rss_loaded,
         "peak_rss_mb": peak_rss_mb(),
     }
 
 
+def measure(n_patients: int, results: int, repeat: int) -> tuple[dict, list[dict]]:
+    """Setup once, then `repeat` assess runs, each in a fresh process."""
+    from lenadash import samples
+
+    script = Path(__file__)
+    setup = run_phase(script, "setup", "--patients", str(n_patients), "--results", str(results))
+    runs = [
+        run_phase(script, "assess", "--db", setup["db"], "--as-of", samples.TODAY.isoformat()) for _ in range(repeat)
+    ]
+    return setup, runs
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--patients", type=int, default=1000)
     parser.add_argument("--results", type=int, default=1000, help="results per patient")
     parser.add_argument("--repeat", type=int, default=1, help="assess runs, each in a fresh process")
+    parser.add_argument("--quick", action="store_true", help="100 patients x 200 results, one run")
     parser.add_argument("--phase", choices=["setup", "assess"], help=argparse.SUPPRESS)
-    parser.add_argument("--folder", help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--as-of", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase == "setup":
-        emit(phase_setup(Path(args.folder), Path(args.db)))
+        emit(phase_setup(args.patients, args.results))
         return 0
     if args.phase == "assess":
         emit(phase_assess(Path(args.db), args.as_of))
         return 0
+    if args.quick:
+        args.patients, args.results, args.repeat = 100, 200, 1
 
-    from lenadash import samples
-
-    paths, _ = ensure_clinic(args.patients, args.results)
-    n_rows = args.patients * args.results
-    db = OUT / f"assess_{args.patients}x{args.results}.sqlite"
-    db.unlink(missing_ok=True)
-    setup = run_phase(Path(__file__), "setup", "--folder", str(paths["labs"].parent), "--db", str(db))
-    print(
-        f"setup: imported {setup['labs_imported']:,} of {n_rows:,} results for {args.patients} patients "
-        f"in {setup['seconds']:.1f} s (not part of the figure)"
-    )
-    runs = [
-        run_phase(Path(__file__), "assess", "--db", str(db), "--as-of", samples.TODAY.isoformat())
-        for _ in range(args.repeat)
-    ]
+    setup, runs = measure(args.patients, args.results, args.repeat)
     rows = [
-        [i + 1, f"{r['load_s']:.2f}", f"{r['assess_s']:.2f}", f"{r['peak_rss_mb']:,.0f}", r["entries"], r["draws"]]
+        [
+            i + 1,
+            f"{r['load_s']:.2f}",
+            f"{r['warm_up_s']:.2f}",
+            f"{r['assess_s']:.2f}",
+            f"{r['peak_rss_mb']:,.0f}",
+            r["entries"],
+            r["draws"],
+        ]
         for i, r in enumerate(runs)
     ]
-    print(table(rows, ["run", "store.load_* s", "assess.assess s", "peak RSS MB", "courses", "draws"]))
-    best = min(r["assess_s"] for r in runs)
+    header = ["run", "floor: store.load_* s", "warm-up s", "assess.assess s", "peak RSS MB", "courses", "draws"]
+    print(table(rows, header))
+    assess_s = best_and_range([r["assess_s"] for r in runs])
+    load_s = best_and_range([r["load_s"] for r in runs])
     print(
-        f"assess over {runs[0]['labs']:,} results: best {best:.2f} s (target < {TARGET_ASSESS_S:g} s: "
-        f"{'met' if best < TARGET_ASSESS_S else 'MISSED'}); statuses {runs[0]['statuses']}"
+        f"assess over {runs[0]['labs']:,} results: {assess_s['text']} s beside the floor (reading the frames) "
+        f"{load_s['text']} s; target < {TARGET_ASSESS_S:g} s at 1M: {verdict(assess_s['best'], TARGET_ASSESS_S)}; "
+        f"statuses {runs[0]['statuses']}"
     )
     path = save(
-        "bench_assess",
+        "bench_assess_quick" if args.quick else "bench_assess",
         {
-            "rows": n_rows,
+            "rows": args.patients * args.results,
             "setup": setup,
             "runs": runs,
-            "best_assess_s": best,
+            "assess_s": assess_s,
+            "floor_load_s": load_s,
             "target_s": TARGET_ASSESS_S,
             "machine": machine(),
         },
     )
-    print(f"wrote {path.relative_to(OUT.parent.parent)}")
-    db.unlink(missing_ok=True)
+    print(f"wrote {path.relative_to(REPO)}")
     return 0
 
 

@@ -98,6 +98,7 @@ def main() -> int:
     parser.add_argument("--patients", type=int, default=100)
     parser.add_argument("--results", type=int, default=1000, help="results per patient")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each format (alternating); best reported")
+    parser.add_argument("--quick", action="store_true", help="10 patients x 1,000 results, one run of each format")
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--labs", help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
@@ -105,6 +106,8 @@ def main() -> int:
     if args.phase:
         emit(phase(Path(args.labs), Path(args.db)))
         return 0
+    if args.quick:
+        args.patients, args.results, args.repeat = 10, 1000, 1
 
     paths, _ = ensure_clinic(args.patients, args.results)
     files = {"csv": paths["labs"], "hl7": paths["labs"].with_name("labs.hl7")}
@@ -144,7 +147,10 @@ def main() -> int:
         f"ratio HL7/CSV {ratio:.2f}x (target <= {TARGET_RATIO:g}x: {'met' if ratio <= TARGET_RATIO else 'MISSED'}); "
         f"same results stored: {'yes' if same else 'NO'}"
     )
-    path = save("bench_feeds", {"rows": n_rows, "best": best, "runs": runs, "ratio": ratio, "machine": machine()})
+    path = save(
+        "bench_feeds_quick" if args.quick else "bench_feeds",
+        {"rows": n_rows, "best": best, "runs": runs, "ratio": ratio, "machine": machine()},
+    )
     print(f"wrote {path.relative_to(OUT.parent.parent)}")
     return 0
 

@@ -133,7 +133,7 @@ def assess_frames(
     baselines = cycles.baseline(lab, courses)
     lab = cycles.assign_courses(lab, courses)
     if len(lab):
-        lab = lab.merge(baselines[["course_id", "analyte", "baseline_value"]], on=["course_id", "analyte"], how="left")
+        lab = _with_baselines(lab, baselines)
         if "sex" in courses:
             sex = courses.drop_duplicates("mrn").set_index("mrn")["sex"]
             lab["sex"] = cycles.map_keys(lab["mrn"], sex)
@@ -141,8 +141,10 @@ def assess_frames(
     else:
         for c in ("baseline_value", "grade", "grade_term", "grade_note"):
             lab[c] = pd.Series(dtype=object)
-    assigned = lab[lab["course_id"].notna()]
-    unassigned = lab[lab["course_id"].isna()]
+    has_course = lab["course_id"].notna().to_numpy()
+    # every result has a course in a clinic whose patients all have one: no copy of the million rows then
+    assigned = lab if has_course.all() else lab[has_course]
+    unassigned = lab.iloc[:0] if has_course.all() else lab[~has_course]
     steps = dosing.simulate(assigned, courses, ev, profile=profile, baselines=baselines)
     _add_crcl(courses, lab, as_of)
     for a in ("anc", "plt", "creatinine"):
@@ -157,6 +159,19 @@ def assess_frames(
         hold_spans=cycles.hold_spans(steps),
         unassigned=unassigned,
     )
+
+
+def _with_baselines(lab: pd.DataFrame, baselines: pd.DataFrame) -> pd.DataFrame:
+    """`lab.merge(baselines[[course_id, analyte, baseline_value]], on=[course_id, analyte], how="left")`, the
+    same frame, but the join is made on the two key columns alone instead of copying every lab column."""
+    keys = ["course_id", "analyte"]
+    joined = lab[keys].merge(baselines[[*keys, "baseline_value"]], on=keys, how="left")
+    if len(joined) != len(lab):  # a duplicated baseline key repeats rows: the merge itself says how
+        return lab.merge(baselines[[*keys, "baseline_value"]], on=keys, how="left")
+    out = lab.reset_index(drop=True)
+    out["analyte"] = joined["analyte"]  # the merge's key column (its dtype), as merge would give it
+    out["baseline_value"] = joined["baseline_value"]
+    return out
 
 
 def _add_crcl(courses: pd.DataFrame, labs: pd.DataFrame, as_of: dt.date) -> None:
