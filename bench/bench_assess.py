@@ -49,9 +49,9 @@ def phase_assess(db: Path, as_of: str) -> dict:
         events[events["mrn"].isin(first)],
         as_of=dt.date.fromisoformat(as_of),
     )
-    t_warm = time.perf_counter()
+    t_warm, c_warm = time.perf_counter(), time.process_time()
     result = assess.assess(patients, labs, events, as_of=dt.date.fromisoformat(as_of))
-    t_assess = time.perf_counter()
+    t_assess, c_assess = time.perf_counter(), time.process_time()
     entries = result["patients"]
     statuses: dict[str, int] = {}
     for entry in entries:
@@ -66,6 +66,7 @@ def phase_assess(db: Path, as_of: str) -> dict:
         "load_s": t_load - t0,
         "warm_up_s": t_warm - t_load,
         "assess_s": t_assess - t_warm,
+        "assess_cpu_s": c_assess - c_warm,  # this process's CPU time: far less moved by the machine's load
         "entries": len(entries),
         "draws": n_draws,
         "statuses": dict(sorted(statuses.items())),
@@ -112,19 +113,23 @@ def main() -> int:
             f"{r['load_s']:.2f}",
             f"{r['warm_up_s']:.2f}",
             f"{r['assess_s']:.2f}",
+            f"{r['assess_cpu_s']:.2f}",
             f"{r['peak_rss_mb']:,.0f}",
             r["entries"],
             r["draws"],
         ]
         for i, r in enumerate(runs)
     ]
-    header = ["run", "floor: store.load_* s", "warm-up s", "assess.assess s", "peak RSS MB", "courses", "draws"]
+    header = ["run", "floor: store.load_* s", "warm-up s", "assess.assess s", "(CPU s)", "peak RSS MB", "courses"]
+    rows = [r[:-1] for r in rows]
     print(table(rows, header))
     assess_s = best_and_range([r["assess_s"] for r in runs])
+    cpu_s = best_and_range([r["assess_cpu_s"] for r in runs])
     load_s = best_and_range([r["load_s"] for r in runs])
     print(
         f"assess over {runs[0]['labs']:,} results: {assess_s['text']} s beside the floor (reading the frames) "
-        f"{load_s['text']} s; target < {TARGET_ASSESS_S:g} s at 1M: {verdict(assess_s['best'], TARGET_ASSESS_S)}; "
+        f"{load_s['text']} s (CPU time of assess {cpu_s['text']} s); "
+        f"target < {TARGET_ASSESS_S:g} s at 1M: {verdict(assess_s['best'], TARGET_ASSESS_S)}; "
         f"statuses {runs[0]['statuses']}"
     )
     path = save(
@@ -134,6 +139,7 @@ def main() -> int:
             "setup": setup,
             "runs": runs,
             "assess_s": assess_s,
+            "assess_cpu_s": cpu_s,
             "floor_load_s": load_s,
             "target_s": TARGET_ASSESS_S,
             "machine": machine(),

@@ -49,10 +49,14 @@ def _fresh_run(page: str = "app_pages/overview.py"):
     return _timed(at), at
 
 
+CPU: dict[str, float] = {}  # the last run's CPU seconds (this process: the script thread and AppTest's)
+
+
 def _timed(at) -> float:
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     at.run()
     took = time.perf_counter() - t0
+    CPU["last"] = time.process_time() - c0
     if at.exception:
         raise SystemExit(f"page raised: {[e.value for e in at.exception]}")
     return took
@@ -117,16 +121,22 @@ def phase_measure(db: Path, empty: Path, mrn: str) -> dict:
     floor_app, _ = _fresh_run()  # a new session's first overview on an empty clinic: the framework's own time
     _env(db)
     first, at = _fresh_run()
+    first_cpu = CPU["last"]
     rows = _worklist_rows(at)
     rerun = _timed(at)
     patient_first = _open_patient(at, mrn)
+    patient_cpu = CPU["last"]
     patient_rerun = _timed(at)
     second, at2 = _fresh_run()
+    second_cpu = CPU["last"]
     _worklist_rows(at2)
     return {
         "phase": "measure",
         "floor_app_s": floor_app,
         "first_s": first,
+        "first_cpu_s": first_cpu,
+        "patient_first_cpu_s": patient_cpu,
+        "second_session_cpu_s": second_cpu,
         "rerun_s": rerun,
         "patient_first_s": patient_first,
         "patient_rerun_s": patient_rerun,
@@ -146,11 +156,12 @@ def _report(size: str, setup: dict, runs: list[dict]) -> dict:
     pt_floor = floor_app + min(r["patient_sql_s"] for r in runs)
     rss = max(r["peak_rss_mb"] for r in runs)
     first, second, patient = pick("first_s"), pick("second_session_s"), pick("patient_first_s")
+    cpu = {k: min(r[k] for r in runs) for k in ("first_cpu_s", "patient_first_cpu_s", "second_session_cpu_s")}
     target_first = TARGET_FIRST_S[size]
     lines = [
         [
             "first load, new session (overview)",
-            first["text"],
+            f"{first['text']} (CPU {cpu['first_cpu_s']:.2f})",
             f"{wl_floor:.2f}",
             f"< {target_first:g}",
             verdict(first["best"], target_first),
@@ -158,7 +169,7 @@ def _report(size: str, setup: dict, runs: list[dict]) -> dict:
         ["overview rerun", pick("rerun_s")["text"], "", "", ""],
         [
             "patient page, first view",
-            patient["text"],
+            f"{patient['text']} (CPU {cpu['patient_first_cpu_s']:.2f})",
             f"{pt_floor:.2f}",
             f"< {TARGET_PATIENT_S:g}",
             verdict(patient["best"], TARGET_PATIENT_S),
@@ -166,7 +177,7 @@ def _report(size: str, setup: dict, runs: list[dict]) -> dict:
         ["patient page rerun", pick("patient_rerun_s")["text"], "", "", ""],
         [
             "second session (overview)",
-            second["text"],
+            f"{second['text']} (CPU {cpu['second_session_cpu_s']:.2f})",
             f"{wl_floor:.2f}",
             f"< {TARGET_SECOND_S:g}",
             verdict(second["best"], TARGET_SECOND_S),
@@ -186,7 +197,7 @@ def _report(size: str, setup: dict, runs: list[dict]) -> dict:
         f"{runs[0]['worklist_rows']:,} {runs[0]['worklist_table']} rows {min(r['worklist_sql_s'] for r in runs):.3f} s"
         f" / {runs[0]['patient_rows']:,} lab rows of one patient {min(r['patient_sql_s'] for r in runs):.3f} s"
     )
-    print(table(lines, ["measure (best; range over runs), s", "measured", "floor", "target", ""]))
+    print(table(lines, ["measure (best; range over runs), s", "measured (best CPU s)", "floor", "target", ""]))
     return {
         "size": size,
         "setup": setup,
@@ -194,6 +205,7 @@ def _report(size: str, setup: dict, runs: list[dict]) -> dict:
         "first": first,
         "second": second,
         "patient": patient,
+        "cpu_best_s": cpu,
         "floor_first_s": wl_floor,
         "floor_patient_s": pt_floor,
         "floor_app_s": floor_app,
