@@ -106,13 +106,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", default="1M", choices=list(SIZES))
     parser.add_argument("--repeat", type=int, default=3, help="rounds after the first (new sessions, warm server)")
-    parser.add_argument("--quick", action="store_true", help="20 patients x 200 results, one round after the first")
+    parser.add_argument("--quick", action="store_true", help="20 patients x 200 results, the first round only")
     args = parser.parse_args()
     if not CHROMIUM.exists():
         print("bench_browser: /usr/bin/chromium is missing (apt-get install chromium): not measured")
         return 0
     size, (n, m) = ("quick", (20, 200)) if args.quick else (args.size, SIZES[args.size])
-    repeat = 1 if args.quick else args.repeat
+    repeat = 0 if args.quick else args.repeat
     db = clinic_db(n, m)
     mrn = f"LB{(n // 2) + 1:06d}"
     rounds = measure(db, mrn, 1 + repeat, timeout_s=1800)
