@@ -128,9 +128,10 @@ def machine() -> dict:
     """The machine and its load at the end of a run, and the commit measured."""
     import platform
 
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO)
+    code = ["lenadash", "app.py", "app_pages"]  # the last commit that changed the code measured (not bench/, docs/)
+    commit = subprocess.run(["git", "log", "-1", "--format=%h", "--", *code], capture_output=True, text=True, cwd=REPO)
     dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, cwd=REPO
+        ["git", "status", "--porcelain", "--untracked-files=no", "--", *code], capture_output=True, text=True, cwd=REPO
     )
     return {
         "python": platform.python_version(),
