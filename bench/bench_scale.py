@@ -4,8 +4,10 @@ Per size: the clinic imported once (setup, not timed: bench/_common.py:clinic_db
 minutes), then `--repeat` runs of bench_assess.py's assess phase, each in a fresh process: the floor
 (store.load_* reading the frames), `assess.assess` alone, and that process's peak RSS (VmHWM). The
 fitted exponent b of time = a * courses**b (least squares on log-log, best run per size) says how time
-grows: 1 is linear (issue 14's target). The dashboard's figures at 5M (worklist first load, patient page,
-peak RSS) are bench_dashboard.py's (`--sizes 5M`).
+grows: 1 is linear (issue 14's target). It is fitted on the CPU time of the call (the verdict) and on
+its wall time: on the shared machine the load, and so the wall time, moves by 2x between sizes. The
+dashboard's figures at 5M (worklist first load, patient page, peak RSS) are bench_dashboard.py's
+(`--sizes 5M`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ def main() -> int:
                 "courses": n,
                 "results": runs[0]["labs"],
                 "assess_s": best_and_range([r["assess_s"] for r in runs]),
+                "assess_cpu_s": best_and_range([r["assess_cpu_s"] for r in runs]),
                 "load_s": best_and_range([r["load_s"] for r in runs]),
                 "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
                 "runs": runs,
@@ -50,26 +53,35 @@ def main() -> int:
     courses = [o["courses"] for o in out]
     b_assess = fit_exponent(courses, [o["assess_s"]["best"] for o in out]) if len(out) > 1 else float("nan")
     b_load = fit_exponent(courses, [o["load_s"]["best"] for o in out]) if len(out) > 1 else float("nan")
+    # the CPU time's exponent: the shared machine's load moves wall times by 2x between sizes, CPU time far less
+    b_cpu = fit_exponent(courses, [o["assess_cpu_s"]["best"] for o in out]) if len(out) > 1 else float("nan")
     rows = [
         [
             o["courses"],
             f"{o['results']:,}",
             o["load_s"]["text"],
             o["assess_s"]["text"],
-            f"{o['assess_s']['best'] / o['courses'] * 1000:.1f}",
+            f"{o['assess_cpu_s']['best']:.2f}",
+            f"{o['assess_cpu_s']['best'] / o['courses'] * 1000:.1f}",
             f"{o['peak_rss_mb']:,.0f}",
         ]
         for o in out
     ]
-    print(table(rows, ["courses", "results", "floor: load s", "assess s", "ms/course", "peak RSS MB"]))
-    verdict = "met" if b_assess <= TARGET_EXPONENT else "MISSED"
+    print(table(rows, ["courses", "results", "floor: load s", "assess s", "CPU s", "CPU ms/course", "peak RSS MB"]))
+    verdict = "met" if b_cpu <= TARGET_EXPONENT else "MISSED"
     print(
-        f"fitted exponent (time ~ courses^b): assess b = {b_assess:.2f} (target: linear, b <= {TARGET_EXPONENT}: "
-        f"{verdict}); load b = {b_load:.2f}"
+        f"fitted exponent (time ~ courses^b): assess CPU time b = {b_cpu:.2f} (target: linear, b <= "
+        f"{TARGET_EXPONENT}: {verdict}); assess wall time b = {b_assess:.2f}; load (floor) b = {b_load:.2f}"
     )
     path = save(
         "bench_scale_quick" if args.quick else "bench_scale",
-        {"sizes": out, "exponent_assess": b_assess, "exponent_load": b_load, "machine": machine()},
+        {
+            "sizes": out,
+            "exponent_assess": b_assess,
+            "exponent_assess_cpu": b_cpu,
+            "exponent_load": b_load,
+            "machine": machine(),
+        },
     )
     print(f"wrote {path.relative_to(REPO)}")
     return 0

@@ -260,18 +260,31 @@ def _factorized(series: pd.Series, normalise) -> tuple[np.ndarray, list[str]]:
     return np.where(codes < 0, len(uniques), codes), names
 
 
+_LIMITS: list = []  # [(the reference ranges frame, {analyte: {sex: (low, high)}})]: the table read once
+
+
+def _limits_of(analyte: str) -> dict[str, tuple[float, float]]:
+    """{sex ('' / F / M): (low, high)} of an analyte: the first row of each in rules/reference_ranges.csv,
+    as plain numbers (a pandas filter per analyte and sex cost ~0.05 s per assess call, whatever its size)."""
+    ranges = load_reference_ranges()
+    if not _LIMITS or _LIMITS[0][0] is not ranges:
+        table: dict[str, dict[str, tuple[float, float]]] = {}
+        for a, sex, low, high in zip(ranges["analyte"], ranges["sex"], ranges["low"], ranges["high"]):
+            table.setdefault(a, {}).setdefault(sex, (low, high))
+        _LIMITS[:] = [(ranges, table)]
+    return _LIMITS[0][1].get(analyte, {})
+
+
 def _default_limits(analyte: str, sex_code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Default LLN/ULN per row from rules/reference_ranges.csv (sex-specific where the row's sex is known)."""
-    ranges = load_reference_ranges()
-    rows = ranges[ranges["analyte"] == analyte]
+    rows = _limits_of(analyte)
     lln = np.full(len(sex_code), np.nan)
     uln = np.full(len(sex_code), np.nan)
     for code, sex in ((0, ""), (1, "F"), (2, "M")):
-        match = rows[rows["sex"] == sex]
-        if len(match):
+        match = rows.get(sex)
+        if match is not None:
             where = slice(None) if code == 0 else sex_code == code
-            lln[where] = match["low"].iloc[0]
-            uln[where] = match["high"].iloc[0]
+            lln[where], uln[where] = match
     return lln, uln
 
 
