@@ -44,11 +44,11 @@ def test_upload_page_says_a_rejected_row_was_not_saved(monkeypatch, tmp_path):
     monkeypatch.delenv("LENADASH_DEMO_DATABASE_URL", raising=False)
     monkeypatch.delenv("LENADASH_WATCH_FOLDER", raising=False)
     data = (
-        "MRN,Patient Name,Collection Date/Time,Component,Result,Units,Reference Range,Flag,Result Status\n"
-        "T0001,TEST,03/03/2026 10:29,PLATELET COUNT,150,K/uL,150-400,,Final\n"
-        "T0001,TEST,03/04/2026 10:29,PLATELET COUNT,lots,K/uL,150-400,,Final\n"
-        "T0001,TEST,03/05/2026 10:29,PLATELET COUNT,140,K/uL,150-400,,Final\n"
-    ).encode()
+        b"MRN,Patient Name,Collection Date/Time,Component,Result,Units,Reference Range,Flag,Result Status\n"
+        b"T0001,TEST,03/03/2026 10:29,PLATELET COUNT,150,K/uL,150-400,,Final\n"
+        b"T0001,TEST,03/04/2026 10:29,PLATELET COUNT,lots,K/uL,150-400,,Final\n"
+        b"T0001,TEST,03/05/2026 10:29,PLATELET COUNT,140,K/uL,150-400,,Final\n"
+    )
     at = AppTest.from_file("../app.py", default_timeout=60)
     at.switch_page("app_pages/upload.py").run()
     at.file_uploader[0].set_value([("labs.csv", data, "text/csv")]).run()
