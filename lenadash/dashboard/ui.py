@@ -866,6 +866,40 @@ def dose_history_table(patient: dict, events: pd.DataFrame | None, *, on: dt.dat
 # --- addresses: stable URLs, a patient's own address -------------------------------------------
 
 
+def history_tab(mrn: str) -> None:
+    """The patient page's History tab: every course and patient version and every event with who, when and
+    why, voided ones marked (dashboard.history), then Void for an event entered in error (reason required),
+    offered where the role may record events (setup_form.void_event checks it again)."""
+    from lenadash import access
+    from lenadash.dashboard import history, setup_form
+
+    if flash := st.session_state.pop("lenadash_history_flash", None):
+        st.success(plain(flash))
+    with db_session() as s:
+        table, events = history.patient_history(session=s, mrn=mrn)
+    if table.empty:
+        st.info("No changes or events recorded for this patient yet.")
+    else:  # a dataframe: names, reasons and details are shown as typed, never as Markdown
+        st.dataframe(table, hide_index=True, width="stretch", key=f"history_{mrn}")
+    open_events = history.voidable_events(events)
+    actor = access.current_actor()
+    if open_events.empty or not any(access.allowed(a, actor) for a in ("record_event", "dose_decision", "rems")):
+        return
+    with st.expander("Void an event entered in error"), st.form(f"void_form_{mrn}", clear_on_submit=True):
+        rows = open_events.to_dict("records")
+        picked = st.selectbox(
+            "Event", range(len(rows)), format_func=lambda i: history.event_choice(rows[i]), key=f"void_pick_{mrn}"
+        )
+        reason = st.text_input("Reason (required)", key=f"void_reason_{mrn}", max_chars=setup_form.VOID_REASON_MAX)
+        if st.form_submit_button("Void event", type="primary"):
+            with user_errors("Not voided"):
+                with db_session() as s:
+                    setup_form.void_event(rows[picked], reason=reason, session=s)
+                data_changed()
+                st.session_state["lenadash_history_flash"] = f"Voided: {history.event_choice(rows[picked])}."
+                st.rerun()
+
+
 def home() -> None:
     """The root URL "/": the Start page on a first run (empty clinic database, no sample clinic open),
     else the clinic overview. A hidden page of its own because Streamlit serves the default page at "/"
