@@ -212,3 +212,26 @@ def test_a_viewer_sees_the_history_but_no_void_control(clinic_db, monkeypatch):
     assert len(_history(at)) == 3
     assert f"void_reason_{MRN}" not in [t.key for t in at.text_input]
     assert "Void event" not in [b.label for b in at.button]
+
+
+def test_setup_asks_for_the_reason_of_a_dose_change_and_keeps_it_with_the_earlier_version(clinic_db):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["patient_mrn"] = MRN
+    at.switch_page("app_pages/setup.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="setup_patient").value == MRN
+    at.number_input(key=f"setup_dose_{MRN}_MM").set_value(10.0)
+    next(b for b in at.button if b.label == "Save patient and course").click().run()
+    assert [e.value for e in at.error] == [
+        "Not saved: give the reason for changing the stored starting dose (kept in the patient's history)."
+    ]
+    at.text_input(key=f"setup_reason_{MRN}").input("CrCl 28: renal start")
+    next(b for b in at.button if b.label == "Save patient and course").click().run()
+    assert not at.error, [e.value for e in at.error]
+    with store.open_session(clinic_db) as s:
+        assert store.load_patients(session=s)["starting_dose_mg"].tolist() == [10.0]
+        course = store.load_versions(session=s, mrn=MRN).query("record_type == 'treatment_course'")
+    assert list(course["reason"]) == ["", "renal: CrCl 45 <u>x</u>", "CrCl 28: renal start"]
+    assert (
+        course["before"].iloc[-1]["starting_dose_mg"] == 15.0 and course["after"].iloc[-1]["starting_dose_mg"] == 10.0
+    )
