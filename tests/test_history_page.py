@@ -82,17 +82,18 @@ def test_history_lists_versions_and_events_newest_first_with_who_when_why():
         ]
     )
     table = history.history_table(versions, _events([_fever()]))
-    assert list(table.columns) == history.HISTORY_COLUMNS
+    assert list(table.columns) == [*history.HISTORY_COLUMNS, "voided"]
     assert table["change"].tolist() == ["edited", "recorded", "created"]
     edit = table.iloc[0]
     assert edit["what"] == "starting dose 25 mg -> 15 mg" and edit["why"] == "CrCl 45"
     assert (edit["who"], edit["when"], edit["record"]) == (
         "doc@clinic.test",
-        "2026-11-05 10:30 UTC",
+        "2026-11-05 10:30",
         "course MM from 2026-10-01",
     )
     assert table.iloc[2]["what"] == "MM, 2026-10-01, 25 mg, 21/28"
-    assert table.iloc[1]["record"] == "event Fever on 2026-11-02" and table.iloc[1]["status"] == ""
+    assert table.iloc[1]["record"] == "event Fever on 2026-11-02" and table.iloc[1]["what"] == "38.9 C"
+    assert table.iloc[1]["why"] == "" and not table["voided"].any()
 
 
 def test_a_voided_event_is_labelled_with_its_reason_and_no_longer_voidable():
@@ -102,18 +103,22 @@ def test_a_voided_event_is_labelled_with_its_reason_and_no_longer_voidable():
     later = _fever(event_id=8, date=dt.date(2026, 11, 4), recorded_at=pd.Timestamp(2026, 11, 4, 9, 0, tz=UTC))
     events = _events([voided, later])
     table = history.history_table(_versions([]), events)
-    assert table["status"].tolist() == ["", "voided: wrong patient (doc@clinic.test, 2026-11-03 07:00 UTC)"]
+    assert table["change"].tolist() == ["recorded", "VOIDED"] and table["voided"].tolist() == [False, True]
+    assert table["why"].tolist() == ["", "wrong patient (voided by doc@clinic.test, 2026-11-03 07:00 UTC)"]
+    assert table["who"].tolist() == ["nurse@clinic.test", "nurse@clinic.test"]  # who recorded it stays
     assert history.voidable_events(events)["event_id"].tolist() == [8]
 
 
 def test_an_empty_history_is_an_empty_table_with_the_columns():
     table = history.history_table(_versions([]), _events([]))
-    assert table.empty and list(table.columns) == history.HISTORY_COLUMNS
+    assert table.empty and list(table.columns) == [*history.HISTORY_COLUMNS, "voided"]
 
 
-def test_an_imported_event_says_it_came_from_an_events_file():
-    table = history.history_table(_versions([]), _events([_fever(recorded_by=None, upload_id=3)]))
-    assert (table["who"].iloc[0], table["change"].iloc[0]) == ("events file", "imported")
+def test_an_imported_event_names_its_events_file_and_a_value_says_its_unit():
+    events = _events([_fever(recorded_by=None, upload_id=3, event="toxicity", value="2", detail="rash")])
+    table = history.history_table(_versions([]), events, {3: "events (march).csv"})
+    assert (table["who"].iloc[0], table["change"].iloc[0]) == ("events file events (march).csv", "imported")
+    assert table["what"].iloc[0] == "grade 2 - rash"
 
 
 # --- the page ------------------------------------------------------------------------------------------
@@ -174,6 +179,7 @@ def _patient_page() -> AppTest:
 
 def _history(at: AppTest) -> pd.DataFrame:
     shown = [d.value for d in at.dataframe if list(getattr(d.value, "columns", [])) == history.HISTORY_COLUMNS]
+    shown = [pd.DataFrame(d) for d in shown]
     assert len(shown) == 1, "one history table on the page"
     return shown[0]
 
@@ -184,7 +190,7 @@ def test_the_history_tab_shows_the_edit_and_the_event_as_plain_text_and_voids_wi
     table = _history(at)
     assert table["change"].tolist() == ["recorded", "edited", "created"]
     assert table["why"].iloc[1] == "renal: CrCl 45 <u>x</u>"  # as typed: a dataframe cell, never Markdown
-    assert table["what"].iloc[0] == "38.9 **bold** note"
+    assert table["what"].iloc[0] == "38.9 C - **bold** note"
     # no reason: refused, nothing voided
     at.text_input(key=f"void_reason_{MRN}").input("  ")
     next(b for b in at.button if b.label == "Void event").click().run()
@@ -195,7 +201,8 @@ def test_the_history_tab_shows_the_edit_and_the_event_as_plain_text_and_voids_wi
     next(b for b in at.button if b.label == "Void event").click().run()
     assert not at.exception, [e.value for e in at.exception]
     table = _history(at)
-    assert table["status"].iloc[0].startswith("voided: entered for the wrong patient (")
+    assert table["change"].iloc[0] == "VOIDED"
+    assert table["why"].iloc[0].startswith("entered for the wrong patient (voided by ")
     assert f"void_reason_{MRN}" not in [t.key for t in at.text_input]  # nothing left to void
     with store.open_session(clinic_db) as s:
         assert store.load_events(session=s).empty
@@ -235,3 +242,9 @@ def test_setup_asks_for_the_reason_of_a_dose_change_and_keeps_it_with_the_earlie
     assert (
         course["before"].iloc[-1]["starting_dose_mg"] == 15.0 and course["after"].iloc[-1]["starting_dose_mg"] == 10.0
     )
+
+
+def test_the_void_picker_names_the_event_with_its_value_and_recorder():
+    assert history.event_choice(_fever()) == "Fever 38.9 C on 2026-11-02 (recorded by nurse@clinic.test)"
+    hold = _fever(event="dose_change", value="hold", recorded_by=None)
+    assert history.event_choice(hold) == "Dose change hold on 2026-11-02 (recorded by an events file)"

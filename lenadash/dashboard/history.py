@@ -13,8 +13,11 @@ import pandas as pd
 
 from lenadash.dashboard.present import EVENT_LABELS
 
-HISTORY_COLUMNS = ["when", "who", "record", "change", "what", "why", "status"]
-CHANGE_WORDS = {"created": "created", "edited": "edited", "voided": "voided"}
+# The order a clinician reads it in, narrow to wide: a voided event says so in `change`, on the first screen.
+HISTORY_COLUMNS = ["when", "change", "record", "what", "why", "who"]
+CHANGE_WORDS = {"created": "created", "edited": "edited", "voided": "VOIDED"}
+# An event's value in words, by kind (the value alone, "2", says little).
+VALUE_WORDS = {"fever": "{} C", "toxicity": "grade {}", "dose_change": "{} mg"}
 # The words of the fields a version shows, in the Setup form's terms; the unit follows the value.
 FIELD_WORDS = {
     "name": ("name", ""),
@@ -43,10 +46,10 @@ def _text(value: Any, unit: str = "") -> str:
 
 
 def _when(value: Any) -> str:
-    """An instant as the clinic reads it: 'YYYY-MM-DD HH:MM UTC'; '-' when unknown."""
+    """An instant in UTC, 'YYYY-MM-DD HH:MM' (the column says UTC); '-' when unknown."""
     if value is None or pd.isna(value):
         return "-"
-    return pd.Timestamp(value).tz_convert("UTC").strftime("%Y-%m-%d %H:%M UTC")
+    return pd.Timestamp(value).tz_convert("UTC").strftime("%Y-%m-%d %H:%M")
 
 
 def _sort_key(value: Any) -> pd.Timestamp:
@@ -80,7 +83,7 @@ def _version_rows(versions: pd.DataFrame) -> list[dict]:
     rows = []
     for v in versions.to_dict("records"):
         if v["record_type"] == "clinical_event":
-            continue  # a void shows on the event's own row (status "voided: reason")
+            continue  # a void shows on the event's own row (VOIDED, and its reason)
         values = v["after"] or v["before"] or {}
         rows.append(
             {
@@ -91,45 +94,58 @@ def _version_rows(versions: pd.DataFrame) -> list[dict]:
                 "change": CHANGE_WORDS.get(v["change"], v["change"]),
                 "what": version_what(v["change"], v["before"], v["after"] or {}),
                 "why": v["reason"] or "",
-                "status": "",
+                "voided": False,
             }
         )
     return rows
 
 
-def _event_rows(events: pd.DataFrame) -> list[dict]:
+def _event_what(e: dict) -> str:
+    value = e.get("value") or ""
+    if value and not (e["event"] == "dose_change" and value == "hold"):
+        value = VALUE_WORDS.get(e["event"], "{}").format(value)
+    return " - ".join(x for x in (value, e.get("detail") or "") if x) or "-"
+
+
+def _event_rows(events: pd.DataFrame, files: dict[int, str]) -> list[dict]:
     rows = []
     for e in events.to_dict("records"):
         voided = "voided_at" in e and not pd.isna(e["voided_at"])
-        imported = "upload_id" in e and not pd.isna(e["upload_id"])
-        value = e.get("value") or ""
-        what = " ".join(x for x in (value, e.get("detail") or "") if x) or "-"
+        upload: Any = e.get("upload_id")
+        imported = upload is not None and not pd.isna(upload)
+        recorder = e.get("recorded_by") or (f"events file {files.get(int(upload), '')}".strip() if imported else "-")
+        why = ""
+        if voided:
+            why = (
+                f"{e.get('void_reason') or ''} (voided by {e.get('voided_by') or '-'}, {_when(e.get('voided_at'))} UTC)"
+            )
         rows.append(
             {
                 "at": e.get("recorded_at"),
                 "when": _when(e.get("recorded_at")),
-                "who": e.get("recorded_by") or ("events file" if imported else "-"),
+                "who": recorder,
                 "record": f"event {EVENT_LABELS.get(e['event'], e['event'])} on {e['date']}",
-                "change": "imported" if imported else "recorded",
-                "what": what,
-                "why": "",
-                "status": f"voided: {e.get('void_reason') or ''} ({e.get('voided_by') or '-'}, "
-                f"{_when(e.get('voided_at'))})"
-                if voided
-                else "",
+                "change": "VOIDED" if voided else ("imported" if imported else "recorded"),
+                "what": _event_what(e),
+                "why": why,
+                "voided": voided,
             }
         )
     return rows
 
 
-def history_table(versions: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
-    """One patient's history, newest first, in HISTORY_COLUMNS (all text): each patient and course version
-    (created or edited: what changed, who, when, why; store.load_versions) and each event (recorded or
-    imported, who and when; store.load_events(include_voided=True)), a voided event's status
-    "voided: <reason> (<who>, <when>)". Empty frames give an empty table with the same columns."""
-    rows = _version_rows(versions) + _event_rows(events)
+def history_table(versions: pd.DataFrame, events: pd.DataFrame, files: dict[int, str] | None = None) -> pd.DataFrame:
+    """One patient's history, newest first, in HISTORY_COLUMNS (all text) plus `voided` (bool): each patient
+    and course version (created or edited: what changed, who, when, why; store.load_versions) and each event
+    (recorded, or imported from the events file named in `files` {upload id: file name}, with who and when;
+    store.load_events(include_voided=True)). A voided event's change reads VOIDED and its why
+    "<reason> (voided by <who>, <when>)". Empty frames give an empty table with the same columns."""
+    rows = _version_rows(versions) + _event_rows(events, files or {})
     rows.sort(key=lambda r: _sort_key(r["at"]), reverse=True)
-    return pd.DataFrame.from_records(rows, columns=["at", *HISTORY_COLUMNS])[HISTORY_COLUMNS].astype("str")
+    table = pd.DataFrame.from_records(rows, columns=["at", *HISTORY_COLUMNS, "voided"])
+    out = table[HISTORY_COLUMNS].astype("str")
+    out["voided"] = table["voided"].astype("bool")
+    return out
 
 
 def voidable_events(events: pd.DataFrame) -> pd.DataFrame:
@@ -141,11 +157,11 @@ def voidable_events(events: pd.DataFrame) -> pd.DataFrame:
 
 
 def event_choice(event: dict) -> str:
-    """How the Void picker names an event: 'Fever 38.6 on 2026-11-02 (recorded by a.b)'."""
+    """How the Void picker names an event: 'Fever 38.6 C on 2026-11-02 (recorded by a.b)'."""
     label = EVENT_LABELS.get(event["event"], event["event"])
-    value = f" {event['value']}" if event.get("value") else ""
-    by = event.get("recorded_by") or "events file"
-    return f"{label}{value} on {event['date']} ({by})"
+    value = _event_what({**event, "detail": ""})
+    by = event.get("recorded_by") or "an events file"
+    return f"{label}{'' if value == '-' else ' ' + value} on {event['date']} (recorded by {by})"
 
 
 def patient_history(*, session: Any, mrn: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -154,4 +170,8 @@ def patient_history(*, session: Any, mrn: str) -> tuple[pd.DataFrame, pd.DataFra
 
     events = store.load_events(session=session, mrn=mrn, include_voided=True)
     versions = store.load_versions(session=session, mrn=mrn)
-    return history_table(versions, events), events
+    files: dict[int, str] = {}
+    if events["upload_id"].notna().any():
+        uploads = store.list_uploads(session=session)
+        files = dict(zip(uploads["id"].astype(int), uploads["file_name"]))
+    return history_table(versions, events, files), events

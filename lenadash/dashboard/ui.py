@@ -880,7 +880,16 @@ def history_tab(mrn: str) -> None:
     if table.empty:
         st.info("No changes or events recorded for this patient yet.")
     else:  # a dataframe: names, reasons and details are shown as typed, never as Markdown
-        st.dataframe(table, hide_index=True, width="stretch", key=f"history_{mrn}")
+        voided = table.pop("voided")
+        # what was voided, greyed (and struck through where the grid can); VOIDED says it in words
+        struck = "color: #5f5f5f; text-decoration: line-through"
+        styled = table.style.apply(
+            lambda row: [struck if voided[row.name] and c in ("record", "what") else "" for c in row.index], axis=1
+        )
+        widths = {"when": 130, "change": 80, "record": 220, "what": 240, "why": 260, "who": 170}
+        config = {name: st.column_config.TextColumn(name, width=px) for name, px in widths.items()}
+        config["when"] = st.column_config.TextColumn("when (UTC)", width=widths["when"])
+        st.dataframe(styled, hide_index=True, width="stretch", column_config=config, key=f"history_{mrn}")
     open_events = history.voidable_events(events)
     actor = access.current_actor()
     if open_events.empty or not any(access.allowed(a, actor) for a in ("record_event", "dose_decision", "rems")):
