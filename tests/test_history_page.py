@@ -248,3 +248,18 @@ def test_the_void_picker_names_the_event_with_its_value_and_recorder():
     assert history.event_choice(_fever()) == "Fever 38.9 C on 2026-11-02 (recorded by nurse@clinic.test)"
     hold = _fever(event="dose_change", value="hold", recorded_by=None)
     assert history.event_choice(hold) == "Dose change hold on 2026-11-02 (recorded by an events file)"
+
+
+@pytest.mark.parametrize(
+    ("role", "voidable"),
+    [
+        ("clinician", {"fever", "dose_change", "pregnancy_test"}),
+        ("nurse", {"fever", "pregnancy_test"}),
+        ("pharmacist", {"pregnancy_test"}),
+        ("viewer", set()),
+    ],
+)
+def test_the_void_control_offers_the_events_the_role_may_record(role, voidable):
+    with access.acting_as(Actor(f"{role}@clinic.test", frozenset({role}), "t")):
+        offered = {k for k in ("fever", "dose_change", "pregnancy_test") if setup_form.may_void({"event": k})}
+    assert offered == voidable

@@ -306,6 +306,13 @@ def record_event(event: dict, *, session: Any, recorded_by: str | None = None) -
 VOID_REASON_MAX = 500
 
 
+def may_void(event: dict) -> bool:
+    """Whether the acting user may void this event: the permission recording its kind needs (_event_action)."""
+    from lenadash import access
+
+    return access.allowed(_event_action(event.get("event")), access.current_actor())
+
+
 def void_event(event: dict, *, reason: str, session: Any) -> None:
     """Void one stored event entered in error (a row of store.load_events(include_voided=True)): the same
     permission as recording that kind (_event_action), a reason required; the row stays, marked voided, and

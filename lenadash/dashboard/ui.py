@@ -869,8 +869,7 @@ def dose_history_table(patient: dict, events: pd.DataFrame | None, *, on: dt.dat
 def history_tab(mrn: str) -> None:
     """The patient page's History tab: every course and patient version and every event with who, when and
     why, voided ones marked (dashboard.history), then Void for an event entered in error (reason required),
-    offered where the role may record events (setup_form.void_event checks it again)."""
-    from lenadash import access
+    offered for the events the role may record (setup_form.may_void; setup_form.void_event checks it again)."""
     from lenadash.dashboard import history, setup_form
 
     if flash := st.session_state.pop("lenadash_history_flash", None):
@@ -890,12 +889,10 @@ def history_tab(mrn: str) -> None:
         config = {name: st.column_config.TextColumn(name, width=px) for name, px in widths.items()}
         config["when"] = st.column_config.TextColumn("when (UTC)", width=widths["when"])
         st.dataframe(styled, hide_index=True, width="stretch", column_config=config, key=f"history_{mrn}")
-    open_events = history.voidable_events(events)
-    actor = access.current_actor()
-    if open_events.empty or not any(access.allowed(a, actor) for a in ("record_event", "dose_decision", "rems")):
+    rows = [e for e in history.voidable_events(events).to_dict("records") if setup_form.may_void(e)]
+    if not rows:  # nothing left standing, or nothing this role may void
         return
     with st.expander("Void an event entered in error"), st.form(f"void_form_{mrn}", clear_on_submit=True):
-        rows = open_events.to_dict("records")
         picked = st.selectbox(
             "Event", range(len(rows)), format_func=lambda i: history.event_choice(rows[i]), key=f"void_pick_{mrn}"
         )
