@@ -80,7 +80,9 @@ with right:
     st.plotly_chart(fold["timeline"], key="fold_chart", theme=None, config={"displaylogo": False})
     ui.grade_legend(clinic.result.get("grading"))
 
-timeline_tab, overlay_tab, sheet_tab, dose_tab = st.tabs(["All panels", "Cycle overlay", "Flowsheet", "Dose history"])
+timeline_tab, overlay_tab, sheet_tab, dose_tab, history_tab = st.tabs(
+    ["All panels", "Cycle overlay", "Flowsheet", "Dose history", "History"]
+)
 with timeline_tab:
     built = ui.timeline_figure(clinic, mrn, preset)
     st.plotly_chart(built["timeline"], key="timeline_chart", theme=None, config={"displaylogo": False})
@@ -113,3 +115,5 @@ with sheet_tab:
 with dose_tab:
     insight.render_dose_intensity(st.container(), patient)
     ui.dose_history_table(patient, clinic.events, on=clinic.as_of)
+with history_tab:  # every version and event: who, when, why; voided marked; Void where the role allows
+    ui.history_tab(mrn)

@@ -126,6 +126,13 @@ with course_tab:
             "Menses", setup_form.MENSES_CHOICES, index=_index(setup_form.MENSES_CHOICES, row.get("menses"))
         )
         dialysis = c12.checkbox("On dialysis", value=bool(row.get("dialysis")))
+        change_reason = ""
+        if row.get("indication"):  # a stored course: a change keeps the old version, with this reason
+            change_reason = st.text_input(
+                "Reason for the change (required when a stored value other than the name changes)",
+                key=f"setup_reason{sfx}",
+                max_chars=setup_form.CHANGE_REASON_MAX,
+            )
         saved = st.form_submit_button("Save patient and course", type="primary")
     if saved:
         record = setup_form.course_record(
@@ -145,7 +152,7 @@ with course_tab:
         )
         with ui.user_errors("Not saved"):
             with ui.db_session() as s:
-                setup_form.save_course(record, session=s, profile=ui.rules_profile())
+                setup_form.save_course(record, session=s, profile=ui.rules_profile(), reason=change_reason)
             ui.data_changed()
             st.session_state[ui.PATIENT] = record["mrn"]
             st.session_state["setup_new"] = False

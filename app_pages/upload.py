@@ -161,16 +161,7 @@ for name, reason in st.session_state.get("last_refused", []):
     st.error(ui.plain(f"{name}: not saved - {reason}"))
 if st.session_state.get("last_commit"):
     done = pd.DataFrame(st.session_state["last_commit"])
-    st.success(
-        "Saved: "
-        + ui.plain(
-            ", ".join(
-                f"{r.file_name}: {r.rows_imported} new, {r.rows_unchanged} unchanged, {r.rows_superseding} corrections"
-                + (" (already imported)" if r.already_imported else "")
-                for r in done.itertuples()
-            )
-        )
-    )
+    st.success("Saved: " + ui.plain("; ".join(uploads.saved_line(r) for r in st.session_state["last_commit"])))
     created = int(done.loc[done["kind"] == "labs", "patients_created"].sum()) if len(done) else 0
     if created:
         st.warning(

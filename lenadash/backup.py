@@ -168,11 +168,17 @@ def _dump_revision(path: Path) -> str:
     raise StoreError(f"{path} is not a lenadash backup (no schema revision)")
 
 
+# The PostgreSQL functions lenadash's triggers call: the audit trail (0007), versions and events (0008).
+TRIGGER_FUNCTIONS = ("lenadash_audit_append_only", "lenadash_versions_append_only", "lenadash_events_never_deleted")
+
+
 def _clear_postgres(engine) -> None:
-    """Drop lenadash's tables (and the audit trigger function) so the backup's own come back whole."""
+    """Drop lenadash's tables (and the trigger functions of revisions 0007 and 0008) so the backup's own come
+    back whole."""
     store.drop_everything(engine)
     with engine.begin() as connection:
-        connection.execute(text("DROP FUNCTION IF EXISTS lenadash_audit_append_only() CASCADE"))
+        for function in TRIGGER_FUNCTIONS:
+            connection.execute(text(f"DROP FUNCTION IF EXISTS {function}() CASCADE"))
 
 
 def _private(path: Path) -> None:

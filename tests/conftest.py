@@ -91,6 +91,43 @@ def session(engine):
         yield s
 
 
+@pytest.fixture(scope="session")
+def seeded_dir(tmp_path_factory) -> Path:
+    """A folder whose `lenadash.sqlite` holds the sample clinic, imported once per test process through
+    the real import path (imports.import_paths). Read-only: tests get a copy through `clinic_env`."""
+    from lenadash import imports, store
+
+    folder = tmp_path_factory.mktemp("clinic")
+    engine = store.make_engine(f"sqlite:///{folder / 'lenadash.sqlite'}")
+    with store.open_session(engine) as s:
+        summaries = imports.import_paths(session=s, paths=imports.sample_files())
+    engine.dispose()
+    assert sum(x.rows_imported for x in summaries) > 1000
+    return folder
+
+
+@pytest.fixture
+def clinic_env(seeded_dir, monkeypatch, tmp_path) -> Path:
+    """The app's settings pointed at a fresh copy of the sample clinic's database (the test may write),
+    with the demo database apart; returns the data folder holding the copy."""
+    shutil.copy(seeded_dir / "lenadash.sqlite", tmp_path / "lenadash.sqlite")
+    monkeypatch.setenv("LENADASH_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("LENADASH_DATABASE_URL", f"sqlite:///{tmp_path / 'lenadash.sqlite'}")
+    monkeypatch.setenv("LENADASH_DEMO_DATABASE_URL", f"sqlite:///{tmp_path / 'demo.sqlite'}")
+    monkeypatch.delenv("LENADASH_WATCH_FOLDER", raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def empty_env(monkeypatch, tmp_path) -> Path:
+    """The app's settings on an empty data folder: no clinic database yet, the default URLs."""
+    monkeypatch.setenv("LENADASH_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("LENADASH_DATABASE_URL", raising=False)
+    monkeypatch.delenv("LENADASH_DEMO_DATABASE_URL", raising=False)
+    monkeypatch.delenv("LENADASH_WATCH_FOLDER", raising=False)
+    return tmp_path
+
+
 # --- PostgreSQL --------------------------------------------------------------------------------
 
 

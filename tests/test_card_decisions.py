@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -20,27 +19,6 @@ from lenadash.errors import InputError
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
 TIMEOUT = 120
-
-
-@pytest.fixture(scope="module")
-def seeded_dir(tmp_path_factory) -> Path:
-    from lenadash import imports, store
-
-    folder = tmp_path_factory.mktemp("clinic")
-    engine = store.make_engine(f"sqlite:///{folder / 'lenadash.sqlite'}")
-    with store.open_session(engine) as s:
-        imports.import_paths(session=s, paths=imports.sample_files())
-    engine.dispose()
-    return folder
-
-
-@pytest.fixture
-def clinic_env(seeded_dir, monkeypatch, tmp_path):
-    shutil.copy(seeded_dir / "lenadash.sqlite", tmp_path / "lenadash.sqlite")
-    monkeypatch.setenv("LENADASH_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("LENADASH_DATABASE_URL", f"sqlite:///{tmp_path / 'lenadash.sqlite'}")
-    monkeypatch.setenv("LENADASH_DEMO_DATABASE_URL", f"sqlite:///{tmp_path / 'demo.sqlite'}")
-    return tmp_path
 
 
 def _patient_page(mrn: str) -> AppTest:

@@ -6,33 +6,12 @@ import csv
 import io
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from lenadash.dashboard import insight
 
 REPO = Path(__file__).resolve().parents[1]
 PAGE = str(REPO / "app_pages" / "clinic.py")
-
-
-@pytest.fixture(scope="module")
-def seeded_dir(tmp_path_factory) -> Path:
-    from lenadash import imports, store
-
-    folder = tmp_path_factory.mktemp("clinic")
-    engine = store.make_engine(f"sqlite:///{folder / 'lenadash.sqlite'}")
-    with store.open_session(engine) as s:
-        imports.import_paths(session=s, paths=imports.sample_files())
-    engine.dispose()
-    return folder
-
-
-@pytest.fixture
-def clinic_env(seeded_dir, monkeypatch, tmp_path):
-    monkeypatch.setenv("LENADASH_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("LENADASH_DATABASE_URL", f"sqlite:///{seeded_dir / 'lenadash.sqlite'}")
-    monkeypatch.setenv("LENADASH_DEMO_DATABASE_URL", f"sqlite:///{tmp_path / 'demo.sqlite'}")
-    return seeded_dir
 
 
 def _page() -> AppTest:

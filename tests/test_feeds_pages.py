@@ -46,8 +46,8 @@ def test_upload_page_reads_hl7_and_fhir_and_commits_them(empty_env, sample_dir):
     assert not at.exception, at.exception
     saved = _text(at)
     assert (
-        "from_the_lab.dat: 3895 new, 0 unchanged, 1 corrections" in saved
-        and "portal.json: 0 new, 3896 unchanged" in saved
+        "from_the_lab.dat: 3895 new results, 0 unchanged, 1 correction, 1 rejected" in saved
+        and "portal.json: 0 new results, 3896 unchanged, 0 corrections, 1 rejected" in saved
     )
     history = [d.value for d in at.dataframe if "rows_imported" in d.value.columns][0]
     assert set(history["source"]) == {""}  # uploaded by hand, not from the watched folder

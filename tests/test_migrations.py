@@ -166,8 +166,9 @@ def test_upgrading_from_the_first_revision_keeps_every_row_and_lab_time(db_url):
         assert after["upload"] == [(*row[:-1], b"") for row in before["upload"]]
         kept = ("upload", "clinical_event")
         assert {k: v for k, v in after.items() if k not in kept} == {k: v for k, v in before.items() if k not in kept}
-        # 0005 adds who recorded an event and when: NULL for every event stored before it
-        assert after["clinical_event"] == [(*row, None, None) for row in before["clinical_event"]]
+        # 0005 adds who recorded an event and when, 0008 who voided it, when and why: NULL for every
+        # event stored before them
+        assert after["clinical_event"] == [(*row, None, None, None, None, None) for row in before["clinical_event"]]
         assert _stored_lab_times(engine) == OLD_LAB_TIMES
         if engine.dialect.name == "postgresql":
             with engine.connect() as connection:
@@ -217,8 +218,9 @@ def test_upgrading_merges_uploads_doubled_by_a_race(db_url):
         assert after["lab_result"] == [
             row if row[0] != 6 else (6, *row[1:3], 1, *row[4:]) for row in before["lab_result"]
         ]
-        # a different kind is no twin; 0005 adds recorded_by and recorded_at, NULL for events stored before it
-        assert after["clinical_event"] == [(*row, None, None) for row in before["clinical_event"]]
+        # a different kind is no twin; 0005 adds recorded_by and recorded_at, 0008 voided_by, voided_at and
+        # void_reason, NULL for events stored before them
+        assert after["clinical_event"] == [(*row, None, None, None, None, None) for row in before["clinical_event"]]
         assert len(after["patient"]) == 2 and len(after["treatment_course"]) == 1
     finally:
         engine.dispose()

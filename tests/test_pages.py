@@ -17,37 +17,6 @@ APP = str(REPO / "app.py")
 TIMEOUT = 120
 
 
-@pytest.fixture(scope="module")
-def seeded_dir(tmp_path_factory) -> Path:
-    """A data folder whose clinic database holds the sample clinic, imported file by file through
-    ingest.detect_kind/read_* and store.save_* (store.import_paths)."""
-    from lenadash import imports, store
-
-    folder = tmp_path_factory.mktemp("clinic")
-    engine = store.make_engine(f"sqlite:///{folder / 'lenadash.sqlite'}")
-    with store.open_session(engine) as s:
-        summaries = imports.import_paths(session=s, paths=imports.sample_files())
-    engine.dispose()
-    assert sum(x.rows_imported for x in summaries) > 1000
-    return folder
-
-
-@pytest.fixture
-def clinic_env(seeded_dir, monkeypatch, tmp_path):
-    monkeypatch.setenv("LENADASH_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("LENADASH_DATABASE_URL", f"sqlite:///{seeded_dir / 'lenadash.sqlite'}")
-    monkeypatch.setenv("LENADASH_DEMO_DATABASE_URL", f"sqlite:///{tmp_path / 'demo.sqlite'}")
-    return seeded_dir
-
-
-@pytest.fixture
-def empty_env(monkeypatch, tmp_path):
-    monkeypatch.setenv("LENADASH_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("LENADASH_DATABASE_URL", raising=False)
-    monkeypatch.delenv("LENADASH_DEMO_DATABASE_URL", raising=False)
-    return tmp_path
-
-
 def _sample_patients() -> pd.DataFrame:
     from lenadash import samples
 

@@ -5,37 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
 TIMEOUT = 120
-
-
-@pytest.fixture(scope="module")
-def seeded_dir(tmp_path_factory) -> Path:
-    """A clinic database holding the sample clinic, imported through the real import path."""
-    from lenadash import imports, store
-
-    folder = tmp_path_factory.mktemp("clinic")
-    engine = store.make_engine(f"sqlite:///{folder / 'lenadash.sqlite'}")
-    with store.open_session(engine) as s:
-        imports.import_paths(session=s, paths=imports.sample_files())
-    engine.dispose()
-    return folder
-
-
-@pytest.fixture
-def clinic_env(seeded_dir, monkeypatch, tmp_path):
-    """A fresh copy of the seeded database per test (the tests record events)."""
-    import shutil
-
-    shutil.copy(seeded_dir / "lenadash.sqlite", tmp_path / "lenadash.sqlite")
-    monkeypatch.setenv("LENADASH_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("LENADASH_DATABASE_URL", f"sqlite:///{tmp_path / 'lenadash.sqlite'}")
-    monkeypatch.setenv("LENADASH_DEMO_DATABASE_URL", f"sqlite:///{tmp_path / 'demo.sqlite'}")
-    return tmp_path
 
 
 def _setup(**state) -> AppTest:

@@ -24,6 +24,7 @@ AUDITED = (
     "visit_view",
     "visit_export",
     "event_recorded",
+    "event_voided",
     "dose_decision",
     "course_edit",
     "user_roles",

@@ -128,18 +128,59 @@ def course_problem(record: dict, profile: str = "us_pi") -> str | None:
     return dose_problem(record["indication"], record["starting_dose_mg"], profile)
 
 
-def save_course(record: dict, *, session: Any, profile: str = "us_pi") -> None:
-    """Check a course_record (course_problem) and store the patient and course (store.upsert_patient_course).
+# A change to a stored patient or course needs a reason, kept with the earlier version (issue 11: history,
+# not overwrites): every field the engine reads sets a dose, the CrCl and renal start (weight, birth date, sex,
+# dialysis; DOMAIN.md 3), the cycle calendar (start date, schedule), REMS testing (reproductive potential,
+# menses; DOMAIN.md 5) or VTE risk (combination). Only a corrected name needs none.
+CHANGE_WORDS = {
+    "name": "name",
+    "sex": "sex",
+    "birth_date": "birth date",
+    "weight_kg": "weight",
+    "starting_dose_mg": "starting dose",
+    "schedule": "schedule",
+    "combination": "combination",
+    "dialysis": "dialysis",
+    "reproductive_potential": "reproductive potential",
+    "menses": "menses",
+}
+NO_REASON_NEEDED = ("name",)
+CHANGE_REASON_MAX = 500
+
+
+def course_changes(record: dict, *, session: Any) -> list[str]:
+    """The stored values saving this course_record would change, in the form's words ([] for a new patient
+    or course, or none changed); store.pending_changes."""
+    from lenadash import store
+
+    return [CHANGE_WORDS.get(name, name) for name in store.pending_changes(session=session, row=record)]
+
+
+def reason_problem(record: dict, reason: str, *, session: Any) -> str | None:
+    """Why the course cannot be saved without a reason: it changes a stored value other than the name."""
+    from lenadash import store
+
+    needing = [n for n in store.pending_changes(session=session, row=record) if n not in NO_REASON_NEEDED]
+    if needing and not reason.strip():
+        words = and_join([CHANGE_WORDS.get(n, n) for n in needing])
+        return f"give the reason for changing the stored {words} (kept in the patient's history)."
+    return None
+
+
+def save_course(record: dict, *, session: Any, profile: str = "us_pi", reason: str = "") -> None:
+    """Check a course_record (course_problem; a reason when it changes a stored value, reason_problem) and store
+    the patient and course (store.upsert_patient_course), which keeps the earlier version with who and why.
     Raises InputError with the sentence to show when a field is missing or not valid; nothing is stored then."""
     from lenadash import access, store
 
     access.require("edit_course")
-    problem = course_problem(record, profile)
+    problem = course_problem(record, profile) or reason_problem(record, reason, session=session)
     if problem:
         raise InputError(problem)
+    # a value the models refuse is a StoreError naming the field
     store.upsert_patient_course(
-        session=session, row=record
-    )  # a value the models refuse is a StoreError naming the field
+        session=session, row=record, changed_by=access.actor_name(254), reason=reason.strip()[:CHANGE_REASON_MAX]
+    )
     course = {k: record.get(k) for k in COURSE_AUDITED if k in record}
     access.audit("course_edit", session=session, patient=record.get("mrn"), detail={"after": course})
 
@@ -260,6 +301,42 @@ def record_event(event: dict, *, session: Any, recorded_by: str | None = None) -
     after = {k: event.get(k) for k in EVENT_AUDITED if k in event}
     action = "dose_decision" if event.get("event") == "dose_change" else "event_recorded"
     access.audit(action, session=session, patient=event.get("mrn"), detail={"after": after}, actor=needed)
+
+
+VOID_REASON_MAX = 500
+
+
+def may_void(event: dict) -> bool:
+    """Whether the acting user may void this event: the permission recording its kind needs (_event_action)."""
+    from lenadash import access
+
+    return access.allowed(_event_action(event.get("event")), access.current_actor())
+
+
+def void_event(event: dict, *, reason: str, session: Any) -> None:
+    """Void one stored event entered in error (a row of store.load_events(include_voided=True)): the same
+    permission as recording that kind (_event_action), a reason required; the row stays, marked voided, and
+    leaves the assessment (store.void_event). Audited as event_voided with the event's coded fields before and
+    after (the reason is free text: it stays in the patient's history, not in the trail)."""
+    from lenadash import access, store
+
+    needed = access.require(_event_action(event.get("event")))
+    if not reason.strip():
+        raise InputError("give the reason the event is voided (for example: entered for the wrong patient).")
+    store.void_event(
+        session=session,
+        event_id=int(event["event_id"]),
+        voided_by=access.actor_name(254),
+        reason=reason.strip()[:VOID_REASON_MAX],
+    )
+    before = {k: event.get(k) for k in EVENT_AUDITED if k in event} | {"voided": False}
+    access.audit(
+        "event_voided",
+        session=session,
+        patient=event.get("mrn"),
+        detail={"before": before, "after": before | {"voided": True}},
+        actor=needed,
+    )
 
 
 def picker_label(mrn: str, names: dict) -> str:

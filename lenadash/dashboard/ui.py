@@ -866,6 +866,46 @@ def dose_history_table(patient: dict, events: pd.DataFrame | None, *, on: dt.dat
 # --- addresses: stable URLs, a patient's own address -------------------------------------------
 
 
+def history_tab(mrn: str) -> None:
+    """The patient page's History tab: every course and patient version and every event with who, when and
+    why, voided ones marked (dashboard.history), then Void for an event entered in error (reason required),
+    offered for the events the role may record (setup_form.may_void; setup_form.void_event checks it again)."""
+    from lenadash.dashboard import history, setup_form
+
+    if flash := st.session_state.pop("lenadash_history_flash", None):
+        st.success(plain(flash))
+    with db_session() as s:
+        table, events = history.patient_history(session=s, mrn=mrn)
+    if table.empty:
+        st.info("No changes or events recorded for this patient yet.")
+    else:  # a dataframe: names, reasons and details are shown as typed, never as Markdown
+        voided = table.pop("voided")
+        # what was voided, greyed (and struck through where the grid can); VOIDED says it in words
+        struck = "color: #5f5f5f; text-decoration: line-through"
+        styled = table.style.apply(
+            lambda row: [struck if voided[row.name] and c in ("record", "what") else "" for c in row.index], axis=1
+        )
+        widths = {"when": 130, "change": 80, "record": 220, "what": 240, "why": 260, "who": 170}
+        config = {name: st.column_config.TextColumn(name, width=px) for name, px in widths.items()}
+        config["when"] = st.column_config.TextColumn("when (UTC)", width=widths["when"])
+        st.dataframe(styled, hide_index=True, width="stretch", column_config=config, key=f"history_{mrn}")
+    rows = [e for e in history.voidable_events(events).to_dict("records") if setup_form.may_void(e)]
+    if not rows:  # nothing left standing, or nothing this role may void
+        return
+    with st.expander("Void an event entered in error"), st.form(f"void_form_{mrn}", clear_on_submit=True):
+        picked = st.selectbox(
+            "Event", range(len(rows)), format_func=lambda i: history.event_choice(rows[i]), key=f"void_pick_{mrn}"
+        )
+        reason = st.text_input("Reason (required)", key=f"void_reason_{mrn}", max_chars=setup_form.VOID_REASON_MAX)
+        if st.form_submit_button("Void event", type="primary"):
+            with user_errors("Not voided"):
+                with db_session() as s:
+                    setup_form.void_event(rows[picked], reason=reason, session=s)
+                data_changed()
+                st.session_state["lenadash_history_flash"] = f"Voided: {history.event_choice(rows[picked])}."
+                st.rerun()
+
+
 def home() -> None:
     """The root URL "/": the Start page on a first run (empty clinic database, no sample clinic open),
     else the clinic overview. A hidden page of its own because Streamlit serves the default page at "/"

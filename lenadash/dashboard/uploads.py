@@ -24,6 +24,28 @@ FEED_FORMATS = {"hl7": "HL7 v2 (ORU^R01 result messages)", "fhir": "FHIR R4 (Obs
 SOMETHING_WENT_WRONG = "Something went wrong; nothing was saved."
 
 
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def saved_line(done: dict) -> str:
+    """One file's outcome after Commit (an ImportSummary as_dict), every part of the accepted rows and
+    the rejected ones counted in plain words ("1 correction", "2 rejected"); an identical file says so
+    instead of "0 new"."""
+    summary = store.ImportSummary(**done)
+    if summary.already_imported:
+        return f"{summary.file_name}: already imported, nothing new"
+    unit = ("result", "results") if summary.kind == "labs" else ("row", "rows")
+    parts = [
+        _count(summary.rows_imported, f"new {unit[0]}", f"new {unit[1]}"),
+        f"{summary.rows_unchanged} unchanged",
+        _count(summary.rows_superseding, "correction", "corrections"),
+    ]
+    if summary.rows_rejected:
+        parts.append(f"{summary.rows_rejected} rejected (see the problems above; not saved)")
+    return f"{summary.file_name}: " + ", ".join(parts)
+
+
 def counts_line(item: PreparedUpload) -> str:
     """What was read and accepted, in the file's own unit: draws for wide lab files (one row carries
     many results), results for long lab files, rows for patients and events files."""

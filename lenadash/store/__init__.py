@@ -1,4 +1,4 @@
-"""The database, the only package that opens sessions: engine and migrations, uploads, labs, courses, events."""
+"""The database, the only package that opens sessions: engine, migrations, uploads, labs, courses, events, history."""
 
 from __future__ import annotations
 
@@ -11,13 +11,19 @@ from lenadash.store import (  # noqa: F401  (for tests that patch a step; access
     courses,
     engine,
     events,
+    history,
     labs,
     marker,
     people,
     sql,
     uploads,
 )
-from lenadash.store.courses import load_patients, save_patients, upsert_patient_course  # noqa: F401
+from lenadash.store.courses import (  # noqa: F401
+    load_patients,
+    pending_changes,
+    save_patients,
+    upsert_patient_course,
+)
 from lenadash.store.engine import (  # noqa: F401
     MIGRATIONS_DIR,
     alembic_config,
@@ -30,7 +36,8 @@ from lenadash.store.engine import (  # noqa: F401
     table_names,
     upgrade_schema,
 )
-from lenadash.store.events import EVENT_VALUE_FIELD, add_event, load_events, save_events  # noqa: F401
+from lenadash.store.events import EVENT_VALUE_FIELD, add_event, load_events, save_events, void_event  # noqa: F401
+from lenadash.store.history import load_versions  # noqa: F401
 from lenadash.store.labs import CHUNK_SIZE, load_labs, save_labs  # noqa: F401
 from lenadash.store.marker import (  # noqa: F401
     claim_for_demo,

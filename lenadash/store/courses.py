@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import select
 from sqlmodel import Session, col
 
 from lenadash.errors import StoreError
+from lenadash.store import history
 from lenadash.store.models import Patient, PatientCreate, TreatmentCourse, TreatmentCourseCreate
 from lenadash.store.sql import as_date, clean_text, committing, field, one_import_at_a_time, table_of, validated
 from lenadash.store.uploads import ImportSummary, finished, start_upload
@@ -26,50 +29,91 @@ def get_or_create_patient(session: Session, mrn: str) -> tuple[Patient, bool]:
     return patient, True
 
 
-def _upsert_course(session: Session, row: dict) -> tuple[TreatmentCourse, bool, bool]:
-    """Patient by MRN and course by MRN + indication + start_date; returns (course, patient created, course created)."""
+@dataclass(frozen=True)
+class Change:
+    """Who makes a change and why, kept with each version it leaves (store.history)."""
+
+    by: str = "unknown"
+    reason: str = ""
+
+
+PATIENT_FIELDS = tuple(PatientCreate.model_fields)
+COURSE_FIELDS = tuple(name for name in TreatmentCourseCreate.model_fields if name != "patient_id")
+
+
+def _upsert_course(session: Session, row: dict, change: Change) -> tuple[TreatmentCourse, bool, bool]:
+    """Patient by MRN and course by MRN + indication + start_date; returns (course, patient created, course created).
+    A stored patient or course the row changes leaves its earlier version (store.history), as does a new course."""
     mrn = clean_text(row.get("mrn"))
     if mrn is None:
         raise StoreError("a patient row needs an MRN; fill the mrn column")
-    patient, patient_created = _update_patient(session, mrn, row)
-    course, course_created = _update_course(session, patient, row)
+    patient, patient_created = _update_patient(session, mrn, row, change)
+    course, course_created = _update_course(session, patient, row, change)
     return course, patient_created, course_created
 
 
-def _update_patient(session: Session, mrn: str, row: dict) -> tuple[Patient, bool]:
-    """The patient with this MRN, created if new; fields the row leaves empty keep what is stored."""
-    patient, patient_created = get_or_create_patient(session, mrn)
+def _patient_after(patient: Patient, mrn: str, row: dict) -> PatientCreate:
+    """The patient's fields once the row is applied; fields the row leaves empty keep what is stored."""
     patient_fields = {"mrn": mrn}
     for name in ("name", "sex", "birth_date", "weight_kg"):
         value = field(row, name)
         patient_fields[name] = value if value is not None else getattr(patient, name)
     patient_fields["name"] = patient_fields["name"] or ""
-    checked_patient = validated(PatientCreate, patient_fields, what="patient")
-    for name, value in checked_patient.model_dump().items():
+    return validated(PatientCreate, patient_fields, what="patient")
+
+
+def _update_patient(session: Session, mrn: str, row: dict, change: Change) -> tuple[Patient, bool]:
+    """The patient with this MRN, created if new; fields the row leaves empty keep what is stored."""
+    patient, patient_created = get_or_create_patient(session, mrn)
+    before = history.values_of(patient, PATIENT_FIELDS)
+    for name, value in _patient_after(patient, mrn, row).model_dump().items():
         setattr(patient, name, value)
     session.add(patient)
     session.flush()
+    after = history.values_of(patient, PATIENT_FIELDS)
+    if not patient_created and before != after:
+        assert patient.id is not None
+        history.write_version(
+            session,
+            record_type="patient",
+            record_id=patient.id,
+            patient_id=patient.id,
+            change="edited",
+            before=before,
+            after=after,
+            changed_by=change.by,
+            reason=change.reason,
+        )
     return patient, patient_created
 
 
-def _update_course(session: Session, patient: Patient, row: dict) -> tuple[TreatmentCourse, bool]:
-    """The patient's course with the row's indication and start date, created or updated."""
-    course_fields = {name: field(row, name) for name in TreatmentCourseCreate.model_fields if name != "patient_id"}
+def _course_after(patient_id: int | None, row: dict) -> TreatmentCourseCreate:
+    course_fields = {name: field(row, name) for name in COURSE_FIELDS}
     course_fields = {k: v for k, v in course_fields.items() if v is not None}
-    course_fields["patient_id"] = patient.id
-    checked_course = validated(TreatmentCourseCreate, course_fields, what="treatment course")
-    course = (
+    course_fields["patient_id"] = patient_id
+    return validated(TreatmentCourseCreate, course_fields, what="treatment course")
+
+
+def _stored_course(session: Session, patient_id: int | None, checked: TreatmentCourseCreate) -> TreatmentCourse | None:
+    return (
         session.execute(
             select(TreatmentCourse).where(
-                col(TreatmentCourse.patient_id) == patient.id,
-                col(TreatmentCourse.indication) == checked_course.indication,
-                col(TreatmentCourse.start_date) == checked_course.start_date,
+                col(TreatmentCourse.patient_id) == patient_id,
+                col(TreatmentCourse.indication) == checked.indication,
+                col(TreatmentCourse.start_date) == checked.start_date,
             )
         )
         .scalars()
         .first()
     )
+
+
+def _update_course(session: Session, patient: Patient, row: dict, change: Change) -> tuple[TreatmentCourse, bool]:
+    """The patient's course with the row's indication and start date, created or updated."""
+    checked_course = _course_after(patient.id, row)
+    course = _stored_course(session, patient.id, checked_course)
     course_created = course is None
+    before = None if course is None else history.values_of(course, COURSE_FIELDS)
     if course is None:
         course = TreatmentCourse.model_validate(checked_course)
     else:
@@ -77,19 +121,59 @@ def _update_course(session: Session, patient: Patient, row: dict) -> tuple[Treat
             setattr(course, name, value)
     session.add(course)
     session.flush()
+    after = history.values_of(course, COURSE_FIELDS)
+    if before != after:
+        assert course.id is not None and patient.id is not None
+        history.write_version(
+            session,
+            record_type="treatment_course",
+            record_id=course.id,
+            patient_id=patient.id,
+            change="created" if course_created else "edited",
+            before=before,
+            after=after,
+            changed_by=change.by,
+            reason=change.reason,
+        )
     return course, course_created
 
 
-def upsert_patient_course(*, session: Session, row: dict) -> TreatmentCourse:
+def pending_changes(*, session: Session, row: dict) -> dict[str, tuple[Any, Any]]:
+    """What saving `row` would change in a stored patient or course: {field: (stored, new)}, for fields that
+    held a value (filling in a blank is no edit). {} for a new patient or course, or no change. Writes nothing;
+    refuses what upsert_patient_course would refuse (StoreError naming the field)."""
+    mrn = clean_text(row.get("mrn"))
+    if mrn is None:
+        return {}
+    patient = session.execute(select(Patient).where(col(Patient.mrn) == mrn)).scalars().first()
+    if patient is None:
+        return {}
+    found = {}
+    after = _patient_after(patient, mrn, row).model_dump()
+    for name, value in after.items():
+        found[name] = (getattr(patient, name), value)
+    checked_course = _course_after(patient.id, row)
+    course = _stored_course(session, patient.id, checked_course)
+    if course is not None:
+        for name, value in checked_course.model_dump().items():
+            if name != "patient_id":
+                found[name] = (getattr(course, name), value)
+    return {name: (old, new) for name, (old, new) in found.items() if old not in (None, "") and old != new}
+
+
+def upsert_patient_course(
+    *, session: Session, row: dict, changed_by: str = "unknown", reason: str = ""
+) -> TreatmentCourse:
     """Create or update one patient (by MRN) and one course (by MRN + indication + start_date).
 
     `row` has the patients contract keys; missing/None patient fields keep what is stored.
     Validated through PatientCreate/TreatmentCourseCreate; a value they refuse raises StoreError naming the field.
-    Commits; returns the stored course.
+    A new course, and a stored patient or course the row changes, leave a version (store.history) saying who
+    (`changed_by`, the actor's name) and why (`reason`), in the same transaction. Commits; returns the stored course.
     """
     with committing(session):
         one_import_at_a_time(session)  # a form save waits for an import, as imports wait for each other
-        course, _, _ = _upsert_course(session, row)
+        course, _, _ = _upsert_course(session, row, Change(by=changed_by, reason=reason))
     session.refresh(course)
     return course
 
@@ -111,10 +195,11 @@ def save_patients(*, session: Session, file_name: str, data: bytes, table_import
         return started.already
     upload = started.upload
     created = updated = same = patients_created = 0
+    change = Change(by=f"import {file_name}"[:254], reason="import")
     with committing(session):
         for row in rows.to_dict("records"):
             before = _course_snapshot(session, row)
-            course, patient_created, course_created = _upsert_course(session, row)
+            course, patient_created, course_created = _upsert_course(session, row, change)
             patients_created += patient_created
             if course_created:
                 created += 1

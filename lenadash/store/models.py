@@ -197,6 +197,11 @@ class ClinicalEvent(ClinicalEventBase, table=True):
     # from an events file (their upload says which) and for events stored before revision 0005.
     recorded_by: str | None = Field(default=None, max_length=64)
     recorded_at: dt.datetime | None = Field(default=None, description="when it was recorded (an instant, UTC)")
+    # An event entered in error is voided, never deleted (issue 11, revision 0008): the row stays with who
+    # voided it, when and why; load_events leaves it out of what the engine assesses.
+    voided_by: str | None = Field(default=None, max_length=254)
+    voided_at: dt.datetime | None = Field(default=None, description="when it was voided (an instant, UTC)")
+    void_reason: str | None = Field(default=None, max_length=500)
 
 
 class ClinicalEventCreate(ClinicalEventBase):
@@ -208,6 +213,29 @@ class ClinicalEventRead(ClinicalEventBase):
     patient_id: int
     recorded_by: str | None = None
     recorded_at: dt.datetime | None = None
+
+
+# --- versions: history, not overwrites ---------------------------------------------------------
+
+
+class RecordVersion(SQLModel, table=True):
+    """One change to a patient, a treatment course or a clinical event (issue 11, revision 0008): the values
+    before (`before_json`, the version replaced; "" when the record was created) and after, who changed it,
+    when and why. Written in the same transaction as the change by the store functions that make it;
+    append-only (the database refuses UPDATE and DELETE, like the audit trail)."""
+
+    __tablename__ = "record_version"
+    __table_args__ = (Index("ix_record_version_record", "record_type", "record_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    record_type: str = Field(max_length=16, description="patient | treatment_course | clinical_event")
+    record_id: int
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    change: str = Field(max_length=16, description="created | edited | voided")
+    before_json: str = Field(default="", sa_column=Column(Text, nullable=False))
+    after_json: str = Field(default="", sa_column=Column(Text, nullable=False))
+    changed_by: str = Field(max_length=254, description="the actor's name, or 'import <file>'")
+    changed_at: dt.datetime = Field(default_factory=_utcnow, description="an instant, UTC")
+    reason: str = Field(default="", max_length=500)
 
 
 # --- what this database is -------------------------------------------------------------------

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, SQLModel, col
 
 from lenadash.config import get_settings
-from lenadash.store.models import ClinicalEvent, LabResult, Patient, TreatmentCourse, Upload
+from lenadash.store.models import ClinicalEvent, LabResult, Patient, RecordVersion, TreatmentCourse, Upload
 from lenadash.store.sql import (
     clean_text,
     committing,
@@ -244,14 +244,16 @@ def data_version(*, session: Session) -> str:
     (in this session or any other), so the dashboard can tell its cached frames are stale.
 
     Lab results, events and uploads are only ever added - a correction adds a row and points the old
-    one at it, in the same transaction - so the highest id and the row count of each tell. Patients
+    one at it, in the same transaction; voiding an event marks it and adds a record_version row - so
+    the highest id and the row count of each tell. Patients
     and courses are edited in place (a corrected patients file, the Setup page), so their rows are
     hashed whole: one row per patient or course, a few thousand at most.
     """
     connection = session.connection()
     parts: list = []
     model: type[SQLModel]
-    for model in (LabResult, ClinicalEvent, Upload):
+    # record_version: a voided event changes a row in place, and always leaves a version (revision 0008)
+    for model in (LabResult, ClinicalEvent, Upload, RecordVersion):
         table = table_of(model)
         # two scalar subqueries: SQLite answers max(id) from the primary key and count(*) from the
         # smallest index (~6 ms for a million results); asked together it scans the table (~50 ms)
