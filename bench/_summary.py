@@ -146,7 +146,9 @@ def details(now: Path) -> str:
         ]
         parts.append(
             f"**{size}** ({_machine(s['machine'])}; first open after the import "
-            f"{s['setup']['first_open_after_import_s']:.1f} s):\n\n{_table(head, rows)}"
+            f"{s['setup']['first_open_after_import_s']:.1f} s"
+            + (f", peak RSS of that process {s['setup']['peak_rss_mb']:,.0f} MB" if "peak_rss_mb" in s["setup"] else "")
+            + f"):\n\n{_table(head, rows)}"
         )
     scale = _one(now, "bench_scale.json")
     if scale:

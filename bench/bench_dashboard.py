@@ -85,7 +85,13 @@ def phase_setup(n_patients: int, results: int) -> dict:
     imported = time.perf_counter() - t0
     _env(db)
     first_open, at = _fresh_run()
-    return {"db": str(db), "import_s": imported, "first_open_after_import_s": first_open, "rows": _worklist_rows(at)}
+    return {
+        "db": str(db),
+        "import_s": imported,
+        "first_open_after_import_s": first_open,
+        "rows": _worklist_rows(at),
+        "peak_rss_mb": peak_rss_mb(),  # the import (when it ran here) and the first open after it
+    }
 
 
 def _sql_floors(db: Path, mrn: str) -> dict:
@@ -194,7 +200,8 @@ def _report(size: str, setup: dict, runs: list[dict]) -> dict:
     ]
     print(
         f"\n{size}: {setup['rows']} worklist rows; first open after the import "
-        f"{setup['first_open_after_import_s']:.1f} s (setup, not a figure). Floors: a bare `pd.read_sql` of the "
+        f"{setup['first_open_after_import_s']:.1f} s (setup, not a figure; that process's peak RSS "
+        f"{setup['peak_rss_mb']:,.0f} MB). Floors: a bare `pd.read_sql` of the "
         f"{runs[0]['worklist_rows']:,} {runs[0]['worklist_table']} rows (worklist) and of the "
         f"{runs[0]['patient_rows']:,} lab rows of one patient (patient page)"
     )
