@@ -15,6 +15,7 @@ from lenadash.store import (  # noqa: F401  (for tests that patch a step; access
     marker,
     people,
     sql,
+    summary,
     uploads,
 )
 from lenadash.store.courses import load_patients, save_patients, upsert_patient_course  # noqa: F401

@@ -1,0 +1,253 @@
+"""The kept assessment (issue 14): assessed once per change of a patient's inputs, shared by every session of
+the server process and kept in the database (store.summary), so pages read what they show.
+
+- The worklist reads one kept summary per patient (assess entries with their draws cut to the latest ones):
+  no lab rows. A patient whose inputs changed (an import, an event, a course or patient edit: the
+  store.summary.patient_inputs fingerprint) is reassessed alone - its own rows, through the (patient,
+  collected time) index - and spliced in; the rows are written back for the next process.
+- The patient page and the visit view assess their one patient (kept per patient fingerprint).
+- The Clinic insight page assesses the whole clinic (kept per data version), on that page only.
+
+Everything here is process-wide and read-only for its readers: a page never changes a frame or dict it got
+from this module. Patient data stays in this process and the clinic's database; nothing is written elsewhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from lenadash.dashboard.worklist import worklist
+
+# Patients assessed together when many changed (a first start, a new as-of day): bounds the lab rows in
+# memory at once (~200,000 at 1,000 results a patient) while keeping assess's per-call overhead small.
+CHUNK_PATIENTS = 200
+# One patient's full assessment (draws, labs) kept for the patient page: the last few patients opened.
+PATIENTS_KEPT = 32
+# (database, rule profile, as-of day) combinations kept in this process.
+CLINICS_KEPT = 8
+# The analytes whose latest value the worklist shows (worklist._worklist_row).
+WORKLIST_ANALYTES = ("anc", "plt", "hgb")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The kept clinic at one data version: what the worklist, the pickers and Setup read."""
+
+    version: str
+    as_of: dt.date
+    rules: str
+    grading: str | None
+    inputs: dict[str, str]  # MRN -> store.summary.patient_inputs fingerprint
+    entries: dict[str, list[dict]]  # MRN -> its assess entries, draws cut to the latest (summary_entry)
+    patients: pd.DataFrame
+    events: pd.DataFrame
+    worklist: pd.DataFrame
+    assessed: tuple[str, ...] = ()  # MRNs (re)assessed to build this snapshot from the one before
+    read_from_database: int = 0  # MRNs whose kept summary was read from the database
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def result(self) -> dict:
+        """The assess contract's head with the summary entries (draws cut): what the worklist is built from."""
+        entries = [e for mrn in sorted(self.entries) for e in self.entries[mrn]]
+        return {"as_of": self.as_of.isoformat(), "rules": self.rules, "grading": self.grading, "patients": entries}
+
+
+@dataclass
+class _Kept:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    snapshot: Snapshot | None = None
+
+
+_LOCK = threading.Lock()
+_CLINICS: OrderedDict[tuple, _Kept] = OrderedDict()
+_PATIENTS: OrderedDict[tuple, dict] = OrderedDict()
+_WHOLE: dict[tuple, tuple[tuple, dict]] = {}
+# Every MRN assessed in this process, in order (tests count them: an edit reassesses only its patient).
+ASSESSED: list[str] = []
+
+
+def forget() -> None:
+    """Drop everything kept in this process (the database's summaries stay)."""
+    with _LOCK:
+        _CLINICS.clear()
+        _PATIENTS.clear()
+        _WHOLE.clear()
+
+
+def summary_entry(entry: dict) -> dict:
+    """An assess entry as the worklist needs it: every field, but only the draws the worklist reads - the
+    last draw and the latest draw with each of WORKLIST_ANALYTES - in their order."""
+    draws = entry.get("draws") or []
+    keep = {len(draws) - 1} if draws else set()
+    for analyte in WORKLIST_ANALYTES:
+        for i in range(len(draws) - 1, -1, -1):
+            value = (draws[i].get("values") or {}).get(analyte)
+            if value is not None:
+                keep.add(i)
+                break
+    return {**entry, "draws": [draws[i] for i in sorted(keep)]}
+
+
+def _kept(key: tuple) -> _Kept:
+    with _LOCK:
+        kept = _CLINICS.get(key)
+        if kept is None:
+            kept = _CLINICS[key] = _Kept()
+            while len(_CLINICS) > CLINICS_KEPT:
+                _CLINICS.popitem(last=False)
+        _CLINICS.move_to_end(key)
+        return kept
+
+
+def clinic_snapshot(
+    *, url: str, open_session: Callable, version: str, as_of: dt.date, rules: str, force: bool = False
+) -> Snapshot:
+    """The kept clinic for this database, rule profile and as-of day at data `version` (store.data_version):
+    the kept snapshot when the version is the same, else the one before with only the patients whose inputs
+    changed reassessed (on a process's first call, the database's kept summaries first). `force`: look for
+    changed inputs even when the version is the same (an edit data_version cannot see)."""
+    kept = _kept((url, rules, as_of))
+    with kept.lock:
+        before = kept.snapshot
+        if before is not None and before.version == version and not force:
+            return before
+        kept.snapshot = _refreshed(before, open_session=open_session, version=version, as_of=as_of, rules=rules)
+        return kept.snapshot
+
+
+def _refreshed(
+    before: Snapshot | None, *, open_session: Callable, version: str, as_of: dt.date, rules: str
+) -> Snapshot:
+    from lenadash import store
+    from lenadash.store import summary
+
+    t0 = time.perf_counter()
+    with open_session() as s:
+        inputs = summary.patient_inputs(session=s)
+        patients = store.load_patients(session=s)
+        events = store.load_events(session=s)
+        known = dict(before.entries) if before is not None else {}
+        had = dict(before.inputs) if before is not None else {}
+        stale = [m for m, f in inputs.items() if had.get(m) != f]
+        from_db = 0
+        if before is None and stale:  # a new process: what the database kept for these inputs
+            for mrn, (fingerprint, text) in summary.read_summaries(session=s, rules=rules, as_of=as_of).items():
+                if inputs.get(mrn) == fingerprint:
+                    known[mrn], had[mrn] = json.loads(text), fingerprint
+                    from_db += 1
+            stale = [m for m, f in inputs.items() if had.get(m) != f]
+        t1 = time.perf_counter()
+        fresh = _assess_patients(s, stale, patients, events, as_of=as_of, rules=rules) if stale else {}
+        t2 = time.perf_counter()
+        trimmed = {m: [summary_entry(e) for e in fresh.get(m, [])] for m in stale}
+        if trimmed:
+            rows = {m: (inputs[m], json.dumps(trimmed[m])) for m in trimmed}
+            summary.write_summaries(session=s, rules=rules, as_of=as_of, rows=rows, present=inputs)
+    entries = {m: (trimmed[m] if m in trimmed else known.get(m, [])) for m in inputs}
+    entries = {m: e for m, e in entries.items() if e}
+    grading = _grading(rules) if before is None else before.grading
+    head = {"as_of": as_of.isoformat(), "rules": rules, "patients": [e for m in sorted(entries) for e in entries[m]]}
+    ASSESSED.extend(stale)
+    return Snapshot(
+        version=version,
+        as_of=as_of,
+        rules=rules,
+        grading=grading,
+        inputs=inputs,
+        entries=entries,
+        patients=patients,
+        events=events,
+        worklist=worklist(head, patients),
+        assessed=tuple(stale),
+        read_from_database=from_db,
+        seconds={"read": t1 - t0, "assess": t2 - t1, "total": time.perf_counter() - t0},
+    )
+
+
+def _grading(rules: str) -> str | None:
+    from lenadash.clinical import dosing
+
+    return dosing.load_profile(rules).grading
+
+
+def _assess_patients(
+    session: Any, mrns: Iterable[str], patients: pd.DataFrame, events: pd.DataFrame, *, as_of: dt.date, rules: str
+) -> dict[str, list[dict]]:
+    """{MRN: its assess entries} for `mrns`, CHUNK_PATIENTS at a time, each chunk's labs read through the
+    index. A patient's entries do not depend on any other patient (tests/test_kept.py holds it)."""
+    from lenadash import store
+
+    out: dict[str, list[dict]] = {}
+    ordered = sorted(set(mrns))
+    for start in range(0, len(ordered), CHUNK_PATIENTS):
+        chunk = ordered[start : start + CHUNK_PATIENTS]
+        labs = store.load_labs(session=session, mrns=chunk)
+        for entry in _assess(chunk, patients, labs, events, as_of=as_of, rules=rules)["patients"]:
+            out.setdefault(str(entry["mrn"]), []).append(entry)
+    return out
+
+
+def _assess(mrns: list[str], patients: pd.DataFrame, labs: pd.DataFrame, events: pd.DataFrame, *, as_of, rules) -> dict:
+    from lenadash.clinical import assess
+
+    wanted = set(mrns)
+    mine = patients[patients["mrn"].astype(str).isin(wanted)] if len(patients) else patients
+    theirs = events[events["mrn"].astype(str).isin(wanted)] if len(events) else events
+    return assess.assess(mine, labs, theirs, as_of=as_of, rules=rules)
+
+
+def patient_assessment(
+    *, url: str, open_session: Callable, snapshot: Snapshot, mrn: str
+) -> tuple[list[dict], pd.DataFrame]:
+    """One patient's full assess entries (every draw) and current lab results, kept per patient fingerprint:
+    its rows only, through the (patient, collected time) index."""
+    from lenadash import store
+
+    fingerprint = snapshot.inputs.get(mrn)
+    key = (url, mrn, fingerprint, snapshot.as_of, snapshot.rules)
+    with _LOCK:
+        if key in _PATIENTS:
+            _PATIENTS.move_to_end(key)
+            return _PATIENTS[key]["entries"], _PATIENTS[key]["labs"]
+    with open_session() as s:
+        labs = store.load_labs(session=s, mrn=mrn)
+    result = _assess([mrn], snapshot.patients, labs, snapshot.events, as_of=snapshot.as_of, rules=snapshot.rules)
+    entries = [e for e in result["patients"] if str(e["mrn"]) == mrn]
+    with _LOCK:
+        _PATIENTS[key] = {"entries": entries, "labs": labs}
+        while len(_PATIENTS) > PATIENTS_KEPT:
+            _PATIENTS.popitem(last=False)
+    return entries, labs
+
+
+def whole_clinic(*, url: str, open_session: Callable, snapshot: Snapshot) -> dict:
+    """The whole clinic's assess result (every course, every draw) for the Clinic insight page, kept for the
+    latest data version of this database, rule profile and as-of day."""
+    from lenadash import store
+    from lenadash.clinical import assess
+
+    key = (url, snapshot.rules, snapshot.as_of)
+    with _LOCK:
+        found = _WHOLE.get(key)
+    if found is not None and found[0] == (snapshot.version, tuple(sorted(snapshot.inputs.items()))):
+        return found[1]
+    with open_session() as s:
+        labs = store.load_labs(session=s)
+    if len(snapshot.patients) or len(labs):
+        result = assess.assess(snapshot.patients, labs, snapshot.events, as_of=snapshot.as_of, rules=snapshot.rules)
+    else:
+        result = {"as_of": str(snapshot.as_of), "rules": snapshot.rules, "patients": []}
+    del labs
+    with _LOCK:
+        _WHOLE.clear()  # one whole clinic at a time: it is the largest thing kept
+        _WHOLE[key] = ((snapshot.version, tuple(sorted(snapshot.inputs.items()))), result)
+    return result
