@@ -15,6 +15,7 @@ from this module. Patient data stays in this process and the clinic's database; 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import threading
 import time
@@ -34,6 +35,8 @@ CHUNK_PATIENTS = 200
 PATIENTS_KEPT = 32
 # (database, rule profile, as-of day) combinations kept in this process.
 CLINICS_KEPT = 8
+# Things built from the kept clinic for display (a worklist table, a patient's figure), shared by sessions.
+SHARED_KEPT = 48
 # The analytes whose latest value the worklist shows (worklist._worklist_row).
 WORKLIST_ANALYTES = ("anc", "plt", "hgb")
 
@@ -43,6 +46,7 @@ class Snapshot:
     """The kept clinic at one data version: what the worklist, the pickers and Setup read."""
 
     version: str
+    serial: int  # this process's count of snapshots: tells two snapshots of one version apart (own edits)
     as_of: dt.date
     rules: str
     grading: str | None
@@ -71,6 +75,8 @@ _LOCK = threading.Lock()
 _CLINICS: OrderedDict[tuple, _Kept] = OrderedDict()
 _PATIENTS: OrderedDict[tuple, dict] = OrderedDict()
 _WHOLE: dict[tuple, tuple[tuple, dict]] = {}
+_SHARED: OrderedDict[tuple, Any] = OrderedDict()
+_SERIALS = itertools.count(1)
 # Every MRN assessed in this process, in order (tests count them: an edit reassesses only its patient).
 ASSESSED: list[str] = []
 
@@ -81,6 +87,23 @@ def forget() -> None:
         _CLINICS.clear()
         _PATIENTS.clear()
         _WHOLE.clear()
+        _SHARED.clear()
+
+
+def shared(key: tuple, build: Callable[[], Any]) -> Any:
+    """`build()`, kept under `key` for every session of this process (the SHARED_KEPT last used): for what a
+    page builds from kept data and only reads (a worklist table, a patient's figure). The key must name
+    every input (e.g. the snapshot's serial, a patient's fingerprint)."""
+    with _LOCK:
+        if key in _SHARED:
+            _SHARED.move_to_end(key)
+            return _SHARED[key]
+    value = build()
+    with _LOCK:
+        _SHARED[key] = value
+        while len(_SHARED) > SHARED_KEPT:
+            _SHARED.popitem(last=False)
+    return value
 
 
 def summary_entry(entry: dict) -> dict:
@@ -159,6 +182,7 @@ def _refreshed(
     ASSESSED.extend(stale)
     return Snapshot(
         version=version,
+        serial=next(_SERIALS),
         as_of=as_of,
         rules=rules,
         grading=grading,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
 import logging
 import sys
@@ -14,6 +15,7 @@ from typing import Any, NoReturn, cast
 
 import pandas as pd
 import streamlit as st
+from pandas.io.formats.style import Styler
 
 from lenadash import watch
 from lenadash.config import get_settings
@@ -285,6 +287,16 @@ class Clinic:
         entries = self._assessed(str(mrn))[0]
         return entries[-1] if entries else None
 
+    @property
+    def data_key(self) -> tuple:
+        """Names this clinic's data for kept.shared: the database, the kept snapshot, the as-of day, the rules."""
+        return (self.url, getattr(self.snapshot, "serial", None), self.as_of, self.key[-1])
+
+    def patient_key(self, mrn: str) -> tuple:
+        """Names one patient's data for kept.shared: the database, its input fingerprint, as-of day, rules."""
+        inputs = self.snapshot.inputs.get(str(mrn)) if self.snapshot is not None else None
+        return (self.url, str(mrn), inputs, self.as_of, self.key[-1])
+
     def labs(self, mrn: str) -> pd.DataFrame:
         """One patient's current lab results (read through the (patient, collected time) index, kept)."""
         return self._assessed(str(mrn))[1]
@@ -496,7 +508,8 @@ def timeline_figure(
     height: int | None = None,
 ) -> dict:
     """One patient's timeline figure (and the thresholds drawn on it) for a time-window preset, built
-    once per data version and kept in this session: {"timeline": go.Figure, "thresholds": frame or None}.
+    once per change of the patient's inputs and kept for every session (kept.shared; read-only: copy before
+    changing it, as charts.without_event_details does): {"timeline": go.Figure, "thresholds": frame or None}.
     panels: the chart panels to draw (charts.PANEL_KEYS; e.g. ("anc", "plt"), the compact two-panel
     figure with the dose strip); None: every panel with data. The visit view (`visit=True`, large type:
     hover without the reasons' rule ids and sources) always gets the two-panel ANC + platelet figure.
@@ -505,17 +518,15 @@ def timeline_figure(
 
     if visit and panels is None:
         panels = charts.FOLD_PANELS
-    fig_key = (clinic.key, mrn, preset, large, visit, panels, height)
-    figs = st.session_state.setdefault("lenadash_figs", {})
-    if fig_key not in figs:
-        if len(figs) > 8:
-            figs.clear()  # a few patients' figures at a time, not the whole clinic's
+    from lenadash.dashboard import kept
+
+    def build() -> dict:
         patient, person = clinic.patient(mrn), clinic.person(mrn)
         assert patient is not None, f"no patient {mrn}"  # callers pass the MRN of a loaded patient
         patient = patient_for_visit(patient) if visit else patient
         labs = clinic.labs(mrn)
         thresholds = thresholds_for(patient, person, as_of=clinic.as_of)
-        figs[fig_key] = {
+        return {
             "timeline": charts.patient_timeline(
                 patient,
                 results_long(patient, labs),
@@ -532,7 +543,8 @@ def timeline_figure(
             ),
             "thresholds": thresholds,
         }
-    return figs[fig_key]
+
+    return kept.shared(("timeline", clinic.patient_key(mrn), preset, large, visit, panels, height), build)
 
 
 def open_patient(mrn: str) -> None:
@@ -715,6 +727,15 @@ FLAG_FILLS = {
 
 
 OVERDUE_FILL = "#ffd8a8"  # due dates already passed (the cell also says so with a warning sign)
+
+
+def kept_table(key: tuple, build: Any) -> Any:
+    """A table (or its CSV) built from the kept clinic, once for every session (kept.shared); a Styler is
+    copied for each run, so no two sessions render one object."""
+    from lenadash.dashboard import kept
+
+    made = kept.shared(("table", *key), build)
+    return copy.deepcopy(made) if isinstance(made, Styler) else made
 
 
 def worklist_table(shown: pd.DataFrame, *, as_of: dt.date | None = None):
