@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from lenadash.dashboard.worklist import worklist
+from lenadash.dashboard.worklist import worklist_frame, worklist_rows
 
 # Patients assessed together when many changed (a first start, a new as-of day): bounds the lab rows in
 # memory at once (~200,000 at 1,000 results a patient) while keeping assess's per-call overhead small.
@@ -37,6 +37,8 @@ PATIENTS_KEPT = 32
 CLINICS_KEPT = 8
 # Things built from the kept clinic for display (a worklist table, a patient's figure), shared by sessions.
 SHARED_KEPT = 48
+# The assess entry's insight fields (docs/insight.md), which the worklist never reads: most of an entry's size.
+INSIGHT_FIELDS = ("nadirs", "nadir_trend", "monitoring", "exposure", "thresholds", "vte", "rems", "hold_spans")
 # The analytes whose latest value the worklist shows (worklist._worklist_row).
 WORKLIST_ANALYTES = ("anc", "plt", "hgb")
 
@@ -52,6 +54,7 @@ class Snapshot:
     grading: str | None
     inputs: dict[str, str]  # MRN -> store.summary.patient_inputs fingerprint
     entries: dict[str, list[dict]]  # MRN -> its assess entries, draws cut to the latest (summary_entry)
+    rows: dict[str, list[dict]]  # MRN -> its worklist rows (worklist.worklist_rows)
     patients: pd.DataFrame
     events: pd.DataFrame
     worklist: pd.DataFrame
@@ -107,8 +110,9 @@ def shared(key: tuple, build: Callable[[], Any]) -> Any:
 
 
 def summary_entry(entry: dict) -> dict:
-    """An assess entry as the worklist needs it: every field, but only the draws the worklist reads - the
-    last draw and the latest draw with each of WORKLIST_ANALYTES - in their order."""
+    """An assess entry as the worklist needs it: every field but the insight ones (INSIGHT_FIELDS), and only
+    the draws the worklist reads - the last draw and the latest draw with each of WORKLIST_ANALYTES - in
+    their order. tests/test_kept.py holds that the worklist built from these equals the whole clinic's."""
     draws = entry.get("draws") or []
     keep = {len(draws) - 1} if draws else set()
     for analyte in WORKLIST_ANALYTES:
@@ -117,7 +121,8 @@ def summary_entry(entry: dict) -> dict:
             if value is not None:
                 keep.add(i)
                 break
-    return {**entry, "draws": [draws[i] for i in sorted(keep)]}
+    fields = {k: v for k, v in entry.items() if k not in INSIGHT_FIELDS}
+    return {**fields, "draws": [draws[i] for i in sorted(keep)]}
 
 
 def _kept(key: tuple) -> _Kept:
@@ -173,12 +178,12 @@ def _refreshed(
         t2 = time.perf_counter()
         trimmed = {m: [summary_entry(e) for e in fresh.get(m, [])] for m in stale}
         if trimmed:
-            rows = {m: (inputs[m], json.dumps(trimmed[m])) for m in trimmed}
-            summary.write_summaries(session=s, rules=rules, as_of=as_of, rows=rows, present=inputs)
+            written = {m: (inputs[m], json.dumps(trimmed[m])) for m in trimmed}
+            summary.write_summaries(session=s, rules=rules, as_of=as_of, rows=written, present=inputs)
     entries = {m: (trimmed[m] if m in trimmed else known.get(m, [])) for m in inputs}
     entries = {m: e for m, e in entries.items() if e}
+    rows = _rows(before, entries, set(stale), patients, as_of=as_of)
     grading = _grading(rules) if before is None else before.grading
-    head = {"as_of": as_of.isoformat(), "rules": rules, "patients": [e for m in sorted(entries) for e in entries[m]]}
     ASSESSED.extend(stale)
     return Snapshot(
         version=version,
@@ -188,13 +193,25 @@ def _refreshed(
         grading=grading,
         inputs=inputs,
         entries=entries,
+        rows=rows,
         patients=patients,
         events=events,
-        worklist=worklist(head, patients),
+        worklist=worklist_frame([r for m in sorted(rows) for r in rows[m]]),
         assessed=tuple(stale),
         read_from_database=from_db,
         seconds={"read": t1 - t0, "assess": t2 - t1, "total": time.perf_counter() - t0},
     )
+
+
+def _rows(
+    before: Snapshot | None, entries: dict[str, list[dict]], stale: set[str], patients: pd.DataFrame, *, as_of
+) -> dict[str, list[dict]]:
+    """{MRN: worklist rows}: the snapshot before's for the patients that did not change, new for the others."""
+    out = {m: before.rows[m] for m in entries if before is not None and m not in stale and m in before.rows}
+    todo = [e for m in entries if m not in out for e in entries[m]]
+    for row in worklist_rows(todo, as_of=as_of, patients=patients):
+        out.setdefault(row["mrn"], []).append(row)
+    return out
 
 
 def _grading(rules: str) -> str | None:
