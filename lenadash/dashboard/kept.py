@@ -163,55 +163,71 @@ def _refreshed(
         inputs = summary.patient_inputs(session=s)
         patients = store.load_patients(session=s)
         events = store.load_events(session=s)
-        known = dict(before.entries) if before is not None else {}
-        had = dict(before.inputs) if before is not None else {}
-        stale = [m for m, f in inputs.items() if had.get(m) != f]
-        from_db = 0
-        if before is None and stale:  # a new process: what the database kept for these inputs
-            for mrn, (fingerprint, text) in summary.read_summaries(session=s, rules=rules, as_of=as_of).items():
-                if inputs.get(mrn) == fingerprint:
-                    known[mrn], had[mrn] = json.loads(text), fingerprint
-                    from_db += 1
-            stale = [m for m, f in inputs.items() if had.get(m) != f]
+        # MRN -> (fingerprint, summary entries, worklist rows) kept so far: the snapshot before, else the database
+        known = (
+            {m: (f, before.entries.get(m, []), before.rows.get(m, [])) for m, f in before.inputs.items()}
+            if before
+            else {}
+        )
+        from_db = 0 if before is not None else _read_kept(s, known, inputs, rules=rules, as_of=as_of)
+        stale = [m for m, f in inputs.items() if m not in known or known[m][0] != f]
         t1 = time.perf_counter()
         fresh = _assess_patients(s, stale, patients, events, as_of=as_of, rules=rules) if stale else {}
         t2 = time.perf_counter()
-        trimmed = {m: [summary_entry(e) for e in fresh.get(m, [])] for m in stale}
-        if trimmed:
-            written = {m: (inputs[m], json.dumps(trimmed[m])) for m in trimmed}
+        entries = {m: [summary_entry(e) for e in fresh.get(m, [])] for m in stale}
+        rows: dict[str, list[dict]] = {m: [] for m in stale}
+        for row in worklist_rows([e for m in stale for e in entries[m]], as_of=as_of, patients=patients):
+            rows[row["mrn"]].append(row)
+        known.update({m: (inputs[m], entries[m], rows[m]) for m in stale})
+        if stale:
+            written = {m: (inputs[m], _dumps(entries[m], rows[m])) for m in stale}
             summary.write_summaries(session=s, rules=rules, as_of=as_of, rows=written, present=inputs)
-    entries = {m: (trimmed[m] if m in trimmed else known.get(m, [])) for m in inputs}
-    entries = {m: e for m, e in entries.items() if e}
-    rows = _rows(before, entries, set(stale), patients, as_of=as_of)
-    grading = _grading(rules) if before is None else before.grading
     ASSESSED.extend(stale)
     return Snapshot(
         version=version,
         serial=next(_SERIALS),
         as_of=as_of,
         rules=rules,
-        grading=grading,
+        grading=_grading(rules) if before is None else before.grading,
         inputs=inputs,
-        entries=entries,
-        rows=rows,
+        entries={m: known[m][1] for m in inputs if known[m][1]},
+        rows={m: known[m][2] for m in inputs if known[m][2]},
         patients=patients,
         events=events,
-        worklist=worklist_frame([r for m in sorted(rows) for r in rows[m]]),
+        worklist=worklist_frame([r for m in sorted(inputs) for r in known[m][2]]),
         assessed=tuple(stale),
         read_from_database=from_db,
         seconds={"read": t1 - t0, "assess": t2 - t1, "total": time.perf_counter() - t0},
     )
 
 
-def _rows(
-    before: Snapshot | None, entries: dict[str, list[dict]], stale: set[str], patients: pd.DataFrame, *, as_of
-) -> dict[str, list[dict]]:
-    """{MRN: worklist rows}: the snapshot before's for the patients that did not change, new for the others."""
-    out = {m: before.rows[m] for m in entries if before is not None and m not in stale and m in before.rows}
-    todo = [e for m in entries if m not in out for e in entries[m]]
-    for row in worklist_rows(todo, as_of=as_of, patients=patients):
-        out.setdefault(row["mrn"], []).append(row)
-    return out
+# The worklist row's dates (worklist._worklist_row), ISO text in the database.
+WORKLIST_DATES = ("last_draw", "next_labs_due", "next_marrow_biopsy", "next_pregnancy_test")
+
+
+def _dumps(entries: list[dict], rows: list[dict]) -> str:
+    """A patient's kept summary as JSON: its summary entries and its worklist rows (dates as ISO text)."""
+    plain = [{k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in row.items()} for row in rows]
+    return json.dumps({"entries": entries, "worklist": plain})
+
+
+def _read_kept(session: Any, known: dict, inputs: dict[str, str], *, rules: str, as_of: dt.date) -> int:
+    """Into `known`, the summaries the database kept for this rule profile and as-of day whose fingerprint is
+    the patient's now; how many."""
+    from lenadash.store import summary
+
+    found = 0
+    for mrn, (fingerprint, text) in summary.read_summaries(session=session, rules=rules, as_of=as_of).items():
+        if inputs.get(mrn) != fingerprint:
+            continue  # the patient changed since: reassessed
+        kept = json.loads(text)
+        rows = kept["worklist"]
+        for row in rows:
+            for name in WORKLIST_DATES:
+                row[name] = dt.date.fromisoformat(row[name]) if row[name] else None
+        known[mrn] = (fingerprint, kept["entries"], rows)
+        found += 1
+    return found
 
 
 def _grading(rules: str) -> str | None:

@@ -1,4 +1,4 @@
-"""Streamlit helpers shared by the pages: data source, per-session caches, shared widgets, errors on writes."""
+"""Streamlit helpers shared by the pages: data source, the kept clinic as pages read it, widgets, errors on writes."""
 
 from __future__ import annotations
 

@@ -25,15 +25,18 @@ def _now() -> dt.datetime:
 
 class CourseSummary(SQLModel, table=True):
     """One patient's assessed courses as the worklist reads them (assess entries with their draws cut to
-    the latest ones), for one rule profile and as-of day, valid while the patient's `inputs` fingerprint
-    (patient_inputs) is unchanged. Derived data: deleting every row only costs one reassessment."""
+    the latest ones, and the patient's worklist rows), for one rule profile and as-of day, valid while the
+    patient's `inputs` fingerprint (patient_inputs) is unchanged. Derived data: deleting every row only
+    costs one reassessment."""
 
     __tablename__ = "course_summary"
     mrn: str = Field(primary_key=True, max_length=64)
     rules: str = Field(primary_key=True, max_length=64)
     as_of: dt.date = Field(primary_key=True)
     inputs: str = Field(max_length=64, description="patient_inputs fingerprint the entries were assessed from")
-    entries: str = Field(sa_column=Column(Text, nullable=False), description="JSON list of assess entries")
+    summary: str = Field(
+        sa_column=Column(Text, nullable=False), description="JSON: the assess entries and the worklist rows"
+    )
     computed_at: dt.datetime = Field(default_factory=_now)
 
 
@@ -66,9 +69,9 @@ def patient_inputs(*, session: Session) -> dict[str, str]:
 
 
 def read_summaries(*, session: Session, rules: str, as_of: dt.date) -> dict[str, tuple[str, str]]:
-    """{MRN: (inputs fingerprint, entries JSON)} kept for this rule profile and as-of day."""
+    """{MRN: (inputs fingerprint, summary JSON)} kept for this rule profile and as-of day."""
     table = table_of(CourseSummary)
-    statement = select(table.c.mrn, table.c.inputs, table.c.entries).where(
+    statement = select(table.c.mrn, table.c.inputs, table.c.summary).where(
         table.c.rules == rules, table.c.as_of == as_of
     )
     return {mrn: (inputs, entries) for mrn, inputs, entries in session.connection().execute(statement)}
@@ -77,7 +80,7 @@ def read_summaries(*, session: Session, rules: str, as_of: dt.date) -> dict[str,
 def write_summaries(
     *, session: Session, rules: str, as_of: dt.date, rows: dict[str, tuple[str, str]], present: Iterable[str]
 ) -> bool:
-    """Keep `rows` ({MRN: (inputs, entries JSON)}) for this rule profile and as-of day, drop the rows of
+    """Keep `rows` ({MRN: (inputs, summary JSON)}) for this rule profile and as-of day, drop the rows of
     MRNs no longer `present` and all but the KEEP_AS_OF_DAYS as-of days written last; commits. False (nothing
     written, rolled back) when another process wrote the same rows first or the database refuses writes
     (read-only, busy): the rows are derived, the next change writes them."""
@@ -94,7 +97,7 @@ def write_summaries(
             connection.execute(
                 table.insert(),
                 [
-                    {"mrn": m, "rules": rules, "as_of": as_of, "inputs": i, "entries": e, "computed_at": now}
+                    {"mrn": m, "rules": rules, "as_of": as_of, "inputs": i, "summary": e, "computed_at": now}
                     for m, (i, e) in rows.items()
                 ],
             )
