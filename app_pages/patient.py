@@ -62,10 +62,15 @@ def cycle_overlay(thresholds) -> None:
     analyte = st.radio(
         "Count", ["anc", "plt", "hgb", "wbc"], horizontal=True, key="overlay_analyte", format_func=present.analyte_label
     )
-    overlay = charts.cycle_overlay_figure(results.cycle_overlay(patient, analyte), analyte, thresholds=thresholds)
-    nadirs = insight.nadir_table(patient, analyte) if analyte in ("anc", "plt", "hgb") else None
-    if nadirs is not None and len(nadirs):
-        overlay.add_trace(insight.nadir_marker_trace(nadirs, present.analyte_label(analyte)))
+
+    def build():
+        figure = charts.cycle_overlay_figure(results.cycle_overlay(patient, analyte), analyte, thresholds=thresholds)
+        table = insight.nadir_table(patient, analyte) if analyte in ("anc", "plt", "hgb") else None
+        if table is not None and len(table):
+            figure.add_trace(insight.nadir_marker_trace(table, present.analyte_label(analyte)))
+        return figure, table
+
+    overlay, nadirs = ui.kept_table(("overlay", clinic.patient_key(mrn), analyte), build)  # built once, shared
     st.plotly_chart(overlay, key="overlay_chart", theme=None)
     if nadirs is not None and len(nadirs):
         st.dataframe(nadirs, hide_index=True)

@@ -730,8 +730,9 @@ OVERDUE_FILL = "#ffd8a8"  # due dates already passed (the cell also says so with
 
 
 def kept_table(key: tuple, build: Any) -> Any:
-    """A table (or its CSV) built from the kept clinic, once for every session (kept.shared); a Styler is
-    copied for each run, so no two sessions render one object."""
+    """A table, its CSV or a figure built from the kept clinic, once for every session (kept.shared; `key`
+    names every input); a Styler is copied for each run, so no two sessions render one object. What it
+    returns is read-only (st.plotly_chart only reads a figure)."""
     from lenadash.dashboard import kept
 
     made = kept.shared(("table", *key), build)
