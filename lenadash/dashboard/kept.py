@@ -287,24 +287,33 @@ def patient_assessment(
 
 
 def whole_clinic(*, url: str, open_session: Callable, snapshot: Snapshot) -> dict:
-    """The whole clinic's assess result (every course, every draw) for the Clinic insight page, kept for the
-    latest data version of this database, rule profile and as-of day."""
-    from lenadash import store
-    from lenadash.clinical import assess
-
+    """The whole clinic's assess result for the Clinic insight page - every course, without its draws (the
+    insight figures read none) - kept for the latest data version of this database, rule profile and as-of
+    day. Assessed CHUNK_PATIENTS patients at a time (their labs only), in the whole clinic's order: courses
+    as store.load_patients lists them, then the MRNs known from lab files only, sorted."""
     key = (url, snapshot.rules, snapshot.as_of)
+    token = (snapshot.version, tuple(sorted(snapshot.inputs.items())))
     with _LOCK:
         found = _WHOLE.get(key)
-    if found is not None and found[0] == (snapshot.version, tuple(sorted(snapshot.inputs.items()))):
+    if found is not None and found[0] == token:
         return found[1]
     with open_session() as s:
-        labs = store.load_labs(session=s)
-    if len(snapshot.patients) or len(labs):
-        result = assess.assess(snapshot.patients, labs, snapshot.events, as_of=snapshot.as_of, rules=snapshot.rules)
-    else:
-        result = {"as_of": str(snapshot.as_of), "rules": snapshot.rules, "patients": []}
-    del labs
+        fresh = _assess_patients(s, snapshot.entries, snapshot.patients, snapshot.events, **_on(snapshot))
+    first = {m: i for i, m in reversed(list(enumerate(snapshot.patients["mrn"].astype(str))))}
+    entries = [{k: v for k, v in e.items() if k != "draws"} for m in fresh for e in fresh[m]]
+    courses = sorted((e for e in entries if e.get("course_id") is not None), key=lambda e: first[str(e["mrn"])])
+    orphans = sorted((e for e in entries if e.get("course_id") is None), key=lambda e: str(e["mrn"]))
+    result = {
+        "as_of": snapshot.as_of.isoformat(),
+        "rules": snapshot.rules,
+        "grading": snapshot.grading,
+        "patients": courses + orphans,
+    }
     with _LOCK:
         _WHOLE.clear()  # one whole clinic at a time: it is the largest thing kept
-        _WHOLE[key] = ((snapshot.version, tuple(sorted(snapshot.inputs.items()))), result)
+        _WHOLE[key] = (token, result)
     return result
+
+
+def _on(snapshot: Snapshot) -> dict:
+    return {"as_of": snapshot.as_of, "rules": snapshot.rules}

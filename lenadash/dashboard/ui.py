@@ -68,6 +68,7 @@ LABS = "lenadash_patient_labs"
 EDITS = "lenadash_edits"
 AS_OF = "lenadash_as_of"
 AS_OF_INPUT = "as_of_input"  # the sidebar date widget
+RELOAD = "lenadash_reload"  # "Reload data": the next clinic() looks for changed inputs whatever the version
 URL_MRN = "lenadash_url_mrn"  # the ?mrn= this session last applied or wrote (router, patient_opened)
 
 SAMPLE_LABEL = "SAMPLE CLINIC - synthetic data"
@@ -230,6 +231,7 @@ def forget_clinic() -> None:
     change stays kept for every session: dashboard.kept)."""
     st.session_state.pop(CLINIC, None)
     st.session_state.pop(LABS, None)
+    st.session_state[RELOAD] = True  # read every patient's inputs again, even if the data version looks the same
 
 
 def default_as_of() -> dt.date:
@@ -261,7 +263,7 @@ class Clinic:
 
     `result` and `by_mrn` hold the worklist's part of each assessment (kept.summary_entry: the draws cut to
     the latest); `patient(mrn)` is that patient's full assessment (every draw) and `labs(mrn)` its results,
-    both assessed from its own rows; `whole()` the whole clinic's assessment (the Clinic insight page)."""
+    both assessed from its own rows; `whole()` every course's assessment (the Clinic insight page)."""
 
     key: tuple
     as_of: dt.date
@@ -307,7 +309,7 @@ class Clinic:
         return kept.patient_assessment(url=self.url, open_session=_sessions(self.url), snapshot=self.snapshot, mrn=mrn)
 
     def whole(self) -> dict:
-        """The whole clinic's assessment (assess contract, every course and draw), kept per data version."""
+        """The whole clinic's assessment for the Clinic insight page (every course, without draws), kept per version."""
         from lenadash.dashboard import kept
 
         if self.snapshot is None:
@@ -347,6 +349,7 @@ def clinic() -> Clinic:
     if cached is not None and cached.key == key:
         return cached
     own_edit = cached is not None and cached.key[0] == url and cached.key[1][1] != version[1]
+    own_edit = bool(st.session_state.pop(RELOAD, False)) or own_edit
     try:
         snap = kept.clinic_snapshot(
             url=url,
