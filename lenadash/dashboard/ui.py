@@ -64,7 +64,6 @@ PAGES = {
 DEMO = "lenadash_demo"
 PATIENT = "patient_mrn"
 CLINIC = "lenadash_clinic"
-LABS = "lenadash_patient_labs"
 EDITS = "lenadash_edits"
 AS_OF = "lenadash_as_of"
 AS_OF_INPUT = "as_of_input"  # the sidebar date widget
@@ -230,7 +229,6 @@ def forget_clinic() -> None:
     """Drop this session's view of the clinic; the next run reads the data version again (what did not
     change stays kept for every session: dashboard.kept)."""
     st.session_state.pop(CLINIC, None)
-    st.session_state.pop(LABS, None)
     st.session_state[RELOAD] = True  # read every patient's inputs again, even if the data version looks the same
 
 
