@@ -104,6 +104,7 @@ def test_a_course_edited_in_setup_reassesses_only_that_patient(shared_clinic):
     assert setup.selectbox(key="setup_patient").value == "LD0005"
     weight = setup.number_input(key="setup_weight_LD0005")
     weight.set_value(float(weight.value) + 4.0)
+    setup.text_input(key="setup_reason_LD0005").set_value("weighed again at the visit")
     next(b for b in setup.button if b.label == "Save patient and course").click().run()
     _fine(setup)
     assert kept.ASSESSED[assessed:] == ["LD0005"]
