@@ -18,7 +18,8 @@ if clinic.empty:
     st.stop()
 
 f1, f2 = st.columns([3, 2])
-present = sorted({p["indication"] for p in clinic.result["patients"] if p.get("indication")})
+whole = clinic.whole()  # every course and draw: the insight figures need the whole clinic
+present = sorted({p["indication"] for p in whole["patients"] if p.get("indication")})
 chosen = f1.multiselect(
     "Indication", present, format_func=lambda k: INDICATION_NAMES.get(k, k), key="clinic_indication"
 )
@@ -27,7 +28,7 @@ picked = f2.date_input("Period", value=(default_from, clinic.as_of), max_value=c
 start, end = (picked[0], picked[1]) if isinstance(picked, tuple) and len(picked) == 2 else (default_from, clinic.as_of)
 period = insight.Period(start, end)
 
-rows = insight.clinic_rows(clinic.result, indications=chosen or None, period=period)
+rows = insight.clinic_rows(whole, indications=chosen or None, period=period)
 summary = insight.summary(rows)
 
 m = st.columns(6)

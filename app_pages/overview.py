@@ -29,9 +29,10 @@ flags = f2.multiselect("Flag", list(worklist.FLAG_LABELS), format_func=worklist.
 search = f3.text_input("Find MRN or name", key="filter_search", placeholder="Press / to search")
 ui.worklist_keys()
 shown = worklist.filter_worklist(wl, indications=indications, flags=flags, search=search)
+listed = (clinic.data_key, tuple(indications), tuple(flags), search)  # the table and CSV: built once, shared
 
 event = st.dataframe(
-    ui.worklist_table(shown, as_of=clinic.as_of),
+    ui.kept_table(listed, lambda: ui.worklist_table(shown, as_of=clinic.as_of)),
     hide_index=True,
     width="stretch",
     height=min(35 * (len(shown) + 1) + 3, 640),
@@ -48,7 +49,7 @@ st.caption(
 )
 st.download_button(
     "Download this list (CSV)",
-    worklist.worklist_csv(shown),
+    ui.kept_table((*listed, "csv"), lambda: worklist.worklist_csv(shown)),
     file_name=f"worklist-{clinic.as_of}.csv",
     mime="text/csv",
     key="worklist_download",

@@ -39,7 +39,7 @@ def _at_0007(db_url):
 def test_upgrading_from_0007_keeps_every_event_unvoided_and_adds_append_only_versions(db_url):
     engine = _at_0007(db_url)
     try:
-        store.upgrade_schema(engine)
+        store.upgrade_schema(engine, "0008")
         assert store.schema_revision(engine) == "0008"
         with store.open_session(engine) as session:
             events = store.load_events(session=session, include_voided=True)
@@ -65,7 +65,7 @@ def test_upgrading_from_0007_keeps_every_event_unvoided_and_adds_append_only_ver
 def test_downgrading_0008_keeps_the_events_and_drops_the_versions(db_url):
     engine = _at_0007(db_url)
     try:
-        store.upgrade_schema(engine)
+        store.upgrade_schema(engine, "0008")
         with engine.begin() as connection:
             command.downgrade(store.alembic_config(connection), "0007")
         assert store.schema_revision(engine) == "0007"
@@ -73,7 +73,7 @@ def test_downgrading_0008_keeps_the_events_and_drops_the_versions(db_url):
         with engine.begin() as connection:
             assert connection.execute(text("SELECT id, kind FROM clinical_event")).all() == [(1, "fever")]
             connection.execute(text("DELETE FROM clinical_event"))  # the trigger went with the revision
-        store.upgrade_schema(engine)
+        store.upgrade_schema(engine, "0008")
         assert store.schema_revision(engine) == "0008"
     finally:
         engine.dispose()

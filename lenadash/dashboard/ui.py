@@ -1,13 +1,13 @@
-"""Streamlit helpers shared by the pages: data source, per-session caches, shared widgets, errors on writes."""
+"""Streamlit helpers shared by the pages: data source, the kept clinic as pages read it, widgets, errors on writes."""
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
 import logging
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +15,7 @@ from typing import Any, NoReturn, cast
 
 import pandas as pd
 import streamlit as st
+from pandas.io.formats.style import Styler
 
 from lenadash import watch
 from lenadash.config import get_settings
@@ -31,7 +32,7 @@ from lenadash.dashboard.present import (
 )
 from lenadash.dashboard.results import crcl_series, results_long, thresholds_frame
 from lenadash.dashboard.visit import patient_for_visit
-from lenadash.dashboard.worklist import worklist, worklist_display
+from lenadash.dashboard.worklist import worklist_display
 from lenadash.errors import LenadashError
 
 log = logging.getLogger(__name__)
@@ -63,10 +64,10 @@ PAGES = {
 DEMO = "lenadash_demo"
 PATIENT = "patient_mrn"
 CLINIC = "lenadash_clinic"
-LABS = "lenadash_patient_labs"
 EDITS = "lenadash_edits"
 AS_OF = "lenadash_as_of"
 AS_OF_INPUT = "as_of_input"  # the sidebar date widget
+RELOAD = "lenadash_reload"  # "Reload data": the next clinic() looks for changed inputs whatever the version
 URL_MRN = "lenadash_url_mrn"  # the ?mrn= this session last applied or wrote (router, patient_opened)
 
 SAMPLE_LABEL = "SAMPLE CLINIC - synthetic data"
@@ -225,9 +226,10 @@ def data_changed() -> None:
 
 
 def forget_clinic() -> None:
-    """Drop this session's assessed clinic and cached labs; the next run reloads."""
+    """Drop this session's view of the clinic; the next run reads the data version again (what did not
+    change stays kept for every session: dashboard.kept)."""
     st.session_state.pop(CLINIC, None)
-    st.session_state.pop(LABS, None)
+    st.session_state[RELOAD] = True  # read every patient's inputs again, even if the data version looks the same
 
 
 def default_as_of() -> dt.date:
@@ -249,12 +251,17 @@ def as_of() -> dt.date:
     return st.session_state.get(AS_OF) or default_as_of()
 
 
-# --- the assessed clinic, once per data version, per session --------------------------------
+# --- the assessed clinic: kept process-wide per patient (dashboard.kept), read per page --------------
 
 
 @dataclass
 class Clinic:
-    """Everything the pages read, for one data version (kept in st.session_state only)."""
+    """What the pages read, for one data version: the kept clinic (kept.Snapshot, shared by every session of
+    this process and read-only) seen through this session's database, as-of day and rule profile.
+
+    `result` and `by_mrn` hold the worklist's part of each assessment (kept.summary_entry: the draws cut to
+    the latest); `patient(mrn)` is that patient's full assessment (every draw) and `labs(mrn)` its results,
+    both assessed from its own rows; `whole()` every course's assessment (the Clinic insight page)."""
 
     key: tuple
     as_of: dt.date
@@ -265,18 +272,59 @@ class Clinic:
     load_seconds: float
     assess_seconds: float
     by_mrn: dict = field(default_factory=dict)
+    snapshot: Any = None
+    url: str = ""
 
     @property
     def empty(self) -> bool:
         return not self.result.get("patients")
 
     def patient(self, mrn: str | None) -> dict | None:
-        return self.by_mrn.get(str(mrn)) if mrn else None
+        """The patient's assessment with every draw (its last course), assessed from its own rows; None when
+        this clinic has no such MRN."""
+        if not mrn or str(mrn) not in self.by_mrn:
+            return None
+        entries = self._assessed(str(mrn))[0]
+        return entries[-1] if entries else None
+
+    @property
+    def data_key(self) -> tuple:
+        """Names this clinic's data for kept.shared: the database, the kept snapshot, the as-of day, the rules."""
+        return (self.url, getattr(self.snapshot, "serial", None), self.as_of, self.key[-1])
+
+    def patient_key(self, mrn: str) -> tuple:
+        """Names one patient's data for kept.shared: the database, its input fingerprint, as-of day, rules."""
+        inputs = self.snapshot.inputs.get(str(mrn)) if self.snapshot is not None else None
+        return (self.url, str(mrn), inputs, self.as_of, self.key[-1])
+
+    def labs(self, mrn: str) -> pd.DataFrame:
+        """One patient's current lab results (read through the (patient, collected time) index, kept)."""
+        return self._assessed(str(mrn))[1]
+
+    def _assessed(self, mrn: str) -> tuple[list[dict], pd.DataFrame]:
+        from lenadash.dashboard import kept
+
+        return kept.patient_assessment(url=self.url, open_session=_sessions(self.url), snapshot=self.snapshot, mrn=mrn)
+
+    def whole(self) -> dict:
+        """The whole clinic's assessment for the Clinic insight page (every course, without draws), kept per version."""
+        from lenadash.dashboard import kept
+
+        if self.snapshot is None:
+            return self.result
+        return kept.whole_clinic(url=self.url, open_session=_sessions(self.url), snapshot=self.snapshot)
 
     def person(self, mrn: str | None) -> dict:
         """Patient row (name, sex, birth_date, weight...) of the newest course; {} when unknown."""
         rows = self.patients[self.patients["mrn"] == str(mrn)] if len(self.patients) else self.patients
         return rows.iloc[-1].to_dict() if len(rows) else {}
+
+
+def _sessions(url: str):
+    """A function that opens a database session on `url` (for the kept clinic, which may outlive a rerun)."""
+    from lenadash import store
+
+    return lambda: store.open_session(_engine(url))
 
 
 def _version() -> tuple:
@@ -287,63 +335,51 @@ def _version() -> tuple:
         return (store.data_version(session=s), st.session_state.get(EDITS, 0))
 
 
-def _assess(patients, labs, events, *, on: dt.date) -> dict:
-    from lenadash.clinical import assess
-
-    return assess.assess(patients, labs, events, as_of=on, rules=get_settings().rules)
-
-
 def clinic() -> Clinic:
-    """The assessed clinic for this session: reloaded and reassessed only when the stored data
-    (store.data_version, which sees other sessions' edits too), the database or the as-of date changes."""
-    key = (database_url(), _version(), as_of(), get_settings().rules)
+    """The assessed clinic for this session, from the kept clinic (kept.clinic_snapshot): current whenever the
+    stored data (store.data_version, which sees other sessions' edits too), the database or the as-of date
+    changes; only the patients whose inputs changed are reassessed, once for every session."""
+    from lenadash.dashboard import kept
+
+    url, version = database_url(), _version()
+    key = (url, version, as_of(), get_settings().rules)
     cached = st.session_state.get(CLINIC)
     if cached is not None and cached.key == key:
         return cached
-    from lenadash import store
-
-    t0 = time.perf_counter()
-    with db_session() as s:
-        patients = store.load_patients(session=s)
-        labs = store.load_labs(session=s)
-        events = store.load_events(session=s)
-    t1 = time.perf_counter()
-    if len(patients) or len(labs):  # labs alone: every MRN is assessed as `review` (no course yet)
-        try:
-            result = _assess(patients, labs, events, on=as_of())
-        except LenadashError as exc:  # e.g. a ProfileError: the message says which rule row to fix
-            st.error(plain(f"Could not assess the clinic with rule profile {get_settings().rules!r}: {exc}"))
-            st.stop()
-    else:
-        result = {"as_of": str(as_of()), "rules": get_settings().rules, "patients": []}
-    t2 = time.perf_counter()
+    own_edit = cached is not None and cached.key[0] == url and cached.key[1][1] != version[1]
+    own_edit = bool(st.session_state.pop(RELOAD, False)) or own_edit
+    try:
+        snap = kept.clinic_snapshot(
+            url=url,
+            open_session=_sessions(url),
+            version=version[0],
+            as_of=as_of(),
+            rules=get_settings().rules,
+            force=own_edit,
+        )
+    except LenadashError as exc:  # e.g. a ProfileError: the message says which rule row to fix
+        st.error(plain(f"Could not assess the clinic with rule profile {get_settings().rules!r}: {exc}"))
+        st.stop()
     built = Clinic(
         key=key,
         as_of=as_of(),
-        patients=patients,
-        events=events,
-        result=result,
-        worklist=worklist(result, patients),
-        load_seconds=t1 - t0,
-        assess_seconds=t2 - t1,
-        by_mrn={str(p["mrn"]): p for p in result.get("patients") or []},
+        patients=snap.patients,
+        events=snap.events,
+        result=snap.result(),
+        worklist=snap.worklist,
+        load_seconds=snap.seconds.get("read", 0.0),
+        assess_seconds=snap.seconds.get("assess", 0.0),
+        by_mrn={m: entries[-1] for m, entries in snap.entries.items()},
+        snapshot=snap,
+        url=url,
     )
     st.session_state[CLINIC] = built
-    st.session_state[LABS] = {}
     return built
 
 
 def patient_labs(mrn: str) -> pd.DataFrame:
-    """One patient's current lab results (store.load_labs), cached in this session per data version."""
-    from lenadash import store
-
-    cache = st.session_state.setdefault(LABS, {})
-    if mrn not in cache:
-        with db_session() as s:
-            cache[mrn] = store.load_labs(session=s, mrn=mrn)
-        while len(cache) > 8:
-            cache.pop(next(iter(cache)))
-    return cache[mrn]
+    """One patient's current lab results (store.load_labs through the index), kept per patient fingerprint."""
+    return clinic().labs(mrn)
 
 
 def is_empty_clinic() -> bool:
@@ -473,7 +509,8 @@ def timeline_figure(
     height: int | None = None,
 ) -> dict:
     """One patient's timeline figure (and the thresholds drawn on it) for a time-window preset, built
-    once per data version and kept in this session: {"timeline": go.Figure, "thresholds": frame or None}.
+    once per change of the patient's inputs and kept for every session (kept.shared; read-only: copy before
+    changing it, as charts.without_event_details does): {"timeline": go.Figure, "thresholds": frame or None}.
     panels: the chart panels to draw (charts.PANEL_KEYS; e.g. ("anc", "plt"), the compact two-panel
     figure with the dose strip); None: every panel with data. The visit view (`visit=True`, large type:
     hover without the reasons' rule ids and sources) always gets the two-panel ANC + platelet figure.
@@ -482,17 +519,15 @@ def timeline_figure(
 
     if visit and panels is None:
         panels = charts.FOLD_PANELS
-    fig_key = (clinic.key, mrn, preset, large, visit, panels, height)
-    figs = st.session_state.setdefault("lenadash_figs", {})
-    if fig_key not in figs:
-        if len(figs) > 8:
-            figs.clear()  # a few patients' figures at a time, not the whole clinic's
+    from lenadash.dashboard import kept
+
+    def build() -> dict:
         patient, person = clinic.patient(mrn), clinic.person(mrn)
         assert patient is not None, f"no patient {mrn}"  # callers pass the MRN of a loaded patient
         patient = patient_for_visit(patient) if visit else patient
-        labs = patient_labs(mrn)
+        labs = clinic.labs(mrn)
         thresholds = thresholds_for(patient, person, as_of=clinic.as_of)
-        figs[fig_key] = {
+        return {
             "timeline": charts.patient_timeline(
                 patient,
                 results_long(patient, labs),
@@ -509,7 +544,8 @@ def timeline_figure(
             ),
             "thresholds": thresholds,
         }
-    return figs[fig_key]
+
+    return kept.shared(("timeline", clinic.patient_key(mrn), preset, large, visit, panels, height), build)
 
 
 def open_patient(mrn: str) -> None:
@@ -692,6 +728,16 @@ FLAG_FILLS = {
 
 
 OVERDUE_FILL = "#ffd8a8"  # due dates already passed (the cell also says so with a warning sign)
+
+
+def kept_table(key: tuple, build: Any) -> Any:
+    """A table, its CSV or a figure built from the kept clinic, once for every session (kept.shared; `key`
+    names every input); a Styler is copied for each run, so no two sessions render one object. What it
+    returns is read-only (st.plotly_chart only reads a figure)."""
+    from lenadash.dashboard import kept
+
+    made = kept.shared(("table", *key), build)
+    return copy.deepcopy(made) if isinstance(made, Styler) else made
 
 
 def worklist_table(shown: pd.DataFrame, *, as_of: dt.date | None = None):

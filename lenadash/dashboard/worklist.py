@@ -339,10 +339,20 @@ def worklist(result: dict, patients: pd.DataFrame | None = None) -> pd.DataFrame
     """One row per patient from the assess JSON, ordered by urgency (FLAG_RULES order, then the
     next lab date). `patients` (store.load_patients) adds names; None leaves `name` blank."""
     as_of = as_date(result.get("as_of")) or dt.date.today()
+    return worklist_frame(worklist_rows(result.get("patients") or [], as_of=as_of, patients=patients))
+
+
+def worklist_rows(entries: list[dict], *, as_of: dt.date, patients: pd.DataFrame | None = None) -> list[dict]:
+    """The worklist rows of these assess entries (one each), not yet typed or ordered (worklist_frame): the
+    kept clinic (dashboard.kept) keeps them per patient and rebuilds only a changed patient's."""
     names = {}
     if patients is not None and len(patients):
         names = dict(zip(patients["mrn"].astype(str), patients["name"].fillna("").astype(str)))
-    rows = [_worklist_row(p, as_of=as_of, names=names) for p in result.get("patients") or []]
+    return [_worklist_row(p, as_of=as_of, names=names) for p in entries]
+
+
+def worklist_frame(rows: list[dict]) -> pd.DataFrame:
+    """The worklist from its rows (worklist_rows), typed and in urgency order."""
     df = pd.DataFrame(rows, columns=WORKLIST_COLUMNS)
     return df if df.empty else _typed_in_urgency_order(df)
 

@@ -16,6 +16,7 @@ from lenadash.store import (  # noqa: F401  (for tests that patch a step; access
     marker,
     people,
     sql,
+    summary,
     uploads,
 )
 from lenadash.store.courses import (  # noqa: F401

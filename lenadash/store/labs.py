@@ -284,12 +284,23 @@ def _lab_chunk_values(connection, part: pd.DataFrame, ids: np.ndarray, upload_id
     return values
 
 
-def load_labs(*, session: Session, mrn: str | None = None) -> pd.DataFrame:
+def load_labs(*, session: Session, mrn: str | None = None, mrns: Iterable[str] | None = None) -> pd.DataFrame:
     """Current lab results (corrected values replace older ones) in the labs contract columns.
 
-    `mrn=None` loads every patient. The store's `source_line` comes back as `line` (nullable Int64;
-    NA for results entered without a file).
+    `mrn=None` loads every patient; `mrns` only those patients (each through the (patient, collected
+    time) index: the dashboard's kept assessment reads the patients an import touched). The store's
+    `source_line` comes back as `line` (nullable Int64; NA for results entered without a file).
     """
+    if mrns is not None:
+        wanted = sorted({str(m) for m in mrns} | ({str(mrn)} if mrn is not None else set()))
+        parts = [_load_labs(session, tuple(part)) for part in chunks(wanted, IN_CHUNK)]
+        return (
+            pd.concat(parts, ignore_index=True) if len(parts) > 1 else (parts[0] if parts else _load_labs(session, ()))
+        )
+    return _load_labs(session, None if mrn is None else (mrn,))
+
+
+def _load_labs(session: Session, mrns: tuple[str, ...] | None) -> pd.DataFrame:
     connection = session.connection()
     ph = placeholder(connection)
     sql = (
@@ -298,9 +309,9 @@ def load_labs(*, session: Session, mrn: str | None = None) -> pd.DataFrame:
         "FROM lab_result l JOIN patient p ON p.id = l.patient_id WHERE l.superseded_by_id IS NULL"
     )
     params: tuple = ()
-    if mrn is not None:
-        sql += f" AND p.mrn = {ph}"
-        params = (mrn,)
+    if mrns is not None:
+        sql += f" AND p.mrn IN ({', '.join([ph] * len(mrns)) or 'NULL'})"
+        params = mrns
     sql += " ORDER BY p.mrn, l.collected_at, l.analyte"
     return fetch_frame(connection, sql, params, LAB_COLUMNS, convert=_labs_dtypes)
 

@@ -27,8 +27,6 @@ from lenadash.store.sql import table_of
 
 DEMO = "demo"
 MARKER_TABLE = "lenadash_marker"
-# Tables lenadash itself makes; anything else in a database means it is not a fresh or lenadash one.
-_OWN_TABLES = frozenset(SQLModel.metadata.tables) | {"alembic_version"}
 _DATA_TABLES = ("patient", "treatment_course", "upload", "lab_result", "clinical_event")
 GIVE_DEMO_ITS_OWN = (
     "give demo its own database (LENADASH_DEMO_DATABASE_URL or --db, e.g. sqlite:///<folder>/demo.sqlite)"
@@ -126,9 +124,15 @@ def _is_marked_demo(connection: Connection, tables: set[str]) -> bool:
     return kind == DEMO
 
 
+def _own_tables() -> frozenset[str]:
+    """Tables lenadash itself makes (every model registered by now: lenadash.store imports them all);
+    anything else in a database means it is not a fresh or lenadash one."""
+    return frozenset(SQLModel.metadata.tables) | {"alembic_version"}
+
+
 def _is_empty(connection: Connection, tables: set[str]) -> bool:
     """No table but lenadash's own, and none of those holds a patient, course, upload, result or event."""
-    if tables - _OWN_TABLES:
+    if tables - _own_tables():
         return False
     return not any(
         connection.execute(text(f"SELECT 1 FROM {table} LIMIT 1")).first() for table in _DATA_TABLES if table in tables
