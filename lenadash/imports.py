@@ -99,8 +99,15 @@ def import_file(*, session: Session, file_name: str, data: bytes | BinaryIO) -> 
     """Detect a file's kind by its columns (ingest.detect_kind), read it and save it.
 
     Raises ingest.UnrecognisedFile (a LenadashError naming the columns found and expected).
+    An identical file imported before is recognised by its SHA-256 before it is parsed
+    (store.imported_before): the same "already imported" summary, recorded in the audit trail.
     """
     raw = ingest.as_bytes(data)
+    earlier = store.imported_before(session=session, data=raw, kind=ingest.detect_kind(raw), file_name=file_name)
+    if earlier is not None:
+        access.require("upload")
+        access.audit("upload", session=session, detail=_upload_detail(earlier, raw))
+        return earlier
     kind, parsed = read_file(raw, file_name=file_name)
     return save(session=session, kind=kind, file_name=file_name, data=raw, parsed=parsed)
 
