@@ -19,7 +19,6 @@ from lenadash.store.sql import (
     datetime_params,
     fetch_frame,
     insert_chunk,
-    none_if_missing,
     placeholder,
     table_of,
     to_datetime,
@@ -353,10 +352,11 @@ def _current_dtypes(old: pd.DataFrame) -> pd.DataFrame:
     return old
 
 
+# The bound columns of an insert; upload_id is one literal per file and superseded_by_id a literal NULL
+# (a pending row binds its own id there, in a statement of its own): fewer values per row to bind.
 _LAB_INSERT_COLUMNS = [
     "id",
     "patient_id",
-    "upload_id",
     "collected_at",
     "analyte",
     "value",
@@ -371,7 +371,6 @@ _LAB_INSERT_COLUMNS = [
     "flag",
     "status",
     "source_line",
-    "superseded_by_id",
     "row_hash",
 ]
 
@@ -379,39 +378,72 @@ _LAB_INSERT_COLUMNS = [
 def _insert_labs(connection, write: pd.DataFrame, ids: np.ndarray, upload_id: int, pending: np.ndarray) -> None:
     """Insert in chunks; Python row tuples exist for one chunk at a time (memory stays flat)."""
     columns = _LAB_INSERT_COLUMNS
+    names = ", ".join([*columns, "upload_id", "superseded_by_id"])
     if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
-        sql = f"COPY lab_result ({', '.join(columns)}) FROM STDIN"
+        current_sql = pending_sql = f"COPY lab_result ({names}) FROM STDIN"
     else:
-        ph = placeholder(connection)
-        sql = f"INSERT INTO lab_result ({', '.join(columns)}) VALUES ({', '.join([ph] * len(columns))})"
+        marks = ", ".join([placeholder(connection)] * len(columns))
+        current_sql = f"INSERT INTO lab_result ({names}) VALUES ({marks}, {int(upload_id)}, NULL)"
+        pending_sql = f"INSERT INTO lab_result ({names}) VALUES ({marks}, {int(upload_id)}, {placeholder(connection)})"
+    copying = current_sql.startswith("COPY ")
     for start in range(0, len(write), CHUNK_SIZE):
         part = write.iloc[start : start + CHUNK_SIZE]
         part_ids = ids[start : start + CHUNK_SIZE]
-        values = _lab_chunk_values(connection, part, part_ids, upload_id)
-        marks = pending[start : start + CHUNK_SIZE].tolist()
-        values["superseded_by_id"] = [i if mark else None for i, mark in zip(part_ids.tolist(), marks)]
-        insert_chunk(connection, sql, list(zip(*(values[c] for c in columns))))
+        values = _lab_chunk_values(connection, part, part_ids)
+        rows = list(zip(*(values[c] for c in columns)))
+        marks = pending[start : start + CHUNK_SIZE]
+        if copying:
+            own = [i if mark else None for i, mark in zip(part_ids.tolist(), marks.tolist())]
+            rows = [(*row, upload_id, self_id) for row, self_id in zip(rows, own)]
+            insert_chunk(connection, current_sql, rows)
+            continue
+        if marks.any():  # a row that becomes current only once the row it replaces is superseded
+            insert_chunk(connection, pending_sql, [(*rows[i], rows[i][0]) for i in np.flatnonzero(marks)])
+            rows = [rows[i] for i in np.flatnonzero(~marks)]
+        if rows:
+            insert_chunk(connection, current_sql, rows)
 
 
-def _lab_chunk_values(connection, part: pd.DataFrame, ids: np.ndarray, upload_id: int) -> dict[str, list]:
+def _lab_chunk_values(connection, part: pd.DataFrame, ids: np.ndarray) -> dict[str, list]:
     lengths = column_lengths(table_of(LabResult))
     values: dict[str, list] = {
         "id": ids.tolist(),
         "patient_id": part["patient_id"].tolist(),
-        "upload_id": [upload_id] * len(part),
         "collected_at": datetime_params(connection, part["collected_at"]),
         "value": part["value"].tolist(),
-        "ref_low": none_if_missing(part["ref_low"].tolist()),
-        "ref_high": none_if_missing(part["ref_high"].tolist()),
-        "source_line": [None if v is None else int(v) for v in none_if_missing(part["source_line"].tolist())],
+        "ref_low": _floats_or_none(part["ref_low"]),
+        "ref_high": _floats_or_none(part["ref_high"]),
+        "source_line": _ints_or_none(part["source_line"]),
         "row_hash": part["row_hash"].tolist(),
     }
     for name in ("analyte", "unit", "comparator", "raw_value", "raw_unit", "raw_name"):
         values[name] = part[name].astype("str").str.slice(0, lengths.get(name)).tolist()
     for name in ("loinc", "flag", "status"):
-        texts = none_if_missing(part[name].tolist())
-        values[name] = [None if v is None else str(v)[: lengths.get(name)] for v in texts]
+        values[name] = _texts_or_none(part[name], lengths.get(name))
     return values
+
+
+def _floats_or_none(column: pd.Series) -> list:
+    """Floats, None where missing (NaN, None, NA), as the driver takes them; vectorised (no per-value checks)."""
+    numbers = pd.to_numeric(column).to_numpy(dtype=np.float64, na_value=np.nan)
+    out = numbers.astype(object)
+    out[np.isnan(numbers)] = None
+    return out.tolist()
+
+
+def _ints_or_none(column: pd.Series) -> list:
+    missing = column.isna().to_numpy()
+    out = pd.to_numeric(column.where(~missing, 0)).to_numpy(dtype=np.int64).astype(object)
+    out[missing] = None
+    return out.tolist()
+
+
+def _texts_or_none(column: pd.Series, length: int | None) -> list:
+    """Text cut to the column's length, None where missing."""
+    missing = column.isna().to_numpy()
+    out = column.where(~missing, "").astype("str").str.slice(0, length).to_numpy(dtype=object)
+    out[missing] = None
+    return out.tolist()
 
 
 def load_labs(*, session: Session, mrn: str | None = None) -> pd.DataFrame:
