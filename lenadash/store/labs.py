@@ -391,15 +391,15 @@ def _insert_labs(connection, write: pd.DataFrame, ids: np.ndarray, upload_id: in
         part_ids = ids[start : start + CHUNK_SIZE]
         values = _lab_chunk_values(connection, part, part_ids)
         rows = list(zip(*(values[c] for c in columns)))
-        marks = pending[start : start + CHUNK_SIZE]
+        waiting = pending[start : start + CHUNK_SIZE]
         if copying:
-            own = [i if mark else None for i, mark in zip(part_ids.tolist(), marks.tolist())]
+            own = [i if mark else None for i, mark in zip(part_ids.tolist(), waiting.tolist())]
             rows = [(*row, upload_id, self_id) for row, self_id in zip(rows, own)]
             insert_chunk(connection, current_sql, rows)
             continue
-        if marks.any():  # a row that becomes current only once the row it replaces is superseded
-            insert_chunk(connection, pending_sql, [(*rows[i], rows[i][0]) for i in np.flatnonzero(marks)])
-            rows = [rows[i] for i in np.flatnonzero(~marks)]
+        if waiting.any():  # a row that becomes current only once the row it replaces is superseded
+            insert_chunk(connection, pending_sql, [(*rows[i], rows[i][0]) for i in np.flatnonzero(waiting)])
+            rows = [rows[i] for i in np.flatnonzero(~waiting)]
         if rows:
             insert_chunk(connection, current_sql, rows)
 
