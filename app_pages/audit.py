@@ -4,11 +4,18 @@ import datetime as dt
 
 import streamlit as st
 
+from lenadash import access
 from lenadash.access import admin
 from lenadash.dashboard import ui
 
+access.page("view_audit", name="audit")  # clinic mode: stops unless the role allows it
+
 st.title("Audit trail")
-st.caption("Every sign-in and sign-out, upload and change of roles, newest first. Nobody can change or delete a row.")
+st.caption(
+    "Who did what, when and from where, newest first: sign-ins and sign-outs, patients opened, visit views and "
+    "exports, uploads, recorded events, dose decisions and course edits (before and after), role changes. "
+    "Nobody can change or delete a row."
+)
 left, middle, right = st.columns(3)
 user = left.text_input("User (e-mail)")
 patient = middle.text_input("Patient (MRN)")
@@ -19,7 +26,23 @@ since, until = (days[0], days[-1]) if isinstance(days, tuple) and days else (Non
 with ui.user_errors("Cannot show the audit trail", stop=True), admin.clinic_session() as session:
     trail = admin.audit_trail(session=session, user=user or None, patient=patient or None, since=since, until=until)
 st.text(f"{len(trail)} row(s)")
-st.dataframe(trail, hide_index=True, width="stretch")
+st.dataframe(
+    trail,
+    hide_index=True,
+    width="stretch",
+    column_order=["at", "actor", "roles", "source", "action", "patient_mrn", "before", "after", "detail"],
+    column_config={
+        "at": st.column_config.DatetimeColumn("when (UTC)", format="YYYY-MM-DD HH:mm:ss", width=150),
+        "actor": st.column_config.TextColumn("who", width=150),
+        "roles": st.column_config.TextColumn(width=80),
+        "source": st.column_config.TextColumn("from", width=90),
+        "action": st.column_config.TextColumn(width=110),
+        "patient_mrn": st.column_config.TextColumn("patient", width=80),
+        "before": st.column_config.TextColumn(width=220),
+        "after": st.column_config.TextColumn(width=220),
+        "detail": st.column_config.TextColumn(width=160),
+    },
+)
 if not trail.empty and st.button("Prepare CSV of these rows"):
     with ui.user_errors("No export"), admin.clinic_session() as session:
         csv_text = admin.audit_csv(session=session, trail=trail)

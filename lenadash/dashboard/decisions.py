@@ -31,6 +31,23 @@ def who() -> str:
     return access.actor_name(limit=64)
 
 
+def shown(card: dict) -> dict:
+    """What the card showed when the clinician decided, for the audit trail's `before` (coded values only):
+    the advised action and dose, the status, the draw's date, the rule ids it rests on, and the decision
+    recorded before this one, if any."""
+    plan = card.get("plan") or {}
+    rules = list(card.get("rules") or []) or ([plan["rule"]] if plan.get("rule") else [])
+    earlier = card.get("decision") or None
+    return {
+        "action": card.get("action"),
+        "dose_mg": card.get("dose_mg"),
+        "status": card.get("status"),
+        "draw": card.get("date"),
+        "rules": [str(r) for r in rules],
+        "recorded": {"is_hold": earlier.get("is_hold"), "dose_mg": earlier.get("dose_mg")} if earlier else None,
+    }
+
+
 def advice(card: dict) -> dict | None:
     """What Accept records for the card (cards.next_action): {is_hold, dose_mg, label}. A hold (or staying held)
     is a hold; a resume or continue is its dose. None where the label gives no dose to accept (review, stop,

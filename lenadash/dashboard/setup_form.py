@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from lenadash.dashboard.present import EVENT_LABELS
 from lenadash.errors import InputError
@@ -130,18 +131,49 @@ def course_problem(record: dict, profile: str = "us_pi") -> str | None:
 
 def save_course(record: dict, *, session: Any, profile: str = "us_pi") -> None:
     """Check a course_record (course_problem) and store the patient and course (store.upsert_patient_course).
-    Raises InputError with the sentence to show when a field is missing or not valid; nothing is stored then."""
+    Raises InputError with the sentence to show when a field is missing or not valid; nothing is stored then.
+    The audit trail gets the course's coded fields before (none for a new course) and after."""
     from lenadash import access, store
 
     access.require("edit_course")
     problem = course_problem(record, profile)
     if problem:
         raise InputError(problem)
+    before = _course_now(record.get("mrn"), session=session)
     store.upsert_patient_course(
         session=session, row=record
     )  # a value the models refuse is a StoreError naming the field
-    course = {k: record.get(k) for k in COURSE_AUDITED if k in record}
-    access.audit("course_edit", session=session, patient=record.get("mrn"), detail={"after": course})
+    after = _course_now(record.get("mrn"), session=session) or _audited(record, COURSE_AUDITED)
+    access.audit("course_edit", session=session, patient=record.get("mrn"), detail={"before": before, "after": after})
+
+
+def _audited(row: Any, fields: tuple[str, ...]) -> dict:
+    """The audited fields of a row, as plain values (dates as ISO text, NaN as None)."""
+    out: dict[str, Any] = {}
+    for k in fields:
+        if k not in row:
+            continue
+        v = row[k]
+        if v is None or (not isinstance(v, str) and pd.isna(v)):
+            out[k] = None
+        elif hasattr(v, "isoformat"):
+            out[k] = (v.date() if isinstance(v, pd.Timestamp) else v).isoformat()
+        elif hasattr(v, "item"):
+            out[k] = v.item()
+        else:
+            out[k] = v
+    return out
+
+
+def _course_now(mrn: Any, *, session: Any) -> dict | None:
+    """The stored course of `mrn` (its audited fields), None when the patient has no course yet."""
+    from lenadash import store
+
+    patients = store.load_patients(session=session)
+    mine = patients[patients["mrn"] == mrn] if len(patients) else patients
+    if mine.empty or pd.isna(mine.iloc[-1].get("start_date")):
+        return None
+    return _audited(mine.iloc[-1], COURSE_AUDITED)
 
 
 # What the audit trail keeps of a course edit and a recorded event: coded fields, never names or free text.
@@ -245,10 +277,12 @@ def event_problem(event: dict) -> str | None:
     return None
 
 
-def record_event(event: dict, *, session: Any, recorded_by: str | None = None) -> None:
+def record_event(event: dict, *, session: Any, recorded_by: str | None = None, before: dict | None = None) -> None:
     """Check an event_record (event_problem) and store it (store.add_event) with who recorded it (the
     clinician's user name, decisions.who; the time is the store's). Raises InputError with the sentence to
-    show when its value is missing or not valid; nothing is stored then."""
+    show when its value is missing or not valid; nothing is stored then. The audit row holds the event's coded
+    fields as `after`, and `before` when given (a dose decision: what the card showed, decisions.shown), with
+    the rule ids it rests on."""
     from lenadash import access, store
 
     needed = access.require(_event_action(event.get("event")))
@@ -257,9 +291,12 @@ def record_event(event: dict, *, session: Any, recorded_by: str | None = None) -
         raise InputError(problem)
     # a value the models refuse is a StoreError naming the field
     store.add_event(session=session, row=event, recorded_by=recorded_by)
-    after = {k: event.get(k) for k in EVENT_AUDITED if k in event}
+    after = _audited(event, EVENT_AUDITED)
     action = "dose_decision" if event.get("event") == "dose_change" else "event_recorded"
-    access.audit(action, session=session, patient=event.get("mrn"), detail={"after": after}, actor=needed)
+    detail: dict[str, Any] = {"after": after}
+    if before is not None:
+        detail = {"before": before, "after": after, "rules": before.get("rules") or []}
+    access.audit(action, session=session, patient=event.get("mrn"), detail=detail, actor=needed)
 
 
 def picker_label(mrn: str, names: dict) -> str:
