@@ -72,8 +72,13 @@ def _actor(email: str) -> Actor:
     if email:
         with _session() as session:
             roles = store.people.roles_of(session=session, email=email)
-    forwarded = st.context.headers.get("X-Forwarded-For") if st.context.headers else None
-    return Actor(name=email or "(no e-mail)", roles=roles, source=source_of(st.context.ip_address, forwarded))
+    return Actor(name=email or "(no e-mail)", roles=roles, source=_source())
+
+
+def _source() -> str:
+    """The browser's address (source_of: the peer, or behind the clinic's proxy its X-Forwarded-For)."""
+    peer, forwarded = st.context.ip_address, st.context.headers.get("X-Forwarded-For")
+    return source_of(peer if isinstance(peer, str) else None, forwarded if isinstance(forwarded, str) else None)
 
 
 def sqlite_problem() -> str | None:
