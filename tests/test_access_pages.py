@@ -137,9 +137,9 @@ def test_a_clinicians_accept_is_audited_with_what_the_card_showed_and_what_was_r
     from lenadash import access
     from lenadash.access import admin
 
-    with access.acting_as(access.Actor("lead@clinic.test", frozenset({"admin"}), "test")):
-        with admin.clinic_session() as session:
-            shown = admin.audit_trail(session=session, patient=HELD)
+    lead = access.Actor("lead@clinic.test", frozenset({"admin"}), "test")
+    with access.acting_as(lead), admin.clinic_session() as session:
+        shown = admin.audit_trail(session=session, patient=HELD)
     decision = shown[shown["action"] == "dose_decision"].iloc[0]
     assert "action: stay_held" in decision["before"] and "status: held" in decision["before"]
     assert "event: dose_change" in decision["after"] and "is_hold: True" in decision["after"]
