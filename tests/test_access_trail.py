@@ -20,6 +20,7 @@ from tests.test_access_records import MRN, _course
         ("127.0.0.1", "10.1.2.3", "10.1.2.3 via 127.0.0.1"),  # the proxy on this machine appended it
         ("127.0.0.1", "6.6.6.6, 10.1.2.3", "10.1.2.3 via 127.0.0.1"),  # the browser's own claim comes first
         ("::1", "10.1.2.3", "10.1.2.3 via ::1"),
+        (None, "10.1.2.3", "10.1.2.3"),  # Streamlit names no loopback peer: the proxy on this machine
         ("127.0.0.1", None, "127.0.0.1"),
         (None, None, "web"),
         ("", " , ", "web"),

@@ -192,9 +192,17 @@ def _admin(page, url: str) -> None:
     box = page.get_by_label("Patient (MRN)")
     box.fill(HELD)
     box.press("Enter")
-    page.get_by_text("row(s)").first.wait_for()
+    page.get_by_text("4 row(s)").wait_for()  # opened and decided by the clinician, opened and fever by the nurse
     _settled(page)
     _shot(page, 7, "admin_audit_patient")
+    # the newest row (the clinician's decision), selected: read in full under the table
+    grid = page.locator("[data-testid='stDataFrame']").first.bounding_box()
+    assert grid is not None
+    page.mouse.click(grid["x"] + 18, grid["y"] + 35 + 18)
+    page.get_by_text("before: action: stay_held").wait_for()
+    text = _settled(page)
+    assert "after: event: dose_change; is_hold: True" in text and "clinician@clinic.test (clinician)" in text
+    _shot(page, 8, "admin_audit_decision")
 
 
 def test_the_clinic_walk(chromium_path, clinic):  # noqa: F811 (chromium_path is the imported fixture)
@@ -226,7 +234,7 @@ def test_the_clinic_walk(chromium_path, clinic):  # noqa: F811 (chromium_path is
         page.get_by_role("button", name="Sign in").wait_for()
         body = page.inner_text("body")
         assert "Signed in:" not in body and "Audit trail" not in body and HELD not in body
-        _shot(page, 8, "idle_signed_out")
+        _shot(page, 9, "idle_signed_out")
         browser.close()
 
     trail = _trail(database_url)
@@ -240,7 +248,8 @@ def test_the_clinic_walk(chromium_path, clinic):  # noqa: F811 (chromium_path is
     assert not (trail["actor"].eq("nurse@clinic.test") & trail["action"].eq("dose_decision")).any()
     opened = mine[mine["action"] == "patient_opened"]
     assert list(opened["actor"]) == ["nurse@clinic.test", "clinician@clinic.test"]
-    assert set(trail[trail["actor"] != "(nobody)"]["source"]) == {f"{CLIENT} via 127.0.0.1"}
+    # from where: the proxy's X-Forwarded-For (Streamlit names no loopback peer); "cli" seeded the clinic
+    assert set(trail[trail["actor"].str.endswith("@clinic.test")]["source"]) == {CLIENT}
     assert "upload" in set(trail[trail["actor"] == "nurse@clinic.test"]["action"])
     assert trail["action"].iloc[-1] == "idle_sign_out" and trail["actor"].iloc[-1] == "admin@clinic.test"
 

@@ -36,7 +36,8 @@ def source_of(peer: str | None, forwarded_for: str | None = None) -> str:
     """Where a browser request came from, for the audit trail's `source` (at most 128 characters).
 
     Behind the clinic's reverse proxy (docs/deployment.md) the socket peer is the proxy on this machine
-    (a loopback address: Streamlit listens on 127.0.0.1 only), and the browser's address is the LAST entry
+    (a loopback address, which Streamlit's st.context.ip_address reports as None; Streamlit listens on
+    127.0.0.1 only), and the browser's address is the LAST entry
     of X-Forwarded-For, the one the proxy appended (nginx `$proxy_add_x_forwarded_for`); earlier entries
     were sent by the browser itself and could say anything, so they are not trusted. From any other peer
     the header is ignored: only a proxy on this machine can vouch for it. "web" when nothing is known."""

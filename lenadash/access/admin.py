@@ -117,12 +117,23 @@ def _set_only(values: object) -> object:
     return {k: v for k, v in values.items() if v is not None and v is not False and v != []}
 
 
+# The order a reader wants (the trail stores keys sorted): what it is and its values first, dates last.
+FIRST = ("event", "action", "is_hold", "dose_mg", "temperature_c", "grade", "result", "agent", "status", "rules")
+LAST = ("recorded", "draw", "date", "start_date")
+
+
+def _order(key: str) -> tuple[int, int]:
+    if key in FIRST:
+        return (0, FIRST.index(key))
+    return (2, LAST.index(key)) if key in LAST else (1, 0)
+
+
 def _fields(values: object) -> str:
     if values is None:
         return ""
     if not isinstance(values, dict):
         return str(values)
-    return "; ".join(f"{k}: {_value(v)}" for k, v in values.items())
+    return "; ".join(f"{k}: {_value(values[k])}" for k in sorted(values, key=_order))
 
 
 def _value(v: object) -> str:
