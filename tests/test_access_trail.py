@@ -9,7 +9,7 @@ import pytest
 
 from lenadash import access, store
 from lenadash.access import Actor, admin
-from tests.test_access_records import MRN, _course
+from tests.test_access_records import _course
 
 
 @pytest.mark.parametrize(
