@@ -3,7 +3,7 @@ clinic, signing in through the locally started OpenID Connect provider (tests/oi
 the clinic's reverse proxy (every request carries X-Forwarded-For, as nginx adds it).
 
 1. the nurse sees the patients, opens the held patient (no dose decision offered), records a fever, uploads;
-2. the clinician accepts the hold on the same patient's card;
+2. the clinician accepts the hold on the same patient's card, opens the visit view and downloads the handout;
 3. a backup is written and restored with the CLI while the app is up;
 4. the admin reads both rows, with before and after, on the audit page;
 5. left idle, the page hides the data and asks for a new sign-in;
@@ -172,7 +172,9 @@ def _nurse(page, url: str) -> None:
 
 
 def _clinician(page, url: str) -> None:
-    """Step 2: the clinician accepts the hold on the held patient's card."""
+    """Step 2: the clinician accepts the hold on the held patient's card, opens the visit view, prints."""
+    from lenadash.dashboard import handout
+
     _sign_in(page, url, "clinician")
     _open_held_patient(page, url)
     page.get_by_role("button", name="Accept: hold").click()
@@ -180,10 +182,20 @@ def _clinician(page, url: str) -> None:
     body = _settled(page)
     assert "Decision recorded" in body and "clinician@clinic.test" in body
     _shot(page, 5, "clinician_accepted")
+    # the visit view, and the patient's handout downloaded from it (both audited)
+    page.get_by_role("button", name="Visit view").click()
+    page.get_by_role("button", name="End visit").wait_for()
+    _settled(page)
+    with page.expect_download() as download:
+        page.get_by_role("button", name=handout.HANDOUT_LABEL).click()
+    assert HELD not in Path(download.value.path()).read_text(encoding="utf-8")
+    page.get_by_role("button", name="End visit").click()
+    page.get_by_role("button", name="Sign out").wait_for()
+    _settled(page)
     _sign_out(page)
 
 
-def _admin(page, url: str) -> None:
+def _admin(page, url: str, database_url: str) -> None:
     """Step 4: the admin lands on the audit trail and filters it to the held patient."""
     _sign_in(page, url, "admin")
     page.get_by_role("heading", name="Audit trail").wait_for()
@@ -192,13 +204,15 @@ def _admin(page, url: str) -> None:
     box = page.get_by_label("Patient (MRN)")
     box.fill(HELD)
     box.press("Enter")
-    page.get_by_text("4 row(s)").wait_for()  # opened and decided by the clinician, opened and fever by the nurse
+    page.get_by_text("row(s)").first.wait_for()
     _settled(page)
     _shot(page, 7, "admin_audit_patient")
-    # the newest row (the clinician's decision), selected: read in full under the table
+    # the clinician's decision, selected (its row's checkbox): read in full under the table
+    shown = _trail(database_url).query(f"patient_mrn == '{HELD}'").iloc[::-1].reset_index(drop=True)
+    row = int(shown.index[shown["action"] == "dose_decision"][0])  # newest first, as on the page
     grid = page.locator("[data-testid='stDataFrame']").first.bounding_box()
     assert grid is not None
-    page.mouse.click(grid["x"] + 18, grid["y"] + 35 + 18)
+    page.mouse.click(grid["x"] + 18, grid["y"] + 35 * (row + 1) + 18)
     page.get_by_text("before: action: stay_held").wait_for()
     text = _settled(page)
     assert "after: event: dose_change; is_hold: True" in text and "clinician@clinic.test (clinician)" in text
@@ -226,7 +240,7 @@ def test_the_clinic_walk(chromium_path, clinic):  # noqa: F811 (chromium_path is
         _cli("restore", str(backup), database_url=database_url)
         assert len(_trail(database_url)) == rows_before
 
-        _admin(page, url)
+        _admin(page, url, database_url)
 
         # Step 5: idle for longer than the timeout: the page signs out and hides the trail.
         page.wait_for_timeout(IDLE_TIMEOUT_MIN * 60_000 + 15_000)
@@ -247,7 +261,10 @@ def test_the_clinic_walk(chromium_path, clinic):  # noqa: F811 (chromium_path is
     assert detail["after"]["is_hold"] is True and detail["rules"]
     assert not (trail["actor"].eq("nurse@clinic.test") & trail["action"].eq("dose_decision")).any()
     opened = mine[mine["action"] == "patient_opened"]
-    assert list(opened["actor"]) == ["nurse@clinic.test", "clinician@clinic.test"]
+    assert list(opened["actor"])[:2] == ["nurse@clinic.test", "clinician@clinic.test"]
+    exported = mine[mine["action"] == "visit_export"]
+    assert list(mine[mine["action"] == "visit_view"]["actor"]) == ["clinician@clinic.test"]
+    assert [json.loads(d)["file"] for d in exported["detail"]] == ["handout"]
     # from where: the proxy's X-Forwarded-For (Streamlit names no loopback peer); "cli" seeded the clinic
     assert set(trail[trail["actor"].str.endswith("@clinic.test")]["source"]) == {CLIENT}
     assert "upload" in set(trail[trail["actor"] == "nurse@clinic.test"]["action"])
