@@ -25,6 +25,7 @@ AUDITED: dict[str, str] = {
     "visit_view": "the screen-shared visit view opened (once per open)",
     "visit_export": "the visit's handout or care-team summary downloaded: which file",
     "event_recorded": "a clinical event recorded: after = its kind, date and coded value",
+    "event_voided": "a clinical event voided (entered in error): before = its coded fields, after = voided",
     "dose_decision": "Accept or Modify on the card: before = what the card advised (action, dose, status, rule "
     "ids, draw date, the decision recorded before), after = the dose change recorded, rules = the rule ids",
     "course_edit": "a course saved: before and after = indication, starting dose, schedule, start date, "

@@ -183,9 +183,9 @@ EVENT_AUDITED = ("event", "date", "dose_mg", "is_hold", "grade", "temperature_c"
 REMS_KINDS = ("pregnancy_test", "rems_authorization")
 
 
-def _event_action(kind: str | None) -> str:
-    """The permission a recorded event needs: a dose change is a dose decision; a REMS record is REMS work
-    for whoever holds that and not record_event; anything else is record_event."""
+def event_action(kind: str | None) -> str:
+    """The permission a recorded event needs (and voiding it: the same): a dose change is a dose decision; a REMS
+    record is REMS work for whoever holds that and not record_event; anything else is record_event."""
     from lenadash import access
 
     if kind == "dose_change":
@@ -285,7 +285,7 @@ def record_event(event: dict, *, session: Any, recorded_by: str | None = None, b
     the rule ids it rests on."""
     from lenadash import access, store
 
-    needed = access.require(_event_action(event.get("event")))
+    needed = access.require(event_action(event.get("event")))
     problem = event_problem(event)
     if problem:
         raise InputError(problem)
