@@ -36,7 +36,9 @@ def test_a_course_edit_keeps_before_and_after_and_the_audit_page_shows_what_chan
     doc = Actor("doc@clinic.test", frozenset({"clinician", "admin"}), "10.0.0.9")
     with access.acting_as(doc):
         setup_form.save_course(_course(), session=session)
-        setup_form.save_course({**_course(), "starting_dose_mg": 15.0, "weight_kg": 72.0}, session=session)
+        setup_form.save_course(
+            {**_course(), "starting_dose_mg": 15.0, "weight_kg": 72.0}, session=session, reason="dose reduced, weighed"
+        )
         shown = admin.readable(store.audit.load(session=session))
     trail = store.audit.load(session=session)
     first, second = (json.loads(d) for d in trail["detail"][::-1])
