@@ -131,8 +131,9 @@ def course_problem(record: dict, profile: str = "us_pi") -> str | None:
 
 # A change to a stored patient or course needs a reason, kept with the earlier version (issue 11: history,
 # not overwrites): every field the engine reads sets a dose, the CrCl and renal start (weight, birth date, sex,
-# dialysis; DOMAIN.md 3), the cycle calendar (start date, schedule), REMS testing (reproductive potential,
-# menses; DOMAIN.md 5) or VTE risk (combination). Only a corrected name needs none.
+# dialysis; DOMAIN.md 3), the cycle calendar (schedule), REMS testing (reproductive potential, menses; DOMAIN.md
+# 5) or VTE risk (combination). Only a corrected name needs none. Indication and start date identify a course
+# (store.courses): a save with others adds a course, the stored one stays as it was.
 CHANGE_WORDS = {
     "name": "name",
     "sex": "sex",

@@ -959,24 +959,28 @@ def history_tab(mrn: str) -> None:
         styled = table.style.apply(
             lambda row: [struck if voided[row.name] and c in ("record", "what") else "" for c in row.index], axis=1
         )
-        widths = {"when": 130, "change": 80, "record": 220, "what": 240, "why": 260, "who": 170}
-        config = {name: st.column_config.TextColumn(name, width=px) for name, px in widths.items()}
-        config["when"] = st.column_config.TextColumn("when (UTC)", width=widths["when"])
+        config = {
+            column: st.column_config.TextColumn(history.HISTORY_HEADERS.get(column, column), width=px)
+            for column, px in history.HISTORY_WIDTHS.items()
+        }
         st.dataframe(styled, hide_index=True, width="stretch", column_config=config, key=f"history_{mrn}")
-    rows = [e for e in history.voidable_events(events).to_dict("records") if setup_form.may_void(e)]
-    if not rows:  # nothing left standing, or nothing this role may void
+    standing = [e for e in history.voidable_events(events).to_dict("records") if setup_form.may_void(e)]
+    if not standing:  # nothing left standing, or nothing this role may void
         return
     with st.expander("Void an event entered in error"), st.form(f"void_form_{mrn}", clear_on_submit=True):
         picked = st.selectbox(
-            "Event", range(len(rows)), format_func=lambda i: history.event_choice(rows[i]), key=f"void_pick_{mrn}"
+            "Event",
+            range(len(standing)),
+            format_func=lambda n: history.event_choice(standing[n]),
+            key=f"void_pick_{mrn}",
         )
         reason = st.text_input("Reason (required)", key=f"void_reason_{mrn}", max_chars=setup_form.VOID_REASON_MAX)
         if st.form_submit_button("Void event", type="primary"):
             with user_errors("Not voided"):
                 with db_session() as s:
-                    setup_form.void_event(rows[picked], reason=reason, session=s)
+                    setup_form.void_event(standing[picked], reason=reason, session=s)
                 data_changed()
-                st.session_state["lenadash_history_flash"] = f"Voided: {history.event_choice(rows[picked])}."
+                st.session_state["lenadash_history_flash"] = f"Voided: {history.event_choice(standing[picked])}."
                 st.rerun()
 
 
