@@ -40,16 +40,32 @@ else:
     # run and the overview otherwise, so no page is ever the default whose own url_path Streamlit does
     # not route (that made /overview "Page not found" once the clinic had data).
     home = st.Page(ui.home, title="lenadash", url_path="home", default=True, visibility="hidden")
-    welcome = st.Page(ui.PAGES["welcome"], title="Start", icon=":material/waving_hand:", url_path="start")
-    overview = st.Page(ui.PAGES["overview"], title="Clinic overview", icon=":material/list_alt:", url_path="overview")
-    patient = st.Page(ui.PAGES["patient"], title="Patient", icon=":material/person:", url_path="patient")
-    insight = st.Page(ui.PAGES["clinic"], title="Clinic insight", icon=":material/monitoring:", url_path="clinic")
-    upload = st.Page(ui.PAGES["upload"], title="Upload", icon=":material/upload_file:", url_path="upload")
-    setup = st.Page(ui.PAGES["setup"], title="Setup", icon=":material/edit_note:", url_path="setup")
+    # Clinic mode lists the patient pages to roles that may read them; for an admin only they stay routed but
+    # hidden, and each page's own access.page("read") refuses them in lenadash code.
+    may_read = not access.is_clinic() or access.allowed("read", access.current_actor())
+    shown = "visible" if may_read else "hidden"
+    welcome = st.Page(
+        ui.PAGES["welcome"], title="Start", icon=":material/waving_hand:", url_path="start", visibility=shown
+    )
+    overview = st.Page(
+        ui.PAGES["overview"], title="Clinic overview", icon=":material/list_alt:", url_path="overview", visibility=shown
+    )
+    patient = st.Page(
+        ui.PAGES["patient"], title="Patient", icon=":material/person:", url_path="patient", visibility=shown
+    )
+    insight = st.Page(
+        ui.PAGES["clinic"], title="Clinic insight", icon=":material/monitoring:", url_path="clinic", visibility=shown
+    )
+    upload = st.Page(
+        ui.PAGES["upload"], title="Upload", icon=":material/upload_file:", url_path="upload", visibility=shown
+    )
+    setup = st.Page(ui.PAGES["setup"], title="Setup", icon=":material/edit_note:", url_path="setup", visibility=shown)
     visit = st.Page(
         ui.PAGES["visit"], title="Visit view", icon=":material/co_present:", url_path="visit", visibility="hidden"
     )
     sections = {"Clinic": [overview, patient, insight], "Data": [upload, setup], "": [welcome, visit, home]}
+    if not may_read:
+        sections = {"": [overview, patient, insight, upload, setup, welcome, visit, home]}
     if access.is_clinic():
         # Clinic mode's admin pages, listed for those whose role allows them (the pages check it again).
         actor = access.current_actor()

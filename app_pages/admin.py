@@ -7,6 +7,8 @@ from lenadash.access import admin
 from lenadash.dashboard import ui
 from lenadash.vocab.roles import ROLES
 
+access.page("manage_users", name="admin")  # clinic mode: stops unless the role allows it
+
 st.title("Users and roles")
 st.caption(
     "Users sign in with the clinic's identity provider; here you choose what each may do in lenadash. "

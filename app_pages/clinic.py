@@ -4,8 +4,11 @@ import datetime as dt
 
 import streamlit as st
 
+from lenadash import access
 from lenadash.dashboard import insight, ui
 from lenadash.vocab.course import INDICATION_NAMES
+
+access.page("read", name="clinic")  # clinic mode: stops unless the role allows it
 
 ui.sample_banner()
 clinic = ui.clinic()

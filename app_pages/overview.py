@@ -2,7 +2,10 @@
 
 import streamlit as st
 
+from lenadash import access
 from lenadash.dashboard import cards, ui, worklist
+
+access.page("read", name="overview")  # clinic mode: stops unless the role allows it
 
 ui.sample_banner()
 clinic = ui.clinic()

@@ -4,8 +4,11 @@ the cycle overlay and the flowsheet."""
 import pandas as pd
 import streamlit as st
 
+from lenadash import access
 from lenadash.dashboard import cards, charts, insight, present, results, timeline, ui
 from lenadash.vocab.course import INDICATION_NAMES
+
+access.page("read", name="patient")  # clinic mode: stops unless the role allows it
 
 ui.sample_banner()
 clinic = ui.clinic()

@@ -4,9 +4,12 @@ import datetime as dt
 
 import streamlit as st
 
+from lenadash import access
 from lenadash.dashboard import decisions, setup_form, ui
 from lenadash.dashboard.present import EVENT_LABELS
 from lenadash.vocab.course import EVENT_KINDS, INDICATION_NAMES, INDICATIONS, SCHEDULES
+
+access.page("read", name="setup")  # clinic mode: stops unless the role allows it
 
 
 def _index(options, value, *, offset: int = 0, default: int | None = 0) -> int | None:

@@ -5,7 +5,10 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
+from lenadash import access
 from lenadash.dashboard import ui, uploads
+
+access.page("read", name="upload")  # clinic mode: stops unless the role allows it
 
 ui.sample_banner()
 st.title("Upload exports")

@@ -3,8 +3,11 @@
 import pandas as pd
 import streamlit as st
 
+from lenadash import access
 from lenadash.dashboard import cards, charts, handout, patient_words, results, timeline, ui, visit
 from lenadash.vocab.course import INDICATION_NAMES
+
+access.page("read", name="visit")  # clinic mode: stops unless the role allows it
 
 ui.sample_banner()
 clinic = ui.clinic()
@@ -16,6 +19,7 @@ if patient is None:
     if st.button("Back to the dashboard", key="visit_back_empty"):
         st.switch_page(ui.PAGES["patient"], query_params={})
     st.stop()
+ui.audit_view("visit_view", mrn)  # once per open of the visit view
 
 person = clinic.person(mrn)
 ident = cards.visit_identity(person.get("name"), person.get("birth_date"), person.get("sex"), as_of=clinic.as_of)
@@ -103,6 +107,9 @@ patient_col.download_button(
     mime="text/html",
     type="primary",
     key="handout_download",
+    on_click=ui.audit_view,
+    args=("visit_export", mrn),
+    kwargs={"once": False, "detail": {"file": "handout"}},
     icon=":material/print:",
     width="stretch",
 )
@@ -113,6 +120,9 @@ clinician_col.download_button(
     file_name=f"visit-{stem}.html",
     mime="text/html",
     key="visit_download",
+    on_click=ui.audit_view,
+    args=("visit_export", mrn),
+    kwargs={"once": False, "detail": {"file": "care_team_summary"}},
     icon=":material/download:",
     width="stretch",
 )

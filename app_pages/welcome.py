@@ -1,8 +1,27 @@
-"""First run: explore the sample clinic or upload your own exports."""
+"""First run: explore the sample clinic or upload your own exports (local mode); in clinic mode, who is signed in."""
 
 import streamlit as st
 
+from lenadash import access
 from lenadash.dashboard import ui
+
+actor = access.page("read", name="welcome")  # clinic mode: stops unless the role allows it
+
+if access.is_clinic():
+    # A clinic's server: its own patients only (no sample clinic), and who is acting in which role.
+    st.title("lenadash")
+    st.markdown("### Lab monitoring for patients on lenalidomide")
+    st.text(f"Signed in as {actor.name}, role: {actor.roles_text}.")
+    st.write(
+        "This is the clinic's shared lenadash: what you open, record and export is kept in the audit trail "
+        "with your name."
+    )
+    left, right = st.columns(2, gap="large")
+    if left.button("Clinic overview", type="primary", key="go_overview", width="stretch"):
+        st.switch_page(ui.PAGES["overview"])
+    if access.allowed("upload", actor) and right.button("Upload exports", key="go_upload", width="stretch"):
+        st.switch_page(ui.PAGES["upload"])
+    st.stop()
 
 ui.sample_banner()
 st.title("lenadash")

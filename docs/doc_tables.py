@@ -454,3 +454,30 @@ def card_tones() -> str:
         (_code(k), tone, KINDS[k][0], listed(k), words or "(not listed)") for k, (tone, words) in NOTICE_CARD.items()
     ]
     return table(["kind", "card tone", "engine severity", "listed on the card", "visit card words"], rows)
+
+
+# --- clinic mode: roles and the audit trail (docs/deployment.md) -----------------------------------------
+
+
+def roles() -> str:
+    """What each role may do: lenadash.access.permissions.PERMISSIONS, the table every page and write checks."""
+    from lenadash.access.permissions import ACTIONS, PERMISSIONS
+
+    return table(
+        ["role", *(_code(a) for a in ACTIONS)],
+        [(role, *("yes" if a in allowed else "" for a in ACTIONS)) for role, allowed in PERMISSIONS.items()],
+    )
+
+
+def actions() -> str:
+    """The actions of the roles table, in words (lenadash.access.permissions.ACTIONS)."""
+    from lenadash.access.permissions import ACTIONS
+
+    return table(["action", "covers"], [(_code(a), what) for a, what in ACTIONS.items()])
+
+
+def audited() -> str:
+    """What the audit trail records (lenadash.access.trail.AUDITED)."""
+    from lenadash.access.trail import AUDITED
+
+    return table(["action", "a row holds"], [(_code(a), what) for a, what in AUDITED.items()])

@@ -37,6 +37,7 @@ class Settings:
     watch_folder: str = ""  # the dashboard server imports files landing here (lenadash.watch); "" = off
     mode: str = "local"  # "local" (no sign-in, the OS user is the actor) or "clinic" (sign-in, roles)
     idle_timeout_min: float = 15.0  # clinic mode: minutes without activity before data is hidden
+    clinic_on_sqlite: bool = False  # clinic mode on an SQLite file: a one-machine trial only
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -54,6 +55,7 @@ class Settings:
             watch_folder=env.get("LENADASH_WATCH_FOLDER") or "",
             mode=_mode(env.get("LENADASH_MODE")),
             idle_timeout_min=_positive_seconds(env.get("LENADASH_IDLE_TIMEOUT_MIN"), default=15.0),
+            clinic_on_sqlite=(env.get("LENADASH_CLINIC_ON_SQLITE") or "").strip().lower() in ("1", "true", "yes", "on"),
         )
 
 
@@ -126,7 +128,11 @@ SETTINGS_DOC = {
     ),
     "LENADASH_IDLE_TIMEOUT_MIN": (
         "clinic mode: minutes without activity after which patient data is hidden and the user signs "
-        "in again (default 15)"
+        "in again (default 15; fractions allowed, e.g. 0.5 for 30 seconds in a test)"
+    ),
+    "LENADASH_CLINIC_ON_SQLITE": (
+        "1 lets clinic mode run on an SQLite file, for a trial on one machine with one app process; without "
+        "it clinic mode refuses to start unless LENADASH_DATABASE_URL names a PostgreSQL database"
     ),
 }
 

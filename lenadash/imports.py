@@ -80,14 +80,14 @@ def save(*, session: Session, kind: str, file_name: str, data: bytes, parsed) ->
         summary = store.save_patients(session=session, file_name=file_name, data=data, table_import=parsed)
     else:
         summary = store.save_events(session=session, file_name=file_name, data=data, table_import=parsed)
-    access.audit("upload", session=session, detail=_upload_detail(summary, data))
+    access.audit("upload", session=session, detail=_upload_detail(summary, hashlib.sha256(data).hexdigest()))
     return summary
 
 
-def _upload_detail(summary: store.ImportSummary, data: bytes) -> dict:
+def _upload_detail(summary: store.ImportSummary, sha256: str) -> dict:
     counts = ("rows_read", "rows_imported", "rows_unchanged", "rows_superseding", "rows_rejected", "patients_created")
     return {
-        "sha256": hashlib.sha256(data).hexdigest(),
+        "sha256": sha256,
         "kind": summary.kind,
         "upload_id": summary.upload_id,
         "already_imported": summary.already_imported,
@@ -99,8 +99,16 @@ def import_file(*, session: Session, file_name: str, data: bytes | BinaryIO) -> 
     """Detect a file's kind by its columns (ingest.detect_kind), read it and save it.
 
     Raises ingest.UnrecognisedFile (a LenadashError naming the columns found and expected).
+    An identical file imported before is recognised by its SHA-256 before it is parsed
+    (store.imported_before): the same "already imported" summary, recorded in the audit trail.
     """
     raw = ingest.as_bytes(data)
+    sha256 = hashlib.sha256(raw).hexdigest()
+    earlier = store.imported_before(session=session, sha256=sha256, kind=ingest.detect_kind(raw), file_name=file_name)
+    if earlier is not None:
+        access.require("upload")
+        access.audit("upload", session=session, detail=_upload_detail(earlier, sha256))
+        return earlier
     kind, parsed = read_file(raw, file_name=file_name)
     return save(session=session, kind=kind, file_name=file_name, data=raw, parsed=parsed)
 

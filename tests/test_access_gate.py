@@ -31,8 +31,20 @@ def test_local_mode_opens_without_sign_in(env, monkeypatch):
     assert "Explore the sample clinic" in _labels(at)
 
 
+def test_clinic_mode_refuses_to_start_on_sqlite_and_says_how_to_fix_it(env, monkeypatch):
+    monkeypatch.setenv("LENADASH_MODE", "clinic")
+    monkeypatch.delenv("LENADASH_CLINIC_ON_SQLITE", raising=False)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception and _labels(at) == []
+    assert [e.value for e in at.error] == ["lenadash cannot start in clinic mode on this database."]
+    fix = " ".join(t.value for t in at.text)
+    assert "set LENADASH_DATABASE_URL to it, e.g. postgresql+psycopg://" in fix
+    assert "LENADASH_CLINIC_ON_SQLITE=1" in fix
+
+
 def test_clinic_mode_shows_only_the_sign_in_screen(env, monkeypatch):
     monkeypatch.setenv("LENADASH_MODE", "clinic")
+    monkeypatch.setenv("LENADASH_CLINIC_ON_SQLITE", "1")  # a one-machine trial; PostgreSQL otherwise
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
     assert _labels(at) == ["Sign in"]

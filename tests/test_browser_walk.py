@@ -212,7 +212,7 @@ def _visit_and_handout(browser, page, measures: dict, width: int) -> dict:
     """Steps 8-9: the visit view in the patient's words; the handout, one page at A4 and at Letter."""
     from lenadash.dashboard import handout
 
-    page.locator(".st-key-to_visit button").click()
+    page.get_by_role("button", name="Visit view").click()  # by name: under load a stale copy shares the key
     page.get_by_role("button", name="End visit").wait_for()
     page.locator("[data-testid='stMain'] .js-plotly-plot").first.wait_for()
     body = _settled(page)

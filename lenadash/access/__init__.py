@@ -3,12 +3,13 @@ sign-in; every check passes for this computer's user, who is recorded as the act
 
     gate()            app.py's first call: sign-in, roles, idle timeout, sign-out (clinic mode only)
     require(action)   the one permission check; raises AccessDenied (a LenadashError)
+    page(action)      the first call of every page script: stops the page for a role without `action`
     audit(action,...) the one writer of the append-only audit trail
 """
 
 from __future__ import annotations
 
-from lenadash.access.actor import LOCAL_ROLES, Actor, acting_as, actor_name, current_actor, os_actor  # noqa: F401
+from lenadash.access.actor import LOCAL_ROLES, Actor, acting_as, actor_name, current_actor, os_actor, source_of  # noqa: F401
 from lenadash.access.mode import is_clinic  # noqa: F401
 from lenadash.access.permissions import ACTIONS, PERMISSIONS, AccessDenied, allowed, require  # noqa: F401
 from lenadash.access.trail import AUDITED, audit  # noqa: F401
@@ -19,3 +20,17 @@ def gate() -> None:
     from lenadash.access.signin import gate as run_gate
 
     run_gate()
+
+
+def page(action: str = "read", *, name: str) -> Actor:
+    """See lenadash.access.signin.page: every page script's first call (Streamlit only, so imported lazily)."""
+    from lenadash.access.signin import page as check_page
+
+    return check_page(action, name=name)
+
+
+def first_view(action: str, patient: str) -> bool:
+    """See lenadash.access.signin.first_view."""
+    from lenadash.access.signin import first_view as is_first
+
+    return is_first(action, patient)

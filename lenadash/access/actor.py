@@ -29,6 +29,26 @@ class Actor:
         return ",".join(sorted(self.roles))
 
 
+LOOPBACK = ("127.", "::1", "::ffff:127.")
+
+
+def source_of(peer: str | None, forwarded_for: str | None = None) -> str:
+    """Where a browser request came from, for the audit trail's `source` (at most 128 characters).
+
+    Behind the clinic's reverse proxy (docs/deployment.md) the socket peer is the proxy on this machine
+    (a loopback address, which Streamlit's st.context.ip_address reports as None; Streamlit listens on
+    127.0.0.1 only), and the browser's address is the LAST entry
+    of X-Forwarded-For, the one the proxy appended (nginx `$proxy_add_x_forwarded_for`); earlier entries
+    were sent by the browser itself and could say anything, so they are not trusted. From any other peer
+    the header is ignored: only a proxy on this machine can vouch for it. "web" when nothing is known."""
+    peer = (peer or "").strip()
+    hops = [hop.strip() for hop in (forwarded_for or "").split(",") if hop.strip()]
+    if hops and (not peer or peer.startswith(LOOPBACK)):
+        via = f" via {peer}" if peer else ""
+        return f"{hops[-1][:60]}{via}"[:128]
+    return peer[:128] or "web"
+
+
 def os_actor(source: str = "local") -> Actor:
     try:
         name = getpass.getuser()

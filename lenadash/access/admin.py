@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 from collections.abc import Iterator, Sequence
 
 import pandas as pd
@@ -76,7 +77,73 @@ def audit_trail(
     until: dt.date | None = None,
 ) -> pd.DataFrame:
     require("view_audit")
-    return store.audit.load(session=session, actor=user, patient_mrn=patient, since=since, until=until)
+    trail = store.audit.load(session=session, actor=user, patient_mrn=patient, since=since, until=until)
+    return readable(trail)
+
+
+def readable(trail: pd.DataFrame) -> pd.DataFrame:
+    """The trail with its JSON `detail` split into what a reader compares: `before` and `after` (each a
+    "field: value" list, only the fields that changed when both sides are there) and the rest of `detail`."""
+    parts = [_sides(text) for text in trail["detail"]]
+    out = trail.drop(columns=["detail"]).copy()
+    out["before"] = [p[0] for p in parts]
+    out["after"] = [p[1] for p in parts]
+    out["detail"] = [p[2] for p in parts]
+    return out
+
+
+def _sides(text: str) -> tuple[str, str, str]:
+    try:
+        detail = json.loads(text or "{}")
+    except ValueError:
+        return "", "", str(text)
+    if not isinstance(detail, dict):
+        return "", "", str(text)
+    before, after = detail.pop("before", None), detail.pop("after", None)
+    if isinstance(before, dict) and isinstance(after, dict) and set(before) == set(after):
+        # an edit (a course): only the fields it changed, side by side
+        changed = [k for k in after if before.get(k) != after.get(k)]
+        if changed:
+            before, after = {k: before[k] for k in changed}, {k: after[k] for k in changed}
+    else:
+        # a record (an event, a decision): its values, blanks left out
+        before, after = _set_only(before), _set_only(after)
+    return _fields(before), _fields(after), _fields(detail)
+
+
+def _set_only(values: object) -> object:
+    if not isinstance(values, dict):
+        return values
+    return {k: v for k, v in values.items() if v is not None and v is not False and v != []}
+
+
+# The order a reader wants (the trail stores keys sorted): what it is and its values first, dates last.
+FIRST = ("event", "action", "is_hold", "dose_mg", "temperature_c", "grade", "result", "agent", "status", "rules")
+LAST = ("recorded", "draw", "date", "start_date")
+
+
+def _order(key: str) -> tuple[int, int]:
+    if key in FIRST:
+        return (0, FIRST.index(key))
+    return (2, LAST.index(key)) if key in LAST else (1, 0)
+
+
+def _fields(values: object) -> str:
+    if values is None:
+        return ""
+    if not isinstance(values, dict):
+        return str(values)
+    return "; ".join(f"{k}: {_value(values[k])}" for k in sorted(values, key=_order))
+
+
+def _value(v: object) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, dict):
+        return "{" + _fields(v) + "}"
+    if isinstance(v, list):
+        return ", ".join(str(x) for x in v) or "-"
+    return f"{v:g}" if isinstance(v, float) else str(v)
 
 
 def audit_csv(*, session: Session, trail: pd.DataFrame) -> str:

@@ -14,11 +14,14 @@ import streamlit as st
 
 from lenadash import store
 from lenadash.access import mode, trail
-from lenadash.access.actor import Actor, use_web_actor
+from lenadash.access.actor import Actor, source_of, use_web_actor
+from lenadash.access.permissions import AccessDenied, require
 from lenadash.config import get_settings
 
 _LAST = "lenadash_last_activity"  # session_state: time.time() of the last run a user caused
 _SEEN = "lenadash_signed_in"  # session_state: the sign-in of this browser session is audited
+_PAGE = "lenadash_page_visit"  # session_state: (page name, how many page changes this session has seen)
+_VIEWED = "lenadash_audited_views"  # session_state: audited action -> the (page visit, patient) it was for
 
 
 @st.cache_resource(show_spinner=False)
@@ -35,6 +38,7 @@ def gate() -> None:
     was active within the idle timeout; otherwise show who is signed in and a sign-out button."""
     if not mode.is_clinic():
         return
+    _refuse_sqlite()
     use_web_actor(_web_actor)
     if not st.user.get("is_logged_in"):  # a key st.user lacks where auth is not set up at all
         _sign_in_screen()
@@ -68,7 +72,65 @@ def _actor(email: str) -> Actor:
     if email:
         with _session() as session:
             roles = store.people.roles_of(session=session, email=email)
-    return Actor(name=email or "(no e-mail)", roles=roles, source=st.context.ip_address or "web")
+    return Actor(name=email or "(no e-mail)", roles=roles, source=_source())
+
+
+def _source() -> str:
+    """The browser's address (source_of: the peer, or behind the clinic's proxy its X-Forwarded-For)."""
+    peer, forwarded = st.context.ip_address, st.context.headers.get("X-Forwarded-For")
+    return source_of(peer if isinstance(peer, str) else None, forwarded if isinstance(forwarded, str) else None)
+
+
+def sqlite_problem() -> str | None:
+    """Why clinic mode may not run on this database: a team shares one PostgreSQL server (issue 11), and an
+    SQLite file serves one app process on one machine. None on PostgreSQL, or with LENADASH_CLINIC_ON_SQLITE=1
+    (a trial on one machine)."""
+    settings = get_settings()
+    if not settings.database_url.startswith("sqlite") or settings.clinic_on_sqlite:
+        return None
+    return (
+        "Clinic mode needs the clinic's PostgreSQL database: set LENADASH_DATABASE_URL to it, e.g. "
+        "postgresql+psycopg://lenadash:PASSWORD@db-host/lenadash (docs/deployment.md). For a trial on one "
+        "machine only, LENADASH_CLINIC_ON_SQLITE=1 lets clinic mode use the SQLite file."
+    )
+
+
+def _refuse_sqlite() -> None:
+    if (problem := sqlite_problem()) is not None:
+        st.title("lenadash")
+        st.error("lenadash cannot start in clinic mode on this database.")
+        st.text(problem)
+        st.stop()
+
+
+def page(action: str = "read", *, name: str) -> Actor:
+    """The first call of every page script: the acting user when their role allows `action` ("read" for the
+    clinical pages, "manage_users" and "view_audit" for the admin pages), else a plain message and the page
+    stops before it loads any patient. Local mode passes (this computer's user holds every role). `name` tells
+    one page from another, so `first_view` knows a new visit from a rerun."""
+    visit = st.session_state.get(_PAGE)
+    if not visit or visit[0] != name:
+        st.session_state[_PAGE] = (name, (visit[1] + 1) if visit else 1)
+    try:
+        return require(action)
+    except AccessDenied as exc:
+        st.title("lenadash")
+        st.error("This page is not open to your role.")
+        st.text(str(exc))  # as text: the message quotes the roles held
+        st.stop()
+        raise  # st.stop() does not return; for the type checker
+
+
+def first_view(action: str, patient: str) -> bool:
+    """True the first time this visit of the page shows `patient` for `action` (patient_opened, visit_view), False
+    on the reruns a click causes: the trail gets one row per open, not one per widget. Opening another
+    patient, or coming back to the page later, is a new open."""
+    key = (st.session_state.get(_PAGE), patient)
+    seen = st.session_state.setdefault(_VIEWED, {})
+    if seen.get(action) == key:
+        return False
+    seen[action] = key
+    return True
 
 
 def _idle(now: float) -> bool:

@@ -13,23 +13,26 @@ from lenadash import store
 from lenadash.access.actor import Actor, current_actor
 from lenadash.store import Session
 
-# What the trail records; the audit page offers these as filters.
-AUDITED = (
-    "sign_in",
-    "sign_in_refused",
-    "sign_out",
-    "idle_sign_out",
-    "upload",
-    "patient_opened",
-    "visit_view",
-    "visit_export",
-    "event_recorded",
-    "event_voided",
-    "dose_decision",
-    "course_edit",
-    "user_roles",
-    "audit_export",
-)
+# What the trail records, and what a row of each holds besides who, when, from where and which patient
+# (docs/deployment.md's table is made from this).
+AUDITED: dict[str, str] = {
+    "sign_in": "a sign-in (once per browser session)",
+    "sign_in_refused": "a signed-in person without a role",
+    "sign_out": "a sign-out",
+    "idle_sign_out": "the idle timeout signed the user out",
+    "upload": "an imported file: its SHA-256, size, kind and counts (never its name)",
+    "patient_opened": "a patient page opened (once per open, not per click)",
+    "visit_view": "the screen-shared visit view opened (once per open)",
+    "visit_export": "the visit's handout or care-team summary downloaded: which file",
+    "event_recorded": "a clinical event recorded: after = its kind, date and coded value",
+    "event_voided": "a clinical event voided (entered in error): before = its coded fields, after = voided",
+    "dose_decision": "Accept or Modify on the card: before = what the card advised (action, dose, status, rule "
+    "ids, draw date, the decision recorded before), after = the dose change recorded, rules = the rule ids",
+    "course_edit": "a course saved: before and after = indication, starting dose, schedule, start date, "
+    "combination, weight (before empty for a new course)",
+    "user_roles": "a user's roles set or the user deactivated",
+    "audit_export": "the audit trail exported as CSV: how many rows",
+}
 
 
 def audit(

@@ -3,8 +3,10 @@
 The card advises; the clinician decides. Accept records the advised dose change or hold as a clinician's
 dose_change event (US PI 2.1-2.4: only a clinician's recorded dose ends a hold the clinician recorded; an
 engine hold accepted stays the engine's episode, so its resume plan holds). Modify records another dose or a
-hold with a required reason. Both say who (the operating-system user until sign-in exists) and when (a UTC
-instant, stored by lenadash.store). The note is made here from the card's structured fields (cards.next_action:
+hold with a required reason. Both say who (the signed-in user in clinic mode, else the operating-system user)
+and when (a UTC instant, stored by lenadash.store); only a role with dose_decision may record them, and the
+audit trail keeps what the card showed (`shown`) beside what was recorded. The note is made here from the
+card's structured fields (cards.next_action:
 the action, the resume plan, the triggering counts, the next CBC, the notices' kinds and dates, the
 sources), never by reading its sentences back.
 """
@@ -29,6 +31,23 @@ def who() -> str:
     from lenadash import access
 
     return access.actor_name(limit=64)
+
+
+def shown(card: dict) -> dict:
+    """What the card showed when the clinician decided, for the audit trail's `before` (coded values only):
+    the advised action and dose, the status, the draw's date, the rule ids it rests on, and the decision
+    recorded before this one, if any."""
+    plan = card.get("plan") or {}
+    rules = list(card.get("rules") or []) or ([plan["rule"]] if plan.get("rule") else [])
+    earlier = card.get("decision") or None
+    return {
+        "action": card.get("action"),
+        "dose_mg": card.get("dose_mg"),
+        "status": card.get("status"),
+        "draw": card.get("date"),
+        "rules": [str(r) for r in rules],
+        "recorded": {"is_hold": earlier.get("is_hold"), "dose_mg": earlier.get("dose_mg")} if earlier else None,
+    }
 
 
 def advice(card: dict) -> dict | None:

@@ -15,6 +15,8 @@ from lenadash.dashboard.present import EVENT_LABELS
 
 # The order a clinician reads it in, narrow to wide: a voided event says so in `change`, on the first screen.
 HISTORY_COLUMNS = ["when", "change", "record", "what", "why", "who"]
+HISTORY_WIDTHS = {"when": 130, "change": 80, "record": 220, "what": 240, "why": 260, "who": 170}  # px on the page
+HISTORY_HEADERS = {"when": "when (UTC)"}
 CHANGE_WORDS = {"created": "created", "edited": "edited", "voided": "VOIDED"}
 # An event's value in words, by kind (the value alone, "2", says little).
 VALUE_WORDS = {"fever": "{} C", "toxicity": "grade {}", "dose_change": "{} mg"}

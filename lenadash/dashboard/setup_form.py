@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from lenadash.dashboard.present import EVENT_LABELS
 from lenadash.errors import InputError
@@ -130,8 +131,9 @@ def course_problem(record: dict, profile: str = "us_pi") -> str | None:
 
 # A change to a stored patient or course needs a reason, kept with the earlier version (issue 11: history,
 # not overwrites): every field the engine reads sets a dose, the CrCl and renal start (weight, birth date, sex,
-# dialysis; DOMAIN.md 3), the cycle calendar (start date, schedule), REMS testing (reproductive potential,
-# menses; DOMAIN.md 5) or VTE risk (combination). Only a corrected name needs none.
+# dialysis; DOMAIN.md 3), the cycle calendar (schedule), REMS testing (reproductive potential, menses; DOMAIN.md
+# 5) or VTE risk (combination). Only a corrected name needs none. Indication and start date identify a course
+# (store.courses): a save with others adds a course, the stored one stays as it was.
 CHANGE_WORDS = {
     "name": "name",
     "sex": "sex",
@@ -170,19 +172,50 @@ def reason_problem(record: dict, reason: str, *, session: Any) -> str | None:
 def save_course(record: dict, *, session: Any, profile: str = "us_pi", reason: str = "") -> None:
     """Check a course_record (course_problem; a reason when it changes a stored value, reason_problem) and store
     the patient and course (store.upsert_patient_course), which keeps the earlier version with who and why.
-    Raises InputError with the sentence to show when a field is missing or not valid; nothing is stored then."""
+    Raises InputError with the sentence to show when a field is missing or not valid; nothing is stored then.
+    The audit trail gets the course's coded fields before (none for a new course) and after."""
     from lenadash import access, store
 
     access.require("edit_course")
     problem = course_problem(record, profile) or reason_problem(record, reason, session=session)
     if problem:
         raise InputError(problem)
+    before = _course_now(record.get("mrn"), session=session)
     # a value the models refuse is a StoreError naming the field
     store.upsert_patient_course(
         session=session, row=record, changed_by=access.actor_name(254), reason=reason.strip()[:CHANGE_REASON_MAX]
     )
-    course = {k: record.get(k) for k in COURSE_AUDITED if k in record}
-    access.audit("course_edit", session=session, patient=record.get("mrn"), detail={"after": course})
+    after = _course_now(record.get("mrn"), session=session) or _audited(record, COURSE_AUDITED)
+    access.audit("course_edit", session=session, patient=record.get("mrn"), detail={"before": before, "after": after})
+
+
+def _audited(row: Any, fields: tuple[str, ...]) -> dict:
+    """The audited fields of a row, as plain values (dates as ISO text, NaN as None)."""
+    out: dict[str, Any] = {}
+    for k in fields:
+        if k not in row:
+            continue
+        v = row[k]
+        if v is None or (not isinstance(v, str) and pd.isna(v)):
+            out[k] = None
+        elif hasattr(v, "isoformat"):
+            out[k] = (v.date() if isinstance(v, pd.Timestamp) else v).isoformat()
+        elif hasattr(v, "item"):
+            out[k] = v.item()
+        else:
+            out[k] = v
+    return out
+
+
+def _course_now(mrn: Any, *, session: Any) -> dict | None:
+    """The stored course of `mrn` (its audited fields), None when the patient has no course yet."""
+    from lenadash import store
+
+    patients = store.load_patients(session=session)
+    mine = patients[patients["mrn"] == mrn] if len(patients) else patients
+    if mine.empty or pd.isna(mine.iloc[-1].get("start_date")):
+        return None
+    return _audited(mine.iloc[-1], COURSE_AUDITED)
 
 
 # What the audit trail keeps of a course edit and a recorded event: coded fields, never names or free text.
@@ -192,9 +225,9 @@ EVENT_AUDITED = ("event", "date", "dose_mg", "is_hold", "grade", "temperature_c"
 REMS_KINDS = ("pregnancy_test", "rems_authorization")
 
 
-def _event_action(kind: str | None) -> str:
-    """The permission a recorded event needs: a dose change is a dose decision; a REMS record is REMS work
-    for whoever holds that and not record_event; anything else is record_event."""
+def event_action(kind: str | None) -> str:
+    """The permission a recorded event needs (and voiding it: the same): a dose change is a dose decision; a REMS
+    record is REMS work for whoever holds that and not record_event; anything else is record_event."""
     from lenadash import access
 
     if kind == "dose_change":
@@ -286,41 +319,46 @@ def event_problem(event: dict) -> str | None:
     return None
 
 
-def record_event(event: dict, *, session: Any, recorded_by: str | None = None) -> None:
+def record_event(event: dict, *, session: Any, recorded_by: str | None = None, before: dict | None = None) -> None:
     """Check an event_record (event_problem) and store it (store.add_event) with who recorded it (the
     clinician's user name, decisions.who; the time is the store's). Raises InputError with the sentence to
-    show when its value is missing or not valid; nothing is stored then."""
+    show when its value is missing or not valid; nothing is stored then. The audit row holds the event's coded
+    fields as `after`, and `before` when given (a dose decision: what the card showed, decisions.shown), with
+    the rule ids it rests on."""
     from lenadash import access, store
 
-    needed = access.require(_event_action(event.get("event")))
+    needed = access.require(event_action(event.get("event")))
     problem = event_problem(event)
     if problem:
         raise InputError(problem)
     # a value the models refuse is a StoreError naming the field
     store.add_event(session=session, row=event, recorded_by=recorded_by)
-    after = {k: event.get(k) for k in EVENT_AUDITED if k in event}
+    after = _audited(event, EVENT_AUDITED)
     action = "dose_decision" if event.get("event") == "dose_change" else "event_recorded"
-    access.audit(action, session=session, patient=event.get("mrn"), detail={"after": after}, actor=needed)
+    detail: dict[str, Any] = {"after": after}
+    if before is not None:
+        detail = {"before": before, "after": after, "rules": before.get("rules") or []}
+    access.audit(action, session=session, patient=event.get("mrn"), detail=detail, actor=needed)
 
 
 VOID_REASON_MAX = 500
 
 
 def may_void(event: dict) -> bool:
-    """Whether the acting user may void this event: the permission recording its kind needs (_event_action)."""
+    """Whether the acting user may void this event: the permission recording its kind needs (event_action)."""
     from lenadash import access
 
-    return access.allowed(_event_action(event.get("event")), access.current_actor())
+    return access.allowed(event_action(event.get("event")), access.current_actor())
 
 
 def void_event(event: dict, *, reason: str, session: Any) -> None:
     """Void one stored event entered in error (a row of store.load_events(include_voided=True)): the same
-    permission as recording that kind (_event_action), a reason required; the row stays, marked voided, and
+    permission as recording that kind (event_action), a reason required; the row stays, marked voided, and
     leaves the assessment (store.void_event). Audited as event_voided with the event's coded fields before and
     after (the reason is free text: it stays in the patient's history, not in the trail)."""
     from lenadash import access, store
 
-    needed = access.require(_event_action(event.get("event")))
+    needed = access.require(event_action(event.get("event")))
     if not reason.strip():
         raise InputError("give the reason the event is voided (for example: entered for the wrong patient).")
     store.void_event(

@@ -33,7 +33,7 @@ from lenadash.dashboard.present import (
 from lenadash.dashboard.results import crcl_series, results_long, thresholds_frame
 from lenadash.dashboard.visit import patient_for_visit
 from lenadash.dashboard.worklist import worklist_display
-from lenadash.errors import LenadashError
+from lenadash.errors import InputError, LenadashError
 
 log = logging.getLogger(__name__)
 
@@ -201,8 +201,13 @@ def user_errors(prefix: str, *, stop: bool = False) -> Iterator[None]:
 
 
 def start_demo() -> None:
-    """Switch this session to the sample clinic, loading it the way `python -m lenadash demo` does."""
-    from lenadash import imports
+    """Switch this session to the sample clinic, loading it the way `python -m lenadash demo` does. Refused in
+    clinic mode (InputError): a clinic's server shows its own patients only, and its audit trail never mixes
+    in a demo database."""
+    from lenadash import access, imports
+
+    if access.is_clinic():
+        raise InputError("the sample clinic is for local mode: this clinic's lenadash shows its own patients only.")
 
     imports.load_demo(url=get_settings().demo_database_url)
     st.session_state[DEMO] = True
@@ -776,15 +781,16 @@ def grade_legend(grading: str | None = None) -> None:
 # --- recording the decision (issue 9 items 6 and 7) --------------------------------------------------
 
 
-def _record(build: Any, *, flash: str) -> None:
+def _record(build: Any, *, flash: str, before: dict | None = None) -> None:
     """Build an event (a callable: it may raise InputError), store it with who recorded it (decisions.who; the
-    store adds when), then reassess: the card shows the recorded decision on the rerun."""
+    store adds when; setup_form.record_event checks the role and audits it, with `before` for a dose decision),
+    then reassess: the card shows the recorded decision on the rerun."""
     from lenadash.dashboard import decisions, setup_form
 
     with user_errors("Not recorded"):
         event = build()
         with db_session() as s:
-            setup_form.record_event(event, session=s, recorded_by=decisions.who())
+            setup_form.record_event(event, session=s, recorded_by=decisions.who(), before=before)
         data_changed()
         st.session_state["lenadash_card_flash"] = flash
         st.rerun()
@@ -794,6 +800,7 @@ def decision_controls(card: dict) -> None:
     """Under the clinician's card: Accept (records the advice: the hold, or the resume or continue dose),
     Modify (another dose or a hold with a required reason) and the note for the record (copyable text). Each
     records a dose_change event dated the as-of date (decisions)."""
+    from lenadash import access
     from lenadash.dashboard import decisions
 
     mrn = card["mrn"]
@@ -801,13 +808,30 @@ def decision_controls(card: dict) -> None:
         st.success(plain(flash))
     wanted = decisions.advice(card)
     accept, modify, note = st.columns([5, 3, 3])
-    if wanted is None:
+    before = decisions.shown(card)
+    if not access.allowed("dose_decision", access.current_actor()):
+        # the write refuses too (setup_form.record_event); the buttons are not offered to a role without it
+        accept.caption("Dose decisions are recorded by a clinician.")
+    elif wanted is None:
         accept.caption("No advised dose to accept: use Modify.")
     else:
         done = decisions.is_recorded(card)
         label = "Accepted (recorded)" if done else wanted["label"]
         if accept.button(label, key=f"accept_{mrn}", type="primary", disabled=done, width="stretch"):
-            _record(lambda: decisions.accept_event(card, on=as_of()), flash=f"Recorded: {wanted['label']}.")
+            _record(
+                lambda: decisions.accept_event(card, on=as_of()), flash=f"Recorded: {wanted['label']}.", before=before
+            )
+    if access.allowed("dose_decision", access.current_actor()):
+        _modify_control(card, modify, before=before)
+    with note.popover("Note", width="stretch"):
+        st.code(decisions.note(card), language=None, wrap_lines=True)
+
+
+def _modify_control(card: dict, modify: Any, *, before: dict) -> None:
+    """Modify: another dose or a hold, with the clinician's required reason."""
+    from lenadash.dashboard import decisions
+
+    mrn = card["mrn"]
     with modify.popover("Modify", width="stretch"), st.form(f"modify_form_{mrn}", clear_on_submit=True):
         choice = st.selectbox(
             "Record instead",
@@ -820,18 +844,22 @@ def decision_controls(card: dict) -> None:
             _record(
                 lambda: decisions.modify_event(card, on=as_of(), choice=choice, reason=reason),
                 flash=f"Recorded: {decisions.choice_text(choice)} (modified).",
+                before=before,
             )
-    with note.popover("Note", width="stretch"):
-        st.code(decisions.note(card), language=None, wrap_lines=True)
 
 
 def upcoming_actions(upcoming: pd.DataFrame, *, mrn: str) -> None:
     """One click from the upcoming card: "Mark biopsy done" (a marrow_biopsy event on the as-of date) when a
     marrow biopsy is listed, "Record pregnancy test" (date, result, test type) when a REMS test is listed."""
+    from lenadash import access
     from lenadash.dashboard import setup_form
 
+    actor = access.current_actor()
+    may_record, may_rems = access.allowed("record_event", actor), access.allowed("rems", actor)
     what = upcoming["what"].astype(str)
-    biopsy, pregnancy = what.str.startswith("Marrow biopsy").any(), what.str.startswith("Pregnancy test").any()
+    # offered to the roles that may record them; setup_form.record_event checks the role again
+    biopsy = may_record and what.str.startswith("Marrow biopsy").any()
+    pregnancy = (may_record or may_rems) and what.str.startswith("Pregnancy test").any()
     if not (biopsy or pregnancy):
         return
     left, right = st.columns(2)
@@ -931,24 +959,28 @@ def history_tab(mrn: str) -> None:
         styled = table.style.apply(
             lambda row: [struck if voided[row.name] and c in ("record", "what") else "" for c in row.index], axis=1
         )
-        widths = {"when": 130, "change": 80, "record": 220, "what": 240, "why": 260, "who": 170}
-        config = {name: st.column_config.TextColumn(name, width=px) for name, px in widths.items()}
-        config["when"] = st.column_config.TextColumn("when (UTC)", width=widths["when"])
+        config = {
+            column: st.column_config.TextColumn(history.HISTORY_HEADERS.get(column, column), width=px)
+            for column, px in history.HISTORY_WIDTHS.items()
+        }
         st.dataframe(styled, hide_index=True, width="stretch", column_config=config, key=f"history_{mrn}")
-    rows = [e for e in history.voidable_events(events).to_dict("records") if setup_form.may_void(e)]
-    if not rows:  # nothing left standing, or nothing this role may void
+    standing = [e for e in history.voidable_events(events).to_dict("records") if setup_form.may_void(e)]
+    if not standing:  # nothing left standing, or nothing this role may void
         return
     with st.expander("Void an event entered in error"), st.form(f"void_form_{mrn}", clear_on_submit=True):
         picked = st.selectbox(
-            "Event", range(len(rows)), format_func=lambda i: history.event_choice(rows[i]), key=f"void_pick_{mrn}"
+            "Event",
+            range(len(standing)),
+            format_func=lambda n: history.event_choice(standing[n]),
+            key=f"void_pick_{mrn}",
         )
         reason = st.text_input("Reason (required)", key=f"void_reason_{mrn}", max_chars=setup_form.VOID_REASON_MAX)
         if st.form_submit_button("Void event", type="primary"):
             with user_errors("Not voided"):
                 with db_session() as s:
-                    setup_form.void_event(rows[picked], reason=reason, session=s)
+                    setup_form.void_event(standing[picked], reason=reason, session=s)
                 data_changed()
-                st.session_state["lenadash_history_flash"] = f"Voided: {history.event_choice(rows[picked])}."
+                st.session_state["lenadash_history_flash"] = f"Voided: {history.event_choice(standing[picked])}."
                 st.rerun()
 
 
@@ -957,6 +989,10 @@ def home() -> None:
     else the clinic overview. A hidden page of its own because Streamlit serves the default page at "/"
     only - a default page's own url_path answers "Page not found" - so /start and /overview, never
     default, always name their pages."""
+    from lenadash import access
+
+    if access.is_clinic() and not access.allowed("read", access.current_actor()):
+        st.switch_page("app_pages/audit.py")  # an admin without a clinical role: their page is the trail
     first_run = not is_demo() and is_empty_clinic()
     st.switch_page(PAGES["welcome"] if first_run else PAGES["overview"])
 
@@ -985,10 +1021,23 @@ def patient_opened(clinic: Clinic, mrn: str) -> None:
     if st.query_params.get("mrn") != mrn:
         st.query_params["mrn"] = mrn
     st.session_state[URL_MRN] = mrn
+    audit_view("patient_opened", mrn)
     patient = clinic.patient(mrn)
     if patient is not None and not patient.get("start_date"):
         patient_without_course(clinic, mrn)
         st.stop()
+
+
+def audit_view(action: str, mrn: str, *, once: bool = True, detail: dict | None = None) -> None:
+    """An audit trail row for what this session shows or exports of one patient: patient_opened and visit_view
+    once per open of the page (`once`, access.first_view: not on every rerun a click causes), visit_export per
+    download. Written to the database this session shows."""
+    from lenadash import access
+
+    if once and not access.first_view(action, mrn):
+        return
+    with db_session() as s:
+        access.audit(action, session=s, patient=mrn, detail=detail)
 
 
 def open_setup_for(mrn: str) -> None:

@@ -53,6 +53,7 @@ from lenadash.store.uploads import (  # noqa: F401
     ImportSummary,
     _existing_upload,  # patch store.uploads._existing_upload
     data_version,
+    imported_before,
     list_uploads,
     rejected_row_count,
     rejected_rows,

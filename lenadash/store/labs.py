@@ -19,7 +19,6 @@ from lenadash.store.sql import (
     datetime_params,
     fetch_frame,
     insert_chunk,
-    none_if_missing,
     placeholder,
     table_of,
     to_datetime,
@@ -102,11 +101,98 @@ def _write_labs(connection, results: pd.DataFrame, upload_id: int) -> tuple[tupl
         return (0, 0, 0), 0
     df = _lab_frame(results)
     ids_by_mrn, patients_created = _patient_ids(connection, df["mrn"].unique())
-    df["patient_id"] = df["mrn"].map(ids_by_mrn).astype("int64")
+    codes, mrns = pd.factorize(df["mrn"])
+    df["patient_id"] = np.array([ids_by_mrn[m] for m in mrns], dtype=np.int64)[codes]
     df = df.drop(columns="mrn")
     df["_order"] = np.arange(len(df))
+    key_hash, df["row_hash"] = row_hashes(df)
+    df, unchanged = _without_stored_keys(connection, df, key_hash)
+    del key_hash
+    if len(df) == 0:
+        return (0, 0, unchanged), patients_created
     df = df.sort_values(["patient_id", "analyte", "collected_at", "_order"], kind="stable").reset_index(drop=True)
+    imported, superseding, more_unchanged = _write_changes(connection, df, upload_id)
+    return (imported, superseding, unchanged + more_unchanged), patients_created
 
+
+def row_hashes(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per result, two 64-bit hashes (int64): of its key (patient, test, collection time) and of the row,
+    i.e. the key and what decides "unchanged" (value, comparator, and whether it is preliminary: a final
+    result replaces a preliminary one of the same value). The row hash is stored with each row
+    (`lab_result.row_hash`, migration 0010) and compared by `_without_stored_keys`. Equal results always
+    hash alike; a hash that differs (another pandas hashing, -0.0 vs 0.0) only sends the row through the
+    full comparison, which gives the same answer."""
+    key = pd.DataFrame(
+        {
+            "patient_id": df["patient_id"].to_numpy(dtype=np.int64),
+            "analyte": df["analyte"].astype("str").to_numpy(dtype=object),
+            "collected_at": df["collected_at"].to_numpy(dtype="datetime64[us]").view(np.int64),
+        }
+    )
+    content = pd.DataFrame(
+        {
+            "value": df["value"].to_numpy(dtype=np.float64),
+            "comparator": df["comparator"].astype("str").to_numpy(dtype=object),
+            "preliminary": _preliminary(df["status"]),
+        }
+    )
+    key_hash = pd.util.hash_pandas_object(key, index=False).to_numpy()
+    content_hash = pd.util.hash_pandas_object(content, index=False).to_numpy()
+    row_hash = pd.util.hash_pandas_object(pd.DataFrame({"key": key_hash, "content": content_hash}), index=False)
+    return key_hash.view(np.int64), row_hash.to_numpy().view(np.int64)
+
+
+def _without_stored_keys(connection, df: pd.DataFrame, key_hash: np.ndarray) -> tuple[pd.DataFrame, int]:
+    """`df` without the keys whose every line equals the stored current result, and how many lines were
+    left out (all unchanged: the full comparison counts such a key's lines the same way).
+
+    The stored side is one (patient, row hash) pair per current row of the file's patients and days, read
+    without the rows themselves (issue 14: a 99.9% unchanged re-import). A line counts as equal only when
+    a stored row of the same patient has its row hash. A key is left out only when none of its lines
+    missed; a key hash shared by chance with a missed line keeps the line in the full comparison."""
+    stored_patients, stored_hashes = _stored_hashes(connection, df)
+    if len(stored_hashes) == 0:
+        return df, 0
+    order = np.argsort(stored_hashes, kind="stable")
+    stored_patients, stored_hashes = stored_patients[order], stored_hashes[order]
+    row_hash = df["row_hash"].to_numpy()
+    by_hash = np.argsort(row_hash)  # sorted needles: searchsorted walks the stored hashes in order
+    at = np.empty(len(row_hash), dtype=np.int64)
+    at[by_hash] = np.minimum(np.searchsorted(stored_hashes, row_hash[by_hash]), len(stored_hashes) - 1)
+    hit = (stored_hashes[at] == row_hash) & (stored_patients[at] == df["patient_id"].to_numpy())
+    if not hit.any():
+        return df, 0
+    keep = np.isin(key_hash, key_hash[~hit])
+    dropped = int((~keep).sum())
+    return (df if dropped == 0 else df[keep].reset_index(drop=True)), dropped
+
+
+def _stored_hashes(connection, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(patient ids, row hashes) of the stored current results of the file's patients within its days."""
+    ph = placeholder(connection)
+    first, last = df["collected_at"].min().normalize(), df["collected_at"].max().normalize()
+    lo, hi = datetime_params(connection, pd.Series([first, last + pd.Timedelta(days=1)]))
+    # One text of "patient,hash,patient,hash,..." per chunk, parsed by numpy: a million rows come back in a
+    # fraction of the time a million row tuples take through the driver.
+    pair = "patient_id || ',' || row_hash"
+    aggregate = f"string_agg({pair}, ',')" if connection.dialect.name == "postgresql" else f"group_concat({pair})"
+    parts = [np.empty(0, dtype=np.int64)]
+    for chunk in chunks(sorted(int(p) for p in df["patient_id"].unique()), IN_CHUNK):
+        marks = ", ".join([ph] * len(chunk))
+        text = connection.exec_driver_sql(
+            f"SELECT {aggregate} FROM lab_result WHERE superseded_by_id IS NULL AND row_hash IS NOT NULL "
+            f"AND collected_at >= {ph} AND collected_at <= {ph} AND patient_id IN ({marks})",
+            (lo, hi, *chunk),
+        ).scalar()
+        if text:
+            parts.append(np.fromstring(text, dtype=np.int64, sep=","))
+    pairs = np.concatenate(parts).reshape(-1, 2)
+    return pairs[:, 0].copy(), pairs[:, 1].copy()
+
+
+def _write_changes(connection, df: pd.DataFrame, upload_id: int) -> tuple[int, int, int]:
+    """The full comparison of `df` (sorted by key) with what is stored, and the writes; returns
+    (imported, superseding, unchanged)."""
     key_cols = ["patient_id", "analyte", "collected_at"]
     same_key_prev = _same_as_shifted(df, key_cols, 1)
     same_value_prev = same_key_prev & _same_as_shifted(df, ["value", "comparator"], 1)
@@ -142,8 +228,13 @@ def _write_labs(connection, results: pd.DataFrame, upload_id: int) -> tuple[tupl
     write_group = group[~drop]
     del chain
     if len(write) == 0:
-        return (0, 0, unchanged), patients_created
+        return 0, 0, unchanged
+    imported, superseding = _write_rows(connection, write, write_group, upload_id)
+    return imported, superseding, unchanged
 
+
+def _write_rows(connection, write: pd.DataFrame, write_group: np.ndarray, upload_id: int) -> tuple[int, int]:
+    """Insert the planned rows and link corrections; returns (imported, superseding)."""
     ids = _reserve_ids(connection, "lab_result", len(write))
     first_written = np.r_[True, write_group[1:] != write_group[:-1]]
     last_written = np.r_[write_group[1:] != write_group[:-1], True]
@@ -165,7 +256,7 @@ def _write_labs(connection, results: pd.DataFrame, upload_id: int) -> tuple[tupl
     if corrections:
         connection.exec_driver_sql(f"UPDATE lab_result SET superseded_by_id = NULL WHERE id = {ph}", corrections)
     n_superseding = int(superseding.sum())
-    return (len(write) - n_superseding, n_superseding, unchanged), patients_created
+    return len(write) - n_superseding, n_superseding
 
 
 def _stored_with_other_precision(chain: pd.DataFrame, old: pd.DataFrame) -> np.ndarray:
@@ -189,9 +280,21 @@ def _same_as_shifted(df: pd.DataFrame, columns: list[str], periods: int) -> pd.S
     return same
 
 
+# Up to this many (patient, test, day) of a file are looked up one by one (a re-import's few new or corrected
+# results); more read every current result of the file's patients and days at once.
+DAY_LOOKUPS_MAX = 20_000
+# (patient, test, day) per lookup statement: 4 parameters each, below every backend's limit.
+DAYS_PER_LOOKUP = 2_000
+_CURRENT_COLUMNS = ["patient_id", "analyte", "collected_at", "old_id", "old_value", "old_comparator", "old_status"]
+
+
 def _current_labs(connection, chain: pd.DataFrame) -> pd.DataFrame:
-    """Stored current results of the file's patients within its time span (the only rows it can touch)."""
-    columns = ["patient_id", "analyte", "collected_at", "old_id", "old_value", "old_comparator", "old_status"]
+    """Stored current results of the file's patients, tests and days (the only rows it can touch: the same
+    key, or the same result on that day with the other precision)."""
+    days = chain[["patient_id", "analyte"]].assign(day=chain["collected_at"].dt.normalize()).drop_duplicates()
+    if len(days) <= DAY_LOOKUPS_MAX:
+        return _current_labs_of_days(connection, days)
+    columns = _CURRENT_COLUMNS
     ph = placeholder(connection)
     # whole days: a date-only result (00:00) of the file's first day is the same result as a timed one
     first, last = chain["collected_at"].min().normalize(), chain["collected_at"].max().normalize()
@@ -214,6 +317,30 @@ def _current_labs(connection, chain: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def _current_labs_of_days(connection, days: pd.DataFrame) -> pd.DataFrame:
+    """Stored current results of each (patient_id, analyte, day) row of `days`, through the current-key index."""
+    ph = placeholder(connection)
+    lows = datetime_params(connection, days["day"])
+    highs = datetime_params(connection, days["day"] + pd.Timedelta(days=1))
+    keys = list(zip(days["patient_id"].astype("int64").tolist(), days["analyte"].astype("str").tolist(), lows, highs))
+    frames = [_current_dtypes(pd.DataFrame({c: pd.Series([], dtype=object) for c in _CURRENT_COLUMNS}))]
+    for chunk in chunks(keys, DAYS_PER_LOOKUP):
+        values = ", ".join([f"({ph}, {ph}, {ph}, {ph})"] * len(chunk))
+        frames.append(
+            fetch_frame(
+                connection,
+                f"WITH days (patient_id, analyte, lo, hi) AS (VALUES {values}) "
+                "SELECT l.patient_id, l.analyte, l.collected_at, l.id, l.value, l.comparator, l.status "
+                "FROM days JOIN lab_result l ON l.patient_id = days.patient_id AND l.analyte = days.analyte "
+                "AND l.collected_at >= days.lo AND l.collected_at < days.hi WHERE l.superseded_by_id IS NULL",
+                tuple(v for key in chunk for v in key),
+                _CURRENT_COLUMNS,
+                convert=_current_dtypes,
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
 def _current_dtypes(old: pd.DataFrame) -> pd.DataFrame:
     old["patient_id"] = old["patient_id"].astype("int64")
     old["analyte"] = old["analyte"].astype("str")
@@ -225,10 +352,11 @@ def _current_dtypes(old: pd.DataFrame) -> pd.DataFrame:
     return old
 
 
+# The bound columns of an insert; upload_id is one literal per file and superseded_by_id a literal NULL
+# (a pending row binds its own id there, in a statement of its own): fewer values per row to bind.
 _LAB_INSERT_COLUMNS = [
     "id",
     "patient_id",
-    "upload_id",
     "collected_at",
     "analyte",
     "value",
@@ -243,45 +371,79 @@ _LAB_INSERT_COLUMNS = [
     "flag",
     "status",
     "source_line",
-    "superseded_by_id",
+    "row_hash",
 ]
 
 
 def _insert_labs(connection, write: pd.DataFrame, ids: np.ndarray, upload_id: int, pending: np.ndarray) -> None:
     """Insert in chunks; Python row tuples exist for one chunk at a time (memory stays flat)."""
     columns = _LAB_INSERT_COLUMNS
+    names = ", ".join([*columns, "upload_id", "superseded_by_id"])
     if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
-        sql = f"COPY lab_result ({', '.join(columns)}) FROM STDIN"
+        current_sql = pending_sql = f"COPY lab_result ({names}) FROM STDIN"
     else:
-        ph = placeholder(connection)
-        sql = f"INSERT INTO lab_result ({', '.join(columns)}) VALUES ({', '.join([ph] * len(columns))})"
+        marks = ", ".join([placeholder(connection)] * len(columns))
+        current_sql = f"INSERT INTO lab_result ({names}) VALUES ({marks}, {int(upload_id)}, NULL)"
+        pending_sql = f"INSERT INTO lab_result ({names}) VALUES ({marks}, {int(upload_id)}, {placeholder(connection)})"
+    copying = current_sql.startswith("COPY ")
     for start in range(0, len(write), CHUNK_SIZE):
         part = write.iloc[start : start + CHUNK_SIZE]
         part_ids = ids[start : start + CHUNK_SIZE]
-        values = _lab_chunk_values(connection, part, part_ids, upload_id)
-        marks = pending[start : start + CHUNK_SIZE].tolist()
-        values["superseded_by_id"] = [i if mark else None for i, mark in zip(part_ids.tolist(), marks)]
-        insert_chunk(connection, sql, list(zip(*(values[c] for c in columns))))
+        values = _lab_chunk_values(connection, part, part_ids)
+        rows = list(zip(*(values[c] for c in columns)))
+        waiting = pending[start : start + CHUNK_SIZE]
+        if copying:
+            own = [i if mark else None for i, mark in zip(part_ids.tolist(), waiting.tolist())]
+            rows = [(*row, upload_id, self_id) for row, self_id in zip(rows, own)]
+            insert_chunk(connection, current_sql, rows)
+            continue
+        if waiting.any():  # a row that becomes current only once the row it replaces is superseded
+            insert_chunk(connection, pending_sql, [(*rows[i], rows[i][0]) for i in np.flatnonzero(waiting)])
+            rows = [rows[i] for i in np.flatnonzero(~waiting)]
+        if rows:
+            insert_chunk(connection, current_sql, rows)
 
 
-def _lab_chunk_values(connection, part: pd.DataFrame, ids: np.ndarray, upload_id: int) -> dict[str, list]:
+def _lab_chunk_values(connection, part: pd.DataFrame, ids: np.ndarray) -> dict[str, list]:
     lengths = column_lengths(table_of(LabResult))
     values: dict[str, list] = {
         "id": ids.tolist(),
         "patient_id": part["patient_id"].tolist(),
-        "upload_id": [upload_id] * len(part),
         "collected_at": datetime_params(connection, part["collected_at"]),
         "value": part["value"].tolist(),
-        "ref_low": none_if_missing(part["ref_low"].tolist()),
-        "ref_high": none_if_missing(part["ref_high"].tolist()),
-        "source_line": [None if v is None else int(v) for v in none_if_missing(part["source_line"].tolist())],
+        "ref_low": _floats_or_none(part["ref_low"]),
+        "ref_high": _floats_or_none(part["ref_high"]),
+        "source_line": _ints_or_none(part["source_line"]),
+        "row_hash": part["row_hash"].tolist(),
     }
     for name in ("analyte", "unit", "comparator", "raw_value", "raw_unit", "raw_name"):
         values[name] = part[name].astype("str").str.slice(0, lengths.get(name)).tolist()
     for name in ("loinc", "flag", "status"):
-        texts = none_if_missing(part[name].tolist())
-        values[name] = [None if v is None else str(v)[: lengths.get(name)] for v in texts]
+        values[name] = _texts_or_none(part[name], lengths.get(name))
     return values
+
+
+def _floats_or_none(column: pd.Series) -> list:
+    """Floats, None where missing (NaN, None, NA), as the driver takes them; vectorised (no per-value checks)."""
+    numbers = pd.to_numeric(column).to_numpy(dtype=np.float64, na_value=np.nan)
+    out = numbers.astype(object)
+    out[np.isnan(numbers)] = None
+    return out.tolist()
+
+
+def _ints_or_none(column: pd.Series) -> list:
+    missing = column.isna().to_numpy()
+    out = pd.to_numeric(column.where(~missing, 0)).to_numpy(dtype=np.int64).astype(object)
+    out[missing] = None
+    return out.tolist()
+
+
+def _texts_or_none(column: pd.Series, length: int | None) -> list:
+    """Text cut to the column's length, None where missing."""
+    missing = column.isna().to_numpy()
+    out = column.where(~missing, "").astype("str").str.slice(0, length).to_numpy(dtype=object)
+    out[missing] = None
+    return out.tolist()
 
 
 def load_labs(*, session: Session, mrn: str | None = None, mrns: Iterable[str] | None = None) -> pd.DataFrame:
@@ -371,10 +533,14 @@ def _reserve_ids(connection, table: str, count: int) -> np.ndarray:
     if count == 0:
         return np.empty(0, dtype=np.int64)
     if connection.dialect.name == "postgresql":
-        rows = connection.exec_driver_sql(
-            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)", (count,)
-        ).all()
-        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=count)
+        # One block: the next id, then the sequence moved past the block (not nextval per row: 2-4 s at 1M).
+        # Every lenadash writer of these rows holds the import lock; a row written outside lenadash meanwhile
+        # takes an id of the block at most, and then one of the two inserts fails whole on the primary key.
+        first = connection.exec_driver_sql(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id'))").scalar_one()
+        connection.exec_driver_sql(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), %s)", (int(first) + count - 1,)
+        )
+        return np.arange(int(first), int(first) + count, dtype=np.int64)
     # SQLite: the Upload row was written first in this transaction, so this connection already holds
     # the database's single write lock and nobody else can take these ids.
     start = connection.exec_driver_sql(f"SELECT COALESCE(MAX(id), 0) FROM {table}").scalar_one()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from pydantic import NaiveDatetime
-from sqlalchemy import Column, Index, Integer, LargeBinary, String, Text, text
+from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, String, Text, text
 from sqlmodel import Field, SQLModel
 
 from lenadash.vocab.course import EVENT_KINDS, INDICATIONS, SCHEDULES  # noqa: F401  (re-exported)
@@ -162,6 +162,9 @@ class LabResult(LabResultBase, table=True):
     patient_id: int = Field(foreign_key="patient.id")
     upload_id: int | None = Field(default=None, foreign_key="upload.id", index=True)
     superseded_by_id: int | None = Field(default=None, foreign_key="lab_result.id")
+    # store.labs.row_hashes: patient, test, time, value, comparator, preliminary or not (migration 0010).
+    # A re-import compares these inside the database; NULL (rows stored before 0010) never matches.
+    row_hash: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
 
 
 class LabResultRead(LabResultBase):

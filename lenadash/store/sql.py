@@ -122,6 +122,10 @@ def datetime_params(connection, series: pd.Series) -> list:
     if connection.dialect.name == "sqlite":
         # SQLAlchemy's SQLite DateTime storage format, so ORM reads and range filters agree.
         text_values = np.datetime_as_string(series.to_numpy(dtype="datetime64[us]"), unit="us")
+        if text_values.dtype == np.dtype("<U26"):  # "YYYY-MM-DDTHH:MM:SS.ffffff": the T becomes a space in place
+            letters = text_values.view("<U1").reshape(len(text_values), 26)
+            letters[letters[:, 10] == "T", 10] = " "
+            return text_values.tolist()
         return [s.replace("T", " ") for s in text_values.tolist()]
     return series.dt.to_pydatetime().tolist() if len(series) else []
 

@@ -126,6 +126,41 @@ def start_upload(session: Session, *, kind: str, file_name: str, data: bytes, pa
     return StartedUpload(upload=upload, rows_read=rows_read, rejects=rejects, already=summary)
 
 
+def imported_before(*, session: Session, sha256: str, kind: str, file_name: str) -> ImportSummary | None:
+    """The summary of an earlier import as `kind` of the file whose SHA-256 (hex) is `sha256`, or None.
+
+    Asked before the file is parsed (issue 14: a 1M-row file is recognised in well under a second, not
+    after a 2 s parse): the counts and rejected rows are the earlier upload's, which parsing the same
+    bytes again would give, so the summary is the one `start_upload` would return after parsing. Reads
+    only; a transaction this call opened is ended. Uploads are never deleted, so an earlier upload found
+    here stays; when none is found, `start_upload` checks again under the import lock."""
+    opened = not session.in_transaction()
+    table = table_of(Upload)
+    columns = ("id", "kind", "file_name", "rows_read", "rows_imported", "rows_superseding", "rows_unchanged")
+    statement = select(*(table.c[c] for c in columns), table.c.rejects_json).where(
+        table.c.content_hash == sha256, table.c.kind == kind
+    )
+    row = session.connection().execute(statement).first()
+    if opened:
+        session.rollback()  # ends the read transaction this call began (SQLite: releases its shared lock)
+    if row is None:
+        return None
+    rejects = json.loads(row.rejects_json)
+    for reject in rejects:  # parsing the bytes under this name would name this file in its rejects
+        if reject.get("file") == row.file_name:
+            reject["file"] = file_name or row.file_name
+    return ImportSummary(
+        upload_id=int(row.id),
+        kind=row.kind,
+        file_name=file_name,
+        rows_read=int(row.rows_read or 0),
+        rows_unchanged=int(row.rows_imported) + int(row.rows_superseding) + int(row.rows_unchanged),
+        rows_rejected=rejected_row_count(rejects),
+        rejects=rejects,
+        already_imported=True,
+    )
+
+
 def _existing_upload(session: Session, content_hash: str, kind: str) -> Upload | None:
     return (
         session.execute(select(Upload).where(col(Upload.content_hash) == content_hash, col(Upload.kind) == kind))
