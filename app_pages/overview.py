@@ -13,11 +13,15 @@ st.title("Clinic overview")
 st.caption(f"Assessed as of {clinic.as_of:%A %d %B %Y} - rule profile {ui.plain(clinic.result.get('rules', ''))}")
 
 if clinic.empty:
-    st.info("No patients yet. Upload your lab exports and a patients file, or explore the sample clinic.")
+    sample = not access.is_clinic()  # the sample clinic is local mode's only (ui.start_demo refuses in clinic mode)
+    st.info(
+        "No patients yet. Upload your lab exports and a patients file"
+        + (", or explore the sample clinic." if sample else ".")
+    )
     c1, c2 = st.columns(2)
     if c1.button("Go to upload", key="empty_upload", width="stretch"):
         st.switch_page(ui.PAGES["upload"])
-    if c2.button("Explore the sample clinic", key="empty_demo", type="primary", width="stretch"):
+    if sample and c2.button("Explore the sample clinic", key="empty_demo", type="primary", width="stretch"):
         with ui.user_errors("Could not open the sample clinic", stop=True), st.spinner("Loading the sample clinic..."):
             ui.start_demo()
         st.rerun()
