@@ -35,8 +35,11 @@ indications = f1.multiselect("Indication", sorted(wl["indication"].unique()), ke
 flags = f2.multiselect("Flag", list(worklist.FLAG_LABELS), format_func=worklist.FLAG_LABELS.get, key="filter_flag")
 search = f3.text_input("Find MRN or name", key="filter_search", placeholder="Press / to search")
 ui.worklist_keys()
-shown = worklist.filter_worklist(wl, indications=indications, flags=flags, search=search)
+every = worklist.filter_worklist(wl, indications=indications, flags=flags, search=search)
+shown, left_out = worklist.table_rows(every)  # the most urgent TABLE_ROWS; search and the CSV reach the rest
 listed = (clinic.data_key, tuple(indications), tuple(flags), search)  # the table and CSV: built once, shared
+if left_out:
+    st.caption(left_out)
 
 event = st.dataframe(
     ui.kept_table(listed, lambda: ui.worklist_table(shown, as_of=clinic.as_of)),
@@ -56,7 +59,7 @@ st.caption(
 )
 st.download_button(
     "Download this list (CSV)",
-    ui.kept_table((*listed, "csv"), lambda: worklist.worklist_csv(shown)),
+    ui.kept_table((*listed, "csv"), lambda: worklist.worklist_csv(every)),
     file_name=f"worklist-{clinic.as_of}.csv",
     mime="text/csv",
     key="worklist_download",
