@@ -13,11 +13,15 @@ st.title("Clinic overview")
 st.caption(f"Assessed as of {clinic.as_of:%A %d %B %Y} - rule profile {ui.plain(clinic.result.get('rules', ''))}")
 
 if clinic.empty:
-    st.info("No patients yet. Upload your lab exports and a patients file, or explore the sample clinic.")
+    sample = not access.is_clinic()  # the sample clinic is local mode's only (ui.start_demo refuses in clinic mode)
+    st.info(
+        "No patients yet. Upload your lab exports and a patients file"
+        + (", or explore the sample clinic." if sample else ".")
+    )
     c1, c2 = st.columns(2)
     if c1.button("Go to upload", key="empty_upload", width="stretch"):
         st.switch_page(ui.PAGES["upload"])
-    if c2.button("Explore the sample clinic", key="empty_demo", type="primary", width="stretch"):
+    if sample and c2.button("Explore the sample clinic", key="empty_demo", type="primary", width="stretch"):
         with ui.user_errors("Could not open the sample clinic", stop=True), st.spinner("Loading the sample clinic..."):
             ui.start_demo()
         st.rerun()
@@ -31,8 +35,11 @@ indications = f1.multiselect("Indication", sorted(wl["indication"].unique()), ke
 flags = f2.multiselect("Flag", list(worklist.FLAG_LABELS), format_func=worklist.FLAG_LABELS.get, key="filter_flag")
 search = f3.text_input("Find MRN or name", key="filter_search", placeholder="Press / to search")
 ui.worklist_keys()
-shown = worklist.filter_worklist(wl, indications=indications, flags=flags, search=search)
+every = worklist.filter_worklist(wl, indications=indications, flags=flags, search=search)
+shown, left_out = worklist.table_rows(every)  # the most urgent TABLE_ROWS; search and the CSV reach the rest
 listed = (clinic.data_key, tuple(indications), tuple(flags), search)  # the table and CSV: built once, shared
+if left_out:
+    st.caption(left_out)
 
 event = st.dataframe(
     ui.kept_table(listed, lambda: ui.worklist_table(shown, as_of=clinic.as_of)),
@@ -52,7 +59,7 @@ st.caption(
 )
 st.download_button(
     "Download this list (CSV)",
-    ui.kept_table((*listed, "csv"), lambda: worklist.worklist_csv(shown)),
+    ui.kept_table((*listed, "csv"), lambda: worklist.worklist_csv(every)),
     file_name=f"worklist-{clinic.as_of}.csv",
     mime="text/csv",
     key="worklist_download",

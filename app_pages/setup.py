@@ -44,127 +44,140 @@ if st.session_state.get("setup_flash"):
 course_tab, event_tab = st.tabs(["Patient and course", "Clinical event"])
 
 with course_tab:
-    choice = st.selectbox(
-        "Patient",
-        [NEW] + known,
-        key="setup_patient",
-        format_func=lambda m: m if m == NEW else setup_form.picker_label(m, names),
-        on_change=_picked,
-        args=("setup_patient",),
-    )
-    # A patient known only from lab files (the worklist's "add a treatment course"): a new course, its MRN given.
-    lab_only = current if current in clinic.by_mrn and current not in known else None
-    if choice == NEW and lab_only and not st.session_state.get("setup_new"):
-        st.caption(ui.plain(f"Adding a treatment course for {lab_only}, known so far from lab files only."))
-        row, sfx = {"mrn": lab_only}, f"_{lab_only}"
+    if not access.allowed("edit_course", access.current_actor()):  # the save refuses too (setup_form.save_course)
+        st.info(
+            "Registering patients and editing treatment courses is for a clinician; your role may record "
+            "events on the Clinical event tab (where it allows). Ask the clinic lead (admin) if you should."
+        )
     else:
-        row = clinic.person(choice) if choice != NEW else {}
-        sfx = "" if choice == NEW else f"_{choice}"  # fresh widgets (and defaults) per patient
-    # Indication outside the form: the starting dose below follows it (the label start of that indication).
-    indication = st.selectbox(
-        "Indication",
-        key=f"setup_indication{sfx}",
-        options=INDICATIONS,
-        format_func=lambda i: f"{i} - {INDICATION_NAMES[i]}",
-        index=_index(INDICATIONS, row.get("indication")),
-    )
-    doses = setup_form.starting_doses(indication, ui.rules_profile())
-    known_weight = row.get("weight_kg")
-    known_weight = float(known_weight) if known_weight is not None and known_weight == known_weight else None
-    known_dose = row.get("starting_dose_mg") if row.get("indication") == indication else None
-    with st.form("course_form"):
-        st.caption(
-            "Birth date, sex and weight are required: they give the Cockcroft-Gault creatinine clearance "
-            "that sets the renal starting dose."
+        choice = st.selectbox(
+            "Patient",
+            [NEW] + known,
+            key="setup_patient",
+            format_func=lambda m: m if m == NEW else setup_form.picker_label(m, names),
+            on_change=_picked,
+            args=("setup_patient",),
         )
-        c1, c2, c3 = st.columns(3)
-        mrn = c1.text_input("MRN", value=row.get("mrn", ""), disabled=bool(row), key=f"setup_mrn{sfx}")
-        name = c2.text_input("Name", value=row.get("name") or "", key=f"setup_name{sfx}")
-        sex = c3.selectbox(
-            "Sex",
-            ["F", "M"],
-            key=f"setup_sex{sfx}",
-            placeholder="Choose F or M",
-            index=_index(("F", "M"), row.get("sex"), default=None),
+        # A patient known only from lab files (the worklist's "add a treatment course"): a new course, its MRN given.
+        lab_only = current if current in clinic.by_mrn and current not in known else None
+        if choice == NEW and lab_only and not st.session_state.get("setup_new"):
+            st.caption(ui.plain(f"Adding a treatment course for {lab_only}, known so far from lab files only."))
+            row, sfx = {"mrn": lab_only}, f"_{lab_only}"
+        else:
+            row = clinic.person(choice) if choice != NEW else {}
+            sfx = "" if choice == NEW else f"_{choice}"  # fresh widgets (and defaults) per patient
+        # Indication outside the form: the starting dose below follows it (the label start of that indication).
+        indication = st.selectbox(
+            "Indication",
+            key=f"setup_indication{sfx}",
+            options=INDICATIONS,
+            format_func=lambda i: f"{i} - {INDICATION_NAMES[i]}",
+            index=_index(INDICATIONS, row.get("indication")),
         )
-        c4, c5, c6 = st.columns(3)
-        birth = c4.date_input(
-            "Birth date",
-            value=row.get("birth_date") or None,
-            key=f"setup_birth{sfx}",
-            min_value=dt.date(1900, 1, 1),
-            max_value=dt.date.today(),
-            format="YYYY-MM-DD",
-        )
-        weight = c5.number_input(
-            "Weight (kg)",
-            min_value=20.0,
-            max_value=300.0,
-            value=known_weight,
-            key=f"setup_weight{sfx}",
-            placeholder="required",
-        )
-        dose = c6.number_input(
-            "Starting dose (mg)",
-            min_value=0.0,
-            max_value=25.0,
-            step=2.5,
-            key=f"setup_dose{sfx}_{indication}",
-            value=float(known_dose) if known_dose == known_dose and known_dose is not None else doses.standard_mg,
-            help=f"{indication} label start {doses.standard_mg:g} mg; capsule strengths on its ladder: "
-            + ", ".join(f"{d:g}" for d in doses.allowed_mg)
-            + " mg (a renally reduced start is a lower step).",
-        )
-        c7, c9 = st.columns(2)
-        start = c7.date_input("Start date", value=row.get("start_date") or ui.as_of(), format="YYYY-MM-DD")
-        schedule = c9.selectbox(
-            "Schedule",
-            [setup_form.SCHEDULE_DEFAULT, *SCHEDULES],
-            index=_index(SCHEDULES, row.get("schedule"), offset=1),
-        )
-        c10, c11, c12 = st.columns(3)
-        combination = c10.text_input("Combination (blank = default)", value=row.get("combination") or "")
-        repro = c11.checkbox("Reproductive potential (REMS tests)", value=bool(row.get("reproductive_potential")))
-        menses = c11.selectbox(
-            "Menses", setup_form.MENSES_CHOICES, index=_index(setup_form.MENSES_CHOICES, row.get("menses"))
-        )
-        dialysis = c12.checkbox("On dialysis", value=bool(row.get("dialysis")))
-        change_reason = ""
-        if row.get("indication"):  # a stored course: a change keeps the old version, with this reason
-            change_reason = st.text_input(
-                "Reason for the change (required when a stored value other than the name changes)",
-                key=f"setup_reason{sfx}",
-                max_chars=setup_form.CHANGE_REASON_MAX,
+        doses = setup_form.starting_doses(indication, ui.rules_profile())
+        known_weight = row.get("weight_kg")
+        known_weight = float(known_weight) if known_weight is not None and known_weight == known_weight else None
+        known_dose = row.get("starting_dose_mg") if row.get("indication") == indication else None
+        with st.form("course_form"):
+            st.caption(
+                "Birth date, sex and weight are required: they give the Cockcroft-Gault creatinine clearance "
+                "that sets the renal starting dose."
             )
-        saved = st.form_submit_button("Save patient and course", type="primary")
-    if saved:
-        record = setup_form.course_record(
-            mrn=mrn,
-            name=name,
-            sex=sex,
-            birth_date=birth,
-            weight_kg=weight,
-            indication=indication,
-            start_date=start,
-            starting_dose_mg=dose,
-            schedule=schedule,
-            combination=combination,
-            reproductive_potential=repro,
-            menses=menses,
-            dialysis=dialysis,
-        )
-        with ui.user_errors("Not saved"):
-            with ui.db_session() as s:
-                setup_form.save_course(record, session=s, profile=ui.rules_profile(), reason=change_reason)
-            ui.data_changed()
-            st.session_state[ui.PATIENT] = record["mrn"]
-            st.session_state["setup_new"] = False
-            st.session_state["setup_flash"] = f"Saved {record['mrn']} ({indication}, started {start})."
-            st.rerun()  # reassess, so the new patient is in the lists below
+            c1, c2, c3 = st.columns(3)
+            mrn = c1.text_input("MRN", value=row.get("mrn", ""), disabled=bool(row), key=f"setup_mrn{sfx}")
+            name = c2.text_input("Name", value=row.get("name") or "", key=f"setup_name{sfx}")
+            sex = c3.selectbox(
+                "Sex",
+                ["F", "M"],
+                key=f"setup_sex{sfx}",
+                placeholder="Choose F or M",
+                index=_index(("F", "M"), row.get("sex"), default=None),
+            )
+            c4, c5, c6 = st.columns(3)
+            birth = c4.date_input(
+                "Birth date",
+                value=row.get("birth_date") or None,
+                key=f"setup_birth{sfx}",
+                min_value=dt.date(1900, 1, 1),
+                max_value=dt.date.today(),
+                format="YYYY-MM-DD",
+            )
+            weight = c5.number_input(
+                "Weight (kg)",
+                min_value=20.0,
+                max_value=300.0,
+                value=known_weight,
+                key=f"setup_weight{sfx}",
+                placeholder="required",
+            )
+            dose = c6.number_input(
+                "Starting dose (mg)",
+                min_value=0.0,
+                max_value=25.0,
+                step=2.5,
+                key=f"setup_dose{sfx}_{indication}",
+                value=float(known_dose) if known_dose == known_dose and known_dose is not None else doses.standard_mg,
+                help=f"{indication} label start {doses.standard_mg:g} mg; capsule strengths on its ladder: "
+                + ", ".join(f"{d:g}" for d in doses.allowed_mg)
+                + " mg (a renally reduced start is a lower step).",
+            )
+            c7, c9 = st.columns(2)
+            start = c7.date_input("Start date", value=row.get("start_date") or ui.as_of(), format="YYYY-MM-DD")
+            schedule = c9.selectbox(
+                "Schedule",
+                [setup_form.SCHEDULE_DEFAULT, *SCHEDULES],
+                index=_index(SCHEDULES, row.get("schedule"), offset=1),
+            )
+            c10, c11, c12 = st.columns(3)
+            combination = c10.text_input("Combination (blank = default)", value=row.get("combination") or "")
+            repro = c11.checkbox("Reproductive potential (REMS tests)", value=bool(row.get("reproductive_potential")))
+            menses = c11.selectbox(
+                "Menses", setup_form.MENSES_CHOICES, index=_index(setup_form.MENSES_CHOICES, row.get("menses"))
+            )
+            dialysis = c12.checkbox("On dialysis", value=bool(row.get("dialysis")))
+            change_reason = ""
+            if row.get("indication"):  # a stored course: a change keeps the old version, with this reason
+                change_reason = st.text_input(
+                    "Reason for the change (required when a stored value other than the name changes)",
+                    key=f"setup_reason{sfx}",
+                    max_chars=setup_form.CHANGE_REASON_MAX,
+                )
+            saved = st.form_submit_button("Save patient and course", type="primary")
+        if saved:
+            record = setup_form.course_record(
+                mrn=mrn,
+                name=name,
+                sex=sex,
+                birth_date=birth,
+                weight_kg=weight,
+                indication=indication,
+                start_date=start,
+                starting_dose_mg=dose,
+                schedule=schedule,
+                combination=combination,
+                reproductive_potential=repro,
+                menses=menses,
+                dialysis=dialysis,
+            )
+            with ui.user_errors("Not saved"):
+                with ui.db_session() as s:
+                    setup_form.save_course(record, session=s, profile=ui.rules_profile(), reason=change_reason)
+                ui.data_changed()
+                st.session_state[ui.PATIENT] = record["mrn"]
+                st.session_state["setup_new"] = False
+                st.session_state["setup_flash"] = f"Saved {record['mrn']} ({indication}, started {start})."
+                st.rerun()  # reassess, so the new patient is in the lists below
+
 
 with event_tab:
     all_mrns = sorted(set(known) | set(clinic.by_mrn))
-    if not all_mrns:
+    may_record = any(access.allowed(a, access.current_actor()) for a in ("record_event", "rems"))
+    if not may_record:  # the write refuses too (setup_form.record_event)
+        st.info(
+            "Your role does not record events (a nurse, a pharmacist for REMS, or a clinician does); the patient "
+            "page's History tab lists them."
+        )
+    elif not all_mrns:
         st.info("Add a patient first.")
     else:
         if current in all_mrns:

@@ -205,3 +205,28 @@ def test_the_start_page_says_who_is_signed_in_and_offers_no_sample_clinic(clinic
 
     with pytest.raises(InputError, match="local mode"):
         ui.start_demo()  # the lenadash code refuses too, whatever a page offers
+
+
+@pytest.mark.parametrize("role", ("clinician", "nurse", "pharmacist", "viewer"))
+def test_setup_offers_the_course_form_and_the_event_form_only_to_roles_that_may_save_them(clinic_env, role):
+    at = _signed_in(role, "setup")
+    buttons = _labels(at)
+    infos = " ".join(str(i.value) for i in at.info)
+    may_edit, may_record = role == "clinician", role in ("clinician", "nurse", "pharmacist")
+    assert ("Save patient and course" in buttons) == may_edit
+    assert ("Registering patients and editing treatment courses is for a clinician" in infos) == (not may_edit)
+    assert ("Record event" in buttons) == may_record
+    assert ("Your role does not record events" in infos) == (not may_record)
+
+
+def test_an_empty_overview_in_clinic_mode_offers_upload_not_the_sample_clinic(clinic_env):
+    from lenadash import store
+
+    (clinic_env / "lenadash.sqlite").unlink()
+    engine = store.make_engine(f"sqlite:///{clinic_env / 'lenadash.sqlite'}")
+    with store.open_session(engine) as s:
+        store.people.save_user(session=s, email="clinician@clinic.test", roles=["clinician"])
+    engine.dispose()
+    at = _signed_in("clinician", "overview")
+    assert "Go to upload" in _labels(at) and "Explore the sample clinic" not in _labels(at)
+    assert "explore the sample clinic" not in " ".join(str(i.value) for i in at.info)

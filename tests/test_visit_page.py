@@ -8,7 +8,7 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 from test_handout import clinician_words, visible_text
-from test_pages import _app, _no_exception, clinic_env, rems_dir, rems_env, seeded_dir  # noqa: F401
+from test_pages import _app, _no_exception, rems_dir, rems_env  # noqa: F401
 
 from lenadash.dashboard import handout
 

@@ -217,10 +217,10 @@ def _read_kept(session: Any, known: dict, inputs: dict[str, str], *, rules: str,
     from lenadash.store import summary
 
     found = 0
-    for mrn, (fingerprint, text) in summary.read_summaries(session=session, rules=rules, as_of=as_of).items():
+    for mrn, (fingerprint, stored_json) in summary.read_summaries(session=session, rules=rules, as_of=as_of).items():
         if inputs.get(mrn) != fingerprint:
             continue  # the patient changed since: reassessed
-        kept = json.loads(text)
+        kept = json.loads(stored_json)
         rows = kept["worklist"]
         for row in rows:
             for name in WORKLIST_DATES:

@@ -362,6 +362,25 @@ def flag_counts(df: pd.DataFrame) -> dict[str, int]:
     return {key: int(df["flags"].map(lambda fs, k=key: k in fs).sum()) for key in FLAG_LABELS}
 
 
+# The overview's table shows at most this many rows, most urgent first (a centre of 300-1,000 patients sees
+# all of them). Past it the rows are patients on treatment with nothing due; drawing thousands of styled
+# rows on every run cost seconds at 5,000 courses (docs/benchmarks.md). Search and the filters reach every
+# patient, and the CSV download holds every row.
+TABLE_ROWS = 1000
+
+
+def table_rows(shown: pd.DataFrame, limit: int | None = None) -> tuple[pd.DataFrame, str | None]:
+    """The rows the overview's table draws (the first `limit`, default TABLE_ROWS, of the urgency-ordered
+    list) and, when that leaves rows out, the sentence that says so and how to reach them."""
+    limit = TABLE_ROWS if limit is None else limit
+    if len(shown) <= limit:
+        return shown, None
+    return shown.head(limit), (
+        f"Showing the {limit:,} most urgent of {len(shown):,} patients. Find the others with Find MRN or name "
+        "or the filters; the CSV download below holds every row."
+    )
+
+
 def filter_worklist(
     df: pd.DataFrame, *, indications: Iterable[str] = (), flags: Iterable[str] = (), search: str = ""
 ) -> pd.DataFrame:
