@@ -4,6 +4,7 @@ timeout hides the page and asks for a new sign-in."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import subprocess
@@ -63,21 +64,31 @@ def clinic_server(tmp_path, oidc_provider, postgres_url):
         store.people.save_user(session=session, email="clinician@clinic.test", roles=["clinician", "admin"])
         store.people.save_user(session=session, email="viewer@clinic.test", roles=["viewer"])
     engine.dispose()
+    with clinic_streamlit(tmp_path, provider, port, postgres_url, idle_minutes=IDLE_TIMEOUT_MIN) as served:
+        yield served
+
+
+@contextlib.contextmanager
+def clinic_streamlit(tmp_path: Path, provider, port: int, postgres_url: str, *, idle_minutes: float):
+    """`streamlit run app.py` in clinic mode on `postgres_url`, on 127.0.0.1:`port`, signing in through the test
+    provider, logging to tmp_path/server.log; yields (url, database url, server log) and stops the server."""
     secrets_file = _secrets(tmp_path / "secrets.toml", provider)
     env = {
         **os.environ,
         "LENADASH_MODE": "clinic",
-        "LENADASH_IDLE_TIMEOUT_MIN": str(IDLE_TIMEOUT_MIN),
+        "LENADASH_IDLE_TIMEOUT_MIN": str(idle_minutes),
         "LENADASH_DATA_DIR": str(tmp_path),
         "LENADASH_DATABASE_URL": postgres_url,
         "LENADASH_DEMO_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite'}",
     }
+    env.pop("LENADASH_CLINIC_ON_SQLITE", None)  # the real thing: PostgreSQL
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
     command += ["--server.headless", "true", "--server.address", "127.0.0.1", "--secrets.files", str(secrets_file)]
-    with open(tmp_path / "server.log", "wb") as log:
+    log_path = tmp_path / "server.log"
+    with open(log_path, "wb") as log:
         proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 90
     while True:
         try:
             if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
@@ -85,14 +96,16 @@ def clinic_server(tmp_path, oidc_provider, postgres_url):
         except OSError:
             if time.monotonic() > deadline:
                 proc.terminate()
-                pytest.fail(f"streamlit did not start: {(tmp_path / 'server.log').read_text(errors='replace')[-2000:]}")
+                pytest.fail(f"streamlit did not start: {log_path.read_text(errors='replace')[-2000:]}")
             time.sleep(0.3)
-    yield url, postgres_url, tmp_path / "server.log"
-    proc.terminate()
     try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        yield url, postgres_url, log_path
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def _sign_in(page, url: str, user: str) -> None:

@@ -18,13 +18,11 @@ import json
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.test_clinic_signin_browser import _secrets, _sign_out, chromium_path  # noqa: F401 (a fixture)
+from tests.test_clinic_signin_browser import _sign_out, chromium_path, clinic_streamlit  # noqa: F401 (a fixture)
 from tests.test_e2e_browser import ARTIFACTS, CHROMIUM_ARGS, _wait_idle
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,38 +47,8 @@ def clinic(tmp_path, oidc_provider, postgres_url):
         for role in ("nurse", "clinician", "admin"):
             store.people.save_user(session=session, email=f"{role}@clinic.test", roles=[role])
     engine.dispose()
-    env = {
-        **os.environ,
-        "LENADASH_MODE": "clinic",
-        "LENADASH_IDLE_TIMEOUT_MIN": str(IDLE_TIMEOUT_MIN),
-        "LENADASH_DATA_DIR": str(tmp_path),
-        "LENADASH_DATABASE_URL": postgres_url,
-        "LENADASH_DEMO_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite'}",
-    }
-    env.pop("LENADASH_CLINIC_ON_SQLITE", None)
-    secrets_file = _secrets(tmp_path / "secrets.toml", provider)
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
-    command += ["--server.headless", "true", "--server.address", "127.0.0.1", "--secrets.files", str(secrets_file)]
-    log_path = tmp_path / "server.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            if time.monotonic() > deadline:
-                proc.terminate()
-                pytest.fail(f"streamlit did not start: {log_path.read_text(errors='replace')[-2000:]}")
-            time.sleep(0.3)
-    yield url, postgres_url, log_path
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with clinic_streamlit(tmp_path, provider, port, postgres_url, idle_minutes=IDLE_TIMEOUT_MIN) as served:
+        yield served
 
 
 def _shot(page, n: int, step: str) -> None:
