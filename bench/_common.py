@@ -167,3 +167,23 @@ def save(name: str, payload: dict) -> Path:
     path = OUT / f"{name}.json"
     path.write_text(json.dumps(payload, indent=2, default=str))
     return path
+
+
+# bench_scale's table, printed by the script and by _summary for docs/benchmarks.md
+SCALE_HEAD = ["courses", "results", "floor: load s", "assess s", "CPU s", "CPU ms per course", "peak RSS MB"]
+
+
+def scale_rows(sizes: list[dict]) -> list[list]:
+    """One row of SCALE_HEAD per size bench_scale measured."""
+    return [
+        [
+            o["courses"],
+            f"{o['results']:,}",
+            o["load_s"]["text"],
+            o["assess_s"]["text"],
+            f"{o['assess_cpu_s']['best']:.2f}",
+            f"{o['assess_cpu_s']['best'] / o['courses'] * 1000:.1f}",
+            f"{o['peak_rss_mb']:,.0f}",
+        ]
+        for o in sizes
+    ]

@@ -13,6 +13,8 @@ import json
 import sys
 from pathlib import Path
 
+from _common import SCALE_HEAD, scale_rows
+
 
 def _load(folder: Path, pattern: str) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted(folder.glob(pattern))]
@@ -153,19 +155,8 @@ def details(now: Path) -> str:
         )
     scale = _one(now, "bench_scale.json")
     if scale:
-        rows = [
-            [
-                o["courses"],
-                f"{o['results']:,}",
-                o["load_s"]["text"],
-                o["assess_s"]["text"],
-                f"{o['assess_cpu_s']['best']:.2f}",
-                f"{o['assess_cpu_s']['best'] / o['courses'] * 1000:.1f}",
-                f"{o['peak_rss_mb']:,.0f}",
-            ]
-            for o in scale["sizes"]
-        ]
-        head = ["courses", "results", "floor: load s", "assess s", "CPU s", "CPU ms per course", "peak RSS MB"]
+        rows = scale_rows(scale["sizes"])
+        head = SCALE_HEAD
         parts.append(
             f"**Scale** ({_machine(scale['machine'])}; fitted exponent: assess CPU time "
             f"{scale['exponent_assess_cpu']:.2f}, wall time {scale['exponent_assess']:.2f}, load "

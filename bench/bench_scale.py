@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_assess
-from _common import REPO, best_and_range, fit_exponent, machine, save, table
+from _common import REPO, SCALE_HEAD, best_and_range, fit_exponent, machine, save, scale_rows, table
 
 SIZES = (100, 1000, 5000)
 QUICK = (10, 40)
@@ -55,19 +55,7 @@ def main() -> int:
     b_load = fit_exponent(courses, [o["load_s"]["best"] for o in out]) if len(out) > 1 else float("nan")
     # the CPU time's exponent: the shared machine's load moves wall times by 2x between sizes, CPU time far less
     b_cpu = fit_exponent(courses, [o["assess_cpu_s"]["best"] for o in out]) if len(out) > 1 else float("nan")
-    rows = [
-        [
-            o["courses"],
-            f"{o['results']:,}",
-            o["load_s"]["text"],
-            o["assess_s"]["text"],
-            f"{o['assess_cpu_s']['best']:.2f}",
-            f"{o['assess_cpu_s']['best'] / o['courses'] * 1000:.1f}",
-            f"{o['peak_rss_mb']:,.0f}",
-        ]
-        for o in out
-    ]
-    print(table(rows, ["courses", "results", "floor: load s", "assess s", "CPU s", "CPU ms/course", "peak RSS MB"]))
+    print(table(scale_rows(out), SCALE_HEAD))
     verdict = "met" if b_cpu <= TARGET_EXPONENT else "MISSED"
     print(
         f"fitted exponent (time ~ courses^b): assess CPU time b = {b_cpu:.2f} (target: linear, b <= "
