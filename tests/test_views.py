@@ -479,9 +479,11 @@ def test_worklist_is_sorted_by_its_most_urgent_flag(specs):
     rank = {r.key: i for i, r in enumerate(worklist.FLAG_RULES)}
     urgency = [min((rank[f] for f in flags), default=len(rank)) for flags in wl["flags"]]
     assert urgency == list(wl["urgency"]) and urgency == sorted(urgency)
-    # within one flag, the earliest next CBC first
-    for u in set(urgency):
-        dues = [d for d, x in zip(wl["next_labs_due"], urgency) if x == u]
+    # rows sharing their first flag are ordered by their next flags, then the earliest next CBC
+    keys = [worklist.flags_order_key(flags) for flags in wl["flags"]]
+    assert keys == sorted(keys)
+    for k in set(keys):
+        dues = [d for d, x in zip(wl["next_labs_due"], keys) if x == k]
         assert dues == sorted(dues)
 
 

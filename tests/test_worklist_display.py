@@ -119,3 +119,19 @@ def test_csv_keeps_every_column_in_full():
 def test_maintenance_reads_as_words_in_the_course_cell():
     row = _display(_patient("E1", indication="MM_MAINT")).loc["E1"]
     assert row["Course"] == "MM maint C11 D26" and row["Indication"] == "MM_MAINT"
+
+
+def test_rows_sharing_their_first_flag_are_ordered_by_their_next_flags():
+    """Review with a new Grade >= 3 comes before Review alone, even when Review alone has the earlier
+    next CBC; rows with the same flags keep the earlier next CBC first, then the MRN."""
+    review = [{"kind": "review", "severity": "action", "text": "x"}]
+    g3 = [{"date": "2026-11-16", "cycle": 11, "cycle_day": 22, "values": {"plt": 20.0}, "grades": {"plt": 4}}]
+    alone = _patient("R1", notices=review, next_labs_due="2026-11-21")
+    with_g3 = _patient("R2", notices=review, draws=g3, next_labs_due="2026-11-25")
+    with_g3_early = _patient("R3", notices=review, draws=g3, next_labs_due="2026-11-22")
+    held = _patient("H1", status="held", next_labs_due="2026-11-30")
+    quiet = _patient("Q1", next_labs_due="2026-11-21")
+    wl = worklist.worklist({"as_of": str(AS_OF), "patients": [quiet, alone, with_g3, held, with_g3_early]})
+    assert list(wl["mrn"]) == ["H1", "R3", "R2", "R1", "Q1"]
+    assert worklist.flags_order_key(["review", "grade3"]) < worklist.flags_order_key(["review"])
+    assert worklist.flags_order_key(["review"]) < worklist.flags_order_key([])

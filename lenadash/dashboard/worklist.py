@@ -324,20 +324,37 @@ def _overdue(patient: dict, field: str, kind: str, as_of: dt.date) -> bool:
     return kind in notice_kinds(patient) or (due is not None and due < as_of)
 
 
+def flags_order_key(flags) -> str:
+    """A sort key over all of a row's flags, most urgent first: rows that share their most urgent flag are
+    ordered by their next one (Review with Grade >= 3 before Review alone), and a row whose flags are a
+    prefix of another's comes after it (fewer flags, less to act on). One letter per flag in FLAG_RULES
+    order, closed by "~", which sorts after every letter used."""
+    rank = _FLAG_RANK
+    return "".join(chr(ord("A") + r) for r in sorted(rank[f] for f in flags)) + "~"
+
+
+_FLAG_RANK = {r.key: i for i, r in enumerate(FLAG_RULES)}
+
+
 def _typed_in_urgency_order(df: pd.DataFrame) -> pd.DataFrame:
-    """Nullable integer and float columns, rows by urgency, then next lab date, then MRN."""
+    """Nullable integer and float columns, rows by urgency (every flag, flags_order_key), then next lab
+    date, then MRN."""
     for col in ("cycle", "cycle_day", "anc_grade", "plt_grade", "hgb_grade", "urgency"):
         df[col] = df[col].astype("Int64")
     for col in ("current_dose_mg", "anc", "plt", "hgb"):
         df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
     due = pd.to_datetime(df["next_labs_due"]).astype("datetime64[ns]").fillna(pd.Timestamp.max)
-    order = np.lexsort((df["mrn"].to_numpy(dtype=object), due.to_numpy(), df["urgency"].to_numpy(dtype="int64")))
+    flags_key = np.array([flags_order_key(fs) for fs in df["flags"]], dtype=object)
+    order = np.lexsort(
+        (df["mrn"].to_numpy(dtype=object), due.to_numpy(), flags_key, df["urgency"].to_numpy(dtype="int64"))
+    )
     return df.iloc[order].reset_index(drop=True)
 
 
 def worklist(result: dict, patients: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per patient from the assess JSON, ordered by urgency (FLAG_RULES order, then the
-    next lab date). `patients` (store.load_patients) adds names; None leaves `name` blank."""
+    """One row per patient from the assess JSON, ordered by urgency (FLAG_RULES order of the first flag,
+    then of the next flags, then the next lab date). `patients` (store.load_patients) adds names; None leaves
+    `name` blank."""
     as_of = as_date(result.get("as_of")) or dt.date.today()
     return worklist_frame(worklist_rows(result.get("patients") or [], as_of=as_of, patients=patients))
 
