@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 
 import numpy as np
@@ -27,8 +28,11 @@ from lenadash.store.uploads import ImportSummary, finished, start_upload
 from lenadash.vocab.draws import written_twice
 from lenadash.vocab.frames import LAB_COLUMNS
 
-# Rows per executemany batch; small enough to keep memory flat, large enough to amortise the call.
+# Rows per batch (one COPY, or one executemany of multi-row INSERTs); small enough to keep memory flat.
 CHUNK_SIZE = 50_000
+# Rows per multi-row INSERT statement (SQLite): one statement step per 100 results instead of one per
+# result; `rows_per_insert` lowers it below the connection's bound-value limit.
+ROWS_PER_INSERT = 100
 
 
 def save_labs(*, session: Session, file_name: str, data: bytes, lab_import) -> ImportSummary:
@@ -376,32 +380,75 @@ _LAB_INSERT_COLUMNS = [
 
 
 def _insert_labs(connection, write: pd.DataFrame, ids: np.ndarray, upload_id: int, pending: np.ndarray) -> None:
-    """Insert in chunks; Python row tuples exist for one chunk at a time (memory stays flat)."""
+    """Insert in chunks of CHUNK_SIZE rows; Python values exist for one chunk at a time (memory stays flat)."""
+    copying = connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg"
+    for start in range(0, len(write), CHUNK_SIZE):
+        stop = start + CHUNK_SIZE
+        values = _lab_chunk_values(connection, write.iloc[start:stop], ids[start:stop])
+        if copying:
+            _copy_lab_rows(connection, values, upload_id, pending[start:stop])
+        else:
+            _insert_lab_rows(connection, values, upload_id, pending[start:stop])
+
+
+def _copy_lab_rows(connection, values: dict[str, list], upload_id: int, waiting: np.ndarray) -> None:
+    """PostgreSQL: one COPY of the chunk; a pending row carries its own id in superseded_by_id."""
     columns = _LAB_INSERT_COLUMNS
     names = ", ".join([*columns, "upload_id", "superseded_by_id"])
-    if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
-        current_sql = pending_sql = f"COPY lab_result ({names}) FROM STDIN"
+    own = [i if mark else None for i, mark in zip(values["id"], waiting.tolist())]
+    rows = [(*row, upload_id, self_id) for row, self_id in zip(zip(*(values[c] for c in columns)), own)]
+    insert_chunk(connection, f"COPY lab_result ({names}) FROM STDIN", rows)
+
+
+def _insert_lab_rows(connection, values: dict[str, list], upload_id: int, waiting: np.ndarray) -> None:
+    """Multi-row INSERTs of the chunk; a row that becomes current only once the row it replaces is
+    superseded ("pending") binds its own id as superseded_by_id, in statements of its own."""
+    columns = _LAB_INSERT_COLUMNS
+    # The chunk's values as one (rows x columns) matrix of the lists' own objects, filled column by column:
+    # its rows reshape into statements' parameters without a Python tuple per result.
+    matrix = np.empty((len(values["id"]), len(columns)), dtype=object)
+    for j, name in enumerate(columns):
+        matrix[:, j] = values[name]
+    if waiting.any():
+        _insert_many_rows(connection, np.concatenate([matrix[waiting], matrix[waiting, :1]], axis=1), upload_id)
+        matrix = matrix[~waiting]
+    _insert_many_rows(connection, matrix, upload_id)
+
+
+def rows_per_insert(connection, values_per_row: int) -> int:
+    """Rows per multi-row INSERT: ROWS_PER_INSERT, fewer where the backend's bound-value limit
+    (SQLite's SQLITE_LIMIT_VARIABLE_NUMBER, as this connection reports it) would be exceeded."""
+    if connection.dialect.name == "sqlite":
+        limit = connection.connection.dbapi_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
     else:
-        marks = ", ".join([placeholder(connection)] * len(columns))
-        current_sql = f"INSERT INTO lab_result ({names}) VALUES ({marks}, {int(upload_id)}, NULL)"
-        pending_sql = f"INSERT INTO lab_result ({names}) VALUES ({marks}, {int(upload_id)}, {placeholder(connection)})"
-    copying = current_sql.startswith("COPY ")
-    for start in range(0, len(write), CHUNK_SIZE):
-        part = write.iloc[start : start + CHUNK_SIZE]
-        part_ids = ids[start : start + CHUNK_SIZE]
-        values = _lab_chunk_values(connection, part, part_ids)
-        rows = list(zip(*(values[c] for c in columns)))
-        waiting = pending[start : start + CHUNK_SIZE]
-        if copying:
-            own = [i if mark else None for i, mark in zip(part_ids.tolist(), waiting.tolist())]
-            rows = [(*row, upload_id, self_id) for row, self_id in zip(rows, own)]
-            insert_chunk(connection, current_sql, rows)
-            continue
-        if waiting.any():  # a row that becomes current only once the row it replaces is superseded
-            insert_chunk(connection, pending_sql, [(*rows[i], rows[i][0]) for i in np.flatnonzero(waiting)])
-            rows = [rows[i] for i in np.flatnonzero(~waiting)]
-        if rows:
-            insert_chunk(connection, current_sql, rows)
+        limit = 65_535  # PostgreSQL's protocol: a 16-bit parameter count
+    return max(1, min(ROWS_PER_INSERT, limit // values_per_row))
+
+
+def _insert_many_rows(connection, matrix: np.ndarray, upload_id: int) -> None:
+    """`matrix`'s rows (the insert columns, and a pending row's own id last) in statements of
+    `rows_per_insert` rows each, the remainder in one shorter statement."""
+    count, width = matrix.shape
+    if count == 0:
+        return
+    ph = placeholder(connection)
+    pending = width > len(_LAB_INSERT_COLUMNS)
+    names = ", ".join([*_LAB_INSERT_COLUMNS, "upload_id", "superseded_by_id"])
+    row_sql = f"({', '.join([ph] * len(_LAB_INSERT_COLUMNS))}, {int(upload_id)}, {ph if pending else 'NULL'})"
+    per = rows_per_insert(connection, width)
+    full = count // per * per
+    if full:
+        params = matrix[:full].reshape(-1, per * width).tolist()
+        insert_chunk(
+            connection,
+            f"INSERT INTO lab_result ({names}) VALUES {', '.join([row_sql] * per)}",
+            list(map(tuple, params)),
+        )
+    if count > full:
+        rest = tuple(matrix[full:].ravel().tolist())
+        insert_chunk(
+            connection, f"INSERT INTO lab_result ({names}) VALUES {', '.join([row_sql] * (count - full))}", [rest]
+        )
 
 
 def _lab_chunk_values(connection, part: pd.DataFrame, ids: np.ndarray) -> dict[str, list]:
