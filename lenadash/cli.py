@@ -1,4 +1,4 @@
-"""Command line: `python -m lenadash import|demo|watch|assess|users|backup|restore` (docs/cli.md, option by option)."""
+"""Command line: `python -m lenadash import|demo|watch|assess|prepare|users|backup|restore` (docs/cli.md)."""
 
 from __future__ import annotations
 
@@ -107,13 +107,15 @@ def build_parser() -> argparse.ArgumentParser:
         default="json",
         help="json (default): the full contract; csv: one row per draw",
     )
+    _add_prepare(commands)
     _add_clinic_commands(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"import": _cmd_import, "demo": _cmd_demo, "watch": _cmd_watch, "assess": _cmd_assess, **CLINIC_COMMANDS}
+    handlers = {"import": _cmd_import, "demo": _cmd_demo, "watch": _cmd_watch, "assess": _cmd_assess}
+    handlers |= {"prepare": _cmd_prepare, **CLINIC_COMMANDS}
     try:
         # The person at the shell holds the database's credentials: they act as this OS user (audit trail).
         with access.acting_as(access.os_actor("cli")):
@@ -209,11 +211,11 @@ def format_summary(s: store.ImportSummary) -> str:
 # --- assess ----------------------------------------------------------------------------------------
 
 
-def _as_of(text: str) -> dt.date:
+def _as_of(text: str, *, option: str = "--as-of") -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError as exc:
-        raise UsageError(f"--as-of {text!r} is not a date; write it as YYYY-MM-DD, e.g. --as-of 2026-11-20") from exc
+        raise UsageError(f"{option} {text!r} is not a date; write it as YYYY-MM-DD, e.g. {option} 2026-11-20") from exc
 
 
 def _inputs_from_files(args) -> imports.AssessInputs:
@@ -261,6 +263,40 @@ def _cmd_assess(args) -> int:
         sys.stdout.write(assess.assessment_csv(result))
     else:
         print(json.dumps(result, indent=2, default=str))
+    return EXIT_OK
+
+
+# --- prepare: the day's kept assessment ahead of clinic hours (issue 14) ------------------------------
+
+
+def _add_prepare(commands) -> None:
+    prepare = commands.add_parser(
+        "prepare",
+        help="assess the clinic ahead of clinic hours, so the day's first overview assesses no patient",
+        description="Assess every patient whose kept assessment for the day is missing or stale and keep it in "
+        "the database (the overview's first open reads it). For a timer before clinic hours.",
+    )
+    prepare.add_argument("--date", metavar="YYYY-MM-DD", help="the as-of day the app will open with (default: today)")
+    prepare.add_argument(
+        "--rules", metavar="PROFILE_ID", help="rule profile (default: LENADASH_RULES, what the app assesses with)"
+    )
+    prepare.add_argument(
+        "--db", metavar="URL", help="database URL (default: LENADASH_DATABASE_URL or the per-user SQLite file)"
+    )
+
+
+def _cmd_prepare(args) -> int:
+    from lenadash.dashboard import kept
+
+    as_of = dt.date.today() if args.date is None else _as_of(args.date, option="--date")
+    url = _existing_database(args.db)
+    rules = args.rules or get_settings().rules
+    snap = kept.prepare(url=url, as_of=as_of, rules=rules)
+    print(
+        f"prepared {as_of.isoformat()} (rules {rules}) in {store.display_url(url)}: {len(snap.inputs)} patient(s), "
+        f"{len(snap.assessed)} assessed, {snap.read_from_database} already kept; "
+        f"{snap.seconds.get('total', 0.0):.1f} s"
+    )
     return EXIT_OK
 
 

@@ -22,7 +22,8 @@ BASE = {"config", "errors"}
 MAY_IMPORT: dict[str, set[str]] = {
     "app_pages": {"dashboard", "access", "vocab"} | BASE,
     "app.py": {"dashboard", "access"} | BASE,
-    "cli": {"imports", "watch", "clinical", "store", "ingest", "vocab", "access", "backup"} | BASE,
+    # cli -> dashboard: `prepare` keeps the day's assessment through dashboard.kept, the code the app reads it with
+    "cli": {"imports", "watch", "clinical", "store", "ingest", "vocab", "access", "backup", "dashboard"} | BASE,
     "__main__": {"cli"},
     "dashboard": {"imports", "watch", "clinical", "store", "ingest", "vocab", "samples", "access"} | BASE,
     "watch": {"imports", "store", "ingest", "vocab", "access"} | BASE,

@@ -53,7 +53,7 @@ def test_every_command_and_option_is_documented():
                 if option not in ("-h", "--help") and f"`{option}" not in doc:
                     missing.append(f"{name} {option}")
     assert missing == [], f"document these in docs/cli.md: {missing}"
-    assert set(_subcommands()) == {"import", "demo", "watch", "assess", "users", "backup", "restore"}
+    assert set(_subcommands()) == {"import", "demo", "watch", "assess", "prepare", "users", "backup", "restore"}
 
 
 def test_python_dash_m_runs_and_a_missing_command_is_a_usage_error():

@@ -317,3 +317,21 @@ def whole_clinic(*, url: str, open_session: Callable, snapshot: Snapshot) -> dic
 
 def _on(snapshot: Snapshot) -> dict:
     return {"as_of": snapshot.as_of, "rules": snapshot.rules}
+
+
+def prepare(*, url: str, as_of: dt.date, rules: str) -> Snapshot:
+    """Assess, ahead of clinic hours, every patient whose kept summary for this rule profile and as-of day is
+    missing or stale, and keep the summaries in the database (`python -m lenadash prepare`): the app's first
+    open that day then reads them (clinic_snapshot on a fresh process) and assesses no patient. The returned
+    snapshot says how many were assessed (`assessed`) and how many were already kept (`read_from_database`)."""
+    from lenadash import store
+
+    engine = store.make_engine(url)
+    try:
+        with store.open_session(engine) as s:
+            version = store.data_version(session=s)
+        return clinic_snapshot(
+            url=url, open_session=lambda: store.open_session(engine), version=version, as_of=as_of, rules=rules
+        )
+    finally:
+        engine.dispose()
