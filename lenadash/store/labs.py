@@ -7,6 +7,8 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 from sqlmodel import Session
 
 from lenadash.errors import StoreError
@@ -33,6 +35,7 @@ CHUNK_SIZE = 50_000
 # Rows per multi-row INSERT statement (SQLite): one statement step per 100 results instead of one per
 # result; `rows_per_insert` lowers it below the connection's bound-value limit.
 ROWS_PER_INSERT = 100
+_CSV_OPTIONS = pa_csv.WriteOptions(include_header=False, quoting_style="all_valid")
 
 
 def save_labs(*, session: Session, file_name: str, data: bytes, lab_import) -> ImportSummary:
@@ -356,8 +359,9 @@ def _current_dtypes(old: pd.DataFrame) -> pd.DataFrame:
     return old
 
 
-# The bound columns of an insert; upload_id is one literal per file and superseded_by_id a literal NULL
-# (a pending row binds its own id there, in a statement of its own): fewer values per row to bind.
+# The written columns of a lab result, for both writers: SQLite's INSERT binds these (upload_id is one literal
+# per file and superseded_by_id a literal NULL, or a pending row's own id in statements of its own: fewer
+# values per row to bind); PostgreSQL's COPY takes them and then upload_id and superseded_by_id.
 _LAB_INSERT_COLUMNS = [
     "id",
     "patient_id",
@@ -382,22 +386,16 @@ _LAB_INSERT_COLUMNS = [
 def _insert_labs(connection, write: pd.DataFrame, ids: np.ndarray, upload_id: int, pending: np.ndarray) -> None:
     """Insert in chunks of CHUNK_SIZE rows; Python values exist for one chunk at a time (memory stays flat)."""
     copying = connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg"
+    names = ", ".join([*_LAB_INSERT_COLUMNS, "upload_id", "superseded_by_id"])
+    # ENCODING: the CSV is UTF-8 whatever the connection's client_encoding says.
+    copy_sql = f"COPY lab_result ({names}) FROM STDIN WITH (FORMAT csv, ENCODING 'UTF8')"
     for start in range(0, len(write), CHUNK_SIZE):
         stop = start + CHUNK_SIZE
-        values = _lab_chunk_values(connection, write.iloc[start:stop], ids[start:stop])
-        if copying:
-            _copy_lab_rows(connection, values, upload_id, pending[start:stop])
+        part, part_ids, waiting = write.iloc[start:stop], ids[start:stop], pending[start:stop]
+        if copying:  # a pending row carries its own id in superseded_by_id
+            insert_chunk(connection, copy_sql, _lab_chunk_csv(part, part_ids, upload_id, waiting))
         else:
-            _insert_lab_rows(connection, values, upload_id, pending[start:stop])
-
-
-def _copy_lab_rows(connection, values: dict[str, list], upload_id: int, waiting: np.ndarray) -> None:
-    """PostgreSQL: one COPY of the chunk; a pending row carries its own id in superseded_by_id."""
-    columns = _LAB_INSERT_COLUMNS
-    names = ", ".join([*columns, "upload_id", "superseded_by_id"])
-    own = [i if mark else None for i, mark in zip(values["id"], waiting.tolist())]
-    rows = [(*row, upload_id, self_id) for row, self_id in zip(zip(*(values[c] for c in columns)), own)]
-    insert_chunk(connection, f"COPY lab_result ({names}) FROM STDIN", rows)
+            _insert_lab_rows(connection, _lab_chunk_values(connection, part, part_ids), upload_id, waiting)
 
 
 def _insert_lab_rows(connection, values: dict[str, list], upload_id: int, waiting: np.ndarray) -> None:
@@ -451,46 +449,74 @@ def _insert_many_rows(connection, matrix: np.ndarray, upload_id: int) -> None:
         )
 
 
-def _lab_chunk_values(connection, part: pd.DataFrame, ids: np.ndarray) -> dict[str, list]:
+def _lab_chunk_arrays(part: pd.DataFrame, ids: np.ndarray) -> dict[str, np.ndarray]:
+    """The chunk's insert columns (_LAB_INSERT_COLUMNS) as arrays, one conversion for both writers: numbers
+    typed (NaN for a missing float), times datetime64[us], texts cut to their column's length as objects,
+    None for a missing text or line."""
     lengths = column_lengths(table_of(LabResult))
-    values: dict[str, list] = {
-        "id": ids.tolist(),
-        "patient_id": part["patient_id"].tolist(),
-        "collected_at": datetime_params(connection, part["collected_at"]),
-        "value": part["value"].tolist(),
-        "ref_low": _floats_or_none(part["ref_low"]),
-        "ref_high": _floats_or_none(part["ref_high"]),
+    arrays: dict[str, np.ndarray] = {
+        "id": ids.astype(np.int64),
+        "patient_id": part["patient_id"].to_numpy(dtype=np.int64),
+        "collected_at": part["collected_at"].to_numpy(dtype="datetime64[us]"),
+        "value": part["value"].to_numpy(dtype=np.float64),
+        "ref_low": pd.to_numeric(part["ref_low"]).to_numpy(dtype=np.float64, na_value=np.nan),
+        "ref_high": pd.to_numeric(part["ref_high"]).to_numpy(dtype=np.float64, na_value=np.nan),
         "source_line": _ints_or_none(part["source_line"]),
-        "row_hash": part["row_hash"].tolist(),
+        "row_hash": part["row_hash"].to_numpy(dtype=np.int64),
     }
     for name in ("analyte", "unit", "comparator", "raw_value", "raw_unit", "raw_name"):
-        values[name] = part[name].astype("str").str.slice(0, lengths.get(name)).tolist()
+        arrays[name] = part[name].astype("str").str.slice(0, lengths.get(name)).to_numpy(dtype=object)
     for name in ("loinc", "flag", "status"):
-        values[name] = _texts_or_none(part[name], lengths.get(name))
+        arrays[name] = _texts_or_none(part[name], lengths.get(name))
+    return arrays
+
+
+def _lab_chunk_values(connection, part: pd.DataFrame, ids: np.ndarray) -> dict[str, list]:
+    """The chunk's insert columns as Python lists the DBAPI binds (None for a missing value)."""
+    arrays = _lab_chunk_arrays(part, ids)
+    values = {name: array.tolist() for name, array in arrays.items() if name not in ("ref_low", "ref_high")}
+    values["collected_at"] = datetime_params(connection, part["collected_at"])
+    for name in ("ref_low", "ref_high"):
+        values[name] = _none_for_nan(arrays[name])
     return values
 
 
-def _floats_or_none(column: pd.Series) -> list:
-    """Floats, None where missing (NaN, None, NA), as the driver takes them; vectorised (no per-value checks)."""
-    numbers = pd.to_numeric(column).to_numpy(dtype=np.float64, na_value=np.nan)
+def _lab_chunk_csv(part: pd.DataFrame, ids: np.ndarray, upload_id: int, waiting: np.ndarray) -> bytes:
+    """The chunk as PostgreSQL COPY CSV text (UTF-8), written by pyarrow: every value quoted, so an empty
+    text stays '' and only a missing value (an unquoted empty field) is NULL; floats in their shortest
+    exact form; times as 'YYYY-MM-DD HH:MM:SS.ffffff'. The columns: _LAB_INSERT_COLUMNS, upload_id,
+    superseded_by_id (a pending row's own id)."""
+    arrays = _lab_chunk_arrays(part, ids)
+    types = {name: pa.string() for name in arrays if arrays[name].dtype == object} | {"source_line": pa.int64()}
+    # from_pandas: a NaN float is NULL (a missing reference limit)
+    columns = {name: pa.array(arrays[name], type=types.get(name), from_pandas=True) for name in _LAB_INSERT_COLUMNS}
+    columns["upload_id"] = pa.array(np.full(len(ids), upload_id, dtype=np.int64))
+    columns["superseded_by_id"] = pa.array(arrays["id"], mask=~waiting)
+    out = pa.BufferOutputStream()
+    pa_csv.write_csv(pa.table(columns), out, _CSV_OPTIONS)
+    return out.getvalue().to_pybytes()
+
+
+def _none_for_nan(numbers: np.ndarray) -> list:
+    """Floats, None where missing (NaN), as the driver takes them; vectorised (no per-value checks)."""
     out = numbers.astype(object)
     out[np.isnan(numbers)] = None
     return out.tolist()
 
 
-def _ints_or_none(column: pd.Series) -> list:
+def _ints_or_none(column: pd.Series) -> np.ndarray:
     missing = column.isna().to_numpy()
     out = pd.to_numeric(column.where(~missing, 0)).to_numpy(dtype=np.int64).astype(object)
     out[missing] = None
-    return out.tolist()
+    return out
 
 
-def _texts_or_none(column: pd.Series, length: int | None) -> list:
+def _texts_or_none(column: pd.Series, length: int | None) -> np.ndarray:
     """Text cut to the column's length, None where missing."""
     missing = column.isna().to_numpy()
     out = column.where(~missing, "").astype("str").str.slice(0, length).to_numpy(dtype=object)
     out[missing] = None
-    return out.tolist()
+    return out
 
 
 def load_labs(*, session: Session, mrn: str | None = None, mrns: Iterable[str] | None = None) -> pd.DataFrame:

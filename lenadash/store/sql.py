@@ -39,16 +39,19 @@ def placeholder(connection) -> str:
     return "?" if connection.dialect.paramstyle == "qmark" else "%s"
 
 
-def insert_chunk(connection, sql: str, rows: list[tuple]) -> None:
-    """One batch: PostgreSQL COPY, else DBAPI executemany; a module function so tests can make it
-    fail mid-import."""
+def insert_chunk(connection, sql: str, rows: list[tuple] | bytes) -> None:
+    """One batch: PostgreSQL COPY (of `rows` as bytes in the statement's format, or row by row), else DBAPI
+    executemany; a module function so tests can make it fail mid-import."""
     if sql.startswith("COPY "):
         # psycopg's COPY is about ten times faster than executemany; same connection and transaction.
         dbapi = connection.dialect.dbapi
         try:
             with connection.connection.dbapi_connection.cursor() as cursor, cursor.copy(sql) as copy:
-                for row in rows:
-                    copy.write_row(row)
+                if isinstance(rows, bytes):
+                    copy.write(rows)
+                else:
+                    for row in rows:
+                        copy.write_row(row)
         except dbapi.Error as exc:  # the raw cursor's error, as SQLAlchemy wraps any other statement's
             raise DBAPIError.instance(sql, None, exc, dbapi.Error, hide_parameters=True) from None
         return
