@@ -42,3 +42,20 @@ def test_a_character_cut_by_the_head_does_not_refuse_the_file(encoding, bom):
         assert start < HEAD_BYTES < start + len(emoji)
         assert detect_kind(data) == "labs"
         assert len(read_labs(data, file_name="edge.csv").results) == 11
+
+
+@pytest.mark.parametrize("cut", [1, 2, 3])
+def test_utf8_checked_in_slices_keeps_a_character_cut_by_a_slice(cut):
+    """A large file is checked for UTF-8 slice by slice (no decoded copy); a character across two slices is
+    UTF-8 still, and an invalid byte after the first slice still makes its line cp1252."""
+    from lenadash.ingest.tables import _CHECK_SLICE
+
+    first = (HEAD + "P1,2026-01-19 08:00,Creatinine,88.4,µmol/L,").encode("utf-8")
+    emoji = "\U0001f600".encode("utf-8")
+    pad = b"a" * (_CHECK_SLICE - cut - len(first))
+    data = first + pad + emoji + b"\nP2,2026-01-19 08:00,Creatinine,176.8,\xb5mol/L,\n"
+    assert data.index(emoji) < _CHECK_SLICE < data.index(emoji) + len(emoji)
+    imp = read_labs(data, file_name="big.csv")
+    assert imp.encoding == "utf-8 and cp1252 (some lines)"
+    assert imp.results["raw_unit"].tolist() == ["µmol/L", "µmol/L"]
+    assert read_labs(data[: data.index(b"\nP2") + 1], file_name="big.csv").encoding == "utf-8"

@@ -76,10 +76,14 @@ def _extract(text: pd.Series, pattern: re.Pattern) -> pd.DataFrame:
 
         arr = pa.array(text.to_numpy(dtype=object), type=pa.string())
         res = pc.extract_regex(arr, pattern=pattern.pattern)
-        valid = res.is_valid().to_numpy(zero_copy_only=False)
-        cols = {name: pc.struct_field(res, name).to_numpy(zero_copy_only=False) for name in res.type.names}
-        out = pd.DataFrame(cols, index=text.index)[valid]
-        return out.replace("", np.nan).astype(object)
+        valid = res.is_valid()
+        matched = res.filter(valid)
+        # Arrow-backed text (no Python object per part); a group that took no part is NaN, as with `re`
+        cols = {
+            name: pd.Series(pd.array(pc.struct_field(matched, name), dtype="str")).replace("", np.nan)
+            for name in res.type.names
+        }
+        return pd.DataFrame(cols).set_axis(text.index[valid.to_numpy(zero_copy_only=False)])
     except Exception:
         ex = text.str.extract(pattern)
         return ex[text.str.match(pattern).to_numpy(dtype=bool, na_value=False)]
@@ -116,8 +120,21 @@ def parse_dates(values: pd.Series) -> tuple[pd.Series, list[str]]:
 
 
 def _offset_minutes(tz: pd.Series) -> pd.Series:
-    """`Z`, `UTC`, `+01:00`, `-0500` as minutes east of UTC; NaN where no offset was written."""
-    text = tz.fillna("").astype(str).str.upper().str.replace(":", "", regex=False)
+    """`Z`, `UTC`, `+01:00`, `-0500` as minutes east of UTC; NaN where no offset was written.
+
+    Only the texts that have an offset are read: most exports write none, and these are Python objects
+    (a regex per text), so a column of 40,000 distinct date-times without one costs nothing here.
+    """
+    text = tz.fillna("").astype(str)
+    written = (text != "").to_numpy(dtype=bool)
+    minutes = pd.Series(np.nan, index=tz.index, dtype="float64")
+    if written.any():
+        minutes[written] = _written_offset_minutes(text[written]).to_numpy(dtype="float64")
+    return minutes
+
+
+def _written_offset_minutes(text: pd.Series) -> pd.Series:
+    text = text.str.upper().str.replace(":", "", regex=False)
     hhmm = text.str.extract(r"^(?P<sign>[+-])(?P<h>\d{2})(?P<m>\d{2})$")
     minutes: pd.Series = (hhmm["h"].astype(float) * 60 + hhmm["m"].astype(float)) * np.where(hhmm["sign"] == "-", -1, 1)
     return minutes.where(~text.isin(["Z", "UTC", "GMT"]), 0.0)

@@ -27,6 +27,8 @@ _NOT_CSV = (
 _GZIP = b"\x1f\x8b"
 MAX_GUNZIPPED_BYTES = 1 << 30  # a gzip upload larger than this unpacked is refused (a "zip bomb" guard)
 _BLANK_LINE = re.compile(rb"\n[ \t,;|]*\r?\n")
+_ALL_SPACE = re.compile(rb"[ \t\n\r\x0b\x0c]*\Z")  # what bytes.strip() removes, to the end
+_CHECK_SLICE = 1 << 20
 
 
 def as_bytes(data: bytes | BinaryIO | str) -> bytes:
@@ -63,11 +65,26 @@ def decode(data: bytes, *, partial: bool = False) -> tuple[bytes, str, str]:
     else:
         enc = "utf-8"
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(data, final=not partial)
+        _check_utf8(data, final=not partial)
         return data, enc, data[:HEAD_BYTES].decode("utf-8", errors="ignore")
     except UnicodeDecodeError:
         text, enc = _decode_by_line(data)
         return text.encode("utf-8"), enc, text[:HEAD_BYTES]
+
+
+def _check_utf8(data: bytes, *, final: bool) -> None:
+    """Raise UnicodeDecodeError unless `data` is UTF-8, without a decoded copy of the whole file.
+
+    ASCII (most exports) is told by one scan; otherwise the decoder runs over slices, so at most one
+    slice of text exists at a time (a 1M-row export is ~80 MB: a copy of it is ~20,000 fresh pages).
+    """
+    if data.isascii():
+        return
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    for start in range(0, len(data), _CHECK_SLICE):
+        decoder.decode(view[start : start + _CHECK_SLICE], final=False)
+    decoder.decode(b"", final=final)
 
 
 def _decode_by_line(data: bytes) -> tuple[str, str]:
@@ -196,7 +213,7 @@ def gunzip(raw: bytes, file_name: str) -> bytes:
 
 def refuse_non_text(raw: bytes, file_name: str) -> None:
     """An empty file, or a workbook, zip or PDF told by its first bytes, is refused with what to do instead."""
-    if not raw.strip():
+    if _ALL_SPACE.match(raw):  # as `not raw.strip()`, without a stripped copy of the file
         raise UnrecognisedFile(f"{file_name or 'the file'} is empty. Export the results as CSV and upload again.")
     for magic, kind in _NOT_CSV:
         if raw.startswith(magic):
